@@ -1,0 +1,38 @@
+"""cimspice: circuit-level SPICE co-simulation of memristor-crossbar compute-in-memory.
+
+The package has no import-time side effects: importing it loads neither ngspice nor
+matplotlib. The main entry points are re-exported lazily::
+
+    from cimspice import load_spec, render, simulate
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "CimspiceError": "cimspice.errors",
+    "SpecError": "cimspice.errors",
+    "InputError": "cimspice.errors",
+    "SimulationError": "cimspice.errors",
+    "CrossbarSpec": "cimspice.spec",
+    "load_spec": "cimspice.spec",
+    "spec_from_dict": "cimspice.spec",
+    "render": "cimspice.netlist",
+    "build_deck": "cimspice.netlist",
+    "Result": "cimspice.result",
+    "simulate": "cimspice.engines",
+    "get_engine": "cimspice.engines",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cimspice' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,66 @@
+"""Engines: ways to compute a crossbar's outputs, all behind one interface and one result type.
+
+=========== ===========================================================================
+``ngspice``  the rendered deck run by ngspice (shared library via PySpice), in its own
+             process: the truth for everything SPICE models
+``nodal``    exact nodal analysis of the resistive network (scipy.sparse LU)
+``ideal``    ``V @ G``: the reference every error is measured against
+=========== ===========================================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cimspice.engines.base import Engine
+from cimspice.errors import EngineUnavailableError
+from cimspice.result import Result
+from cimspice.spec import CrossbarSpec
+
+__all__ = ["ENGINE_NAMES", "Engine", "get_engine", "simulate"]
+
+ENGINE_NAMES = ("ngspice", "nodal", "surrogate", "ideal")
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    """The engine called ``name``, constructed with ``options``.
+
+    Raises:
+        EngineUnavailableError: unknown name, or an engine not available in this version.
+    """
+    if name == "ideal":
+        from cimspice.engines.ideal import IdealEngine
+
+        return IdealEngine(**options)
+    if name == "nodal":
+        from cimspice.engines.nodal import NodalEngine
+
+        return NodalEngine(**options)
+    if name == "ngspice":
+        from cimspice.engines.ngspice import NgspiceEngine
+
+        return NgspiceEngine(**options)
+    if name == "surrogate":
+        raise EngineUnavailableError(
+            "the surrogate engine is not available yet in this version of cimspice"
+        )
+    raise EngineUnavailableError(
+        f"unknown engine {name!r}; known engines: {', '.join(ENGINE_NAMES)}"
+    )
+
+
+def simulate(
+    spec: CrossbarSpec,
+    conductances: np.ndarray,
+    inputs: np.ndarray,
+    *,
+    engine: str = "nodal",
+    node_voltages: bool = False,
+    **options: Any,
+) -> Result:
+    """Run ``engine`` on ``spec`` with ``conductances`` (S, (rows, cols)) and ``inputs`` (V)."""
+    return get_engine(engine, **options).run(
+        spec, conductances, inputs, node_voltages=node_voltages
+    )

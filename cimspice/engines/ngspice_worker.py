@@ -1,0 +1,75 @@
+"""Worker process that runs one deck in ngspice: ``python -m cimspice.engines.ngspice_worker DIR``.
+
+``DIR/request.json`` names the deck file and the vectors to read back::
+
+    {"deck": "deck.cir", "vectors": {"currents": ["vs0#branch", ...], ...}}
+
+On success the worker writes ``DIR/result.npz`` (one ``(n_vectors, n_points)`` array per
+group, plus ``_times`` from ngspice's own accounting) atomically and exits 0. On an ngspice
+error it writes ``DIR/error.json`` (``kind``: ``netlist``, ``convergence``, ``unavailable`` or
+``internal``; ``message``) and exits 2. Every line ngspice prints is in ``DIR/ngspice.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_ERROR = 2
+
+
+def _write_error(run_dir: Path, kind: str, message: str) -> None:
+    tmp = run_dir / "error.json.part"
+    tmp.write_text(json.dumps({"kind": kind, "message": message}))
+    tmp.replace(run_dir / "error.json")
+
+
+def _run(run_dir: Path) -> None:
+    import numpy as np
+
+    from cimspice.arrays import save_npz_atomic
+    from cimspice.engines.ngspice_session import NgspiceSession
+
+    request = json.loads((run_dir / "request.json").read_text())
+    deck = (run_dir / request["deck"]).read_text()
+    with open(run_dir / "ngspice.log", "w", encoding="utf-8") as log:
+        session = NgspiceSession(log)
+        session.load(deck)
+        session.run()
+        plot = session.current_plot()
+        arrays: dict[str, np.ndarray] = {}
+        for group, names in request["vectors"].items():
+            vectors = [session.vector(plot, name) for name in names]
+            arrays[group] = np.stack(vectors) if vectors else np.zeros((0, 0))
+        times = session.analysis_times()
+        arrays["_times_names"] = np.array(list(times), dtype=str)
+        arrays["_times"] = np.array(list(times.values()), dtype=float)
+        arrays["_version"] = np.array(session.version)
+    save_npz_atomic(run_dir / "result.npz", arrays)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the worker process; returns its exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    run_dir = Path(args[0])
+    try:
+        _run(run_dir)
+    except Exception as err:
+        from cimspice.engines.ngspice_session import NgspiceRunError
+
+        if isinstance(err, NgspiceRunError):
+            _write_error(run_dir, err.kind, str(err))
+        elif isinstance(err, OSError) and "ngspice" in str(err):
+            _write_error(run_dir, "unavailable", f"cannot load ngspice's shared library: {err}")
+        else:
+            _write_error(run_dir, "internal", "".join(traceback.format_exception(err)))
+        return EXIT_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The one exception hierarchy of cimspice.
+
+Every error a user can cause or meet derives from :class:`CimspiceError`, so callers (and the
+command line) can catch one type. Each subclass also derives from the built-in exception that
+best describes it (``ValueError`` for bad values, ``FileNotFoundError`` for missing files,
+``RuntimeError`` for failed simulations), so generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ArrayFileError",
+    "CimspiceError",
+    "ConvergenceError",
+    "EngineUnavailableError",
+    "InputError",
+    "NetlistError",
+    "SimulationError",
+    "SimulationTimeoutError",
+    "SpecError",
+]
+
+
+class CimspiceError(Exception):
+    """Base class of every error raised by cimspice."""
+
+
+class SpecError(CimspiceError, ValueError):
+    """An array spec (TOML) is malformed or holds an invalid value.
+
+    Attributes:
+        file: the spec file the error is in (``None`` for a spec built in memory).
+        key: the dotted key at fault, e.g. ``"wire.r_row"`` (``None`` for file-level errors).
+    """
+
+    def __init__(self, message: str, *, file: str | Path | None = None, key: str | None = None):
+        self.file = None if file is None else str(file)
+        self.key = key
+        where = []
+        if self.file is not None:
+            where.append(self.file)
+        if key is not None:
+            where.append(f"key '{key}'")
+        prefix = ": ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class InputError(CimspiceError, ValueError):
+    """An array passed to an engine or to the netlist stage is invalid (shape, dtype, value)."""
+
+
+class ArrayFileError(InputError):
+    """An array file (``.npy``) is missing, unreadable or holds an invalid array."""
+
+
+class NetlistError(CimspiceError, ValueError):
+    """A netlist template could not be rendered (missing template or variable)."""
+
+
+class EngineUnavailableError(CimspiceError, RuntimeError):
+    """A requested engine cannot run here (e.g. ngspice is not installed)."""
+
+
+class SimulationError(CimspiceError, RuntimeError):
+    """A simulation failed. The deck and the engine's log are kept for inspection.
+
+    Attributes:
+        deck: path of the netlist that was run (kept on disk), if any.
+        log: path of the engine's log (kept on disk), if any.
+    """
+
+    def __init__(self, message: str, *, deck: Path | None = None, log: Path | None = None):
+        self.deck = deck
+        self.log = log
+        kept = []
+        if deck is not None:
+            kept.append(f"deck: {deck}")
+        if log is not None:
+            kept.append(f"log: {log}")
+        super().__init__(f"{message} ({'; '.join(kept)})" if kept else message)
+
+
+class ConvergenceError(SimulationError):
+    """The simulator did not converge (operating point or sweep point)."""
+
+
+class SimulationTimeoutError(SimulationError):
+    """The simulator did not finish within its time limit and was stopped."""

@@ -1,0 +1,165 @@
+"""Netlist generation: Jinja templates (``netlists/*.cir.j2``) rendered into ngspice decks.
+
+``render`` is pure: the same spec, conductances and inputs give the same text, byte for byte.
+One input vector gives an ``.op`` deck with DC sources; a batch gives a ``.dc`` deck in which
+each driver is a table of its inputs indexed by the sweep variable, so that every vector is
+solved in one ngspice session without re-ordering the matrix per vector.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import jinja2
+import numpy as np
+
+from cimspice import __version__
+from cimspice.arrays import check_conductances, check_inputs
+from cimspice.errors import NetlistError
+from cimspice.resources import data_dir
+from cimspice.spec import CrossbarSpec
+from cimspice.topology import PassiveTopology
+
+__all__ = ["Deck", "build_deck", "default_conductances", "default_inputs", "render"]
+
+TEMPLATE = "crossbar.cir.j2"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    loader = jinja2.FileSystemLoader(str(data_dir("netlists")))
+    return jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def default_conductances(spec: CrossbarSpec) -> np.ndarray:
+    """Every cell at ``device.g_max`` (the worst case for IR drop), siemens."""
+    return np.full((spec.rows, spec.cols), spec.device.g_max)
+
+
+def default_inputs(spec: CrossbarSpec) -> np.ndarray:
+    """One vector with every word line at ``driver.v_read``, volts, shape ``(1, rows)``."""
+    return np.full((1, spec.rows), spec.driver.v_read)
+
+
+@dataclass(frozen=True)
+class Deck:
+    """A rendered deck and the names of the ngspice vectors that hold its results.
+
+    Attributes:
+        text: the netlist.
+        batch: number of input vectors (points of the analysis).
+        analysis: ``"op"`` (one vector) or ``"dc"`` (a batch).
+        sense_sources: voltage sources whose branch current is each bit line's output,
+            ``(cols,)``; ngspice's branch current flows into the source's + node, i.e. out of
+            the sense node, so it equals the output current with its sign as defined.
+        driver_sources: the source driving each word line, ``(rows,)``.
+        word_nodes, bit_nodes: node name at each cell, ``[rows][cols]``.
+    """
+
+    text: str
+    batch: int
+    analysis: str
+    sense_sources: tuple[str, ...]
+    driver_sources: tuple[str, ...]
+    word_nodes: tuple[tuple[str, ...], ...]
+    bit_nodes: tuple[tuple[str, ...], ...]
+
+
+def _pwl_table(values: np.ndarray) -> str:
+    """A flat PWL table holding ``values[k]`` on the plateau ``k - 0.25 .. k + 0.25``."""
+    parts = []
+    for k, v in enumerate(values.tolist()):
+        r = repr(v)
+        parts.append(f"{k - 0.25}, {r}, {k + 0.25}, {r}")
+    return ", ".join(parts)
+
+
+def build_deck(
+    spec: CrossbarSpec,
+    conductances: np.ndarray | None = None,
+    inputs: np.ndarray | None = None,
+    *,
+    save_nodes: bool = False,
+) -> Deck:
+    """Render the deck for ``spec`` with the given arrays (defaults: see ``default_*``).
+
+    Args:
+        spec: the array spec.
+        conductances: ``(rows, cols)`` siemens.
+        inputs: ``(batch, rows)`` or ``(rows,)`` volts.
+        save_nodes: save every node voltage (needed for cell voltages); otherwise only the
+            source currents are saved, which keeps large batches small.
+
+    Raises:
+        InputError: invalid arrays. NetlistError: a template is missing or incomplete.
+    """
+    g = check_conductances(
+        default_conductances(spec) if conductances is None else conductances, spec.rows, spec.cols
+    )
+    v = check_inputs(default_inputs(spec) if inputs is None else inputs, spec.rows)
+    topo = PassiveTopology.from_spec(spec)
+    batch = v.shape[0]
+    with np.errstate(divide="ignore"):
+        r_cells = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), 0.0)
+    cell_r = [[repr(x) if x > 0 else "" for x in row] for row in r_cells.tolist()]
+    word = topo.word_nodes()
+    bit = topo.bit_nodes()
+    driver_nodes = [topo.driver_node(i) for i in range(spec.rows)]
+    sense_nodes = [topo.sense_node(j) for j in range(spec.cols)]
+    sense_sources = tuple(f"vs{j}" for j in range(spec.cols))
+    driver_sources = tuple((f"vd{i}" if batch == 1 else f"bd{i}") for i in range(spec.rows))
+    context = {
+        "version": __version__,
+        "spec_hash": spec.content_hash(),
+        "rows": spec.rows,
+        "cols": spec.cols,
+        "cell": spec.array.cell.value,
+        "batch": batch,
+        "inputs": [[repr(x) for x in v[0].tolist()]] if batch == 1 else [],
+        "pwl_tables": [_pwl_table(v[:, i]) for i in range(spec.rows)] if batch > 1 else [],
+        "r_first": topo.r_first,
+        "r_row": topo.r_row,
+        "r_col": topo.r_col,
+        "r_last": topo.r_last,
+        "word": word,
+        "bit": bit,
+        "cell_r": cell_r,
+        "driver_nodes": driver_nodes,
+        "sense_nodes": sense_nodes,
+        "save_nodes": save_nodes,
+        "save_line": " ".join(f"i({name})" for name in (*sense_sources, *driver_sources)),
+    }
+    try:
+        text = _environment().get_template(TEMPLATE).render(context)
+    except jinja2.TemplateNotFound as err:
+        raise NetlistError(f"netlist template not found: {err.name}") from None
+    except jinja2.UndefinedError as err:
+        raise NetlistError(f"netlist template {TEMPLATE}: {err.message}") from None
+    return Deck(
+        text=text,
+        batch=batch,
+        analysis="op" if batch == 1 else "dc",
+        sense_sources=sense_sources,
+        driver_sources=driver_sources,
+        word_nodes=tuple(tuple(r) for r in word),
+        bit_nodes=tuple(tuple(r) for r in bit),
+    )
+
+
+def render(
+    spec: CrossbarSpec,
+    conductances: np.ndarray | None = None,
+    inputs: np.ndarray | None = None,
+    *,
+    save_nodes: bool = False,
+) -> str:
+    """The ngspice deck text for ``spec`` (see :func:`build_deck`)."""
+    return build_deck(spec, conductances, inputs, save_nodes=save_nodes).text

@@ -1,0 +1,30 @@
+"""Locate the data folders that ship with cimspice (netlist templates, device models).
+
+In a wheel they live inside the package (``cimspice/netlists``, ``cimspice/models``); in a
+source checkout (editable install or running from the repository) they are the top-level
+``netlists/`` and ``models/`` folders beside ``cimspice/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cimspice.errors import CimspiceError
+
+__all__ = ["data_dir"]
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """The folder ``name`` (``"netlists"`` or ``"models"``) of this installation.
+
+    Raises:
+        CimspiceError: the folder is in neither place (a broken installation).
+    """
+    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise CimspiceError(
+        f"cimspice data folder '{name}' not found beside {_PACKAGE}; the installation is broken"
+    )

@@ -1,0 +1,71 @@
+"""The one result type every engine returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cimspice.arrays import save_npz_atomic
+
+__all__ = ["Result"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outputs of one engine run over a batch of input vectors.
+
+    Attributes:
+        engine: name of the engine that produced it (``"ngspice"``, ``"nodal"``, ``"ideal"``).
+        currents: ampere, ``(batch, cols)``: current into each bit line's sense node, positive
+            when positive inputs drive current into it.
+        power: watt, ``(batch,)``: total power drawn from all sources per input vector, or
+            ``None`` when the engine cannot compute it.
+        v_word: volt, ``(batch, rows, cols)``: word-line potential at each cell, or ``None``
+            when node voltages were not requested.
+        v_bit: volt, ``(batch, rows, cols)``: bit-line potential at each cell, or ``None``.
+        elapsed_s: second, wall time of the run as seen by the caller.
+        info: engine-specific details (e.g. ngspice's own analysis time), JSON-friendly.
+    """
+
+    engine: str
+    currents: np.ndarray
+    power: np.ndarray | None = None
+    v_word: np.ndarray | None = None
+    v_bit: np.ndarray | None = None
+    elapsed_s: float = 0.0
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def batch(self) -> int:
+        """Number of input vectors."""
+        return int(self.currents.shape[0])
+
+    @property
+    def cell_voltages(self) -> np.ndarray:
+        """Volt, ``(batch, rows, cols)``: the voltage across each cell (word minus bit).
+
+        Raises:
+            ValueError: the run did not record node voltages.
+        """
+        if self.v_word is None or self.v_bit is None:
+            raise ValueError(
+                f"the {self.engine} result holds no node voltages; run with node_voltages=True"
+            )
+        return self.v_word - self.v_bit
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array this result holds, by name (``currents`` always; others if present)."""
+        out = {"currents": self.currents}
+        for name in ("power", "v_word", "v_bit"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`arrays` to an ``.npz`` file, atomically."""
+        save_npz_atomic(path, self.arrays())

@@ -1,0 +1,320 @@
+"""Array specs: TOML files turned into frozen, validated dataclasses.
+
+A spec describes one crossbar tile. Units are SI everywhere: ohm, siemens, volt. The minimal
+spec is::
+
+    [array]
+    rows = 64
+    cols = 64
+    cell = "0T1R"
+    [wire]
+    r_row = 2.0
+    r_col = 2.0
+
+Optional sections: ``[driver]`` (``r_source``, ``v_read``), ``[readout]`` (``r_in``) and
+``[device]`` (``g_min``, ``g_max``). Every invalid spec raises :class:`~cimspice.errors.SpecError`
+naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cimspice.errors import SpecError
+
+__all__ = [
+    "ArraySpec",
+    "CellKind",
+    "CrossbarSpec",
+    "DeviceSpec",
+    "DriverSpec",
+    "ReadoutSpec",
+    "WireSpec",
+    "load_spec",
+    "spec_from_dict",
+]
+
+
+class CellKind(enum.StrEnum):
+    """The cell at every crossing of a word line and a bit line."""
+
+    PASSIVE = "0T1R"
+    """A bare two-terminal memristor (no access device)."""
+    ONE_T_ONE_R = "1T1R"
+    """A memristor in series with an access transistor (not implemented yet)."""
+
+
+IMPLEMENTED_CELLS = frozenset({CellKind.PASSIVE})
+
+
+def _check_finite_nonneg(value: float, key: str) -> None:
+    if not math.isfinite(value):
+        raise SpecError(f"must be finite, got {value!r}", key=key)
+    if value < 0:
+        raise SpecError(f"must be >= 0, got {value!r}", key=key)
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """Size and cell type of the crossbar.
+
+    Attributes:
+        rows: number of word lines (inputs), >= 1.
+        cols: number of bit lines (outputs), >= 1.
+        cell: the cell kind at each crossing.
+    """
+
+    rows: int
+    cols: int
+    cell: CellKind = CellKind.PASSIVE
+
+    def __post_init__(self) -> None:
+        for key in ("rows", "cols"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SpecError(f"must be an integer, got {value!r}", key=f"array.{key}")
+            if value < 1:
+                raise SpecError(f"must be >= 1, got {value}", key=f"array.{key}")
+        try:
+            cell = CellKind(self.cell)
+        except ValueError:
+            known = ", ".join(repr(c.value) for c in CellKind)
+            raise SpecError(f"unknown cell {self.cell!r}; known: {known}", key="array.cell") from None
+        if cell not in IMPLEMENTED_CELLS:
+            raise SpecError(
+                f"cell {cell.value!r} is not implemented yet; implemented: "
+                + ", ".join(repr(c.value) for c in sorted(IMPLEMENTED_CELLS)),
+                key="array.cell",
+            )
+        object.__setattr__(self, "cell", cell)
+
+
+@dataclass(frozen=True)
+class WireSpec:
+    """Wire resistance of the array lines.
+
+    Attributes:
+        r_row: ohm per cell-pitch segment of a word line (>= 0).
+        r_col: ohm per cell-pitch segment of a bit line (>= 0).
+    """
+
+    r_row: float = 0.0
+    r_col: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key in ("r_row", "r_col"):
+            _check_finite_nonneg(getattr(self, key), f"wire.{key}")
+
+
+@dataclass(frozen=True)
+class DriverSpec:
+    """Word-line drivers (ideal voltage sources with a series resistance).
+
+    Attributes:
+        r_source: ohm, output resistance of each driver, in series with the first word-line
+            segment (>= 0).
+        v_read: volt, the largest input magnitude in normal use: the default input when none
+            is given and the range random inputs are drawn from (> 0).
+    """
+
+    r_source: float = 0.0
+    v_read: float = 0.2
+
+    def __post_init__(self) -> None:
+        _check_finite_nonneg(self.r_source, "driver.r_source")
+        _check_finite_nonneg(self.v_read, "driver.v_read")
+        if self.v_read == 0:
+            raise SpecError("must be > 0", key="driver.v_read")
+
+
+@dataclass(frozen=True)
+class ReadoutSpec:
+    """Bit-line readout: a virtual ground (0 V) behind an input resistance.
+
+    Attributes:
+        r_in: ohm, input resistance of each sense amplifier, in series with the last bit-line
+            segment (>= 0).
+    """
+
+    r_in: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_finite_nonneg(self.r_in, "readout.r_in")
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """The programmable conductance window of a cell.
+
+    Attributes:
+        g_min: siemens, lowest programmable conductance (>= 0).
+        g_max: siemens, highest programmable conductance (> g_min).
+    """
+
+    g_min: float = 1e-6
+    g_max: float = 100e-6
+
+    def __post_init__(self) -> None:
+        _check_finite_nonneg(self.g_min, "device.g_min")
+        _check_finite_nonneg(self.g_max, "device.g_max")
+        if self.g_max <= self.g_min:
+            raise SpecError(
+                f"must be > device.g_min ({self.g_min!r}), got {self.g_max!r}", key="device.g_max"
+            )
+
+
+@dataclass(frozen=True)
+class CrossbarSpec:
+    """A whole crossbar tile: array, wires, drivers, readout and device window.
+
+    Attributes:
+        array: size and cell type.
+        wire: wire segment resistances.
+        driver: word-line drivers.
+        readout: bit-line sense amplifiers.
+        device: conductance window.
+        source: the file the spec was read from (``None`` if built in memory); not part of
+            the spec's identity.
+    """
+
+    array: ArraySpec
+    wire: WireSpec = field(default_factory=WireSpec)
+    driver: DriverSpec = field(default_factory=DriverSpec)
+    readout: ReadoutSpec = field(default_factory=ReadoutSpec)
+    device: DeviceSpec = field(default_factory=DeviceSpec)
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def rows(self) -> int:
+        """Number of word lines."""
+        return self.array.rows
+
+    @property
+    def cols(self) -> int:
+        """Number of bit lines."""
+        return self.array.cols
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The spec as plain TOML-shaped data (sections of key/value pairs)."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, _ in _SECTIONS.items():
+            section = getattr(self, name)
+            out[name] = {
+                f.name: (v.value if isinstance(v, enum.Enum) else v)
+                for f in dataclasses.fields(section)
+                for v in [getattr(section, f.name)]
+            }
+        return out
+
+    def content_hash(self) -> str:
+        """A stable SHA-256 of the spec's content (independent of the file it came from)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+_SECTIONS: dict[str, type] = {
+    "array": ArraySpec,
+    "wire": WireSpec,
+    "driver": DriverSpec,
+    "readout": ReadoutSpec,
+    "device": DeviceSpec,
+}
+_REQUIRED_SECTIONS = ("array",)
+
+
+def _coerce(value: Any, annotation: str, key: str) -> Any:
+    """Check a TOML value against a field's annotation; ints are accepted for floats."""
+    if annotation == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SpecError(f"must be a number, got {type(value).__name__} {value!r}", key=key)
+        return float(value)
+    if annotation == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError(f"must be an integer, got {type(value).__name__} {value!r}", key=key)
+        return value
+    if annotation == "CellKind":
+        if not isinstance(value, str):
+            raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
+        return value
+    raise AssertionError(f"unhandled annotation {annotation}")  # pragma: no cover
+
+
+def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None) -> CrossbarSpec:
+    """Build a validated :class:`CrossbarSpec` from TOML-shaped data.
+
+    Raises:
+        SpecError: on an unknown section or key, a missing required key, a wrong type or an
+            invalid value; the message names ``source`` and the dotted key.
+    """
+    try:
+        for name in data:
+            if name not in _SECTIONS:
+                known = ", ".join(f"[{s}]" for s in _SECTIONS)
+                raise SpecError(f"unknown section; known sections: {known}", key=name)
+        for name in _REQUIRED_SECTIONS:
+            if name not in data:
+                raise SpecError("missing required section", key=name)
+        sections: dict[str, Any] = {}
+        for name, cls in _SECTIONS.items():
+            raw = data.get(name, {})
+            if not isinstance(raw, Mapping):
+                raise SpecError(f"must be a table, got {type(raw).__name__}", key=name)
+            fields_ = {f.name: f for f in dataclasses.fields(cls)}
+            kwargs: dict[str, Any] = {}
+            for key, value in raw.items():
+                if key not in fields_:
+                    known = ", ".join(fields_)
+                    raise SpecError(f"unknown key; known keys: {known}", key=f"{name}.{key}")
+                kwargs[key] = _coerce(value, str(fields_[key].type), f"{name}.{key}")
+            for fname, f in fields_.items():
+                no_default = (
+                    f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                )
+                if no_default and fname not in kwargs:
+                    raise SpecError("missing required key", key=f"{name}.{fname}")
+            sections[name] = cls(**kwargs)
+        return CrossbarSpec(**sections, source=None if source is None else Path(source))
+    except SpecError as err:
+        if err.file is None and source is not None:
+            raise SpecError(_bare_message(err), file=source, key=err.key) from None
+        raise
+
+
+def _bare_message(err: SpecError) -> str:
+    text = str(err)
+    if err.key is not None:
+        marker = f"key '{err.key}': "
+        if text.startswith(marker):
+            return text[len(marker) :]
+    return text
+
+
+def load_spec(path: str | Path) -> CrossbarSpec:
+    """Read and validate a spec file (TOML).
+
+    Raises:
+        SpecError: the file is missing, unreadable, not valid TOML, or holds an invalid spec.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SpecError("spec file not found", file=path) from None
+    except IsADirectoryError:
+        raise SpecError("is a directory, not a spec file", file=path) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(f"cannot read spec file: {err}", file=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"invalid TOML: {err}", file=path) from None
+    return spec_from_dict(data, source=path)

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Install, only where missing, what cimspice needs on Debian 12/13 (run as root):
+#   ngspice >= 42 built with KLU, libngspice0-dev (the shared library PySpice loads),
+#   python3-venv, a virtual environment in .venv and the package with its test extras.
+# On Debian 12 the bookworm-backports suite provides ngspice 46; its archive URI is taken
+# from this machine's own apt sources (no registry host is written here).
+# Usage: bash scripts/setup.sh            (idempotent; prints what it does)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${CIMSPICE_VENV:-$ROOT/.venv}"
+MIN_NGSPICE=42
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+ngspice_version() {
+    # ngspice prints e.g. "** ngspice-46 : Circuit level simulation program"
+    command -v ngspice >/dev/null 2>&1 || { echo 0; return; }
+    ngspice --version 2>/dev/null | sed -n 's/.*ngspice-\([0-9][0-9]*\).*/\1/p' | head -n1 || echo 0
+}
+
+libngspice_present() {
+    ldconfig -p 2>/dev/null | grep -q 'libngspice\.so\b' || ls /usr/lib/*/libngspice.so >/dev/null 2>&1
+}
+
+apt_updated=0
+apt_update() {
+    if [ "$apt_updated" = 0 ]; then
+        log "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt_updated=1
+    fi
+}
+
+codename() { . /etc/os-release; echo "${VERSION_CODENAME:-}"; }
+
+# The URI of the archive that serves "<codename>" (the main suite, not -security) on this machine,
+# read from deb822 .sources files or one-line sources.list entries.
+debian_archive_uri() {
+    local suite="$1" f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk -v suite="$suite" '
+            BEGIN { RS=""; FS="\n" }
+            {
+                uris=""; ok=0; enabled=1
+                for (i = 1; i <= NF; i++) {
+                    line = $i
+                    if (line ~ /^URIs:/)    { sub(/^URIs:[ \t]*/, "", line); uris = line }
+                    if (line ~ /^Suites:/)  { sub(/^Suites:[ \t]*/, "", line); n = split(line, s, /[ \t]+/)
+                                              for (k = 1; k <= n; k++) if (s[k] == suite) ok = 1 }
+                    if (line ~ /^Enabled:[ \t]*no/) enabled = 0
+                }
+                if (ok && enabled && uris != "") { split(uris, u, /[ \t]+/); print u[1]; exit }
+            }' "$f"
+    done | head -n1 | grep . && return 0
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        awk -v suite="$suite" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+                                if ($(i+1) == suite) { print $i; exit } }' "$f"
+    done | head -n1 | grep .
+}
+
+install_ngspice() {
+    local have; have="$(ngspice_version)"
+    if [ "${have:-0}" -ge "$MIN_NGSPICE" ] && libngspice_present; then
+        log "ngspice-$have and libngspice present"
+        return
+    fi
+    [ "$(id -u)" = 0 ] || die "ngspice >= $MIN_NGSPICE is missing (found ${have:-none}); run this script as root to install it"
+    local code; code="$(codename)"
+    apt_update
+    local target=()
+    if [ "$code" = "bookworm" ]; then
+        local uri
+        uri="$(debian_archive_uri bookworm)" || die "no apt source for the 'bookworm' suite found to derive the backports URI from"
+        local list=/etc/apt/sources.list.d/cimspice-backports.sources
+        if [ ! -f "$list" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+            log "adding bookworm-backports from $uri"
+            printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" > "$list"
+            apt_updated=0; apt_update
+        fi
+        target=(-t bookworm-backports)
+    fi
+    log "installing ngspice and libngspice0-dev ${target[*]:-}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${target[@]}" ngspice libngspice0-dev >/dev/null
+    have="$(ngspice_version)"
+    [ "${have:-0}" -ge "$MIN_NGSPICE" ] || die "installed ngspice is version ${have:-none}, need >= $MIN_NGSPICE"
+    libngspice_present || die "libngspice.so not found after installing libngspice0-dev"
+    log "ngspice-$have installed"
+}
+
+install_venv() {
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        [ "$(id -u)" = 0 ] || die "python3-venv is missing; run as root to install it"
+        apt_update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv python3-pip >/dev/null
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating virtual environment $VENV"
+        python3 -m venv "$VENV"
+    fi
+    local stamp="$VENV/.cimspice-installed"
+    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+        log "installing cimspice and its test dependencies into $VENV"
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
+        touch "$stamp"
+    fi
+}
+
+install_ngspice
+install_venv
+log "ready: $VENV"
