@@ -118,13 +118,33 @@ class NgspiceSession:
         return np.frombuffer(ffi.buffer(info.v_realdata, info.v_length * 8), dtype=np.float64).copy()
 
     def analysis_times(self) -> dict[str, float]:
-        """ngspice's own accounting of the last run (seconds), from ``rusage``."""
+        """ngspice's own accounting of the session so far, from ``rusage all``.
+
+        Keys: ``elapsed_s``, ``analysis_s``, ``load_s`` (netlist loading + expansion +
+        parsing), ``reorder_s``, ``factor_s``, ``solve_s``, ``iterations``, ``program_mb``.
+        """
+        wanted = {
+            "Total elapsed time (seconds)": "elapsed_s",
+            "Total analysis time (seconds)": "analysis_s",
+            "Netlist loading time": "load_s",
+            "Subckt and Param expansion time": "load_s",
+            "Netlist parsing time": "load_s",
+            "Matrix reorder time": "reorder_s",
+            "Matrix factor time": "factor_s",
+            "Matrix solve time": "solve_s",
+            "Total iterations": "iterations",
+            "Maximum ngspice program size": "program_mb",
+        }
         out: dict[str, float] = {}
-        text = self.command("rusage totalanalysistime loadtime reordertime lutime solvetime")
-        for line in text.splitlines():
-            m = re.match(r"\s*(.+?)\s*=\s*([0-9.eE+-]+)", line)
-            if m:
-                out[m.group(1)] = float(m.group(2))
+        for line in self.command("rusage all").splitlines():
+            key, sep, value = line.partition("=")
+            name = wanted.get(key.strip())
+            if sep and name is not None:
+                try:
+                    number = float(value.split()[0])
+                except (ValueError, IndexError):
+                    continue
+                out[name] = out.get(name, 0.0) + number
         return out
 
 

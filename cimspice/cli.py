@@ -1,0 +1,145 @@
+"""The ``cimspice`` command line: argument parsing only; the work is done by the library.
+
+Every user error ends with exit code 1 (2 for bad arguments) and one line on stderr, no
+traceback; nothing half-written is left at an output path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["build_parser", "main"]
+
+EXIT_ERROR = 1
+
+
+def _cmd_netlist(args: argparse.Namespace) -> None:
+    from cimspice.arrays import atomic_output, load_array
+    from cimspice.netlist import render
+    from cimspice.spec import load_spec
+
+    spec = load_spec(args.spec)
+    g = load_array(args.conductances, "conductances") if args.conductances else None
+    v = load_array(args.inputs, "inputs") if args.inputs else None
+    text = render(spec, g, v, save_nodes=args.save_nodes)
+    with atomic_output(args.output, "w") as handle:
+        handle.write(text)
+
+
+def _cmd_simulate(args: argparse.Namespace) -> None:
+    from cimspice.arrays import load_array
+    from cimspice.engines import get_engine
+    from cimspice.spec import load_spec
+
+    spec = load_spec(args.spec)
+    g = load_array(args.conductances, "conductances")
+    v = load_array(args.inputs, "inputs")
+    options = {}
+    if args.engine == "ngspice":
+        options = {"timeout_s": args.timeout, "keep": args.keep}
+    engine = get_engine(args.engine, **options)
+    result = engine.run(spec, g, v, node_voltages=args.node_voltages)
+    result.save(args.output)
+    if args.plot_dir is not None:
+        from cimspice.plots import plot_cell_voltages
+
+        if result.v_word is None:
+            result = engine.run(spec, g, v, node_voltages=True)
+        path = plot_cell_voltages(result, v, Path(args.plot_dir) / "cell_voltages.png")
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``cimspice`` command."""
+    from cimspice import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="cimspice",
+        description="Circuit-level SPICE co-simulation of memristor-crossbar compute-in-memory.",
+    )
+    parser.add_argument("--version", action="version", version=f"cimspice {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "netlist",
+        help="render the ngspice deck of an array spec",
+        description="Render the ngspice deck of SPEC. Without --conductances every cell is at "
+        "device.g_max; without --inputs every word line is at driver.v_read. A batch of inputs "
+        "gives a .dc deck with one sweep point per input vector.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("--conductances", metavar="G.npy", help="conductances, siemens, (rows, cols)")
+    p.add_argument("--inputs", metavar="V.npy", help="inputs, volts, (batch, rows) or (rows,)")
+    p.add_argument("--save-nodes", action="store_true", help="save every node voltage")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.cir", help="deck to write")
+    p.set_defaults(func=_cmd_netlist)
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulate an array with one engine and write its outputs",
+        description="Simulate SPEC with the given conductances and inputs. OUT.npz holds "
+        "'currents' (A, (batch, cols)) and 'power' (W, (batch,)), plus 'v_word' and 'v_bit' "
+        "(V, (batch, rows, cols)) with --node-voltages.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("--conductances", required=True, metavar="G.npy", help="siemens, (rows, cols)")
+    p.add_argument("--inputs", required=True, metavar="V.npy", help="volts, (batch, rows) or (rows,)")
+    p.add_argument(
+        "--engine",
+        required=True,
+        choices=["ngspice", "nodal", "surrogate", "ideal"],
+        help="ngspice: the deck in ngspice; nodal: exact sparse solve; ideal: V @ G",
+    )
+    p.add_argument("--surrogate", metavar="FILE", help="fitted surrogate (engine surrogate)")
+    p.add_argument("--node-voltages", action="store_true", help="also write node voltages")
+    p.add_argument("--plot-dir", metavar="DIR", help="write a cell-voltage heatmap PNG here")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="ngspice time limit, s")
+    p.add_argument("--keep", action="store_true", help="keep the ngspice run folder on success")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="results to write")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "demo",
+        help="the quick-start demo: a 64x64 array in ngspice, nodal and ideal",
+        description="Simulate a 64x64 passive array (2 ohm segments, 1-100 uS, inputs up to "
+        "0.2 V) with ngspice, nodal and ideal; print a table and write an IR-drop heatmap.",
+    )
+    p.add_argument("--out", default="out/demo", metavar="DIR", help="output folder (out/demo)")
+    p.add_argument("--size", type=int, default=64, metavar="N", help="array size (64)")
+    p.add_argument("--batch", type=int, default=100, metavar="B", help="input vectors (100)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from cimspice.demo import run_demo
+
+    run_demo(Path(args.out), size=args.size, batch=args.batch, seed=args.seed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    from cimspice.errors import CimspiceError
+
+    args = build_parser().parse_args(argv)
+    if getattr(args, "engine", None) == "surrogate" and not args.surrogate:
+        print("cimspice: error: --engine surrogate needs --surrogate FILE", file=sys.stderr)
+        return 2
+    try:
+        args.func(args)
+    except (CimspiceError, OSError) as err:
+        message = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        print(f"cimspice: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("cimspice: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
