@@ -1,0 +1,75 @@
+"""Shared fixtures and the ngspice switch.
+
+Tests marked ``ngspice`` run the real simulator. ``CIMSPICE_REQUIRE_NGSPICE=1`` (set by
+``scripts/run.sh test`` and therefore CI) makes them fail when ngspice is missing;
+``CIMSPICE_NGSPICE=off`` turns them off; otherwise they are skipped, with the reason, where
+ngspice is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cimspice.engines.ngspice import find_libngspice
+from cimspice.spec import CrossbarSpec, spec_from_dict
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    required = os.environ.get("CIMSPICE_REQUIRE_NGSPICE") == "1"
+    off = os.environ.get("CIMSPICE_NGSPICE", "").lower() == "off"
+    if required and off:
+        raise pytest.UsageError("CIMSPICE_REQUIRE_NGSPICE=1 contradicts CIMSPICE_NGSPICE=off")
+    available = find_libngspice() is not None
+    for item in items:
+        if "ngspice" not in item.keywords:
+            continue
+        if off:
+            item.add_marker(pytest.mark.skip(reason="ngspice tests turned off (CIMSPICE_NGSPICE=off)"))
+        elif not available and required:
+            item.add_marker(
+                pytest.mark.usefixtures("_ngspice_required_but_missing"), append=False
+            )
+        elif not available:
+            item.add_marker(pytest.mark.skip(reason="ngspice (libngspice.so) is not installed"))
+
+
+@pytest.fixture
+def _ngspice_required_but_missing() -> None:
+    pytest.fail(
+        "ngspice is required (CIMSPICE_REQUIRE_NGSPICE=1) but libngspice.so is not installed",
+        pytrace=False,
+    )
+
+
+def make_spec(
+    rows: int,
+    cols: int,
+    *,
+    r_row: float = 0.0,
+    r_col: float = 0.0,
+    r_source: float = 0.0,
+    r_in: float = 0.0,
+) -> CrossbarSpec:
+    """A passive spec built in memory."""
+    return spec_from_dict(
+        {
+            "array": {"rows": rows, "cols": cols},
+            "wire": {"r_row": r_row, "r_col": r_col},
+            "driver": {"r_source": r_source},
+            "readout": {"r_in": r_in},
+        }
+    )
+
+
+def random_arrays(
+    rows: int, cols: int, batch: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conductances ~ U(1, 100) uS and inputs ~ U(0, 0.2) V."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(1e-6, 100e-6, (rows, cols)), rng.uniform(0.0, 0.2, (batch, rows))
