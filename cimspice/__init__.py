@@ -28,7 +28,21 @@ _EXPORTS = {
     "get_engine": "cimspice.engines",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [  # noqa: RUF022  (grouped as in _EXPORTS)
+    "__version__",
+    "CimspiceError",
+    "SpecError",
+    "InputError",
+    "SimulationError",
+    "CrossbarSpec",
+    "load_spec",
+    "spec_from_dict",
+    "render",
+    "build_deck",
+    "Result",
+    "simulate",
+    "get_engine",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -28,16 +28,19 @@ __all__ = [
 
 
 def _check_numeric(array: np.ndarray, what: str) -> np.ndarray:
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
-    ) or array.dtype == np.bool_:
+    if (
+        array.dtype == object
+        or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer))
+        or array.dtype == np.bool_
+    ):
         raise InputError(f"{what} must hold real numbers, got dtype {array.dtype}")
     out = np.asarray(array, dtype=np.float64)
     bad = ~np.isfinite(out)
     if bad.any():
         first = tuple(int(k) for k in np.argwhere(bad)[0])
         raise InputError(
-            f"{what} holds {int(bad.sum())} non-finite value(s) (NaN or inf), first at index {first}"
+            f"{what} holds {int(bad.sum())} non-finite value(s) (NaN or inf), "
+            f"first at index {first}"
         )
     return out
 
@@ -47,6 +50,7 @@ def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.nda
 
     Raises:
         InputError: wrong shape, non-numeric dtype, NaN/inf, or a negative conductance.
+
     """
     g = np.asarray(conductances)
     if g.shape != (rows, cols):
@@ -70,6 +74,7 @@ def check_inputs(inputs: np.ndarray, rows: int) -> np.ndarray:
 
     Raises:
         InputError: wrong shape, empty batch, non-numeric dtype, or NaN/inf.
+
     """
     v = np.asarray(inputs)
     if v.ndim == 1:
@@ -89,6 +94,7 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
 
     Raises:
         ArrayFileError: the file is missing, unreadable or not a plain ``.npy`` array.
+
     """
     path = Path(path)
     if not path.is_file():

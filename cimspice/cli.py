@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
     p.add_argument("--conductances", required=True, metavar="G.npy", help="siemens, (rows, cols)")
-    p.add_argument("--inputs", required=True, metavar="V.npy", help="volts, (batch, rows) or (rows,)")
+    p.add_argument(
+        "--inputs", required=True, metavar="V.npy", help="volts, (batch, rows) or (rows,)"
+    )
     p.add_argument(
         "--engine",
         required=True,
@@ -96,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--surrogate", metavar="FILE", help="fitted surrogate (engine surrogate)")
     p.add_argument("--node-voltages", action="store_true", help="also write node voltages")
     p.add_argument("--plot-dir", metavar="DIR", help="write a cell-voltage heatmap PNG here")
-    p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="ngspice time limit, s")
+    p.add_argument(
+        "--timeout", type=float, default=600.0, metavar="S", help="ngspice time limit, s"
+    )
     p.add_argument("--keep", action="store_true", help="keep the ngspice run folder on success")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="results to write")
     p.set_defaults(func=_cmd_simulate)

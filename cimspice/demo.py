@@ -47,6 +47,7 @@ def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> d
 
     Returns:
         the table as ``{engine: {"time_s", "max_err", "nrmse"}}`` (errors vs ngspice).
+
     """
     out.mkdir(parents=True, exist_ok=True)
     spec = demo_spec(size)

@@ -33,6 +33,7 @@ class SpecError(CimspiceError, ValueError):
     Attributes:
         file: the spec file the error is in (``None`` for a spec built in memory).
         key: the dotted key at fault, e.g. ``"wire.r_row"`` (``None`` for file-level errors).
+
     """
 
     def __init__(self, message: str, *, file: str | Path | None = None, key: str | None = None):
@@ -69,6 +70,7 @@ class SimulationError(CimspiceError, RuntimeError):
     Attributes:
         deck: path of the netlist that was run (kept on disk), if any.
         log: path of the engine's log (kept on disk), if any.
+
     """
 
     def __init__(self, message: str, *, deck: Path | None = None, log: Path | None = None):

@@ -62,6 +62,7 @@ class Deck:
             the sense node, so it equals the output current with its sign as defined.
         driver_sources: the source driving each word line, ``(rows,)``.
         word_nodes, bit_nodes: node name at each cell, ``[rows][cols]``.
+
     """
 
     text: str
@@ -100,6 +101,7 @@ def build_deck(
 
     Raises:
         InputError: invalid arrays. NetlistError: a template is missing or incomplete.
+
     """
     g = check_conductances(
         default_conductances(spec) if conductances is None else conductances, spec.rows, spec.cols

@@ -41,6 +41,7 @@ def plot_cell_voltages(
 
     Returns:
         the path written.
+
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

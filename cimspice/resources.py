@@ -21,6 +21,7 @@ def data_dir(name: str) -> Path:
 
     Raises:
         CimspiceError: the folder is in neither place (a broken installation).
+
     """
     for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
         if candidate.is_dir():

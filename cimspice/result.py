@@ -29,6 +29,7 @@ class Result:
         v_bit: volt, ``(batch, rows, cols)``: bit-line potential at each cell, or ``None``.
         elapsed_s: second, wall time of the run as seen by the caller.
         info: engine-specific details (e.g. ngspice's own analysis time), JSON-friendly.
+
     """
 
     engine: str
@@ -50,6 +51,7 @@ class Result:
 
         Raises:
             ValueError: the run did not record node voltages.
+
         """
         if self.v_word is None or self.v_bit is None:
             raise ValueError(

@@ -71,6 +71,7 @@ class ArraySpec:
         rows: number of word lines (inputs), >= 1.
         cols: number of bit lines (outputs), >= 1.
         cell: the cell kind at each crossing.
+
     """
 
     rows: int
@@ -88,7 +89,9 @@ class ArraySpec:
             cell = CellKind(self.cell)
         except ValueError:
             known = ", ".join(repr(c.value) for c in CellKind)
-            raise SpecError(f"unknown cell {self.cell!r}; known: {known}", key="array.cell") from None
+            raise SpecError(
+                f"unknown cell {self.cell!r}; known: {known}", key="array.cell"
+            ) from None
         if cell not in IMPLEMENTED_CELLS:
             raise SpecError(
                 f"cell {cell.value!r} is not implemented yet; implemented: "
@@ -105,6 +108,7 @@ class WireSpec:
     Attributes:
         r_row: ohm per cell-pitch segment of a word line (>= 0).
         r_col: ohm per cell-pitch segment of a bit line (>= 0).
+
     """
 
     r_row: float = 0.0
@@ -124,6 +128,7 @@ class DriverSpec:
             segment (>= 0).
         v_read: volt, the largest input magnitude in normal use: the default input when none
             is given and the range random inputs are drawn from (> 0).
+
     """
 
     r_source: float = 0.0
@@ -143,6 +148,7 @@ class ReadoutSpec:
     Attributes:
         r_in: ohm, input resistance of each sense amplifier, in series with the last bit-line
             segment (>= 0).
+
     """
 
     r_in: float = 0.0
@@ -158,6 +164,7 @@ class DeviceSpec:
     Attributes:
         g_min: siemens, lowest programmable conductance (>= 0).
         g_max: siemens, highest programmable conductance (> g_min).
+
     """
 
     g_min: float = 1e-6
@@ -184,6 +191,7 @@ class CrossbarSpec:
         device: conductance window.
         source: the file the spec was read from (``None`` if built in memory); not part of
             the spec's identity.
+
     """
 
     array: ArraySpec
@@ -254,6 +262,7 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None)
     Raises:
         SpecError: on an unknown section or key, a missing required key, a wrong type or an
             invalid value; the message names ``source`` and the dotted key.
+
     """
     try:
         for name in data:
@@ -303,6 +312,7 @@ def load_spec(path: str | Path) -> CrossbarSpec:
 
     Raises:
         SpecError: the file is missing, unreadable, not valid TOML, or holds an invalid spec.
+
     """
     path = Path(path)
     try:

@@ -32,6 +32,7 @@ class PassiveTopology:
         r_row: ohm, between word-line nodes ``(i, j-1)`` and ``(i, j)``.
         r_col: ohm, between bit-line nodes ``(i-1, j)`` and ``(i, j)``.
         r_last: ohm, bit-line node ``(rows-1, j)`` to sense node (``r_col + r_in``).
+
     """
 
     rows: int
@@ -95,6 +96,7 @@ class PassiveTopology:
 
         Returns:
             ``(word, bit, n_nodes)``: two ``(rows, cols)`` int arrays and the total id count.
+
         """
         rows, cols = self.rows, self.cols
         ground = rows

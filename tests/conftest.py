@@ -30,11 +30,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "ngspice" not in item.keywords:
             continue
         if off:
-            item.add_marker(pytest.mark.skip(reason="ngspice tests turned off (CIMSPICE_NGSPICE=off)"))
-        elif not available and required:
             item.add_marker(
-                pytest.mark.usefixtures("_ngspice_required_but_missing"), append=False
+                pytest.mark.skip(reason="ngspice tests turned off (CIMSPICE_NGSPICE=off)")
             )
+        elif not available and required:
+            item.add_marker(pytest.mark.usefixtures("_ngspice_required_but_missing"), append=False)
         elif not available:
             item.add_marker(pytest.mark.skip(reason="ngspice (libngspice.so) is not installed"))
 
@@ -67,9 +67,7 @@ def make_spec(
     )
 
 
-def random_arrays(
-    rows: int, cols: int, batch: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def random_arrays(rows: int, cols: int, batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Conductances ~ U(1, 100) uS and inputs ~ U(0, 0.2) V."""
     rng = np.random.default_rng(seed)
     return rng.uniform(1e-6, 100e-6, (rows, cols)), rng.uniform(0.0, 0.2, (batch, rows))

@@ -2,12 +2,12 @@ import re
 
 import numpy as np
 import pytest
+from conftest import make_spec
 from golden.make_golden import GOLDEN_G, GOLDEN_SPEC, GOLDEN_V, GOLDEN_V_BATCH, HERE, golden_decks
 
 from cimspice.errors import InputError, NetlistError
 from cimspice.netlist import build_deck, render
 from cimspice.spec import spec_from_dict
-from conftest import make_spec
 
 
 @pytest.mark.parametrize("name", ["crossbar_2x2_op.cir", "crossbar_2x2_dc.cir"])

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import make_spec, random_arrays
 
 from cimspice.engines import simulate
-from conftest import make_spec, random_arrays
 
 pytestmark = pytest.mark.ngspice
 

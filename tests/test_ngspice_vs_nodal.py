@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import make_spec, random_arrays
 
 from cimspice.engines import simulate
 from cimspice.metrics import max_error
-from conftest import make_spec, random_arrays
 
 pytestmark = pytest.mark.ngspice
 

@@ -29,6 +29,7 @@ def get_engine(name: str, **options: Any) -> Engine:
 
     Raises:
         EngineUnavailableError: unknown name, or an engine not available in this version.
+
     """
     if name == "ideal":
         from cimspice.engines.ideal import IdealEngine

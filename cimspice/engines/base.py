@@ -31,5 +31,6 @@ class Engine(Protocol):
 
         Raises:
             InputError: invalid arrays. SimulationError: the engine failed.
+
         """
         ...

@@ -87,6 +87,7 @@ def run_deck(
         EngineUnavailableError: ngspice's shared library is not installed.
         ConvergenceError, SimulationTimeoutError, SimulationError: the run failed; the deck and
             log are kept and named in the error.
+
     """
     if find_libngspice() is None:
         raise EngineUnavailableError(
@@ -114,6 +115,7 @@ def run_deck(
             env=env,
             start_new_session=True,
         )
+        (run_dir / "worker.pid").write_text(f"{proc.pid}\n")
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -130,7 +132,9 @@ def run_deck(
         raise _worker_error(run_dir, code, deck_path, log_path)
     with np.load(run_dir / "result.npz") as data:
         arrays = {k: data[k] for k in data.files}
-    times = dict(zip(arrays.pop("_times_names").tolist(), arrays.pop("_times").tolist(), strict=True))
+    times = dict(
+        zip(arrays.pop("_times_names").tolist(), arrays.pop("_times").tolist(), strict=True)
+    )
     times["ngspice_version"] = float(arrays.pop("_version"))
     if keep:
         return arrays, times, run_dir
@@ -173,6 +177,7 @@ class NgspiceEngine:
     Args:
         timeout_s: seconds before a run is stopped and reported as a timeout.
         keep: keep every run directory (deck, log, raw results), not only failed ones.
+
     """
 
     name = "ngspice"
@@ -204,7 +209,8 @@ class NgspiceEngine:
         node_names: list[str] = []
         if node_voltages:
             node_names = sorted(
-                {n for row in deck.word_nodes for n in row} | {n for row in deck.bit_nodes for n in row}
+                {n for row in deck.word_nodes for n in row}
+                | {n for row in deck.bit_nodes for n in row}
             )
             vectors["nodes"] = [n for n in node_names if not n.startswith("s")]
         arrays, times, kept = run_deck(deck.text, vectors, timeout_s=self.timeout_s, keep=self.keep)
@@ -217,9 +223,16 @@ class NgspiceEngine:
             potentials = {n: arrays["nodes"][k] for k, n in enumerate(vectors["nodes"])}
             zero = np.zeros(v.shape[0])
             table = lambda n: potentials.get(n, zero)  # noqa: E731  sense nodes are 0 V
-            v_word = np.stack([np.stack([table(n) for n in row], axis=-1) for row in deck.word_nodes], axis=1)
-            v_bit = np.stack([np.stack([table(n) for n in row], axis=-1) for row in deck.bit_nodes], axis=1)
-        info: dict[str, object] = {"render_s": render_s, **{f"ngspice_{k}": t for k, t in times.items()}}
+            v_word = np.stack(
+                [np.stack([table(n) for n in row], axis=-1) for row in deck.word_nodes], axis=1
+            )
+            v_bit = np.stack(
+                [np.stack([table(n) for n in row], axis=-1) for row in deck.bit_nodes], axis=1
+            )
+        info: dict[str, object] = {
+            "render_s": render_s,
+            **{f"ngspice_{k}": t for k, t in times.items()},
+        }
         if kept is not None:
             info["run_dir"] = str(kept)
         return Result(

@@ -50,11 +50,13 @@ class NgspiceSession:
     Args:
         log: an open text file receiving every line ngspice prints (flushed per line, so a
             hang still leaves a complete log).
+
     """
 
     def __init__(self, log: IO[str]):
         self._log = log
         self._errors: list[str] = []
+        self._warnings: list[str] = []
         self._shared = _make_shared(self._on_line)
 
     # ----- output handling -----
@@ -63,20 +65,26 @@ class NgspiceSession:
         self._log.write(f"{stream}: {line}\n")
         self._log.flush()
         text = line.strip()
-        if text and not _BENIGN.match(text) and _ERROR_PATTERNS.search(text):
+        if text.lower().startswith("warning:") and text not in self._warnings:
+            self._warnings.append(text)
+        elif text and not _BENIGN.match(text) and _ERROR_PATTERNS.search(text):
             self._errors.append(text)
 
     def _raise_if_errors(self, what: str) -> None:
         if self._errors:
             errors, self._errors = self._errors, []
-            kind = "convergence" if any(_CONVERGENCE_PATTERNS.search(e) for e in errors) else "netlist"
-            raise NgspiceRunError(f"{what}: " + " | ".join(errors[:5]), kind)
+            warnings, self._warnings = self._warnings, []
+            kind = (
+                "convergence" if any(_CONVERGENCE_PATTERNS.search(e) for e in errors) else "netlist"
+            )
+            # ngspice's warnings often name the culprit (e.g. "singular matrix: check node x").
+            raise NgspiceRunError(f"{what}: " + " | ".join(errors[:4] + warnings[:3]), kind)
 
     # ----- commands -----
 
     @property
     def version(self) -> int:
-        """ngspice's major version number."""
+        """Ngspice's major version number."""
         return int(self._shared.ngspice_version)
 
     def command(self, text: str) -> str:
@@ -96,7 +104,9 @@ class NgspiceSession:
         rc = self._shared._ngspice_shared.ngSpice_Circ(array)
         self._raise_if_errors("ngspice rejected the deck")
         if rc != 0:
-            raise NgspiceRunError(f"ngspice rejected the deck (ngSpice_Circ returned {rc})", "netlist")
+            raise NgspiceRunError(
+                f"ngspice rejected the deck (ngSpice_Circ returned {rc})", "netlist"
+            )
 
     def run(self) -> None:
         """Run the analysis the deck asks for."""
@@ -113,12 +123,16 @@ class NgspiceSession:
         from PySpice.Spice.NgSpice.Shared import FFI, ffi
 
         info = self._shared._ngspice_shared.ngGet_Vec_Info(f"{plot}.{name}".encode())
-        if info == FFI.NULL or info.v_realdata == FFI.NULL:
-            raise NgspiceRunError(f"ngspice produced no real vector '{name}' in plot '{plot}'", "netlist")
-        return np.frombuffer(ffi.buffer(info.v_realdata, info.v_length * 8), dtype=np.float64).copy()
+        if info == FFI.NULL or info.v_realdata == FFI.NULL:  # noqa: PLR1714  (cdata, not hashable)
+            raise NgspiceRunError(
+                f"ngspice produced no real vector '{name}' in plot '{plot}'", "netlist"
+            )
+        return np.frombuffer(
+            ffi.buffer(info.v_realdata, info.v_length * 8), dtype=np.float64
+        ).copy()
 
     def analysis_times(self) -> dict[str, float]:
-        """ngspice's own accounting of the session so far, from ``rusage all``.
+        """Ngspice's own accounting of the session so far, from ``rusage all``.
 
         Keys: ``elapsed_s``, ``analysis_s``, ``load_s`` (netlist loading + expansion +
         parsing), ``reorder_s``, ``factor_s``, ``solve_s``, ``iterations``, ``program_mb``.

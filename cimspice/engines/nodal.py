@@ -30,6 +30,7 @@ class NodalSolver:
     Args:
         spec: the array spec (passive cells).
         conductances: siemens, ``(rows, cols)``.
+
     """
 
     def __init__(self, spec: CrossbarSpec, conductances: np.ndarray):
@@ -68,11 +69,17 @@ class NodalSolver:
         gj = np.tile(np.arange(cols), rows)
         gv = g.ravel()
         self._out_map = sp.coo_matrix(
-            (np.concatenate([gv, -gv]), (np.concatenate([gj, gj]), np.concatenate([word.ravel(), bit.ravel()]))),
+            (
+                np.concatenate([gv, -gv]),
+                (np.concatenate([gj, gj]), np.concatenate([word.ravel(), bit.ravel()])),
+            ),
             shape=(cols, n_nodes),
         ).tocsr()
         self._drv_map = sp.coo_matrix(
-            (np.concatenate([gv, -gv]), (np.concatenate([gi, gi]), np.concatenate([word.ravel(), bit.ravel()]))),
+            (
+                np.concatenate([gv, -gv]),
+                (np.concatenate([gi, gi]), np.concatenate([word.ravel(), bit.ravel()])),
+            ),
             shape=(rows, n_nodes),
         ).tocsr()
         self.factor_s = time.perf_counter() - start
