@@ -30,17 +30,30 @@ def _cmd_netlist(args: argparse.Namespace) -> None:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
+    worker = None
+    if args.engine == "ngspice":
+        # Start ngspice's worker before the heavy imports (numpy, jinja2), so that its own
+        # start-up runs beside them on the other core.
+        from cimspice.engines.ngspice_process import WorkerProcess
+
+        worker = WorkerProcess()
+    try:
+        _simulate(args, worker)
+    finally:
+        if worker is not None:
+            worker.discard()  # only if never used: a used worker's folder holds its result
+
+
+def _simulate(args: argparse.Namespace, worker: object) -> None:
     from cimspice.arrays import load_array
     from cimspice.engines import get_engine
     from cimspice.spec import load_spec
 
+    options = {"timeout_s": args.timeout, "keep": args.keep, "worker": worker} if worker else {}
+    engine = get_engine(args.engine, **options)
     spec = load_spec(args.spec)
     g = load_array(args.conductances, "conductances")
     v = load_array(args.inputs, "inputs")
-    options = {}
-    if args.engine == "ngspice":
-        options = {"timeout_s": args.timeout, "keep": args.keep}
-    engine = get_engine(args.engine, **options)
     result = engine.run(spec, g, v, node_voltages=args.node_voltages)
     result.save(args.output)
     if args.plot_dir is not None:

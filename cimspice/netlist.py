@@ -29,7 +29,7 @@ TEMPLATE = "crossbar.cir.j2"
 @functools.cache
 def _environment() -> jinja2.Environment:
     loader = jinja2.FileSystemLoader(str(data_dir("netlists")))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -37,6 +37,20 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.globals["part"] = _render_part
+    return env
+
+
+@jinja2.pass_context
+def _render_part(context: jinja2.runtime.Context, name: str) -> str:
+    """``{{ part("x.cir.j2") }}``: render a sub-template with the same variables.
+
+    Like ``{% include %}``, but the part is rendered to one string first: an include passes
+    each of its hundreds of thousands of fragments through the including template, which
+    doubles the cost of a large deck.
+    """
+    text = context.environment.get_template(name).render(context.get_all())
+    return text.removesuffix("\n")
 
 
 def default_conductances(spec: CrossbarSpec) -> np.ndarray:
@@ -108,34 +122,64 @@ def build_deck(
     )
     v = check_inputs(default_inputs(spec) if inputs is None else inputs, spec.rows)
     topo = PassiveTopology.from_spec(spec)
+    rows, cols = spec.rows, spec.cols
     batch = v.shape[0]
-    with np.errstate(divide="ignore"):
-        r_cells = np.where(g > 0, 1.0 / np.where(g > 0, g, 1.0), 0.0)
-    cell_r = [[repr(x) if x > 0 else "" for x in row] for row in r_cells.tolist()]
     word = topo.word_nodes()
     bit = topo.bit_nodes()
-    driver_nodes = [topo.driver_node(i) for i in range(spec.rows)]
-    sense_nodes = [topo.sense_node(j) for j in range(spec.cols)]
-    sense_sources = tuple(f"vs{j}" for j in range(spec.cols))
-    driver_sources = tuple((f"vd{i}" if batch == 1 else f"bd{i}") for i in range(spec.rows))
+    driver_nodes = [topo.driver_node(i) for i in range(rows)]
+    sense_nodes = [topo.sense_node(j) for j in range(cols)]
+    sense_sources = tuple(f"vs{j}" for j in range(cols))
+    driver_sources = tuple((f"vd{i}" if batch == 1 else f"bd{i}") for i in range(rows))
+    if batch == 1:
+        drivers = [
+            (name, node, repr(x))
+            for name, node, x in zip(driver_sources, driver_nodes, v[0].tolist(), strict=True)
+        ]
+    else:
+        drivers = [
+            (name, node, _pwl_table(v[:, i]))
+            for i, (name, node) in enumerate(zip(driver_sources, driver_nodes, strict=True))
+        ]
+    word_segments: list[tuple[str, str, str, str]] = []
+    if topo.r_first > 0:
+        r = repr(topo.r_first)
+        word_segments += [(f"rw{i}_0", driver_nodes[i], word[i][0], r) for i in range(rows)]
+    if topo.r_row > 0:
+        r = repr(topo.r_row)
+        word_segments += [
+            (f"rw{i}_{j}", w[j - 1], w[j], r) for i, w in enumerate(word) for j in range(1, cols)
+        ]
+    bit_segments: list[tuple[str, str, str, str]] = []
+    if topo.r_col > 0:
+        r = repr(topo.r_col)
+        bit_segments += [
+            (f"rb{i}_{j}", bit[i][j], bit[i + 1][j], r)
+            for i in range(rows - 1)
+            for j in range(cols)
+        ]
+    if topo.r_last > 0:
+        r = repr(topo.r_last)
+        last = bit[rows - 1]
+        bit_segments += [(f"rb{rows - 1}_{j}", last[j], sense_nodes[j], r) for j in range(cols)]
+    # Cells hold 1/G in ohm, printed with repr() so the double round-trips exactly.
+    cells = [
+        (f"rc{i}_{j}", w[j], b[j], repr(1.0 / gij))
+        for i, (w, b, grow) in enumerate(zip(word, bit, g.tolist(), strict=True))
+        for j, gij in enumerate(grow)
+        if gij > 0
+    ]
     context = {
         "version": __version__,
         "spec_hash": spec.content_hash(),
-        "rows": spec.rows,
-        "cols": spec.cols,
+        "rows": rows,
+        "cols": cols,
         "cell": spec.array.cell.value,
         "batch": batch,
-        "inputs": [[repr(x) for x in v[0].tolist()]] if batch == 1 else [],
-        "pwl_tables": [_pwl_table(v[:, i]) for i in range(spec.rows)] if batch > 1 else [],
-        "r_first": topo.r_first,
-        "r_row": topo.r_row,
-        "r_col": topo.r_col,
-        "r_last": topo.r_last,
-        "word": word,
-        "bit": bit,
-        "cell_r": cell_r,
-        "driver_nodes": driver_nodes,
-        "sense_nodes": sense_nodes,
+        "drivers": drivers,
+        "word_segments": word_segments,
+        "bit_segments": bit_segments,
+        "cells": cells,
+        "sense": list(zip(sense_sources, sense_nodes, strict=True)),
         "save_nodes": save_nodes,
         "save_line": " ".join(f"i({name})" for name in (*sense_sources, *driver_sources)),
     }

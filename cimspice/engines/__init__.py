@@ -10,16 +10,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from cimspice.engines.base import Engine
 from cimspice.errors import EngineUnavailableError
-from cimspice.result import Result
-from cimspice.spec import CrossbarSpec
 
-__all__ = ["ENGINE_NAMES", "Engine", "get_engine", "simulate"]
+if TYPE_CHECKING:  # this package stays cheap to import: numpy loads with an engine
+    import numpy as np
+
+    from cimspice.engines.base import Engine
+    from cimspice.result import Result
+    from cimspice.spec import CrossbarSpec
+
+__all__ = ["ENGINE_NAMES", "get_engine", "simulate"]
 
 ENGINE_NAMES = ("ngspice", "nodal", "surrogate", "ideal")
 

@@ -12,15 +12,7 @@ which loads and orders the matrix once for the whole batch.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes.util
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,36 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.arrays import check_conductances, check_inputs
-from cimspice.errors import (
-    ConvergenceError,
-    EngineUnavailableError,
-    SimulationError,
-    SimulationTimeoutError,
+from cimspice.engines.ngspice_process import (
+    DEFAULT_TIMEOUT_S,
+    WorkerProcess,
+    find_libngspice,
 )
 from cimspice.netlist import build_deck
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
 
 __all__ = ["DEFAULT_TIMEOUT_S", "NgspiceEngine", "find_libngspice", "run_deck"]
-
-DEFAULT_TIMEOUT_S = 600.0
-
-
-def find_libngspice() -> str | None:
-    """Path or soname of ngspice's shared library, or ``None`` if it is not installed.
-
-    ``NGSPICE_LIBRARY_PATH`` (PySpice's own variable) takes precedence.
-    """
-    explicit = os.environ.get("NGSPICE_LIBRARY_PATH")
-    if explicit:
-        return explicit if Path(explicit).exists() else None
-    return ctypes.util.find_library("ngspice")
-
-
-def _runs_root() -> Path:
-    root = Path(os.environ.get("CIMSPICE_RUN_DIR", Path(tempfile.gettempdir()) / "cimspice-runs"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def run_deck(
@@ -67,6 +39,7 @@ def run_deck(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     keep: bool = False,
     run_dir: Path | None = None,
+    worker: WorkerProcess | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float], Path | None]:
     """Run ``deck`` in an ngspice worker process and read back ``vectors``.
 
@@ -78,6 +51,7 @@ def run_deck(
         keep: keep the run directory after success.
         run_dir: where to run (created); by default a new folder under ``$CIMSPICE_RUN_DIR``
             or the system temp folder's ``cimspice-runs``.
+        worker: an already started worker to use (its own run directory applies).
 
     Returns:
         ``(arrays, times, kept_dir)``: the groups, ngspice's own timing figures, and the run
@@ -87,88 +61,18 @@ def run_deck(
         EngineUnavailableError: ngspice's shared library is not installed.
         ConvergenceError, SimulationTimeoutError, SimulationError: the run failed; the deck and
             log are kept and named in the error.
-
     """
-    if find_libngspice() is None:
-        raise EngineUnavailableError(
-            "ngspice's shared library (libngspice.so) is not installed; run scripts/setup.sh "
-            "or install ngspice >= 42 and libngspice0-dev"
-        )
-    if run_dir is None:
-        run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_runs_root()))
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    deck_path = run_dir / "deck.cir"
-    log_path = run_dir / "ngspice.log"
-    deck_path.write_text(deck)
-    (run_dir / "request.json").write_text(
-        json.dumps({"deck": deck_path.name, "vectors": {k: list(v) for k, v in vectors.items()}})
-    )
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", "1")
-    with open(run_dir / "worker.stderr", "wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cimspice.engines.ngspice_worker", str(run_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=stderr,
-            stderr=stderr,
-            env=env,
-            start_new_session=True,
-        )
-        (run_dir / "worker.pid").write_text(f"{proc.pid}\n")
-        try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            raise SimulationTimeoutError(
-                f"ngspice did not finish within {timeout_s:g} s and was stopped",
-                deck=deck_path,
-                log=log_path,
-            ) from None
-        except BaseException:
-            _kill(proc)
-            raise
-    if code != 0:
-        raise _worker_error(run_dir, code, deck_path, log_path)
-    with np.load(run_dir / "result.npz") as data:
+    worker = worker if worker is not None else WorkerProcess(run_dir)
+    result_path = worker.run(deck, vectors, timeout_s=timeout_s)
+    with np.load(result_path) as data:
         arrays = {k: data[k] for k in data.files}
-    times = dict(
-        zip(arrays.pop("_times_names").tolist(), arrays.pop("_times").tolist(), strict=True)
-    )
+    names = arrays.pop("_times_names").tolist()
+    times = dict(zip(names, arrays.pop("_times").tolist(), strict=True))
     times["ngspice_version"] = float(arrays.pop("_version"))
     if keep:
-        return arrays, times, run_dir
-    shutil.rmtree(run_dir, ignore_errors=True)
+        return arrays, times, worker.run_dir
+    shutil.rmtree(worker.run_dir, ignore_errors=True)
     return arrays, times, None
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _worker_error(run_dir: Path, code: int, deck: Path, log: Path) -> SimulationError:
-    error_file = run_dir / "error.json"
-    if error_file.exists():
-        info = json.loads(error_file.read_text())
-        kind, message = info["kind"], info["message"].strip()
-        if kind == "unavailable":
-            return EngineUnavailableError(message)
-        if kind == "convergence":
-            return ConvergenceError(f"ngspice did not converge: {message}", deck=deck, log=log)
-        if kind == "netlist":
-            return SimulationError(message, deck=deck, log=log)
-        last = message.splitlines()[-1] if message else "unknown error"
-        return SimulationError(
-            f"ngspice worker failed: {last} (traceback in {error_file})", deck=deck, log=log
-        )
-    if code < 0:
-        name = signal.Signals(-code).name
-        what = f"the ngspice process died from signal {name}"
-    else:
-        what = f"the ngspice process exited with code {code} without a result"
-    return SimulationError(f"{what}; see {run_dir / 'worker.stderr'}", deck=deck, log=log)
 
 
 class NgspiceEngine:
@@ -177,16 +81,36 @@ class NgspiceEngine:
     Args:
         timeout_s: seconds before a run is stopped and reported as a timeout.
         keep: keep every run directory (deck, log, raw results), not only failed ones.
+        worker: a worker started earlier (see :class:`WorkerProcess`), used by the first
+            :meth:`run`, so that ngspice's start-up overlaps whatever the caller did since
+            (the command line starts one before its heavy imports).
 
     """
 
     name = "ngspice"
 
-    def __init__(self, *, timeout_s: float = DEFAULT_TIMEOUT_S, keep: bool = False):
+    def __init__(
+        self,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        keep: bool = False,
+        worker: WorkerProcess | None = None,
+    ):
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         self.timeout_s = timeout_s
         self.keep = keep
+        self._worker = worker
+
+    def _take_worker(self) -> WorkerProcess:
+        worker, self._worker = self._worker, None
+        return worker if worker is not None else WorkerProcess()
+
+    def close(self) -> None:
+        """Stop a pre-started worker that was never used."""
+        if self._worker is not None:
+            self._worker.discard()
+            self._worker = None
 
     def run(
         self,
@@ -200,7 +124,13 @@ class NgspiceEngine:
         start = time.perf_counter()
         g = check_conductances(conductances, spec.rows, spec.cols)
         v = check_inputs(inputs, spec.rows)
-        deck = build_deck(spec, g, v, save_nodes=node_voltages)
+        # Start ngspice first: it initialises in its own process while the deck renders.
+        worker = self._take_worker()
+        try:
+            deck = build_deck(spec, g, v, save_nodes=node_voltages)
+        except BaseException:
+            worker.discard()
+            raise
         render_s = time.perf_counter() - start
         vectors: dict[str, list[str]] = {
             "currents": [f"{name}#branch" for name in deck.sense_sources],
@@ -213,7 +143,9 @@ class NgspiceEngine:
                 | {n for row in deck.bit_nodes for n in row}
             )
             vectors["nodes"] = [n for n in node_names if not n.startswith("s")]
-        arrays, times, kept = run_deck(deck.text, vectors, timeout_s=self.timeout_s, keep=self.keep)
+        arrays, times, kept = run_deck(
+            deck.text, vectors, timeout_s=self.timeout_s, keep=self.keep, worker=worker
+        )
         currents = arrays["currents"].T.copy()
         # ngspice's branch current flows into the source's + terminal; a driver delivers
         # power V * (-I).

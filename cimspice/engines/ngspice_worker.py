@@ -1,10 +1,13 @@
 """Worker process that runs one deck in ngspice: ``python -m cimspice.engines.ngspice_worker DIR``.
 
-``DIR/request.json`` names the deck file and the vectors to read back::
+The worker loads ngspice first, then waits for one line on stdin: ``go`` once the caller has
+written the deck (end of input instead means the caller gave up, and the worker leaves
+quietly). ``DIR/request.json`` names the deck file and the vectors to read back::
 
     {"deck": "deck.cir", "vectors": {"currents": ["vs0#branch", ...], ...}}
 
-On success the worker writes ``DIR/result.npz`` (one ``(n_vectors, n_points)`` array per
+The worker's stdout carries one line, ``done <exit code>``, when it has finished. On success
+the worker writes ``DIR/result.npz`` (one ``(n_vectors, n_points)`` array per
 group, plus ``_times`` from ngspice's own accounting) atomically and exits 0. On an ngspice
 error it writes ``DIR/error.json`` (``kind``: ``netlist``, ``convergence``, ``unavailable`` or
 ``internal``; ``message``) and exits 2. Every line ngspice prints is in ``DIR/ngspice.log``.
@@ -13,6 +16,7 @@ error it writes ``DIR/error.json`` (``kind``: ``netlist``, ``convergence``, ``un
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -20,6 +24,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 EXIT_ERROR = 2
+_STATUS_FD = 1  # stdout: the caller reads "done <exit code>" from it
 
 
 def _write_error(run_dir: Path, kind: str, message: str) -> None:
@@ -28,16 +33,18 @@ def _write_error(run_dir: Path, kind: str, message: str) -> None:
     tmp.replace(run_dir / "error.json")
 
 
-def _run(run_dir: Path) -> None:
+def _run(run_dir: Path) -> bool:
     import numpy as np
 
     from cimspice.arrays import save_npz_atomic
     from cimspice.engines.ngspice_session import NgspiceSession
 
-    request = json.loads((run_dir / "request.json").read_text())
-    deck = (run_dir / request["deck"]).read_text()
     with open(run_dir / "ngspice.log", "w", encoding="utf-8") as log:
         session = NgspiceSession(log)
+        if sys.stdin.readline().strip() != "go":
+            return False
+        request = json.loads((run_dir / "request.json").read_text())
+        deck = (run_dir / request["deck"]).read_text()
         session.load(deck)
         session.run()
         plot = session.current_plot()
@@ -50,6 +57,7 @@ def _run(run_dir: Path) -> None:
         arrays["_times"] = np.array(list(times.values()), dtype=float)
         arrays["_version"] = np.array(session.version)
     save_npz_atomic(run_dir / "result.npz", arrays)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, NgspiceRunError):
             _write_error(run_dir, err.kind, str(err))
         elif isinstance(err, OSError) and "ngspice" in str(err):
-            _write_error(run_dir, "unavailable", f"cannot load ngspice's shared library: {err}")
+            _write_error(run_dir, "unavailable", f"cannot load ngspice's shared library ({err})")
         else:
             _write_error(run_dir, "internal", "".join(traceback.format_exception(err)))
         return EXIT_ERROR
@@ -72,4 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Tell the caller at once (it waits on this line, not on the process), then leave without
+    # tearing down ngspice's global state, which for a large circuit takes a noticeable time.
+    sys.stderr.flush()
+    os.write(_STATUS_FD, f"done {code}\n".encode())
+    os._exit(code)

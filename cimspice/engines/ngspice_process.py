@@ -1,0 +1,200 @@
+"""The ngspice worker process, seen from the caller (no numpy, cheap to import).
+
+A worker is started before the deck exists: it imports PySpice and initialises ngspice while
+the caller validates its arrays and renders the deck, so that this start-up costs the caller
+little. :meth:`WorkerProcess.run` then hands it the deck and waits, with a time limit.
+
+Each worker owns one run directory holding the deck, ``request.json``, ``ngspice.log``,
+``worker.stderr``, ``worker.pid`` and, on success, ``result.npz``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes.util
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from cimspice.errors import (
+    ConvergenceError,
+    EngineUnavailableError,
+    SimulationError,
+    SimulationTimeoutError,
+)
+
+__all__ = ["DEFAULT_TIMEOUT_S", "WorkerProcess", "find_libngspice", "runs_root"]
+
+DEFAULT_TIMEOUT_S = 600.0
+INSTALL_HINT = (
+    "install ngspice >= 42 with KLU and libngspice0-dev (scripts/setup.sh does), or point "
+    "NGSPICE_LIBRARY_PATH at libngspice.so"
+)
+
+
+def find_libngspice() -> str | None:
+    """Path or soname of ngspice's shared library, or ``None`` if it is not installed.
+
+    ``NGSPICE_LIBRARY_PATH`` (PySpice's own variable) takes precedence.
+    """
+    explicit = os.environ.get("NGSPICE_LIBRARY_PATH")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    return ctypes.util.find_library("ngspice")
+
+
+def runs_root() -> Path:
+    """Folder that holds run directories: ``$CIMSPICE_RUN_DIR`` or ``<tmp>/cimspice-runs``."""
+    root = Path(os.environ.get("CIMSPICE_RUN_DIR", Path(tempfile.gettempdir()) / "cimspice-runs"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+class WorkerProcess:
+    """One ngspice worker process and its run directory.
+
+    Args:
+        run_dir: the run directory (created); by default a new folder under :func:`runs_root`.
+
+    A missing ngspice library is reported by :meth:`run` (the worker finds out first; looking
+    for the library here would delay the start).
+    """
+
+    def __init__(self, run_dir: Path | None = None):
+        if run_dir is None:
+            run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=runs_root()))
+        else:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = run_dir
+        self.deck_path = run_dir / "deck.cir"
+        self.log_path = run_dir / "ngspice.log"
+        env = dict(os.environ)
+        env.setdefault("OMP_NUM_THREADS", "1")
+        with open(run_dir / "worker.stderr", "wb") as stderr:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "cimspice.engines.ngspice_worker", str(run_dir)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=env,
+                start_new_session=True,
+            )
+        (run_dir / "worker.pid").write_text(f"{self._proc.pid}\n")
+        self._used = False
+
+    def run(
+        self,
+        deck: str,
+        vectors: Mapping[str, Sequence[str]],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> Path:
+        """Hand the worker ``deck``, wait for it, and return the path of ``result.npz``.
+
+        Raises:
+            ConvergenceError, SimulationTimeoutError, SimulationError: the run failed; the
+                run directory is kept and the deck and log are named in the error.
+        """
+        if self._used:
+            raise RuntimeError("a worker process runs one deck only")
+        self._used = True
+        self.deck_path.write_text(deck)
+        request = {"deck": self.deck_path.name, "vectors": {k: list(v) for k, v in vectors.items()}}
+        (self.run_dir / "request.json").write_text(json.dumps(request))
+        try:
+            assert self._proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                self._proc.stdin.write(b"go\n")
+                self._proc.stdin.close()
+            code = self._wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise SimulationTimeoutError(
+                f"ngspice did not finish within {timeout_s:g} s and was stopped",
+                deck=self.deck_path,
+                log=self.log_path,
+            ) from None
+        except BaseException:
+            self.kill()
+            raise
+        if code != 0:
+            raise self._error(code)
+        return self.run_dir / "result.npz"
+
+    def _wait(self, timeout_s: float) -> int:
+        """Wait for the worker's ``done`` line (or its end); return its exit code.
+
+        Reading the status line wakes the caller the moment the worker is done, rather than
+        when the operating system has torn the process down.
+        """
+        stdout = self._proc.stdout
+        assert stdout is not None
+        deadline = time.monotonic() + timeout_s
+        data = b""
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(stdout.fileno(), selectors.EVENT_READ)
+                while not data.endswith(b"\n"):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not selector.select(remaining):
+                        raise subprocess.TimeoutExpired(self._proc.args, timeout_s)
+                    chunk = os.read(stdout.fileno(), 256)
+                    if not chunk:  # the worker ended without a word: crashed or killed
+                        break
+                    data += chunk
+        finally:
+            stdout.close()
+        words = data.decode(errors="replace").split()
+        if len(words) == 2 and words[0] == "done" and words[1].lstrip("-").isdigit():
+            self._proc.wait()
+            return int(words[1])
+        return self._proc.wait(timeout=max(deadline - time.monotonic(), 1.0))
+
+    def kill(self) -> None:
+        """Stop the worker (and anything it started) at once."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None and not pipe.closed:
+                with contextlib.suppress(BrokenPipeError):
+                    pipe.close()
+
+    def discard(self) -> None:
+        """Stop an unused worker and remove its run directory (a used one is left alone:
+        its run directory belongs to the run's result or error)."""
+        import shutil
+
+        if self._used:
+            return
+        self.kill()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def _error(self, code: int) -> SimulationError | EngineUnavailableError:
+        error_file = self.run_dir / "error.json"
+        deck, log = self.deck_path, self.log_path
+        if error_file.exists():
+            info = json.loads(error_file.read_text())
+            kind, message = info["kind"], info["message"].strip()
+            if kind == "unavailable":
+                return EngineUnavailableError(f"{message}; {INSTALL_HINT}")
+            if kind == "convergence":
+                return ConvergenceError(f"ngspice did not converge: {message}", deck=deck, log=log)
+            if kind == "netlist":
+                return SimulationError(message, deck=deck, log=log)
+            last = message.splitlines()[-1] if message else "unknown error"
+            return SimulationError(
+                f"ngspice worker failed: {last} (traceback in {error_file})", deck=deck, log=log
+            )
+        if code < 0:
+            what = f"the ngspice process died from signal {signal.Signals(-code).name}"
+        else:
+            what = f"the ngspice process exited with code {code} without a result"
+        return SimulationError(f"{what}; see {self.run_dir / 'worker.stderr'}", deck=deck, log=log)
