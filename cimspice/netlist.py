@@ -4,10 +4,15 @@
 One input vector gives an ``.op`` deck with DC sources; a batch gives a ``.dc`` deck in which
 each driver is a table of its inputs indexed by the sweep variable, so that every vector is
 solved in one ngspice session without re-ordering the matrix per vector.
+
+The sweep variable (see :class:`Sweep`) is by default the circuit temperature: a passive deck
+holds nothing temperature-dependent, and a temperature sweep adds nothing to the matrix, where
+an index source couples every driver to one node (2-3x slower per vector, BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 from dataclasses import dataclass
 
@@ -21,7 +26,7 @@ from cimspice.resources import data_dir
 from cimspice.spec import CrossbarSpec
 from cimspice.topology import PassiveTopology
 
-__all__ = ["Deck", "build_deck", "default_conductances", "default_inputs", "render"]
+__all__ = ["Deck", "Sweep", "build_deck", "default_conductances", "default_inputs", "render"]
 
 TEMPLATE = "crossbar.cir.j2"
 
@@ -51,6 +56,18 @@ def _render_part(context: jinja2.runtime.Context, name: str) -> str:
     """
     text = context.environment.get_template(name).render(context.get_all())
     return text.removesuffix("\n")
+
+
+class Sweep(enum.StrEnum):
+    """How a batch deck steps from one input vector to the next."""
+
+    TEMPERATURE = "temp"
+    """``.dc temp``: drivers are tables of ``temper`` (valid when no element depends on
+    temperature, as in every passive deck)."""
+    INDEX = "index"
+    """``.dc`` over an index voltage source: drivers are tables of ``v(vec)`` (valid for any
+    deck; measured 2-3x slower per vector, and ngspice reproduces each driver's value to
+    ~5e-11 relative rather than exactly)."""
 
 
 def default_conductances(spec: CrossbarSpec) -> np.ndarray:
@@ -103,6 +120,7 @@ def build_deck(
     inputs: np.ndarray | None = None,
     *,
     save_nodes: bool = False,
+    sweep: Sweep | str = Sweep.TEMPERATURE,
 ) -> Deck:
     """Render the deck for ``spec`` with the given arrays (defaults: see ``default_*``).
 
@@ -112,6 +130,7 @@ def build_deck(
         inputs: ``(batch, rows)`` or ``(rows,)`` volts.
         save_nodes: save every node voltage (needed for cell voltages); otherwise only the
             source currents are saved, which keeps large batches small.
+        sweep: the batch deck's sweep variable (see :class:`Sweep`).
 
     Raises:
         InputError: invalid arrays. NetlistError: a template is missing or incomplete.
@@ -175,6 +194,7 @@ def build_deck(
         "cols": cols,
         "cell": spec.array.cell.value,
         "batch": batch,
+        "sweep": Sweep(sweep).value,
         "drivers": drivers,
         "word_segments": word_segments,
         "bit_segments": bit_segments,

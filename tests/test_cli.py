@@ -65,7 +65,7 @@ def test_netlist_command(files):
         == 0
     )
     text = out.read_text()
-    assert ".dc vvec 0 4 1" in text and text.rstrip().endswith(".end")
+    assert ".dc temp 0 4 1" in text and text.rstrip().endswith(".end")
     out1 = files["dir"] / "default.cir"
     assert main(["netlist", str(files["spec"]), "-o", str(out1)]) == 0
     assert ".op" in out1.read_text()

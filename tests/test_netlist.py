@@ -73,8 +73,12 @@ def test_batch_deck_is_a_dc_sweep_over_vectors():
     spec = spec_from_dict(GOLDEN_SPEC)
     deck = build_deck(spec, GOLDEN_G, GOLDEN_V_BATCH)
     assert deck.analysis == "dc" and deck.batch == 2
-    assert ".dc vvec 0 1 1" in deck.text
+    assert ".dc temp 0 1 1" in deck.text and "vvec" not in deck.text
+    assert "bd1 d1 0 v = pwl(temper, -0.25, 0.2, 0.25, 0.2, 0.75, -0.05, 1.25, -0.05)" in deck.text
     assert deck.driver_sources == ("bd0", "bd1")
+    index = build_deck(spec, GOLDEN_G, GOLDEN_V_BATCH, sweep="index")
+    assert ".dc vvec 0 1 1" in index.text and "vvec vec 0 dc 0" in index.text
+    assert "bd0 d0 0 v = pwl(v(vec), " in index.text
 
 
 def test_save_nodes_switch():

@@ -8,12 +8,10 @@ from cimspice.engines import simulate
 
 pytestmark = pytest.mark.ngspice
 
-# The .op deck (one vector) matches closed forms to double round-off (~1e-15 relative). The
-# batched .dc deck drives word lines with behavioural (B) sources whose output ngspice
-# computes with a small systematic relative error, measured at 4.9e-11 on a 1x1 cell and
-# independent of its tolerances (abstol, reltol, vntol). 1e-9 bounds both with margin and is
-# still 1000x tighter than the 1e-6 of full scale the engines must agree to.
-RTOL = 1e-9
+# Both deck kinds (.op for one vector, the temperature-indexed .dc sweep for a batch) solve a
+# linear network with independent sources, so they match closed forms to double round-off
+# (observed <= 3e-16 relative); 1e-12 leaves room for pivoting order on other machines.
+RTOL = 1e-12
 
 
 @pytest.mark.parametrize("batch", [1, 7])

@@ -25,7 +25,7 @@ from cimspice.engines.ngspice_process import (
     WorkerProcess,
     find_libngspice,
 )
-from cimspice.netlist import build_deck
+from cimspice.netlist import Sweep, build_deck
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
 
@@ -84,6 +84,7 @@ class NgspiceEngine:
         worker: a worker started earlier (see :class:`WorkerProcess`), used by the first
             :meth:`run`, so that ngspice's start-up overlaps whatever the caller did since
             (the command line starts one before its heavy imports).
+        sweep: how a batch deck steps through its vectors (see :class:`~cimspice.netlist.Sweep`).
 
     """
 
@@ -95,12 +96,14 @@ class NgspiceEngine:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         keep: bool = False,
         worker: WorkerProcess | None = None,
+        sweep: Sweep | str = Sweep.TEMPERATURE,
     ):
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
         self.timeout_s = timeout_s
         self.keep = keep
         self._worker = worker
+        self.sweep = Sweep(sweep)
 
     def _take_worker(self) -> WorkerProcess:
         worker, self._worker = self._worker, None
@@ -127,7 +130,7 @@ class NgspiceEngine:
         # Start ngspice first: it initialises in its own process while the deck renders.
         worker = self._take_worker()
         try:
-            deck = build_deck(spec, g, v, save_nodes=node_voltages)
+            deck = build_deck(spec, g, v, save_nodes=node_voltages, sweep=self.sweep)
         except BaseException:
             worker.discard()
             raise
