@@ -86,7 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
     p.add_argument("--conductances", metavar="G.npy", help="conductances, siemens, (rows, cols)")
     p.add_argument("--inputs", metavar="V.npy", help="inputs, volts, (batch, rows) or (rows,)")
-    p.add_argument("--save-nodes", action="store_true", help="save every node voltage")
+    p.add_argument(
+        "--save-nodes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="save every node voltage (default: when the results take at most 256 MiB)",
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUT.cir", help="deck to write")
     p.set_defaults(func=_cmd_netlist)
 

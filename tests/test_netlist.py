@@ -81,10 +81,18 @@ def test_batch_deck_is_a_dc_sweep_over_vectors():
     assert "bd0 d0 0 v = pwl(v(vec), " in index.text
 
 
-def test_save_nodes_switch():
+def test_save_nodes_switch(monkeypatch):
+    import cimspice.netlist as netlist
+
     spec = spec_from_dict(GOLDEN_SPEC)
     assert ".save all" in render(spec, GOLDEN_G, GOLDEN_V, save_nodes=True)
-    assert ".save i(vs0) i(vs1) i(vd0) i(vd1)" in render(spec, GOLDEN_G, GOLDEN_V)
+    assert ".save i(vs0) i(vs1) i(vd0) i(vd1)" in render(spec, GOLDEN_G, GOLDEN_V, save_nodes=False)
+    assert ".save all" in render(spec, GOLDEN_G, GOLDEN_V)  # small: everything
+    # 2x2 with 3 vectors: 12 vectors * 3 points * 8 bytes = 288 bytes of results
+    monkeypatch.setattr(netlist, "SAVE_ALL_LIMIT_BYTES", 287)
+    assert ".save i(vs0)" in render(spec, GOLDEN_G, np.ones((3, 2)))
+    monkeypatch.setattr(netlist, "SAVE_ALL_LIMIT_BYTES", 288)
+    assert ".save all" in render(spec, GOLDEN_G, np.ones((3, 2)))
 
 
 def test_defaults_without_arrays():

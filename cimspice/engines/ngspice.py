@@ -130,7 +130,9 @@ class NgspiceEngine:
         # Start ngspice first: it initialises in its own process while the deck renders.
         worker = self._take_worker()
         try:
-            deck = build_deck(spec, g, v, save_nodes=node_voltages, sweep=self.sweep)
+            deck = build_deck(
+                spec, g, v, save_nodes=True if node_voltages else None, sweep=self.sweep
+            )
         except BaseException:
             worker.discard()
             raise

@@ -44,8 +44,8 @@ def _run(run_dir: Path) -> bool:
         if sys.stdin.readline().strip() != "go":
             return False
         request = json.loads((run_dir / "request.json").read_text())
-        deck = (run_dir / request["deck"]).read_text()
-        session.load(deck)
+        os.chdir(run_dir)  # ngspice's `source` takes a bare file name
+        session.load_file(request["deck"])
         session.run()
         plot = session.current_plot()
         arrays: dict[str, np.ndarray] = {}

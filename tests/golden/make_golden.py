@@ -27,8 +27,8 @@ GOLDEN_V_BATCH = np.array([[0.1, 0.2], [0.3, -0.05]])
 def golden_decks() -> dict[str, str]:
     spec = spec_from_dict(GOLDEN_SPEC)
     return {
-        "crossbar_2x2_op.cir": render(spec, GOLDEN_G, GOLDEN_V),
-        "crossbar_2x2_dc.cir": render(spec, GOLDEN_G, GOLDEN_V_BATCH),
+        "crossbar_2x2_op.cir": render(spec, GOLDEN_G, GOLDEN_V, save_nodes=False),
+        "crossbar_2x2_dc.cir": render(spec, GOLDEN_G, GOLDEN_V_BATCH, save_nodes=False),
     }
 
 
