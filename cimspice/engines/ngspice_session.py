@@ -113,7 +113,8 @@ class NgspiceSession:
         reader, which is faster than handing the lines over one by one."""
         if any(c.isspace() for c in name):
             raise ValueError(f"deck file name must not contain spaces: {name!r}")
-        self.command(f"source {name}")
+        self._shared.clear_output()
+        self._shared._ngspice_shared.ngSpice_Command(f"source {name}".encode("ascii"))
         self._raise_if_errors("ngspice rejected the deck")
 
     def run(self) -> None:
