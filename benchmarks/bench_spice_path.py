@@ -133,21 +133,28 @@ def main() -> None:
         f"\nPassive NxN arrays, 2 ohm segments, G ~ U(1, 100) uS, V ~ U(0, 0.2) V; "
         f"medians of {args.repeats} runs; batch = {b} vectors.\n"
     )
-    print(
-        "| N | render 1 vec (s) | render batch (s) | `simulate` ngspice (s) | `ngspice -b` (s) "
-        "| ratio | 1 vec (s) | batch (s) | per-vector ratio | nodal batch (s) | ngspice/nodal "
-        "| nodal vs ngspice max err | ngspice MB |"
-    )
-    print("|" + "---|" * 13)
+    columns = [
+        ("N", "n", "{:d}"),
+        ("render 1 vec (s)", "render_1_s", "{:.3f}"),
+        ("ngspice parse (s)", "ngspice_parse_s", "{:.3f}"),
+        ("render / parse", "render_over_parse", "{:.2f}"),
+        ("render batch (s)", "render_batch_s", "{:.3f}"),
+        ("`simulate` ngspice, 1 vec (s)", "cli_ngspice_s", "{:.3f}"),
+        ("`ngspice -b` (s)", "ngspice_b_s", "{:.3f}"),
+        ("ratio", "cli_over_ngspice_b", "{:.2f}x"),
+        ("engine 1 vec (s)", "ngspice_1_s", "{:.3f}"),
+        (f"engine {b} vec (s)", "ngspice_batch_s", "{:.2f}"),
+        ("per-vector cost, batch / single", "batch_per_vector_ratio", "{:.3f}"),
+        (f"nodal {b} vec (s)", "nodal_batch_s", "{:.3f}"),
+        ("ngspice / nodal", "ngspice_over_nodal", "{:.0f}x"),
+        ("nodal vs ngspice max err", "nodal_vs_ngspice_max_err", "{:.1e}"),
+        ("ngspice MB", "ngspice_program_mb", "{:.0f}"),
+    ]
+    print("| " + " | ".join(title for title, _, _ in columns) + " |")
+    print("|" + "---|" * len(columns))
     for r in rows:
-        print(
-            f"| {r['n']} | {r['render_1_s']:.3f} | {r['render_batch_s']:.3f} | "
-            f"{r['cli_ngspice_s']:.3f} | {r['ngspice_b_s']:.3f} | {r['cli_over_ngspice_b']:.2f}x | "
-            f"{r['ngspice_1_s']:.3f} | {r['ngspice_batch_s']:.2f} | "
-            f"{r['batch_per_vector_ratio']:.3f} | "
-            f"{r['nodal_batch_s']:.3f} | {r['ngspice_over_nodal']:.0f}x | "
-            f"{r['nodal_vs_ngspice_max_err']:.1e} | {r['ngspice_program_mb']:.0f} |"
-        )
+        cells = [fmt.format(int(r[key]) if fmt == "{:d}" else r[key]) for _, key, fmt in columns]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ down. Each run has a run directory holding the deck, ngspice's log and the raw r
 removed after a successful run unless ``keep`` is set, and always kept on failure, its paths
 named in the error.
 
-A batch of input vectors is one ``.dc`` sweep over a vector index (see :mod:`cimspice.netlist`),
-which loads and orders the matrix once for the whole batch.
+A batch of input vectors is one ``.dc`` sweep whose sweep variable indexes the vectors (see
+:mod:`cimspice.netlist`): the deck is parsed and its matrix ordered once for the whole batch.
 """
 
 from __future__ import annotations

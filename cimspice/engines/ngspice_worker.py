@@ -24,6 +24,19 @@ from pathlib import Path
 __all__ = ["main"]
 
 EXIT_ERROR = 2
+MIN_NGSPICE_VERSION = 42  # the first release whose shared library runs KLU as cimspice needs
+
+
+class NgspiceTooOldError(Exception):
+    """The loaded libngspice is older than MIN_NGSPICE_VERSION."""
+
+    def __init__(self, version: int):
+        super().__init__(
+            f"libngspice is version {version}; cimspice needs ngspice >= {MIN_NGSPICE_VERSION} "
+            "with KLU (Debian 12's own ngspice 39 lacks KLU and is 30x slower on large arrays)"
+        )
+
+
 _STATUS_FD = 1  # stdout: the caller reads "done <exit code>" from it
 
 
@@ -41,6 +54,8 @@ def _run(run_dir: Path) -> bool:
 
     with open(run_dir / "ngspice.log", "w", encoding="utf-8") as log:
         session = NgspiceSession(log)
+        if session.version < MIN_NGSPICE_VERSION:
+            raise NgspiceTooOldError(session.version)
         if sys.stdin.readline().strip() != "go":
             return False
         request = json.loads((run_dir / "request.json").read_text())
@@ -63,13 +78,15 @@ def _run(run_dir: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the worker process; returns its exit code."""
     args = sys.argv[1:] if argv is None else argv
-    run_dir = Path(args[0])
+    run_dir = Path(args[0]).resolve()  # absolute: the run changes into it
     try:
         _run(run_dir)
     except Exception as err:
         from cimspice.engines.ngspice_session import NgspiceRunError
 
-        if isinstance(err, NgspiceRunError):
+        if isinstance(err, NgspiceTooOldError):
+            _write_error(run_dir, "unavailable", str(err))
+        elif isinstance(err, NgspiceRunError):
             _write_error(run_dir, err.kind, str(err))
         elif isinstance(err, OSError) and "ngspice" in str(err):
             _write_error(run_dir, "unavailable", f"cannot load ngspice's shared library ({err})")
