@@ -49,7 +49,11 @@ def _simulate(args: argparse.Namespace, worker: object) -> None:
     from cimspice.engines import get_engine
     from cimspice.spec import load_spec
 
-    options = {"timeout_s": args.timeout, "keep": args.keep, "worker": worker} if worker else {}
+    options: dict[str, object] = {}
+    if worker is not None:
+        options = {"timeout_s": args.timeout, "keep": args.keep, "worker": worker}
+    elif args.engine == "surrogate":
+        options = {"surrogate": args.surrogate}
     engine = get_engine(args.engine, **options)
     spec = load_spec(args.spec)
     g = load_array(args.conductances, "conductances")
@@ -124,6 +128,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
+        "calibrate",
+        help="fit a surrogate of the tile to ngspice runs and report its error",
+        description="Run a SPICE dataset for SPEC (random and structured conductance matrices "
+        "and inputs over the spec's ranges), fit the surrogate, validate it on held-out runs "
+        "from other distributions, and write SURROGATE (JSON) plus a report (report.md, "
+        "parity, error histogram and per-column error PNGs) in --report-dir.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("-o", "--output", required=True, metavar="SURROGATE", help="file to write")
+    p.add_argument("--samples", type=int, default=8, metavar="N", help="random matrices (8)")
+    p.add_argument("--batch", type=int, default=16, metavar="B", help="vectors per matrix (16)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--jobs", type=int, default=None, metavar="J", help="parallel ngspice runs")
+    p.add_argument(
+        "--executor",
+        choices=["local"],
+        default="local",
+        help="where SPICE runs go: local worker processes (Dask is not available yet)",
+    )
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        default=".cimspice-cache",
+        help="SPICE result cache; an interrupted run resumes from it (.cimspice-cache)",
+    )
+    p.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="report folder (default: beside SURROGATE, named <SURROGATE>-report)",
+    )
+    p.set_defaults(func=_cmd_calibrate)
+
+    p = sub.add_parser(
         "demo",
         help="the quick-start demo: a 64x64 array in ngspice, nodal and ideal",
         description="Simulate a 64x64 passive array (2 ohm segments, 1-100 uS, inputs up to "
@@ -135,6 +172,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.set_defaults(func=_cmd_demo)
     return parser
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> None:
+    from cimspice.errors import InputError
+    from cimspice.spec import load_spec
+    from cimspice.surrogate.calibrate import calibrate, write_report
+
+    spec = load_spec(args.spec)
+    if args.samples < 1 or args.batch < 1:
+        raise InputError("--samples and --batch must be >= 1")
+    result = calibrate(
+        spec,
+        samples=args.samples,
+        batch=args.batch,
+        seed=args.seed,
+        cache_dir=args.cache,
+        jobs=args.jobs,
+    )
+    out = Path(args.output)
+    report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
+    files = write_report(result, report_dir)
+    result.surrogate.save(out)
+    m = result.metrics
+    print(f"surrogate written to {out}; report in {report_dir}/ ({len(files)} files)")
+    print("held-out error vs ngspice (fraction of full scale):")
+    for name, row in m.items():
+        print(f"  {name:<11} NRMSE {row['nrmse']:.3e}   max {row['max_error']:.3e}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "SimulationError",
     "SimulationTimeoutError",
     "SpecError",
+    "SurrogateError",
 ]
 
 
@@ -62,6 +63,10 @@ class NetlistError(CimspiceError, ValueError):
 
 class EngineUnavailableError(CimspiceError, RuntimeError):
     """A requested engine cannot run here (e.g. ngspice is not installed)."""
+
+
+class SurrogateError(CimspiceError, ValueError):
+    """A surrogate file is missing, corrupt, or was calibrated for another spec."""
 
 
 class SimulationError(CimspiceError, RuntimeError):

@@ -10,7 +10,7 @@ import numpy as np
 from cimspice.arrays import check_inputs
 from cimspice.result import Result
 
-__all__ = ["plot_cell_voltages"]
+__all__ = ["plot_calibration", "plot_cell_voltages"]
 
 
 def _pyplot() -> Any:
@@ -65,3 +65,69 @@ def plot_cell_voltages(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_calibration(
+    validation: dict[str, np.ndarray], metrics: dict[str, dict], out_dir: str | Path
+) -> list[Path]:
+    """Figures of a calibration's held-out validation.
+
+    Writes ``parity.png`` (each model vs ngspice currents), ``error_histogram.png`` (|error|
+    of each model as a fraction of full scale, on log-spaced bins) and ``column_error.png``
+    (per-column NRMSE of each model).
+
+    Args:
+        validation: ``spice`` and each model's currents (A, same shapes).
+        metrics: each model's ``per_column_nrmse`` (see ``error_metrics``).
+        out_dir: folder to write into (created).
+
+    Returns:
+        the paths written.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot()
+    spice = validation["spice"]
+    scale = float(np.max(np.abs(spice)))
+    models = [k for k in validation if k != "spice"]
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(5.5, 5), constrained_layout=True)
+    for name in models:
+        ax.plot(spice.ravel() * 1e6, validation[name].ravel() * 1e6, ".", ms=2, label=name)
+    lim = [float(spice.min()) * 1e6, float(spice.max()) * 1e6]
+    ax.plot(lim, lim, "k-", lw=0.8, label="y = x")
+    ax.set_xlabel("ngspice current (uA)")
+    ax.set_ylabel("model current (uA)")
+    ax.set_title("held-out parity")
+    ax.legend(markerscale=4)
+    paths.append(out / "parity.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+    bins = np.logspace(-17, 0, 86)
+    for name in models:
+        err = np.abs(validation[name] - spice).ravel() / scale
+        ax.hist(np.clip(err, 1.01e-17, 1.0), bins=bins, histtype="step", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("|error| / full scale (values below 1e-17 drawn at 1e-17)")
+    ax.set_ylabel("outputs")
+    ax.set_title("held-out error distribution")
+    ax.legend()
+    paths.append(out / "error_histogram.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+    for name in models:
+        per_col = np.maximum(np.asarray(metrics[name]["per_column_nrmse"]), 1e-18)
+        ax.semilogy(per_col, label=name)
+    ax.set_xlabel("column j")
+    ax.set_ylabel("NRMSE / full scale")
+    ax.set_title("per-column held-out error")
+    ax.legend()
+    paths.append(out / "column_error.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths

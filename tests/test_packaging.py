@@ -54,6 +54,8 @@ def test_wheel_carries_templates_and_works_from_anywhere(tmp_path):
     )
     (wheel,) = wheel_dir.glob("cimspice-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
+    for module in (REPO / "cimspice").rglob("*.py"):  # every module, subpackages included
+        assert module.relative_to(REPO).as_posix() in names
     templates = sorted(p.name for p in (REPO / "netlists").glob("*.j2"))
     for name in templates:
         assert f"cimspice/netlists/{name}" in names

@@ -4,6 +4,7 @@
 ``ngspice``  the rendered deck run by ngspice (shared library via PySpice), in its own
              process: the truth for everything SPICE models
 ``nodal``    exact nodal analysis of the resistive network (scipy.sparse LU)
+``surrogate`` a fitted fast model of the tile (:mod:`cimspice.surrogate`)
 ``ideal``    ``V @ G``: the reference every error is measured against
 =========== ===========================================================================
 """
@@ -46,9 +47,11 @@ def get_engine(name: str, **options: Any) -> Engine:
 
         return NgspiceEngine(**options)
     if name == "surrogate":
-        raise EngineUnavailableError(
-            "the surrogate engine is not available yet in this version of cimspice"
-        )
+        from cimspice.surrogate.model import SurrogateEngine
+
+        if "surrogate" not in options:
+            raise EngineUnavailableError("the surrogate engine needs a surrogate file")
+        return SurrogateEngine(options["surrogate"])
     raise EngineUnavailableError(
         f"unknown engine {name!r}; known engines: {', '.join(ENGINE_NAMES)}"
     )

@@ -30,14 +30,21 @@ class NodalSolver:
     Args:
         spec: the array spec (passive cells).
         conductances: siemens, ``(rows, cols)``.
-
+        topology: the network's link resistances, if not the spec's own (the surrogate
+            solves networks with fitted resistances).
     """
 
-    def __init__(self, spec: CrossbarSpec, conductances: np.ndarray):
+    def __init__(
+        self,
+        spec: CrossbarSpec,
+        conductances: np.ndarray,
+        *,
+        topology: PassiveTopology | None = None,
+    ):
         start = time.perf_counter()
         self.spec = spec
         self.conductances = check_conductances(conductances, spec.rows, spec.cols)
-        topo = PassiveTopology.from_spec(spec)
+        topo = PassiveTopology.from_spec(spec) if topology is None else topology
         word, bit, n_nodes = topo.node_indices()
         rows, cols = spec.rows, spec.cols
         self._word = word

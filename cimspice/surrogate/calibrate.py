@@ -1,0 +1,225 @@
+"""Calibration: a SPICE dataset, a least-squares fit of the tile model, held-out validation.
+
+``calibrate(spec, ...)`` runs the training and validation cases in ngspice (cached, parallel,
+with progress), fits :class:`~cimspice.surrogate.model.TileParams` to the training currents,
+measures the surrogate and the baselines on the validation cases, and returns the surrogate
+with its metrics; :func:`write_report` turns them into a table and figures.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from cimspice.spec import CrossbarSpec
+from cimspice.surrogate.baselines import analytical_ir_drop, ideal
+from cimspice.surrogate.dataset import training_cases, validation_cases
+from cimspice.surrogate.model import LinearTileSurrogate, TileParams
+from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
+
+__all__ = ["Calibration", "calibrate", "error_metrics", "fit_params"]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The outcome of a calibration.
+
+    Attributes:
+        surrogate: the fitted surrogate (its metadata holds the metrics below).
+        metrics: per model (``surrogate``, ``ideal``, ``analytical``): ``nrmse``,
+            ``max_error`` (fractions of full scale) and ``per_column_nrmse``.
+        validation: the held-out SPICE results, with each model's predictions.
+        timings: seconds per phase (``spice``, ``fit``, ``validate``).
+    """
+
+    surrogate: LinearTileSurrogate
+    metrics: dict[str, dict[str, Any]]
+    validation: dict[str, np.ndarray]
+    timings: dict[str, float]
+
+
+def _log(message: str) -> None:
+    print(f"[calibrate] {message}", file=sys.stderr, flush=True)
+
+
+def fit_params(
+    spec: CrossbarSpec, training: list[CaseResult], *, start: TileParams | None = None
+) -> tuple[TileParams, dict]:
+    """Least-squares fit of the tile's resistances to SPICE currents.
+
+    The residuals are the currents' differences scaled by the training set's full scale;
+    the fit starts from ``start`` (default: the spec's nominal values) and keeps every
+    resistance >= 0.
+    """
+    scale = max(float(np.max(np.abs(r.currents))) for r in training)
+    nominal = TileParams.from_spec(spec) if start is None else start
+    # Scale of each parameter for the solver: 1 ohm where the nominal value is zero.
+    x_scale = np.maximum(TileParams.from_spec(spec).as_array(), 1.0)
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        model = LinearTileSurrogate(spec, TileParams.from_array(x))
+        return np.concatenate(
+            [
+                ((model.currents(r.case.conductances, r.case.inputs) - r.currents) / scale).ravel()
+                for r in training
+            ]
+        )
+
+    start = time.perf_counter()
+    solution = least_squares(
+        residuals,
+        nominal.as_array(),
+        bounds=(0.0, np.inf),
+        x_scale=x_scale,
+        diff_step=1e-6,
+        xtol=1e-12,
+        ftol=1e-12,
+        gtol=1e-12,
+        max_nfev=200,
+    )
+    info = {
+        "cost": float(solution.cost),
+        "evaluations": int(solution.nfev),
+        "status": int(solution.status),
+        "message": str(solution.message),
+        "seconds": time.perf_counter() - start,
+        "train_nrmse": float(np.sqrt(np.mean(solution.fun**2))),
+    }
+    return TileParams.from_array(solution.x), info
+
+
+def error_metrics(predicted: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
+    """NRMSE, max error and per-column NRMSE, as fractions of ``max |reference|``."""
+    scale = float(np.max(np.abs(reference)))
+    err = (predicted - reference) / scale
+    return {
+        "nrmse": float(np.sqrt(np.mean(err**2))),
+        "max_error": float(np.max(np.abs(err))),
+        "per_column_nrmse": np.sqrt(np.mean(err**2, axis=0)).tolist(),
+    }
+
+
+def calibrate(
+    spec: CrossbarSpec,
+    *,
+    samples: int = 8,
+    batch: int = 16,
+    seed: int = 0,
+    cache_dir: str | Path | None = None,
+    jobs: int | None = None,
+) -> Calibration:
+    """Fit a surrogate for ``spec`` to ngspice and validate it on held-out runs.
+
+    Args:
+        spec: the tile.
+        samples: random training matrices (structured cases are added).
+        batch: input vectors per matrix.
+        seed: seed of every random draw.
+        cache_dir: SPICE result cache (reruns are instant; an interrupted sweep resumes).
+        jobs: ngspice runs at a time (default: the number of CPUs).
+    """
+    rng = np.random.default_rng(seed)
+    train = training_cases(spec, samples=samples, batch=batch, rng=rng)
+    held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
+    cache = SweepCache(cache_dir) if cache_dir is not None else None
+    _log(
+        f"{len(train)} training + {len(held_out)} validation ngspice runs, "
+        f"{spec.rows}x{spec.cols}, {batch} vectors each"
+    )
+    t0 = time.perf_counter()
+    results = run_cases(spec, train + held_out, cache=cache, jobs=jobs, description="ngspice")
+    cached = sum(r.cached for r in results)
+    t1 = time.perf_counter()
+    _log(f"SPICE done in {t1 - t0:.1f} s ({cached} of {len(results)} from the cache); fitting")
+    params, fit_info = fit_params(spec, results[: len(train)])
+    t2 = time.perf_counter()
+    surrogate = LinearTileSurrogate(spec, params)
+    val = results[len(train) :]
+    spice = np.concatenate([r.currents for r in val])
+    predictions = {
+        "surrogate": np.concatenate(
+            [surrogate.currents(r.case.conductances, r.case.inputs) for r in val]
+        ),
+        "ideal": np.concatenate([ideal(r.case.conductances, r.case.inputs) for r in val]),
+        "analytical": np.concatenate(
+            [analytical_ir_drop(spec, r.case.conductances, r.case.inputs) for r in val]
+        ),
+    }
+    metrics = {name: error_metrics(p, spice) for name, p in predictions.items()}
+    t3 = time.perf_counter()
+    all_g = np.concatenate([r.case.conductances.ravel() for r in results[: len(train)]])
+    all_v = np.concatenate([r.case.inputs.ravel() for r in results[: len(train)]])
+    timings = {"spice": t1 - t0, "fit": t2 - t1, "validate": t3 - t2}
+    metadata = {
+        "versions": {"ngspice": ngspice_version()},
+        "fit": fit_info,
+        "validation": {
+            "cases": [r.case.name for r in val],
+            "vectors": int(spice.shape[0]),
+            "full_scale_a": float(np.max(np.abs(spice))),
+            "metrics": metrics,
+        },
+        "dataset": {
+            "training_cases": [r.case.name for r in results[: len(train)]],
+            "batch": batch,
+            "seed": seed,
+        },
+        "timings_s": timings,
+    }
+    ranges = {
+        "g_min": float(all_g.min()),
+        "g_max": float(all_g.max()),
+        "v_min": float(all_v.min()),
+        "v_max": float(all_v.max()),
+    }
+    surrogate = LinearTileSurrogate(spec, params, ranges, metadata)
+    return Calibration(surrogate, metrics, {"spice": spice, **predictions}, timings)
+
+
+def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
+    """Write ``report.md`` and the figures (parity, error histogram, per-column error).
+
+    Returns:
+        the files written.
+    """
+    from cimspice.plots import plot_calibration
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = plot_calibration(calibration.validation, calibration.metrics, out)
+    s = calibration.surrogate
+    p = s.params
+    lines = [
+        f"# Surrogate calibration: {s.spec.rows}x{s.spec.cols} {s.spec.array.cell.value}",
+        "",
+        f"Spec hash `{s.spec.content_hash()[:16]}`; "
+        f"held-out validation on {s.metadata['validation']['vectors']} vectors "
+        f"({', '.join(s.metadata['validation']['cases'])}), none of whose distributions "
+        "were in the training set. Errors are fractions of full scale "
+        f"(max |I_ngspice| = {s.metadata['validation']['full_scale_a'] * 1e3:.4g} mA).",
+        "",
+        "| model | NRMSE | max error |",
+        "|---|---|---|",
+    ]
+    for name, m in calibration.metrics.items():
+        lines.append(f"| {name} | {m['nrmse']:.3e} | {m['max_error']:.3e} |")
+    lines += [
+        "",
+        "Fitted parameters (ohm): "
+        f"r_first = {p.r_first:.6g}, r_row = {p.r_row:.6g}, r_col = {p.r_col:.6g}, "
+        f"r_last = {p.r_last:.6g}, r_cell = {p.r_cell:.6g}.",
+        "",
+        "Time (s): " + ", ".join(f"{k} {v:.2f}" for k, v in calibration.timings.items()) + ".",
+        "",
+        *[f"![{f.stem}]({f.name})" for f in files],
+        "",
+    ]
+    report = out / "report.md"
+    report.write_text("\n".join(lines))
+    return [report, *files]

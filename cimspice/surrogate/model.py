@@ -1,0 +1,250 @@
+"""The linear-tile surrogate: a resistive crossbar with fitted resistances, solved exactly.
+
+Parameters (ohm, all fitted to ngspice runs):
+
+- ``r_first``: driver to the first cell of a word line (driver output + first segment);
+- ``r_row``, ``r_col``: word- and bit-line segments;
+- ``r_last``: last cell of a bit line to the sense node (last segment + readout input);
+- ``r_cell``: a series resistance inside every cell (zero for a bare memristor; an access
+  transistor's on-resistance for 1T1R cells).
+
+For a given conductance matrix the tile is linear, so :meth:`LinearTileSurrogate.prepare`
+computes its exact transfer matrix ``T`` once (one sparse factorisation and ``rows`` solves);
+every MVM is then one dense matmul, ``I = V @ T``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cimspice import __version__
+from cimspice.arrays import atomic_output, check_conductances, check_inputs
+from cimspice.engines.nodal import NodalSolver
+from cimspice.errors import SurrogateError
+from cimspice.result import Result
+from cimspice.spec import CrossbarSpec, spec_from_dict
+from cimspice.topology import PassiveTopology
+
+__all__ = [
+    "FORMAT",
+    "LinearTileSurrogate",
+    "PreparedTile",
+    "RangeWarning",
+    "SurrogateEngine",
+    "TileParams",
+    "load_surrogate",
+]
+
+FORMAT = "cimspice-surrogate/1"
+
+
+class RangeWarning(UserWarning):
+    """Inputs or conductances outside the ranges the surrogate was calibrated on."""
+
+
+@dataclass(frozen=True)
+class TileParams:
+    """Fitted resistances of the tile model (ohm, all >= 0); see the module docstring."""
+
+    r_first: float
+    r_row: float
+    r_col: float
+    r_last: float
+    r_cell: float = 0.0
+
+    @classmethod
+    def from_spec(cls, spec: CrossbarSpec) -> TileParams:
+        """The spec's nominal values (the starting point of a fit)."""
+        topo = PassiveTopology.from_spec(spec)
+        return cls(topo.r_first, topo.r_row, topo.r_col, topo.r_last, 0.0)
+
+    def as_array(self) -> np.ndarray:
+        """``[r_first, r_row, r_col, r_last, r_cell]``."""
+        return np.array([self.r_first, self.r_row, self.r_col, self.r_last, self.r_cell])
+
+    @classmethod
+    def from_array(cls, values: np.ndarray) -> TileParams:
+        """Inverse of :meth:`as_array` (values clipped at 0)."""
+        v = np.maximum(np.asarray(values, dtype=float), 0.0)
+        return cls(*(float(x) for x in v))
+
+
+@dataclass(frozen=True)
+class PreparedTile:
+    """A surrogate bound to one conductance matrix: ``currents = inputs @ transfer``.
+
+    Attributes:
+        transfer: siemens, ``(rows, cols)``.
+        prepare_s: seconds spent preparing it.
+    """
+
+    transfer: np.ndarray
+    prepare_s: float
+
+    def currents(self, inputs: np.ndarray) -> np.ndarray:
+        """Ampere, ``(batch, cols)``."""
+        return check_inputs(inputs, self.transfer.shape[0]) @ self.transfer
+
+
+@dataclass(frozen=True)
+class LinearTileSurrogate:
+    """The fitted model of one spec's tile.
+
+    Attributes:
+        spec: the spec it was calibrated for.
+        params: the fitted resistances.
+        ranges: calibrated ranges: ``g_min``, ``g_max`` (S), ``v_min``, ``v_max`` (V).
+        metadata: versions, validation metrics and fit details (JSON-friendly).
+    """
+
+    spec: CrossbarSpec
+    params: TileParams
+    ranges: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def topology(self) -> PassiveTopology:
+        """The network with the fitted wire resistances."""
+        p = self.params
+        return PassiveTopology(
+            self.spec.rows, self.spec.cols, p.r_first, p.r_row, p.r_col, p.r_last
+        )
+
+    def prepare(self, conductances: np.ndarray) -> PreparedTile:
+        """Compute the transfer matrix for ``conductances`` (S, ``(rows, cols)``)."""
+        start = time.perf_counter()
+        g = check_conductances(conductances, self.spec.rows, self.spec.cols)
+        g_eff = g / (1.0 + g * self.params.r_cell)  # series resistance inside each cell
+        solver = NodalSolver(self.spec, g_eff, topology=self.topology())
+        return PreparedTile(solver.transfer_matrix(), time.perf_counter() - start)
+
+    def currents(self, conductances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Ampere, ``(batch, cols)``, for one conductance matrix and a batch of inputs."""
+        return self.prepare(conductances).currents(inputs)
+
+    def check_ranges(self, conductances: np.ndarray, inputs: np.ndarray) -> None:
+        """Warn (``RangeWarning``, with the numbers) about values outside calibrated ranges."""
+        if not self.ranges:
+            return
+        g, v = np.asarray(conductances), np.asarray(inputs)
+        lo, hi = self.ranges["g_min"], self.ranges["g_max"]
+        if g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9):
+            warnings.warn(
+                f"conductances span [{g.min():.4g}, {g.max():.4g}] S, outside the calibrated "
+                f"[{lo:.4g}, {hi:.4g}] S",
+                RangeWarning,
+                stacklevel=3,
+            )
+        lo, hi = self.ranges["v_min"], self.ranges["v_max"]
+        if v.min() < lo - 1e-12 or v.max() > hi + 1e-12:
+            warnings.warn(
+                f"inputs span [{v.min():.4g}, {v.max():.4g}] V, outside the calibrated "
+                f"[{lo:.4g}, {hi:.4g}] V",
+                RangeWarning,
+                stacklevel=3,
+            )
+
+    # ----- file format -----
+
+    def to_json(self) -> dict[str, Any]:
+        """The surrogate as JSON-ready data."""
+        return {
+            "format": FORMAT,
+            "model": "linear-tile",
+            "spec": self.spec.to_dict(),
+            "spec_hash": self.spec.content_hash(),
+            "params": asdict(self.params),
+            "ranges": self.ranges,
+            "versions": {"cimspice": __version__, **self.metadata.get("versions", {})},
+            **{k: v for k, v in self.metadata.items() if k != "versions"},
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the surrogate file (JSON), atomically."""
+        with atomic_output(path, "w") as handle:
+            json.dump(self.to_json(), handle, indent=2, sort_keys=False)
+            handle.write("\n")
+
+
+def load_surrogate(path: str | Path) -> LinearTileSurrogate:
+    """Read a surrogate file.
+
+    Raises:
+        SurrogateError: the file is missing, not JSON, not a cimspice surrogate, or corrupt.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SurrogateError(f"surrogate file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SurrogateError(f"surrogate file {path} is not readable JSON: {err}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SurrogateError(f"{path} is not a cimspice surrogate file (format {FORMAT})")
+    try:
+        spec = spec_from_dict(data["spec"])
+        if spec.content_hash() != data["spec_hash"]:
+            raise SurrogateError(f"surrogate file {path} is corrupt: its spec hash does not match")
+        params = TileParams(**{k: float(v) for k, v in data["params"].items()})
+        ranges = {k: float(v) for k, v in data.get("ranges", {}).items()}
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, SurrogateError):
+            raise
+        raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
+    metadata = {k: v for k, v in data.items() if k not in {"format", "spec", "params", "ranges"}}
+    return LinearTileSurrogate(spec, params, ranges, metadata)
+
+
+class SurrogateEngine:
+    """The ``surrogate`` engine: a calibrated :class:`LinearTileSurrogate`.
+
+    Args:
+        surrogate: a surrogate object, or the path of a surrogate file.
+    """
+
+    name = "surrogate"
+
+    def __init__(self, surrogate: LinearTileSurrogate | str | Path):
+        self.surrogate = (
+            surrogate if isinstance(surrogate, LinearTileSurrogate) else load_surrogate(surrogate)
+        )
+
+    def run(
+        self,
+        spec: CrossbarSpec,
+        conductances: np.ndarray,
+        inputs: np.ndarray,
+        *,
+        node_voltages: bool = False,
+    ) -> Result:
+        """Surrogate currents for ``spec`` (which must be the calibrated one).
+
+        Raises:
+            SurrogateError: the spec differs from the one the surrogate was calibrated for,
+                or node voltages were asked for (the surrogate has none).
+        """
+        start = time.perf_counter()
+        if spec.content_hash() != self.surrogate.spec.content_hash():
+            raise SurrogateError(
+                "the surrogate was calibrated for another spec (spec hash "
+                f"{self.surrogate.spec.content_hash()[:12]}, this spec {spec.content_hash()[:12]})"
+            )
+        if node_voltages:
+            raise SurrogateError("the surrogate engine computes output currents only")
+        g = check_conductances(conductances, spec.rows, spec.cols)
+        v = check_inputs(inputs, spec.rows)
+        self.surrogate.check_ranges(g, v)
+        prepared = self.surrogate.prepare(g)
+        currents = prepared.currents(v)
+        return Result(
+            engine=self.name,
+            currents=currents,
+            elapsed_s=time.perf_counter() - start,
+            info={"prepare_s": prepared.prepare_s},
+        )
