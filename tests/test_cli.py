@@ -144,7 +144,7 @@ def _bad(files, name, array):
         ("v_3d", "rows = 6"),
         ("v_nan", "non-finite"),
         ("npz_given", "several arrays"),
-        ("surrogate", "surrogate engine is not available"),
+        ("surrogate", "surrogate file not found"),
     ],
 )
 def test_bad_input_exits_with_one_line(files, case, fragment, capsys):
