@@ -189,9 +189,16 @@ def build_deck(
         r = repr(topo.r_last)
         last = bit[rows - 1]
         bit_segments += [(f"rb{rows - 1}_{j}", last[j], sense_nodes[j], r) for j in range(cols)]
-    # Cells hold 1/G in ohm, printed with repr() so the double round-trips exactly.
+    # Linear cells hold 1/G in ohm, sinh cells G*v0 in ampere; printed with repr() so the
+    # doubles round-trip exactly.
+    iv = spec.device.iv.value
+    v0 = spec.device.v0
+    if iv == "sinh":
+        prefix, value = "bc", (lambda gij: repr(gij * v0))
+    else:
+        prefix, value = "rc", (lambda gij: repr(1.0 / gij))
     cells = [
-        (f"rc{i}_{j}", w[j], b[j], repr(1.0 / gij))
+        (f"{prefix}{i}_{j}", w[j], b[j], value(gij))
         for i, (w, b, grow) in enumerate(zip(word, bit, g.tolist(), strict=True))
         for j, gij in enumerate(grow)
         if gij > 0
@@ -208,6 +215,8 @@ def build_deck(
         "word_segments": word_segments,
         "bit_segments": bit_segments,
         "cells": cells,
+        "iv": iv,
+        "v0": repr(v0),
         "sense": list(zip(sense_sources, sense_nodes, strict=True)),
         "save_nodes": save_nodes,
         "save_line": " ".join(f"i({name})" for name in (*sense_sources, *driver_sources)),

@@ -35,6 +35,7 @@ __all__ = [
     "ArraySpec",
     "CellKind",
     "CrossbarSpec",
+    "DeviceIV",
     "DeviceSpec",
     "DriverSpec",
     "ReadoutSpec",
@@ -54,6 +55,16 @@ class CellKind(enum.StrEnum):
 
 
 IMPLEMENTED_CELLS = frozenset({CellKind.PASSIVE})
+
+
+class DeviceIV(enum.StrEnum):
+    """The read I-V curve of a memristor whose small-signal conductance is ``G``."""
+
+    LINEAR = "linear"
+    """``I = G * V`` (an ohmic cell)."""
+    SINH = "sinh"
+    """``I = G * v0 * sinh(V / v0)``: ohmic for ``|V| << v0``, exponentially superlinear
+    beyond (the usual read nonlinearity of filamentary RRAM)."""
 
 
 def _check_finite_nonneg(value: float, key: str) -> None:
@@ -159,20 +170,33 @@ class ReadoutSpec:
 
 @dataclass(frozen=True)
 class DeviceSpec:
-    """The programmable conductance window of a cell.
+    """The memristor: its programmable conductance window and its read I-V curve.
 
     Attributes:
         g_min: siemens, lowest programmable conductance (>= 0).
         g_max: siemens, highest programmable conductance (> g_min).
-
+        iv: the read I-V curve (``"linear"`` or ``"sinh"``); ``G`` is its slope at 0 V.
+        v0: volt, the voltage scale of the ``sinh`` curve (> 0; unused when linear).
     """
 
     g_min: float = 1e-6
     g_max: float = 100e-6
+    iv: DeviceIV = DeviceIV.LINEAR
+    v0: float = 0.2
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.g_min, "device.g_min")
         _check_finite_nonneg(self.g_max, "device.g_max")
+        _check_finite_nonneg(self.v0, "device.v0")
+        if self.v0 == 0:
+            raise SpecError("must be > 0", key="device.v0")
+        try:
+            object.__setattr__(self, "iv", DeviceIV(self.iv))
+        except ValueError:
+            known = ", ".join(repr(c.value) for c in DeviceIV)
+            raise SpecError(
+                f"unknown I-V curve {self.iv!r}; known: {known}", key="device.iv"
+            ) from None
         if self.g_max <= self.g_min:
             raise SpecError(
                 f"must be > device.g_min ({self.g_min!r}), got {self.g_max!r}", key="device.g_max"
@@ -210,6 +234,11 @@ class CrossbarSpec:
     def cols(self) -> int:
         """Number of bit lines."""
         return self.array.cols
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether every element of the tile is linear (ohmic cells)."""
+        return self.device.iv == DeviceIV.LINEAR
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The spec as plain TOML-shaped data (sections of key/value pairs)."""
@@ -249,7 +278,7 @@ def _coerce(value: Any, annotation: str, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise SpecError(f"must be an integer, got {type(value).__name__} {value!r}", key=key)
         return value
-    if annotation == "CellKind":
+    if annotation in ("CellKind", "DeviceIV"):
         if not isinstance(value, str):
             raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
         return value

@@ -77,6 +77,8 @@ def test_spec_is_frozen(tmp_path):
             "> device.g_min",
         ),
         ("[array]\nrows = 4\ncols = 3\n[wires]\nr_row = 1\n", "wires", "unknown section"),
+        ('[array]\nrows = 4\ncols = 3\n[device]\niv = "cubic"\n', "device.iv", "unknown I-V"),
+        ("[array]\nrows = 4\ncols = 3\n[device]\nv0 = 0\n", "device.v0", "> 0"),
         ("[array]\nrows = 4\ncols = 3\nwire = 3\n", "array.wire", "unknown key"),
         ("wire = 3\n[array]\nrows = 4\ncols = 3\n", "wire", "must be a table"),
         ("[wire]\nr_row = 1\n", "array", "missing required section"),

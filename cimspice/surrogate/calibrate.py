@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from cimspice.errors import SurrogateError
 from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
@@ -124,6 +125,11 @@ def calibrate(
         cache_dir: SPICE result cache (reruns are instant; an interrupted sweep resumes).
         jobs: ngspice runs at a time (default: the number of CPUs).
     """
+    if not spec.is_linear:
+        raise SurrogateError(
+            f"the surrogate models linear tiles only so far; this spec has "
+            f"{spec.device.iv.value!r} cells (device.iv)"
+        )
     rng = np.random.default_rng(seed)
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)

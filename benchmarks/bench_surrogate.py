@@ -1,0 +1,87 @@
+"""Surrogate benchmark: calibration time, held-out error vs ngspice, MVM throughput vs V @ G.
+
+    .venv/bin/python benchmarks/bench_surrogate.py [--sizes 64 128] [--batch 1000]
+
+Throughput is measured once the conductance matrix is prepared (the transfer matrix computed),
+interleaving the surrogate's MVM and numpy's `V @ G` on the same batch (median of 30 pairs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cimspice.spec import spec_from_dict
+from cimspice.surrogate.calibrate import calibrate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--pairs", type=int, default=30)
+    args = parser.parse_args()
+    rows = []
+    for n in args.sizes:
+        print(f"[bench] {n}x{n} ...", file=sys.stderr, flush=True)
+        spec = spec_from_dict(
+            {"array": {"rows": n, "cols": n}, "wire": {"r_row": 2.0, "r_col": 2.0}}
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            cal = calibrate(spec, samples=4, batch=8, seed=0, cache_dir=Path(tmp))
+            t_cal = time.perf_counter() - start
+        rng = np.random.default_rng(1)
+        g = rng.uniform(1e-6, 1e-4, (n, n))
+        v = rng.uniform(0.0, 0.2, (args.batch, n))
+        prepared = cal.surrogate.prepare(g)
+        pairs = []
+        for _ in range(args.pairs):
+            t0 = time.perf_counter()
+            prepared.currents(v)
+            t1 = time.perf_counter()
+            v @ g
+            t2 = time.perf_counter()
+            pairs.append((t1 - t0, t2 - t1))
+        t_sur = statistics.median(a for a, _ in pairs)
+        t_ideal = statistics.median(b for _, b in pairs)
+        ratio = statistics.median(b / a for a, b in pairs)
+        m = cal.metrics
+        rows.append(
+            (
+                n,
+                t_cal,
+                prepared.prepare_s,
+                args.batch / t_sur,
+                args.batch / t_ideal,
+                ratio,
+                m["surrogate"]["nrmse"],
+                m["surrogate"]["max_error"],
+                m["ideal"]["max_error"],
+                m["analytical"]["max_error"],
+            )
+        )
+    print(
+        f"\nPassive NxN, 2 ohm segments; calibration: 8 training + 3 held-out ngspice runs of 8 "
+        f"vectors; throughput on batches of {args.batch}, median of {args.pairs} pairs.\n"
+    )
+    print(
+        "| N | calibration (s) | prepare (s) | surrogate MVM/s | V @ G MVM/s | throughput vs "
+        "V @ G | held-out NRMSE | held-out max err | ideal max err | analytical max err |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r[0]} | {r[1]:.1f} | {r[2]:.3f} | {r[3]:.3g} | {r[4]:.3g} | {r[5]:.2f}x | "
+            f"{r[6]:.1e} | {r[7]:.1e} | {r[8]:.1e} | {r[9]:.1e} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
