@@ -253,8 +253,15 @@ class CrossbarSpec:
         return out
 
     def content_hash(self) -> str:
-        """A stable SHA-256 of the spec's content (independent of the file it came from)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A stable SHA-256 of the spec's content (independent of the file it came from).
+
+        Keys that do not change the circuit are left out, so the hash stays what it was
+        before they existed: ``device.iv`` and ``device.v0`` for linear cells.
+        """
+        data = self.to_dict()
+        if self.device.iv == DeviceIV.LINEAR:
+            del data["device"]["iv"], data["device"]["v0"]
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 

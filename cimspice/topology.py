@@ -66,16 +66,26 @@ class PassiveTopology:
         """The virtual-ground node a bit line is sensed at."""
         return f"s{j}"
 
+    def __post_init__(self) -> None:
+        for name in ("r_first", "r_row", "r_col", "r_last"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and >= 0 ohm, got {value!r}")
+
     def word_node(self, i: int, j: int) -> str:
         """The word-line node that cell ``(i, j)`` hangs from."""
         if self.r_row == 0:
             return self.driver_node(i) if self.r_first == 0 else f"w{i}"
+        if j == 0 and self.r_first == 0:
+            return self.driver_node(i)
         return f"w{i}_{j}"
 
     def bit_node(self, i: int, j: int) -> str:
         """The bit-line node that cell ``(i, j)`` feeds."""
         if self.r_col == 0:
             return self.sense_node(j) if self.r_last == 0 else f"b{j}"
+        if i == self.rows - 1 and self.r_last == 0:
+            return self.sense_node(j)
         return f"b{i}_{j}"
 
     def word_nodes(self) -> list[list[str]]:
@@ -107,6 +117,11 @@ class PassiveTopology:
         elif self.r_row == 0:
             word = nxt + i_idx
             nxt += rows
+        elif self.r_first == 0:  # the first cell sits on the driver node itself
+            word = np.empty((rows, cols), dtype=np.int64)
+            word[:, 0] = np.arange(rows)
+            word[:, 1:] = nxt + np.arange(rows * (cols - 1)).reshape(rows, cols - 1)
+            nxt += rows * (cols - 1)
         else:
             word = nxt + np.arange(rows * cols).reshape(rows, cols)
             nxt += rows * cols
@@ -116,6 +131,11 @@ class PassiveTopology:
         elif self.r_col == 0:
             bit = nxt + j_idx
             nxt += cols
+        elif self.r_last == 0:  # the last cell sits on the sense node itself
+            bit = np.empty((rows, cols), dtype=np.int64)
+            bit[-1, :] = ground
+            bit[:-1, :] = nxt + np.arange((rows - 1) * cols).reshape(rows - 1, cols)
+            nxt += (rows - 1) * cols
         else:
             bit = nxt + np.arange(rows * cols).reshape(rows, cols)
             nxt += rows * cols

@@ -47,6 +47,13 @@ def test_kcl_and_energy_in_ngspice():
     g, v = random_arrays(12, 9, 6, seed=5)
     spec = make_spec(12, 9, r_row=2.0, r_col=2.0)
     spice = simulate(spec, g, v, engine="ngspice", node_voltages=True)
+    # KCL from Ohm's law at the line ends: what the drivers push through the first word-line
+    # segments equals what leaves through the last bit-line segments (2 ohm each).
+    drive = (v - spice.v_word[:, :, 0]) / 2.0
+    sense = spice.v_bit[:, -1, :] / 2.0
+    np.testing.assert_allclose(sense, spice.currents, rtol=1e-9)
+    np.testing.assert_allclose(drive.sum(axis=1), sense.sum(axis=1), rtol=1e-9)
+    np.testing.assert_allclose(np.einsum("bi,bi->b", v, drive), spice.power, rtol=1e-9)
     # Power dissipated = sum over cells of G * Vcell^2 + wires; at least the cells' share.
     cells = np.einsum("ij,bij->b", g, spice.cell_voltages**2)
     assert np.all(spice.power >= cells * (1 - 1e-9))

@@ -120,3 +120,40 @@ def test_ideal_engine_matches_nodal_without_wires():
     np.testing.assert_allclose(nodal.currents, ideal.currents, rtol=1e-13, atol=0)
     np.testing.assert_allclose(nodal.power, ideal.power, rtol=1e-13, atol=0)
     np.testing.assert_allclose(nodal.cell_voltages, ideal.cell_voltages, rtol=0, atol=1e-16)
+
+
+@pytest.mark.parametrize(
+    "params", [(0.0, 2.0, 2.0, 1.0), (3.0, 2.0, 2.0, 0.0), (0.0, 1.0, 1.5, 0.0)]
+)
+def test_zero_end_links_join_the_line_to_its_driver_or_sense_node(params):
+    # A fitted surrogate may put the driver or readout link at 0 ohm while the segments are
+    # not: the line's end node must then be the driver / sense node, not a floating node.
+    from cimspice.topology import PassiveTopology
+
+    r_first, r_row, r_col, r_last = params
+    spec = make_spec(5, 4)
+    topo = PassiveTopology(5, 4, r_first, r_row, r_col, r_last)
+    rng = np.random.default_rng(1)
+    g = rng.uniform(1e-6, 1e-4, (5, 4))
+    v = rng.uniform(0.0, 0.2, (3, 5))
+    got = NodalSolver(spec, g, topology=topo).solve(v).currents
+    # A tiny positive link (1e-9 ohm) is electrically the same as 0 ohm.
+    tiny = PassiveTopology(5, 4, r_first or 1e-9, r_row, r_col, r_last or 1e-9)
+    ref = NodalSolver(spec, g, topology=tiny).solve(v).currents
+    np.testing.assert_allclose(got, ref, rtol=1e-8)
+    assert np.all(got > 0)
+
+
+def test_wire_end_currents_are_the_outputs():
+    # Independent of how the engine sums currents: Ohm's law on the last bit-line segment
+    # gives each output, and on the first word-line segment each driver current.
+    spec = make_spec(7, 6, r_row=2.0, r_col=1.5, r_source=4.0, r_in=3.0)
+    rng = np.random.default_rng(5)
+    g = rng.uniform(1e-6, 1e-4, (7, 6))
+    v = rng.uniform(0.0, 0.2, (4, 7))
+    r = simulate(spec, g, v, engine="nodal", node_voltages=True)
+    sense = r.v_bit[:, -1, :] / (1.5 + 3.0)
+    np.testing.assert_allclose(sense, r.currents, rtol=1e-10)
+    drive = (v - r.v_word[:, :, 0]) / (4.0 + 2.0)
+    np.testing.assert_allclose(np.einsum("bi,bi->b", v, drive), r.power, rtol=1e-10)
+    np.testing.assert_allclose(drive.sum(axis=1), r.currents.sum(axis=1), rtol=1e-10)

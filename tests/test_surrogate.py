@@ -222,3 +222,34 @@ def test_calibration_refuses_nonlinear_cells():
     spec = spec_from_dict({"array": {"rows": 2, "cols": 2}, "device": {"iv": "sinh"}})
     with pytest.raises(SurrogateError, match="linear tiles only"):
         calibrate(spec, samples=1, batch=1)
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        (lambda d: d.update(params=[1, 2]), "exactly the keys"),
+        (lambda d: d["ranges"].pop("g_max"), "exactly the keys"),
+        (lambda d: d["params"].update(r_row=-5.0), ">= 0"),
+        (lambda d: d["params"].update(r_first="nan"), "must be a number"),
+        (lambda d: d["ranges"].update(v_max=float("inf")), "finite"),
+    ],
+)
+def test_surrogate_file_values_are_validated(tmp_path, edit, fragment):
+    spec = make_spec(3, 3, r_row=1.0, r_col=1.0)
+    ranges = {"g_min": 1e-6, "g_max": 1e-4, "v_min": 0.0, "v_max": 0.2}
+    path = tmp_path / "s.json"
+    LinearTileSurrogate(spec, TileParams.from_spec(spec), ranges).save(path)
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(SurrogateError, match=fragment):
+        load_surrogate(path)
+
+
+def test_linear_spec_hash_ignores_unused_device_keys():
+    from cimspice.spec import spec_from_dict
+
+    base = spec_from_dict({"array": {"rows": 2, "cols": 2}})
+    v0 = spec_from_dict({"array": {"rows": 2, "cols": 2}, "device": {"v0": 0.3}})
+    sinh = spec_from_dict({"array": {"rows": 2, "cols": 2}, "device": {"iv": "sinh"}})
+    assert base.content_hash() == v0.content_hash() != sinh.content_hash()

@@ -172,6 +172,25 @@ class LinearTileSurrogate:
             handle.write("\n")
 
 
+_PARAM_KEYS = ("r_first", "r_row", "r_col", "r_last", "r_cell")
+_RANGE_KEYS = ("g_min", "g_max", "v_min", "v_max")
+
+
+def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float]:
+    """``table`` as exactly ``keys`` -> finite floats (and >= 0 for resistances)."""
+    if not isinstance(table, dict) or set(table) != set(keys):
+        raise ValueError(f"'{what}' must hold exactly the keys {', '.join(keys)}")
+    out = {}
+    for key in keys:
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"'{what}.{key}' must be a number, got {value!r}")
+        if not np.isfinite(value) or (what == "params" and value < 0):
+            raise ValueError(f"'{what}.{key}' must be finite{' and >= 0' * (what == 'params')}")
+        out[key] = float(value)
+    return out
+
+
 def load_surrogate(path: str | Path) -> LinearTileSurrogate:
     """Read a surrogate file.
 
@@ -191,11 +210,11 @@ def load_surrogate(path: str | Path) -> LinearTileSurrogate:
         spec = spec_from_dict(data["spec"])
         if spec.content_hash() != data["spec_hash"]:
             raise SurrogateError(f"surrogate file {path} is corrupt: its spec hash does not match")
-        params = TileParams(**{k: float(v) for k, v in data["params"].items()})
-        ranges = {k: float(v) for k, v in data.get("ranges", {}).items()}
+        params = TileParams(**_numbers(data["params"], _PARAM_KEYS, "params"))
+        ranges = _numbers(data["ranges"], _RANGE_KEYS, "ranges")
+    except SurrogateError:
+        raise
     except (KeyError, TypeError, ValueError) as err:
-        if isinstance(err, SurrogateError):
-            raise
         raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
     metadata = {k: v for k, v in data.items() if k not in {"format", "spec", "params", "ranges"}}
     return LinearTileSurrogate(spec, params, ranges, metadata)
