@@ -18,7 +18,11 @@ import numpy as np
 
 from cimspice.errors import ArrayFileError, InputError
 
+MIN_CONDUCTANCE = 1e-30
+"""Siemens: the smallest non-zero conductance accepted (1/G must be a finite resistance)."""
+
 __all__ = [
+    "MIN_CONDUCTANCE",
     "atomic_output",
     "check_conductances",
     "check_inputs",
@@ -58,6 +62,13 @@ def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.nda
             f"conductances must have shape (rows, cols) = ({rows}, {cols}), got {g.shape}"
         )
     g = _check_numeric(g, "conductances")
+    tiny = (g > 0) & (g < MIN_CONDUCTANCE)
+    if tiny.any():
+        first = tuple(int(k) for k in np.argwhere(tiny)[0])
+        raise InputError(
+            f"conductance {float(g[first])!r} S at index {first} is below {MIN_CONDUCTANCE:g} S "
+            "(no device is that resistive; use 0 for an open cell)"
+        )
     if (g < 0).any():
         first = tuple(int(k) for k in np.argwhere(g < 0)[0])
         raise InputError(
@@ -109,6 +120,12 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
     return data
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; move it into place only if the block succeeds.
@@ -119,6 +136,7 @@ def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         with os.fdopen(fd, mode) as handle:
             yield handle
         os.replace(tmp, path)

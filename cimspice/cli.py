@@ -69,6 +69,28 @@ def _simulate(args: argparse.Namespace, worker: object) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
+def _timeout(text: str) -> float:
+    """Argparse type: a time limit in seconds, finite, > 0, at most a week."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 7 * 86400:
+        raise argparse.ArgumentTypeError(f"must be > 0 and at most 604800 s, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """Argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cimspice`` command."""
     from cimspice import __version__
@@ -121,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--node-voltages", action="store_true", help="also write node voltages")
     p.add_argument("--plot-dir", metavar="DIR", help="write a cell-voltage heatmap PNG here")
     p.add_argument(
-        "--timeout", type=float, default=600.0, metavar="S", help="ngspice time limit, s"
+        "--timeout", type=_timeout, default=600.0, metavar="S", help="ngspice time limit, s (600)"
     )
     p.add_argument("--keep", action="store_true", help="keep the ngspice run folder on success")
     p.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="results to write")
@@ -137,10 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
     p.add_argument("-o", "--output", required=True, metavar="SURROGATE", help="file to write")
-    p.add_argument("--samples", type=int, default=8, metavar="N", help="random matrices (8)")
-    p.add_argument("--batch", type=int, default=16, metavar="B", help="vectors per matrix (16)")
+    p.add_argument(
+        "--samples", type=_positive_int, default=8, metavar="N", help="random matrices (8)"
+    )
+    p.add_argument(
+        "--batch", type=_positive_int, default=16, metavar="B", help="vectors per matrix (16)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--jobs", type=int, default=None, metavar="J", help="parallel ngspice runs")
+    p.add_argument(
+        "--jobs", type=_positive_int, default=None, metavar="J", help="parallel ngspice runs"
+    )
     p.add_argument(
         "--executor",
         choices=["local"],
@@ -167,8 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
         "0.2 V) with ngspice, nodal and ideal; print a table and write an IR-drop heatmap.",
     )
     p.add_argument("--out", default="out/demo", metavar="DIR", help="output folder (out/demo)")
-    p.add_argument("--size", type=int, default=64, metavar="N", help="array size (64)")
-    p.add_argument("--batch", type=int, default=100, metavar="B", help="input vectors (100)")
+    p.add_argument("--size", type=_positive_int, default=64, metavar="N", help="array size (64)")
+    p.add_argument(
+        "--batch", type=_positive_int, default=100, metavar="B", help="input vectors (100)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.set_defaults(func=_cmd_demo)
     return parser
@@ -212,9 +242,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cimspice.errors import CimspiceError
 
     args = build_parser().parse_args(argv)
-    if getattr(args, "engine", None) == "surrogate" and not args.surrogate:
-        print("cimspice: error: --engine surrogate needs --surrogate FILE", file=sys.stderr)
-        return 2
+    if getattr(args, "engine", None) == "surrogate":
+        if not args.surrogate:
+            print("cimspice: error: --engine surrogate needs --surrogate FILE", file=sys.stderr)
+            return 2
+        if args.plot_dir or args.node_voltages:
+            print(
+                "cimspice: error: the surrogate engine computes output currents only "
+                "(no --node-voltages or --plot-dir)",
+                file=sys.stderr,
+            )
+            return 2
     try:
         args.func(args)
     except (CimspiceError, OSError) as err:

@@ -10,11 +10,13 @@ every finished run intact, and an entry that fails its check is run again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import threading
 import warnings
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -24,10 +26,15 @@ import numpy as np
 
 from cimspice import __version__
 from cimspice.arrays import check_conductances, check_inputs, save_npz_atomic
+from cimspice.engines.ngspice_process import kill_live_workers
+from cimspice.errors import InputError
 from cimspice.netlist import build_deck
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["Case", "CaseResult", "SweepCache", "ngspice_version", "run_cases"]
+__all__ = ["MAX_JOBS", "Case", "CaseResult", "SweepCache", "ngspice_version", "run_cases"]
+
+MAX_JOBS = 64
+"""At most this many ngspice runs at a time (each is a process of ~100 MB or more)."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +114,19 @@ class SweepCache:
         if not path.exists():
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
                 if str(data["key"]) != key:
                     raise ValueError("stored key differs from the file name")
                 return data["currents"], data["power"]
-        except (OSError, ValueError, KeyError, EOFError) as err:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             warnings.warn(
                 f"cache entry {path} failed its check ({err}); running it again",
                 RuntimeWarning,
                 stacklevel=2,
             )
-            path.unlink(missing_ok=True)
+            # Set it aside rather than delete it: another thread may be storing a good one.
+            with contextlib.suppress(OSError):
+                os.replace(path, path.with_suffix(".bad"))
             return None
 
     def store(self, key: str, currents: np.ndarray, power: np.ndarray) -> None:
@@ -195,13 +204,22 @@ def run_cases(
         results[index] = CaseResult(case, out.currents, power)
         advance()
 
-    workers = max(1, jobs or os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(one, k) for k in range(len(cases))]
-        _, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
+    workers = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_JOBS)
+    if not 1 <= workers <= MAX_JOBS:
+        raise InputError(f"jobs must be between 1 and {MAX_JOBS}, got {workers}")
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = [pool.submit(one, k) for k in range(len(cases))]
+    try:
+        wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
             if future.done() and not future.cancelled() and future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
+    except BaseException:
+        # A failed run or Ctrl-C: queue nothing more and stop the runs in flight (their
+        # folders are kept); every finished run is already in the cache.
+        pool.shutdown(wait=False, cancel_futures=True)
+        kill_live_workers()
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown(wait=True)
     return [r for r in results if r is not None]

@@ -1,5 +1,6 @@
 """The command line: contracts of DESIGN.md, and every bad input as one clear line."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -294,3 +295,86 @@ def test_failed_write_keeps_existing_output(files, monkeypatch):
     assert code == 1
     assert out.read_bytes() == b"previous"  # never half-written
     assert [p.name for p in files["dir"].iterdir() if p.name.startswith(".out")] == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "1e300", "abc"])
+def test_bad_timeout_is_a_usage_error(files, value, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "simulate",
+                str(files["spec"]),
+                "--conductances",
+                str(files["g"]),
+                "--inputs",
+                str(files["v"]),
+                "--engine",
+                "ngspice",
+                "--timeout",
+                value,
+                "-o",
+                str(files["dir"] / "o.npz"),
+            ]
+        )
+    assert info.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
+
+
+def test_surrogate_with_plot_dir_is_refused_before_running(files, capsys):
+    out = files["dir"] / "o.npz"
+    code = main(
+        [
+            "simulate",
+            str(files["spec"]),
+            "--conductances",
+            str(files["g"]),
+            "--inputs",
+            str(files["v"]),
+            "--engine",
+            "surrogate",
+            "--surrogate",
+            "s.json",
+            "--plot-dir",
+            str(files["dir"] / "p"),
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 2 and "currents only" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_tiny_conductance_is_rejected(files, capsys):
+    g = files["dir"] / "tiny.npy"
+    np.save(g, np.full((6, 4), 1e-310))
+    code = main(
+        ["netlist", str(files["spec"]), "--conductances", str(g), "-o", str(files["dir"] / "d.cir")]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and "below 1e-30 S" in err and "index (0, 0)" in err
+
+
+def test_outputs_get_the_usual_file_mode(files):
+    out = files["dir"] / "o.npz"
+    old = os.umask(0o022)
+    try:
+        assert (
+            main(
+                [
+                    "simulate",
+                    str(files["spec"]),
+                    "--conductances",
+                    str(files["g"]),
+                    "--inputs",
+                    str(files["v"]),
+                    "--engine",
+                    "ideal",
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644

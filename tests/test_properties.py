@@ -20,7 +20,9 @@ resistance = st.sampled_from([0.0, 0.15, 1.0, 2.0, 3.0, 50.0])
 def networks(draw, batch_max=4):
     rows, cols = draw(sizes), draw(sizes)
     batch = draw(st.integers(min_value=1, max_value=batch_max))
-    g = draw(arrays(np.float64, (rows, cols), elements=st.floats(0.0, 1e-3)))
+    # open cells (0) and conductances from 1 nS to 1 mS
+    cell = st.one_of(st.just(0.0), st.floats(1e-9, 1e-3))
+    g = draw(arrays(np.float64, (rows, cols), elements=cell))
     v = draw(arrays(np.float64, (batch, rows), elements=st.floats(-0.4, 0.4)))
     wires = {k: draw(resistance) for k in ("r_row", "r_col", "r_source", "r_in")}
     return make_spec(rows, cols, **wires), g, v

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,15 @@ from cimspice.sweep import Case, SweepCache, run_cases
 pytestmark = pytest.mark.ngspice
 
 SPEC = make_spec(6, 5, r_row=2.0, r_col=2.0)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie awaiting its reaper does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
 
 
 def cases(n: int) -> list[Case]:
@@ -65,10 +75,12 @@ def test_sweep_killed_midway_resumes_without_redoing_finished_runs(tmp_path):
         "from cimspice.sweep import SweepCache, run_cases\n"
         "run_cases(SPEC, cases(12), cache=SweepCache(sys.argv[1]), jobs=1)\n"
     )
+    runs = tmp_path / "runs"
     proc = subprocess.Popen(
         [sys.executable, "-c", script, str(cache_dir), str(REPO / "tests")],
         start_new_session=True,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "CIMSPICE_RUN_DIR": str(runs)},
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -79,6 +91,10 @@ def test_sweep_killed_midway_resumes_without_redoing_finished_runs(tmp_path):
     proc.wait()
     finished = len(list(cache_dir.glob("*.npz")))
     assert 3 <= finished < 12, "the sweep should have been killed midway"
+    # the ngspice worker that was running dies with its caller (no orphan keeps running)
+    time.sleep(0.5)
+    for pid_file in runs.glob("run-*/worker.pid"):
+        assert not running(int(pid_file.read_text()))
     resumed = run_cases(SPEC, cases(12), cache=SweepCache(cache_dir), jobs=2)
     # every run finished before the kill is reused, and only the missing ones run
     assert sum(r.cached for r in resumed) == finished
@@ -86,3 +102,42 @@ def test_sweep_killed_midway_resumes_without_redoing_finished_runs(tmp_path):
     fresh = run_cases(SPEC, cases(12), jobs=2)
     for a, b in zip(resumed, fresh, strict=True):
         np.testing.assert_array_equal(a.currents, b.currents)
+
+
+def test_truncated_entry_is_run_again(tmp_path):
+    cache = SweepCache(tmp_path)
+    run_cases(SPEC, cases(1), cache=cache, jobs=1)
+    (entry,) = tmp_path.glob("*.npz")
+    entry.write_bytes(entry.read_bytes()[:100])  # a zip cut short
+    with pytest.warns(RuntimeWarning, match="failed its check"):
+        (again,) = run_cases(SPEC, cases(1), cache=cache, jobs=1)
+    assert not again.cached
+
+
+def test_ctrl_c_stops_a_sweep_and_its_workers(tmp_path):
+    cache_dir = tmp_path / "cache"
+    runs = tmp_path / "runs"
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[2])\n"
+        "from test_sweep import SPEC, cases\n"
+        "from cimspice.sweep import SweepCache, run_cases\n"
+        "try:\n"
+        "    run_cases(SPEC, cases(40), cache=SweepCache(sys.argv[1]), jobs=2)\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(cache_dir), str(REPO / "tests")],
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "CIMSPICE_RUN_DIR": str(runs)},
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if cache_dir.exists() and len(list(cache_dir.glob("*.npz"))) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    assert len(list(cache_dir.glob("*.npz"))) < 40  # it stopped instead of finishing
+    for pid_file in runs.glob("run-*/worker.pid"):
+        assert not running(int(pid_file.read_text()))

@@ -23,6 +23,7 @@ from cimspice.arrays import check_conductances, check_inputs
 from cimspice.engines.ngspice_process import (
     DEFAULT_TIMEOUT_S,
     WorkerProcess,
+    check_timeout,
     find_libngspice,
 )
 from cimspice.netlist import Sweep, build_deck
@@ -98,9 +99,7 @@ class NgspiceEngine:
         worker: WorkerProcess | None = None,
         sweep: Sweep | str = Sweep.TEMPERATURE,
     ):
-        if not timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
-        self.timeout_s = timeout_s
+        self.timeout_s = check_timeout(timeout_s)
         self.keep = keep
         self._worker = worker
         self.sweep = Sweep(sweep)

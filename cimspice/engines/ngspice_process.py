@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,7 +31,14 @@ from cimspice.errors import (
     SimulationTimeoutError,
 )
 
-__all__ = ["DEFAULT_TIMEOUT_S", "WorkerProcess", "find_libngspice", "runs_root"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "WorkerProcess",
+    "check_timeout",
+    "find_libngspice",
+    "kill_live_workers",
+    "runs_root",
+]
 
 DEFAULT_TIMEOUT_S = 600.0
 INSTALL_HINT = (
@@ -47,7 +55,29 @@ def find_libngspice() -> str | None:
     explicit = os.environ.get("NGSPICE_LIBRARY_PATH")
     if explicit:
         return explicit if Path(explicit).exists() else None
-    return ctypes.util.find_library("ngspice")
+    if ctypes.util.find_library("ngspice") is None:
+        return None
+    # PySpice dlopens the bare "libngspice.so", which only libngspice0-dev provides.
+    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d]
+    dirs += ["/usr/local/lib", "/usr/lib", "/lib", *map(str, Path("/usr/lib").glob("*-linux-gnu"))]
+    for d in dirs:
+        candidate = Path(d) / "libngspice.so"
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+def check_timeout(timeout_s: float) -> float:
+    """``timeout_s`` if it is a usable time limit (finite, > 0, at most a week).
+
+    Raises:
+        InputError: otherwise, naming the value.
+    """
+    from cimspice.errors import InputError
+
+    if not (isinstance(timeout_s, int | float) and 0 < timeout_s <= 7 * 86400):
+        raise InputError(f"timeout must be > 0 and at most 604800 s (a week), got {timeout_s!r}")
+    return float(timeout_s)
 
 
 def runs_root() -> Path:
@@ -55,6 +85,19 @@ def runs_root() -> Path:
     root = Path(os.environ.get("CIMSPICE_RUN_DIR", Path(tempfile.gettempdir()) / "cimspice-runs"))
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+_LIVE: set[WorkerProcess] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_live_workers() -> int:
+    """Stop every worker this process has started and not yet reaped; return how many."""
+    with _LIVE_LOCK:
+        workers = list(_LIVE)
+    for worker in workers:
+        worker.kill()
+    return len(workers)
 
 
 class WorkerProcess:
@@ -88,6 +131,8 @@ class WorkerProcess:
             )
         (run_dir / "worker.pid").write_text(f"{self._proc.pid}\n")
         self._used = False
+        with _LIVE_LOCK:
+            _LIVE.add(self)
 
     def run(
         self,
@@ -106,7 +151,11 @@ class WorkerProcess:
             raise RuntimeError("a worker process runs one deck only")
         self._used = True
         self.deck_path.write_text(deck)
-        request = {"deck": self.deck_path.name, "vectors": {k: list(v) for k, v in vectors.items()}}
+        request = {
+            "deck": self.deck_path.name,
+            "vectors": {k: list(v) for k, v in vectors.items()},
+            "timeout_s": timeout_s,
+        }
         (self.run_dir / "request.json").write_text(json.dumps(request))
         try:
             assert self._proc.stdin is not None
@@ -124,6 +173,9 @@ class WorkerProcess:
         except BaseException:
             self.kill()
             raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
         if code != 0:
             raise self._error(code)
         return self.run_dir / "result.npz"
@@ -162,6 +214,8 @@ class WorkerProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
         self._proc.wait()
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
         for pipe in (self._proc.stdin, self._proc.stdout):
             if pipe is not None and not pipe.closed:
                 with contextlib.suppress(BrokenPipeError):

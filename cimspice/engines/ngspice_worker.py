@@ -15,8 +15,10 @@ error it writes ``DIR/error.json`` (``kind``: ``netlist``, ``convergence``, ``un
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -59,6 +61,8 @@ def _run(run_dir: Path) -> bool:
         if sys.stdin.readline().strip() != "go":
             return False
         request = json.loads((run_dir / "request.json").read_text())
+        # Backstop for a caller that died without killing us: leave a minute after its limit.
+        signal.alarm(int(request.get("timeout_s", 600)) + 60)
         os.chdir(run_dir)  # ngspice's `source` takes a bare file name
         session.load_file(request["deck"])
         session.run()
@@ -75,8 +79,20 @@ def _run(run_dir: Path) -> bool:
     return True
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the process that started it dies."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() == 1:  # the caller is already gone
+        os._exit(EXIT_ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the worker process; returns its exit code."""
+    _die_with_parent()
     args = sys.argv[1:] if argv is None else argv
     run_dir = Path(args[0]).resolve()  # absolute: the run changes into it
     try:
