@@ -10,6 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${CIMSPICE_VENV:-$ROOT/.venv}"
 MIN_NGSPICE=42
+APT_DIR="${CIMSPICE_APT_DIR:-/etc/apt}"   # overridable for the test of the sources parser
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
@@ -20,8 +21,18 @@ ngspice_version() {
     ngspice --version 2>/dev/null | sed -n 's/.*ngspice-\([0-9][0-9]*\).*/\1/p' | head -n1 || echo 0
 }
 
+# PySpice dlopens the bare libngspice.so (shipped by libngspice0-dev), and it is the library's
+# version that matters, not the ngspice binary's.
 libngspice_present() {
-    ldconfig -p 2>/dev/null | grep -q 'libngspice\.so\b' || ls /usr/lib/*/libngspice.so >/dev/null 2>&1
+    local f found=""
+    for f in /usr/lib/*/libngspice.so /usr/lib/libngspice.so /usr/local/lib/libngspice.so; do
+        [ -e "$f" ] && found="$f"
+    done
+    [ -n "$found" ] || return 1
+    local v
+    v="$(dpkg-query -W -f='${Version}' libngspice0 2>/dev/null | sed -n 's/^\([0-9][0-9]*\).*/\1/p')"
+    # a library not installed by dpkg (built from source) is trusted; a packaged one must be new
+    [ -z "$v" ] || [ "$v" -ge "$MIN_NGSPICE" ]
 }
 
 apt_updated=0
@@ -39,23 +50,23 @@ codename() { . /etc/os-release; echo "${VERSION_CODENAME:-}"; }
 # read from deb822 .sources files or one-line sources.list entries.
 debian_archive_uri() {
     local suite="$1" f
-    for f in /etc/apt/sources.list.d/*.sources; do
+    for f in "$APT_DIR"/sources.list.d/*.sources; do
         [ -f "$f" ] || continue
         awk -v suite="$suite" '
             BEGIN { RS=""; FS="\n" }
             {
                 uris=""; ok=0; enabled=1
                 for (i = 1; i <= NF; i++) {
-                    line = $i
-                    if (line ~ /^URIs:/)    { sub(/^URIs:[ \t]*/, "", line); uris = line }
-                    if (line ~ /^Suites:/)  { sub(/^Suites:[ \t]*/, "", line); n = split(line, s, /[ \t]+/)
-                                              for (k = 1; k <= n; k++) if (s[k] == suite) ok = 1 }
-                    if (line ~ /^Enabled:[ \t]*no/) enabled = 0
+                    line = $i; low = tolower(line)   # deb822 field names ignore case
+                    if (low ~ /^uris:/)    { sub(/^[^:]*:[ \t]*/, "", line); uris = line }
+                    if (low ~ /^suites:/)  { sub(/^[^:]*:[ \t]*/, "", line); n = split(line, s, /[ \t]+/)
+                                             for (k = 1; k <= n; k++) if (s[k] == suite) ok = 1 }
+                    if (low ~ /^enabled:[ \t]*no/) enabled = 0
                 }
                 if (ok && enabled && uris != "") { split(uris, u, /[ \t]+/); print u[1]; exit }
             }' "$f"
     done | head -n1 | grep . && return 0
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    for f in "$APT_DIR"/sources.list "$APT_DIR"/sources.list.d/*.list; do
         [ -f "$f" ] || continue
         awk -v suite="$suite" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
                                 if ($(i+1) == suite) { print $i; exit } }' "$f"
@@ -76,7 +87,7 @@ install_ngspice() {
         local uri
         uri="$(debian_archive_uri bookworm)" || die "no apt source for the 'bookworm' suite found to derive the backports URI from"
         local list=/etc/apt/sources.list.d/cimspice-backports.sources
-        if [ ! -f "$list" ] && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        if [ ! -f "$list" ] && ! debian_archive_uri bookworm-backports >/dev/null; then
             log "adding bookworm-backports from $uri"
             printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" > "$list"
             apt_updated=0; apt_update
@@ -115,6 +126,9 @@ install_venv() {
     fi
 }
 
-install_ngspice
-install_venv
-log "ready: $VENV"
+# Sourced (by the test of the apt-sources parser), define the functions only.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    install_ngspice
+    install_venv
+    log "ready: $VENV"
+fi
