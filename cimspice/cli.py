@@ -171,9 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--executor",
-        choices=["local"],
+        choices=["local", "dask"],
         default="local",
-        help="where SPICE runs go: local worker processes (Dask is not available yet)",
+        help="where SPICE runs go: local worker processes (default) or Dask distributed",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address (with --executor dask; default: a local Dask cluster)",
     )
     p.add_argument(
         "--cache",
@@ -210,8 +215,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     from cimspice.surrogate.calibrate import calibrate, write_report
 
     spec = load_spec(args.spec)
-    if args.samples < 1 or args.batch < 1:
-        raise InputError("--samples and --batch must be >= 1")
+    if args.scheduler and args.executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
     result = calibrate(
         spec,
         samples=args.samples,
@@ -219,6 +224,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
         seed=args.seed,
         cache_dir=args.cache,
         jobs=args.jobs,
+        executor=args.executor,
+        scheduler=args.scheduler,
     )
     out = Path(args.output)
     report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")

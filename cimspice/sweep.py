@@ -31,7 +31,15 @@ from cimspice.errors import InputError
 from cimspice.netlist import build_deck
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["MAX_JOBS", "Case", "CaseResult", "SweepCache", "ngspice_version", "run_cases"]
+__all__ = [
+    "MAX_JOBS",
+    "Case",
+    "CaseResult",
+    "SweepCache",
+    "ngspice_version",
+    "run_cases",
+    "simulate_case",
+]
 
 MAX_JOBS = 64
 """At most this many ngspice runs at a time (each is a process of ~100 MB or more)."""
@@ -136,14 +144,22 @@ class SweepCache:
         )
 
 
-def _progress(total: int, description: str) -> Callable[[], None]:
+def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]:
     """A progress bar on stderr (tqdm); returns the function that advances it."""
     from tqdm import tqdm
 
     bar = tqdm(
-        total=total, desc=description, unit="run", file=sys.stderr, leave=False, disable=None
+        total=total,
+        initial=done,
+        desc=description,
+        unit="run",
+        file=sys.stderr,
+        leave=False,
+        disable=None,
     )
     lock = threading.Lock()
+    if done >= total:
+        bar.close()
 
     def advance() -> None:
         with lock:
@@ -154,6 +170,21 @@ def _progress(total: int, description: str) -> Callable[[], None]:
     return advance
 
 
+def simulate_case(
+    spec_data: dict, conductances: np.ndarray, inputs: np.ndarray, timeout_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run one case in ngspice on whichever machine calls it (a Dask worker, say).
+
+    Takes the spec as plain data so that it travels to remote workers as-is.
+    """
+    from cimspice.engines.ngspice import NgspiceEngine
+    from cimspice.spec import spec_from_dict
+
+    out = NgspiceEngine(timeout_s=timeout_s).run(spec_from_dict(spec_data), conductances, inputs)
+    power = out.power if out.power is not None else np.full(out.batch, np.nan)
+    return out.currents, power
+
+
 def run_cases(
     spec: CrossbarSpec,
     cases: Sequence[Case],
@@ -162,53 +193,89 @@ def run_cases(
     jobs: int | None = None,
     timeout_s: float = 600.0,
     description: str = "ngspice",
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> list[CaseResult]:
-    """Run every case in ngspice (cached, ``jobs`` in parallel); results in the cases' order.
+    """Run every case in ngspice (cached, in parallel); results in the cases' order.
 
     Args:
         spec: the array spec.
         cases: the runs.
         cache: where to keep and find results; ``None`` runs everything.
-        jobs: runs at a time (default: the number of CPUs).
+        jobs: runs at a time (default: the number of CPUs); with a local Dask cluster, its
+            number of worker processes.
         timeout_s: limit per run.
         description: label of the progress bar.
+        executor: ``"local"`` (ngspice worker processes on this machine) or ``"dask"``
+            (Dask distributed: every worker needs cimspice and ngspice installed).
+        scheduler: address of a running Dask scheduler; ``None`` starts a local cluster.
 
     Raises:
-        InputError: a case's arrays are invalid (checked before anything runs).
+        InputError: a case's arrays are invalid (checked before anything runs), or bad
+            ``jobs``/``executor``.
         SimulationError: a run failed; finished runs are already in the cache.
+        CimspiceError: the Dask scheduler cannot be reached.
     """
-    from cimspice.engines.ngspice import NgspiceEngine
-
     for case in cases:
         check_conductances(case.conductances, spec.rows, spec.cols)
         check_inputs(case.inputs, spec.rows)
-    version = ngspice_version()
-    engine = NgspiceEngine(timeout_s=timeout_s)
-    results: list[CaseResult | None] = [None] * len(cases)
-    advance = _progress(len(cases), description)
-
-    def one(index: int) -> None:
-        case = cases[index]
-        key = None
-        if cache is not None:
-            key = SweepCache.key(build_deck(spec, case.conductances, case.inputs).text, version)
-            hit = cache.load(key)
-            if hit is not None:
-                results[index] = CaseResult(case, hit[0], hit[1], cached=True)
-                advance()
-                return
-        out = engine.run(spec, case.conductances, case.inputs)
-        power = out.power if out.power is not None else np.full(out.batch, np.nan)
-        if cache is not None and key is not None:
-            cache.store(key, out.currents, power)
-        results[index] = CaseResult(case, out.currents, power)
-        advance()
-
+    if executor not in ("local", "dask"):
+        raise InputError(f"executor must be 'local' or 'dask', got {executor!r}")
     workers = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_JOBS)
     if not 1 <= workers <= MAX_JOBS:
         raise InputError(f"jobs must be between 1 and {MAX_JOBS}, got {workers}")
+    results: list[CaseResult | None] = [None] * len(cases)
+    keys: list[str | None] = [None] * len(cases)
+    if cache is not None:
+        version = ngspice_version()
+        for k, case in enumerate(cases):
+            keys[k] = SweepCache.key(build_deck(spec, case.conductances, case.inputs).text, version)
+            hit = cache.load(keys[k])  # type: ignore[arg-type]
+            if hit is not None:
+                results[k] = CaseResult(case, hit[0], hit[1], cached=True)
+    missing = [k for k, r in enumerate(results) if r is None]
+    advance = _progress(len(cases), description, done=len(cases) - len(missing))
+
+    def finish(k: int, currents: np.ndarray, power: np.ndarray) -> None:
+        key = keys[k]
+        if cache is not None and key is not None:
+            cache.store(key, currents, power)  # at once: an interruption loses nothing done
+        results[k] = CaseResult(cases[k], currents, power)
+        advance()
+
+    if missing:
+        spec_data = spec.to_dict()
+        if executor == "dask":
+            _run_dask(
+                spec_data,
+                cases,
+                missing,
+                finish,
+                timeout_s=timeout_s,
+                workers=workers,
+                scheduler=scheduler,
+            )
+        else:
+            _run_local(spec_data, cases, missing, finish, timeout_s=timeout_s, workers=workers)
+    return [r for r in results if r is not None]
+
+
+def _run_local(
+    spec_data: dict,
+    cases: Sequence[Case],
+    missing: list[int],
+    finish: Callable[[int, np.ndarray, np.ndarray], None],
+    *,
+    timeout_s: float,
+    workers: int,
+) -> None:
+    """Threads that each drive one ngspice worker process at a time."""
+
+    def one(k: int) -> None:
+        finish(k, *simulate_case(spec_data, cases[k].conductances, cases[k].inputs, timeout_s))
+
     pool = ThreadPoolExecutor(max_workers=workers)
-    futures = [pool.submit(one, k) for k in range(len(cases))]
+    futures = [pool.submit(one, k) for k in missing]
     try:
         wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
@@ -222,4 +289,62 @@ def run_cases(
         pool.shutdown(wait=True)
         raise
     pool.shutdown(wait=True)
-    return [r for r in results if r is not None]
+
+
+def _run_dask(
+    spec_data: dict,
+    cases: Sequence[Case],
+    missing: list[int],
+    finish: Callable[[int, np.ndarray, np.ndarray], None],
+    *,
+    timeout_s: float,
+    workers: int,
+    scheduler: str | None,
+) -> None:
+    """Dask distributed: one task per run, results stored here as they arrive.
+
+    A worker lost mid-run has its tasks rerun elsewhere (``retries``); a run that fails in
+    ngspice raises here like a local one.
+    """
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError(
+            "--executor dask needs Dask: pip install 'dask[distributed]' (or cimspice[dask])"
+        ) from None
+    from cimspice.errors import CimspiceError
+
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        if cluster is not None:
+            cluster.close()
+        raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+    try:
+        futures = {
+            client.submit(
+                simulate_case,
+                spec_data,
+                cases[k].conductances,
+                cases[k].inputs,
+                timeout_s,
+                key=f"cimspice-case-{k}-{os.getpid()}-{id(cases)}",
+                retries=2,
+                pure=False,
+            ): k
+            for k in missing
+        }
+        for future in as_completed(futures):
+            currents, power = future.result()
+            finish(futures[future], currents, power)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,6 +1,7 @@
 """SPICE sweeps: cache hits, resume after a kill, corrupt entries, parallel = serial."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -141,3 +142,26 @@ def test_ctrl_c_stops_a_sweep_and_its_workers(tmp_path):
     assert len(list(cache_dir.glob("*.npz"))) < 40  # it stopped instead of finishing
     for pid_file in runs.glob("run-*/worker.pid"):
         assert not running(int(pid_file.read_text()))
+
+
+def test_dask_local_cluster_gives_the_same_dataset_as_the_local_pool(tmp_path):
+    local = run_cases(SPEC, cases(4), jobs=2)
+    cache = SweepCache(tmp_path)
+    dask = run_cases(SPEC, cases(4), jobs=2, executor="dask", cache=cache)
+    assert [r.case.name for r in dask] == ["c0", "c1", "c2", "c3"]
+    for a, b in zip(local, dask, strict=True):
+        np.testing.assert_array_equal(a.currents, b.currents)
+        np.testing.assert_array_equal(a.power, b.power)
+    # the Dask results went into the caller's cache as they arrived
+    again = run_cases(SPEC, cases(4), jobs=2, cache=cache)
+    assert all(r.cached for r in again)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error():
+    from cimspice.errors import CimspiceError
+
+    address = "tcp://127.0.0.1:9"  # the discard port: nothing listens there
+    with pytest.raises(
+        CimspiceError, match=re.escape(f"cannot reach the Dask scheduler at {address}")
+    ):
+        run_cases(SPEC, cases(1), executor="dask", scheduler=address)

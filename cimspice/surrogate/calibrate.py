@@ -114,6 +114,8 @@ def calibrate(
     seed: int = 0,
     cache_dir: str | Path | None = None,
     jobs: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
 ) -> Calibration:
     """Fit a surrogate for ``spec`` to ngspice and validate it on held-out runs.
 
@@ -124,6 +126,8 @@ def calibrate(
         seed: seed of every random draw.
         cache_dir: SPICE result cache (reruns are instant; an interrupted sweep resumes).
         jobs: ngspice runs at a time (default: the number of CPUs).
+        executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
+        scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
     """
     if not spec.is_linear:
         raise SurrogateError(
@@ -139,7 +143,15 @@ def calibrate(
         f"{spec.rows}x{spec.cols}, {batch} vectors each"
     )
     t0 = time.perf_counter()
-    results = run_cases(spec, train + held_out, cache=cache, jobs=jobs, description="ngspice")
+    results = run_cases(
+        spec,
+        train + held_out,
+        cache=cache,
+        jobs=jobs,
+        description="ngspice",
+        executor=executor,
+        scheduler=scheduler,
+    )
     cached = sum(r.cached for r in results)
     t1 = time.perf_counter()
     _log(f"SPICE done in {t1 - t0:.1f} s ({cached} of {len(results)} from the cache); fitting")
