@@ -13,6 +13,7 @@ from pathlib import Path
 __all__ = [
     "ArrayFileError",
     "CimspiceError",
+    "CircuitWarning",
     "ConvergenceError",
     "EngineUnavailableError",
     "InputError",
@@ -95,3 +96,8 @@ class ConvergenceError(SimulationError):
 
 class SimulationTimeoutError(SimulationError):
     """The simulator did not finish within its time limit and was stopped."""
+
+
+class CircuitWarning(UserWarning):
+    """The circuit will run but probably not as intended (e.g. access transistors that cannot
+    turn on)."""

@@ -108,6 +108,58 @@ class Deck:
     bit_nodes: tuple[tuple[str, ...], ...]
 
 
+def _sweep_for(spec: CrossbarSpec, sweep: Sweep | str | None) -> Sweep:
+    if sweep is None:
+        return Sweep.INDEX if spec.has_transistors else Sweep.TEMPERATURE
+    chosen = Sweep(sweep)
+    if chosen == Sweep.TEMPERATURE and spec.has_transistors:
+        raise NetlistError(
+            "a temperature sweep would change the transistors of a 1T1R tile: use Sweep.INDEX"
+        )
+    return chosen
+
+
+def _access_context(spec: CrossbarSpec, g: np.ndarray, bit: list[list[str]]) -> dict[str, object]:
+    """Template variables of the 1T1R access transistors and select lines."""
+    rows, cols = spec.rows, spec.cols
+    acc = spec.access
+    if acc.r_select > 0:
+        gate = [[f"g{i}_{j}" for j in range(cols)] for i in range(rows)]
+        r = repr(acc.r_select)
+        segments = [
+            (f"rg{i}_{j}", gate[i][j - 1], gate[i][j], r)
+            for i in range(rows)
+            for j in range(1, cols)
+        ]
+        sources = [(f"vg{i}", gate[i][0]) for i in range(rows)]
+    else:
+        gate = [[f"g{i}"] * cols for i in range(rows)]
+        segments = []
+        sources = [(f"vg{i}", f"g{i}") for i in range(rows)]
+    transistors = [
+        (f"mn{i}_{j}", f"m{i}_{j}", gate[i][j], bit[i][j])
+        for i in range(rows)
+        for j in range(cols)
+        if g[i, j] > 0
+    ]
+    path = spec.model_path()
+    try:
+        model_text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise NetlistError(f"cannot read model file {path}: {err}") from None
+    return {
+        "v_gate": repr(acc.v_gate),
+        "select_sources": sources,
+        "select_segments": segments,
+        "transistors": transistors,
+        "model": acc.model,
+        "w": repr(acc.w),
+        "l": repr(acc.l),
+        "model_source": str(path.name if not acc.model_file else path),
+        "model_text": model_text.rstrip("\n"),
+    }
+
+
 def _pwl_table(values: np.ndarray) -> str:
     """A flat PWL table holding ``values[k]`` on the plateau ``k - 0.25 .. k + 0.25``."""
     parts = []
@@ -123,7 +175,7 @@ def build_deck(
     inputs: np.ndarray | None = None,
     *,
     save_nodes: bool | None = None,
-    sweep: Sweep | str = Sweep.TEMPERATURE,
+    sweep: Sweep | str | None = None,
 ) -> Deck:
     """Render the deck for ``spec`` with the given arrays (defaults: see ``default_*``).
 
@@ -136,7 +188,8 @@ def build_deck(
             take more than ``SAVE_ALL_LIMIT_BYTES`` of results. Saving everything is the
             faster choice when it fits: ngspice matches a list of saves against every node
             (0.7 s for a 256x256 array), while a batch's results grow with its length.
-        sweep: the batch deck's sweep variable (see :class:`Sweep`).
+        sweep: the batch deck's sweep variable (see :class:`Sweep`); by default temperature,
+            or the index source when the tile holds (temperature-dependent) transistors.
 
     Raises:
         InputError: invalid arrays. NetlistError: a template is missing or incomplete.
@@ -197,12 +250,16 @@ def build_deck(
         prefix, value = "bc", (lambda gij: repr(gij * v0))
     else:
         prefix, value = "rc", (lambda gij: repr(1.0 / gij))
+    one_t = spec.has_transistors
     cells = [
-        (f"{prefix}{i}_{j}", w[j], b[j], value(gij))
+        (f"{prefix}{i}_{j}", w[j], f"m{i}_{j}" if one_t else b[j], value(gij))
         for i, (w, b, grow) in enumerate(zip(word, bit, g.tolist(), strict=True))
         for j, gij in enumerate(grow)
         if gij > 0
     ]
+    access: dict[str, object] = {}
+    if one_t:
+        access = _access_context(spec, g, bit)
     context = {
         "version": __version__,
         "spec_hash": spec.content_hash(),
@@ -210,12 +267,14 @@ def build_deck(
         "cols": cols,
         "cell": spec.array.cell.value,
         "batch": batch,
-        "sweep": Sweep(sweep).value,
+        "sweep": _sweep_for(spec, sweep).value,
         "drivers": drivers,
         "word_segments": word_segments,
         "bit_segments": bit_segments,
         "cells": cells,
+        **access,
         "iv": iv,
+        "nonlinear": not spec.is_linear,
         "v0": repr(v0),
         "sense": list(zip(sense_sources, sense_nodes, strict=True)),
         "save_nodes": save_nodes,

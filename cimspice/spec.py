@@ -32,6 +32,8 @@ from typing import Any
 from cimspice.errors import SpecError
 
 __all__ = [
+    "BUILTIN_MODELS",
+    "AccessSpec",
     "ArraySpec",
     "CellKind",
     "CrossbarSpec",
@@ -51,10 +53,10 @@ class CellKind(enum.StrEnum):
     PASSIVE = "0T1R"
     """A bare two-terminal memristor (no access device)."""
     ONE_T_ONE_R = "1T1R"
-    """A memristor in series with an access transistor (not implemented yet)."""
+    """A memristor in series with an NMOS access transistor (see :class:`AccessSpec`)."""
 
 
-IMPLEMENTED_CELLS = frozenset({CellKind.PASSIVE})
+IMPLEMENTED_CELLS = frozenset({CellKind.PASSIVE, CellKind.ONE_T_ONE_R})
 
 
 class DeviceIV(enum.StrEnum):
@@ -203,6 +205,63 @@ class DeviceSpec:
             )
 
 
+BUILTIN_MODELS: dict[str, dict[str, Any]] = {
+    "nmos65": {"file": "nmos65.lib", "polarity": "n", "vth": 0.65},
+}
+"""Transistor models shipped in ``models/``: file, polarity and the constant-current threshold
+(V) measured with the card (see the card's header)."""
+
+
+@dataclass(frozen=True)
+class AccessSpec:
+    """The access transistor of a 1T1R cell (unused by passive cells).
+
+    The memristor sits on the word-line side; the NMOS's drain joins it, its source the bit
+    line, its gate the cell's select line, its body ground.
+
+    Attributes:
+        v_gate: volt, the select lines' voltage during a read.
+        w: metre, channel width.
+        l: metre, channel length.
+        model: the transistor's ``.model`` name: a built-in model (``"nmos65"``) or a name
+            defined in ``model_file``.
+        model_file: path of a SPICE model file (e.g. a foundry card) defining ``model``;
+            relative paths are taken from the spec file's folder. Empty: built-in models.
+        r_select: ohm per cell-pitch segment of a select line (driven at column 0; carries
+            no DC current, so it matters only in transients).
+    """
+
+    v_gate: float = 1.2
+    w: float = 500e-9
+    l: float = 65e-9  # noqa: E741  (the issue and DESIGN name it l)
+    model: str = "nmos65"
+    model_file: str = ""
+    r_select: float = 0.0
+
+    def __post_init__(self) -> None:
+        for key in ("w", "l"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value > 0):
+                raise SpecError(f"must be > 0 metre, got {value!r}", key=f"access.{key}")
+            if value > 1e-3:
+                raise SpecError(
+                    f"{value!r} m is over a millimetre: give metres (e.g. 500e-9)",
+                    key=f"access.{key}",
+                )
+        if not math.isfinite(self.v_gate):
+            raise SpecError(f"must be finite, got {self.v_gate!r}", key="access.v_gate")
+        _check_finite_nonneg(self.r_select, "access.r_select")
+        if not self.model.strip() or any(c.isspace() for c in self.model):
+            raise SpecError(f"must be a model name, got {self.model!r}", key="access.model")
+        if not self.model_file and self.model not in BUILTIN_MODELS:
+            known = ", ".join(repr(m) for m in BUILTIN_MODELS)
+            raise SpecError(
+                f"unknown model {self.model!r}; built-in models: {known} (or give "
+                "access.model_file)",
+                key="access.model",
+            )
+
+
 @dataclass(frozen=True)
 class CrossbarSpec:
     """A whole crossbar tile: array, wires, drivers, readout and device window.
@@ -213,6 +272,7 @@ class CrossbarSpec:
         driver: word-line drivers.
         readout: bit-line sense amplifiers.
         device: conductance window.
+        access: the access transistor (1T1R cells).
         source: the file the spec was read from (``None`` if built in memory); not part of
             the spec's identity.
 
@@ -223,6 +283,7 @@ class CrossbarSpec:
     driver: DriverSpec = field(default_factory=DriverSpec)
     readout: ReadoutSpec = field(default_factory=ReadoutSpec)
     device: DeviceSpec = field(default_factory=DeviceSpec)
+    access: AccessSpec = field(default_factory=AccessSpec)
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -237,8 +298,32 @@ class CrossbarSpec:
 
     @property
     def is_linear(self) -> bool:
-        """Whether every element of the tile is linear (ohmic cells)."""
-        return self.device.iv == DeviceIV.LINEAR
+        """Whether every element of the tile is linear (ohmic cells, no transistors)."""
+        return self.device.iv == DeviceIV.LINEAR and self.array.cell == CellKind.PASSIVE
+
+    @property
+    def has_transistors(self) -> bool:
+        """Whether the tile holds transistors (whose behaviour depends on temperature)."""
+        return self.array.cell == CellKind.ONE_T_ONE_R
+
+    def model_path(self) -> Path:
+        """The file that defines ``access.model``.
+
+        Raises:
+            SpecError: the model file does not exist.
+        """
+        from cimspice.resources import data_dir
+
+        if not self.access.model_file:
+            return data_dir("models") / BUILTIN_MODELS[self.access.model]["file"]
+        path = Path(self.access.model_file).expanduser()
+        if not path.is_absolute() and self.source is not None:
+            path = self.source.parent / path
+        if not path.is_file():
+            raise SpecError(
+                f"model file not found: {path}", file=self.source, key="access.model_file"
+            )
+        return path
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The spec as plain TOML-shaped data (sections of key/value pairs)."""
@@ -261,6 +346,8 @@ class CrossbarSpec:
         data = self.to_dict()
         if self.device.iv == DeviceIV.LINEAR:
             del data["device"]["iv"], data["device"]["v0"]
+        if self.array.cell == CellKind.PASSIVE:
+            del data["access"]
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -271,6 +358,7 @@ _SECTIONS: dict[str, type] = {
     "driver": DriverSpec,
     "readout": ReadoutSpec,
     "device": DeviceSpec,
+    "access": AccessSpec,
 }
 _REQUIRED_SECTIONS = ("array",)
 
@@ -285,7 +373,7 @@ def _coerce(value: Any, annotation: str, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise SpecError(f"must be an integer, got {type(value).__name__} {value!r}", key=key)
         return value
-    if annotation in ("CellKind", "DeviceIV"):
+    if annotation in ("CellKind", "DeviceIV", "str"):
         if not isinstance(value, str):
             raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
         return value

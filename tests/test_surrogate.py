@@ -220,7 +220,7 @@ def test_calibration_refuses_nonlinear_cells():
     from cimspice.spec import spec_from_dict
 
     spec = spec_from_dict({"array": {"rows": 2, "cols": 2}, "device": {"iv": "sinh"}})
-    with pytest.raises(SurrogateError, match="linear tiles only"):
+    with pytest.raises(SurrogateError, match="linear memristors only"):
         calibrate(spec, samples=1, batch=1)
 
 

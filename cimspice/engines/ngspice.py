@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,9 +27,10 @@ from cimspice.engines.ngspice_process import (
     check_timeout,
     find_libngspice,
 )
+from cimspice.errors import CircuitWarning
 from cimspice.netlist import Sweep, build_deck
 from cimspice.result import Result
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
 
 __all__ = ["DEFAULT_TIMEOUT_S", "NgspiceEngine", "find_libngspice", "run_deck"]
 
@@ -76,6 +78,20 @@ def run_deck(
     return arrays, times, None
 
 
+def _warn_if_access_off(spec: CrossbarSpec) -> None:
+    """Warn, with the numbers, when 1T1R access transistors cannot turn on."""
+    if not spec.has_transistors or spec.access.model_file:
+        return
+    vth = BUILTIN_MODELS[spec.access.model]["vth"]
+    if spec.access.v_gate < vth:
+        warnings.warn(
+            f"access.v_gate = {spec.access.v_gate} V is below the threshold of "
+            f"{spec.access.model} (~{vth} V): the cells will pass little current",
+            CircuitWarning,
+            stacklevel=3,
+        )
+
+
 class NgspiceEngine:
     """Runs the rendered deck in ngspice (shared library, through PySpice) in its own process.
 
@@ -97,12 +113,12 @@ class NgspiceEngine:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         keep: bool = False,
         worker: WorkerProcess | None = None,
-        sweep: Sweep | str = Sweep.TEMPERATURE,
+        sweep: Sweep | str | None = None,
     ):
         self.timeout_s = check_timeout(timeout_s)
         self.keep = keep
         self._worker = worker
-        self.sweep = Sweep(sweep)
+        self.sweep = None if sweep is None else Sweep(sweep)
 
     def _take_worker(self) -> WorkerProcess:
         worker, self._worker = self._worker, None
@@ -126,6 +142,7 @@ class NgspiceEngine:
         start = time.perf_counter()
         g = check_conductances(conductances, spec.rows, spec.cols)
         v = check_inputs(inputs, spec.rows)
+        _warn_if_access_off(spec)
         # Start ngspice first: it initialises in its own process while the deck renders.
         worker = self._take_worker()
         try:

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from cimspice.arrays import check_conductances, check_inputs
-from cimspice.errors import ConvergenceError, InputError
+from cimspice.errors import ConvergenceError, EngineUnavailableError, InputError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
 from cimspice.topology import PassiveTopology
@@ -57,6 +57,11 @@ class NodalSolver:
         topology: PassiveTopology | None = None,
     ):
         start = time.perf_counter()
+        if spec.has_transistors and topology is None:
+            raise EngineUnavailableError(
+                f"the nodal engine solves two-terminal networks only; {spec.array.cell.value} "
+                "cells hold transistors: use the ngspice engine (or a calibrated surrogate)"
+            )
         self.spec = spec
         self.conductances = check_conductances(conductances, spec.rows, spec.cols)
         topo = PassiveTopology.from_spec(spec) if topology is None else topology

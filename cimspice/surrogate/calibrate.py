@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from cimspice.errors import SurrogateError
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, DeviceIV
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
 from cimspice.surrogate.model import LinearTileSurrogate, TileParams
@@ -59,9 +59,16 @@ def fit_params(
     resistance >= 0.
     """
     scale = max(float(np.max(np.abs(r.currents))) for r in training)
-    nominal = TileParams.from_spec(spec) if start is None else start
-    # Scale of each parameter for the solver: 1 ohm where the nominal value is zero.
-    x_scale = np.maximum(TileParams.from_spec(spec).as_array(), 1.0)
+    if start is None:
+        start = TileParams.from_spec(spec)
+        if spec.has_transistors:
+            # An access transistor's on-resistance: start at a tenth of the smallest cell
+            # resistance, a typical design target, and let the fit move it.
+            start = TileParams(*start.as_array()[:4], 0.1 / spec.device.g_max)
+    nominal = start
+    # Scale of each parameter for the solver: its start value, or the cell scale for r_cell.
+    x_scale = np.maximum(nominal.as_array(), 1.0)
+    x_scale[4] = max(x_scale[4], 0.1 / spec.device.g_max)
 
     def residuals(x: np.ndarray) -> np.ndarray:
         model = LinearTileSurrogate(spec, TileParams.from_array(x))
@@ -129,9 +136,9 @@ def calibrate(
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
     """
-    if not spec.is_linear:
+    if spec.device.iv != DeviceIV.LINEAR:
         raise SurrogateError(
-            f"the surrogate models linear tiles only so far; this spec has "
+            f"the surrogate models linear memristors only so far; this spec has "
             f"{spec.device.iv.value!r} cells (device.iv)"
         )
     rng = np.random.default_rng(seed)

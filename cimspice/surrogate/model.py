@@ -6,7 +6,8 @@ Parameters (ohm, all fitted to ngspice runs):
 - ``r_row``, ``r_col``: word- and bit-line segments;
 - ``r_last``: last cell of a bit line to the sense node (last segment + readout input);
 - ``r_cell``: a series resistance inside every cell (zero for a bare memristor; an access
-  transistor's on-resistance for 1T1R cells).
+  transistor's on-resistance for 1T1R cells, where it is the whole transistor model: exact
+  only while the transistor stays in its linear region at a fixed gate voltage).
 
 For a given conductance matrix the tile is linear, so :meth:`LinearTileSurrogate.prepare`
 computes its exact transfer matrix ``T`` once (one sparse factorisation and ``rows`` solves);
@@ -121,7 +122,10 @@ class LinearTileSurrogate:
         start = time.perf_counter()
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
         g_eff = g / (1.0 + g * self.params.r_cell)  # series resistance inside each cell
-        solver = NodalSolver(self.spec, g_eff, topology=self.topology())
+        # The model is a passive network whatever the tile: a 1T1R cell's transistor is the
+        # fitted r_cell.
+        passive = spec_from_dict({"array": {"rows": self.spec.rows, "cols": self.spec.cols}})
+        solver = NodalSolver(passive, g_eff, topology=self.topology())
         return PreparedTile(solver.transfer_matrix(), time.perf_counter() - start)
 
     def currents(self, conductances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
