@@ -64,11 +64,13 @@ def fit_params(
         if spec.has_transistors:
             # An access transistor's on-resistance: start at a tenth of the smallest cell
             # resistance, a typical design target, and let the fit move it.
-            start = TileParams(*start.as_array()[:4], 0.1 / spec.device.g_max)
+            r_on = 0.1 / spec.device.g_max
+            start = TileParams(*start.as_array()[:4], r_on, 0.05 * r_on)
     nominal = start
-    # Scale of each parameter for the solver: its start value, or the cell scale for r_cell.
+    # Scale of each parameter for the solver: its start value, or the cell scale for r_cell
+    # and r_cell_g.
     x_scale = np.maximum(nominal.as_array(), 1.0)
-    x_scale[4] = max(x_scale[4], 0.1 / spec.device.g_max)
+    x_scale[4:] = np.maximum(x_scale[4:], 0.1 / spec.device.g_max)
 
     def residuals(x: np.ndarray) -> np.ndarray:
         model = LinearTileSurrogate(spec, TileParams.from_array(x))
@@ -238,7 +240,7 @@ def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
         "",
         "Fitted parameters (ohm): "
         f"r_first = {p.r_first:.6g}, r_row = {p.r_row:.6g}, r_col = {p.r_col:.6g}, "
-        f"r_last = {p.r_last:.6g}, r_cell = {p.r_cell:.6g}.",
+        f"r_last = {p.r_last:.6g}, r_cell = {p.r_cell:.6g}, r_cell_g = {p.r_cell_g:.6g}.",
         "",
         "Time (s): " + ", ".join(f"{k} {v:.2f}" for k, v in calibration.timings.items()) + ".",
         "",

@@ -7,7 +7,10 @@ Parameters (ohm, all fitted to ngspice runs):
 - ``r_last``: last cell of a bit line to the sense node (last segment + readout input);
 - ``r_cell``: a series resistance inside every cell (zero for a bare memristor; an access
   transistor's on-resistance for 1T1R cells, where it is the whole transistor model: exact
-  only while the transistor stays in its linear region at a fixed gate voltage).
+  only while the transistor stays in its linear region at a fixed gate voltage);
+- ``r_cell_g``: how much that series resistance grows from a cell at 0 S to one at ``g_max``
+  (``r_cell + r_cell_g * G / g_max``): a transistor carrying a larger cell current sees a
+  larger drain-source voltage and so a larger on-resistance.
 
 For a given conductance matrix the tile is linear, so :meth:`LinearTileSurrogate.prepare`
 computes its exact transfer matrix ``T`` once (one sparse factorisation and ``rows`` solves);
@@ -59,16 +62,19 @@ class TileParams:
     r_col: float
     r_last: float
     r_cell: float = 0.0
+    r_cell_g: float = 0.0
 
     @classmethod
     def from_spec(cls, spec: CrossbarSpec) -> TileParams:
         """The spec's nominal values (the starting point of a fit)."""
         topo = PassiveTopology.from_spec(spec)
-        return cls(topo.r_first, topo.r_row, topo.r_col, topo.r_last, 0.0)
+        return cls(topo.r_first, topo.r_row, topo.r_col, topo.r_last, 0.0, 0.0)
 
     def as_array(self) -> np.ndarray:
-        """``[r_first, r_row, r_col, r_last, r_cell]``."""
-        return np.array([self.r_first, self.r_row, self.r_col, self.r_last, self.r_cell])
+        """``[r_first, r_row, r_col, r_last, r_cell, r_cell_g]``."""
+        return np.array(
+            [self.r_first, self.r_row, self.r_col, self.r_last, self.r_cell, self.r_cell_g]
+        )
 
     @classmethod
     def from_array(cls, values: np.ndarray) -> TileParams:
@@ -117,20 +123,32 @@ class LinearTileSurrogate:
             self.spec.rows, self.spec.cols, p.r_first, p.r_row, p.r_col, p.r_last
         )
 
-    def prepare(self, conductances: np.ndarray) -> PreparedTile:
-        """Compute the transfer matrix for ``conductances`` (S, ``(rows, cols)``)."""
-        start = time.perf_counter()
+    def _solver(self, conductances: np.ndarray) -> NodalSolver:
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
-        g_eff = g / (1.0 + g * self.params.r_cell)  # series resistance inside each cell
+        p = self.params
+        r_series = p.r_cell + p.r_cell_g * g / self.spec.device.g_max  # inside each cell
+        g_eff = g / (1.0 + g * r_series)
         # The model is a passive network whatever the tile: a 1T1R cell's transistor is the
         # fitted r_cell.
         passive = spec_from_dict({"array": {"rows": self.spec.rows, "cols": self.spec.cols}})
-        solver = NodalSolver(passive, g_eff, topology=self.topology())
-        return PreparedTile(solver.transfer_matrix(), time.perf_counter() - start)
+        return NodalSolver(passive, g_eff, topology=self.topology())
+
+    def prepare(self, conductances: np.ndarray) -> PreparedTile:
+        """Compute the transfer matrix for ``conductances`` (S, ``(rows, cols)``)."""
+        start = time.perf_counter()
+        transfer = self._solver(conductances).transfer_matrix()
+        return PreparedTile(transfer, time.perf_counter() - start)
 
     def currents(self, conductances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        """Ampere, ``(batch, cols)``, for one conductance matrix and a batch of inputs."""
-        return self.prepare(conductances).currents(inputs)
+        """Ampere, ``(batch, cols)``, for one conductance matrix and a batch of inputs.
+
+        A batch smaller than the number of rows is solved directly (cheaper than the
+        transfer matrix); a larger one goes through the transfer matrix.
+        """
+        v = check_inputs(inputs, self.spec.rows)
+        if v.shape[0] < self.spec.rows:
+            return self._solver(conductances).solve(v).currents
+        return self.prepare(conductances).currents(v)
 
     def check_ranges(self, conductances: np.ndarray, inputs: np.ndarray) -> None:
         """Warn (``RangeWarning``, with the numbers) about values outside calibrated ranges."""
@@ -176,7 +194,7 @@ class LinearTileSurrogate:
             handle.write("\n")
 
 
-_PARAM_KEYS = ("r_first", "r_row", "r_col", "r_last", "r_cell")
+_PARAM_KEYS = ("r_first", "r_row", "r_col", "r_last", "r_cell", "r_cell_g")
 _RANGE_KEYS = ("g_min", "g_max", "v_min", "v_max")
 
 
