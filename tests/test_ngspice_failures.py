@@ -103,3 +103,20 @@ def test_successful_run_leaves_nothing_behind(monkeypatch, tmp_path):
     run_dir = kept.info["run_dir"]
     assert os.path.isfile(os.path.join(run_dir, "deck.cir"))
     assert os.path.isfile(os.path.join(run_dir, "ngspice.log"))
+
+
+def test_long_batches_report_progress_from_the_log():
+    from cimspice.netlist import build_deck
+
+    spec = make_spec(48, 48, r_row=2.0, r_col=2.0)
+    rng = np.random.default_rng(0)
+    # the index-source sweep: slow enough (~4 s here) for several half-second polls
+    v = rng.uniform(0, 0.2, (300, 48))
+    deck = build_deck(spec, rng.uniform(1e-6, 1e-4, (48, 48)), v, sweep="index")
+    seen: list[float] = []
+    run_deck(deck.text, {"c": ["vs0#branch"]}, progress=seen.append)
+    # ngspice reports its sweep value every few points; each report is a vector index within
+    # the batch, and they rise.
+    assert seen, "no progress was reported"
+    assert all(0 <= k < 300 for k in seen)
+    assert seen == sorted(seen)

@@ -13,9 +13,10 @@ A batch of input vectors is one ``.dc`` sweep whose sweep variable indexes the v
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ def run_deck(
     keep: bool = False,
     run_dir: Path | None = None,
     worker: WorkerProcess | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, float], Path | None]:
     """Run ``deck`` in an ngspice worker process and read back ``vectors``.
 
@@ -55,6 +57,7 @@ def run_deck(
         run_dir: where to run (created); by default a new folder under ``$CIMSPICE_RUN_DIR``
             or the system temp folder's ``cimspice-runs``.
         worker: an already started worker to use (its own run directory applies).
+        progress: see :meth:`WorkerProcess.run`.
 
     Returns:
         ``(arrays, times, kept_dir)``: the groups, ngspice's own timing figures, and the run
@@ -66,7 +69,7 @@ def run_deck(
             log are kept and named in the error.
     """
     worker = worker if worker is not None else WorkerProcess(run_dir)
-    result_path = worker.run(deck, vectors, timeout_s=timeout_s)
+    result_path = worker.run(deck, vectors, timeout_s=timeout_s, progress=progress)
     with np.load(result_path) as data:
         arrays = {k: data[k] for k in data.files}
     names = arrays.pop("_times_names").tolist()
@@ -76,6 +79,25 @@ def run_deck(
         return arrays, times, worker.run_dir
     shutil.rmtree(worker.run_dir, ignore_errors=True)
     return arrays, times, None
+
+
+class _SweepProgress:
+    """A progress bar (stderr, shown on terminals only) over the vectors of a batch run."""
+
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=total, desc="ngspice", unit="vector", file=sys.stderr, leave=False, disable=None
+        )
+
+    def update(self, reference: float) -> None:
+        done = min(int(reference) + 1, int(self._bar.total))
+        if done > self._bar.n:
+            self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 def _warn_if_access_off(spec: CrossbarSpec) -> None:
@@ -164,9 +186,19 @@ class NgspiceEngine:
                 | {n for row in deck.bit_nodes for n in row}
             )
             vectors["nodes"] = [n for n in node_names if not n.startswith("s")]
-        arrays, times, kept = run_deck(
-            deck.text, vectors, timeout_s=self.timeout_s, keep=self.keep, worker=worker
-        )
+        bar = _SweepProgress(deck.batch) if deck.batch > 1 else None
+        try:
+            arrays, times, kept = run_deck(
+                deck.text,
+                vectors,
+                timeout_s=self.timeout_s,
+                keep=self.keep,
+                worker=worker,
+                progress=bar.update if bar is not None else None,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
         currents = arrays["currents"].T.copy()
         # ngspice's branch current flows into the source's + terminal; a driver delivers
         # power V * (-I).

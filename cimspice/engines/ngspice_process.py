@@ -14,6 +14,7 @@ import contextlib
 import ctypes.util
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from cimspice.errors import (
@@ -87,6 +88,7 @@ def runs_root() -> Path:
     return root
 
 
+_REFERENCE = re.compile(rb"Reference value\s*:\s*([-+0-9.eE]+)")
 _LIVE: set[WorkerProcess] = set()
 _LIVE_LOCK = threading.Lock()
 
@@ -140,8 +142,16 @@ class WorkerProcess:
         vectors: Mapping[str, Sequence[str]],
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        progress: Callable[[float], None] | None = None,
     ) -> Path:
         """Hand the worker ``deck``, wait for it, and return the path of ``result.npz``.
+
+        Args:
+            deck: the netlist.
+            vectors: group name -> ngspice vector names to read back.
+            timeout_s: limit of the run.
+            progress: called now and then with the sweep value ngspice last reported (the
+                vector index of a batch deck), read from its log.
 
         Raises:
             ConvergenceError, SimulationTimeoutError, SimulationError: the run failed; the
@@ -162,7 +172,7 @@ class WorkerProcess:
             with contextlib.suppress(BrokenPipeError):
                 self._proc.stdin.write(b"go\n")
                 self._proc.stdin.close()
-            code = self._wait(timeout_s)
+            code = self._wait(timeout_s, progress)
         except subprocess.TimeoutExpired:
             self.kill()
             raise SimulationTimeoutError(
@@ -180,7 +190,7 @@ class WorkerProcess:
             raise self._error(code)
         return self.run_dir / "result.npz"
 
-    def _wait(self, timeout_s: float) -> int:
+    def _wait(self, timeout_s: float, progress: Callable[[float], None] | None = None) -> int:
         """Wait for the worker's ``done`` line (or its end); return its exit code.
 
         Reading the status line wakes the caller the moment the worker is done, rather than
@@ -193,10 +203,15 @@ class WorkerProcess:
         try:
             with selectors.DefaultSelector() as selector:
                 selector.register(stdout.fileno(), selectors.EVENT_READ)
+                log_offset = 0
                 while not data.endswith(b"\n"):
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not selector.select(remaining):
+                    if remaining <= 0:
                         raise subprocess.TimeoutExpired(self._proc.args, timeout_s)
+                    if not selector.select(min(remaining, 0.5)):
+                        if progress is not None:
+                            log_offset = self._report_progress(log_offset, progress)
+                        continue
                     chunk = os.read(stdout.fileno(), 256)
                     if not chunk:  # the worker ended without a word: crashed or killed
                         break
@@ -208,6 +223,21 @@ class WorkerProcess:
             self._proc.wait()
             return int(words[1])
         return self._proc.wait(timeout=max(deadline - time.monotonic(), 1.0))
+
+    def _report_progress(self, offset: int, progress: Callable[[float], None]) -> int:
+        """Pass the last sweep value in ngspice's log (from ``offset`` on) to ``progress``."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(offset)
+                chunk = log.read()
+        except OSError:
+            return offset
+        values = _REFERENCE.findall(chunk)
+        if values:
+            progress(float(values[-1]))
+        # keep a partial last line for the next read
+        cut = chunk.rfind(b"\n") + 1
+        return offset + cut
 
     def kill(self) -> None:
         """Stop the worker (and anything it started) at once."""
