@@ -96,10 +96,14 @@ class Deck:
         driver_sources: the source driving each word line, ``(rows,)``.
         word_nodes, bit_nodes: node name at each cell, ``[rows][cols]``.
         saves_nodes: whether the deck saves every node voltage.
+        readout_sources: the sources that power the readout (TIA op-amp outputs), if any.
+        output_nodes: the readout's output node per bit line (TIA outputs), if any.
     """
 
     text: str
     saves_nodes: bool
+    readout_sources: tuple[str, ...]
+    output_nodes: tuple[str, ...]
     batch: int
     analysis: str
     sense_sources: tuple[str, ...]
@@ -260,6 +264,8 @@ def build_deck(
     access: dict[str, object] = {}
     if one_t:
         access = _access_context(spec, g, bit)
+    readout_sources = tuple(f"bo{j}" for j in range(cols)) if spec.has_tia else ()
+    output_nodes = tuple(f"o{j}" for j in range(cols)) if spec.has_tia else ()
     context = {
         "version": __version__,
         "spec_hash": spec.content_hash(),
@@ -277,8 +283,17 @@ def build_deck(
         "nonlinear": not spec.is_linear,
         "v0": repr(v0),
         "sense": list(zip(sense_sources, sense_nodes, strict=True)),
+        "readout": spec.readout.kind.value,
+        "tia": [(f"vs{j}", sense_nodes[j], f"x{j}", f"o{j}") for j in range(cols)],
+        "r_f": repr(spec.readout.r_f),
+        "gain": repr(spec.readout.gain),
+        "v_offset": repr(spec.readout.v_offset),
+        "v_swing": repr(spec.readout.v_swing),
         "save_nodes": save_nodes,
-        "save_line": " ".join(f"i({name})" for name in (*sense_sources, *driver_sources)),
+        "save_line": " ".join(
+            [f"i({name})" for name in (*sense_sources, *driver_sources, *readout_sources)]
+            + [f"v({node})" for node in output_nodes]
+        ),
     }
     try:
         text = _environment().get_template(TEMPLATE).render(context)
@@ -289,6 +304,8 @@ def build_deck(
     return Deck(
         text=text,
         saves_nodes=save_nodes,
+        readout_sources=readout_sources,
+        output_nodes=output_nodes,
         batch=batch,
         analysis="op" if batch == 1 else "dc",
         sense_sources=sense_sources,

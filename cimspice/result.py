@@ -27,6 +27,8 @@ class Result:
         v_word: volt, ``(batch, rows, cols)``: word-line potential at each cell, or ``None``
             when node voltages were not requested.
         v_bit: volt, ``(batch, rows, cols)``: bit-line potential at each cell, or ``None``.
+        v_out: volt, ``(batch, cols)``: the readout's output voltage (a TIA's), or ``None``
+            for readouts without one.
         elapsed_s: second, wall time of the run as seen by the caller.
         info: engine-specific details (e.g. ngspice's own analysis time), JSON-friendly.
 
@@ -37,6 +39,7 @@ class Result:
     power: np.ndarray | None = None
     v_word: np.ndarray | None = None
     v_bit: np.ndarray | None = None
+    v_out: np.ndarray | None = None
     elapsed_s: float = 0.0
     info: Mapping[str, Any] = field(default_factory=dict)
 
@@ -62,7 +65,7 @@ class Result:
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this result holds, by name (``currents`` always; others if present)."""
         out = {"currents": self.currents}
-        for name in ("power", "v_word", "v_bit"):
+        for name in ("power", "v_word", "v_bit", "v_out"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

@@ -40,6 +40,7 @@ __all__ = [
     "DeviceIV",
     "DeviceSpec",
     "DriverSpec",
+    "ReadoutKind",
     "ReadoutSpec",
     "WireSpec",
     "load_spec",
@@ -154,20 +155,57 @@ class DriverSpec:
             raise SpecError("must be > 0", key="driver.v_read")
 
 
+class ReadoutKind(enum.StrEnum):
+    """What senses each bit line."""
+
+    IDEAL = "ideal"
+    """An ideal virtual ground (0 V) that measures the current."""
+    TIA = "tia"
+    """A transimpedance amplifier: a behavioural op-amp (finite gain, input offset, output
+    swing) with a feedback resistor from its output to its inverting input."""
+
+
 @dataclass(frozen=True)
 class ReadoutSpec:
-    """Bit-line readout: a virtual ground (0 V) behind an input resistance.
+    """Bit-line readout: an input resistance, then a virtual ground or a TIA.
+
+    The TIA's op-amp is behavioural: ``V_out = v_swing * tanh(gain * (v_offset - V_-) /
+    v_swing)``, i.e. a DC gain ``gain`` around its input offset, saturating smoothly at
+    ``+-v_swing``. Its output ideally is ``-I * r_f``; with finite gain,
+    ``-I * r_f * gain / (1 + gain)``.
 
     Attributes:
         r_in: ohm, input resistance of each sense amplifier, in series with the last bit-line
             segment (>= 0).
-
+        kind: ``"ideal"`` or ``"tia"``.
+        r_f: ohm, TIA feedback resistance (> 0).
+        gain: V/V, the op-amp's open-loop DC gain (> 0).
+        v_offset: volt, the op-amp's input offset voltage.
+        v_swing: volt, the op-amp's output saturates at +-v_swing (> 0).
     """
 
     r_in: float = 0.0
+    kind: ReadoutKind = ReadoutKind.IDEAL
+    r_f: float = 10e3
+    gain: float = 1e4
+    v_offset: float = 0.0
+    v_swing: float = 1.0
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.r_in, "readout.r_in")
+        try:
+            object.__setattr__(self, "kind", ReadoutKind(self.kind))
+        except ValueError:
+            known = ", ".join(repr(k.value) for k in ReadoutKind)
+            raise SpecError(
+                f"unknown readout {self.kind!r}; known: {known}", key="readout.kind"
+            ) from None
+        for key in ("r_f", "gain", "v_swing"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value > 0):
+                raise SpecError(f"must be finite and > 0, got {value!r}", key=f"readout.{key}")
+        if not math.isfinite(self.v_offset):
+            raise SpecError(f"must be finite, got {self.v_offset!r}", key="readout.v_offset")
 
 
 @dataclass(frozen=True)
@@ -299,7 +337,16 @@ class CrossbarSpec:
     @property
     def is_linear(self) -> bool:
         """Whether every element of the tile is linear (ohmic cells, no transistors)."""
-        return self.device.iv == DeviceIV.LINEAR and self.array.cell == CellKind.PASSIVE
+        return (
+            self.device.iv == DeviceIV.LINEAR
+            and self.array.cell == CellKind.PASSIVE
+            and self.readout.kind == ReadoutKind.IDEAL
+        )
+
+    @property
+    def has_tia(self) -> bool:
+        """Whether the bit lines end in transimpedance amplifiers."""
+        return self.readout.kind == ReadoutKind.TIA
 
     @property
     def has_transistors(self) -> bool:
@@ -348,6 +395,8 @@ class CrossbarSpec:
             del data["device"]["iv"], data["device"]["v0"]
         if self.array.cell == CellKind.PASSIVE:
             del data["access"]
+        if self.readout.kind == ReadoutKind.IDEAL:
+            data["readout"] = {"r_in": data["readout"]["r_in"]}
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -373,7 +422,7 @@ def _coerce(value: Any, annotation: str, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise SpecError(f"must be an integer, got {type(value).__name__} {value!r}", key=key)
         return value
-    if annotation in ("CellKind", "DeviceIV", "str"):
+    if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "str"):
         if not isinstance(value, str):
             raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
         return value

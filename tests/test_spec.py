@@ -75,7 +75,13 @@ def test_spec_is_frozen(tmp_path):
         ("[array]\nrows = 4\ncols = 3\n[driver]\nr_source = -1\n", "driver.r_source", ">= 0"),
         ("[array]\nrows = 4\ncols = 3\n[driver]\nv_read = 0\n", "driver.v_read", "> 0"),
         ("[array]\nrows = 4\ncols = 3\n[readout]\nr_in = -0.5\n", "readout.r_in", ">= 0"),
-        ('[array]\nrows = 4\ncols = 3\n[readout]\nkind = "tia"\n', "readout.kind", "unknown key"),
+        (
+            '[array]\nrows = 4\ncols = 3\n[readout]\nkind = "adc"\n',
+            "readout.kind",
+            "unknown readout",
+        ),
+        ("[array]\nrows = 4\ncols = 3\n[readout]\nr_f = 0\n", "readout.r_f", "> 0"),
+        ("[array]\nrows = 4\ncols = 3\n[readout]\nbogus = 1\n", "readout.bogus", "unknown key"),
         (
             "[array]\nrows = 4\ncols = 3\n[device]\ng_min = 2e-6\ng_max = 1e-6\n",
             "device.g_max",

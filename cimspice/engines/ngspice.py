@@ -179,6 +179,9 @@ class NgspiceEngine:
             "currents": [f"{name}#branch" for name in deck.sense_sources],
             "drivers": [f"{name}#branch" for name in deck.driver_sources],
         }
+        if deck.output_nodes:
+            vectors["outputs"] = list(deck.output_nodes)
+            vectors["readout"] = [f"{name}#branch" for name in deck.readout_sources]
         node_names: list[str] = []
         if node_voltages:
             node_names = sorted(
@@ -203,6 +206,11 @@ class NgspiceEngine:
         # ngspice's branch current flows into the source's + terminal; a driver delivers
         # power V * (-I).
         power = -np.einsum("bi,bi->b", v, arrays["drivers"].T)
+        v_out = None
+        if deck.output_nodes:
+            v_out = arrays["outputs"].T.copy()
+            # the op-amp outputs deliver V_out * (-I) each (the readout's share of the power)
+            power = power - np.einsum("bj,bj->b", v_out, arrays["readout"].T)
         v_word = v_bit = None
         if node_voltages:
             potentials = {n: arrays["nodes"][k] for k, n in enumerate(vectors["nodes"])}
@@ -226,6 +234,7 @@ class NgspiceEngine:
             power=power,
             v_word=v_word,
             v_bit=v_bit,
+            v_out=v_out,
             elapsed_s=time.perf_counter() - start,
             info=info,
         )

@@ -57,6 +57,11 @@ class NodalSolver:
         topology: PassiveTopology | None = None,
     ):
         start = time.perf_counter()
+        if spec.has_tia and topology is None:
+            raise EngineUnavailableError(
+                "the nodal engine models the ideal virtual-ground readout only; readout.kind = "
+                "'tia' needs the ngspice engine"
+            )
         if spec.has_transistors and topology is None:
             raise EngineUnavailableError(
                 f"the nodal engine solves two-terminal networks only; {spec.array.cell.value} "

@@ -143,6 +143,10 @@ def calibrate(
             f"the surrogate models linear memristors only so far; this spec has "
             f"{spec.device.iv.value!r} cells (device.iv)"
         )
+    if spec.has_tia:
+        raise SurrogateError(
+            "the surrogate models the ideal readout only so far; this spec has readout.kind = 'tia'"
+        )
     rng = np.random.default_rng(seed)
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
