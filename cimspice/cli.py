@@ -44,7 +44,35 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
             worker.discard()  # only if never used: a used worker's folder holds its result
 
 
+def _simulate_transient(args: argparse.Namespace, worker: object) -> None:
+    from cimspice.arrays import load_array
+    from cimspice.engines.ngspice import NgspiceEngine, run_transient
+    from cimspice.errors import InputError
+    from cimspice.spec import load_spec
+
+    if args.t_stop is None:
+        raise InputError("--analysis tran needs --t-stop")
+    if worker is not None:
+        worker.discard()  # the transient path starts its own worker
+    spec = load_spec(args.spec)
+    g = load_array(args.conductances, "conductances")
+    v = load_array(args.inputs, "inputs")
+    engine = NgspiceEngine(timeout_s=args.timeout, keep=args.keep)
+    result = run_transient(
+        engine, spec, g, v, t_stop=args.t_stop, t_step=args.t_step, tol=args.settle_tol
+    )
+    result.save(args.output)
+    if args.plot_dir is not None:
+        from cimspice.plots import plot_settling
+
+        path = plot_settling(result, Path(args.plot_dir) / "settling.png")
+        print(f"wrote {path}", file=sys.stderr)
+
+
 def _simulate(args: argparse.Namespace, worker: object) -> None:
+    if args.analysis == "tran":
+        _simulate_transient(args, worker)
+        return
     from cimspice.arrays import load_array
     from cimspice.engines import get_engine
     from cimspice.spec import load_spec
@@ -141,6 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--surrogate", metavar="FILE", help="fitted surrogate (engine surrogate)")
     p.add_argument("--node-voltages", action="store_true", help="also write node voltages")
+    p.add_argument(
+        "--analysis",
+        choices=["op", "tran"],
+        default="op",
+        help="op: operating point per input vector (default); tran: step response of one "
+        "input vector (ngspice only; writes time, currents_t, settling_time)",
+    )
+    p.add_argument("--t-stop", type=_timeout, metavar="S", help="tran: simulated window, s")
+    p.add_argument("--t-step", type=_timeout, metavar="S", help="tran: print step, s")
+    p.add_argument(
+        "--settle-tol", type=float, default=1e-3, metavar="X", help="tran: settling band (1e-3)"
+    )
     p.add_argument("--plot-dir", metavar="DIR", help="write a cell-voltage heatmap PNG here")
     p.add_argument(
         "--timeout", type=_timeout, default=600.0, metavar="S", help="ngspice time limit, s (600)"
@@ -249,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cimspice.errors import CimspiceError
 
     args = build_parser().parse_args(argv)
+    if getattr(args, "analysis", "op") == "tran" and args.engine != "ngspice":
+        print("cimspice: error: --analysis tran needs --engine ngspice", file=sys.stderr)
+        return 2
     if getattr(args, "engine", None) == "surrogate":
         if not args.surrogate:
             print("cimspice: error: --engine surrogate needs --surrogate FILE", file=sys.stderr)

@@ -21,12 +21,20 @@ import numpy as np
 
 from cimspice import __version__
 from cimspice.arrays import check_conductances, check_inputs
-from cimspice.errors import NetlistError
+from cimspice.errors import InputError, NetlistError
 from cimspice.resources import data_dir
 from cimspice.spec import CrossbarSpec
 from cimspice.topology import PassiveTopology
 
-__all__ = ["Deck", "Sweep", "build_deck", "default_conductances", "default_inputs", "render"]
+__all__ = [
+    "Deck",
+    "Sweep",
+    "Transient",
+    "build_deck",
+    "default_conductances",
+    "default_inputs",
+    "render",
+]
 
 TEMPLATE = "crossbar.cir.j2"
 SAVE_ALL_LIMIT_BYTES = 256 * 2**20
@@ -112,6 +120,54 @@ class Deck:
     bit_nodes: tuple[tuple[str, ...], ...]
 
 
+@dataclass(frozen=True)
+class Transient:
+    """A transient run: every word line steps from 0 V to its input at t = 0.
+
+    Attributes:
+        t_stop: second, the simulated window.
+        t_step: second, ngspice's print step (its internal step adapts).
+        t_rise: second, the inputs' rise time.
+    """
+
+    t_stop: float
+    t_step: float
+    t_rise: float = 1e-12
+
+    def __post_init__(self) -> None:
+        for name in ("t_stop", "t_step", "t_rise"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):
+                raise InputError(f"{name} must be > 0 s, got {value!r}")
+        if self.t_step > self.t_stop or self.t_rise >= self.t_stop:
+            raise InputError(
+                f"t_step ({self.t_step}) and t_rise ({self.t_rise}) must be below t_stop "
+                f"({self.t_stop})"
+            )
+
+
+def _capacitors(
+    spec: CrossbarSpec,
+    word: list[list[str]],
+    bit: list[list[str]],
+    cells: list[tuple[str, str, str, str]],
+) -> list[tuple[str, str, str, str]]:
+    """Parasitic capacitors: one per distinct line node to ground, one across each cell."""
+    out: list[tuple[str, str, str, str]] = []
+    fixed = {f"d{i}" for i in range(spec.rows)} | {f"s{j}" for j in range(spec.cols)}
+    for c, nodes, prefix in ((spec.wire.c_row, word, "cw"), (spec.wire.c_col, bit, "cb")):
+        if c > 0:
+            seen: set[str] = set()
+            for row in nodes:
+                for node in row:
+                    if node not in seen and node not in fixed:
+                        seen.add(node)
+                        out.append((f"{prefix}{node[1:]}", node, "0", repr(c)))
+    if spec.device.c_cell > 0:
+        out += [(f"cc{name[2:]}", a, b, repr(spec.device.c_cell)) for name, a, b, _ in cells]
+    return out
+
+
 def _sweep_for(spec: CrossbarSpec, sweep: Sweep | str | None) -> Sweep:
     if sweep is None:
         return Sweep.INDEX if spec.has_transistors else Sweep.TEMPERATURE
@@ -180,6 +236,7 @@ def build_deck(
     *,
     save_nodes: bool | None = None,
     sweep: Sweep | str | None = None,
+    transient: Transient | None = None,
 ) -> Deck:
     """Render the deck for ``spec`` with the given arrays (defaults: see ``default_*``).
 
@@ -194,6 +251,8 @@ def build_deck(
             (0.7 s for a 256x256 array), while a batch's results grow with its length.
         sweep: the batch deck's sweep variable (see :class:`Sweep`); by default temperature,
             or the index source when the tile holds (temperature-dependent) transistors.
+        transient: render a transient deck instead: the (single) input vector is a step at
+            t = 0 (see :class:`Transient`).
 
     Raises:
         InputError: invalid arrays. NetlistError: a template is missing or incomplete.
@@ -206,6 +265,8 @@ def build_deck(
     topo = PassiveTopology.from_spec(spec)
     rows, cols = spec.rows, spec.cols
     batch = v.shape[0]
+    if transient is not None and batch != 1:
+        raise InputError(f"a transient deck takes one input vector, got a batch of {batch}")
     if save_nodes is None:
         n_vectors = 2 * rows * cols + rows + cols  # node voltages and branch currents, at most
         save_nodes = n_vectors * batch * 8 <= SAVE_ALL_LIMIT_BYTES
@@ -261,6 +322,7 @@ def build_deck(
         for j, gij in enumerate(grow)
         if gij > 0
     ]
+    capacitors = _capacitors(spec, word, bit, cells)
     access: dict[str, object] = {}
     if one_t:
         access = _access_context(spec, g, bit)
@@ -284,6 +346,14 @@ def build_deck(
         "v0": repr(v0),
         "sense": list(zip(sense_sources, sense_nodes, strict=True)),
         "readout": spec.readout.kind.value,
+        "capacitors": capacitors,
+        "c_row": repr(spec.wire.c_row),
+        "c_col": repr(spec.wire.c_col),
+        "c_cell": repr(spec.device.c_cell),
+        "transient": transient is not None,
+        "t_stop": repr(transient.t_stop) if transient else "",
+        "t_step": repr(transient.t_step) if transient else "",
+        "t_rise": repr(transient.t_rise) if transient else "",
         "tia": [(f"vs{j}", sense_nodes[j], f"x{j}", f"o{j}") for j in range(cols)],
         "r_f": repr(spec.readout.r_f),
         "gain": repr(spec.readout.gain),
@@ -301,13 +371,14 @@ def build_deck(
         raise NetlistError(f"netlist template not found: {err.name}") from None
     except jinja2.UndefinedError as err:
         raise NetlistError(f"netlist template {TEMPLATE}: {err.message}") from None
+    analysis = "tran" if transient is not None else ("op" if batch == 1 else "dc")
     return Deck(
         text=text,
         saves_nodes=save_nodes,
         readout_sources=readout_sources,
         output_nodes=output_nodes,
         batch=batch,
-        analysis="op" if batch == 1 else "dc",
+        analysis=analysis,
         sense_sources=sense_sources,
         driver_sources=driver_sources,
         word_nodes=tuple(tuple(r) for r in word),

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from cimspice.arrays import check_inputs
-from cimspice.result import Result
+from cimspice.result import Result, TransientResult
 
-__all__ = ["plot_calibration", "plot_cell_voltages"]
+__all__ = ["plot_calibration", "plot_cell_voltages", "plot_settling"]
 
 
 def _pyplot() -> Any:
@@ -131,3 +131,35 @@ def plot_calibration(
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
     return paths
+
+
+def plot_settling(result: TransientResult, path: str | Path, *, columns: int = 8) -> Path:
+    """The outputs' step responses, normalised to their final values, with settling times.
+
+    Draws up to ``columns`` bit lines (the slowest ones), each as output / final value over
+    time, with the ``+- tol`` band and a mark at its settling time.
+
+    Returns:
+        the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    waves = result.v_out if result.v_out is not None else result.currents
+    final = waves[-1]
+    slowest = np.argsort(result.settling_time)[::-1][:columns]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), constrained_layout=True)
+    t_ns = result.time * 1e9
+    for j in slowest:
+        scale = final[j] if final[j] != 0 else 1.0
+        line = ax.plot(t_ns, waves[:, j] / scale, lw=1, label=f"bit line {j}")[0]
+        ax.axvline(result.settling_time[j] * 1e9, color=line.get_color(), ls=":", lw=0.8)
+    ax.axhspan(1 - result.tol, 1 + result.tol, color="0.85", label=f"+-{result.tol:g} band")
+    what = "TIA output" if result.v_out is not None else "bit-line current"
+    ax.set_xlabel("time (ns)")
+    ax.set_ylabel(f"{what} / final value")
+    ax.set_title(f"step response; slowest settling {result.settling_time.max() * 1e9:.3g} ns")
+    ax.legend(fontsize=7, ncol=2)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

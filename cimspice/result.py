@@ -11,7 +11,7 @@ import numpy as np
 
 from cimspice.arrays import save_npz_atomic
 
-__all__ = ["Result"]
+__all__ = ["Result", "TransientResult"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,52 @@ class Result:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`arrays` to an ``.npz`` file, atomically."""
+        save_npz_atomic(path, self.arrays())
+
+
+@dataclass(frozen=True)
+class TransientResult:
+    """Waveforms of a transient run (an input step at t = 0) and each output's settling.
+
+    Attributes:
+        time: second, ``(n_t,)``.
+        currents: ampere, ``(n_t, cols)``: current into each sense node over time.
+        v_out: volt, ``(n_t, cols)``: the readout outputs over time (TIA), or ``None``.
+        settling_time: second, ``(cols,)``: when each output last entered, for good, the band
+            ``+- tol * |final|`` around its final value (the TIA output if there is one,
+            else the current).
+        tol: the relative settling band.
+        info: engine details (ngspice timings, run folder if kept).
+    """
+
+    time: np.ndarray
+    currents: np.ndarray
+    v_out: np.ndarray | None
+    settling_time: np.ndarray
+    tol: float
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def final_currents(self) -> np.ndarray:
+        """Ampere, ``(1, cols)``: the currents at the end of the window."""
+        return self.currents[-1:]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array, by name: ``time``, ``currents_t``, ``currents`` (final, (1, cols)),
+        ``settling_time`` and, with a TIA, ``v_out_t`` and ``v_out`` (final)."""
+        out = {
+            "time": self.time,
+            "currents_t": self.currents,
+            "currents": self.final_currents,
+            "settling_time": self.settling_time,
+        }
+        if self.v_out is not None:
+            out["v_out_t"] = self.v_out
+            out["v_out"] = self.v_out[-1:]
         return out
 
     def save(self, path: str | Path) -> None:

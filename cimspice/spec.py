@@ -117,19 +117,22 @@ class ArraySpec:
 
 @dataclass(frozen=True)
 class WireSpec:
-    """Wire resistance of the array lines.
+    """Wire resistance and capacitance of the array lines.
 
     Attributes:
         r_row: ohm per cell-pitch segment of a word line (>= 0).
         r_col: ohm per cell-pitch segment of a bit line (>= 0).
-
+        c_row: farad to ground per word-line node (one per cell pitch; >= 0; transients only).
+        c_col: farad to ground per bit-line node (one per cell pitch; >= 0; transients only).
     """
 
     r_row: float = 0.0
     r_col: float = 0.0
+    c_row: float = 0.0
+    c_col: float = 0.0
 
     def __post_init__(self) -> None:
-        for key in ("r_row", "r_col"):
+        for key in ("r_row", "r_col", "c_row", "c_col"):
             _check_finite_nonneg(getattr(self, key), f"wire.{key}")
 
 
@@ -217,14 +220,17 @@ class DeviceSpec:
         g_max: siemens, highest programmable conductance (> g_min).
         iv: the read I-V curve (``"linear"`` or ``"sinh"``); ``G`` is its slope at 0 V.
         v0: volt, the voltage scale of the ``sinh`` curve (> 0; unused when linear).
+        c_cell: farad across each memristor (>= 0; transients only).
     """
 
     g_min: float = 1e-6
     g_max: float = 100e-6
     iv: DeviceIV = DeviceIV.LINEAR
     v0: float = 0.2
+    c_cell: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_finite_nonneg(self.c_cell, "device.c_cell")
         _check_finite_nonneg(self.g_min, "device.g_min")
         _check_finite_nonneg(self.g_max, "device.g_max")
         _check_finite_nonneg(self.v0, "device.v0")
@@ -393,6 +399,9 @@ class CrossbarSpec:
         data = self.to_dict()
         if self.device.iv == DeviceIV.LINEAR:
             del data["device"]["iv"], data["device"]["v0"]
+        for section, key in (("wire", "c_row"), ("wire", "c_col"), ("device", "c_cell")):
+            if data[section][key] == 0:  # parasitics added later: absent = zero
+                del data[section][key]
         if self.array.cell == CellKind.PASSIVE:
             del data["access"]
         if self.readout.kind == ReadoutKind.IDEAL:
