@@ -359,6 +359,10 @@ def build_deck(
         "gain": repr(spec.readout.gain),
         "v_offset": repr(spec.readout.v_offset),
         "v_swing": repr(spec.readout.v_swing),
+        "gbw": repr(spec.readout.gbw),
+        # the pole: 1 mS into R = gain / 1 mS, with R C = gain / (2 pi gbw)
+        "r_pole": repr(spec.readout.gain / 1e-3),
+        "c_pole": repr(1e-3 / (2 * np.pi * spec.readout.gbw)),
         "save_nodes": save_nodes,
         "save_line": " ".join(
             [f"i({name})" for name in (*sense_sources, *driver_sources, *readout_sources)]

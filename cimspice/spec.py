@@ -172,10 +172,10 @@ class ReadoutKind(enum.StrEnum):
 class ReadoutSpec:
     """Bit-line readout: an input resistance, then a virtual ground or a TIA.
 
-    The TIA's op-amp is behavioural: ``V_out = v_swing * tanh(gain * (v_offset - V_-) /
-    v_swing)``, i.e. a DC gain ``gain`` around its input offset, saturating smoothly at
-    ``+-v_swing``. Its output ideally is ``-I * r_f``; with finite gain,
-    ``-I * r_f * gain / (1 + gain)``.
+    The TIA's op-amp is behavioural with one pole: at DC ``V_out = v_swing * tanh(gain *
+    (v_offset - V_-) / v_swing)``, i.e. a gain ``gain`` around its input offset, saturating
+    smoothly at ``+-v_swing``; its gain falls past ``gbw / gain`` Hz. Its output ideally is
+    ``-I * r_f``; with finite gain, ``-I * r_f * gain / (1 + gain)``.
 
     Attributes:
         r_in: ohm, input resistance of each sense amplifier, in series with the last bit-line
@@ -185,6 +185,8 @@ class ReadoutSpec:
         gain: V/V, the op-amp's open-loop DC gain (> 0).
         v_offset: volt, the op-amp's input offset voltage.
         v_swing: volt, the op-amp's output saturates at +-v_swing (> 0).
+        gbw: hertz, the op-amp's gain-bandwidth product (one pole at ``gbw / gain``; > 0;
+            matters in transients only).
     """
 
     r_in: float = 0.0
@@ -193,6 +195,7 @@ class ReadoutSpec:
     gain: float = 1e4
     v_offset: float = 0.0
     v_swing: float = 1.0
+    gbw: float = 1e9
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.r_in, "readout.r_in")
@@ -203,7 +206,7 @@ class ReadoutSpec:
             raise SpecError(
                 f"unknown readout {self.kind!r}; known: {known}", key="readout.kind"
             ) from None
-        for key in ("r_f", "gain", "v_swing"):
+        for key in ("r_f", "gain", "v_swing", "gbw"):
             value = getattr(self, key)
             if not (math.isfinite(value) and value > 0):
                 raise SpecError(f"must be finite and > 0, got {value!r}", key=f"readout.{key}")
