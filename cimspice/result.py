@@ -29,6 +29,8 @@ class Result:
         v_bit: volt, ``(batch, rows, cols)``: bit-line potential at each cell, or ``None``.
         v_out: volt, ``(batch, cols)``: the readout's output voltage (a TIA's), or ``None``
             for readouts without one.
+        codes: ``(batch, cols)`` integers: the ADC's output codes, or ``None`` without an ADC.
+        digital: ``(batch, cols)``: the values the codes stand for (V for a TIA, else A).
         elapsed_s: second, wall time of the run as seen by the caller.
         info: engine-specific details (e.g. ngspice's own analysis time), JSON-friendly.
 
@@ -40,6 +42,8 @@ class Result:
     v_word: np.ndarray | None = None
     v_bit: np.ndarray | None = None
     v_out: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    digital: np.ndarray | None = None
     elapsed_s: float = 0.0
     info: Mapping[str, Any] = field(default_factory=dict)
 
@@ -65,7 +69,7 @@ class Result:
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this result holds, by name (``currents`` always; others if present)."""
         out = {"currents": self.currents}
-        for name in ("power", "v_word", "v_bit", "v_out"):
+        for name in ("power", "v_word", "v_bit", "v_out", "codes", "digital"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

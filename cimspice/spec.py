@@ -138,24 +138,33 @@ class WireSpec:
 
 @dataclass(frozen=True)
 class DriverSpec:
-    """Word-line drivers (ideal voltage sources with a series resistance).
+    """Word-line drivers: voltage sources (ideal or an N-bit DAC) with a series resistance.
 
     Attributes:
         r_source: ohm, output resistance of each driver, in series with the first word-line
-            segment (>= 0).
+            segment (>= 0); a DAC's output resistance.
         v_read: volt, the largest input magnitude in normal use: the default input when none
-            is given and the range random inputs are drawn from (> 0).
-
+            is given, the range random inputs are drawn from, and the DAC's full scale (> 0).
+        dac_bits: the DAC's resolution; 0 (default) drives the inputs exactly. With N bits
+            an input is clipped to [0, v_read] (``dac_signed = false``) or [-v_read, v_read]
+            and rounded to the nearest of the 2^N levels evenly spread over that range.
+        dac_signed: whether the DAC's range is bipolar.
     """
 
     r_source: float = 0.0
     v_read: float = 0.2
+    dac_bits: int = 0
+    dac_signed: bool = False
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.r_source, "driver.r_source")
         _check_finite_nonneg(self.v_read, "driver.v_read")
         if self.v_read == 0:
             raise SpecError("must be > 0", key="driver.v_read")
+        if not 0 <= self.dac_bits <= 24:
+            raise SpecError(
+                f"must be 0 (off) to 24 bits, got {self.dac_bits}", key="driver.dac_bits"
+            )
 
 
 class ReadoutKind(enum.StrEnum):
@@ -187,6 +196,13 @@ class ReadoutSpec:
         v_swing: volt, the op-amp's output saturates at +-v_swing (> 0).
         gbw: hertz, the op-amp's gain-bandwidth product (one pole at ``gbw / gain``; > 0;
             matters in transients only).
+        adc_bits: resolution of the ADC on each bit line's output; 0 (default) reads the
+            output exactly. The ADC is behavioural: mid-tread, symmetric, ``2^N - 1`` codes
+            from ``-(2^(N-1) - 1)`` to ``2^(N-1) - 1``, LSB = ``adc_full_scale / (2^(N-1) - 1)``,
+            clipping beyond +-full scale. It reads the TIA's output voltage (V), or with the
+            ideal readout the current (A).
+        adc_full_scale: the ADC's full scale, V for a TIA or A for the ideal readout (> 0 when
+            adc_bits > 0).
     """
 
     r_in: float = 0.0
@@ -196,6 +212,8 @@ class ReadoutSpec:
     v_offset: float = 0.0
     v_swing: float = 1.0
     gbw: float = 1e9
+    adc_bits: int = 0
+    adc_full_scale: float = 0.0
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.r_in, "readout.r_in")
@@ -212,6 +230,15 @@ class ReadoutSpec:
                 raise SpecError(f"must be finite and > 0, got {value!r}", key=f"readout.{key}")
         if not math.isfinite(self.v_offset):
             raise SpecError(f"must be finite, got {self.v_offset!r}", key="readout.v_offset")
+        if self.adc_bits == 1 or not 0 <= self.adc_bits <= 24:
+            raise SpecError(
+                f"must be 0 (off) or 2 to 24 bits, got {self.adc_bits}", key="readout.adc_bits"
+            )
+        _check_finite_nonneg(self.adc_full_scale, "readout.adc_full_scale")
+        if self.adc_bits and self.adc_full_scale == 0:
+            raise SpecError(
+                "must be > 0 when readout.adc_bits is set", key="readout.adc_full_scale"
+            )
 
 
 @dataclass(frozen=True)
@@ -407,8 +434,16 @@ class CrossbarSpec:
                 del data[section][key]
         if self.array.cell == CellKind.PASSIVE:
             del data["access"]
+        adc = {k: data["readout"][k] for k in ("adc_bits", "adc_full_scale")}
         if self.readout.kind == ReadoutKind.IDEAL:
             data["readout"] = {"r_in": data["readout"]["r_in"]}
+        if self.readout.adc_bits:
+            data["readout"].update(adc)
+        else:
+            data["readout"].pop("adc_bits", None)
+            data["readout"].pop("adc_full_scale", None)
+        if not self.driver.dac_bits:
+            del data["driver"]["dac_bits"], data["driver"]["dac_signed"]
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -433,6 +468,10 @@ def _coerce(value: Any, annotation: str, key: str) -> Any:
     if annotation == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise SpecError(f"must be an integer, got {type(value).__name__} {value!r}", key=key)
+        return value
+    if annotation == "bool":
+        if not isinstance(value, bool):
+            raise SpecError(f"must be true or false, got {type(value).__name__} {value!r}", key=key)
         return value
     if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "str"):
         if not isinstance(value, str):

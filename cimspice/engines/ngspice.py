@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.arrays import check_conductances, check_inputs
+from cimspice.converters import dac, with_adc
 from cimspice.engines.ngspice_process import (
     DEFAULT_TIMEOUT_S,
     WorkerProcess,
@@ -170,7 +171,7 @@ class NgspiceEngine:
         """Render the deck for the batch, run it in ngspice and read the results back."""
         start = time.perf_counter()
         g = check_conductances(conductances, spec.rows, spec.cols)
-        v = check_inputs(inputs, spec.rows)
+        v = dac(spec, check_inputs(inputs, spec.rows))
         _warn_if_access_off(spec)
         # Start ngspice first: it initialises in its own process while the deck renders.
         worker = self._take_worker()
@@ -235,15 +236,18 @@ class NgspiceEngine:
         }
         if kept is not None:
             info["run_dir"] = str(kept)
-        return Result(
-            engine=self.name,
-            currents=currents,
-            power=power,
-            v_word=v_word,
-            v_bit=v_bit,
-            v_out=v_out,
-            elapsed_s=time.perf_counter() - start,
-            info=info,
+        return with_adc(
+            spec,
+            Result(
+                engine=self.name,
+                currents=currents,
+                power=power,
+                v_word=v_word,
+                v_bit=v_bit,
+                v_out=v_out,
+                elapsed_s=time.perf_counter() - start,
+                info=info,
+            ),
         )
 
 
@@ -291,7 +295,7 @@ def run_transient(
     if not 0 < tol < 1:
         raise InputError(f"the settling tolerance must be in (0, 1), got {tol!r}")
     g = check_conductances(conductances, spec.rows, spec.cols)
-    v = check_inputs(inputs, spec.rows)
+    v = dac(spec, check_inputs(inputs, spec.rows))
     transient = Transient(t_stop, t_step if t_step is not None else t_stop / 1000, t_rise)
     worker = WorkerProcess()
     try:

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from cimspice.arrays import check_conductances, check_inputs
+from cimspice.converters import dac, with_adc
 from cimspice.errors import ConvergenceError, EngineUnavailableError, InputError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
@@ -317,13 +318,17 @@ class NodalEngine:
         """Factor the network for ``conductances`` and solve every input vector."""
         start = time.perf_counter()
         solver = NodalSolver(spec, conductances)
-        result = solver.solve(inputs, node_voltages=node_voltages)
-        return Result(
-            engine=self.name,
-            currents=result.currents,
-            power=result.power,
-            v_word=result.v_word,
-            v_bit=result.v_bit,
-            elapsed_s=time.perf_counter() - start,
-            info=dict(result.info),
+        v = dac(spec, check_inputs(inputs, spec.rows))  # the DAC's levels drive the array
+        result = solver.solve(v, node_voltages=node_voltages)
+        return with_adc(
+            spec,
+            Result(
+                engine=self.name,
+                currents=result.currents,
+                power=result.power,
+                v_word=result.v_word,
+                v_bit=result.v_bit,
+                elapsed_s=time.perf_counter() - start,
+                info=dict(result.info),
+            ),
         )

@@ -30,6 +30,7 @@ import numpy as np
 
 from cimspice import __version__
 from cimspice.arrays import atomic_output, check_conductances, check_inputs
+from cimspice.converters import dac, with_adc
 from cimspice.engines.nodal import NodalSolver
 from cimspice.errors import SurrogateError
 from cimspice.result import Result
@@ -279,13 +280,16 @@ class SurrogateEngine:
         if node_voltages:
             raise SurrogateError("the surrogate engine computes output currents only")
         g = check_conductances(conductances, spec.rows, spec.cols)
-        v = check_inputs(inputs, spec.rows)
+        v = dac(spec, check_inputs(inputs, spec.rows))
         self.surrogate.check_ranges(g, v)
         prepared = self.surrogate.prepare(g)
         currents = prepared.currents(v)
-        return Result(
-            engine=self.name,
-            currents=currents,
-            elapsed_s=time.perf_counter() - start,
-            info={"prepare_s": prepared.prepare_s},
+        return with_adc(
+            spec,
+            Result(
+                engine=self.name,
+                currents=currents,
+                elapsed_s=time.perf_counter() - start,
+                info={"prepare_s": prepared.prepare_s},
+            ),
         )

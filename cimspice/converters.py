@@ -1,0 +1,58 @@
+"""Data converters at the array's edges: the word-line DAC and the bit-line ADC.
+
+Both are behavioural and documented on their spec fields
+(:class:`~cimspice.spec.DriverSpec` and :class:`~cimspice.spec.ReadoutSpec`). Every engine
+but ``ideal`` drives the DAC's output levels, and reports the ADC's codes beside the analogue
+outputs; ``ideal`` stays the exact ``V @ G`` that errors are measured against.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from cimspice.result import Result
+from cimspice.spec import CrossbarSpec
+
+__all__ = ["adc", "dac", "with_adc"]
+
+
+def dac(spec: CrossbarSpec, inputs: np.ndarray) -> np.ndarray:
+    """Volt: the levels the word-line DACs put out for ``inputs`` (unchanged without a DAC).
+
+    ``2^N`` levels evenly spread over ``[0, v_read]`` (or ``[-v_read, v_read]`` when signed);
+    inputs beyond the range are clipped to it, the rest rounded to the nearest level.
+    """
+    bits = spec.driver.dac_bits
+    if not bits:
+        return inputs
+    top = spec.driver.v_read
+    bottom = -top if spec.driver.dac_signed else 0.0
+    step = (top - bottom) / (2**bits - 1)
+    return bottom + np.round((np.clip(inputs, bottom, top) - bottom) / step) * step
+
+
+def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ADC's codes (int) and the values they stand for, for readout outputs ``values``.
+
+    Mid-tread and symmetric: code ``k`` stands for ``k * LSB`` with
+    ``LSB = full_scale / (2^(N-1) - 1)``; codes clip at ``+-(2^(N-1) - 1)``.
+    """
+    bits = spec.readout.adc_bits
+    top_code = 2 ** (bits - 1) - 1
+    lsb = spec.readout.adc_full_scale / top_code
+    codes = np.clip(np.round(values / lsb), -top_code, top_code).astype(np.int64)
+    return codes, codes * lsb
+
+
+def with_adc(spec: CrossbarSpec, result: Result) -> Result:
+    """``result`` with the ADC's ``codes`` and ``digital`` values added (when there is one).
+
+    The ADC reads the TIA outputs if the result has them, else the output currents.
+    """
+    if not spec.readout.adc_bits:
+        return result
+    analogue = result.v_out if result.v_out is not None else result.currents
+    codes, digital = adc(spec, analogue)
+    return dataclasses.replace(result, codes=codes, digital=digital)
