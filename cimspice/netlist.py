@@ -23,7 +23,7 @@ from cimspice import __version__
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.errors import InputError, NetlistError
 from cimspice.resources import data_dir
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CellKind, CrossbarSpec
 from cimspice.topology import PassiveTopology
 
 __all__ = [
@@ -316,8 +316,10 @@ def build_deck(
     else:
         prefix, value = "rc", (lambda gij: repr(1.0 / gij))
     one_t = spec.has_transistors
+    one_s = spec.array.cell == CellKind.ONE_S_ONE_R
+    inner = one_t or one_s  # the memristor ends at an inner node m<i>_<j>
     cells = [
-        (f"{prefix}{i}_{j}", w[j], f"m{i}_{j}" if one_t else b[j], value(gij))
+        (f"{prefix}{i}_{j}", w[j], f"m{i}_{j}" if inner else b[j], value(gij))
         for i, (w, b, grow) in enumerate(zip(word, bit, g.tolist(), strict=True))
         for j, gij in enumerate(grow)
         if gij > 0
@@ -326,6 +328,12 @@ def build_deck(
     access: dict[str, object] = {}
     if one_t:
         access = _access_context(spec, g, bit)
+    selectors = [
+        (f"bs{i}_{j}", f"m{i}_{j}", bit[i][j])
+        for i in range(rows)
+        for j in range(cols)
+        if one_s and g[i, j] > 0
+    ]
     readout_sources = tuple(f"bo{j}" for j in range(cols)) if spec.has_tia else ()
     output_nodes = tuple(f"o{j}" for j in range(cols)) if spec.has_tia else ()
     context = {
@@ -340,6 +348,9 @@ def build_deck(
         "word_segments": word_segments,
         "bit_segments": bit_segments,
         "cells": cells,
+        "selectors": selectors,
+        "i_s": repr(spec.selector.i_s),
+        "v_s": repr(spec.selector.v_s),
         **access,
         "iv": iv,
         "nonlinear": not spec.is_linear,

@@ -42,6 +42,7 @@ __all__ = [
     "DriverSpec",
     "ReadoutKind",
     "ReadoutSpec",
+    "SelectorSpec",
     "WireSpec",
     "load_spec",
     "spec_from_dict",
@@ -55,9 +56,12 @@ class CellKind(enum.StrEnum):
     """A bare two-terminal memristor (no access device)."""
     ONE_T_ONE_R = "1T1R"
     """A memristor in series with an NMOS access transistor (see :class:`AccessSpec`)."""
+    ONE_S_ONE_R = "1S1R"
+    """A memristor in series with a two-terminal threshold selector (see
+    :class:`SelectorSpec`)."""
 
 
-IMPLEMENTED_CELLS = frozenset({CellKind.PASSIVE, CellKind.ONE_T_ONE_R})
+IMPLEMENTED_CELLS = frozenset({CellKind.PASSIVE, CellKind.ONE_T_ONE_R, CellKind.ONE_S_ONE_R})
 
 
 class DeviceIV(enum.StrEnum):
@@ -279,6 +283,30 @@ class DeviceSpec:
             )
 
 
+@dataclass(frozen=True)
+class SelectorSpec:
+    """The selector of a 1S1R cell: a two-terminal, symmetric, threshold-like device.
+
+    Its current is ``I = i_s * sinh(V / v_s)``: negligible below a threshold and rising
+    e-fold every ``v_s`` volts above it, the usual compact description of ovonic threshold
+    and tunnelling selectors' read branch. The voltage at which it passes a current ``I``
+    is ``v_s * asinh(I / i_s)``: with the defaults, ~0.3 V for 10 uA.
+
+    Attributes:
+        i_s: ampere, the current scale (> 0).
+        v_s: volt, the voltage scale (> 0).
+    """
+
+    i_s: float = 1e-9
+    v_s: float = 0.03
+
+    def __post_init__(self) -> None:
+        for key in ("i_s", "v_s"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value > 0):
+                raise SpecError(f"must be finite and > 0, got {value!r}", key=f"selector.{key}")
+
+
 BUILTIN_MODELS: dict[str, dict[str, Any]] = {
     "nmos65": {"file": "nmos65.lib", "polarity": "n", "vth": 0.65},
 }
@@ -347,6 +375,7 @@ class CrossbarSpec:
         readout: bit-line sense amplifiers.
         device: conductance window.
         access: the access transistor (1T1R cells).
+        selector: the selector (1S1R cells).
         source: the file the spec was read from (``None`` if built in memory); not part of
             the spec's identity.
 
@@ -358,6 +387,7 @@ class CrossbarSpec:
     readout: ReadoutSpec = field(default_factory=ReadoutSpec)
     device: DeviceSpec = field(default_factory=DeviceSpec)
     access: AccessSpec = field(default_factory=AccessSpec)
+    selector: SelectorSpec = field(default_factory=SelectorSpec)
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -432,8 +462,10 @@ class CrossbarSpec:
         for section, key in (("wire", "c_row"), ("wire", "c_col"), ("device", "c_cell")):
             if data[section][key] == 0:  # parasitics added later: absent = zero
                 del data[section][key]
-        if self.array.cell == CellKind.PASSIVE:
+        if self.array.cell != CellKind.ONE_T_ONE_R:
             del data["access"]
+        if self.array.cell != CellKind.ONE_S_ONE_R:
+            del data["selector"]
         adc = {k: data["readout"][k] for k in ("adc_bits", "adc_full_scale")}
         if self.readout.kind == ReadoutKind.IDEAL:
             data["readout"] = {"r_in": data["readout"]["r_in"]}
@@ -455,6 +487,7 @@ _SECTIONS: dict[str, type] = {
     "readout": ReadoutSpec,
     "device": DeviceSpec,
     "access": AccessSpec,
+    "selector": SelectorSpec,
 }
 _REQUIRED_SECTIONS = ("array",)
 

@@ -63,6 +63,11 @@ class NodalSolver:
                 "the nodal engine models the ideal virtual-ground readout only; readout.kind = "
                 "'tia' needs the ngspice engine"
             )
+        if spec.array.cell.value == "1S1R" and topology is None:
+            raise EngineUnavailableError(
+                "the nodal engine does not solve 1S1R cells (a selector in series adds an "
+                "inner nonlinear node per cell): use the ngspice engine"
+            )
         if spec.has_transistors and topology is None:
             raise EngineUnavailableError(
                 f"the nodal engine solves two-terminal networks only; {spec.array.cell.value} "

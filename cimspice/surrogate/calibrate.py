@@ -143,6 +143,8 @@ def calibrate(
             f"the surrogate models linear memristors only so far; this spec has "
             f"{spec.device.iv.value!r} cells (device.iv)"
         )
+    if spec.array.cell.value == "1S1R":
+        raise SurrogateError("the surrogate does not model 1S1R cells (selectors) yet")
     if spec.has_tia:
         raise SurrogateError(
             "the surrogate models the ideal readout only so far; this spec has readout.kind = 'tia'"
