@@ -95,6 +95,13 @@ def _simulate(args: argparse.Namespace, worker: object) -> None:
             result = engine.run(spec, g, v, node_voltages=True)
         path = plot_cell_voltages(result, v, Path(args.plot_dir) / "cell_voltages.png")
         print(f"wrote {path}", file=sys.stderr)
+        import numpy as np
+
+        from cimspice.plots import plot_error_map
+
+        reference = np.atleast_2d(np.asarray(v, dtype=float)) @ np.asarray(g, dtype=float)
+        path = plot_error_map(result, reference, Path(args.plot_dir) / "error_map.png")
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _timeout(text: str) -> float:

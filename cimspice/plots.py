@@ -10,7 +10,7 @@ import numpy as np
 from cimspice.arrays import check_inputs
 from cimspice.result import Result, TransientResult
 
-__all__ = ["plot_calibration", "plot_cell_voltages", "plot_settling"]
+__all__ = ["plot_calibration", "plot_cell_voltages", "plot_error_map", "plot_settling"]
 
 
 def _pyplot() -> Any:
@@ -160,6 +160,40 @@ def plot_settling(result: TransientResult, path: str | Path, *, columns: int = 8
     ax.set_ylabel(f"{what} / final value")
     ax.set_title(f"step response; slowest settling {result.settling_time.max() * 1e9:.3g} ns")
     ax.legend(fontsize=7, ncol=2)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_error_map(
+    result: Result, reference: np.ndarray, path: str | Path, *, label: str = "ideal V @ G"
+) -> Path:
+    """Each output's error against a reference, as a map over input vectors and bit lines.
+
+    Colour: ``(I - I_ref) / max |I_ref|`` (fraction of full scale), diverging around 0; a
+    column-wise summary (RMS over the vectors) is drawn beside it.
+
+    Returns:
+        the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ref = np.asarray(reference)
+    err = (result.currents - ref) / float(np.max(np.abs(ref)))
+    lim = float(np.max(np.abs(err))) or 1.0
+    plt = _pyplot()
+    fig, (ax, ax2) = plt.subplots(
+        1, 2, figsize=(11, 4.2), constrained_layout=True, gridspec_kw={"width_ratios": [3, 1]}
+    )
+    im = ax.imshow(err, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
+    ax.set_xlabel("bit line j")
+    ax.set_ylabel("input vector")
+    ax.set_title(f"{result.engine} - {label}, fraction of full scale")
+    fig.colorbar(im, ax=ax)
+    ax2.plot(np.sqrt(np.mean(err**2, axis=0)), np.arange(err.shape[1]))
+    ax2.invert_yaxis()
+    ax2.set_xlabel("RMS error / full scale")
+    ax2.set_ylabel("bit line j")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

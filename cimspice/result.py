@@ -66,6 +66,22 @@ class Result:
             )
         return self.v_word - self.v_bit
 
+    def energy_per_mvm(self, t_read: float) -> dict[str, np.ndarray]:
+        """Joule per input vector, each source's share held for ``t_read`` seconds.
+
+        ``drivers``: drawn by the word-line drivers, all of it dissipated in the drivers'
+        output resistance, the wires and the cells (the array); ``readout``: drawn by the
+        readout amplifiers' outputs; ``total``.
+
+        Raises:
+            ValueError: the engine did not report the power split.
+        """
+        if "power_drivers" not in self.info:
+            raise ValueError(f"the {self.engine} engine did not report the power split")
+        drivers = np.asarray(self.info["power_drivers"]) * t_read
+        readout = np.asarray(self.info["power_readout"]) * t_read
+        return {"drivers": drivers, "readout": readout, "total": drivers + readout}
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this result holds, by name (``currents`` always; others if present)."""
         out = {"currents": self.currents}

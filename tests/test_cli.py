@@ -118,8 +118,8 @@ def test_simulate_plot_and_node_voltages(files):
     assert main(args) == 0
     with np.load(out) as data:
         assert data["v_word"].shape == data["v_bit"].shape == (5, 6, 4)
-    png = plots / "cell_voltages.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("cell_voltages.png", "error_map.png"):
+        assert (plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def _bad(files, name, array):

@@ -87,3 +87,17 @@ def test_tia_needs_ngspice_and_valid_values():
             tia_spec(**{key: value})
     with pytest.raises(SpecError, match="unknown readout"):
         spec_from_dict({"array": {"rows": 1, "cols": 1}, "readout": {"kind": "adc"}})
+
+
+@pytest.mark.ngspice
+def test_energy_split_between_drivers_and_readout():
+    g, v = arrays()
+    r = simulate(tia_spec(v_swing=10.0), g, v, engine="ngspice")
+    energy = r.energy_per_mvm(t_read=10e-9)
+    np.testing.assert_allclose(energy["total"], r.power * 10e-9, rtol=1e-12)
+    np.testing.assert_allclose(energy["drivers"] + energy["readout"], energy["total"], rtol=1e-12)
+    # the readout's share is the feedback resistors' I^2 r_f (see above), here ~10 kohm
+    np.testing.assert_allclose(
+        energy["readout"], (r.currents**2 * 10e3).sum(axis=1) * 10e-9, rtol=1e-3
+    )
+    assert np.all(energy["drivers"] > 0)

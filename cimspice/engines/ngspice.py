@@ -213,12 +213,14 @@ class NgspiceEngine:
         currents = arrays["currents"].T.copy()
         # ngspice's branch current flows into the source's + terminal; a driver delivers
         # power V * (-I).
-        power = -np.einsum("bi,bi->b", v, arrays["drivers"].T)
+        power_drivers = -np.einsum("bi,bi->b", v, arrays["drivers"].T)
+        power_readout = np.zeros_like(power_drivers)
         v_out = None
         if deck.output_nodes:
             v_out = arrays["outputs"].T.copy()
             # the op-amp outputs deliver V_out * (-I) each (the readout's share of the power)
-            power = power - np.einsum("bj,bj->b", v_out, arrays["readout"].T)
+            power_readout = -np.einsum("bj,bj->b", v_out, arrays["readout"].T)
+        power = power_drivers + power_readout
         v_word = v_bit = None
         if node_voltages:
             potentials = {n: arrays["nodes"][k] for k, n in enumerate(vectors["nodes"])}
@@ -231,6 +233,8 @@ class NgspiceEngine:
                 [np.stack([table(n) for n in row], axis=-1) for row in deck.bit_nodes], axis=1
             )
         info: dict[str, object] = {
+            "power_drivers": power_drivers,
+            "power_readout": power_readout,
             "render_s": render_s,
             **{f"ngspice_{k}": t for k, t in times.items()},
         }

@@ -158,7 +158,12 @@ class NodalSolver:
             v_word=v_word,
             v_bit=v_bit,
             elapsed_s=time.perf_counter() - start,
-            info={"factor_s": self.factor_s, "unknowns": self._n_unknown},
+            info={
+                "factor_s": self.factor_s,
+                "unknowns": self._n_unknown,
+                "power_drivers": power,
+                "power_readout": np.zeros_like(power),
+            },
         )
 
     def transfer_matrix(self) -> np.ndarray:
