@@ -32,6 +32,12 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return {"spec": spec, "g": g, "v": v, "dir": tmp_path}
 
 
+def simulate_args(files: dict[str, Path], engine: str, out: Path, *extra: str) -> list[str]:
+    """``cimspice simulate`` on the fixture's spec and arrays."""
+    arrays = ["--conductances", str(files["g"]), "--inputs", str(files["v"])]
+    return ["simulate", str(files["spec"]), *arrays, "--engine", engine, *extra, "-o", str(out)]
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "cimspice.cli", *args],
@@ -77,18 +83,7 @@ def test_netlist_command(files):
 )
 def test_simulate_command(files, engine):
     out = files["dir"] / f"{engine}.npz"
-    args = [
-        "simulate",
-        str(files["spec"]),
-        "--conductances",
-        str(files["g"]),
-        "--inputs",
-        str(files["v"]),
-        "--engine",
-        engine,
-        "-o",
-        str(out),
-    ]
+    args = simulate_args(files, engine, out)
     assert main(args) == 0
     with np.load(out) as data:
         assert data["currents"].shape == (5, 4)
@@ -100,21 +95,7 @@ def test_simulate_command(files, engine):
 def test_simulate_plot_and_node_voltages(files):
     out = files["dir"] / "r.npz"
     plots = files["dir"] / "plots"
-    args = [
-        "simulate",
-        str(files["spec"]),
-        "--conductances",
-        str(files["g"]),
-        "--inputs",
-        str(files["v"]),
-        "--engine",
-        "ngspice",
-        "--node-voltages",
-        "--plot-dir",
-        str(plots),
-        "-o",
-        str(out),
-    ]
+    args = simulate_args(files, "ngspice", out, "--node-voltages", "--plot-dir", str(plots))
     assert main(args) == 0
     with np.load(out) as data:
         assert data["v_word"].shape == data["v_bit"].shape == (5, 6, 4)
@@ -231,39 +212,13 @@ def test_no_traceback_from_the_real_entry_point(files):
 
 
 def test_surrogate_needs_a_file(files, capsys):
-    code = main(
-        [
-            "simulate",
-            str(files["spec"]),
-            "--conductances",
-            str(files["g"]),
-            "--inputs",
-            str(files["v"]),
-            "--engine",
-            "surrogate",
-            "-o",
-            str(files["dir"] / "o.npz"),
-        ]
-    )
+    code = main(simulate_args(files, "surrogate", files["dir"] / "o.npz"))
     assert code == 2 and "--surrogate FILE" in capsys.readouterr().err
 
 
 def test_unwritable_output_leaves_nothing(files, capsys):
     out = files["dir"] / "no_such_dir" / "out.npz"
-    code = main(
-        [
-            "simulate",
-            str(files["spec"]),
-            "--conductances",
-            str(files["g"]),
-            "--inputs",
-            str(files["v"]),
-            "--engine",
-            "ideal",
-            "-o",
-            str(out),
-        ]
-    )
+    code = main(simulate_args(files, "ideal", out))
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "no_such_dir" in err
 
@@ -278,20 +233,7 @@ def test_failed_write_keeps_existing_output(files, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(arrays.np, "savez", boom)
-    code = main(
-        [
-            "simulate",
-            str(files["spec"]),
-            "--conductances",
-            str(files["g"]),
-            "--inputs",
-            str(files["v"]),
-            "--engine",
-            "ideal",
-            "-o",
-            str(out),
-        ]
-    )
+    code = main(simulate_args(files, "ideal", out))
     assert code == 1
     assert out.read_bytes() == b"previous"  # never half-written
     assert [p.name for p in files["dir"].iterdir() if p.name.startswith(".out")] == []
@@ -300,22 +242,7 @@ def test_failed_write_keeps_existing_output(files, monkeypatch):
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "1e300", "abc"])
 def test_bad_timeout_is_a_usage_error(files, value, capsys):
     with pytest.raises(SystemExit) as info:
-        main(
-            [
-                "simulate",
-                str(files["spec"]),
-                "--conductances",
-                str(files["g"]),
-                "--inputs",
-                str(files["v"]),
-                "--engine",
-                "ngspice",
-                "--timeout",
-                value,
-                "-o",
-                str(files["dir"] / "o.npz"),
-            ]
-        )
+        main(simulate_args(files, "ngspice", files["dir"] / "o.npz", "--timeout", value))
     assert info.value.code == 2
     assert "--timeout" in capsys.readouterr().err
 
@@ -358,23 +285,7 @@ def test_outputs_get_the_usual_file_mode(files):
     out = files["dir"] / "o.npz"
     old = os.umask(0o022)
     try:
-        assert (
-            main(
-                [
-                    "simulate",
-                    str(files["spec"]),
-                    "--conductances",
-                    str(files["g"]),
-                    "--inputs",
-                    str(files["v"]),
-                    "--engine",
-                    "ideal",
-                    "-o",
-                    str(out),
-                ]
-            )
-            == 0
-        )
+        assert main(simulate_args(files, "ideal", out)) == 0
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o644
