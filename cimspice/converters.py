@@ -21,16 +21,20 @@ __all__ = ["adc", "dac", "with_adc"]
 def dac(spec: CrossbarSpec, inputs: np.ndarray) -> np.ndarray:
     """Volt: the levels the word-line DACs put out for ``inputs`` (unchanged without a DAC).
 
-    ``2^N`` levels evenly spread over ``[0, v_read]`` (or ``[-v_read, v_read]`` when signed);
-    inputs beyond the range are clipped to it, the rest rounded to the nearest level.
+    Unsigned: ``2^N`` levels evenly spread over ``[0, v_read]``. Signed: mid-tread, the
+    ``2^N - 1`` levels ``k * v_read / (2^(N-1) - 1)`` for ``|k| <= 2^(N-1) - 1``, so that 0 V
+    is a level. Inputs beyond the range are clipped to it, the rest rounded to the nearest
+    level.
     """
     bits = spec.driver.dac_bits
     if not bits:
         return inputs
     top = spec.driver.v_read
-    bottom = -top if spec.driver.dac_signed else 0.0
-    step = (top - bottom) / (2**bits - 1)
-    return bottom + np.round((np.clip(inputs, bottom, top) - bottom) / step) * step
+    if spec.driver.dac_signed:
+        step = top / (2 ** (bits - 1) - 1)
+        return np.round(np.clip(inputs, -top, top) / step) * step
+    step = top / (2**bits - 1)
+    return np.round(np.clip(inputs, 0.0, top) / step) * step
 
 
 def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -154,15 +154,24 @@ def _capacitors(
 ) -> list[tuple[str, str, str, str]]:
     """Parasitic capacitors: one per distinct line node to ground, one across each cell."""
     out: list[tuple[str, str, str, str]] = []
-    fixed = {f"d{i}" for i in range(spec.rows)} | {f"s{j}" for j in range(spec.cols)}
+    # Nodes held by ideal sources need no capacitor: the drivers, and the sense nodes of an
+    # ideal readout (a TIA's sense node moves, and keeps its capacitance).
+    fixed = {f"d{i}" for i in range(spec.rows)}
+    if not spec.has_tia:
+        fixed |= {f"s{j}" for j in range(spec.cols)}
     for c, nodes, prefix in ((spec.wire.c_row, word, "cw"), (spec.wire.c_col, bit, "cb")):
         if c > 0:
-            seen: set[str] = set()
+            # one capacitor per distinct node, holding every cell position's share (a line
+            # without resistance is one node with the whole line's capacitance)
+            count: dict[str, int] = {}
             for row in nodes:
                 for node in row:
-                    if node not in seen and node not in fixed:
-                        seen.add(node)
-                        out.append((f"{prefix}{node[1:]}", node, "0", repr(c)))
+                    count[node] = count.get(node, 0) + 1
+            out += [
+                (f"{prefix}{node[1:]}", node, "0", repr(c * n))
+                for node, n in count.items()
+                if node not in fixed
+            ]
     if spec.device.c_cell > 0:
         out += [(f"cc{name[2:]}", a, b, repr(spec.device.c_cell)) for name, a, b, _ in cells]
     return out

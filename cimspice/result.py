@@ -70,8 +70,9 @@ class Result:
         """Joule per input vector, each source's share held for ``t_read`` seconds.
 
         ``drivers``: drawn by the word-line drivers, all of it dissipated in the drivers'
-        output resistance, the wires and the cells (the array); ``readout``: drawn by the
-        readout amplifiers' outputs; ``total``.
+        output resistance, the wires and the cells (the array); ``readout``: delivered by the
+        readout amplifiers' outputs (for a TIA, its feedback resistor's I^2 r_f; the op-amps'
+        quiescent supply power is not modelled and comes on top); ``total``.
 
         Raises:
             ValueError: the engine did not report the power split.

@@ -150,8 +150,9 @@ class DriverSpec:
         v_read: volt, the largest input magnitude in normal use: the default input when none
             is given, the range random inputs are drawn from, and the DAC's full scale (> 0).
         dac_bits: the DAC's resolution; 0 (default) drives the inputs exactly. With N bits
-            an input is clipped to [0, v_read] (``dac_signed = false``) or [-v_read, v_read]
-            and rounded to the nearest of the 2^N levels evenly spread over that range.
+            an input is clipped to [0, v_read] (``dac_signed = false``; 2^N levels) or
+            [-v_read, v_read] (signed: 2^N - 1 levels, 0 V among them) and rounded to the
+            nearest level.
         dac_signed: whether the DAC's range is bipolar.
     """
 
@@ -168,6 +169,10 @@ class DriverSpec:
         if not 0 <= self.dac_bits <= 24:
             raise SpecError(
                 f"must be 0 (off) to 24 bits, got {self.dac_bits}", key="driver.dac_bits"
+            )
+        if self.dac_signed and self.dac_bits == 1:
+            raise SpecError(
+                "a signed (mid-tread) DAC needs >= 2 bits to hold 0 V", key="driver.dac_bits"
             )
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cimspice.engines import simulate
-from cimspice.errors import EngineUnavailableError, SpecError
+from cimspice.errors import CircuitWarning, EngineUnavailableError, SpecError
 from cimspice.spec import spec_from_dict
 
 
@@ -29,8 +29,9 @@ G = np.random.default_rng(0).uniform(1e-6, 1e-4, (6, 5))
 def test_selector_blocks_below_threshold_and_conducts_above():
     low = np.full((1, 6), 0.05)
     high = np.full((1, 6), 1.5)
-    blocked = simulate(spec_1s1r(), G, low, engine="ngspice").currents
-    conducting = simulate(spec_1s1r(), G, high, engine="ngspice").currents
+    with pytest.warns(CircuitWarning, match="selectors need"):  # v_read = 0.2 V: too low
+        blocked = simulate(spec_1s1r(), G, low, engine="ngspice").currents
+        conducting = simulate(spec_1s1r(), G, high, engine="ngspice").currents
     bare_low = simulate(passive(), G, low, engine="nodal").currents
     bare_high = simulate(passive(), G, high, engine="nodal").currents
     # 50 mV is far below the selector's threshold (~0.3 V at uA): the cells pass under 1%
@@ -44,7 +45,8 @@ def test_selector_blocks_below_threshold_and_conducts_above():
 @pytest.mark.ngspice
 def test_currents_rise_steeply_and_monotonically_with_the_input():
     v = np.array([0.1, 0.2, 0.4, 0.8, 1.2])[:, None] * np.ones((1, 6))
-    out = simulate(spec_1s1r(), G, v, engine="ngspice").currents.sum(axis=1)
+    with pytest.warns(CircuitWarning):  # v_read = 0.2 V is below these selectors' threshold
+        out = simulate(spec_1s1r(), G, v, engine="ngspice").currents.sum(axis=1)
     assert np.all(np.diff(out) > 0)
     # threshold-like: doubling 0.1 -> 0.2 V multiplies the current far more than twofold
     assert out[1] / out[0] > 10

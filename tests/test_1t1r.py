@@ -100,9 +100,9 @@ def test_batch_sweep_equals_one_run_per_vector():
     single = np.concatenate(
         [simulate(spec, g, v[k : k + 1], engine="ngspice").currents for k in range(3)]
     )
-    # The .dc sweep (index source) and separate .op runs solve the same nonlinear circuit:
-    # agreement within ngspice's Newton tolerance (default reltol 1e-3 of each update,
-    # observed far below; 1e-6 of full scale is the engines' contract).
+    # The .dc sweep (index source) and separate .op runs solve the same nonlinear circuit,
+    # both with the deck's tightened Newton tolerances (reltol 1e-9): 1e-6 of full scale is
+    # the engines' contract.
     assert max_error(batch, single) <= 1e-6
 
 

@@ -25,8 +25,16 @@ def test_dac_levels_and_clipping():
     spec = spec_with({"dac_bits": 2})  # 4 levels over [0, 0.2]: 0, 0.2/3, 0.4/3, 0.2
     v = np.array([-0.1, 0.0, 0.03, 0.04, 0.11, 0.19, 0.5])
     np.testing.assert_allclose(dac(spec, v), [0, 0, 0, 0.2 / 3, 0.4 / 3, 0.2, 0.2])
-    signed = spec_with({"dac_bits": 1, "dac_signed": True})  # two levels: -0.2 and 0.2
-    np.testing.assert_allclose(dac(signed, np.array([-0.3, -0.01, 0.01])), [-0.2, -0.2, 0.2])
+    # signed, mid-tread: 2^3 - 1 = 7 levels k * 0.2 / 3, |k| <= 3, and 0 V among them
+    signed = spec_with({"dac_bits": 3, "dac_signed": True})
+    got = dac(signed, np.array([-0.3, -0.05, -1e-4, 0.0, 1e-4, 0.05, 0.3]))
+    np.testing.assert_allclose(got, [-0.2, -0.2 / 3, 0, 0, 0, 0.2 / 3, 0.2], atol=1e-15)
+    for bits in (2, 5, 8):
+        assert dac(spec_with({"dac_bits": bits, "dac_signed": True}), np.zeros(3)).tolist() == [
+            0,
+            0,
+            0,
+        ]
     assert dac(spec_with(), v) is v  # no DAC: untouched
 
 
@@ -70,6 +78,7 @@ def test_ngspice_with_converters_matches_nodal():
     ("section", "values", "key"),
     [
         ("driver", {"dac_bits": 25}, "driver.dac_bits"),
+        ("driver", {"dac_bits": 1, "dac_signed": True}, "driver.dac_bits"),
         ("driver", {"dac_signed": 1}, "driver.dac_signed"),
         ("readout", {"adc_bits": 1, "adc_full_scale": 1.0}, "readout.adc_bits"),
         ("readout", {"adc_bits": 8}, "readout.adc_full_scale"),
@@ -79,3 +88,23 @@ def test_bad_converter_settings(section, values, key):
     with pytest.raises(SpecError) as info:
         spec_from_dict({"array": {"rows": 1, "cols": 1}, section: values})
     assert info.value.key == key
+
+
+def test_calibration_fits_what_the_dacs_drive():
+    # Training currents made with a 3-bit DAC (by the nodal engine, which drives the DAC's
+    # levels like ngspice does): the fit must recover the 2 ohm wires, i.e. use the DAC's
+    # levels too, not the raw inputs.
+    from cimspice.surrogate.calibrate import fit_params
+    from cimspice.sweep import Case, CaseResult
+
+    spec = spec_with({"dac_bits": 3})
+    rng = np.random.default_rng(4)
+    training = []
+    for k in range(3):
+        g = rng.uniform(1e-6, 1e-4, (6, 5))
+        v = rng.uniform(0, 0.2, (6, 6))
+        out = simulate(spec, g, v, engine="nodal")
+        training.append(CaseResult(Case(f"c{k}", g, v), out.currents, out.power))
+    params, info = fit_params(spec, training)
+    assert info["train_nrmse"] < 1e-9
+    np.testing.assert_allclose(params.as_array()[:4], [2.0, 2.0, 2.0, 2.0], atol=1e-4)

@@ -94,8 +94,13 @@ def test_energy_split_between_drivers_and_readout():
     g, v = arrays()
     r = simulate(tia_spec(v_swing=10.0), g, v, engine="ngspice")
     energy = r.energy_per_mvm(t_read=10e-9)
-    np.testing.assert_allclose(energy["total"], r.power * 10e-9, rtol=1e-12)
-    np.testing.assert_allclose(energy["drivers"] + energy["readout"], energy["total"], rtol=1e-12)
+    # the drivers' share is what the same array draws behind an ideal virtual ground (the
+    # TIA's sense node is only -V_out / gain away from 0 V: 1e-3 relative)
+    ideal_spec = spec_from_dict(
+        {"array": {"rows": 8, "cols": 6}, "wire": {"r_row": 2.0, "r_col": 2.0}}
+    )
+    ideal = simulate(ideal_spec, g, v, engine="nodal").power
+    np.testing.assert_allclose(energy["drivers"], ideal * 10e-9, rtol=1e-3)
     # the readout's share is the feedback resistors' I^2 r_f (see above), here ~10 kohm
     np.testing.assert_allclose(
         energy["readout"], (r.currents**2 * 10e3).sum(axis=1) * 10e-9, rtol=1e-3

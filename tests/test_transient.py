@@ -22,6 +22,13 @@ def rc_spec(rows=1, cols=1, c_row=1e-12, **extra):
     )
 
 
+def test_an_output_settling_near_zero_is_judged_against_full_scale():
+    t = np.linspace(0, 10, 1001)
+    waves = np.stack([1 - np.exp(-t), 1e-9 * np.exp(-t)], axis=1)  # second output -> ~0
+    s = settling_times(t, waves, 1e-3)
+    assert s[1] == 0.0  # always within 1e-3 of full scale (1), though not of its own value
+
+
 def test_settling_times_of_known_waves():
     t = np.linspace(0, 10, 1001)
     waves = np.stack([1 - np.exp(-t), np.ones_like(t)], axis=1)
@@ -41,6 +48,20 @@ def test_transient_deck_and_bad_windows():
     assert deck.analysis == "tran" and ".tran 1e-12 1e-09" in deck.text
     assert "vd0 d0 0 pwl(0 0 1e-12 0.1)" in deck.text
     assert "cw0_1 w0_1 0 1e-12" in deck.text and "cc1_1 w1_1 s1 1e-16" in deck.text
+    # r_col = 0: a bit line is one node (here the 0 V sense node of the ideal readout, which
+    # needs no capacitor); behind a TIA it keeps the whole line's capacitance, rows * c_col
+    assert " cb" not in deck.text.replace("* cb", "")
+    tia = spec_from_dict({**spec.to_dict(), "readout": {"kind": "tia"}})
+    tia_deck = build_deck(
+        tia, np.full((2, 2), 1e-5), np.ones(2) * 0.1, transient=Transient(1e-9, 1e-12)
+    )
+    assert "cb0 s0 0 2e-15" in tia_deck.text and "cb1 s1 0 2e-15" in tia_deck.text
+    # r_row = 0 (collapsed word line): one node holding cols * c_row
+    flat = spec_from_dict({**spec.to_dict(), "wire": {**spec.to_dict()["wire"], "r_row": 0.0}})
+    flat_deck = build_deck(
+        flat, np.full((2, 2), 1e-5), np.ones(2) * 0.1, transient=Transient(1e-9, 1e-12)
+    )
+    assert "cd0" not in flat_deck.text  # the driver node itself needs none
     with pytest.raises(InputError, match="one input vector"):
         build_deck(spec, None, np.ones((2, 2)), transient=Transient(1e-9, 1e-12))
     with pytest.raises(InputError, match="below t_stop"):

@@ -109,7 +109,20 @@ class _SweepProgress:
 
 
 def _warn_if_access_off(spec: CrossbarSpec) -> None:
-    """Warn, with the numbers, when 1T1R access transistors cannot turn on."""
+    """Warn, with the numbers, when access transistors cannot turn on, or when selectors eat
+    most of the read voltage."""
+    if spec.array.cell.value == "1S1R":
+        sel = spec.selector
+        v_sel = sel.v_s * float(np.arcsinh(spec.device.g_max * spec.driver.v_read / sel.i_s))
+        if v_sel > 0.5 * spec.driver.v_read:
+            warnings.warn(
+                f"the 1S1R selectors need ~{v_sel:.3g} V to pass a g_max cell's current at "
+                f"v_read = {spec.driver.v_read} V: most of the read voltage is lost across "
+                "them (raise v_read, or lower selector.v_s / raise selector.i_s)",
+                CircuitWarning,
+                stacklevel=3,
+            )
+        return
     if not spec.has_transistors or spec.access.model_file:
         return
     vth = BUILTIN_MODELS[spec.access.model]["vth"]
@@ -196,7 +209,8 @@ class NgspiceEngine:
                 {n for row in deck.word_nodes for n in row}
                 | {n for row in deck.bit_nodes for n in row}
             )
-            vectors["nodes"] = [n for n in node_names if not n.startswith("s")]
+            # sense nodes sit at 0 V behind an ideal readout; a TIA's move, so read them
+            vectors["nodes"] = [n for n in node_names if deck.output_nodes or not n.startswith("s")]
         bar = _SweepProgress(deck.batch) if deck.batch > 1 else None
         try:
             arrays, times, kept = run_deck(
@@ -257,9 +271,13 @@ class NgspiceEngine:
 
 def settling_times(time_s: np.ndarray, waves: np.ndarray, tol: float) -> np.ndarray:
     """Second, ``(cols,)``: when each column of ``waves`` ``(n_t, cols)`` last entered the band
-    ``+- tol * |final|`` around its final value and stayed (0 if it never left it)."""
+    ``+- tol * full scale`` around its final value and stayed (0 if it never left it).
+
+    Full scale is the largest final value in magnitude over all columns, so that an output
+    settling near 0 is judged like the others (a readout resolves a fraction of full scale).
+    """
     final = waves[-1]
-    band = tol * np.maximum(np.abs(final), np.finfo(float).tiny)
+    band = tol * max(float(np.max(np.abs(final))), np.finfo(float).tiny)
     outside = np.abs(waves - final) > band
     out = np.zeros(waves.shape[1])
     for j in range(waves.shape[1]):
@@ -290,7 +308,7 @@ def run_transient(
         t_stop: second, the simulated window.
         t_step: second, the print step (default ``t_stop / 1000``).
         t_rise: second, the inputs' rise time.
-        tol: the settling band, relative to each output's final value.
+        tol: the settling band, as a fraction of full scale (the largest final output).
 
     Raises:
         SimulationError: an output has not settled within the window (it must stay inside

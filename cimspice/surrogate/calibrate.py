@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from cimspice.converters import dac
 from cimspice.errors import SurrogateError
 from cimspice.spec import CrossbarSpec, DeviceIV
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
@@ -59,6 +60,10 @@ def fit_params(
     resistance >= 0.
     """
     scale = max(float(np.max(np.abs(r.currents))) for r in training)
+
+    def driven(r: CaseResult) -> np.ndarray:  # what the DACs put on the word lines
+        return dac(spec, r.case.inputs)
+
     if start is None:
         start = TileParams.from_spec(spec)
         if spec.has_transistors:
@@ -76,7 +81,7 @@ def fit_params(
         model = LinearTileSurrogate(spec, TileParams.from_array(x))
         return np.concatenate(
             [
-                ((model.currents(r.case.conductances, r.case.inputs) - r.currents) / scale).ravel()
+                ((model.currents(r.case.conductances, driven(r)) - r.currents) / scale).ravel()
                 for r in training
             ]
         )
@@ -177,7 +182,7 @@ def calibrate(
     spice = np.concatenate([r.currents for r in val])
     predictions = {
         "surrogate": np.concatenate(
-            [surrogate.currents(r.case.conductances, r.case.inputs) for r in val]
+            [surrogate.currents(r.case.conductances, dac(spec, r.case.inputs)) for r in val]
         ),
         "ideal": np.concatenate([ideal(r.case.conductances, r.case.inputs) for r in val]),
         "analytical": np.concatenate(
@@ -187,7 +192,7 @@ def calibrate(
     metrics = {name: error_metrics(p, spice) for name, p in predictions.items()}
     t3 = time.perf_counter()
     all_g = np.concatenate([r.case.conductances.ravel() for r in results[: len(train)]])
-    all_v = np.concatenate([r.case.inputs.ravel() for r in results[: len(train)]])
+    all_v = np.concatenate([dac(spec, r.case.inputs).ravel() for r in results[: len(train)]])
     timings = {"spice": t1 - t0, "fit": t2 - t1, "validate": t3 - t2}
     metadata = {
         "versions": {"ngspice": ngspice_version()},

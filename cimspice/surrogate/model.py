@@ -233,7 +233,10 @@ def load_surrogate(path: str | Path) -> LinearTileSurrogate:
         spec = spec_from_dict(data["spec"])
         if spec.content_hash() != data["spec_hash"]:
             raise SurrogateError(f"surrogate file {path} is corrupt: its spec hash does not match")
-        params = TileParams(**_numbers(data["params"], _PARAM_KEYS, "params"))
+        raw = data["params"]
+        if isinstance(raw, dict) and "r_cell_g" not in raw:  # files from before r_cell_g
+            raw = {**raw, "r_cell_g": 0.0}
+        params = TileParams(**_numbers(raw, _PARAM_KEYS, "params"))
         ranges = _numbers(data["ranges"], _RANGE_KEYS, "ranges")
     except SurrogateError:
         raise
