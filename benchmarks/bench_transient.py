@@ -15,7 +15,8 @@ import time
 
 import numpy as np
 
-from cimspice.engines.ngspice import NgspiceEngine, run_transient
+from cimspice.engines.ngspice import NgspiceEngine
+from cimspice.engines.transient import run_transient
 from cimspice.spec import spec_from_dict
 
 

@@ -46,7 +46,8 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
 def _simulate_transient(args: argparse.Namespace, worker: object) -> None:
     from cimspice.arrays import load_array
-    from cimspice.engines.ngspice import NgspiceEngine, run_transient
+    from cimspice.engines.ngspice import NgspiceEngine
+    from cimspice.engines.transient import run_transient
     from cimspice.errors import InputError
     from cimspice.spec import load_spec
 

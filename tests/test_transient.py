@@ -5,7 +5,8 @@ import pytest
 
 from cimspice.cli import main
 from cimspice.engines import simulate
-from cimspice.engines.ngspice import NgspiceEngine, run_transient, settling_times
+from cimspice.engines.ngspice import NgspiceEngine
+from cimspice.engines.transient import run_transient, settling_times
 from cimspice.errors import InputError, SimulationError
 from cimspice.metrics import max_error
 from cimspice.netlist import Transient, build_deck
