@@ -60,7 +60,14 @@ def _simulate_transient(args: argparse.Namespace, worker: object) -> None:
     v = load_array(args.inputs, "inputs")
     engine = NgspiceEngine(timeout_s=args.timeout, keep=args.keep)
     result = run_transient(
-        engine, spec, g, v, t_stop=args.t_stop, t_step=args.t_step, tol=args.settle_tol
+        engine,
+        spec,
+        g,
+        v,
+        t_stop=args.t_stop,
+        t_step=args.t_step,
+        tol=args.settle_tol,
+        pulse_period=args.pulse_period or 0.0,
     )
     result.save(args.output)
     if args.plot_dir is not None:
@@ -188,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t-step", type=_timeout, metavar="S", help="tran: print step, s")
     p.add_argument(
         "--settle-tol", type=float, default=1e-3, metavar="X", help="tran: settling band (1e-3)"
+    )
+    p.add_argument(
+        "--pulse-period",
+        type=_timeout,
+        metavar="S",
+        help="tran: pulse-width encode the inputs with this full-scale pulse (writes charge)",
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write a cell-voltage heatmap PNG here")
     p.add_argument(

@@ -122,28 +122,67 @@ class Deck:
 
 @dataclass(frozen=True)
 class Transient:
-    """A transient run: every word line steps from 0 V to its input at t = 0.
+    """A transient run.
+
+    With ``pulse_period = 0`` (level encoding) every word line steps from 0 V to its input at
+    t = 0. With a pulse period (pulse-width encoding) every word line instead pulses to
+    ``driver.v_read`` from t = 0 for ``pulse_period * V_i / v_read`` seconds (inputs in
+    ``[0, v_read]``), so that the charge each bit line collects over the period is
+    ``pulse_period * (V @ G)`` for an ideal array.
 
     Attributes:
         t_stop: second, the simulated window.
         t_step: second, ngspice's print step (its internal step adapts).
-        t_rise: second, the inputs' rise time.
+        t_rise: second, the inputs' rise (and fall) time.
+        pulse_period: second, the pulse-width encoding's full-scale pulse (0: level inputs).
     """
 
     t_stop: float
     t_step: float
     t_rise: float = 1e-12
+    pulse_period: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("t_stop", "t_step", "t_rise"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 raise InputError(f"{name} must be > 0 s, got {value!r}")
+        if not (np.isfinite(self.pulse_period) and 0 <= self.pulse_period < self.t_stop):
+            raise InputError(
+                f"pulse_period must be >= 0 and below t_stop ({self.t_stop}), got "
+                f"{self.pulse_period!r}"
+            )
         if self.t_step > self.t_stop or self.t_rise >= self.t_stop:
             raise InputError(
                 f"t_step ({self.t_step}) and t_rise ({self.t_rise}) must be below t_stop "
                 f"({self.t_stop})"
             )
+
+
+def _pulse_drivers(
+    spec: CrossbarSpec,
+    v: np.ndarray,
+    transient: Transient,
+    names: tuple[str, ...],
+    nodes: list[str],
+) -> list[tuple[str, str, str]]:
+    """PWL tables of pulse-width-encoded inputs: v_read for ``period * V_i / v_read`` s."""
+    v_read = spec.driver.v_read
+    if np.any(v < 0) or np.any(v > v_read):
+        raise InputError(
+            f"pulse-width encoding takes inputs in [0, {v_read}] V (driver.v_read), got "
+            f"[{v.min():.4g}, {v.max():.4g}] V"
+        )
+    rise = transient.t_rise
+    out = []
+    for name, node, x in zip(names, nodes, v.tolist(), strict=True):
+        width = transient.pulse_period * x / v_read
+        if width <= rise:  # a pulse too short to rise: the line stays at 0 V
+            table = "0 0"
+        else:
+            table = f"0 0 {rise!r} {v_read!r} {width!r} {v_read!r} {width + rise!r} 0"
+        out.append((name, node, table))
+    return out
 
 
 def _capacitors(
@@ -285,7 +324,9 @@ def build_deck(
     sense_nodes = [topo.sense_node(j) for j in range(cols)]
     sense_sources = tuple(f"vs{j}" for j in range(cols))
     driver_sources = tuple((f"vd{i}" if batch == 1 else f"bd{i}") for i in range(rows))
-    if batch == 1:
+    if transient is not None and transient.pulse_period > 0:
+        drivers = _pulse_drivers(spec, v[0], transient, driver_sources, driver_nodes)
+    elif batch == 1:
         drivers = [
             (name, node, repr(x))
             for name, node, x in zip(driver_sources, driver_nodes, v[0].tolist(), strict=True)
@@ -371,6 +412,7 @@ def build_deck(
         "c_col": repr(spec.wire.c_col),
         "c_cell": repr(spec.device.c_cell),
         "transient": transient is not None,
+        "pulse": transient is not None and transient.pulse_period > 0,
         "t_stop": repr(transient.t_stop) if transient else "",
         "t_step": repr(transient.t_step) if transient else "",
         "t_rise": repr(transient.t_rise) if transient else "",

@@ -110,6 +110,7 @@ class TransientResult:
             else the current).
         tol: the relative settling band.
         info: engine details (ngspice timings, run folder if kept).
+        charge: coulomb, ``(cols,)``: the charge each bit line collected over the window.
     """
 
     time: np.ndarray
@@ -118,6 +119,7 @@ class TransientResult:
     settling_time: np.ndarray
     tol: float
     info: Mapping[str, Any] = field(default_factory=dict)
+    charge: np.ndarray | None = None
 
     @property
     def final_currents(self) -> np.ndarray:
@@ -133,6 +135,8 @@ class TransientResult:
             "currents": self.final_currents,
             "settling_time": self.settling_time,
         }
+        if self.charge is not None:
+            out["charge"] = self.charge
         if self.v_out is not None:
             out["v_out_t"] = self.v_out
             out["v_out"] = self.v_out[-1:]

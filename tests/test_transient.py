@@ -160,3 +160,20 @@ def test_transient_from_the_command_line(tmp_path):
         )
         == 2
     )
+
+
+@pytest.mark.ngspice
+def test_pulse_width_encoding_collects_period_times_v_at_g():
+    # No wires, no capacitance: each bit line collects exactly sum_i G_ij v_read t_i with
+    # t_i = T V_i / v_read, i.e. T (V @ G); the 1 ps edges add +-(1 ps) v_read G per pulse,
+    # 1e-3 of a 1 ns pulse, so 2e-3 bounds it.
+    spec = spec_from_dict({"array": {"rows": 5, "cols": 4}, "driver": {"v_read": 0.2}})
+    rng = np.random.default_rng(7)
+    g = rng.uniform(1e-6, 1e-4, (5, 4))
+    v = rng.uniform(0.02, 0.2, 5)
+    r = run_transient(NgspiceEngine(), spec, g, v, t_stop=2e-9, t_step=1e-12, pulse_period=1e-9)
+    np.testing.assert_allclose(r.charge, 1e-9 * (v @ g), rtol=2e-3)
+    deck = build_deck(spec, g, v, transient=Transient(2e-9, 1e-12, pulse_period=1e-9))
+    assert "pwl(0 0 1e-12 0.2 " in deck.text
+    with pytest.raises(InputError, match="pulse-width encoding takes inputs in"):
+        build_deck(spec, g, -v, transient=Transient(2e-9, 1e-12, pulse_period=1e-9))

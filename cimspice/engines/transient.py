@@ -50,8 +50,14 @@ def run_transient(
     t_step: float | None = None,
     t_rise: float = 1e-12,
     tol: float = 1e-3,
+    pulse_period: float = 0.0,
 ) -> TransientResult:
     """Step every word line from 0 V to its input at t = 0 and follow the outputs.
+
+    With ``pulse_period`` the inputs are pulse-width encoded instead (see
+    :class:`~cimspice.netlist.Transient`): the result's ``charge`` is what each bit line
+    collected, ideally ``pulse_period * (V @ G)``, and no settling is required (the outputs
+    return to 0 after the pulses; ``settling_time`` then reports when they did).
 
     Args:
         engine: the ngspice engine (time limit, keep).
@@ -62,6 +68,7 @@ def run_transient(
         t_step: second, the print step (default ``t_stop / 1000``).
         t_rise: second, the inputs' rise time.
         tol: the settling band, as a fraction of full scale (the largest final output).
+        pulse_period: second, the full-scale pulse of pulse-width encoding (0: level steps).
 
     Raises:
         SimulationError: an output has not settled within the window (it must stay inside
@@ -71,7 +78,9 @@ def run_transient(
         raise InputError(f"the settling tolerance must be in (0, 1), got {tol!r}")
     g = check_conductances(conductances, spec.rows, spec.cols)
     v = dac(spec, check_inputs(inputs, spec.rows))
-    transient = Transient(t_stop, t_step if t_step is not None else t_stop / 1000, t_rise)
+    transient = Transient(
+        t_stop, t_step if t_step is not None else t_stop / 1000, t_rise, pulse_period
+    )
     worker = WorkerProcess()
     try:
         deck = build_deck(spec, g, v, save_nodes=False, transient=transient)
@@ -93,7 +102,10 @@ def run_transient(
     v_out = arrays["outputs"].T.copy() if deck.output_nodes else None
     watched = v_out if v_out is not None else currents
     settle = settling_times(time_s, watched, tol)
+    charge = np.trapezoid(currents, time_s, axis=0)
     late = settle > 0.8 * time_s[-1]
+    if pulse_period > 0:
+        late[:] = False  # pulses end by design: their outputs fall back to 0
     if late.any():
         j = int(np.flatnonzero(late)[0])
         raise SimulationError(
@@ -108,4 +120,4 @@ def run_transient(
         info["run_dir"] = str(kept)
     else:
         shutil.rmtree(kept, ignore_errors=True)
-    return TransientResult(time_s, currents, v_out, settle, tol, info)
+    return TransientResult(time_s, currents, v_out, settle, tol, info, charge=charge)
