@@ -313,6 +313,11 @@ def build_deck(
     topo = PassiveTopology.from_spec(spec)
     rows, cols = spec.rows, spec.cols
     batch = v.shape[0]
+    if spec.readout.kind.value == "integrator" and transient is None:
+        raise InputError(
+            "an integrator readout has no operating point (its feedback is a capacitor): "
+            "run a transient (--analysis tran)"
+        )
     if transient is not None and batch != 1:
         raise InputError(f"a transient deck takes one input vector, got a batch of {batch}")
     if save_nodes is None:
@@ -422,6 +427,10 @@ def build_deck(
         "v_offset": repr(spec.readout.v_offset),
         "v_swing": repr(spec.readout.v_swing),
         "gbw": repr(spec.readout.gbw),
+        "c_f": repr(spec.readout.c_f),
+        "t_reset": repr(spec.readout.t_reset),
+        "t_reset_on": spec.readout.t_reset > 0,
+        "t_reset_off": repr(spec.readout.t_reset + (transient.t_rise if transient else 1e-12)),
         # the pole: 1 mS into R = gain / 1 mS, with R C = gain / (2 pi gbw)
         "r_pole": repr(spec.readout.gain / 1e-3),
         "c_pole": repr(1e-3 / (2 * np.pi * spec.readout.gbw)),

@@ -184,6 +184,9 @@ class ReadoutKind(enum.StrEnum):
     TIA = "tia"
     """A transimpedance amplifier: a behavioural op-amp (finite gain, input offset, output
     swing) with a feedback resistor from its output to its inverting input."""
+    INTEGRATOR = "integrator"
+    """A charge integrator: the same op-amp with a capacitor ``c_f`` in feedback, shorted by
+    a reset switch until ``t_reset``; transients only (``V_out = -Q / c_f``)."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,9 @@ class ReadoutSpec:
             ideal readout the current (A).
         adc_full_scale: the ADC's full scale, V for a TIA or A for the ideal readout (> 0 when
             adc_bits > 0).
+        c_f: farad, the integrator's feedback capacitor (> 0).
+        t_reset: second, the integrator's reset switch holds the capacitor shorted until this
+            time (>= 0; 0: no reset phase).
     """
 
     r_in: float = 0.0
@@ -223,6 +229,8 @@ class ReadoutSpec:
     gbw: float = 1e9
     adc_bits: int = 0
     adc_full_scale: float = 0.0
+    c_f: float = 1e-12
+    t_reset: float = 0.0
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.r_in, "readout.r_in")
@@ -233,7 +241,7 @@ class ReadoutSpec:
             raise SpecError(
                 f"unknown readout {self.kind!r}; known: {known}", key="readout.kind"
             ) from None
-        for key in ("r_f", "gain", "v_swing", "gbw"):
+        for key in ("r_f", "gain", "v_swing", "gbw", "c_f"):
             value = getattr(self, key)
             if not (math.isfinite(value) and value > 0):
                 raise SpecError(f"must be finite and > 0, got {value!r}", key=f"readout.{key}")
@@ -244,6 +252,7 @@ class ReadoutSpec:
                 f"must be 0 (off) or 2 to 24 bits, got {self.adc_bits}", key="readout.adc_bits"
             )
         _check_finite_nonneg(self.adc_full_scale, "readout.adc_full_scale")
+        _check_finite_nonneg(self.t_reset, "readout.t_reset")
         if self.adc_bits and self.adc_full_scale == 0:
             raise SpecError(
                 "must be > 0 when readout.adc_bits is set", key="readout.adc_full_scale"
@@ -416,8 +425,8 @@ class CrossbarSpec:
 
     @property
     def has_tia(self) -> bool:
-        """Whether the bit lines end in transimpedance amplifiers."""
-        return self.readout.kind == ReadoutKind.TIA
+        """Whether the bit lines end in op-amp readouts (a TIA or an integrator)."""
+        return self.readout.kind in (ReadoutKind.TIA, ReadoutKind.INTEGRATOR)
 
     @property
     def has_transistors(self) -> bool:
