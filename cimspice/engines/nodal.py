@@ -11,7 +11,7 @@ Nonlinear two-terminal cells (``iv = "sinh"``) are solved by Newton's method on 
 sparse system, all input vectors at once: each Newton step solves every vector's own Jacobian
 by preconditioned conjugate gradients (the Jacobian is a weighted Laplacian, symmetric positive
 definite), the preconditioner being one sparse LU of the Jacobian at the batch's mean operating
-point. The linear solution is the starting point; iteration stops when no node moves by more
+point, applied in single precision (it only steers the iteration; residuals stay double). The linear solution is the starting point; iteration stops when no node moves by more
 than ``NEWTON_TOL_V``.
 """
 
@@ -239,14 +239,19 @@ class NodalSolver:
                 # The preconditioner: the Jacobian at the batch's mean operating point,
                 # refactored only while the operating point still moves by millivolts.
                 mean_jac = self._wire_uu + self._inc_ut @ sp.diags(slope.mean(axis=1)) @ self._inc_u
-                lu = spla.splu(mean_jac.tocsc())
+                lu32 = spla.splu(mean_jac.tocsc().astype(np.float32))
+
+                def precondition(r: np.ndarray, lu32=lu32) -> np.ndarray:
+                    return lu32.solve(np.asfortranarray(r, dtype=np.float32)).astype(np.float64)
+
+                lu = precondition
 
             def matvec(d: np.ndarray, slope: np.ndarray = slope) -> np.ndarray:
                 return self._wire_uu @ d + self._inc_ut @ (slope * (self._inc_u @ d))
 
             # Inexact Newton: far from the solution a rough step will do.
             rtol = PCG_RTOL if last_step < 1e-4 else 1e-4
-            step = _batched_pcg(matvec, lu.solve, -residual, rtol=rtol)
+            step = _batched_pcg(matvec, lu, -residual, rtol=rtol)
             x = x + step
             last_step = float(np.max(np.abs(step)))
             if last_step <= NEWTON_TOL_V:
