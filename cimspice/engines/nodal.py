@@ -11,8 +11,9 @@ Nonlinear two-terminal cells (``iv = "sinh"``) are solved by Newton's method on 
 sparse system, all input vectors at once: each Newton step solves every vector's own Jacobian
 by preconditioned conjugate gradients (the Jacobian is a weighted Laplacian, symmetric positive
 definite), the preconditioner being one sparse LU of the Jacobian at the batch's mean operating
-point, applied in single precision (it only steers the iteration; residuals stay double). The linear solution is the starting point; iteration stops when no node moves by more
-than ``NEWTON_TOL_V``.
+point, applied in single precision (it only steers the iteration; residuals stay double).
+The linear solution is the starting point; iteration stops when no node moves by more than
+``NEWTON_TOL_V``.
 """
 
 from __future__ import annotations
