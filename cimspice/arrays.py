@@ -149,4 +149,5 @@ def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO]:
 def save_npz_atomic(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
     """Write ``arrays`` to an ``.npz`` file atomically (all or nothing at ``path``)."""
     with atomic_output(path) as handle:
-        np.savez(handle, **arrays)
+        # numpy's stubs type **kwds as its allow_pickle flag; the names here are array names
+        np.savez(handle, **arrays)  # type: ignore[arg-type]

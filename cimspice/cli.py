@@ -10,6 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
+    from cimspice.engines.ngspice_process import WorkerProcess
 
 __all__ = ["build_parser", "main"]
 
@@ -44,7 +48,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
             worker.discard()  # only if never used: a used worker's folder holds its result
 
 
-def _simulate_transient(args: argparse.Namespace, worker: object) -> None:
+def _simulate_transient(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
     from cimspice.arrays import load_array
     from cimspice.engines.ngspice import NgspiceEngine
     from cimspice.engines.transient import run_transient
@@ -77,7 +81,7 @@ def _simulate_transient(args: argparse.Namespace, worker: object) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
-def _simulate(args: argparse.Namespace, worker: object) -> None:
+def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
     if args.analysis == "tran":
         _simulate_transient(args, worker)
         return

@@ -95,3 +95,15 @@ def test_ruff_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     proc = subprocess.run([ruff, "check", str(REPO)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_clean():
+    mypy = shutil.which("mypy") or str(Path(sys.executable).parent / "mypy")
+    proc = subprocess.run(
+        [mypy, "--config-file", str(REPO / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

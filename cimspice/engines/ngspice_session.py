@@ -179,7 +179,7 @@ def _make_shared(on_line: Callable[[str, str], None]) -> Any:
     # the session keeps its own log, so PySpice's logger is silenced in this worker process.
     logging.getLogger("PySpice").setLevel(logging.CRITICAL + 1)
 
-    class _Shared(NgSpiceShared):  # type: ignore[misc]
+    class _Shared(NgSpiceShared):
         @staticmethod
         def _send_char(message_c: Any, ngspice_id: int, user_data: Any) -> int:
             self = ffi.from_handle(user_data)

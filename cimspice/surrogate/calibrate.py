@@ -70,7 +70,9 @@ def fit_params(
             # An access transistor's on-resistance: start at a tenth of the smallest cell
             # resistance, a typical design target, and let the fit move it.
             r_on = 0.1 / spec.device.g_max
-            start = TileParams(*start.as_array()[:4], r_on, 0.05 * r_on)
+            start = TileParams(
+                start.r_first, start.r_row, start.r_col, start.r_last, r_on, 0.05 * r_on
+            )
     nominal = start
     # Scale of each parameter for the solver: its start value, or the cell scale for r_cell
     # and r_cell_g.
@@ -86,7 +88,7 @@ def fit_params(
             ]
         )
 
-    start = time.perf_counter()
+    clock = time.perf_counter()
     solution = least_squares(
         residuals,
         nominal.as_array(),
@@ -103,7 +105,7 @@ def fit_params(
         "evaluations": int(solution.nfev),
         "status": int(solution.status),
         "message": str(solution.message),
-        "seconds": time.perf_counter() - start,
+        "seconds": time.perf_counter() - clock,
         "train_nrmse": float(np.sqrt(np.mean(solution.fun**2))),
     }
     return TileParams.from_array(solution.x), info
