@@ -98,7 +98,10 @@ def kill_live_workers() -> int:
     with _LIVE_LOCK:
         workers = list(_LIVE)
     for worker in workers:
-        worker.kill()
+        # Signal only: the thread that runs each worker sees its pipe close, reaps it and
+        # closes its own pipes. Closing them from here could let that thread read from a
+        # file descriptor already reused by another worker, and wait forever.
+        worker.signal_kill()
     return len(workers)
 
 
@@ -239,10 +242,15 @@ class WorkerProcess:
         cut = chunk.rfind(b"\n") + 1
         return offset + cut
 
-    def kill(self) -> None:
-        """Stop the worker (and anything it started) at once."""
+    def signal_kill(self) -> None:
+        """Send SIGKILL to the worker's process group (safe from any thread)."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """Stop the worker (and anything it started) at once, reap it and close its pipes
+        (from the thread that runs it)."""
+        self.signal_kill()
         self._proc.wait()
         with _LIVE_LOCK:
             _LIVE.discard(self)
