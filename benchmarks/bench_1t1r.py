@@ -14,33 +14,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import spec_text, wall
 
 from cimspice.engines import get_engine
 from cimspice.netlist import build_deck
 from cimspice.spec import load_spec
 from cimspice.surrogate.calibrate import calibrate
-
-SPEC = """[array]
-rows = {n}
-cols = {n}
-cell = "1T1R"
-[wire]
-r_row = 2.0
-r_col = 2.0
-"""
-
-
-def wall(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -55,7 +40,7 @@ def main() -> None:
         for n in args.sizes:
             print(f"[bench] {n}x{n} 1T1R ...", file=sys.stderr, flush=True)
             spec_path = work / f"spec{n}.toml"
-            spec_path.write_text(SPEC.format(n=n))
+            spec_path.write_text(spec_text(n, "1T1R"))
             spec = load_spec(spec_path)
             rng = np.random.default_rng(n)
             g = rng.uniform(1e-6, 1e-4, (n, n))

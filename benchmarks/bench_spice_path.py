@@ -14,33 +14,18 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import spec_text, wall
 
 from cimspice.engines import get_engine
 from cimspice.metrics import max_error
 from cimspice.netlist import build_deck
 from cimspice.spec import load_spec
-
-SPEC = """[array]
-rows = {n}
-cols = {n}
-cell = "0T1R"
-[wire]
-r_row = 2.0
-r_col = 2.0
-"""
-
-
-def wall(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def timed(fn) -> tuple[float, object]:
@@ -52,7 +37,7 @@ def timed(fn) -> tuple[float, object]:
 def bench_size(n: int, repeats: int, batch: int, work: Path) -> dict[str, float]:
     rng = np.random.default_rng(n)
     spec_path = work / f"spec{n}.toml"
-    spec_path.write_text(SPEC.format(n=n))
+    spec_path.write_text(spec_text(n, "0T1R"))
     spec = load_spec(spec_path)
     g = rng.uniform(1e-6, 100e-6, (n, n))
     v1 = rng.uniform(0.0, 0.2, (1, n))
