@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cimspice.errors import SpecError
 
@@ -81,6 +81,23 @@ def _check_finite_nonneg(value: float, key: str) -> None:
         raise SpecError(f"must be >= 0, got {value!r}", key=key)
 
 
+def _check_positive(value: float, key: str) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise SpecError(f"must be finite and > 0, got {value!r}", key=key)
+
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _member(kind: type[_E], value: object, key: str, noun: str) -> _E:
+    """``value`` as a member of ``kind``, or a SpecError listing the known values."""
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(repr(m.value) for m in kind)
+        raise SpecError(f"unknown {noun} {value!r}; known: {known}", key=key) from None
+
+
 @dataclass(frozen=True)
 class ArraySpec:
     """Size and cell type of the crossbar.
@@ -103,13 +120,7 @@ class ArraySpec:
                 raise SpecError(f"must be an integer, got {value!r}", key=f"array.{key}")
             if value < 1:
                 raise SpecError(f"must be >= 1, got {value}", key=f"array.{key}")
-        try:
-            cell = CellKind(self.cell)
-        except ValueError:
-            known = ", ".join(repr(c.value) for c in CellKind)
-            raise SpecError(
-                f"unknown cell {self.cell!r}; known: {known}", key="array.cell"
-            ) from None
+        cell = _member(CellKind, self.cell, "array.cell", "cell")
         if cell not in IMPLEMENTED_CELLS:
             raise SpecError(
                 f"cell {cell.value!r} is not implemented yet; implemented: "
@@ -234,17 +245,10 @@ class ReadoutSpec:
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.r_in, "readout.r_in")
-        try:
-            object.__setattr__(self, "kind", ReadoutKind(self.kind))
-        except ValueError:
-            known = ", ".join(repr(k.value) for k in ReadoutKind)
-            raise SpecError(
-                f"unknown readout {self.kind!r}; known: {known}", key="readout.kind"
-            ) from None
+        kind = _member(ReadoutKind, self.kind, "readout.kind", "readout")
+        object.__setattr__(self, "kind", kind)
         for key in ("r_f", "gain", "v_swing", "gbw", "c_f"):
-            value = getattr(self, key)
-            if not (math.isfinite(value) and value > 0):
-                raise SpecError(f"must be finite and > 0, got {value!r}", key=f"readout.{key}")
+            _check_positive(getattr(self, key), f"readout.{key}")
         if not math.isfinite(self.v_offset):
             raise SpecError(f"must be finite, got {self.v_offset!r}", key="readout.v_offset")
         if self.adc_bits == 1 or not 0 <= self.adc_bits <= 24:
@@ -284,13 +288,7 @@ class DeviceSpec:
         _check_finite_nonneg(self.v0, "device.v0")
         if self.v0 == 0:
             raise SpecError("must be > 0", key="device.v0")
-        try:
-            object.__setattr__(self, "iv", DeviceIV(self.iv))
-        except ValueError:
-            known = ", ".join(repr(c.value) for c in DeviceIV)
-            raise SpecError(
-                f"unknown I-V curve {self.iv!r}; known: {known}", key="device.iv"
-            ) from None
+        object.__setattr__(self, "iv", _member(DeviceIV, self.iv, "device.iv", "I-V curve"))
         if self.g_max <= self.g_min:
             raise SpecError(
                 f"must be > device.g_min ({self.g_min!r}), got {self.g_max!r}", key="device.g_max"
@@ -316,9 +314,7 @@ class SelectorSpec:
 
     def __post_init__(self) -> None:
         for key in ("i_s", "v_s"):
-            value = getattr(self, key)
-            if not (math.isfinite(value) and value > 0):
-                raise SpecError(f"must be finite and > 0, got {value!r}", key=f"selector.{key}")
+            _check_positive(getattr(self, key), f"selector.{key}")
 
 
 BUILTIN_MODELS: dict[str, dict[str, Any]] = {
