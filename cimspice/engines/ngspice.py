@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from cimspice.engines.ngspice_process import (
     find_libngspice,
 )
 from cimspice.errors import CircuitWarning
-from cimspice.netlist import Sweep, build_deck
+from cimspice.netlist import Deck, Sweep, build_deck
 from cimspice.result import Result
 from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
 
@@ -106,7 +107,7 @@ class _SweepProgress:
         self._bar.close()
 
 
-def _warn_if_access_off(spec: CrossbarSpec) -> None:
+def _warn_if_cells_blocked(spec: CrossbarSpec) -> None:
     """Warn, with the numbers, when access transistors cannot turn on, or when selectors eat
     most of the read voltage."""
     if spec.array.cell.value == "1S1R":
@@ -165,6 +166,20 @@ class NgspiceEngine:
         worker, self._worker = self._worker, None
         return worker if worker is not None else WorkerProcess()
 
+    def start_and_render(
+        self, spec: CrossbarSpec, g: np.ndarray, v: np.ndarray, **deck_options: Any
+    ) -> tuple[WorkerProcess, Deck]:
+        """Start ngspice's worker, then render the deck while it initialises.
+
+        The worker is stopped again if rendering fails (e.g. a model file that is missing).
+        """
+        worker = self._take_worker()
+        try:
+            return worker, build_deck(spec, g, v, **deck_options)
+        except BaseException:
+            worker.discard()
+            raise
+
     def close(self) -> None:
         """Stop a pre-started worker that was never used."""
         if self._worker is not None:
@@ -183,16 +198,10 @@ class NgspiceEngine:
         start = time.perf_counter()
         g = check_conductances(conductances, spec.rows, spec.cols)
         v = dac(spec, check_inputs(inputs, spec.rows))
-        _warn_if_access_off(spec)
-        # Start ngspice first: it initialises in its own process while the deck renders.
-        worker = self._take_worker()
-        try:
-            deck = build_deck(
-                spec, g, v, save_nodes=True if node_voltages else None, sweep=self.sweep
-            )
-        except BaseException:
-            worker.discard()
-            raise
+        _warn_if_cells_blocked(spec)
+        worker, deck = self.start_and_render(
+            spec, g, v, save_nodes=True if node_voltages else None, sweep=self.sweep
+        )
         render_s = time.perf_counter() - start
         vectors: dict[str, list[str]] = {
             "currents": [f"{name}#branch" for name in deck.sense_sources],

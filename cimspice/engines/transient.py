@@ -13,9 +13,8 @@ import numpy as np
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.converters import dac
 from cimspice.engines.ngspice import NgspiceEngine, run_deck
-from cimspice.engines.ngspice_process import WorkerProcess
 from cimspice.errors import InputError, SimulationError
-from cimspice.netlist import Transient, build_deck
+from cimspice.netlist import Transient
 from cimspice.result import TransientResult
 from cimspice.spec import CrossbarSpec
 
@@ -81,12 +80,7 @@ def run_transient(
     transient = Transient(
         t_stop, t_step if t_step is not None else t_stop / 1000, t_rise, pulse_period
     )
-    worker = WorkerProcess()
-    try:
-        deck = build_deck(spec, g, v, save_nodes=False, transient=transient)
-    except BaseException:
-        worker.discard()
-        raise
+    worker, deck = engine.start_and_render(spec, g, v, save_nodes=False, transient=transient)
     vectors: dict[str, list[str]] = {
         "time": ["time"],
         "currents": [f"{name}#branch" for name in deck.sense_sources],

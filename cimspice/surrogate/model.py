@@ -19,6 +19,7 @@ every MVM is then one dense matmul, ``I = V @ T``.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import warnings
@@ -129,10 +130,13 @@ class LinearTileSurrogate:
         p = self.params
         r_series = p.r_cell + p.r_cell_g * g / self.spec.device.g_max  # inside each cell
         g_eff = g / (1.0 + g * r_series)
-        # The model is a passive network whatever the tile: a 1T1R cell's transistor is the
-        # fitted r_cell.
-        passive = spec_from_dict({"array": {"rows": self.spec.rows, "cols": self.spec.cols}})
-        return NodalSolver(passive, g_eff, topology=self.topology())
+        return NodalSolver(self._passive, g_eff, topology=self.topology())
+
+    @functools.cached_property
+    def _passive(self) -> CrossbarSpec:
+        """The model is a passive network whatever the tile (a 1T1R cell's transistor is the
+        fitted r_cell): the spec the nodal solve is given."""
+        return spec_from_dict({"array": {"rows": self.spec.rows, "cols": self.spec.cols}})
 
     def prepare(self, conductances: np.ndarray) -> PreparedTile:
         """Compute the transfer matrix for ``conductances`` (S, ``(rows, cols)``)."""
