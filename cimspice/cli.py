@@ -57,12 +57,10 @@ def _simulate_transient(args: argparse.Namespace, worker: WorkerProcess | None) 
 
     if args.t_stop is None:
         raise InputError("--analysis tran needs --t-stop")
-    if worker is not None:
-        worker.discard()  # the transient path starts its own worker
     spec = load_spec(args.spec)
     g = load_array(args.conductances, "conductances")
     v = load_array(args.inputs, "inputs")
-    engine = NgspiceEngine(timeout_s=args.timeout, keep=args.keep)
+    engine = NgspiceEngine(timeout_s=args.timeout, keep=args.keep, worker=worker)
     result = run_transient(
         engine,
         spec,
