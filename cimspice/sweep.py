@@ -277,7 +277,15 @@ def _run_local(
     pool = ThreadPoolExecutor(max_workers=workers)
     futures = [pool.submit(one, k) for k in missing]
     try:
-        wait(futures, return_when=FIRST_EXCEPTION)
+        # Wake up now and then: Ctrl-C may land on a pool thread, and the main thread only
+        # raises KeyboardInterrupt once it runs again (a plain wait() could sleep through the
+        # whole sweep).
+        pending = futures
+        while pending:
+            done, pending_set = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in done if not f.cancelled()):
+                break
+            pending = list(pending_set)
         for future in futures:
             if future.done() and not future.cancelled() and future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
