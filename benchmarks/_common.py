@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import time
+from collections.abc import Callable
 
-__all__ = ["spec_text", "wall"]
+__all__ = ["interleaved", "spec_text", "wall"]
 
 
 def spec_text(n: int, cell: str = "0T1R") -> str:
@@ -18,3 +20,27 @@ def wall(cmd: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def interleaved(
+    first: Callable[[], object], second: Callable[[], object], pairs: int
+) -> tuple[float, float, float]:
+    """Time ``first`` and ``second`` alternately ``pairs`` times.
+
+    Returns:
+        median seconds of ``first``, of ``second``, and the median of the per-pair ratios
+        ``second / first`` (how many times faster ``first`` is).
+    """
+    times = []
+    for _ in range(pairs):
+        t0 = time.perf_counter()
+        first()
+        t1 = time.perf_counter()
+        second()
+        t2 = time.perf_counter()
+        times.append((t1 - t0, t2 - t1))
+    return (
+        statistics.median(a for a, _ in times),
+        statistics.median(b for _, b in times),
+        statistics.median(b / a for a, b in times),
+    )

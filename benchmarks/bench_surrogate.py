@@ -9,13 +9,13 @@ interleaving the surrogate's MVM and numpy's `V @ G` on the same batch (median o
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import interleaved
 
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.calibrate import calibrate
@@ -41,17 +41,11 @@ def main() -> None:
         g = rng.uniform(1e-6, 1e-4, (n, n))
         v = rng.uniform(0.0, 0.2, (args.batch, n))
         prepared = cal.surrogate.prepare(g)
-        pairs = []
-        for _ in range(args.pairs):
-            t0 = time.perf_counter()
-            prepared.currents(v)
-            t1 = time.perf_counter()
-            v @ g
-            t2 = time.perf_counter()
-            pairs.append((t1 - t0, t2 - t1))
-        t_sur = statistics.median(a for a, _ in pairs)
-        t_ideal = statistics.median(b for _, b in pairs)
-        ratio = statistics.median(b / a for a, b in pairs)
+        t_sur, t_ideal, ratio = interleaved(
+            lambda: prepared.currents(v),
+            lambda: v @ g,
+            args.pairs,  # noqa: B023
+        )
         m = cal.metrics
         rows.append(
             (

@@ -91,7 +91,7 @@ def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
     if worker is not None:
         options = {"timeout_s": args.timeout, "keep": args.keep, "worker": worker}
     elif args.engine == "surrogate":
-        options = {"surrogate": args.surrogate}
+        options = {"surrogate": args.surrogate, "mode": args.mode}
     engine = get_engine(args.engine, **options)
     spec = load_spec(args.spec)
     g = load_array(args.conductances, "conductances")
@@ -185,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="ngspice: the deck in ngspice; nodal: exact sparse solve; ideal: V @ G",
     )
     p.add_argument("--surrogate", metavar="FILE", help="fitted surrogate (engine surrogate)")
+    p.add_argument(
+        "--mode",
+        choices=["accurate", "fast"],
+        default="accurate",
+        help="surrogate mode for nonlinear cells: accurate (Newton on the fitted network) or "
+        "fast (attenuated-input polynomials, a few matmuls); linear cells: both exact "
+        "(default accurate)",
+    )
     p.add_argument("--node-voltages", action="store_true", help="also write node voltages")
     p.add_argument(
         "--analysis",

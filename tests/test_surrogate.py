@@ -217,14 +217,6 @@ def test_calibrate_and_simulate_from_the_command_line(tmp_path, capsys):
     assert code == 1 and "calibrated for another spec" in capsys.readouterr().err
 
 
-def test_calibration_refuses_nonlinear_cells():
-    from cimspice.spec import spec_from_dict
-
-    spec = spec_from_dict({"array": {"rows": 2, "cols": 2}, "device": {"iv": "sinh"}})
-    with pytest.raises(SurrogateError, match="linear memristors only"):
-        calibrate(spec, samples=1, batch=1)
-
-
 @pytest.mark.parametrize(
     ("edit", "fragment"),
     [

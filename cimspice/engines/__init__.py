@@ -51,7 +51,7 @@ def get_engine(name: str, **options: Any) -> Engine:
 
         if "surrogate" not in options:
             raise EngineUnavailableError("the surrogate engine needs a surrogate file")
-        return SurrogateEngine(options["surrogate"])
+        return SurrogateEngine(options["surrogate"], mode=options.get("mode", "accurate"))
     raise EngineUnavailableError(
         f"unknown engine {name!r}; known engines: {', '.join(ENGINE_NAMES)}"
     )

@@ -19,13 +19,16 @@ from scipy.optimize import least_squares
 
 from cimspice.converters import dac
 from cimspice.errors import SurrogateError
-from cimspice.spec import CrossbarSpec, DeviceIV
+from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
-from cimspice.surrogate.model import LinearTileSurrogate, TileParams
+from cimspice.surrogate.model import TileParams, TileSurrogate
 from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
 __all__ = ["Calibration", "calibrate", "error_metrics", "fit_params"]
+
+_MODEL_NAMES = {"accurate": "surrogate", "fast": "surrogate-fast"}
+"""Report names of the surrogate's modes (``surrogate`` is the accurate one)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Calibration:
         timings: seconds per phase (``spice``, ``fit``, ``validate``).
     """
 
-    surrogate: LinearTileSurrogate
+    surrogate: TileSurrogate
     metrics: dict[str, dict[str, Any]]
     validation: dict[str, np.ndarray]
     timings: dict[str, float]
@@ -80,7 +83,7 @@ def fit_params(
     x_scale[4:] = np.maximum(x_scale[4:], 0.1 / spec.device.g_max)
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        model = LinearTileSurrogate(spec, TileParams.from_array(x))
+        model = TileSurrogate(spec, TileParams.from_array(x))
         return np.concatenate(
             [
                 ((model.currents(r.case.conductances, driven(r)) - r.currents) / scale).ravel()
@@ -145,13 +148,6 @@ def calibrate(
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
     """
-    if spec.device.iv != DeviceIV.LINEAR:
-        raise SurrogateError(
-            f"the surrogate models linear memristors only so far; this spec has "
-            f"{spec.device.iv.value!r} cells (device.iv)"
-        )
-    if spec.array.cell.value == "1S1R":
-        raise SurrogateError("the surrogate does not model 1S1R cells (selectors) yet")
     if spec.has_tia:
         raise SurrogateError(
             "the surrogate models the ideal readout only so far; this spec has readout.kind = 'tia'"
@@ -179,13 +175,25 @@ def calibrate(
     _log(f"SPICE done in {t1 - t0:.1f} s ({cached} of {len(results)} from the cache); fitting")
     params, fit_info = fit_params(spec, results[: len(train)])
     t2 = time.perf_counter()
-    surrogate = LinearTileSurrogate(spec, params)
     val = results[len(train) :]
+    all_g = np.concatenate([r.case.conductances.ravel() for r in results[: len(train)]])
+    all_v = np.concatenate([dac(spec, r.case.inputs).ravel() for r in results[: len(train)]])
+    ranges = {
+        "g_min": float(all_g.min()),
+        "g_max": float(all_g.max()),
+        "v_min": float(all_v.min()),
+        "v_max": float(all_v.max()),
+    }
+    surrogate = TileSurrogate(spec, params, ranges)
     spice = np.concatenate([r.currents for r in val])
+    modes = ["accurate"] if surrogate.is_linear else ["accurate", "fast"]
     predictions = {
-        "surrogate": np.concatenate(
-            [surrogate.currents(r.case.conductances, dac(spec, r.case.inputs)) for r in val]
-        ),
+        _MODEL_NAMES[mode]: np.concatenate(
+            [surrogate.currents(r.case.conductances, dac(spec, r.case.inputs), mode) for r in val]
+        )
+        for mode in modes
+    }
+    predictions |= {
         "ideal": np.concatenate([ideal(r.case.conductances, r.case.inputs) for r in val]),
         "analytical": np.concatenate(
             [analytical_ir_drop(spec, r.case.conductances, r.case.inputs) for r in val]
@@ -193,8 +201,6 @@ def calibrate(
     }
     metrics = {name: error_metrics(p, spice) for name, p in predictions.items()}
     t3 = time.perf_counter()
-    all_g = np.concatenate([r.case.conductances.ravel() for r in results[: len(train)]])
-    all_v = np.concatenate([dac(spec, r.case.inputs).ravel() for r in results[: len(train)]])
     timings = {"spice": t1 - t0, "fit": t2 - t1, "validate": t3 - t2}
     metadata = {
         "versions": {"ngspice": ngspice_version()},
@@ -212,13 +218,7 @@ def calibrate(
         },
         "timings_s": timings,
     }
-    ranges = {
-        "g_min": float(all_g.min()),
-        "g_max": float(all_g.max()),
-        "v_min": float(all_v.min()),
-        "v_max": float(all_v.max()),
-    }
-    surrogate = LinearTileSurrogate(spec, params, ranges, metadata)
+    surrogate = TileSurrogate(spec, params, ranges, metadata)
     return Calibration(surrogate, metrics, {"spice": spice, **predictions}, timings)
 
 

@@ -1,4 +1,4 @@
-"""The linear-tile surrogate: a resistive crossbar with fitted resistances, solved exactly.
+"""The tile surrogate: a crossbar with fitted wire and cell-series resistances, solved exactly.
 
 Parameters (ohm, all fitted to ngspice runs):
 
@@ -12,9 +12,14 @@ Parameters (ohm, all fitted to ngspice runs):
   (``r_cell + r_cell_g * G / g_max``): a transistor carrying a larger cell current sees a
   larger drain-source voltage and so a larger on-resistance.
 
-For a given conductance matrix the tile is linear, so :meth:`LinearTileSurrogate.prepare`
-computes its exact transfer matrix ``T`` once (one sparse factorisation and ``rows`` solves);
-every MVM is then one dense matmul, ``I = V @ T``.
+The cells follow the spec's own law (``[device] iv``, and the selector of 1S1R cells).
+
+For linear cells the tile is linear for a given conductance matrix, so
+:meth:`TileSurrogate.prepare` computes its exact transfer matrix ``T`` once (one sparse
+factorisation and ``rows`` solves); every MVM is then one dense matmul, ``I = V @ T``, in
+either mode. For nonlinear cells there are two modes (:mod:`cimspice.surrogate.prepared`):
+``accurate`` solves the fitted network exactly (Newton), ``fast`` evaluates per-cell
+polynomials of attenuated inputs, a few matmuls per batch.
 """
 
 from __future__ import annotations
@@ -32,21 +37,29 @@ import numpy as np
 from cimspice import __version__
 from cimspice.arrays import atomic_output, check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
+from cimspice.engines.cell_laws import CellLaw, cell_law
 from cimspice.engines.nodal import NodalSolver
+from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import SurrogateError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec, spec_from_dict
+from cimspice.surrogate.prepared import AttenuationTile, NewtonTile, PreparedTile
 from cimspice.topology import PassiveTopology
 
 __all__ = [
     "FORMAT",
+    "MODES",
     "LinearTileSurrogate",
     "PreparedTile",
     "RangeWarning",
     "SurrogateEngine",
     "TileParams",
+    "TileSurrogate",
     "load_surrogate",
 ]
+
+MODES = ("accurate", "fast")
+"""Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
 
 FORMAT = "cimspice-surrogate/1"
 
@@ -86,24 +99,7 @@ class TileParams:
 
 
 @dataclass(frozen=True)
-class PreparedTile:
-    """A surrogate bound to one conductance matrix: ``currents = inputs @ transfer``.
-
-    Attributes:
-        transfer: siemens, ``(rows, cols)``.
-        prepare_s: seconds spent preparing it.
-    """
-
-    transfer: np.ndarray
-    prepare_s: float
-
-    def currents(self, inputs: np.ndarray) -> np.ndarray:
-        """Ampere, ``(batch, cols)``."""
-        return check_inputs(inputs, self.transfer.shape[0]) @ self.transfer
-
-
-@dataclass(frozen=True)
-class LinearTileSurrogate:
+class TileSurrogate:
     """The fitted model of one spec's tile.
 
     Attributes:
@@ -125,12 +121,34 @@ class LinearTileSurrogate:
             self.spec.rows, self.spec.cols, p.r_first, p.r_row, p.r_col, p.r_last
         )
 
-    def _solver(self, conductances: np.ndarray) -> NodalSolver:
-        g = check_conductances(conductances, self.spec.rows, self.spec.cols)
+    @property
+    def is_linear(self) -> bool:
+        """Whether the modelled cells are linear (then both modes are exact and identical)."""
+        return self.spec.is_linear and self.spec.array.cell.value != "1S1R"
+
+    def _series(self, g: np.ndarray) -> np.ndarray:
+        """Ohm: the fitted series resistance inside each cell."""
         p = self.params
-        r_series = p.r_cell + p.r_cell_g * g / self.spec.device.g_max  # inside each cell
-        g_eff = g / (1.0 + g * r_series)
+        return p.r_cell + p.r_cell_g * g / self.spec.device.g_max
+
+    def _solver(self, g: np.ndarray) -> NodalSolver:
+        g_eff = g / (1.0 + g * self._series(g))
         return NodalSolver(self._passive, g_eff, topology=self.topology())
+
+    def cell_law(self, conductances: np.ndarray) -> CellLaw:
+        """The law of every cell (memristor, selector, fitted series resistance), shaped
+        ``(rows, cols, 1)``."""
+        g = check_conductances(conductances, self.spec.rows, self.spec.cols)
+        selector = None
+        if self.spec.array.cell.value == "1S1R":
+            selector = (self.spec.selector.i_s, self.spec.selector.v_s)
+        return cell_law(
+            g[:, :, None],
+            iv=self.spec.device.iv.value,
+            v0=self.spec.device.v0,
+            selector=selector,
+            series_resistance=self._series(g)[:, :, None],
+        )
 
     @functools.cached_property
     def _passive(self) -> CrossbarSpec:
@@ -138,22 +156,47 @@ class LinearTileSurrogate:
         fitted r_cell): the spec the nodal solve is given."""
         return spec_from_dict({"array": {"rows": self.spec.rows, "cols": self.spec.cols}})
 
-    def prepare(self, conductances: np.ndarray) -> PreparedTile:
-        """Compute the transfer matrix for ``conductances`` (S, ``(rows, cols)``)."""
-        start = time.perf_counter()
-        transfer = self._solver(conductances).transfer_matrix()
-        return PreparedTile(transfer, time.perf_counter() - start)
+    def prepare(
+        self, conductances: np.ndarray, mode: str = "accurate"
+    ) -> PreparedTile | NewtonTile | AttenuationTile:
+        """Bind the surrogate to ``conductances`` (S, ``(rows, cols)``).
 
-    def currents(self, conductances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        Args:
+            conductances: siemens, ``(rows, cols)``.
+            mode: ``"accurate"`` or ``"fast"`` (see the module docstring); linear cells give
+                the exact transfer matrix either way.
+        """
+        if mode not in MODES:
+            raise SurrogateError(f"unknown surrogate mode {mode!r}; modes: {', '.join(MODES)}")
+        start = time.perf_counter()
+        g = check_conductances(conductances, self.spec.rows, self.spec.cols)
+        if self.is_linear:
+            return PreparedTile(self._solver(g).transfer_matrix(), time.perf_counter() - start)
+        drops = WireDrops.from_topology(self.topology())
+        law = self.cell_law(g)
+        rows, cols = self.spec.rows, self.spec.cols
+        if mode == "accurate":
+            return NewtonTile(law, drops, rows, cols, time.perf_counter() - start)
+        # The fast mode is fitted over the calibrated input range (the spec's v_read before
+        # calibration).
+        v_max = self.spec.driver.v_read
+        if self.ranges:
+            v_max = max(abs(self.ranges["v_max"]), abs(self.ranges["v_min"])) or v_max
+        return AttenuationTile.build(law, drops, rows, cols, v_max)
+
+    def currents(
+        self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
+    ) -> np.ndarray:
         """Ampere, ``(batch, cols)``, for one conductance matrix and a batch of inputs.
 
-        A batch smaller than the number of rows is solved directly (cheaper than the
-        transfer matrix); a larger one goes through the transfer matrix.
+        For linear cells a batch smaller than the number of rows is solved directly (cheaper
+        than the transfer matrix); a larger one goes through the transfer matrix.
         """
         v = check_inputs(inputs, self.spec.rows)
-        if v.shape[0] < self.spec.rows:
-            return self._solver(conductances).solve(v).currents
-        return self.prepare(conductances).currents(v)
+        if self.is_linear and v.shape[0] < self.spec.rows:
+            g = check_conductances(conductances, self.spec.rows, self.spec.cols)
+            return self._solver(g).solve(v).currents
+        return self.prepare(conductances, mode).currents(v)
 
     def check_ranges(self, conductances: np.ndarray, inputs: np.ndarray) -> None:
         """Warn (``RangeWarning``, with the numbers) about values outside calibrated ranges."""
@@ -183,7 +226,7 @@ class LinearTileSurrogate:
         """The surrogate as JSON-ready data."""
         return {
             "format": FORMAT,
-            "model": "linear-tile",
+            "model": "resistive-tile",
             "spec": self.spec.to_dict(),
             "spec_hash": self.spec.content_hash(),
             "params": asdict(self.params),
@@ -218,7 +261,11 @@ def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float
     return out
 
 
-def load_surrogate(path: str | Path) -> LinearTileSurrogate:
+LinearTileSurrogate = TileSurrogate
+"""The name :class:`TileSurrogate` had while it modelled linear cells only."""
+
+
+def load_surrogate(path: str | Path) -> TileSurrogate:
     """Read a surrogate file.
 
     Raises:
@@ -247,21 +294,25 @@ def load_surrogate(path: str | Path) -> LinearTileSurrogate:
     except (KeyError, TypeError, ValueError) as err:
         raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
     metadata = {k: v for k, v in data.items() if k not in {"format", "spec", "params", "ranges"}}
-    return LinearTileSurrogate(spec, params, ranges, metadata)
+    return TileSurrogate(spec, params, ranges, metadata)
 
 
 class SurrogateEngine:
-    """The ``surrogate`` engine: a calibrated :class:`LinearTileSurrogate`.
+    """The ``surrogate`` engine: a calibrated :class:`TileSurrogate`.
 
     Args:
         surrogate: a surrogate object, or the path of a surrogate file.
+        mode: ``"accurate"`` or ``"fast"`` (nonlinear cells; see :class:`TileSurrogate`).
     """
 
     name = "surrogate"
 
-    def __init__(self, surrogate: LinearTileSurrogate | str | Path):
+    def __init__(self, surrogate: TileSurrogate | str | Path, mode: str = "accurate"):
+        if mode not in MODES:
+            raise SurrogateError(f"unknown surrogate mode {mode!r}; modes: {', '.join(MODES)}")
+        self.mode = mode
         self.surrogate = (
-            surrogate if isinstance(surrogate, LinearTileSurrogate) else load_surrogate(surrogate)
+            surrogate if isinstance(surrogate, TileSurrogate) else load_surrogate(surrogate)
         )
 
     def run(
@@ -289,7 +340,7 @@ class SurrogateEngine:
         g = check_conductances(conductances, spec.rows, spec.cols)
         v = dac(spec, check_inputs(inputs, spec.rows))
         self.surrogate.check_ranges(g, v)
-        prepared = self.surrogate.prepare(g)
+        prepared = self.surrogate.prepare(g, self.mode)
         currents = prepared.currents(v)
         return with_adc(
             spec,
@@ -297,6 +348,6 @@ class SurrogateEngine:
                 engine=self.name,
                 currents=currents,
                 elapsed_s=time.perf_counter() - start,
-                info={"prepare_s": prepared.prepare_s},
+                info={"prepare_s": prepared.prepare_s, "mode": self.mode},
             ),
         )
