@@ -121,8 +121,8 @@ def test_fit_recovers_the_network_from_a_wrong_start(tmp_path):
     results = run_cases(spec, cases, cache=None, jobs=2)
     wrong = TileParams(1.0, 1.0, 1.0, 1.0, 100.0)
     params, info = fit_params(spec, results, start=wrong)
-    # ngspice solves exactly this network, so the fit must find it again from 1 ohm wires and
-    # a 100 ohm cell resistance. The fit's finite-difference Jacobian (relative step 1e-6)
+    # ngspice solves exactly this network, so the fit must find it again from 1 ohm wires (a
+    # passive cell has no series element: the start's 100 ohm cell resistance is dropped). The fit's finite-difference Jacobian (relative step 1e-6)
     # stops it near 1e-10 of full scale (measured 1.5e-10) and within 1e-5 ohm of each value
     # (measured 4e-6); 1e-9 and 1e-4 ohm leave margin and still pin every parameter.
     assert info["train_nrmse"] < 1e-9

@@ -60,7 +60,8 @@ def fit_params(
 
     The residuals are the currents' differences scaled by the training set's full scale;
     the fit starts from ``start`` (default: the spec's nominal values) and keeps every
-    resistance >= 0.
+    resistance >= 0. Cells without a transistor have no series element, so only the four
+    wire resistances are fitted for them (``r_cell`` and ``r_cell_g`` are 0).
     """
     scale = max(float(np.max(np.abs(r.currents))) for r in training)
 
@@ -81,9 +82,14 @@ def fit_params(
     # and r_cell_g.
     x_scale = np.maximum(nominal.as_array(), 1.0)
     x_scale[4:] = np.maximum(x_scale[4:], 0.1 / spec.device.g_max)
+    free = 6 if spec.has_transistors else 4
+    fixed = nominal.as_array()[free:] if spec.has_transistors else np.zeros(2)
+
+    def params_of(x: np.ndarray) -> TileParams:
+        return TileParams.from_array(np.concatenate([x, fixed]))
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        model = TileSurrogate(spec, TileParams.from_array(x))
+        model = TileSurrogate(spec, params_of(x))
         return np.concatenate(
             [
                 ((model.currents(r.case.conductances, driven(r)) - r.currents) / scale).ravel()
@@ -94,9 +100,9 @@ def fit_params(
     clock = time.perf_counter()
     solution = least_squares(
         residuals,
-        nominal.as_array(),
+        nominal.as_array()[:free],
         bounds=(0.0, np.inf),
-        x_scale=x_scale,
+        x_scale=x_scale[:free],
         diff_step=1e-6,
         xtol=1e-12,
         ftol=1e-12,
@@ -111,7 +117,7 @@ def fit_params(
         "seconds": time.perf_counter() - clock,
         "train_nrmse": float(np.sqrt(np.mean(solution.fun**2))),
     }
-    return TileParams.from_array(solution.x), info
+    return params_of(solution.x), info
 
 
 def error_metrics(predicted: np.ndarray, reference: np.ndarray) -> dict[str, Any]:

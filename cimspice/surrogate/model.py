@@ -175,14 +175,13 @@ class TileSurrogate:
         drops = WireDrops.from_topology(self.topology())
         law = self.cell_law(g)
         rows, cols = self.spec.rows, self.spec.cols
-        if mode == "accurate":
-            return NewtonTile(law, drops, rows, cols, time.perf_counter() - start)
-        # The fast mode is fitted over the calibrated input range (the spec's v_read before
-        # calibration).
+        # Both modes measure attenuations over the calibrated input range (the spec's v_read
+        # before calibration).
         v_max = self.spec.driver.v_read
         if self.ranges:
             v_max = max(abs(self.ranges["v_max"]), abs(self.ranges["v_min"])) or v_max
-        return AttenuationTile.build(law, drops, rows, cols, v_max)
+        kind = NewtonTile if mode == "accurate" else AttenuationTile
+        return kind.build(law, drops, rows, cols, v_max)
 
     def currents(
         self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
