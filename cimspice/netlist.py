@@ -23,7 +23,7 @@ from cimspice import __version__
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.errors import InputError, NetlistError
 from cimspice.resources import data_dir
-from cimspice.spec import CellKind, CrossbarSpec
+from cimspice.spec import BUILTIN_MODELS, CellKind, CrossbarSpec
 from cimspice.topology import PassiveTopology
 
 __all__ = [
@@ -104,8 +104,11 @@ class Deck:
         driver_sources: the source driving each word line, ``(rows,)``.
         word_nodes, bit_nodes: node name at each cell, ``[rows][cols]``.
         saves_nodes: whether the deck saves every node voltage.
-        readout_sources: the sources that power the readout (TIA op-amp outputs), if any.
+        readout_sources: the sources that power the readout, if any: the behavioural
+            op-amps' outputs (one per bit line), or the CMOS op-amps' two supply rails.
         output_nodes: the readout's output node per bit line (TIA outputs), if any.
+        supply_voltages: volt, the voltage of each readout source when they are supply
+            rails (CMOS op-amps); empty for behavioural op-amps.
     """
 
     text: str
@@ -118,6 +121,7 @@ class Deck:
     driver_sources: tuple[str, ...]
     word_nodes: tuple[tuple[str, ...], ...]
     bit_nodes: tuple[tuple[str, ...], ...]
+    supply_voltages: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,11 +222,12 @@ def _capacitors(
 
 def _sweep_for(spec: CrossbarSpec, sweep: Sweep | str | None) -> Sweep:
     if sweep is None:
-        return Sweep.INDEX if spec.has_transistors else Sweep.TEMPERATURE
+        return Sweep.INDEX if spec.depends_on_temperature else Sweep.TEMPERATURE
     chosen = Sweep(sweep)
-    if chosen == Sweep.TEMPERATURE and spec.has_transistors:
+    if chosen == Sweep.TEMPERATURE and spec.depends_on_temperature:
         raise NetlistError(
-            "a temperature sweep would change the transistors of a 1T1R tile: use Sweep.INDEX"
+            "a temperature sweep would change the deck's transistors (1T1R cells or CMOS "
+            "op-amps): use Sweep.INDEX"
         )
     return chosen
 
@@ -265,6 +270,30 @@ def _access_context(spec: CrossbarSpec, g: np.ndarray, bit: list[list[str]]) -> 
         "l": repr(acc.l),
         "model_source": str(path.name if not acc.model_file else path),
         "model_text": model_text.rstrip("\n"),
+    }
+
+
+def _opamp_context(spec: CrossbarSpec, access: dict[str, object]) -> dict[str, object]:
+    """Template variables of the CMOS op-amp (``netlists/opamp_cmos.cir.j2``)."""
+    if not spec.has_cmos_opamps:
+        return {"cmos": False}
+    from cimspice.resources import data_dir
+
+    path = data_dir("models") / BUILTIN_MODELS["nmos65"]["file"]
+    # A 1T1R tile on the built-in card has already included it (a model defined twice is an
+    # error in ngspice).
+    included = bool(access) and access.get("model_source") == path.name
+    try:
+        text = "" if included else path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise NetlistError(f"cannot read model file {path}: {err}") from None
+    return {
+        "cmos": True,
+        "v_rail": repr(spec.readout.v_supply / 2),
+        "i_bias": repr(spec.readout.i_bias),
+        "include_models": not included,
+        "opamp_model_source": path.name,
+        "opamp_model_text": text.rstrip("\n"),
     }
 
 
@@ -389,7 +418,13 @@ def build_deck(
         for j in range(cols)
         if one_s and g[i, j] > 0
     ]
-    readout_sources = tuple(f"bo{j}" for j in range(cols)) if spec.has_tia else ()
+    readout_sources: tuple[str, ...] = ()
+    supply_voltages: tuple[float, ...] = ()
+    if spec.has_cmos_opamps:
+        v_rail = spec.readout.v_supply / 2
+        readout_sources, supply_voltages = ("vdda", "vssa"), (v_rail, -v_rail)
+    elif spec.has_tia:
+        readout_sources = tuple(f"bo{j}" for j in range(cols))
     output_nodes = tuple(f"o{j}" for j in range(cols)) if spec.has_tia else ()
     context = {
         "version": __version__,
@@ -434,6 +469,7 @@ def build_deck(
         # the pole: 1 mS into R = gain / 1 mS, with R C = gain / (2 pi gbw)
         "r_pole": repr(spec.readout.gain / 1e-3),
         "c_pole": repr(1e-3 / (2 * np.pi * spec.readout.gbw)),
+        **_opamp_context(spec, access),
         "save_nodes": save_nodes,
         "save_line": " ".join(
             [f"i({name})" for name in (*sense_sources, *driver_sources, *readout_sources)]
@@ -458,6 +494,7 @@ def build_deck(
         driver_sources=driver_sources,
         word_nodes=tuple(tuple(r) for r in word),
         bit_nodes=tuple(tuple(r) for r in bit),
+        supply_voltages=supply_voltages,
     )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "DeviceIV",
     "DeviceSpec",
     "DriverSpec",
+    "OpAmpKind",
     "ReadoutKind",
     "ReadoutSpec",
     "SelectorSpec",
@@ -200,6 +201,18 @@ class ReadoutKind(enum.StrEnum):
     a reset switch until ``t_reset``; transients only (``V_out = -Q / c_f``)."""
 
 
+class OpAmpKind(enum.StrEnum):
+    """The op-amp of a TIA or integrator readout."""
+
+    BEHAVIOURAL = "behavioural"
+    """One-pole macromodel: ``gain``, ``gbw``, ``v_offset`` and ``v_swing`` as given."""
+    CMOS = "cmos"
+    """Transistor level: a two-stage Miller op-amp of the built-in 65 nm BSIM4 cards
+    (``netlists/opamp_cmos.cir.j2``), on rails at ``+-v_supply / 2`` with a bias current
+    ``i_bias``; its gain, offset, bandwidth, swing and quiescent power are what the circuit
+    gives (measured figures in the template's header)."""
+
+
 @dataclass(frozen=True)
 class ReadoutSpec:
     """Bit-line readout: an input resistance, then a virtual ground or a TIA.
@@ -229,6 +242,11 @@ class ReadoutSpec:
         c_f: farad, the integrator's feedback capacitor (> 0).
         t_reset: second, the integrator's reset switch holds the capacitor shorted until this
             time (>= 0; 0: no reset phase).
+        opamp: ``"behavioural"`` (the macromodel above) or ``"cmos"`` (transistor level; then
+            ``gain``, ``v_offset``, ``v_swing`` and ``gbw`` are unused).
+        v_supply: volt, the CMOS op-amp's total supply, rails at ``+-v_supply / 2`` (> 0).
+        i_bias: ampere, the CMOS op-amp's reference bias current (> 0); its tail carries
+            twice and its output stage ten times this.
     """
 
     r_in: float = 0.0
@@ -242,12 +260,17 @@ class ReadoutSpec:
     adc_full_scale: float = 0.0
     c_f: float = 1e-12
     t_reset: float = 0.0
+    opamp: OpAmpKind = OpAmpKind.BEHAVIOURAL
+    v_supply: float = 1.2
+    i_bias: float = 20e-6
 
     def __post_init__(self) -> None:
         _check_finite_nonneg(self.r_in, "readout.r_in")
         kind = _member(ReadoutKind, self.kind, "readout.kind", "readout")
         object.__setattr__(self, "kind", kind)
-        for key in ("r_f", "gain", "v_swing", "gbw", "c_f"):
+        opamp = _member(OpAmpKind, self.opamp, "readout.opamp", "readout")
+        object.__setattr__(self, "opamp", opamp)
+        for key in ("r_f", "gain", "v_swing", "gbw", "c_f", "v_supply", "i_bias"):
             _check_positive(getattr(self, key), f"readout.{key}")
         if not math.isfinite(self.v_offset):
             raise SpecError(f"must be finite, got {self.v_offset!r}", key="readout.v_offset")
@@ -426,8 +449,18 @@ class CrossbarSpec:
 
     @property
     def has_transistors(self) -> bool:
-        """Whether the tile holds transistors (whose behaviour depends on temperature)."""
+        """Whether the tile's cells hold transistors (1T1R access transistors)."""
         return self.array.cell == CellKind.ONE_T_ONE_R
+
+    @property
+    def has_cmos_opamps(self) -> bool:
+        """Whether the readout is built from transistor-level op-amps."""
+        return self.has_tia and self.readout.opamp == OpAmpKind.CMOS
+
+    @property
+    def depends_on_temperature(self) -> bool:
+        """Whether anything in the deck (a transistor) changes with the circuit temperature."""
+        return self.has_transistors or self.has_cmos_opamps
 
     def model_path(self) -> Path:
         """The file that defines ``access.model``.
@@ -477,6 +510,12 @@ class CrossbarSpec:
         if self.array.cell != CellKind.ONE_S_ONE_R:
             del data["selector"]
         adc = {k: data["readout"][k] for k in ("adc_bits", "adc_full_scale")}
+        if self.readout.opamp == OpAmpKind.BEHAVIOURAL:  # added later: absent = behavioural
+            for key in ("opamp", "v_supply", "i_bias"):
+                del data["readout"][key]
+        else:
+            for key in ("gain", "v_offset", "v_swing", "gbw"):
+                del data["readout"][key]
         if self.readout.kind == ReadoutKind.IDEAL:
             data["readout"] = {"r_in": data["readout"]["r_in"]}
         if self.readout.adc_bits:
@@ -516,7 +555,7 @@ def _coerce(value: Any, annotation: str, key: str) -> Any:
         if not isinstance(value, bool):
             raise SpecError(f"must be true or false, got {type(value).__name__} {value!r}", key=key)
         return value
-    if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "str"):
+    if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "OpAmpKind", "str"):
         if not isinstance(value, str):
             raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
         return value

@@ -239,8 +239,13 @@ class NgspiceEngine:
         v_out = None
         if deck.output_nodes:
             v_out = arrays["outputs"].T.copy()
-            # the op-amp outputs deliver V_out * (-I) each (the readout's share of the power)
-            power_readout = -np.einsum("bj,bj->b", v_out, arrays["readout"].T)
+            if deck.supply_voltages:
+                # CMOS op-amps: everything their supply rails deliver, quiescent power included
+                rails = np.asarray(deck.supply_voltages)
+                power_readout = -np.einsum("k,kb->b", rails, arrays["readout"])
+            else:
+                # behavioural op-amps: each output delivers V_out * (-I)
+                power_readout = -np.einsum("bj,bj->b", v_out, arrays["readout"].T)
         power = power_drivers + power_readout
         v_word = v_bit = None
         if node_voltages:
