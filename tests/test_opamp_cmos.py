@@ -1,4 +1,4 @@
-"""Readouts built from the transistor-level two-stage op-amp (readout.opamp = "cmos"), in ngspice."""
+"""Readouts built from the transistor-level op-amp (readout.opamp = "cmos"), in ngspice."""
 
 import numpy as np
 import pytest

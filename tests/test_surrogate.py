@@ -122,9 +122,10 @@ def test_fit_recovers_the_network_from_a_wrong_start(tmp_path):
     wrong = TileParams(1.0, 1.0, 1.0, 1.0, 100.0)
     params, info = fit_params(spec, results, start=wrong)
     # ngspice solves exactly this network, so the fit must find it again from 1 ohm wires (a
-    # passive cell has no series element: the start's 100 ohm cell resistance is dropped). The fit's finite-difference Jacobian (relative step 1e-6)
-    # stops it near 1e-10 of full scale (measured 1.5e-10) and within 1e-5 ohm of each value
-    # (measured 4e-6); 1e-9 and 1e-4 ohm leave margin and still pin every parameter.
+    # passive cell has no series element: the start's 100 ohm cell resistance is dropped).
+    # The fit's finite-difference Jacobian (relative step 1e-6) stops it near 1e-10 of full
+    # scale (measured 1.5e-10) and within 1e-5 ohm of each value (measured 4e-6); 1e-9 and
+    # 1e-4 ohm leave margin and still pin every parameter.
     assert info["train_nrmse"] < 1e-9
     np.testing.assert_allclose(params.as_array(), [7.0, 2.0, 3.0, 4.0, 0.0, 0.0], atol=1e-4)
 
