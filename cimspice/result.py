@@ -70,9 +70,10 @@ class Result:
         """Joule per input vector, each source's share held for ``t_read`` seconds.
 
         ``drivers``: drawn by the word-line drivers, all of it dissipated in the drivers'
-        output resistance, the wires and the cells (the array); ``readout``: delivered by the
-        readout amplifiers' outputs (for a TIA, its feedback resistor's I^2 r_f; the op-amps'
-        quiescent supply power is not modelled and comes on top); ``total``.
+        output resistance, the wires and the cells (the array); ``readout``: for behavioural
+        op-amps what their outputs deliver (for a TIA, its feedback resistor's I^2 r_f; a
+        macromodel has no quiescent power), for CMOS op-amps (``readout.opamp = "cmos"``)
+        everything their supply rails deliver, quiescent power included; ``total``.
 
         Raises:
             ValueError: the engine did not report the power split.
