@@ -17,8 +17,9 @@ per application and no matrix is ever assembled, so a step costs ``O(rows * cols
 vector per CG iteration. The eigenvalues of ``1 + S A S`` are at least 1 and only the few
 smooth wire modes reach far above it, so CG needs a handful of iterations. Each Newton step
 is solved to a relative residual of ``CG_RTOL`` (an inexact Newton: once near the solution
-every step gains at least three digits), and iteration stops when no cell voltage moves by
-more than ``NEWTON_TOL_V``.
+every step gains at least three digits; the CG runs in single precision, the residual and
+the update in double), and iteration stops when no cell voltage moves by more than
+``NEWTON_TOL_V``.
 """
 
 from __future__ import annotations
@@ -93,7 +94,11 @@ def solve_cell_voltages(
         residual = u - drive
         residual += drops(current)
         s = np.sqrt(slope)
-        y, n_cg = _cg(drops, s, -s * residual)
+        # The step is solved in single precision (to CG_RTOL = 1e-3, far above float32's
+        # 1e-7); the residual that drives it, and the update, stay in double precision, so
+        # Newton converges to double-precision accuracy all the same.
+        s32 = s.astype(np.float32)
+        y, n_cg = _cg(drops, s32, -(s32 * residual.astype(np.float32)))
         cg_total += n_cg
         du = drops(s * y)
         du += residual

@@ -23,6 +23,7 @@ from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
 from cimspice.surrogate.model import TileParams, TileSurrogate
+from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
 from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
 __all__ = ["Calibration", "calibrate", "error_metrics", "fit_params"]
@@ -54,14 +55,19 @@ def _log(message: str) -> None:
 
 
 def fit_params(
-    spec: CrossbarSpec, training: list[CaseResult], *, start: TileParams | None = None
+    spec: CrossbarSpec,
+    training: list[CaseResult],
+    *,
+    start: TileParams | None = None,
+    transistor: AccessTransistor | None = None,
 ) -> tuple[TileParams, dict]:
     """Least-squares fit of the tile's resistances to SPICE currents.
 
     The residuals are the currents' differences scaled by the training set's full scale;
     the fit starts from ``start`` (default: the spec's nominal values) and keeps every
-    resistance >= 0. Cells without a transistor have no series element, so only the four
-    wire resistances are fitted for them (``r_cell`` and ``r_cell_g`` are 0).
+    resistance >= 0. Cells without a transistor have no series element, and a measured
+    ``transistor`` models it itself, so in both cases only the four wire resistances are
+    fitted (``r_cell`` and ``r_cell_g`` are 0).
     """
     scale = max(float(np.max(np.abs(r.currents))) for r in training)
 
@@ -70,7 +76,7 @@ def fit_params(
 
     if start is None:
         start = TileParams.from_spec(spec)
-        if spec.has_transistors:
+        if spec.has_transistors and transistor is None:
             # An access transistor's on-resistance: start at a tenth of the smallest cell
             # resistance, a typical design target, and let the fit move it.
             r_on = 0.1 / spec.device.g_max
@@ -82,14 +88,15 @@ def fit_params(
     # and r_cell_g.
     x_scale = np.maximum(nominal.as_array(), 1.0)
     x_scale[4:] = np.maximum(x_scale[4:], 0.1 / spec.device.g_max)
-    free = 6 if spec.has_transistors else 4
-    fixed = nominal.as_array()[free:] if spec.has_transistors else np.zeros(2)
+    series = spec.has_transistors and transistor is None  # r_cell stands for the transistor
+    free = 6 if series else 4
+    fixed = nominal.as_array()[free:] if series else np.zeros(2)
 
     def params_of(x: np.ndarray) -> TileParams:
         return TileParams.from_array(np.concatenate([x, fixed]))
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        model = TileSurrogate(spec, params_of(x))
+        model = TileSurrogate(spec, params_of(x), transistor=transistor)
         return np.concatenate(
             [
                 ((model.currents(r.case.conductances, driven(r)) - r.currents) / scale).ravel()
@@ -179,7 +186,12 @@ def calibrate(
     cached = sum(r.cached for r in results)
     t1 = time.perf_counter()
     _log(f"SPICE done in {t1 - t0:.1f} s ({cached} of {len(results)} from the cache); fitting")
-    params, fit_info = fit_params(spec, results[: len(train)])
+    transistor = None
+    if spec.has_transistors:
+        # the access transistor's I-V over every drain-source voltage the cases can reach
+        reach = max(float(np.max(np.abs(dac(spec, r.case.inputs)))) for r in results)
+        transistor = measure_access_transistor(spec, 1.25 * max(reach, spec.driver.v_read))
+    params, fit_info = fit_params(spec, results[: len(train)], transistor=transistor)
     t2 = time.perf_counter()
     val = results[len(train) :]
     all_g = np.concatenate([r.case.conductances.ravel() for r in results[: len(train)]])
@@ -190,7 +202,7 @@ def calibrate(
         "v_min": float(all_v.min()),
         "v_max": float(all_v.max()),
     }
-    surrogate = TileSurrogate(spec, params, ranges)
+    surrogate = TileSurrogate(spec, params, ranges, transistor=transistor)
     spice = np.concatenate([r.currents for r in val])
     modes = ["accurate"] if surrogate.is_linear else ["accurate", "fast"]
     predictions = {
@@ -224,7 +236,7 @@ def calibrate(
         },
         "timings_s": timings,
     }
-    surrogate = TileSurrogate(spec, params, ranges, metadata)
+    surrogate = TileSurrogate(spec, params, ranges, metadata, transistor)
     return Calibration(surrogate, metrics, {"spice": spice, **predictions}, timings)
 
 

@@ -37,13 +37,20 @@ import numpy as np
 from cimspice import __version__
 from cimspice.arrays import atomic_output, check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
-from cimspice.engines.cell_laws import CellLaw, cell_law
+from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import SurrogateError
 from cimspice.result import Result
-from cimspice.spec import CrossbarSpec, spec_from_dict
-from cimspice.surrogate.prepared import AttenuationTile, NewtonTile, PreparedTile
+from cimspice.spec import CrossbarSpec, DeviceIV, spec_from_dict
+from cimspice.surrogate.prepared import (
+    AttenuationTile,
+    NewtonTile,
+    PreparedTile,
+    SecantTile,
+    TileLevels,
+)
+from cimspice.surrogate.transistor_iv import AccessTransistor
 from cimspice.topology import PassiveTopology
 
 __all__ = [
@@ -107,12 +114,15 @@ class TileSurrogate:
         params: the fitted resistances.
         ranges: calibrated ranges: ``g_min``, ``g_max`` (S), ``v_min``, ``v_max`` (V).
         metadata: versions, validation metrics and fit details (JSON-friendly).
+        transistor: the access transistor's measured I-V (1T1R tiles calibrated with it);
+            without it a 1T1R cell's transistor is the fitted series resistance alone.
     """
 
     spec: CrossbarSpec
     params: TileParams
     ranges: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    transistor: AccessTransistor | None = None
 
     def topology(self) -> PassiveTopology:
         """The network with the fitted wire resistances."""
@@ -124,7 +134,9 @@ class TileSurrogate:
     @property
     def is_linear(self) -> bool:
         """Whether the modelled cells are linear (then both modes are exact and identical)."""
-        return self.spec.is_linear and self.spec.array.cell.value != "1S1R"
+        return (
+            self.spec.is_linear and self.spec.array.cell.value != "1S1R" and self.transistor is None
+        )
 
     def _series(self, g: np.ndarray) -> np.ndarray:
         """Ohm: the fitted series resistance inside each cell."""
@@ -132,23 +144,29 @@ class TileSurrogate:
         return p.r_cell + p.r_cell_g * g / self.spec.device.g_max
 
     def _solver(self, g: np.ndarray) -> NodalSolver:
-        g_eff = g / (1.0 + g * self._series(g))
-        return NodalSolver(self._passive, g_eff, topology=self.topology())
+        return self._network(g / (1.0 + g * self._series(g)))
 
-    def cell_law(self, conductances: np.ndarray) -> CellLaw:
-        """The law of every cell (memristor, selector, fitted series resistance), shaped
-        ``(rows, cols, 1)``."""
+    def _network(self, conductances: np.ndarray) -> NodalSolver:
+        """The fitted wires with plain linear cells of ``conductances``."""
+        return NodalSolver(self._passive, conductances, topology=self.topology())
+
+    def cell_law(self, conductances: np.ndarray, source: np.ndarray | None = None) -> CellLaw:
+        """The law of every cell (memristor, selector, fitted series resistance, measured
+        access transistor with its source at ``source`` volts), shaped ``(rows, cols, 1)``."""
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
         selector = None
         if self.spec.array.cell.value == "1S1R":
             selector = (self.spec.selector.i_s, self.spec.selector.v_s)
-        return cell_law(
+        law = cell_law(
             g[:, :, None],
             iv=self.spec.device.iv.value,
             v0=self.spec.device.v0,
             selector=selector,
             series_resistance=self._series(g)[:, :, None],
         )
+        if self.transistor is None:
+            return law
+        return SeriesLaw(law, self.transistor.law(0.0 if source is None else source))
 
     @functools.cached_property
     def _passive(self) -> CrossbarSpec:
@@ -158,7 +176,7 @@ class TileSurrogate:
 
     def prepare(
         self, conductances: np.ndarray, mode: str = "accurate"
-    ) -> PreparedTile | NewtonTile | AttenuationTile:
+    ) -> PreparedTile | NewtonTile | AttenuationTile | SecantTile:
         """Bind the surrogate to ``conductances`` (S, ``(rows, cols)``).
 
         Args:
@@ -173,15 +191,28 @@ class TileSurrogate:
         if self.is_linear:
             return PreparedTile(self._solver(g).transfer_matrix(), time.perf_counter() - start)
         drops = WireDrops.from_topology(self.topology())
-        law = self.cell_law(g)
         rows, cols = self.spec.rows, self.spec.cols
-        # Both modes measure attenuations over the calibrated input range (the spec's v_read
-        # before calibration).
+        transistor = self.transistor is not None
+
+        def law_for(source: np.ndarray | None) -> CellLaw:
+            return self.cell_law(g, source)
+
+        # Every mode measures the tile at uniform levels over the calibrated input range (the
+        # spec's v_read before calibration).
         v_max = self.spec.driver.v_read
         if self.ranges:
             v_max = max(abs(self.ranges["v_max"]), abs(self.ranges["v_min"])) or v_max
-        kind = NewtonTile if mode == "accurate" else AttenuationTile
-        return kind.build(law, drops, rows, cols, v_max)
+        reference = TileLevels.measure(
+            law_for, drops, (rows, cols), v_max, source_dependent=transistor
+        )
+        if mode == "accurate":
+            return NewtonTile.build(reference)
+        if transistor and self.spec.device.iv == DeviceIV.LINEAR:
+            # linear memristors behind transistors: weakly nonlinear, secant transfer matrices
+            return SecantTile.build(
+                reference, lambda secant: self._network(secant).transfer_matrix()
+            )
+        return AttenuationTile.build(reference)
 
     def currents(
         self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
@@ -231,6 +262,7 @@ class TileSurrogate:
             "params": asdict(self.params),
             "ranges": self.ranges,
             "versions": {"cimspice": __version__, **self.metadata.get("versions", {})},
+            **({"access_transistor": self.transistor.to_json()} if self.transistor else {}),
             **{k: v for k, v in self.metadata.items() if k != "versions"},
         }
 
@@ -288,12 +320,16 @@ def load_surrogate(path: str | Path) -> TileSurrogate:
             raw = {**raw, "r_cell_g": 0.0}
         params = TileParams(**_numbers(raw, _PARAM_KEYS, "params"))
         ranges = _numbers(data["ranges"], _RANGE_KEYS, "ranges")
+        transistor = None
+        if "access_transistor" in data:
+            transistor = AccessTransistor.from_json(data["access_transistor"])
     except SurrogateError:
         raise
     except (KeyError, TypeError, ValueError) as err:
         raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
-    metadata = {k: v for k, v in data.items() if k not in {"format", "spec", "params", "ranges"}}
-    return TileSurrogate(spec, params, ranges, metadata)
+    skip = {"format", "spec", "params", "ranges", "access_transistor"}
+    metadata = {k: v for k, v in data.items() if k not in skip}
+    return TileSurrogate(spec, params, ranges, metadata, transistor)
 
 
 class SurrogateEngine:

@@ -7,6 +7,10 @@ Three kinds, all with ``currents(inputs) -> (batch, cols)``:
 - :class:`NewtonTile` (nonlinear cells, ``accurate`` mode): Newton on the fitted network's
   cell voltages (:func:`cimspice.engines.line_newton.solve_cell_voltages`), exact for the
   fitted network.
+- :class:`SecantTile` (cells that are linear but for an access transistor, ``fast`` mode):
+  the exact transfer matrices of the fitted network with every cell replaced by its secant
+  conductance ``I / U`` at ``LEVELS`` uniform input levels; a vector goes through the two
+  matrices whose levels bracket its RMS input, interpolated (two matmuls).
 - :class:`AttenuationTile` (nonlinear cells, ``fast`` mode): each cell sees its word line's
   input scaled by an attenuation ``alpha_ij`` (its share of the input left after the IR
   drops), ``I_j = sum_i f_ij(alpha_ij v_i)``. The attenuations come from exact solves of the
@@ -19,22 +23,32 @@ Three kinds, all with ``currents(inputs) -> (batch, cols)``:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from cimspice.arrays import check_inputs
 from cimspice.engines.cell_laws import CellLaw
-from cimspice.engines.line_newton import solve_cell_voltages
+from cimspice.engines.line_newton import LineSolution, solve_cell_voltages
 from cimspice.engines.wire_drops import WireDrops
+from cimspice.errors import ConvergenceError
+
+LawFor = Callable[[np.ndarray | None], CellLaw]
+"""The cells' law given the bit-line potential at every cell (``None``: all at 0 V): access
+transistors depend on it; two-terminal cells ignore it."""
 
 __all__ = [
     "ACCURATE_TOL_V",
     "LEVELS",
     "POWERS",
     "AttenuationTile",
+    "LawFor",
     "NewtonTile",
     "PreparedTile",
+    "SecantTile",
+    "TileLevels",
+    "solve_tile",
 ]
 
 LEVELS = 8
@@ -43,6 +57,42 @@ POWERS = (1, 3, 5, 7)
 """Odd powers of the fast mode's per-cell polynomials (degree 7: sinh(x/v0) to ~5e-6 at
 x/v0 = 2)."""
 _GRID = 48  # fitting points of each cell polynomial on [0, v_max]
+SOURCE_TOL_V = 1e-9
+"""Volt: outer iterations over the bit-line potentials (access transistors) stop when no
+potential moves by more than this."""
+SOURCE_MAX_ITER = 20
+
+
+def solve_tile(
+    law_for: LawFor,
+    drops: WireDrops,
+    inputs: np.ndarray,
+    cols: int,
+    *,
+    source_dependent: bool,
+    tol: float,
+    start: np.ndarray | None = None,
+) -> LineSolution:
+    """Solve the fitted network; with ``source_dependent`` cells (access transistors), repeat
+    with each solution's bit-line potentials until they stop moving (a few repeats: the
+    transistors depend on them weakly)."""
+    solution = solve_cell_voltages(law_for(None), drops, inputs, cols, tol=tol, start=start)
+    if not source_dependent:
+        return solution
+    source = drops.bit(solution.currents)
+    for _ in range(SOURCE_MAX_ITER):
+        solution = solve_cell_voltages(
+            law_for(source), drops, inputs, cols, tol=tol, start=solution.voltages
+        )
+        moved_to = drops.bit(solution.currents)
+        moved = float(np.max(np.abs(moved_to - source), initial=0.0))
+        source = moved_to
+        if moved <= SOURCE_TOL_V:
+            return solution
+    raise ConvergenceError(
+        f"the bit-line potentials under the access transistors did not settle in "
+        f"{SOURCE_MAX_ITER} outer iterations (last move {moved:.3g} V)"
+    )
 
 
 @dataclass(frozen=True)
@@ -75,8 +125,9 @@ class NewtonTile:
     levels (as in the fast mode), which saves it about one step.
 
     Attributes:
-        law: the cells' I-V law, broadcastable against ``(rows, cols, batch)``.
+        law_for: the cells' law given the bit-line potentials (see :data:`LawFor`).
         drops: the fitted wires.
+        source_dependent: whether the law depends on the bit-line potentials.
         levels: volt, ``(L,)``, the uniform input levels of ``attenuation``.
         attenuation: ``(rows, cols, L)``: cell voltage / input at each level.
         prepare_s: seconds spent preparing it.
@@ -84,21 +135,26 @@ class NewtonTile:
             ``(rows, cols, chunk)`` arrays).
     """
 
-    law: CellLaw
+    law_for: LawFor
     drops: WireDrops
+    source_dependent: bool
     levels: np.ndarray
     attenuation: np.ndarray
     prepare_s: float = 0.0
     chunk: int = 256
 
     @classmethod
-    def build(
-        cls, law: CellLaw, drops: WireDrops, rows: int, cols: int, v_max: float
-    ) -> NewtonTile:
-        """Measure the attenuations for inputs up to ``v_max`` (volt)."""
-        start = time.perf_counter()
-        levels, alpha = _attenuations(law, drops, rows, cols, v_max)
-        return cls(law, drops, levels, alpha, time.perf_counter() - start)
+    def build(cls, reference: TileLevels) -> NewtonTile:
+        """The accurate mode, from the network solved at uniform levels."""
+        alpha = reference.solution.voltages / reference.levels
+        return cls(
+            reference.law_for,
+            reference.drops,
+            reference.source_dependent,
+            reference.levels,
+            alpha,
+            reference.seconds,
+        )
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
@@ -111,20 +167,103 @@ class NewtonTile:
             alpha = self.attenuation[:, :, low] * (1.0 - weight) + (
                 self.attenuation[:, :, low + 1] * weight
             )
-            solution = solve_cell_voltages(
-                self.law, self.drops, part, cols, tol=ACCURATE_TOL_V, start=alpha * part.T[:, None]
+            solution = solve_tile(
+                self.law_for,
+                self.drops,
+                part,
+                cols,
+                source_dependent=self.source_dependent,
+                tol=ACCURATE_TOL_V,
+                start=alpha * part.T[:, None],
             )
             out[k : k + part.shape[0]] = solution.currents.sum(axis=0).T
         return out
 
 
-def _attenuations(
-    law: CellLaw, drops: WireDrops, rows: int, cols: int, v_max: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``LEVELS`` uniform input levels up to ``v_max`` and each cell's attenuation at them."""
-    levels = np.linspace(v_max / LEVELS, v_max, LEVELS)
-    reference = solve_cell_voltages(law, drops, levels[:, None] * np.ones((1, rows)), cols)
-    return levels, reference.voltages / levels
+@dataclass(frozen=True)
+class SecantTile:
+    """Cells linear but for an access transistor, the ``fast`` mode (see the module).
+
+    Attributes:
+        levels: volt, ``(L,)``, the uniform input levels.
+        transfers: siemens, ``(L, rows, cols)``: ``I = V @ transfers[l]`` at level ``l``.
+        prepare_s: seconds spent preparing it.
+    """
+
+    levels: np.ndarray
+    transfers: np.ndarray
+    prepare_s: float
+
+    @classmethod
+    def build(
+        cls, reference: TileLevels, transfer_of: Callable[[np.ndarray], np.ndarray]
+    ) -> SecantTile:
+        """Secant conductances at each level, then each level's exact transfer matrix.
+
+        Args:
+            reference: the network solved at uniform levels.
+            transfer_of: the fitted wires' transfer matrix for a matrix of cell conductances.
+        """
+        start = time.perf_counter()
+        volts, amps = reference.solution.voltages, reference.solution.currents
+        secant = np.divide(amps, volts, out=np.zeros_like(amps), where=volts != 0)
+        transfers = np.stack([transfer_of(secant[:, :, k]) for k in range(len(reference.levels))])
+        return cls(reference.levels, transfers, reference.seconds + time.perf_counter() - start)
+
+    def currents(self, inputs: np.ndarray) -> np.ndarray:
+        """Ampere, ``(batch, cols)``."""
+        v = check_inputs(inputs, self.transfers.shape[1])
+        low, weight = _bracket(self.levels, v)
+        out = np.empty((v.shape[0], self.transfers.shape[2]))
+        for level in np.unique(low):
+            picked = np.flatnonzero(low == level)
+            x, w = v[picked], weight[picked, None]
+            out[picked] = (1.0 - w) * (x @ self.transfers[level]) + w * (
+                x @ self.transfers[level + 1]
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class TileLevels:
+    """The fitted network solved at ``LEVELS`` uniform input levels: where every prepared
+    kind of nonlinear tile starts.
+
+    Attributes:
+        law_for: the cells' law given the bit-line potentials.
+        drops: the fitted wires.
+        source_dependent: whether the law depends on the bit-line potentials.
+        levels: volt, ``(LEVELS,)``, up to the calibrated input range.
+        solution: the network at each level (batch axis = level).
+        seconds: time taken.
+    """
+
+    law_for: LawFor
+    drops: WireDrops
+    source_dependent: bool
+    levels: np.ndarray
+    solution: LineSolution
+    seconds: float
+
+    @classmethod
+    def measure(
+        cls,
+        law_for: LawFor,
+        drops: WireDrops,
+        shape: tuple[int, int],
+        v_max: float,
+        *,
+        source_dependent: bool,
+    ) -> TileLevels:
+        """Solve ``(rows, cols) = shape`` at levels ``v_max / LEVELS .. v_max`` (volt)."""
+        start = time.perf_counter()
+        rows, cols = shape
+        levels = np.linspace(v_max / LEVELS, v_max, LEVELS)
+        uniform = levels[:, None] * np.ones((1, rows))
+        solution = solve_tile(
+            law_for, drops, uniform, cols, source_dependent=source_dependent, tol=ACCURATE_TOL_V
+        )
+        return cls(law_for, drops, source_dependent, levels, solution, time.perf_counter() - start)
 
 
 def _bracket(levels: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,12 +291,14 @@ class AttenuationTile:
     prepare_s: float
 
     @classmethod
-    def build(
-        cls, law: CellLaw, drops: WireDrops, rows: int, cols: int, v_max: float
-    ) -> AttenuationTile:
-        """Measure the attenuations and fit the per-cell polynomials for inputs to ``v_max``."""
+    def build(cls, reference: TileLevels) -> AttenuationTile:
+        """Fit the per-cell polynomials for inputs up to the highest level."""
         start = time.perf_counter()
-        levels, alpha = _attenuations(law, drops, rows, cols, v_max)
+        levels = reference.levels
+        alpha = reference.solution.voltages / levels
+        law = reference.law_for(None)
+        rows, cols = alpha.shape[:2]
+        v_max = float(levels[-1])
         grid = np.linspace(0.0, v_max, _GRID + 1)[1:]
         design = grid[:, None] ** np.array(POWERS)[None, :]  # (grid, P)
         solve = np.linalg.pinv(design)  # (P, grid)
@@ -166,7 +307,7 @@ class AttenuationTile:
             # f_ij(alpha_ij v) on the grid: (rows, cols, grid)
             values = law.current(alpha[:, :, level, None] * grid)
             coefficients[level] = np.einsum("pg,ijg->pij", solve, values)
-        return cls(levels, coefficients, time.perf_counter() - start)
+        return cls(levels, coefficients, reference.seconds + time.perf_counter() - start)
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
