@@ -22,6 +22,7 @@ Three kinds, all with ``currents(inputs) -> (batch, cols)``:
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,14 +215,7 @@ class SecantTile:
         """Ampere, ``(batch, cols)``."""
         v = check_inputs(inputs, self.transfers.shape[1])
         low, weight = _bracket(self.levels, v)
-        out = np.empty((v.shape[0], self.transfers.shape[2]))
-        for level in np.unique(low):
-            picked = np.flatnonzero(low == level)
-            x, w = v[picked], weight[picked, None]
-            out[picked] = (1.0 - w) * (x @ self.transfers[level]) + w * (
-                x @ self.transfers[level + 1]
-            )
-        return out
+        return _between_levels(v, low, weight, self.transfers)
 
 
 @dataclass(frozen=True)
@@ -264,6 +258,30 @@ class TileLevels:
             law_for, drops, uniform, cols, source_dependent=source_dependent, tol=ACCURATE_TOL_V
         )
         return cls(law_for, drops, source_dependent, levels, solution, time.perf_counter() - start)
+
+
+def _between_levels(
+    features: np.ndarray, low: np.ndarray, weight: np.ndarray, matrices: np.ndarray
+) -> np.ndarray:
+    """``(1 - w) x @ M[l] + w x @ M[l + 1]`` for every row ``x`` of ``features``, ``l`` its
+    lower level and ``w`` its weight; rows are sorted by level once, so each level's rows
+    go through BLAS as one contiguous block."""
+    order = np.argsort(low, kind="stable")
+    x_sorted, low_sorted, w_sorted = features[order], low[order], weight[order, None]
+    bounds = [0, *(np.flatnonzero(np.diff(low_sorted)) + 1).tolist(), len(order)]
+    out_sorted = np.empty((len(order), matrices.shape[2]))
+    for start, stop in itertools.pairwise(bounds):
+        level = int(low_sorted[start])
+        x = x_sorted[start:stop]
+        below = x @ matrices[level]
+        above = x @ matrices[level + 1]
+        above -= below
+        above *= w_sorted[start:stop]
+        below += above
+        out_sorted[start:stop] = below
+    out = np.empty_like(out_sorted)
+    out[order] = out_sorted
+    return out
 
 
 def _bracket(levels: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -315,13 +333,6 @@ class AttenuationTile:
         rows, cols = self.coefficients.shape[2:]
         v = check_inputs(inputs, rows)
         low, weight = _bracket(self.levels, v)
-        weight = weight[:, None]
         features = np.concatenate([v**p for p in POWERS], axis=1)  # (batch, P * rows)
         flat = self.coefficients.reshape(len(self.levels), n_powers * rows, cols)
-        out = np.empty((v.shape[0], cols))
-        for level in np.unique(low):
-            picked = np.flatnonzero(low == level)
-            x = features[picked]
-            w = weight[picked]
-            out[picked] = (1.0 - w) * (x @ flat[level]) + w * (x @ flat[level + 1])
-        return out
+        return _between_levels(features, low, weight, flat)
