@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cimspice.arrays import check_inputs
 from cimspice.result import Result, TransientResult
 
-__all__ = ["plot_calibration", "plot_cell_voltages", "plot_error_map", "plot_settling"]
+if TYPE_CHECKING:
+    from cimspice.compensation.report import CompensationReport
+
+__all__ = [
+    "plot_calibration",
+    "plot_cell_voltages",
+    "plot_compensation",
+    "plot_error_map",
+    "plot_settling",
+]
 
 
 def _pyplot() -> Any:
@@ -194,6 +203,42 @@ def plot_error_map(
     ax2.invert_yaxis()
     ax2.set_xlabel("RMS error / full scale")
     ax2.set_ylabel("bit line j")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_compensation(report: CompensationReport, path: str | Path) -> Path:
+    """Error maps of a compensation scheme's held-out outputs, before and after, side by side.
+
+    Colour: ``(I - I_ideal) / max |I_ideal|`` on one diverging scale for both panels (so the
+    "after" panel shows how much is left); title: each panel's max error.
+
+    Args:
+        report: a :class:`~cimspice.compensation.report.CompensationReport` holding its
+            outputs.
+        path: PNG file to write (its folder is created).
+
+    Returns:
+        the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if report.reference is None or report.outputs_before is None or report.outputs_after is None:
+        raise ValueError("the report holds no outputs to draw")
+    scale = float(np.max(np.abs(report.reference)))
+    maps = [(report.outputs_before - report.reference) / scale]
+    maps.append((report.outputs_after - report.reference) / scale)
+    lim = max(float(np.max(np.abs(m))) for m in maps) or 1.0
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    for ax, err, when in zip(axes, maps, ("before", "after"), strict=True):
+        im = ax.imshow(err, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+        ax.set_title(f"{when}: max |error| {np.max(np.abs(err)):.2e} of full scale")
+        ax.set_xlabel("bit line j")
+        ax.set_ylabel("input vector")
+    fig.colorbar(im, ax=list(axes), label="(I - V @ G) / full scale")
+    fig.suptitle(f"{report.scheme} ({report.engine})")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

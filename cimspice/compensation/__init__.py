@@ -25,6 +25,7 @@ Importing this package loads no scheme; :func:`evaluate_scheme` imports the one 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -33,10 +34,11 @@ from cimspice.errors import InputError
 if TYPE_CHECKING:
     import numpy as np
 
+    from cimspice.compensation.cost import CostModel
     from cimspice.compensation.report import CompensationReport
     from cimspice.spec import CrossbarSpec
 
-__all__ = ["SCHEMES", "evaluate_scheme"]
+__all__ = ["SCHEMES", "default_targets", "evaluate_scheme"]
 
 SCHEMES: dict[str, str] = {
     "ir-predistort": "cimspice.compensation.ir_predistort",
@@ -49,15 +51,61 @@ SCHEMES: dict[str, str] = {
 
 
 def evaluate_scheme(
-    name: str, spec: CrossbarSpec, conductances: np.ndarray, **options: Any
+    name: str,
+    spec: CrossbarSpec,
+    conductances: np.ndarray,
+    *,
+    engine: str = "ngspice",
+    batch: int = 32,
+    seed: int = 0,
+    cost: CostModel | None = None,
+    **params: Any,
 ) -> CompensationReport:
-    """Run scheme ``name``'s ``evaluate`` on ``spec`` with target ``conductances``.
+    """Run scheme ``name`` on ``spec`` with target ``conductances`` and measure it.
+
+    Args:
+        name: a key of :data:`SCHEMES`.
+        spec: the tile.
+        conductances: siemens, ``(rows, cols)``: the targets (the ideal matrix).
+        engine: what measures the errors (``"ngspice"``: the tile-level truth; ``"nodal"``).
+        batch: held-out input vectors.
+        seed: their seed.
+        cost: the cost model.
+        params: fields of the scheme's parameter dataclass (e.g. ``tile_rows=16``).
 
     Raises:
-        InputError: an unknown scheme name (the known ones are listed).
+        InputError: an unknown scheme name (the known ones are listed) or parameter.
     """
     if name not in SCHEMES:
         raise InputError(f"unknown scheme {name!r}; known schemes: {', '.join(SCHEMES)}")
     module = importlib.import_module(SCHEMES[name])
-    report: CompensationReport = module.evaluate(spec, conductances, **options)
+    known = {f.name for f in dataclasses.fields(module.PARAMS)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InputError(
+            f"scheme {name!r} takes no parameter {', '.join(unknown)}; its parameters: "
+            + ", ".join(sorted(known))
+        )
+    report: CompensationReport = module.evaluate(
+        spec,
+        conductances,
+        engine=engine,
+        batch=batch,
+        seed=seed,
+        cost=cost,
+        params=module.PARAMS(**params),
+    )
     return report
+
+
+def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:
+    """Siemens, ``(rows, cols)``: targets ~ U(g_min, g_min + 0.6 (g_max - g_min)).
+
+    The lower 60% of the window (1-60 uS in a 1-100 uS window), leaving headroom for
+    corrections that raise conductances (the issue's pre-distortion target).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lo, hi = spec.device.g_min, spec.device.g_max
+    return rng.uniform(lo, lo + 0.6 * (hi - lo), (spec.rows, spec.cols))

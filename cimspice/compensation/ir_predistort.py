@@ -50,6 +50,7 @@ from cimspice.errors import ConvergenceError, InputError
 from cimspice.spec import CrossbarSpec
 
 __all__ = [
+    "PARAMS",
     "PredistortParams",
     "Predistortion",
     "check_window",
@@ -85,6 +86,10 @@ class PredistortParams:
             raise InputError(f"ir-predistort: tol must be > 0, got {self.tol!r}")
         if self.max_iter < 1:
             raise InputError(f"ir-predistort: max_iter must be >= 1, got {self.max_iter}")
+
+
+PARAMS = PredistortParams
+"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
 
 
 @dataclass(frozen=True)
@@ -313,4 +318,7 @@ def evaluate(
         energy_after=mvm_energy(spec, after, cost, macs=macs, digital_mults=gain_mults),
         base_cells=macs,
         details=details,
+        reference=reference,
+        outputs_before=before.currents,
+        outputs_after=after.currents / chosen.alpha,
     )

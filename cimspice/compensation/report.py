@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
 
 __all__ = ["CompensationReport"]
@@ -35,6 +37,9 @@ class CompensationReport:
         cycles_before: array cycles per MVM without the scheme.
         cycles_after: array cycles per MVM with it.
         details: scheme-specific figures (JSON-friendly), e.g. the rescaling factor.
+        reference: ampere, ``(batch, cols)``: the ideal outputs of the held-out inputs.
+        outputs_before: ampere, the tile's outputs without the scheme.
+        outputs_after: ampere, the tile's outputs with it (after its digital correction).
     """
 
     scheme: str
@@ -52,6 +57,9 @@ class CompensationReport:
     cycles_before: int = 1
     cycles_after: int = 1
     details: Mapping[str, Any] = field(default_factory=dict)
+    reference: np.ndarray | None = field(default=None, repr=False, compare=False)
+    outputs_before: np.ndarray | None = field(default=None, repr=False, compare=False)
+    outputs_after: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def reduction(self) -> float:
