@@ -100,7 +100,7 @@ class CompensationReport:
             f"  latency                  {self.cycles_before} -> {self.cycles_after} "
             "array cycles per MVM",
         ]
-        out += [f"  {k:<24} {_fmt(v)}" for k, v in self.details.items()]
+        out += [f"  {k}: {_fmt(v)}" for k, v in self.details.items()]
         return out
 
 
