@@ -211,8 +211,9 @@ def plot_error_map(
 def plot_compensation(report: CompensationReport, path: str | Path) -> Path:
     """Error maps of a compensation scheme's held-out outputs, before and after, side by side.
 
-    Colour: ``(I - I_ideal) / max |I_ideal|`` on one diverging scale for both panels (so the
-    "after" panel shows how much is left); title: each panel's max error.
+    Colour: ``(I - I_ideal) / max |I_ideal|``, each panel on its own diverging scale (the
+    error left after a good scheme is orders of magnitude below the one before, and its
+    pattern shows what the scheme could not remove); title: each panel's max error.
 
     Args:
         report: a :class:`~cimspice.compensation.report.CompensationReport` holding its
@@ -229,15 +230,15 @@ def plot_compensation(report: CompensationReport, path: str | Path) -> Path:
     scale = float(np.max(np.abs(report.reference)))
     maps = [(report.outputs_before - report.reference) / scale]
     maps.append((report.outputs_after - report.reference) / scale)
-    lim = max(float(np.max(np.abs(m))) for m in maps) or 1.0
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
     for ax, err, when in zip(axes, maps, ("before", "after"), strict=True):
+        lim = float(np.max(np.abs(err))) or 1.0
         im = ax.imshow(err, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-        ax.set_title(f"{when}: max |error| {np.max(np.abs(err)):.2e} of full scale")
+        ax.set_title(f"{when}: max |error| {lim:.2e} of full scale")
         ax.set_xlabel("bit line j")
         ax.set_ylabel("input vector")
-    fig.colorbar(im, ax=list(axes), label="(I - V @ G) / full scale")
+        fig.colorbar(im, ax=ax, label="(I - V @ G) / full scale")
     fig.suptitle(f"{report.scheme} ({report.engine})")
     fig.savefig(path, dpi=110)
     plt.close(fig)
