@@ -262,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure a compensation scheme on SPEC's tile: the error against the "
         "ideal V @ G before and after (held-out inputs ~ U(0, v_read)), the energy per MVM "
         "and per MAC, the extra area and latency. Schemes: ir-predistort, "
-        "column-calibration, reference-column, partitioning, input-scaling. Targets: "
+        "column-calibration, reference-column, partitioning, input-scaling, write-verify. Targets: "
         "--conductances, or random over the lower 60%% of the spec's window. With -o "
         "(ir-predistort only), write the pre-distorted conductances instead.",
     )
@@ -297,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bits", type=_positive_int, help="input-scaling bit-serial: bits (8)")
     p.add_argument("--vectors", type=_positive_int, help="column-calibration: reference vectors")
     p.add_argument("--tile", type=_positive_int, metavar="N", help="partitioning: tile size (16)")
+    p.add_argument(
+        "--tol", type=float, metavar="X", help="write-verify: tolerance, fraction of the window"
+    )
     p.add_argument("--plot-dir", metavar="DIR", help="write before/after error maps (PNG) here")
     p.set_defaults(func=_cmd_compensate)
 
@@ -360,6 +363,7 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
             ("scale", args.scale),
             ("bits", args.bits),
             ("vectors", args.vectors),
+            ("tol", args.tol),
             ("tile_rows", args.tile),
             ("tile_cols", args.tile),
         )

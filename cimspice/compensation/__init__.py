@@ -17,9 +17,25 @@ error before and after with an engine (``ngspice`` by default) and returns a
                       sums added digitally
 ``input-scaling``     :mod:`~cimspice.compensation.input_scaling`: smaller input voltages,
                       or bit-serial inputs, against cell nonlinearity
+``write-verify``      :mod:`~cimspice.compensation.write_verify`: programming to a
+                      tolerance, pulses against precision (a minimal, documented model)
 ===================== ================================================================
 
 The cost model (converters, digital logic, SRAM CIM) is :mod:`~cimspice.compensation.cost`.
+
+Hooks for the network level (the network package, built apart, is not used here): each scheme
+keeps its transform apart from its tile measurement, so a network evaluation can apply it to
+every tile of a mapped layer: :func:`~cimspice.compensation.ir_predistort.predistort` (targets
+to programmed conductances, and the output gain), :func:`~cimspice.compensation.column_calibration.fit`
+and :meth:`~cimspice.compensation.column_calibration.ColumnCalibration.apply`,
+:func:`~cimspice.compensation.reference_column.layout` and
+:func:`~cimspice.compensation.reference_column.cancel`,
+:func:`~cimspice.compensation.partitioning.partitioned_mvm`,
+:func:`~cimspice.compensation.input_scaling.bit_planes`,
+:func:`~cimspice.compensation.write_verify.program`; and every report carries its
+:class:`~cimspice.compensation.cost.EnergyBreakdown` per MAC for an accuracy-energy (Pareto)
+table. Mixed precision (memristor / SRAM CIM / digital assignment per layer) and
+hardware-aware training need the network package and are not here.
 Importing this package loads no scheme; :func:`evaluate_scheme` imports the one asked for.
 """
 
@@ -46,6 +62,7 @@ SCHEMES: dict[str, str] = {
     "reference-column": "cimspice.compensation.reference_column",
     "partitioning": "cimspice.compensation.partitioning",
     "input-scaling": "cimspice.compensation.input_scaling",
+    "write-verify": "cimspice.compensation.write_verify",
 }
 """Scheme name (as on the command line) -> the module that implements it."""
 
