@@ -26,8 +26,9 @@ The cost model (converters, digital logic, SRAM CIM) is :mod:`~cimspice.compensa
 Hooks for the network level (the network package, built apart, is not used here): each scheme
 keeps its transform apart from its tile measurement, so a network evaluation can apply it to
 every tile of a mapped layer: :func:`~cimspice.compensation.ir_predistort.predistort` (targets
-to programmed conductances, and the output gain), :func:`~cimspice.compensation.column_calibration.fit`
-and :meth:`~cimspice.compensation.column_calibration.ColumnCalibration.apply`,
+to programmed conductances, and the output gain),
+:func:`~cimspice.compensation.column_calibration.fit` and
+:meth:`~cimspice.compensation.column_calibration.ColumnCalibration.apply`,
 :func:`~cimspice.compensation.reference_column.layout` and
 :func:`~cimspice.compensation.reference_column.cancel`,
 :func:`~cimspice.compensation.partitioning.partitioned_mvm`,
