@@ -7,8 +7,8 @@
    inputs ~ U(0, 0.2) V, before and after, measured in ngspice; target reduction >= 100x.
 2. The same with no headroom (targets ~ U(1, 100) uS): the error the window leaves, and the
    rescaled solution (alpha, digital gain 1/alpha).
-3. Every other scheme on its own tile in ngspice (the error each targets; see the table's
-   tile column), with its energy and area overhead.
+3. Every other scheme (write-verify: the minimal pulse model) on its own tile in ngspice
+   (the error each targets; see the table's tile column), with its energy and area overhead.
 4. Partitioning: error and ADCs against tile size for the size x size matrix.
 """
 
@@ -149,6 +149,15 @@ def main() -> None:
             {"mode": "bit-serial", "bits": 8},
             "full",
         ),
+        (
+            "write-verify (tol 0.5% of window)",
+            "32x32 passive, 0.5 ohm",
+            spec_from_dict(
+                {"array": {"rows": 32, "cols": 32}, "wire": {"r_row": 0.5, "r_col": 0.5}}
+            ),
+            {"tol": 0.005},
+            None,
+        ),
     ]
     for name, tile, s, params, window in cases:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
@@ -158,9 +167,13 @@ def main() -> None:
         key = name.split(" (")[0]
         r = evaluate_scheme(key, s, gg, engine="ngspice", batch=args.batch, **params)
         rows.append(row(name, tile, r))
+        if key == "write-verify":
+            wv_details = r.details
     print("## Every scheme on a tile (ngspice)\n")
     print(header)
     print("\n".join(rows))
+    print()
+    print("write-verify, one-off: " + ", ".join(f"{k} {v:.3g}" for k, v in wv_details.items()))
     print()
 
     print(f"[bench] partitioning sweep {n}x{n} ...", file=sys.stderr, flush=True)
