@@ -388,9 +388,9 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
             np.save(handle, sol.conductances)
         print(
             f"wrote {args.output}: {sol.iterations} iterations, nodal residual "
-            f"{sol.residual:.3e} of full scale, alpha {sol.alpha:.6g} (multiply outputs by "
-            f"{sol.gain:.6g}), cells at g_max {int(sol.clipped_high.sum())}, held at g_min "
-            f"{int(sol.clipped_low.sum())}"
+            f"{sol.residual:.3e} of full scale, alpha {sol.alpha:.6g}, offset "
+            f"{sol.offset:.6g} S (outputs: (I - offset * sum(V)) / alpha), cells at g_max "
+            f"{int(sol.clipped_high.sum())}, held at g_min {int(sol.clipped_low.sum())}"
         )
         if sol.clipped_high.any() and not args.rescale:
             print("the window leaves no headroom: --rescale scales the targets to fit it")

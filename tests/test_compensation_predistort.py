@@ -37,7 +37,8 @@ def test_compensated_conductances_stay_in_the_window_and_clipped_cells_are_named
     assert np.all(sol.conductances[sol.clipped_high] == spec.device.g_max)
     # what the window leaves is reported as the residual, and it is not zero
     t = ir.transfer(spec, sol.conductances)
-    assert sol.residual == pytest.approx(np.max(np.abs(t - g)) / g.max(), rel=1e-9)
+    shifted = g + sol.offset
+    assert sol.residual == pytest.approx(np.max(np.abs(t - shifted)) / shifted.max(), rel=1e-9)
     assert sol.residual > 1e-4
 
 
@@ -55,6 +56,34 @@ def test_rescaling_fits_the_window_and_removes_the_error_the_window_left():
     err_scaled = np.max(np.abs(v @ ir.transfer(spec, scaled.conductances) * scaled.gain - ideal))
     # only targets pushed below g_min by the scaling can still clip; here they are few
     assert err_scaled < err_plain / 10
+
+
+def floor_bound_case():
+    # Resistive drivers and sense amplifiers let the word and bit lines float, so sneak
+    # paths carry more current into some bit lines than their g_min targets ask for.
+    spec = make_spec(12, 12, r_row=3.0, r_col=3.0, r_source=300.0, r_in=300.0)
+    g = default_targets(spec, seed=2)
+    g[::3, ::3] = spec.device.g_min
+    return spec, g
+
+
+def test_cells_short_of_g_min_are_held_and_reported_without_the_floor_offset():
+    spec, g = floor_bound_case()
+    sol = ir.predistort(spec, g, ir.PredistortParams(shift_floor=False))
+    assert sol.offset == 0.0 and sol.clipped_low.any() and not sol.converged
+    assert np.all(sol.conductances[sol.clipped_low] == spec.device.g_min)
+    assert sol.residual > 1e-4
+
+
+def test_the_floor_offset_frees_them_and_is_subtracted_digitally():
+    spec, g = floor_bound_case()
+    sol = ir.predistort(spec, g)
+    assert sol.offset > 0 and not sol.clipped_low.any() and sol.converged
+    assert np.all(sol.conductances >= spec.device.g_min)
+    v = np.random.default_rng(5).uniform(0, 0.2, (10, 12))
+    real = sol.correct(v @ ir.transfer(spec, sol.conductances), v)
+    # the residual target (1e-9 of max G) times at most 12 rows at 0.2 V
+    assert np.max(np.abs(real - v @ g)) <= 1e-9 * g.max() * 12 * 0.2
 
 
 def test_rescaling_is_not_applied_when_there_is_headroom():

@@ -29,8 +29,15 @@ cells are listed and the error they leave is reported. The remedy is rescaling: 
 relative IR drop only shrinks when every conductance shrinks, the unclipped solution for
 ``alpha * G`` needs at most ``alpha`` times the unclipped solution for ``G``; so
 ``alpha = g_max / max G'_free`` (``G'_free``: the solution with no upper bound) fits the
-window, and is the ``alpha`` chosen. Targets that fall below ``g_min`` after scaling are
-clipped there and counted.
+window, and is the ``alpha`` chosen.
+
+The window's floor can bind too: the wires' sneak paths carry current from every word line
+into every bit line, so a cell whose target is near ``g_min`` (or below it, after rescaling)
+may need ``G' < g_min``. The remedy (``shift_floor``) is an offset: program the targets
+``G + delta`` (every cell raised by the same ``delta``, twice the largest shortfall, repeated
+until no cell is short) and subtract ``delta * sum_i V_i`` from every output digitally (one
+sum of the inputs per MVM, shared by the columns). The corrected output is
+``(I - delta * sum(V)) / alpha`` (:meth:`Predistortion.correct`).
 
 Needs a linear tile (``0T1R``, ``iv = "linear"``, ideal readout): anything else has no
 transfer matrix.
@@ -46,6 +53,7 @@ from cimspice.arrays import check_conductances
 from cimspice.compensation.cost import CostModel, mvm_energy
 from cimspice.compensation.report import CompensationReport
 from cimspice.compensation.tile import errors, held_out_inputs, ideal_outputs, run_tile
+from cimspice.converters import dac
 from cimspice.errors import ConvergenceError, InputError
 from cimspice.spec import CrossbarSpec
 
@@ -63,6 +71,8 @@ __all__ = [
 WINDOW_RTOL = 1e-9
 """Relative slack when checking that conductances lie in ``[g_min, g_max]`` (round-off)."""
 RESCALE_STEPS = 5
+SHIFT_STEPS = 8
+"""How many times the floor offset may grow before the cells still short are reported."""
 """Bisection steps of the rescaling factor (it ends within 2^-5 of the best ``alpha``)."""
 
 
@@ -75,11 +85,14 @@ class PredistortParams:
             window's edge (> 0).
         max_iter: iteration limit (>= 1).
         rescale: when cells clip at ``g_max``, also compute the rescaled solution.
+        shift_floor: when cells would need less than ``g_min``, shift every target up by an
+            offset that is subtracted digitally (see the module).
     """
 
     tol: float = 1e-9
     max_iter: int = 200
     rescale: bool = True
+    shift_floor: bool = True
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.tol) and self.tol > 0):
@@ -99,8 +112,9 @@ class Predistortion:
     Attributes:
         conductances: siemens, ``(rows, cols)``: ``G'``, inside ``[g_min, g_max]``.
         alpha: the targets were scaled by ``alpha``; multiply the outputs by ``1 / alpha``.
+        offset: siemens, the targets were raised by ``offset``; subtract ``offset * sum(V)``.
         iterations: steps taken.
-        residual: ``max |T(G') - alpha G| / max(alpha G)``, by the nodal solve.
+        residual: ``max |T(G') - G_t| / max G_t`` with ``G_t = alpha G + offset`` (nodal).
         converged: the residual reached ``tol`` (False: stalled at the window).
         clipped_high: ``(rows, cols)`` bool, cells held at ``g_max``.
         clipped_low: ``(rows, cols)`` bool, cells held at ``g_min``.
@@ -108,6 +122,7 @@ class Predistortion:
 
     conductances: np.ndarray
     alpha: float
+    offset: float
     iterations: int
     residual: float
     converged: bool
@@ -118,6 +133,12 @@ class Predistortion:
     def gain(self) -> float:
         """The digital output gain, ``1 / alpha``."""
         return 1.0 / self.alpha
+
+    def correct(self, outputs: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Ampere: the tile's ``outputs`` for ``inputs`` (V, the levels applied) turned into
+        ``V @ G``: ``(I - offset * sum_i V_i) / alpha``."""
+        v = np.atleast_2d(np.asarray(inputs, dtype=float))
+        return (np.asarray(outputs) - self.offset * v.sum(axis=1, keepdims=True)) / self.alpha
 
 
 def transfer(spec: CrossbarSpec, conductances: np.ndarray) -> np.ndarray:
@@ -223,10 +244,21 @@ def predistort(
         raise InputError(f"ir-predistort: alpha must be in (0, 1], got {alpha!r}")
     lo, hi = spec.device.g_min, spec.device.g_max
     sol = _iterate(spec, alpha * g, hi, params, start)
+    iterations = sol.iterations
+    offset = 0.0
+    for _ in range(SHIFT_STEPS):
+        short = sol.wanted < lo
+        if not (params.shift_floor and short.any()):
+            break
+        step = 2.0 * float(np.max(lo - sol.wanted[short]))
+        offset += step
+        sol = _iterate(spec, alpha * g + offset, hi, params, sol.gp + step)
+        iterations += sol.iterations
     return Predistortion(
         conductances=sol.gp,
         alpha=alpha,
-        iterations=sol.iterations,
+        offset=offset,
+        iterations=iterations,
         residual=sol.residual,
         converged=sol.converged,
         clipped_high=sol.wanted > hi,
@@ -235,18 +267,23 @@ def predistort(
 
 
 def rescaled(
-    spec: CrossbarSpec, target: np.ndarray, params: PredistortParams | None = None
+    spec: CrossbarSpec,
+    target: np.ndarray,
+    params: PredistortParams | None = None,
+    *,
+    plain: Predistortion | None = None,
 ) -> Predistortion:
     """The pre-distortion of ``alpha * target`` with the largest ``alpha`` that clips no cell
     at ``g_max`` (``alpha = 1`` when nothing clips).
 
     The module's bound ``alpha_0 = g_max / max G'_free`` is known to fit; bisection between it
     and 1 (``RESCALE_STEPS`` halvings) then finds a larger ``alpha`` that still fits.
+    ``plain``, the unscaled solution if already computed, saves computing it again.
     """
     params = params or PredistortParams()
     _require_linear(spec)
     g = check_window(spec, target, "ir-predistort targets")
-    plain = predistort(spec, g, params)
+    plain = plain or predistort(spec, g, params)
     if not plain.clipped_high.any():
         return plain
     free = _iterate(spec, g, np.inf, params, plain.conductances).gp
@@ -275,9 +312,10 @@ def evaluate(
 ) -> CompensationReport:
     """Pre-distort ``target`` and measure the tile's error before and after with ``engine``.
 
-    Before: ``target`` programmed as is. After: ``G'`` programmed, outputs times
-    ``1 / alpha``. When cells clip at ``g_max`` and ``params.rescale`` is set, the rescaled
-    solution is the one measured, and the unscaled one's residual is reported in ``details``.
+    Before: ``target`` programmed as is. After: ``G'`` programmed, outputs corrected by
+    :meth:`Predistortion.correct`. When cells clip at ``g_max`` and ``params.rescale`` is
+    set, the rescaled solution is the one measured, and the error the unscaled one leaves
+    (nodal) is reported in ``details``.
     """
     params = params or PredistortParams()
     cost = cost or CostModel()
@@ -287,26 +325,31 @@ def evaluate(
     details: dict[str, object] = {
         "iterations": plain.iterations,
         "nodal residual": plain.residual,
+        "floor offset (S)": plain.offset,
         "cells at g_max": int(plain.clipped_high.sum()),
+        "cells held at g_min": int(plain.clipped_low.sum()),
     }
     v = held_out_inputs(spec, batch, seed)
+    applied = dac(spec, v)
     reference = ideal_outputs(spec, g, v)
     if plain.clipped_high.any() or plain.clipped_low.any():
-        details["cells held at g_min"] = int(plain.clipped_low.sum())
-        predicted = v @ transfer(spec, plain.conductances)
+        predicted = plain.correct(applied @ transfer(spec, plain.conductances), applied)
         details["error left by the window (nodal)"] = errors(predicted, reference)[0]
     if plain.clipped_high.any() and params.rescale:
-        chosen = rescaled(spec, g, params)
+        chosen = rescaled(spec, g, params, plain=plain)
         details["alpha (digital gain 1/alpha)"] = chosen.alpha
+        details["rescaled floor offset (S)"] = chosen.offset
         details["rescaled nodal residual"] = chosen.residual
         details["rescaled cells at g_max"] = int(chosen.clipped_high.sum())
-        details["rescaled cells below g_min"] = int(chosen.clipped_low.sum())
+        details["rescaled cells held at g_min"] = int(chosen.clipped_low.sum())
     before = run_tile(spec, g, v, engine)
     after = run_tile(spec, chosen.conductances, v, engine)
+    corrected = chosen.correct(after.currents, applied)
     e_before = errors(before.currents, reference)
-    e_after = errors(after.currents / chosen.alpha, reference)
+    e_after = errors(corrected, reference)
     macs = spec.rows * spec.cols
     gain_mults = spec.cols if chosen.alpha != 1 else 0
+    offset_adds = (spec.rows - 1 + spec.cols) if chosen.offset else 0
     return CompensationReport(
         scheme="ir-predistort",
         engine=engine,
@@ -315,10 +358,12 @@ def evaluate(
         nrmse_before=e_before[1],
         nrmse_after=e_after[1],
         energy_before=mvm_energy(spec, before, cost, macs=macs),
-        energy_after=mvm_energy(spec, after, cost, macs=macs, digital_mults=gain_mults),
+        energy_after=mvm_energy(
+            spec, after, cost, macs=macs, digital_mults=gain_mults, digital_adds=offset_adds
+        ),
         base_cells=macs,
         details=details,
         reference=reference,
         outputs_before=before.currents,
-        outputs_after=after.currents / chosen.alpha,
+        outputs_after=corrected,
     )
