@@ -54,7 +54,7 @@ def test_rescale_flag_scales_the_targets_and_prints_alpha(files, capsys):
     assert "--rescale" in capsys.readouterr().out
     assert main([*base, "--conductances", str(files["g"]), "-o", str(out), "--rescale"]) == 0
     text = capsys.readouterr().out
-    alpha = float(text.split("alpha ")[1].split()[0])
+    alpha = float(text.split("alpha ")[1].split(",")[0])
     assert 0.5 < alpha < 1.0
     assert np.max(np.load(out)) <= 100e-6
 
