@@ -81,6 +81,7 @@ def main() -> None:
         "energy | area | cycles |\n|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = [row("ir-predistort", f"{n}x{n} passive, 2 ohm", target)]
+    reports = {"ir-predistort": target}
     cases = [
         (
             "column-calibration",
@@ -167,12 +168,17 @@ def main() -> None:
         key = name.split(" (")[0]
         r = evaluate_scheme(key, s, gg, engine="ngspice", batch=args.batch, **params)
         rows.append(row(name, tile, r))
+        reports[name] = r
         if key == "write-verify":
             wv_details = r.details
     print("## Every scheme on a tile (ngspice)\n")
     print(header)
     print("\n".join(rows))
     print()
+    if args.plot_dir is not None:
+        from cimspice.plots import plot_tradeoff
+
+        plot_tradeoff(reports, args.plot_dir / "tradeoff.png")
     print("write-verify, one-off: " + ", ".join(f"{k} {v:.3g}" for k, v in wv_details.items()))
     print()
 

@@ -19,6 +19,7 @@ __all__ = [
     "plot_compensation",
     "plot_error_map",
     "plot_settling",
+    "plot_tradeoff",
 ]
 
 
@@ -240,6 +241,47 @@ def plot_compensation(report: CompensationReport, path: str | Path) -> Path:
         ax.set_ylabel("input vector")
         fig.colorbar(im, ax=ax, label="(I - V @ G) / full scale")
     fig.suptitle(f"{report.scheme} ({report.engine})")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_tradeoff(reports: dict[str, CompensationReport], path: str | Path) -> Path:
+    """Accuracy against energy: each scheme's max error and energy per MAC, before and after.
+
+    Each scheme is an arrow from its tile's uncompensated point to its compensated one (log
+    scales); dashed lines mark the cost model's digital MAC and SRAM CIM MAC energies.
+
+    Args:
+        reports: label -> report.
+        path: PNG file to write (its folder is created).
+
+    Returns:
+        the path written.
+    """
+    from cimspice.compensation.cost import CostModel
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cost = CostModel()
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8.5, 5.5), constrained_layout=True)
+    for label, r in reports.items():
+        x0, x1 = r.energy_before.per_mac, r.energy_after.per_mac
+        y0, y1 = max(r.error_before, 1e-16), max(r.error_after, 1e-16)
+        line = ax.plot([x0, x1], [y0, y1], "-", lw=1)[0]
+        ax.plot([x0], [y0], "o", mfc="none", color=line.get_color())
+        ax.plot([x1], [y1], "o", color=line.get_color(), label=label)
+    ax.axvline(cost.digital_mac, color="0.5", ls="--", lw=0.8)
+    ax.axvline(cost.sram_cim_mac, color="0.5", ls=":", lw=0.8)
+    ax.text(cost.digital_mac, ax.get_ylim()[1], " digital MAC", va="top", fontsize=7)
+    ax.text(cost.sram_cim_mac, ax.get_ylim()[1], " SRAM CIM", va="top", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("energy per MAC (J)")
+    ax.set_ylabel("max |error| / full scale")
+    ax.set_title("tile-level accuracy vs energy (open: before, filled: after)")
+    ax.legend(fontsize=7)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
