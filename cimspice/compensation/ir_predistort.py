@@ -28,8 +28,10 @@ cells are listed and the error they leave is reported. The remedy is rescaling: 
 ``alpha * G`` (``alpha < 1``) and multiply the outputs digitally by ``1 / alpha``. Since the
 relative IR drop only shrinks when every conductance shrinks, the unclipped solution for
 ``alpha * G`` needs at most ``alpha`` times the unclipped solution for ``G``; so
-``alpha = g_max / max G'_free`` (``G'_free``: the solution with no upper bound) fits the
-window, and is the ``alpha`` chosen.
+``alpha_0 = g_max / max G'_free`` (``G'_free``: the solution with no upper bound) fits the
+window (an argument to first order, checked: a solution that still clips is never chosen);
+bisection between ``alpha_0`` and 1 then takes the largest ``alpha`` that clips no cell
+(:func:`rescaled`).
 
 The window's floor can bind too: the wires' sneak paths carry current from every word line
 into every bit line, so a cell whose target is near ``g_min`` (or below it, after rescaling)
