@@ -29,8 +29,8 @@ cells are listed and the error they leave is reported. The remedy is rescaling: 
 relative IR drop only shrinks when every conductance shrinks, the unclipped solution for
 ``alpha * G`` needs at most ``alpha`` times the unclipped solution for ``G``; so
 ``alpha_0 = g_max / max G'_free`` (``G'_free``: the solution with no upper bound) fits the
-window (an argument to first order, checked: a solution that still clips is never chosen);
-bisection between ``alpha_0`` and 1 then takes the largest ``alpha`` that clips no cell
+window (an argument to first order, so it is checked, and ``alpha`` lowered by 10% steps in
+the unlikely case it still clips; what clips then is reported); bisection between ``alpha_0`` and 1 then takes the largest ``alpha`` that clips no cell
 (:func:`rescaled`).
 
 The window's floor can bind too: the wires' sneak paths carry current from every word line
@@ -291,6 +291,11 @@ def rescaled(
     free = _iterate(spec, g, np.inf, params, plain.conductances).gp
     alpha = min(1.0, spec.device.g_max / float(np.max(free)))
     best = predistort(spec, g, params, alpha=alpha, start=alpha * free)
+    for _ in range(RESCALE_STEPS):  # the first-order bound should fit; if not, back off
+        if not best.clipped_high.any():
+            break
+        alpha *= 0.9
+        best = predistort(spec, g, params, alpha=alpha, start=best.conductances * 0.9)
     lo, hi = best.alpha, 1.0
     for _ in range(RESCALE_STEPS):
         mid = 0.5 * (lo + hi)
