@@ -30,8 +30,8 @@ relative IR drop only shrinks when every conductance shrinks, the unclipped solu
 ``alpha * G`` needs at most ``alpha`` times the unclipped solution for ``G``; so
 ``alpha_0 = g_max / max G'_free`` (``G'_free``: the solution with no upper bound) fits the
 window (an argument to first order, so it is checked, and ``alpha`` lowered by 10% steps in
-the unlikely case it still clips; what clips then is reported); bisection between ``alpha_0`` and 1 then takes the largest ``alpha`` that clips no cell
-(:func:`rescaled`).
+the unlikely case it still clips; what clips then is reported); bisection between
+``alpha_0`` and 1 then takes the largest ``alpha`` that clips no cell (:func:`rescaled`).
 
 The window's floor can bind too: the wires' sneak paths carry current from every word line
 into every bit line, so a cell whose target is near ``g_min`` (or below it, after rescaling)
