@@ -19,9 +19,10 @@ between cells through the wires: sneak currents) per step.
 
 Stopping rule: stop when the residual ``|T(G') - G| / max G`` is at most ``tol`` on every
 cell the next step leaves inside the window. If no cell is held at the window's edge that is
-convergence; otherwise the held cells are the limit, and their residual is what the window
-leaves. After ``max_iter`` steps without that, raise
-:class:`~cimspice.errors.ConvergenceError`.
+convergence. Otherwise the held cells are the limit, their residual is what the window leaves,
+and the free cells need only be solved to ``HELD_RATIO`` of it (the held cells' error would
+swamp anything finer; this also spares the slow convergence of a heavily clipped iteration).
+After ``max_iter`` steps without that, raise :class:`~cimspice.errors.ConvergenceError`.
 
 Where the window leaves no headroom (targets near ``g_max`` need ``G' > g_max``), the clipped
 cells are listed and the error they leave is reported. The remedy is rescaling: program
@@ -73,6 +74,9 @@ __all__ = [
 WINDOW_RTOL = 1e-9
 """Relative slack when checking that conductances lie in ``[g_min, g_max]`` (round-off)."""
 RESCALE_STEPS = 5
+HELD_RATIO = 1e-3
+"""With cells held at the window's edge, the free cells' residual need only be this fraction
+of the whole residual."""
 SHIFT_STEPS = 8
 """How many times the floor offset may grow before the cells still short are reported."""
 """Bisection steps of the rescaling factor (it ends within 2^-5 of the best ``alpha``)."""
@@ -204,7 +208,8 @@ def _iterate(
         held = (wanted < lower) | (wanted > upper)
         free = float(np.max(np.abs(residual), where=~held, initial=0.0)) / scale
         rel = float(np.max(np.abs(residual))) / scale
-        if free <= params.tol:
+        limit = max(params.tol, HELD_RATIO * rel) if held.any() else params.tol
+        if free <= limit:
             return _Solution(gp, wanted, iteration, rel, not held.any())
         if iteration == params.max_iter:
             break
