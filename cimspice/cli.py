@@ -301,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tol", type=float, metavar="X", help="write-verify: tolerance, fraction of the window"
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write before/after error maps (PNG) here")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     p.set_defaults(func=_cmd_compensate)
 
     p = sub.add_parser(
@@ -413,6 +414,11 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
         **params,
     )
     print("\n".join(report.lines(cost)))
+    if args.json is not None:
+        import json
+
+        with atomic_output(args.json, "w") as handle:
+            json.dump(report.as_dict(), handle, indent=2)
     if args.plot_dir is not None:
         from cimspice.plots import plot_compensation
 

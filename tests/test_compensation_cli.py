@@ -60,10 +60,21 @@ def test_rescale_flag_scales_the_targets_and_prints_alpha(files, capsys):
 
 
 def test_report_with_nodal(files, capsys):
+    import json
+
+    out = files["dir"] / "report.json"
     args = ["compensate", str(files["spec"]), "--scheme", "partitioning", "--tile", "4"]
-    assert main([*args, "--engine", "nodal", "--batch", "4"]) == 0
+    assert main([*args, "--engine", "nodal", "--batch", "4", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "max error / full scale" in text and "+6 ADCs" in text
+    data = json.loads(out.read_text())
+    assert data["scheme"] == "partitioning" and data["extra_adcs"] == 6
+    assert data["error_after"] < data["error_before"]
+    e = data["energy_after"]
+    assert e["total"] == pytest.approx(
+        sum(e[k] for k in ("array", "readout", "adc", "dac", "digital"))
+    )
+    assert e["per_mac"] == pytest.approx(e["total"] / 48)
 
 
 @pytest.mark.ngspice

@@ -76,6 +76,35 @@ class CompensationReport:
         """Relative change of the energy per MVM (``after / before - 1``)."""
         return self.energy_after.total / self.energy_before.total - 1.0
 
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-friendly data (no arrays): errors, energies (J per MVM, by part,
+        and per MAC), area, latency and details; the row a Pareto table is built from."""
+
+        def energy(e: EnergyBreakdown) -> dict[str, float]:
+            parts = {k: getattr(e, k) for k in ("array", "readout", "adc", "dac", "digital")}
+            return {**parts, "total": e.total, "per_mac": e.per_mac}
+
+        return {
+            "scheme": self.scheme,
+            "engine": self.engine,
+            "error_before": self.error_before,
+            "error_after": self.error_after,
+            "nrmse_before": self.nrmse_before,
+            "nrmse_after": self.nrmse_after,
+            "reduction": self.reduction,
+            "energy_before": energy(self.energy_before),
+            "energy_after": energy(self.energy_after),
+            "macs": self.energy_before.macs,
+            "base_cells": self.base_cells,
+            "extra_cells": self.extra_cells,
+            "extra_columns": self.extra_columns,
+            "extra_adcs": self.extra_adcs,
+            "area_overhead": self.area_overhead,
+            "cycles_before": self.cycles_before,
+            "cycles_after": self.cycles_after,
+            "details": {k: _plain(v) for k, v in self.details.items()},
+        }
+
     def lines(self, cost: CostModel | None = None) -> list[str]:
         """The report as text lines (for the command line)."""
         cost = cost or CostModel()
@@ -108,3 +137,10 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly version of a detail (numpy scalars to Python numbers)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
