@@ -265,6 +265,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser(
+        "compensate",
+        help="run a compensation scheme on a tile and report its error and cost",
+        description="Measure a compensation scheme on SPEC's tile: the error against the "
+        "ideal V @ G before and after (held-out inputs ~ U(0, v_read)), the energy per MVM "
+        "and per MAC, the extra area and latency. Schemes: ir-predistort, "
+        "column-calibration, reference-column, partitioning, input-scaling, write-verify. Targets: "
+        "--conductances, or random over the lower 60%% of the spec's window. With -o "
+        "(ir-predistort only), write the pre-distorted conductances instead.",
+    )
+    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("--scheme", required=True, metavar="NAME", help="the scheme to run")
+    p.add_argument("--conductances", metavar="G.npy", help="target conductances, S, (rows, cols)")
+    p.add_argument(
+        "-o", "--output", metavar="OUT.npy", help="ir-predistort: write G' here (siemens)"
+    )
+    p.add_argument(
+        "--rescale",
+        action="store_true",
+        help="with -o: scale the targets by alpha < 1 when the window leaves no headroom",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["ngspice", "nodal"],
+        default="ngspice",
+        help="what measures the errors (ngspice, default)",
+    )
+    p.add_argument(
+        "--batch", type=_positive_int, default=32, metavar="B", help="held-out vectors (32)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument(
+        "--t-read", type=_timeout, default=10e-9, metavar="S", help="read time per cycle (10e-9 s)"
+    )
+    p.add_argument(
+        "--mode", help="reference-column: dummy|differential; input-scaling: scale|bit-serial"
+    )
+    p.add_argument("--scale", type=float, help="input-scaling: input factor (0.25)")
+    p.add_argument("--bits", type=_positive_int, help="input-scaling bit-serial: bits (8)")
+    p.add_argument("--vectors", type=_positive_int, help="column-calibration: reference vectors")
+    p.add_argument("--tile", type=_positive_int, metavar="N", help="partitioning: tile size (16)")
+    p.add_argument(
+        "--tol", type=float, metavar="X", help="write-verify: tolerance, fraction of the window"
+    )
+    p.add_argument("--plot-dir", metavar="DIR", help="write before/after error maps (PNG) here")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.set_defaults(func=_cmd_compensate)
+
+    p = sub.add_parser(
         "demo",
         help="the quick-start demo: a 64x64 array in ngspice, nodal and ideal",
         description="Simulate a 64x64 passive array (2 ohm segments, 1-100 uS, inputs up to "
@@ -307,6 +355,83 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     print("held-out error vs ngspice (fraction of full scale):")
     for name, row in m.items():
         print(f"  {name:<11} NRMSE {row['nrmse']:.3e}   max {row['max_error']:.3e}")
+
+
+def _cmd_compensate(args: argparse.Namespace) -> None:
+    from cimspice.arrays import atomic_output, load_array
+    from cimspice.compensation import default_targets, evaluate_scheme
+    from cimspice.compensation.cost import CostModel
+    from cimspice.errors import InputError
+    from cimspice.spec import load_spec
+
+    spec = load_spec(args.spec)
+    params = {
+        key: value
+        for key, value in (
+            ("mode", args.mode),
+            ("scale", args.scale),
+            ("bits", args.bits),
+            ("vectors", args.vectors),
+            ("tol", args.tol),
+            ("tile_rows", args.tile),
+            ("tile_cols", args.tile),
+        )
+        if value is not None
+    }
+    if args.output is not None:
+        if args.scheme != "ir-predistort":
+            raise InputError(
+                f"-o writes conductances of --scheme ir-predistort, not {args.scheme!r}"
+            )
+        if args.conductances is None:
+            raise InputError("-o needs --conductances G.npy (the targets to pre-distort)")
+        if params:
+            raise InputError(f"ir-predistort takes none of --{', --'.join(params)}")
+        from cimspice.compensation.ir_predistort import predistort, rescaled
+
+        g = load_array(args.conductances, "conductances")
+        sol = rescaled(spec, g) if args.rescale else predistort(spec, g)
+        with atomic_output(args.output) as handle:
+            import numpy as np
+
+            np.save(handle, sol.conductances)
+        print(
+            f"wrote {args.output}: {sol.iterations} iterations, nodal residual "
+            f"{sol.residual:.3e} of full scale, alpha {sol.alpha:.6g}, offset "
+            f"{sol.offset:.6g} S (outputs: (I - offset * sum(V)) / alpha), cells at g_max "
+            f"{int(sol.clipped_high.sum())}, held at g_min {int(sol.clipped_low.sum())}"
+        )
+        if sol.clipped_high.any() and not args.rescale:
+            print("the window leaves no headroom: --rescale scales the targets to fit it")
+        return
+    if args.rescale:
+        raise InputError("--rescale applies with -o (the report rescales on its own)")
+    if args.conductances is not None:
+        g = load_array(args.conductances, "conductances")
+    else:
+        g = default_targets(spec, args.seed)
+    cost = CostModel(t_read=args.t_read)
+    report = evaluate_scheme(
+        args.scheme,
+        spec,
+        g,
+        engine=args.engine,
+        batch=args.batch,
+        seed=args.seed,
+        cost=cost,
+        **params,
+    )
+    print("\n".join(report.lines(cost)))
+    if args.json is not None:
+        import json
+
+        with atomic_output(args.json, "w") as handle:
+            json.dump(report.as_dict(), handle, indent=2)
+    if args.plot_dir is not None:
+        from cimspice.plots import plot_compensation
+
+        path = plot_compensation(report, Path(args.plot_dir) / f"{args.scheme}.png")
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cimspice.arrays import check_inputs
 from cimspice.result import Result, TransientResult
 
-__all__ = ["plot_calibration", "plot_cell_voltages", "plot_error_map", "plot_settling"]
+if TYPE_CHECKING:
+    from cimspice.compensation.report import CompensationReport
+
+__all__ = [
+    "plot_calibration",
+    "plot_cell_voltages",
+    "plot_compensation",
+    "plot_error_map",
+    "plot_settling",
+    "plot_tradeoff",
+]
 
 
 def _pyplot() -> Any:
@@ -194,6 +204,84 @@ def plot_error_map(
     ax2.invert_yaxis()
     ax2.set_xlabel("RMS error / full scale")
     ax2.set_ylabel("bit line j")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_compensation(report: CompensationReport, path: str | Path) -> Path:
+    """Error maps of a compensation scheme's held-out outputs, before and after, side by side.
+
+    Colour: ``(I - I_ideal) / max |I_ideal|``, each panel on its own diverging scale (the
+    error left after a good scheme is orders of magnitude below the one before, and its
+    pattern shows what the scheme could not remove); title: each panel's max error.
+
+    Args:
+        report: a :class:`~cimspice.compensation.report.CompensationReport` holding its
+            outputs.
+        path: PNG file to write (its folder is created).
+
+    Returns:
+        the path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if report.reference is None or report.outputs_before is None or report.outputs_after is None:
+        raise ValueError("the report holds no outputs to draw")
+    scale = float(np.max(np.abs(report.reference)))
+    maps = [(report.outputs_before - report.reference) / scale]
+    maps.append((report.outputs_after - report.reference) / scale)
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), constrained_layout=True)
+    for ax, err, when in zip(axes, maps, ("before", "after"), strict=True):
+        lim = float(np.max(np.abs(err))) or 1.0
+        im = ax.imshow(err, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+        ax.set_title(f"{when}: max |error| {lim:.2e} of full scale")
+        ax.set_xlabel("bit line j")
+        ax.set_ylabel("input vector")
+        fig.colorbar(im, ax=ax, label="(I - V @ G) / full scale")
+    fig.suptitle(f"{report.scheme} ({report.engine})")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_tradeoff(reports: dict[str, CompensationReport], path: str | Path) -> Path:
+    """Accuracy against energy: each scheme's max error and energy per MAC, before and after.
+
+    Each scheme is an arrow from its tile's uncompensated point to its compensated one (log
+    scales); dashed lines mark the cost model's digital MAC and SRAM CIM MAC energies.
+
+    Args:
+        reports: label -> report.
+        path: PNG file to write (its folder is created).
+
+    Returns:
+        the path written.
+    """
+    from cimspice.compensation.cost import CostModel
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cost = CostModel()
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8.5, 5.5), constrained_layout=True)
+    for label, r in reports.items():
+        x0, x1 = r.energy_before.per_mac, r.energy_after.per_mac
+        y0, y1 = max(r.error_before, 1e-16), max(r.error_after, 1e-16)
+        line = ax.plot([x0, x1], [y0, y1], "-", lw=1)[0]
+        ax.plot([x0], [y0], "o", mfc="none", color=line.get_color())
+        ax.plot([x1], [y1], "o", color=line.get_color(), label=label)
+    ax.axvline(cost.digital_mac, color="0.5", ls="--", lw=0.8)
+    ax.axvline(cost.sram_cim_mac, color="0.5", ls=":", lw=0.8)
+    ax.text(cost.digital_mac, ax.get_ylim()[1], " digital MAC", va="top", fontsize=7)
+    ax.text(cost.sram_cim_mac, ax.get_ylim()[1], " SRAM CIM", va="top", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("energy per MAC (J)")
+    ax.set_ylabel("max |error| / full scale")
+    ax.set_title("tile-level accuracy vs energy (open: before, filled: after)")
+    ax.legend(fontsize=7)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

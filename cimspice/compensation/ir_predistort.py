@@ -1,0 +1,381 @@
+"""IR-drop compensation by conductance pre-distortion.
+
+A passive tile with linear cells and an ideal readout is a linear map of its inputs: the
+bit-line currents are ``I = V @ T(G)`` with ``T`` the transfer matrix of the whole resistive
+network (:meth:`cimspice.engines.nodal.NodalSolver.transfer_matrix`). Wire resistance makes
+``T(G) != G``; pre-distortion programs conductances ``G'`` with ``T(G') = G``, so that the
+real array computes what the ideal array ``V @ G`` would, for every input at once.
+
+Iteration: a quasi-Newton fixed point whose Jacobian is approximated by its diagonal. To
+first order in the wire resistance each ``T_ij`` is ``G'_ij`` times the share of the input
+that reaches the cell, so ``dT_ij / dG'_ij ~ T_ij / G'_ij``, and::
+
+    G'_0 = G
+    G'_{k+1} = clip(G'_k + (G - T(G'_k)) * G'_k / T(G'_k), g_min, g_max)
+
+(the ratio bounded to [1/2, 2] as a safeguard). Each step costs one sparse factorisation and
+``rows`` solves. The error contracts by the part of ``T`` the diagonal misses (the coupling
+between cells through the wires: sneak currents) per step.
+
+Stopping rule: stop when the residual ``|T(G') - G| / max G`` is at most ``tol`` on every
+cell the next step leaves inside the window. If no cell is held at the window's edge that is
+convergence. Otherwise the held cells are the limit, their residual is what the window leaves,
+and the free cells need only be solved to ``HELD_RATIO`` of it (the held cells' error would
+swamp anything finer; this also spares the slow convergence of a heavily clipped iteration).
+After ``max_iter`` steps without that, raise :class:`~cimspice.errors.ConvergenceError`.
+
+Where the window leaves no headroom (targets near ``g_max`` need ``G' > g_max``), the clipped
+cells are listed and the error they leave is reported. The remedy is rescaling: program
+``alpha * G`` (``alpha < 1``) and multiply the outputs digitally by ``1 / alpha``. Since the
+relative IR drop only shrinks when every conductance shrinks, the unclipped solution for
+``alpha * G`` needs at most ``alpha`` times the unclipped solution for ``G``; so
+``alpha_0 = g_max / max G'_free`` (``G'_free``: the solution with no upper bound) fits the
+window (an argument to first order, so it is checked, and ``alpha`` lowered by 10% steps in
+the unlikely case it still clips; what clips then is reported); bisection between
+``alpha_0`` and 1 then takes the largest ``alpha`` that clips no cell (:func:`rescaled`).
+
+The window's floor can bind too: the wires' sneak paths carry current from every word line
+into every bit line, so a cell whose target is near ``g_min`` (or below it, after rescaling)
+may need ``G' < g_min``. The remedy (``shift_floor``) is an offset: program the targets
+``G + delta`` (every cell raised by the same ``delta``, twice the largest shortfall, repeated
+until no cell is short) and subtract ``delta * sum_i V_i`` from every output digitally (one
+sum of the inputs per MVM, shared by the columns). The corrected output is
+``(I - delta * sum(V)) / alpha`` (:meth:`Predistortion.correct`).
+
+Needs a linear tile (``0T1R``, ``iv = "linear"``, ideal readout): anything else has no
+transfer matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cimspice.arrays import check_conductances
+from cimspice.compensation.cost import CostModel, mvm_energy
+from cimspice.compensation.report import CompensationReport
+from cimspice.compensation.tile import errors, held_out_inputs, ideal_outputs, run_tile
+from cimspice.converters import dac
+from cimspice.errors import ConvergenceError, InputError
+from cimspice.spec import CrossbarSpec
+
+__all__ = [
+    "PARAMS",
+    "PredistortParams",
+    "Predistortion",
+    "check_window",
+    "evaluate",
+    "predistort",
+    "rescaled",
+    "transfer",
+]
+
+WINDOW_RTOL = 1e-9
+"""Relative slack when checking that conductances lie in ``[g_min, g_max]`` (round-off)."""
+RESCALE_STEPS = 5
+HELD_RATIO = 1e-3
+"""With cells held at the window's edge, the free cells' residual need only be this fraction
+of the whole residual."""
+SHIFT_STEPS = 8
+"""How many times the floor offset may grow before the cells still short are reported."""
+"""Bisection steps of the rescaling factor (it ends within 2^-5 of the best ``alpha``)."""
+
+
+@dataclass(frozen=True)
+class PredistortParams:
+    """Parameters of the pre-distortion iteration.
+
+    Attributes:
+        tol: target relative residual ``|T(G') - G| / max G`` on the cells not held at the
+            window's edge (> 0).
+        max_iter: iteration limit (>= 1).
+        rescale: when cells clip at ``g_max``, also compute the rescaled solution.
+        shift_floor: when cells would need less than ``g_min``, shift every target up by an
+            offset that is subtracted digitally (see the module).
+    """
+
+    tol: float = 1e-9
+    max_iter: int = 200
+    rescale: bool = True
+    shift_floor: bool = True
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.tol) and self.tol > 0):
+            raise InputError(f"ir-predistort: tol must be > 0, got {self.tol!r}")
+        if self.max_iter < 1:
+            raise InputError(f"ir-predistort: max_iter must be >= 1, got {self.max_iter}")
+
+
+PARAMS = PredistortParams
+"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+
+
+@dataclass(frozen=True)
+class Predistortion:
+    """Conductances to program, and how well they do.
+
+    Attributes:
+        conductances: siemens, ``(rows, cols)``: ``G'``, inside ``[g_min, g_max]``.
+        alpha: the targets were scaled by ``alpha``; multiply the outputs by ``1 / alpha``.
+        offset: siemens, the targets were raised by ``offset``; subtract ``offset * sum(V)``.
+        iterations: steps taken.
+        residual: ``max |T(G') - G_t| / max G_t`` with ``G_t = alpha G + offset`` (nodal).
+        converged: the residual reached ``tol`` (False: stalled at the window).
+        clipped_high: ``(rows, cols)`` bool, cells held at ``g_max``.
+        clipped_low: ``(rows, cols)`` bool, cells held at ``g_min``.
+    """
+
+    conductances: np.ndarray
+    alpha: float
+    offset: float
+    iterations: int
+    residual: float
+    converged: bool
+    clipped_high: np.ndarray
+    clipped_low: np.ndarray
+
+    @property
+    def gain(self) -> float:
+        """The digital output gain, ``1 / alpha``."""
+        return 1.0 / self.alpha
+
+    def correct(self, outputs: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Ampere: the tile's ``outputs`` for ``inputs`` (V, the levels applied) turned into
+        ``V @ G``: ``(I - offset * sum_i V_i) / alpha``."""
+        v = np.atleast_2d(np.asarray(inputs, dtype=float))
+        return (np.asarray(outputs) - self.offset * v.sum(axis=1, keepdims=True)) / self.alpha
+
+
+def transfer(spec: CrossbarSpec, conductances: np.ndarray) -> np.ndarray:
+    """Siemens, ``(rows, cols)``: the tile's exact transfer matrix ``T(G)`` (``I = V @ T``)."""
+    from cimspice.engines.nodal import NodalSolver
+
+    return NodalSolver(spec, conductances).transfer_matrix()
+
+
+def check_window(spec: CrossbarSpec, conductances: np.ndarray, what: str) -> np.ndarray:
+    """``conductances`` validated for ``spec`` and inside its window ``[g_min, g_max]``.
+
+    Raises:
+        InputError: wrong shape or values, or a conductance outside the window.
+    """
+    g = check_conductances(conductances, spec.rows, spec.cols)
+    lo, hi = spec.device.g_min, spec.device.g_max
+    slack = WINDOW_RTOL * hi
+    outside = (g < lo - slack) | (g > hi + slack)
+    if outside.any():
+        first = tuple(int(k) for k in np.argwhere(outside)[0])
+        raise InputError(
+            f"{what}: {int(outside.sum())} conductance(s) outside the spec's window "
+            f"[{lo:g}, {hi:g}] S, first at index {first}: {g[first]:g} S"
+        )
+    return g
+
+
+def _require_linear(spec: CrossbarSpec) -> None:
+    if not spec.is_linear:
+        raise InputError(
+            "ir-predistort needs a linear tile (cell '0T1R', device.iv 'linear', readout "
+            "'ideal'): only a linear tile has a transfer matrix to invert"
+        )
+
+
+@dataclass(frozen=True)
+class _Solution:
+    gp: np.ndarray  # the conductances (S), clipped to the window
+    wanted: np.ndarray  # the next unclipped proposal (S): where it leaves the window, cells clip
+    iterations: int
+    residual: float
+    converged: bool
+
+
+def _iterate(
+    spec: CrossbarSpec,
+    target: np.ndarray,
+    upper: float,
+    params: PredistortParams,
+    start: np.ndarray | None = None,
+) -> _Solution:
+    lower = spec.device.g_min
+    scale = float(np.max(target))
+    gp = np.clip(target if start is None else start, lower, upper)
+    for iteration in range(params.max_iter + 1):
+        t = transfer(spec, gp)
+        residual = target - t
+        ratio = np.clip(np.divide(gp, t, out=np.ones_like(gp), where=t > 0), 0.5, 2.0)
+        wanted = gp + residual * ratio
+        held = (wanted < lower) | (wanted > upper)
+        free = float(np.max(np.abs(residual), where=~held, initial=0.0)) / scale
+        rel = float(np.max(np.abs(residual))) / scale
+        limit = max(params.tol, HELD_RATIO * rel) if held.any() else params.tol
+        if free <= limit:
+            return _Solution(gp, wanted, iteration, rel, not held.any())
+        if iteration == params.max_iter:
+            break
+        gp = np.clip(wanted, lower, upper)
+    raise ConvergenceError(
+        f"ir-predistort did not converge in {params.max_iter} iterations (residual "
+        f"{rel:.3g} of full scale): the wire resistance is too large for the fixed point"
+    )
+
+
+def predistort(
+    spec: CrossbarSpec,
+    target: np.ndarray,
+    params: PredistortParams | None = None,
+    *,
+    alpha: float = 1.0,
+    start: np.ndarray | None = None,
+) -> Predistortion:
+    """Conductances ``G'`` in the window whose real outputs are ``alpha * V @ target``.
+
+    Cells the iteration would move outside the window stay at its edge and are flagged
+    (``clipped_high``, ``clipped_low``); the residual then says what they leave.
+
+    Args:
+        spec: a linear tile.
+        target: siemens, ``(rows, cols)``, inside the spec's window.
+        params: iteration parameters.
+        alpha: scale of the targets (``0 < alpha <= 1``); see :func:`rescaled`.
+        start: siemens, a first guess of ``G'`` (default: the scaled targets).
+
+    Raises:
+        InputError: a nonlinear tile, or targets outside the window.
+        ConvergenceError: the iteration neither converged nor stalled.
+    """
+    params = params or PredistortParams()
+    _require_linear(spec)
+    g = check_window(spec, target, "ir-predistort targets")
+    if not 0 < alpha <= 1:
+        raise InputError(f"ir-predistort: alpha must be in (0, 1], got {alpha!r}")
+    lo, hi = spec.device.g_min, spec.device.g_max
+    sol = _iterate(spec, alpha * g, hi, params, start)
+    iterations = sol.iterations
+    offset = 0.0
+    for _ in range(SHIFT_STEPS):
+        short = sol.wanted < lo
+        if not (params.shift_floor and short.any()):
+            break
+        step = 2.0 * float(np.max(lo - sol.wanted[short]))
+        offset += step
+        sol = _iterate(spec, alpha * g + offset, hi, params, sol.gp + step)
+        iterations += sol.iterations
+    return Predistortion(
+        conductances=sol.gp,
+        alpha=alpha,
+        offset=offset,
+        iterations=iterations,
+        residual=sol.residual,
+        converged=sol.converged,
+        clipped_high=sol.wanted > hi,
+        clipped_low=sol.wanted < lo,
+    )
+
+
+def rescaled(
+    spec: CrossbarSpec,
+    target: np.ndarray,
+    params: PredistortParams | None = None,
+    *,
+    plain: Predistortion | None = None,
+) -> Predistortion:
+    """The pre-distortion of ``alpha * target`` with the largest ``alpha`` that clips no cell
+    at ``g_max`` (``alpha = 1`` when nothing clips).
+
+    The module's bound ``alpha_0 = g_max / max G'_free`` is known to fit; bisection between it
+    and 1 (``RESCALE_STEPS`` halvings) then finds a larger ``alpha`` that still fits.
+    ``plain``, the unscaled solution if already computed, saves computing it again.
+    """
+    params = params or PredistortParams()
+    _require_linear(spec)
+    g = check_window(spec, target, "ir-predistort targets")
+    plain = plain or predistort(spec, g, params)
+    if not plain.clipped_high.any():
+        return plain
+    free = _iterate(spec, g, np.inf, params, plain.conductances).gp
+    alpha = min(1.0, spec.device.g_max / float(np.max(free)))
+    best = predistort(spec, g, params, alpha=alpha, start=alpha * free)
+    for _ in range(RESCALE_STEPS):  # the first-order bound should fit; if not, back off
+        if not best.clipped_high.any():
+            break
+        alpha *= 0.9
+        best = predistort(spec, g, params, alpha=alpha, start=best.conductances * 0.9)
+    lo, hi = best.alpha, 1.0
+    for _ in range(RESCALE_STEPS):
+        mid = 0.5 * (lo + hi)
+        trial = predistort(spec, g, params, alpha=mid, start=best.conductances * (mid / lo))
+        if trial.clipped_high.any():
+            hi = mid
+        else:
+            lo, best = mid, trial
+    return best
+
+
+def evaluate(
+    spec: CrossbarSpec,
+    target: np.ndarray,
+    *,
+    engine: str = "ngspice",
+    batch: int = 32,
+    seed: int = 0,
+    cost: CostModel | None = None,
+    params: PredistortParams | None = None,
+) -> CompensationReport:
+    """Pre-distort ``target`` and measure the tile's error before and after with ``engine``.
+
+    Before: ``target`` programmed as is. After: ``G'`` programmed, outputs corrected by
+    :meth:`Predistortion.correct`. When cells clip at ``g_max`` and ``params.rescale`` is
+    set, the rescaled solution is the one measured, and the error the unscaled one leaves
+    (nodal) is reported in ``details``.
+    """
+    params = params or PredistortParams()
+    cost = cost or CostModel()
+    g = check_window(spec, target, "ir-predistort targets")
+    plain = predistort(spec, g, params)
+    chosen = plain
+    details: dict[str, object] = {
+        "iterations": plain.iterations,
+        "nodal residual": plain.residual,
+        "floor offset (S)": plain.offset,
+        "cells at g_max": int(plain.clipped_high.sum()),
+        "cells held at g_min": int(plain.clipped_low.sum()),
+    }
+    v = held_out_inputs(spec, batch, seed)
+    applied = dac(spec, v)
+    reference = ideal_outputs(spec, g, v)
+    if plain.clipped_high.any() or plain.clipped_low.any():
+        predicted = plain.correct(applied @ transfer(spec, plain.conductances), applied)
+        details["error left by the window (nodal)"] = errors(predicted, reference)[0]
+    if plain.clipped_high.any() and params.rescale:
+        chosen = rescaled(spec, g, params, plain=plain)
+        details["alpha (digital gain 1/alpha)"] = chosen.alpha
+        details["rescaled floor offset (S)"] = chosen.offset
+        details["rescaled nodal residual"] = chosen.residual
+        details["rescaled cells at g_max"] = int(chosen.clipped_high.sum())
+        details["rescaled cells held at g_min"] = int(chosen.clipped_low.sum())
+    before = run_tile(spec, g, v, engine)
+    after = run_tile(spec, chosen.conductances, v, engine)
+    corrected = chosen.correct(after.currents, applied)
+    e_before = errors(before.currents, reference)
+    e_after = errors(corrected, reference)
+    macs = spec.rows * spec.cols
+    gain_mults = spec.cols if chosen.alpha != 1 else 0
+    offset_adds = (spec.rows - 1 + spec.cols) if chosen.offset else 0
+    return CompensationReport(
+        scheme="ir-predistort",
+        engine=engine,
+        error_before=e_before[0],
+        error_after=e_after[0],
+        nrmse_before=e_before[1],
+        nrmse_after=e_after[1],
+        energy_before=mvm_energy(spec, before, cost, macs=macs),
+        energy_after=mvm_energy(
+            spec, after, cost, macs=macs, digital_mults=gain_mults, digital_adds=offset_adds
+        ),
+        base_cells=macs,
+        details=details,
+        reference=reference,
+        outputs_before=before.currents,
+        outputs_after=corrected,
+    )

@@ -1,0 +1,172 @@
+"""Write-verify programming: conductance precision against programming pulses (a minimal model).
+
+The network branch owns the full programming model; this is the smallest model that shows the
+trade-off at tile level, and every parameter is an assumption of the usual magnitude, not a
+published figure.
+
+- **Single shot**: one programming operation lands each cell at its target plus Gaussian
+  error of ``sigma_program * (g_max - g_min)`` (clipped to the window).
+- **Write-verify**: afterwards, each cell is read (assumed exact) and, while it is further
+  than ``tol * (g_max - g_min)`` from its target, given one pulse towards it. A pulse moves a
+  cell by ``step * (g_max - g_min) * (1 + step_sigma * e)``, ``e ~ N(0, 1)`` (cycle-to-cycle
+  variation), at most up to the target's far side; the loop ends when every cell is within
+  tolerance or after ``max_pulses`` pulses per cell. A cell within tolerance takes no more
+  pulses.
+
+So a tolerance ``tol`` leaves a uniform-ish error of at most ``tol`` of the window and costs
+about ``sigma_program / step`` pulses per cell for the coarse approach plus a few more, rising
+as ``tol`` nears ``step`` (the pulse can overshoot a tight band). Energy per pulse:
+``v_write^2 * G * t_pulse`` (the cell's Joule heating), plus one read per pulse; both one-off
+per programmed matrix, not per MVM, and reported apart. Latency: ``pulses * (t_pulse +
+t_read)`` per cell, programmed row by row in parallel over the columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cimspice.compensation.cost import CostModel, mvm_energy
+from cimspice.compensation.report import CompensationReport
+from cimspice.compensation.tile import errors, held_out_inputs, ideal_outputs, run_tile
+from cimspice.errors import InputError
+from cimspice.spec import CrossbarSpec
+
+__all__ = ["PARAMS", "Programmed", "WriteVerifyParams", "evaluate", "program"]
+
+
+@dataclass(frozen=True)
+class WriteVerifyParams:
+    """Parameters of the programming model (fractions are of the window ``g_max - g_min``).
+
+    Attributes:
+        tol: write-verify tolerance (> 0).
+        sigma_program: single-shot programming error, standard deviation (>= 0).
+        step: mean conductance change of one pulse (> 0).
+        step_sigma: relative cycle-to-cycle variation of a pulse (>= 0).
+        max_pulses: pulse limit per cell (>= 1).
+        v_write: volt, pulse amplitude.
+        t_pulse: second, pulse width.
+        seed: random seed of the programming noise.
+    """
+
+    tol: float = 0.01
+    sigma_program: float = 0.05
+    step: float = 0.005
+    step_sigma: float = 0.3
+    max_pulses: int = 200
+    v_write: float = 1.5
+    t_pulse: float = 100e-9
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        for key in ("tol", "step", "v_write", "t_pulse"):
+            value = getattr(self, key)
+            if not (np.isfinite(value) and value > 0):
+                raise InputError(f"write-verify: {key} must be > 0, got {value!r}")
+        for key in ("sigma_program", "step_sigma"):
+            value = getattr(self, key)
+            if not (np.isfinite(value) and value >= 0):
+                raise InputError(f"write-verify: {key} must be >= 0, got {value!r}")
+        if self.max_pulses < 1:
+            raise InputError(f"write-verify: max_pulses must be >= 1, got {self.max_pulses}")
+
+
+PARAMS = WriteVerifyParams
+"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+
+
+@dataclass(frozen=True)
+class Programmed:
+    """Conductances as programmed.
+
+    Attributes:
+        single_shot: siemens, after the one programming operation.
+        verified: siemens, after write-verify.
+        pulses: ``(rows, cols)`` verify pulses each cell took.
+        unconverged: cells still outside the tolerance at ``max_pulses``.
+        energy: joule, every pulse's ``v_write^2 G t_pulse`` summed (one-off).
+    """
+
+    single_shot: np.ndarray
+    verified: np.ndarray
+    pulses: np.ndarray
+    unconverged: int
+    energy: float
+
+
+def program(spec: CrossbarSpec, target: np.ndarray, params: WriteVerifyParams) -> Programmed:
+    """Program ``target`` once, then write-verify it to ``params.tol``."""
+    from cimspice.compensation.ir_predistort import check_window
+
+    g = check_window(spec, target, "write-verify targets")
+    lo, hi = spec.device.g_min, spec.device.g_max
+    window = hi - lo
+    rng = np.random.default_rng(params.seed)
+    shot = np.clip(g + rng.normal(0.0, params.sigma_program * window, g.shape), lo, hi)
+    current = shot.copy()
+    pulses = np.zeros(g.shape, dtype=np.int64)
+    energy = 0.0
+    band = params.tol * window
+    for _ in range(params.max_pulses):
+        off = current - g
+        active = np.abs(off) > band
+        if not active.any():
+            break
+        size = params.step * window * (1 + params.step_sigma * rng.standard_normal(g.shape))
+        move = -np.sign(off) * np.maximum(size, 0.0)
+        # a pulse can overshoot by at most the band's width (the verify read stops the next)
+        move = np.where(np.abs(move) > np.abs(off) + band, -off - np.sign(off) * band, move)
+        energy += float(np.sum(params.v_write**2 * current[active] * params.t_pulse))
+        current = np.where(active, np.clip(current + move, lo, hi), current)
+        pulses += active
+    unconverged = int(np.sum(np.abs(current - g) > band))
+    return Programmed(shot, current, pulses, unconverged, energy)
+
+
+def evaluate(
+    spec: CrossbarSpec,
+    target: np.ndarray,
+    *,
+    engine: str = "ngspice",
+    batch: int = 32,
+    seed: int = 0,
+    cost: CostModel | None = None,
+    params: WriteVerifyParams | None = None,
+) -> CompensationReport:
+    """Single-shot (before) against write-verified (after) conductances, run in ``engine``."""
+    params = params or WriteVerifyParams()
+    cost = cost or CostModel()
+    prog = program(spec, target, params)
+    g = np.asarray(target, dtype=float)
+    v = held_out_inputs(spec, batch, seed)
+    reference = ideal_outputs(spec, g, v)
+    before = run_tile(spec, prog.single_shot, v, engine)
+    after = run_tile(spec, prog.verified, v, engine)
+    e_before = errors(before.currents, reference)
+    e_after = errors(after.currents, reference)
+    macs = spec.rows * spec.cols
+    rows_time = spec.rows * int(prog.pulses.max(initial=0)) * (params.t_pulse + cost.t_read)
+    return CompensationReport(
+        scheme="write-verify",
+        engine=engine,
+        error_before=e_before[0],
+        error_after=e_after[0],
+        nrmse_before=e_before[1],
+        nrmse_after=e_after[1],
+        energy_before=mvm_energy(spec, before, cost, macs=macs),
+        energy_after=mvm_energy(spec, after, cost, macs=macs),
+        base_cells=macs,
+        details={
+            "tolerance (of window)": params.tol,
+            "mean pulses per cell": float(prog.pulses.mean()),
+            "max pulses per cell": int(prog.pulses.max(initial=0)),
+            "cells outside tolerance": prog.unconverged,
+            "programming energy, one-off (J)": prog.energy,
+            "programming time, one-off (s)": rows_time,
+        },
+        reference=reference,
+        outputs_before=before.currents,
+        outputs_after=after.currents,
+    )

@@ -1,0 +1,195 @@
+"""``cimspice compensate``: the pre-distortion round trip, the report, and bad inputs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_spec
+
+from cimspice.cli import main
+from cimspice.compensation import default_targets
+from cimspice.compensation import ir_predistort as ir
+from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
+from cimspice.engines import simulate
+
+SPEC = "[array]\nrows = 8\ncols = 6\n[wire]\nr_row = 2.0\nr_col = 2.0\n"
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC)
+    g = tmp_path / "g.npy"
+    np.save(g, default_targets(make_spec(8, 6, r_row=2.0, r_col=2.0), seed=4))
+    return {"spec": spec, "g": g, "dir": tmp_path}
+
+
+def test_predistort_round_trip_writes_conductances_in_the_window(files, capsys):
+    out = files["dir"] / "gp.npy"
+    args = ["compensate", str(files["spec"]), "--scheme", "ir-predistort"]
+    assert main([*args, "--conductances", str(files["g"]), "-o", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    gp = np.load(out)
+    g = np.load(files["g"])
+    spec = make_spec(8, 6, r_row=2.0, r_col=2.0)
+    assert gp.shape == g.shape
+    assert np.all((gp >= spec.device.g_min) & (gp <= spec.device.g_max))
+    # the written matrix is the library's, and the real array with it computes V @ G
+    np.testing.assert_array_equal(gp, ir.predistort(spec, g).conductances)
+    v = np.random.default_rng(0).uniform(0, 0.2, (5, 8))
+    real = simulate(spec, gp, v, engine="nodal").currents
+    # 1e-9 is the iteration's residual target, relative to max G; currents scale alike
+    assert np.max(np.abs(real - v @ g)) <= 1e-9 * float(np.max(v @ g)) * 8
+
+
+def test_rescale_flag_scales_the_targets_and_prints_alpha(files, capsys):
+    g = np.random.default_rng(0).uniform(1e-6, 100e-6, (8, 6))
+    g[0, :] = 100e-6  # cells at g_max: no headroom
+    np.save(files["g"], g)
+    out = files["dir"] / "gp.npy"
+    base = ["compensate", str(files["spec"]), "--scheme", "ir-predistort"]
+    assert main([*base, "--conductances", str(files["g"]), "-o", str(out)]) == 0
+    assert "--rescale" in capsys.readouterr().out
+    assert main([*base, "--conductances", str(files["g"]), "-o", str(out), "--rescale"]) == 0
+    text = capsys.readouterr().out
+    alpha = float(text.split("alpha ")[1].split(",")[0])
+    assert 0.5 < alpha < 1.0
+    assert np.max(np.load(out)) <= 100e-6
+
+
+def test_report_with_nodal(files, capsys):
+    import json
+
+    out = files["dir"] / "report.json"
+    args = ["compensate", str(files["spec"]), "--scheme", "partitioning", "--tile", "4"]
+    assert main([*args, "--engine", "nodal", "--batch", "4", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "max error / full scale" in text and "+6 ADCs" in text
+    data = json.loads(out.read_text())
+    assert data["scheme"] == "partitioning" and data["extra_adcs"] == 6
+    assert data["error_after"] < data["error_before"]
+    e = data["energy_after"]
+    assert e["total"] == pytest.approx(
+        sum(e[k] for k in ("array", "readout", "adc", "dac", "digital"))
+    )
+    assert e["per_mac"] == pytest.approx(e["total"] / 48)
+
+
+@pytest.mark.ngspice
+def test_report_in_ngspice_with_plot(files, capsys):
+    plots = files["dir"] / "plots"
+    args = ["compensate", str(files["spec"]), "--scheme", "ir-predistort", "--batch", "4"]
+    assert main([*args, "--plot-dir", str(plots)]) == 0
+    text = capsys.readouterr().out
+    assert "measured with ngspice" in text
+    assert (plots / "ir-predistort.png").stat().st_size > 1000
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cimspice.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_help():
+    proc = run_cli("compensate", "--help")
+    assert proc.returncode == 0 and "ir-predistort" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda f: ["--scheme", "magic"], "unknown scheme 'magic'; known schemes: ir-predistort"),
+        (
+            lambda f: [
+                "--scheme",
+                "ir-predistort",
+                "--conductances",
+                str(f["big"]),
+                "-o",
+                str(f["out"]),
+            ],
+            "outside the spec's window",
+        ),
+        (
+            lambda f: [
+                "--scheme",
+                "ir-predistort",
+                "--conductances",
+                str(f["wide"]),
+                "-o",
+                str(f["out"]),
+            ],
+            "shape (rows, cols) = (8, 6)",
+        ),
+        (lambda f: ["--scheme", "partitioning", "-o", str(f["out"])], "-o writes conductances"),
+        (lambda f: ["--scheme", "ir-predistort", "-o", str(f["out"])], "-o needs --conductances"),
+        (lambda f: ["--scheme", "partitioning", "--bits", "3"], "takes no parameter bits"),
+        (lambda f: ["--scheme", "input-scaling", "--mode", "x"], "unknown mode 'x'"),
+    ],
+)
+def test_bad_inputs_give_one_line_and_no_output(files, make, message):
+    np.save(files["dir"] / "big.npy", np.full((8, 6), 1e-3))
+    np.save(files["dir"] / "wide.npy", np.full((8, 7), 1e-5))
+    f = {
+        **files,
+        "big": files["dir"] / "big.npy",
+        "wide": files["dir"] / "wide.npy",
+        "out": files["dir"] / "out.npy",
+    }
+    proc = run_cli("compensate", str(files["spec"]), "--engine", "nodal", *make(f))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cimspice: error:") and message in lines[0]
+    assert not f["out"].exists()
+    assert not list(files["dir"].glob(".out.npy*"))  # no temporary left behind
+
+
+# ----- the cost model -----
+
+
+def test_adc_energy_is_walden():
+    cost = CostModel(adc_fom=10e-15)
+    spec = make_spec(4, 4)
+    assert cost.adc_energy(spec, 8) == pytest.approx(10e-15 * 256)
+    assert cost.adc_energy(spec) == pytest.approx(10e-15 * 2**cost.adc_bits)
+
+
+def test_array_energy_is_the_spice_power_over_the_read_time():
+    spec = make_spec(6, 5, r_row=1.0, r_col=1.0)
+    g = default_targets(spec)
+    v = np.random.default_rng(0).uniform(0, 0.2, (3, 6))
+    result = simulate(spec, g, v, engine="nodal", node_voltages=True)
+    cost = CostModel(t_read=5e-9)
+    e = mvm_energy(spec, result, cost, macs=30)
+    # a driver's current is the sum of its word line's cell currents (KCL), so the power
+    # it delivers is V_i * sum_j G_ij V_cell_ij; equal to round-off
+    delivered = np.mean(np.sum(v[:, :, None] * g * result.cell_voltages, axis=(1, 2)))
+    assert e.array == pytest.approx(delivered * 5e-9, rel=1e-10)
+    assert e.adc == pytest.approx(5 * cost.adc_energy(spec))
+    assert e.per_mac == pytest.approx(e.total / 30)
+
+
+def test_energy_breakdowns_add():
+    a = EnergyBreakdown(1.0, 2.0, 3.0, 4.0, 5.0, 10)
+    assert (a + a).total == 30.0 and (a + a).macs == 10
+
+
+def test_tradeoff_plot(tmp_path):
+    from cimspice.compensation import evaluate_scheme
+    from cimspice.plots import plot_tradeoff
+
+    spec = make_spec(8, 8, r_row=2.0, r_col=2.0)
+    g = default_targets(spec)
+    reports = {
+        name: evaluate_scheme(name, spec, g, engine="nodal", batch=4)
+        for name in ("ir-predistort", "partitioning")
+    }
+    path = plot_tradeoff(reports, tmp_path / "t.png")
+    assert path.stat().st_size > 1000
