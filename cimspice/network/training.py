@@ -1,0 +1,420 @@
+"""Training in numpy: softmax cross-entropy, backpropagation through every layer kind, Adam.
+
+Hardware-aware training (``weight_noise > 0``) perturbs every weight in every training forward
+pass with the noise of :func:`perturb_weight`: additive Gaussian noise whose standard deviation
+is ``weight_noise`` times the layer's largest ``|W|``. That is how programming noise on a
+differential pair looks in the weight domain: each conductance errs by a fraction of the
+conductance window, and the window is set by the layer's largest weight. The gradient computed
+with the noisy weights is applied to the clean weights (straight-through), so the network learns
+weights whose function survives the noise. Biases are digital and never perturbed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cimspice.errors import InputError
+from cimspice.network.datasets import Dataset
+from cimspice.network.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU, im2col
+from cimspice.network.model import Model
+
+__all__ = [
+    "Gradients",
+    "ModelFactory",
+    "accuracy",
+    "copy_model",
+    "he_conv2d",
+    "he_dense",
+    "loss_and_gradients",
+    "perturb_model",
+    "perturb_weight",
+    "shift_images",
+    "train",
+]
+
+ModelFactory = Callable[[np.random.Generator], Model]
+"""Builds a freshly initialised model from a random generator (an architecture)."""
+
+Gradients = dict[int, tuple[np.ndarray, np.ndarray]]
+"""``{layer_index: (d_loss/d_weight, d_loss/d_bias)}`` for every weighted layer."""
+
+
+def he_dense(fan_in: int, fan_out: int, rng: np.random.Generator) -> Dense:
+    """A :class:`Dense` layer with He-normal weights (std ``sqrt(2 / fan_in)``), zero bias."""
+    weight = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+    return Dense(weight, np.zeros(fan_out))
+
+
+def he_conv2d(
+    kernel: int,
+    c_in: int,
+    c_out: int,
+    rng: np.random.Generator,
+    *,
+    stride: int = 1,
+    padding: int = 0,
+) -> Conv2D:
+    """A square-kernel :class:`Conv2D` with He-normal weights (fan-in ``kernel**2 * c_in``)."""
+    fan_in = kernel * kernel * c_in
+    weight = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(kernel, kernel, c_in, c_out))
+    return Conv2D(weight, np.zeros(c_out), stride=stride, padding=padding)
+
+
+def copy_model(model: Model, weights: dict[int, np.ndarray] | None = None) -> Model:
+    """A deep copy of ``model``; ``weights`` (``{index: weight}``) replaces chosen weights."""
+    weights = weights or {}
+    layers: list[Layer] = []
+    for index, layer in enumerate(model.layers):
+        if isinstance(layer, Dense):
+            layers.append(Dense(weights.get(index, layer.weight), layer.bias))
+        elif isinstance(layer, Conv2D):
+            layers.append(
+                Conv2D(weights.get(index, layer.weight), layer.bias, layer.stride, layer.padding)
+            )
+        elif isinstance(layer, MaxPool2D):
+            layers.append(MaxPool2D(layer.size))
+        else:
+            layers.append(type(layer)())
+    return Model(model.name, layers, model.input_shape)
+
+
+def perturb_weight(weight: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
+    """``weight + level * max|weight| * N(0, 1)``, one draw per weight (any shape)."""
+    scale = level * float(np.max(np.abs(weight), initial=0.0))
+    return weight + scale * rng.standard_normal(weight.shape)
+
+
+def perturb_model(model: Model, level: float, rng: np.random.Generator) -> Model:
+    """A copy of ``model`` with every weight perturbed by :func:`perturb_weight`."""
+    noisy = {}
+    for index in model.weighted_layers():
+        layer = model.layers[index]
+        assert isinstance(layer, Dense | Conv2D)
+        noisy[index] = perturb_weight(layer.weight, level, rng)
+    return copy_model(model, noisy)
+
+
+def accuracy(model: Model, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
+    """Fraction of samples ``x`` ``(n, ...)`` whose predicted label equals ``y`` ``(n,)``."""
+    correct = 0
+    for start in range(0, len(y), batch_size):
+        stop = start + batch_size
+        correct += int(np.sum(model.predict(x[start:stop]) == y[start:stop]))
+    return correct / len(y)
+
+
+def shift_images(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+    """Shift each image by a random whole number of pixels in ``[-max_shift, max_shift]``
+    along both axes, filling with zeros.
+
+    Args:
+        images: ``(n, h, w, c)``.
+        max_shift: largest shift in pixels (0 returns ``images`` unchanged).
+        rng: the random generator.
+
+    Returns:
+        ``(n, h, w, c)`` shifted images.
+
+    """
+    if max_shift <= 0:
+        return images
+    n, h, w, _ = images.shape
+    k = max_shift
+    padded = np.pad(images, ((0, 0), (k, k), (k, k), (0, 0)))
+    offsets = rng.integers(0, 2 * k + 1, size=(n, 2))
+    code = offsets[:, 0] * (2 * k + 1) + offsets[:, 1]
+    out = np.empty_like(images)
+    for value in np.unique(code):
+        rows = np.flatnonzero(code == value)
+        dy, dx = divmod(int(value), 2 * k + 1)
+        out[rows] = padded[rows, dy : dy + h, dx : dx + w]
+    return out
+
+
+# --- forward with caches and backward --------------------------------------------------------
+
+
+def _forward(
+    model: Model, x: np.ndarray, weights: dict[int, np.ndarray]
+) -> tuple[np.ndarray, list[Any]]:
+    caches: list[Any] = []
+    h = x
+    for index, layer in enumerate(model.layers):
+        if isinstance(layer, Dense):
+            caches.append(h)
+            h = h @ weights[index] + layer.bias
+        elif isinstance(layer, Conv2D):
+            kh, kw, _, c_out = layer.weight.shape
+            patches, oh, ow = im2col(h, kh, kw, layer.stride, layer.padding)
+            caches.append((patches, h.shape))
+            h = (patches @ weights[index].reshape(-1, c_out) + layer.bias).reshape(
+                h.shape[0], oh, ow, c_out
+            )
+        elif isinstance(layer, ReLU):
+            caches.append(h > 0)
+            h = h * (h > 0)
+        elif isinstance(layer, MaxPool2D):
+            n, hh, ww, c = h.shape
+            s = layer.size
+            oh, ow = hh // s, ww // s
+            blocks = h[:, : oh * s, : ow * s].reshape(n, oh, s, ow, s, c)
+            blocks = blocks.transpose(0, 1, 3, 5, 2, 4).reshape(n, oh, ow, c, s * s)
+            winner = blocks.argmax(axis=-1)
+            caches.append((winner, h.shape))
+            h = np.take_along_axis(blocks, winner[..., None], axis=-1)[..., 0]
+        else:
+            assert isinstance(layer, Flatten)
+            caches.append(h.shape)
+            h = h.reshape(h.shape[0], -1)
+    return h, caches
+
+
+def _col2im(d_patches: np.ndarray, shape: tuple[int, ...], layer: Conv2D) -> np.ndarray:
+    """Sum patch gradients ``(n * oh * ow, kh * kw * c)`` back into ``(n, h, w, c)``."""
+    kh, kw = layer.weight.shape[:2]
+    stride, padding = layer.stride, layer.padding
+    n, h, w, c = shape
+    oh = (h + 2 * padding - kh) // stride + 1
+    ow = (w + 2 * padding - kw) // stride + 1
+    d = d_patches.reshape(n, oh, ow, kh, kw, c)
+    out = np.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=d_patches.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[
+                :, i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride
+            ] += d[:, :, :, i, j]
+    return out[:, padding : padding + h, padding : padding + w]
+
+
+def _backward(
+    model: Model, caches: list[Any], grad: np.ndarray, weights: dict[int, np.ndarray]
+) -> Gradients:
+    grads: Gradients = {}
+    first_weighted = model.weighted_layers()[0]
+    for index in range(len(model.layers) - 1, -1, -1):
+        layer, cache = model.layers[index], caches[index]
+        need_input_grad = index > first_weighted
+        if isinstance(layer, Dense):
+            assert isinstance(cache, np.ndarray)
+            grads[index] = (cache.T @ grad, grad.sum(axis=0))
+            if need_input_grad:
+                grad = grad @ weights[index].T
+        elif isinstance(layer, Conv2D):
+            patches, in_shape = cache
+            c_out = layer.weight.shape[3]
+            g2 = grad.reshape(-1, c_out)
+            grads[index] = ((patches.T @ g2).reshape(layer.weight.shape), g2.sum(axis=0))
+            if need_input_grad:
+                d_patches = g2 @ weights[index].reshape(-1, c_out).T
+                grad = _col2im(d_patches, in_shape, layer)
+        elif not need_input_grad:
+            continue
+        elif isinstance(layer, ReLU):
+            grad = grad * cache
+        elif isinstance(layer, MaxPool2D):
+            winner, in_shape = cache
+            n, hh, ww, c = in_shape
+            s = layer.size
+            oh, ow = hh // s, ww // s
+            blocks = np.zeros((n, oh, ow, c, s * s), dtype=grad.dtype)
+            np.put_along_axis(blocks, winner[..., None], grad[..., None], axis=-1)
+            full = np.zeros(in_shape, dtype=grad.dtype)
+            full[:, : oh * s, : ow * s] = (
+                blocks.reshape(n, oh, ow, c, s, s)
+                .transpose(0, 1, 4, 2, 5, 3)
+                .reshape(n, oh * s, ow * s, c)
+            )
+            grad = full
+        else:
+            grad = grad.reshape(cache)
+    return grads
+
+
+def _cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    n = len(y)
+    loss = -float(log_p[np.arange(n), y].mean())
+    d = np.exp(log_p)
+    d[np.arange(n), y] -= 1.0
+    return loss, d / n
+
+
+def _clean_weights(model: Model) -> dict[int, np.ndarray]:
+    out = {}
+    for index in model.weighted_layers():
+        layer = model.layers[index]
+        assert isinstance(layer, Dense | Conv2D)
+        out[index] = layer.weight
+    return out
+
+
+def loss_and_gradients(model: Model, x: np.ndarray, y: np.ndarray) -> tuple[float, Gradients]:
+    """Mean softmax cross-entropy of a batch and its gradient for every weighted layer.
+
+    Args:
+        model: the network.
+        x: ``(n, *input_shape)`` (or flat) inputs.
+        y: ``(n,)`` integer labels.
+
+    Returns:
+        ``(loss, {layer_index: (d_weight, d_bias)})``; each gradient has its parameter's shape.
+
+    """
+    weights = _clean_weights(model)
+    logits, caches = _forward(model, model.prepare_inputs(x), weights)
+    loss, d_logits = _cross_entropy(logits, np.asarray(y))
+    return loss, _backward(model, caches, d_logits, weights)
+
+
+@dataclass
+class _Adam:
+    """Adam with decoupled weight decay (AdamW) and a cosine learning-rate decay."""
+
+    lr: float
+    total_steps: int
+    weight_decay: float
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    step_count: int = 0
+    moments: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def update(self, key: str, param: np.ndarray, grad: np.ndarray, decay: bool) -> None:
+        m, v = self.moments.get(key, (np.zeros_like(param), np.zeros_like(param)))
+        m = self.beta1 * m + (1 - self.beta1) * grad
+        v = self.beta2 * v + (1 - self.beta2) * grad * grad
+        self.moments[key] = (m, v)
+        t = self.step_count
+        lr = (
+            self.lr
+            * 0.5
+            * (1 + math.cos(math.pi * min(t - 1, self.total_steps) / self.total_steps))
+        )
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        if decay:
+            param *= 1 - lr * self.weight_decay
+        param -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def train(
+    model_or_arch: Model | ModelFactory,
+    dataset: Dataset,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    weight_noise: float = 0.0,
+    weight_decay: float = 0.0,
+    augment_shift: int = 0,
+    progress: bool = False,
+) -> Model:
+    """Train a network on ``dataset.x_train`` with Adam; the input model is not changed.
+
+    Args:
+        model_or_arch: a model to start from (copied), or a factory building a fresh one.
+        dataset: its training split is used; samples are reshaped to the model's input shape.
+        epochs: passes over the training set.
+        lr: peak Adam learning rate, decayed to 0 along a cosine over all steps.
+        batch_size: samples per step.
+        seed: seeds initialisation (for a factory), shuffling, augmentation and noise.
+        weight_noise: hardware-aware training level (see the module docstring); 0 = plain.
+        weight_decay: decoupled weight decay per unit learning rate (AdamW), on weights only.
+        augment_shift: random image shifts up to this many pixels (0 = none), applied in the
+            dataset's ``image_shape``.
+        progress: show a tqdm bar over epochs.
+
+    Returns:
+        The trained model (a new object).
+
+    Raises:
+        InputError: a non-positive epoch count, batch size or learning rate, or a negative
+            noise or decay level.
+
+    """
+    if epochs < 1 or batch_size < 1 or not lr > 0:
+        raise InputError(
+            f"epochs, batch_size and lr must be positive, got {epochs}, {batch_size}, {lr}"
+        )
+    if weight_noise < 0 or weight_decay < 0 or augment_shift < 0:
+        raise InputError("weight_noise, weight_decay and augment_shift must be >= 0")
+    rng = np.random.default_rng(seed)
+    model = copy_model(model_or_arch if isinstance(model_or_arch, Model) else model_or_arch(rng))
+    samples = np.asarray(dataset.x_train, dtype=np.float64)
+    if augment_shift:
+        samples = samples.reshape((-1, *dataset.image_shape))
+    labels = np.asarray(dataset.y_train)
+    steps = epochs * math.ceil(len(labels) / batch_size)
+    optimiser = _Adam(lr, steps, weight_decay)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc=f"training {model.name}", unit="epoch")
+    # Mini-batch products are too small to gain from BLAS threads, and on a shared machine
+    # threads oversubscribe the cores (measured 5x slower on 2 busy cores): use one thread.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(epochs):
+            loss = _epoch(
+                model,
+                samples,
+                labels,
+                optimiser,
+                rng,
+                batch_size=batch_size,
+                weight_noise=weight_noise,
+                augment_shift=augment_shift,
+            )
+            if bar is not None:
+                bar.set_postfix(loss=f"{loss:.4f}")
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    return model
+
+
+def _epoch(
+    model: Model,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    optimiser: _Adam,
+    rng: np.random.Generator,
+    *,
+    batch_size: int,
+    weight_noise: float,
+    augment_shift: int,
+) -> float:
+    """One shuffled pass over the training samples; returns the mean training loss."""
+    n = len(labels)
+    order = rng.permutation(n)
+    indices = model.weighted_layers()
+    total_loss = 0.0
+    for start in range(0, n, batch_size):
+        batch = order[start : start + batch_size]
+        xb = samples[batch]
+        if augment_shift:
+            xb = shift_images(xb, augment_shift, rng).reshape(len(batch), -1)
+        clean = _clean_weights(model)
+        used = clean
+        if weight_noise > 0:
+            used = {i: perturb_weight(w, weight_noise, rng) for i, w in clean.items()}
+        logits, caches = _forward(model, model.prepare_inputs(xb), used)
+        loss, d_logits = _cross_entropy(logits, labels[batch])
+        grads = _backward(model, caches, d_logits, used)
+        optimiser.step_count += 1
+        for i in indices:
+            optimiser.update(f"{i}w", clean[i], grads[i][0], decay=True)
+            layer = model.layers[i]
+            assert isinstance(layer, Dense | Conv2D)
+            optimiser.update(f"{i}b", layer.bias, grads[i][1], decay=False)
+        total_loss += loss * len(batch)
+    return total_loss / n
