@@ -314,6 +314,7 @@ def train(
     weight_noise: float = 0.0,
     weight_decay: float = 0.0,
     augment_shift: int = 0,
+    input_noise: float = 0.0,
     progress: bool = False,
 ) -> Model:
     """Train a network on ``dataset.x_train`` with Adam; the input model is not changed.
@@ -329,6 +330,8 @@ def train(
         weight_decay: decoupled weight decay per unit learning rate (AdamW), on weights only.
         augment_shift: random image shifts up to this many pixels (0 = none), applied in the
             dataset's ``image_shape``.
+        input_noise: standard deviation of Gaussian noise added to each training input
+            (0 = none); inputs are in ``[0, 1]``.
         progress: show a tqdm bar over epochs.
 
     Returns:
@@ -343,8 +346,8 @@ def train(
         raise InputError(
             f"epochs, batch_size and lr must be positive, got {epochs}, {batch_size}, {lr}"
         )
-    if weight_noise < 0 or weight_decay < 0 or augment_shift < 0:
-        raise InputError("weight_noise, weight_decay and augment_shift must be >= 0")
+    if min(weight_noise, weight_decay, augment_shift, input_noise) < 0:
+        raise InputError("weight_noise, weight_decay, augment_shift and input_noise must be >= 0")
     rng = np.random.default_rng(seed)
     model = copy_model(model_or_arch if isinstance(model_or_arch, Model) else model_or_arch(rng))
     samples = np.asarray(dataset.x_train, dtype=np.float64)
@@ -373,6 +376,7 @@ def train(
                 batch_size=batch_size,
                 weight_noise=weight_noise,
                 augment_shift=augment_shift,
+                input_noise=input_noise,
             )
             if bar is not None:
                 bar.set_postfix(loss=f"{loss:.4f}")
@@ -392,6 +396,7 @@ def _epoch(
     batch_size: int,
     weight_noise: float,
     augment_shift: int,
+    input_noise: float,
 ) -> float:
     """One shuffled pass over the training samples; returns the mean training loss."""
     n = len(labels)
@@ -403,6 +408,8 @@ def _epoch(
         xb = samples[batch]
         if augment_shift:
             xb = shift_images(xb, augment_shift, rng).reshape(len(batch), -1)
+        if input_noise:
+            xb = xb + input_noise * rng.standard_normal(xb.shape)
         clean = _clean_weights(model)
         used = clean
         if weight_noise > 0:
