@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,11 +347,19 @@ def load_torch_state_dict(
     path_or_dict: str | Path | Mapping[str, Any],
     *,
     input_shape: tuple[int, ...] | None = None,
-    architecture: list[str] | None = None,
+    architecture: Sequence[str | Mapping[str, Any]] | None = None,
     name: str | None = None,
 ) -> Model:
-    """Build a model from a PyTorch ``state_dict`` (requires torch; see
-    :func:`cimspice.network.torch_import.model_from_state_dict` for the rules)."""
+    """Build a model from a PyTorch ``state_dict`` file (needs torch) or mapping.
+
+    The rules (layer order, layout conversion, the ``architecture`` list) are those of
+    :func:`cimspice.network.torch_import.model_from_state_dict`.
+
+    Raises:
+        ModelError: torch is missing (for a file), the file is unreadable, or the parameters
+            don't fit the architecture.
+
+    """
     from cimspice.network.torch_import import model_from_state_dict
 
     return model_from_state_dict(
