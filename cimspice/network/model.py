@@ -328,11 +328,15 @@ def load_model(path: str | Path) -> Model:
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     try:
-        data = np.load(path, allow_pickle=False)
-        if isinstance(data, np.ndarray):
-            raise ModelError(f"{path}: a single .npy array, not a model file (.npz)")
-        with data:
-            arrays = {key: data[key] for key in data.files}
+        # our own handle, closed even when numpy fails half-way through a damaged archive
+        with path.open("rb") as handle:
+            data = np.load(handle, allow_pickle=False)
+            if isinstance(data, np.ndarray):
+                raise ModelError(f"{path}: a single .npy array, not a model file (.npz)")
+            with data:
+                arrays = {key: data[key] for key in data.files}
+    except ModelError:
+        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise ModelError(f"{path}: not a readable model file (.npz): {err}") from None
     try:
