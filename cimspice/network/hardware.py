@@ -54,7 +54,7 @@ from cimspice.network.nonideal import (
     wire_factor,
 )
 from cimspice.network.stats import MVMErrorStats
-from cimspice.network.tiling import LayerTiling, TileSlot, tile_layer
+from cimspice.network.tiling import LayerTiling, tile_layer
 from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind
 
 if TYPE_CHECKING:
@@ -190,6 +190,8 @@ class MappedLayer:
         programmed: each tile's devices.
         operators: each tile's ``(used_rows, used_cols)`` linear map from word-line volts to
             column amperes (``None`` with the nodal engine).
+        transfers: each tile's whole ``(rows, cols)`` transfer matrix (``None`` with the
+            nodal engine).
         folded: the fast path's ``(fan_in, fan_out)`` matrix (``None`` when not folded).
         prepare_s: seconds spent programming and preparing the tiles (one-time cost).
         weights: the matrix mapped (to recognise it on later calls).
@@ -198,6 +200,7 @@ class MappedLayer:
     tiling: LayerTiling
     programmed: list[ProgrammedTile]
     operators: list[np.ndarray | None]
+    transfers: list[np.ndarray | None]
     folded: np.ndarray | None
     prepare_s: float
     weights: np.ndarray
@@ -266,27 +269,31 @@ class HardwareMatMul:
 
     # ----- programming -----
 
-    def _operator(self, g: np.ndarray, slot: TileSlot) -> np.ndarray | None:
-        r, c = slot.used_rows, slot.used_cols
+    def _transfer(self, g: np.ndarray) -> np.ndarray | None:
         if self.engine == "ideal":
-            return np.ascontiguousarray(g[:r, :c])
+            return g
         if self.engine == "nodal":
             return None
         assert self.model is not None
-        transfer = self.model.prepare(g).transfer
-        return np.ascontiguousarray(transfer[:r, :c])
+        return self.model.prepare(g).transfer
 
     def program(self, index: int, weights: np.ndarray) -> MappedLayer:
         """Map, program and prepare layer ``index``'s ``(fan_in, fan_out)`` matrix."""
         start = time.perf_counter()
         tiling = tile_layer(weights, self.spec)
-        programmed, operators = [], []
+        programmed, operators, transfers = [], [], []
         for slot in tiling.tiles:
             tile = program_tile(
                 slot.conductances, self.spec, (slot.used_rows, slot.used_cols), index, slot.index
             )
             programmed.append(tile)
-            operators.append(self._operator(tile.conductances, slot))
+            transfer = self._transfer(tile.conductances)
+            transfers.append(transfer)
+            operators.append(
+                None
+                if transfer is None
+                else np.ascontiguousarray(transfer[: slot.used_rows, : slot.used_cols])
+            )
         folded = None
         if self.fold and self.engine != "nodal":
             folded = np.zeros(tiling.shape)
@@ -297,6 +304,7 @@ class HardwareMatMul:
             tiling,
             programmed,
             operators,
+            transfers,
             folded,
             time.perf_counter() - start,
             weights,
@@ -330,8 +338,9 @@ class HardwareMatMul:
         padded = np.zeros((n, self.spec.rows))
         padded[:, : slot.used_rows] = volts[:n]
         g = layer.programmed[k].conductances
-        if self.model is not None:  # every column, spare ones too, for a like-for-like check
-            currents = self.model.prepare(g).currents(padded)
+        transfer = layer.transfers[k]
+        if transfer is not None:  # every column, spare ones too, for a like-for-like check
+            currents = padded @ transfer
         else:
             currents = np.zeros((n, self.spec.cols))
             currents[:, : slot.used_cols] = self._tile_currents(layer, k, volts[:n])

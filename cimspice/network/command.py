@@ -1,0 +1,138 @@
+"""The work of ``cimspice evaluate``: load, evaluate, spot-check, sweep, print, write.
+
+The command line only parses arguments into an :class:`EvaluateRequest` and calls
+:func:`run_evaluate`; everything it prints goes to ``out`` (stdout) and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from cimspice.arrays import atomic_output
+from cimspice.network.hardware import Engine
+
+__all__ = ["EvaluateRequest", "run_evaluate"]
+
+
+@dataclass(frozen=True)
+class EvaluateRequest:
+    """What ``cimspice evaluate`` was asked to do.
+
+    Attributes:
+        model: a built-in model name or a model file.
+        spec: the spec file.
+        surrogate: a calibrated surrogate file (``None``: the spec's nominal surrogate).
+        engine: the hardware engine.
+        dataset: the dataset of a model file (``None``: inferred from its input size).
+        split: which samples to evaluate (``test``, ``train``, ``all``).
+        samples: evaluate at most this many (``None``: all of the split).
+        json_out: write the results here (JSON, atomically).
+        spot_check: re-run one tile in ngspice.
+        sweep: ``KEY=v1,v2,...`` texts, one sweep each.
+        seeds: device seeds per sweep point.
+        plot_dir: folder for sweep plots.
+        cache_dir: folder of cached built-in models.
+        progress: show progress bars.
+    """
+
+    model: str
+    spec: Path
+    surrogate: Path | None = None
+    engine: Engine = "surrogate"
+    dataset: str | None = None
+    split: str = "test"
+    samples: int | None = None
+    json_out: Path | None = None
+    spot_check: bool = False
+    sweep: list[str] = field(default_factory=list)
+    seeds: int = 1
+    plot_dir: Path | None = None
+    cache_dir: Path | None = None
+    progress: bool = True
+
+
+def run_evaluate(request: EvaluateRequest, out: TextIO = sys.stdout) -> dict[str, Any]:
+    """Do what ``request`` asks; return the JSON-ready results (also written to ``json_out``).
+
+    Raises:
+        CimspiceError: any bad input (spec, model file, surrogate, sweep), named.
+    """
+    from cimspice.errors import InputError
+    from cimspice.network.evaluate import evaluate, resolve_model, samples_of
+    from cimspice.network.study import parse_sweep, run_sweep
+    from cimspice.spec import load_spec
+
+    spec = load_spec(request.spec)
+    sweeps = [parse_sweep(text) for text in request.sweep]  # bad sweeps fail before any work
+    if sweeps and request.plot_dir is None:
+        raise InputError("--sweep needs --plot-dir (where the accuracy plot goes)")
+    surrogate = None
+    if request.surrogate is not None:
+        from cimspice.surrogate.model import load_surrogate
+
+        surrogate = load_surrogate(request.surrogate)
+    if request.spot_check and request.engine != "surrogate":
+        raise InputError(
+            "--spot-check checks the surrogate engine's tiles (use --engine surrogate)"
+        )
+    model, data = resolve_model(request.model, cache_dir=request.cache_dir, dataset=request.dataset)
+    x, y = samples_of(data, request.split)
+    if request.samples is not None:
+        x, y = x[: request.samples], y[: request.samples]
+    calibration = data.x_train[:1000]
+    probe = (model.weighted_layers()[0], None) if request.spot_check else None
+    result, hardware = evaluate(
+        model,
+        x,
+        y,
+        spec,
+        engine=request.engine,
+        surrogate=surrogate,
+        calibration=calibration,
+        probe=probe,
+        progress=request.progress,
+    )
+    source = request.surrogate if request.surrogate else "nominal (exact for a passive tile)"
+    print(f"spec {request.spec} ({spec.rows}x{spec.cols} tiles); surrogate: {source}", file=out)
+    print(result.summary(), file=out)
+    if request.spot_check:
+        from cimspice.network.spotcheck import held_out_error, spot_check
+
+        assert hardware.record is not None
+        held_out = None if surrogate is None else held_out_error(surrogate.metadata)
+        check = spot_check(spec, hardware.record, held_out=held_out)
+        result.spot_check = check.as_dict()
+        print(check.summary(), file=out)
+    data_out = result.to_json()
+    data_out["spec"] = str(request.spec)
+    data_out["surrogate"] = None if request.surrogate is None else str(request.surrogate)
+    data_out["split"] = request.split
+    data_out["sweeps"] = []
+    for key, values in sweeps:
+        sweep = run_sweep(
+            model,
+            x,
+            y,
+            spec,
+            key=key,
+            values=values,
+            seeds=request.seeds,
+            engine=request.engine,
+            surrogate=surrogate,
+            calibration=calibration,
+            progress=request.progress,
+        )
+        assert request.plot_dir is not None
+        png = sweep.plot(Path(request.plot_dir) / f"accuracy_vs_{key.replace('.', '_')}.png")
+        print(sweep.summary(), file=out)
+        print(f"wrote {png}", file=out)
+        data_out["sweeps"].append({**sweep.to_json(), "plot": str(png)})
+    if request.json_out is not None:
+        with atomic_output(request.json_out, "w") as handle:
+            json.dump(data_out, handle, indent=2)
+            handle.write("\n")
+    return data_out
