@@ -9,7 +9,8 @@ name            dataset       architecture                                      
                               (pad 1), ReLU, maxpool 2, flatten, dense 784-10
 ==============  ============  ====================================================  ===========
 
-Cache: ``$CIMSPICE_CACHE/models`` (default ``~/.cache/cimspice/models``). A cached file's name
+Cache: ``<root>/models``, the root being ``cache_dir`` when given, else ``$CIMSPICE_CACHE``,
+else ``~/.cache/cimspice``. A cached file's name
 holds the model name, the hardware-aware noise level and a hash of everything that determines
 the weights (the recipe, its seed and :data:`TRAINING_VERSION`), so a change to any of them
 trains afresh instead of loading stale weights.
@@ -131,10 +132,9 @@ _ARCHITECTURES: dict[str, Callable[[np.random.Generator], Model]] = {
 
 
 def default_cache_dir() -> Path:
-    """``$CIMSPICE_CACHE/models``, or ``~/.cache/cimspice/models``."""
+    """The cache root: ``$CIMSPICE_CACHE``, or ``~/.cache/cimspice``; models go in ``models/``."""
     root = os.environ.get("CIMSPICE_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "cimspice"
-    return base / "models"
+    return Path(root) if root else Path.home() / ".cache" / "cimspice"
 
 
 def _check(name: str, hardware_aware: float) -> None:
@@ -169,8 +169,8 @@ def cache_path(
         sort_keys=True,
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return directory / f"{name}-hwa{float(hardware_aware):g}-{digest}.npz"
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return root / "models" / f"{name}-hwa{float(hardware_aware):g}-{digest}.npz"
 
 
 def builtin_model(
@@ -188,7 +188,8 @@ def builtin_model(
 
     Args:
         name: one of :data:`BUILTIN_MODELS`.
-        cache_dir: folder of cached weights (default :func:`default_cache_dir`).
+        cache_dir: cache root; weights go in its ``models/`` folder (default
+            :func:`default_cache_dir`).
         hardware_aware: weight-noise level of hardware-aware training (0 = plain training;
             see :mod:`cimspice.network.training` for the noise model).
         progress: show a progress bar while training.
