@@ -61,7 +61,9 @@ def test_not_an_archive(tmp_path):
         load_model(text)
     single = tmp_path / "single.npy"
     np.save(single, np.zeros(3))
-    with pytest.raises(ModelError, match=r"^\S*single\.npy: a single \.npy array, not a model file"):
+    with pytest.raises(
+        ModelError, match=r"^\S*single\.npy: a single \.npy array, not a model file"
+    ):
         load_model(single)
 
 
