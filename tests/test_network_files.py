@@ -97,6 +97,23 @@ def test_malformed_described_file(tmp_path, arrays, architecture, message):
         load_model(path)
 
 
+@pytest.mark.parametrize(
+    ("replace", "message"),
+    [
+        ({"cimspice_model": np.array("one")}, "malformed header"),
+        ({"cimspice_model": np.array(99)}, "version 99 is newer"),
+        ({"architecture": np.array("[not json")}, "malformed header"),
+        ({"input_shape": np.array([0])}, "invalid input shape"),
+    ],
+)
+def test_malformed_header(tmp_path, replace, message):
+    path = tmp_path / "head.npz"
+    arrays = {"layer0_weight": np.ones((4, 3)), "layer0_bias": np.zeros(3)}
+    np.savez(path, **{**described(arrays, [{"kind": "dense"}], [4]), **replace})
+    with pytest.raises(ModelError, match=r"head\.npz: .*" + message):
+        load_model(path)
+
+
 def test_shapes_that_do_not_chain_name_file_and_layer(tmp_path):
     rng = np.random.default_rng(2)
     plain = tmp_path / "plain.npz"

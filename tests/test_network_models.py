@@ -167,10 +167,24 @@ def test_training_rejects_bad_settings():
         )
 
 
+def test_training_is_reproducible_and_leaves_its_start_untouched(capsys):
+    data = load_dataset("digits")
+    start = Model("m", [training.he_dense(64, 10, np.random.default_rng(0))], (64,))
+    before = start.layers[0].weight.copy()
+    kwargs = dict(epochs=2, lr=1e-2, batch_size=64, seed=3, weight_noise=0.1, augment_shift=1)
+    first = training.train(start, data, progress=True, **kwargs)
+    second = training.train(start, data, **kwargs)
+    assert np.array_equal(start.layers[0].weight, before)
+    assert np.array_equal(first.layers[0].weight, second.layers[0].weight)
+    assert not np.array_equal(first.layers[0].weight, before)
+    assert "training m" in capsys.readouterr().err  # the tqdm bar
+
+
 def test_importing_the_network_modules_loads_no_dataset_and_trains_nothing():
     code = (
         "import sys\n"
         "import cimspice.network.zoo, cimspice.network.model, cimspice.network.training\n"
+        "import cimspice.network.torch_import\n"
         "assert 'sklearn' not in sys.modules and 'mlxtend' not in sys.modules, 'dataset libs'\n"
         "assert 'tqdm' not in sys.modules and 'torch' not in sys.modules\n"
     )

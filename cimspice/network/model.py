@@ -262,19 +262,21 @@ def _build_layer(spec: Any, index: int, arrays: Mapping[str, np.ndarray]) -> Lay
 
 
 def _from_described(arrays: Mapping[str, np.ndarray], stem: str) -> Model:
-    version = int(arrays["cimspice_model"])
-    if version > FORMAT_VERSION:
-        raise ModelError(
-            f"model format version {version} is newer than this cimspice reads ({FORMAT_VERSION})"
-        )
     try:
+        version = int(arrays["cimspice_model"])
         architecture = json.loads(str(arrays["architecture"]))
         input_shape = tuple(int(d) for d in np.asarray(arrays["input_shape"]).ravel())
         name = str(arrays["name"]) if "name" in arrays else stem
     except KeyError as err:
         raise ModelError(f"array {err} is missing") from None
     except (ValueError, TypeError) as err:
-        raise ModelError(f"malformed architecture: {err}") from None
+        raise ModelError(
+            f"malformed header (version, architecture or input shape): {err}"
+        ) from None
+    if version > FORMAT_VERSION:
+        raise ModelError(
+            f"model format version {version} is newer than this cimspice reads ({FORMAT_VERSION})"
+        )
     if not isinstance(architecture, list):
         raise ModelError("architecture must be a JSON list of layers")
     layers = [_build_layer(spec, i, arrays) for i, spec in enumerate(architecture)]
