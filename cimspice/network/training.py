@@ -1,4 +1,5 @@
-"""Training in numpy: softmax cross-entropy, backpropagation through every layer kind, Adam.
+"""Training in numpy: mini-batch Adam (AdamW, cosine decay) on softmax cross-entropy, with
+shift and input-noise augmentation, and hardware-aware training.
 
 Hardware-aware training (``weight_noise > 0``) perturbs every weight in every training forward
 pass with the noise of :func:`perturb_weight`: additive Gaussian noise whose standard deviation
@@ -14,23 +15,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from cimspice.errors import InputError
+from cimspice.network.backprop import backward, cross_entropy, forward_cached, layer_weights
 from cimspice.network.datasets import Dataset
-from cimspice.network.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU, im2col
+from cimspice.network.layers import Conv2D, Dense, Layer, MaxPool2D
 from cimspice.network.model import Model
 
 __all__ = [
-    "Gradients",
     "ModelFactory",
     "accuracy",
     "copy_model",
     "he_conv2d",
     "he_dense",
-    "loss_and_gradients",
     "perturb_model",
     "perturb_weight",
     "shift_images",
@@ -39,9 +38,6 @@ __all__ = [
 
 ModelFactory = Callable[[np.random.Generator], Model]
 """Builds a freshly initialised model from a random generator (an architecture)."""
-
-Gradients = dict[int, tuple[np.ndarray, np.ndarray]]
-"""``{layer_index: (d_loss/d_weight, d_loss/d_bias)}`` for every weighted layer."""
 
 
 def he_dense(fan_in: int, fan_out: int, rng: np.random.Generator) -> Dense:
@@ -136,145 +132,9 @@ def shift_images(images: np.ndarray, max_shift: int, rng: np.random.Generator) -
     return out
 
 
-# --- forward with caches and backward --------------------------------------------------------
-
-
-def _forward(
-    model: Model, x: np.ndarray, weights: dict[int, np.ndarray]
-) -> tuple[np.ndarray, list[Any]]:
-    caches: list[Any] = []
-    h = x
-    for index, layer in enumerate(model.layers):
-        if isinstance(layer, Dense):
-            caches.append(h)
-            h = h @ weights[index] + layer.bias
-        elif isinstance(layer, Conv2D):
-            kh, kw, _, c_out = layer.weight.shape
-            patches, oh, ow = im2col(h, kh, kw, layer.stride, layer.padding)
-            caches.append((patches, h.shape))
-            h = (patches @ weights[index].reshape(-1, c_out) + layer.bias).reshape(
-                h.shape[0], oh, ow, c_out
-            )
-        elif isinstance(layer, ReLU):
-            caches.append(h > 0)
-            h = h * (h > 0)
-        elif isinstance(layer, MaxPool2D):
-            n, hh, ww, c = h.shape
-            s = layer.size
-            oh, ow = hh // s, ww // s
-            blocks = h[:, : oh * s, : ow * s].reshape(n, oh, s, ow, s, c)
-            blocks = blocks.transpose(0, 1, 3, 5, 2, 4).reshape(n, oh, ow, c, s * s)
-            winner = blocks.argmax(axis=-1)
-            caches.append((winner, h.shape))
-            h = np.take_along_axis(blocks, winner[..., None], axis=-1)[..., 0]
-        else:
-            assert isinstance(layer, Flatten)
-            caches.append(h.shape)
-            h = h.reshape(h.shape[0], -1)
-    return h, caches
-
-
-def _col2im(d_patches: np.ndarray, shape: tuple[int, ...], layer: Conv2D) -> np.ndarray:
-    """Sum patch gradients ``(n * oh * ow, kh * kw * c)`` back into ``(n, h, w, c)``."""
-    kh, kw = layer.weight.shape[:2]
-    stride, padding = layer.stride, layer.padding
-    n, h, w, c = shape
-    oh = (h + 2 * padding - kh) // stride + 1
-    ow = (w + 2 * padding - kw) // stride + 1
-    d = d_patches.reshape(n, oh, ow, kh, kw, c)
-    out = np.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=d_patches.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[
-                :, i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride
-            ] += d[:, :, :, i, j]
-    return out[:, padding : padding + h, padding : padding + w]
-
-
-def _backward(
-    model: Model, caches: list[Any], grad: np.ndarray, weights: dict[int, np.ndarray]
-) -> Gradients:
-    grads: Gradients = {}
-    first_weighted = model.weighted_layers()[0]
-    for index in range(len(model.layers) - 1, -1, -1):
-        layer, cache = model.layers[index], caches[index]
-        need_input_grad = index > first_weighted
-        if isinstance(layer, Dense):
-            assert isinstance(cache, np.ndarray)
-            grads[index] = (cache.T @ grad, grad.sum(axis=0))
-            if need_input_grad:
-                grad = grad @ weights[index].T
-        elif isinstance(layer, Conv2D):
-            patches, in_shape = cache
-            c_out = layer.weight.shape[3]
-            g2 = grad.reshape(-1, c_out)
-            grads[index] = ((patches.T @ g2).reshape(layer.weight.shape), g2.sum(axis=0))
-            if need_input_grad:
-                d_patches = g2 @ weights[index].reshape(-1, c_out).T
-                grad = _col2im(d_patches, in_shape, layer)
-        elif not need_input_grad:
-            continue
-        elif isinstance(layer, ReLU):
-            grad = grad * cache
-        elif isinstance(layer, MaxPool2D):
-            winner, in_shape = cache
-            n, hh, ww, c = in_shape
-            s = layer.size
-            oh, ow = hh // s, ww // s
-            blocks = np.zeros((n, oh, ow, c, s * s), dtype=grad.dtype)
-            np.put_along_axis(blocks, winner[..., None], grad[..., None], axis=-1)
-            full = np.zeros(in_shape, dtype=grad.dtype)
-            full[:, : oh * s, : ow * s] = (
-                blocks.reshape(n, oh, ow, c, s, s)
-                .transpose(0, 1, 4, 2, 5, 3)
-                .reshape(n, oh * s, ow * s, c)
-            )
-            grad = full
-        else:
-            grad = grad.reshape(cache)
-    return grads
-
-
-def _cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    z = logits - logits.max(axis=1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    n = len(y)
-    loss = -float(log_p[np.arange(n), y].mean())
-    d = np.exp(log_p)
-    d[np.arange(n), y] -= 1.0
-    return loss, d / n
-
-
-def _clean_weights(model: Model) -> dict[int, np.ndarray]:
-    out = {}
-    for index in model.weighted_layers():
-        layer = model.layers[index]
-        assert isinstance(layer, Dense | Conv2D)
-        out[index] = layer.weight
-    return out
-
-
-def loss_and_gradients(model: Model, x: np.ndarray, y: np.ndarray) -> tuple[float, Gradients]:
-    """Mean softmax cross-entropy of a batch and its gradient for every weighted layer.
-
-    Args:
-        model: the network.
-        x: ``(n, *input_shape)`` (or flat) inputs.
-        y: ``(n,)`` integer labels.
-
-    Returns:
-        ``(loss, {layer_index: (d_weight, d_bias)})``; each gradient has its parameter's shape.
-
-    """
-    weights = _clean_weights(model)
-    logits, caches = _forward(model, model.prepare_inputs(x), weights)
-    loss, d_logits = _cross_entropy(logits, np.asarray(y))
-    return loss, _backward(model, caches, d_logits, weights)
-
-
 @dataclass
 class _Adam:
-    """Adam with decoupled weight decay (AdamW) and a cosine learning-rate decay."""
+    """Adam with decoupled weight decay (AdamW) and a cosine learning-rate decay to 0."""
 
     lr: float
     total_steps: int
@@ -282,25 +142,25 @@ class _Adam:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
-    step_count: int = 0
-    moments: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    steps_done: int = 0
+    moments: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
-    def update(self, key: str, param: np.ndarray, grad: np.ndarray, decay: bool) -> None:
-        m, v = self.moments.get(key, (np.zeros_like(param), np.zeros_like(param)))
-        m = self.beta1 * m + (1 - self.beta1) * grad
-        v = self.beta2 * v + (1 - self.beta2) * grad * grad
-        self.moments[key] = (m, v)
-        t = self.step_count
-        lr = (
-            self.lr
-            * 0.5
-            * (1 + math.cos(math.pi * min(t - 1, self.total_steps) / self.total_steps))
-        )
-        m_hat = m / (1 - self.beta1**t)
-        v_hat = v / (1 - self.beta2**t)
-        if decay:
-            param *= 1 - lr * self.weight_decay
-        param -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray], decay: list[bool]) -> None:
+        """Update ``params`` in place from their ``grads``; ``decay`` marks weight-decayed ones."""
+        progress = min(self.steps_done, self.total_steps) / self.total_steps
+        lr = self.lr * 0.5 * (1 + math.cos(math.pi * progress))
+        self.steps_done += 1
+        t = self.steps_done
+        for key, (param, grad, decayed) in enumerate(zip(params, grads, decay, strict=True)):
+            m, v = self.moments.get(key, (np.zeros_like(param), np.zeros_like(param)))
+            m = self.beta1 * m + (1 - self.beta1) * grad
+            v = self.beta2 * v + (1 - self.beta2) * grad * grad
+            self.moments[key] = (m, v)
+            if decayed:
+                np.multiply(param, 1 - lr * self.weight_decay, out=param)
+            m_hat = m / (1 - self.beta1**t)
+            v_hat = v / (1 - self.beta2**t)
+            np.subtract(param, lr * m_hat / (np.sqrt(v_hat) + self.eps), out=param)
 
 
 def train(
@@ -338,8 +198,8 @@ def train(
         The trained model (a new object).
 
     Raises:
-        InputError: a non-positive epoch count, batch size or learning rate, or a negative
-            noise or decay level.
+        InputError: a non-positive epoch count, batch size or learning rate, a negative
+            noise or decay level, or samples or labels that don't fit the model.
 
     """
     if epochs < 1 or batch_size < 1 or not lr > 0:
@@ -350,6 +210,12 @@ def train(
         raise InputError("weight_noise, weight_decay, augment_shift and input_noise must be >= 0")
     rng = np.random.default_rng(seed)
     model = copy_model(model_or_arch if isinstance(model_or_arch, Model) else model_or_arch(rng))
+    model.prepare_inputs(dataset.x_train[:1])  # the samples fit the model (else InputError)
+    if dataset.y_train.min() < 0 or dataset.y_train.max() >= model.num_classes:
+        raise InputError(
+            f"labels of {dataset.name} run {dataset.y_train.min()}..{dataset.y_train.max()}, "
+            f"but model '{model.name}' has {model.num_classes} outputs"
+        )
     samples = np.asarray(dataset.x_train, dtype=np.float64)
     if augment_shift:
         samples = samples.reshape((-1, *dataset.image_shape))
@@ -410,18 +276,20 @@ def _epoch(
             xb = shift_images(xb, augment_shift, rng).reshape(len(batch), -1)
         if input_noise:
             xb = xb + input_noise * rng.standard_normal(xb.shape)
-        clean = _clean_weights(model)
+        clean = layer_weights(model)
         used = clean
         if weight_noise > 0:
             used = {i: perturb_weight(w, weight_noise, rng) for i, w in clean.items()}
-        logits, caches = _forward(model, model.prepare_inputs(xb), used)
-        loss, d_logits = _cross_entropy(logits, labels[batch])
-        grads = _backward(model, caches, d_logits, used)
-        optimiser.step_count += 1
+        logits, caches = forward_cached(model, model.prepare_inputs(xb), used)
+        loss, d_logits = cross_entropy(logits, labels[batch])
+        grads = backward(model, caches, d_logits, used)
+        params: list[np.ndarray] = []
+        gradients: list[np.ndarray] = []
         for i in indices:
-            optimiser.update(f"{i}w", clean[i], grads[i][0], decay=True)
             layer = model.layers[i]
             assert isinstance(layer, Dense | Conv2D)
-            optimiser.update(f"{i}b", layer.bias, grads[i][1], decay=False)
+            params += [layer.weight, layer.bias]
+            gradients += list(grads[i])
+        optimiser.step(params, gradients, [True, False] * len(indices))
         total_loss += loss * len(batch)
     return total_loss / n
