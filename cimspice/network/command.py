@@ -55,8 +55,10 @@ class EvaluateRequest:
     progress: bool = True
 
 
-def run_evaluate(request: EvaluateRequest, out: TextIO = sys.stdout) -> dict[str, Any]:
+def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[str, Any]:
     """Do what ``request`` asks; return the JSON-ready results (also written to ``json_out``).
+
+    Prints to ``out`` (default: the current ``sys.stdout``).
 
     Raises:
         CimspiceError: any bad input (spec, model file, surrogate, sweep), named.
@@ -66,6 +68,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO = sys.stdout) -> dict[str
     from cimspice.network.study import parse_sweep, run_sweep
     from cimspice.spec import load_spec
 
+    out = sys.stdout if out is None else out
     spec = load_spec(request.spec)
     sweeps = [parse_sweep(text) for text in request.sweep]  # bad sweeps fail before any work
     if sweeps and request.plot_dir is None:

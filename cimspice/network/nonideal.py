@@ -163,4 +163,5 @@ def add_read_noise(
     if not sigma:
         return currents
     std = sigma * np.sqrt((voltages * voltages) @ (conductances * conductances))
-    return currents + std * rng.standard_normal(currents.shape)
+    # single-precision normals: twice as fast to draw, and 1e-7 relative on a noise term
+    return currents + std * rng.standard_normal(currents.shape, dtype=np.float32)
