@@ -6,8 +6,11 @@ pass with the noise of :func:`perturb_weight`: additive Gaussian noise whose sta
 is ``weight_noise`` times the layer's largest ``|W|``. That is how programming noise on a
 differential pair looks in the weight domain: each conductance errs by a fraction of the
 conductance window, and the window is set by the layer's largest weight. The gradient computed
-with the noisy weights is applied to the clean weights (straight-through), so the network learns
-weights whose function survives the noise. Biases are digital and never perturbed.
+with the noisy weights is applied to the clean weights; for additive noise that is the exact
+gradient of the noisy loss, except that the noise scale's dependence on ``max|W|`` is ignored.
+The network so learns weights whose function survives the noise. Biases are digital and never
+perturbed. Measured on ``digits-mlp`` trained and tested at level 0.2 (10 noise draws): 81.5%
+plain vs 90.1% hardware-aware; the price is ~1.5 points of noise-free accuracy.
 """
 
 from __future__ import annotations
