@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -294,6 +295,7 @@ class HardwareMatMul:
                 if transfer is None
                 else np.ascontiguousarray(transfer[: slot.used_rows, : slot.used_cols])
             )
+        self._check_ranges(index, programmed)
         folded = None
         if self.fold and self.engine != "nodal":
             folded = np.zeros(tiling.shape)
@@ -312,6 +314,32 @@ class HardwareMatMul:
         )
         self.layers[index] = layer
         return layer
+
+    def _check_ranges(self, index: int, programmed: list[ProgrammedTile]) -> None:
+        """Warn when a fitted cell model meets conductances it was not calibrated on.
+
+        Only a surrogate with a fitted in-cell resistance (``r_cell``, ``r_cell_g``, e.g. a
+        1T1R tile's transistor) extrapolates outside its calibrated range; a passive linear
+        tile's model is an exact network at any conductance.
+        """
+        model = self.model
+        if model is None or not model.ranges:
+            return
+        if model.params.r_cell == 0 and model.params.r_cell_g == 0:
+            return
+        lo = min(float(t.conductances.min()) for t in programmed)
+        hi = max(float(t.conductances.max()) for t in programmed)
+        g_lo, g_hi = model.ranges["g_min"], model.ranges["g_max"]
+        if lo < g_lo * (1 - 1e-9) or hi > g_hi * (1 + 1e-9):
+            from cimspice.surrogate.model import RangeWarning
+
+            warnings.warn(
+                f"layer {index}: conductances span [{lo:.4g}, {hi:.4g}] S, outside the "
+                f"surrogate's calibrated [{g_lo:.4g}, {g_hi:.4g}] S (its fitted cell "
+                "resistance is extrapolated)",
+                RangeWarning,
+                stacklevel=3,
+            )
 
     @property
     def prepare_s(self) -> float:
