@@ -396,8 +396,8 @@ def test_a_fitted_cell_model_warns_outside_its_calibrated_range(wx):
     w, x = wx
     spec = make(rows=16, cols=16)
     ranges = {"g_min": 10e-6, "g_max": 100e-6, "v_min": 0.0, "v_max": 0.2}
-    fitted = LinearTileSurrogate(spec, TileParams(0, 0, 0, 0, 1e3, 0), ranges)
+    fitted = LinearTileSurrogate(spec, TileParams(0, 0, 0, 0, 1e3, 0), ranges)  # 1T1R-like
     with pytest.warns(RangeWarning, match="layer 0"):
         run(spec, w, x, "surrogate", surrogate=fitted)  # g_min = 1 uS < 10 uS calibrated
-    passive = LinearTileSurrogate(spec, TileParams(0, 0, 0, 0, 0, 0), ranges)
+    passive = LinearTileSurrogate(spec, TileParams(0, 0, 0, 0, 1e-10, 1e-10), ranges)
     run(spec, w, x, "surrogate", surrogate=passive)  # an exact network: no warning (errors)

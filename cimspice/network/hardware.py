@@ -320,13 +320,15 @@ class HardwareMatMul:
 
         Only a surrogate with a fitted in-cell resistance (``r_cell``, ``r_cell_g``, e.g. a
         1T1R tile's transistor) extrapolates outside its calibrated range; a passive linear
-        tile's model is an exact network at any conductance.
+        tile's model is an exact network at any conductance (its fitted in-cell resistance,
+        if any, changes a cell's current by less than 1e-6).
         """
         model = self.model
         if model is None or not model.ranges:
             return
-        if model.params.r_cell == 0 and model.params.r_cell_g == 0:
-            return
+        p = model.params
+        if (p.r_cell + p.r_cell_g) * model.spec.device.g_max < 1e-6:
+            return  # no in-cell resistance worth the name (a fit leaves ~1e-10 ohm)
         lo = min(float(t.conductances.min()) for t in programmed)
         hi = max(float(t.conductances.max()) for t in programmed)
         g_lo, g_hi = model.ranges["g_min"], model.ranges["g_max"]
