@@ -401,3 +401,14 @@ def test_a_fitted_cell_model_warns_outside_its_calibrated_range(wx):
         run(spec, w, x, "surrogate", surrogate=fitted)  # g_min = 1 uS < 10 uS calibrated
     passive = LinearTileSurrogate(spec, TileParams(0, 0, 0, 0, 1e-10, 1e-10), ranges)
     run(spec, w, x, "surrogate", surrogate=passive)  # an exact network: no warning (errors)
+
+
+def test_in_place_adc_gives_the_converters_values():
+    from cimspice.converters import adc
+    from cimspice.network.hardware import adc_in_place
+
+    spec = make(readout={"adc_bits": 5, "adc_full_scale": 1e-4})
+    currents = np.random.default_rng(5).normal(0, 6e-5, (50, 7))  # some beyond full scale
+    currents[0, :3] = [0.5e-4 / 15, 1.5e-4 / 15, -2.5e-4 / 15]  # exact half-LSB ties
+    expected = adc(spec, currents)[1]
+    np.testing.assert_array_equal(adc_in_place(spec, currents.copy()), expected)

@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from cimspice.converters import adc
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.network.encoding import encode_inputs
 from cimspice.network.nonideal import (
@@ -67,6 +66,7 @@ __all__ = [
     "HardwareMatMul",
     "MappedLayer",
     "TileRecord",
+    "adc_in_place",
     "check_network_spec",
     "measure_input_ranges",
     "tile_model",
@@ -423,8 +423,21 @@ class HardwareMatMul:
                 currents = self._tile_currents(layer, k, volts)
                 currents = add_read_noise(currents, volts, g_used, spec, layer.read_rng)
                 if spec.readout.adc_bits:
-                    currents = adc(spec, currents)[1]
+                    currents = adc_in_place(spec, currents)
                 y[:, slot.outputs] += (phase.weight * gain) * layer.tiling.combine(currents, slot)
+
+
+def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
+    """The digital values of :func:`cimspice.converters.adc` (code x LSB), computed in place
+    in ``currents`` (a float array the caller owns): the same numbers, without the integer
+    codes' temporary arrays."""
+    top = 2 ** (spec.readout.adc_bits - 1) - 1
+    lsb = spec.readout.adc_full_scale / top
+    np.divide(currents, lsb, out=currents)
+    np.rint(currents, out=currents)  # like np.round: halves to even
+    np.clip(currents, -top, top, out=currents)
+    currents *= lsb
+    return currents
 
 
 def measure_input_ranges(
