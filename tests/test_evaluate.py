@@ -251,8 +251,7 @@ def test_bad_inputs_give_one_line(tmp_path, case, expect, digits):
         str(out),
         "--samples",
         "20",
-        "--no-progress",
-        *extra,
+        *extra,  # progress bars on: errors still come alone, before any bar
     )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()

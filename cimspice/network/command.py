@@ -65,12 +65,15 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
     """
     from cimspice.errors import InputError
     from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-    from cimspice.network.study import parse_sweep, run_sweep
+    from cimspice.network.study import parse_sweep, run_sweep, with_value
     from cimspice.spec import load_spec
 
     out = sys.stdout if out is None else out
     spec = load_spec(request.spec)
-    sweeps = [parse_sweep(text) for text in request.sweep]  # bad sweeps fail before any work
+    sweeps = [parse_sweep(text) for text in request.sweep]
+    for key, values in sweeps:  # a bad key or value fails before any work
+        for value in values:
+            with_value(spec, key, value)
     if sweeps and request.plot_dir is None:
         raise InputError("--sweep needs --plot-dir (where the accuracy plot goes)")
     surrogate = None

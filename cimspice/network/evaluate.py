@@ -199,12 +199,19 @@ def evaluate(
     hardware = HardwareMatMul(
         spec, engine=engine, surrogate=surrogate, input_ranges=ranges, probe=probe
     )
+    # Program every layer first: a mapping error (e.g. tiles too narrow) surfaces before any
+    # progress bar, and programming (the one-time cost) is timed apart from the forward pass.
+    layers = model.weighted_layers()
+    if progress:
+        from tqdm import tqdm
+
+        layers = tqdm(layers, desc="programming tiles", unit="layer", leave=False)
+    for index in layers:
+        hardware.program(index, model.matrix(index))
     starts = range(0, len(x), batch_size)
     ideal_s = hardware_s = 0.0
     ideal_pred, hw_pred = [], []
     if progress:
-        from tqdm import tqdm
-
         starts = tqdm(starts, desc=f"evaluate {model.name}", unit="batch", leave=False)
     for start in starts:
         batch = x[start : start + batch_size]
@@ -218,11 +225,11 @@ def evaluate(
         hardware_s += (t2 - t1) - (hardware.prepare_s - before)
     ideal = np.concatenate(ideal_pred)
     hw = np.concatenate(hw_pred)
-    layers = {}
+    rows = {}
     for index, mapped in hardware.layers.items():
         stats = hardware.stats[index].as_dict()
         pulses = mapped.pulses()
-        layers[index] = {
+        rows[index] = {
             "kind": model.layers[index].kind,
             "shape": list(mapped.tiling.shape),
             "tiles": len(mapped.tiling.tiles),
@@ -240,7 +247,7 @@ def evaluate(
         accuracy_ideal=float(np.mean(ideal == y)),
         accuracy_hardware=float(np.mean(hw == y)),
         agreement=float(np.mean(ideal == hw)),
-        layers=layers,
+        layers=rows,
         prepare_s=hardware.prepare_s,
         ideal_s=ideal_s,
         hardware_s=hardware_s,

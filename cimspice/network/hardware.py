@@ -54,7 +54,7 @@ from cimspice.network.nonideal import (
     wire_factor,
 )
 from cimspice.network.stats import MVMErrorStats
-from cimspice.network.tiling import LayerTiling, tile_layer
+from cimspice.network.tiling import LayerTiling, outputs_per_tile, tile_layer
 from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind
 
 if TYPE_CHECKING:
@@ -101,10 +101,11 @@ def check_network_spec(spec: CrossbarSpec) -> None:
     """Reject specs a network cannot be evaluated on, naming the key.
 
     Raises:
-        SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), or a readout
+        SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), a readout
             other than the ideal virtual ground (``readout.kind``: the network reads bit-line
-            currents).
+            currents), or tiles too narrow for one weight (``array.cols``).
     """
+    outputs_per_tile(spec)
     if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
         raise SpecError(
             "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "

@@ -23,7 +23,7 @@ from cimspice.errors import SpecError
 from cimspice.network.mapping import SlicedWeights, column_conductances, slice_weights
 from cimspice.spec import CrossbarSpec, MappingScheme
 
-__all__ = ["LayerTiling", "TileSlot", "tile_layer"]
+__all__ = ["LayerTiling", "TileSlot", "outputs_per_tile", "tile_layer"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,29 @@ class LayerTiling:
         return out / self.g_unit
 
 
+def outputs_per_tile(spec: CrossbarSpec) -> int:
+    """How many weights of one output (all their slices and sides) a tile's columns hold.
+
+    Raises:
+        SpecError: not even one (key ``array.cols``).
+    """
+    m = spec.mapping
+    k = -(-m.weight_bits // (m.slice_bits or m.weight_bits)) if m.weight_bits else 1
+    sides = 2 if m.scheme == MappingScheme.DIFFERENTIAL else 1
+    spare = 0 if m.scheme == MappingScheme.DIFFERENTIAL else 1
+    per_tile = (spec.cols - spare) // (k * sides)
+    if per_tile < 1:
+        what = "a differential pair" if sides == 2 else "a weight"
+        raise SpecError(
+            f"a tile of {spec.cols} column(s) is smaller than {what} needs "
+            f"({k * sides + spare} columns: {k} slice(s) x {sides} column(s)"
+            f"{' + 1 reference' * spare})",
+            file=spec.source,
+            key="array.cols",
+        )
+    return per_tile
+
+
 def tile_layer(weights: np.ndarray, spec: CrossbarSpec) -> LayerTiling:
     """Map ``weights`` (``(fan_in, fan_out)``) onto tiles of ``spec``.
 
@@ -97,21 +120,12 @@ def tile_layer(weights: np.ndarray, spec: CrossbarSpec) -> LayerTiling:
         SpecError: a tile has too few columns for one weight (key ``array.cols``).
         InputError: ``weights`` is not a finite 2-D matrix.
     """
+    per_tile = outputs_per_tile(spec)
     sliced = slice_weights(weights, spec)
     targets = column_conductances(sliced, spec)  # (K, sides, fan_in, fan_out)
     k, sides, fan_in, fan_out = targets.shape
     scheme = spec.mapping.scheme
     spare = 1 if scheme == MappingScheme.REFERENCE else 0
-    per_tile = (spec.cols - spare) // (k * sides)
-    if per_tile < 1:
-        need = k * sides + spare
-        what = "a differential pair" if scheme == MappingScheme.DIFFERENTIAL else "a weight"
-        raise SpecError(
-            f"a tile of {spec.cols} column(s) is smaller than {what} needs ({need} columns: "
-            f"{k} slice(s) x {sides} column(s){' + 1 reference' * spare})",
-            file=spec.source,
-            key="array.cols",
-        )
     g_min, g_max = spec.device.g_min, spec.device.g_max
     g_ref = 0.5 * (g_min + g_max)
     tiles: list[TileSlot] = []
