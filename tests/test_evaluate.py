@@ -82,11 +82,14 @@ def test_evaluate_command_writes_json(tmp_path, capsys, digits):
     assert f"{data['accuracy_ideal']:.4f}" in printed and "MVM NRMSE" in printed
 
 
-def test_nonidealities_lower_the_accuracy(digits):
+def test_nonidealities_lower_the_accuracy(tmp_path, digits):
     model, _, x, y = digits
     base = spec_from_dict({"array": {"rows": 64, "cols": 64}})
     clean, _ = evaluate(model, x, y, base, engine="ideal")
     assert clean.accuracy_hardware == clean.accuracy_ideal and clean.agreement == 1.0
+    clean.save_json(tmp_path / "clean.json")
+    saved = json.loads((tmp_path / "clean.json").read_text())
+    assert saved["accuracy_hardware"] == clean.accuracy_hardware and saved["layers"]["0"]
     for key, value in [
         ("nonideal.prog_noise_rel", 0.6),
         ("nonideal.stuck_on", 0.2),

@@ -26,7 +26,7 @@ Engines (``engine=``):
 Fast path: with an exact readout (no ADC) and no read noise, everything after the tiles is
 linear, so each layer's tiles, slices, column pairs and partial sums are folded at
 programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is then one matmul per
-input phase, bit for bit the same arithmetic as the per-tile path up to rounding.
+input phase, the same sums as the per-tile path in another order (equal to rounding).
 
 Inputs' ranges: ``input_ranges[layer]`` (the largest ``|x|`` expected; larger inputs clip at
 the DAC's range), usually measured once with :func:`measure_input_ranges` on calibration data;
