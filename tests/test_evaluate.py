@@ -268,3 +268,55 @@ def test_hardware_needs_no_model_object():
     hw = HardwareMatMul(spec_from_dict({"array": {"rows": 8, "cols": 8}}), engine="ideal")
     w, x = np.eye(10), np.arange(20.0).reshape(2, 10)
     np.testing.assert_allclose(hw(3, x, w), x, rtol=1e-12)
+
+
+@pytest.mark.ngspice
+def test_spot_check_flag_reports_against_the_calibration(tmp_path, capsys, digits):
+    spec_path = write_spec(
+        tmp_path, "[array]\nrows = 16\ncols = 16\n[wire]\nr_row = 2.0\nr_col = 2.0\n"
+    )
+    surrogate = tmp_path / "s.json"
+    cache = str(tmp_path / "cache")
+    assert (
+        main(
+            [
+                "calibrate",
+                str(spec_path),
+                "-o",
+                str(surrogate),
+                "--samples",
+                "4",
+                "--batch",
+                "8",
+                "--cache",
+                cache,
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "e.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                "digits-mlp",
+                "--spec",
+                str(spec_path),
+                "--surrogate",
+                str(surrogate),
+                "--samples",
+                "30",
+                "--spot-check",
+                "--json",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    check = json.loads(out.read_text())["spot_check"]
+    held = json.loads(surrogate.read_text())["validation"]["metrics"]["surrogate"]
+    assert check["held_out_nrmse"] == held["nrmse"] and check["vectors"] == 8
+    assert check["within"] is True and check["layer"] == 0
+    assert "spot-check (ngspice)" in capsys.readouterr().out
