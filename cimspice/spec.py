@@ -399,8 +399,8 @@ class NonidealSpec:
     """Device non-idealities for network evaluation; every one is off by default.
 
     Each is a seeded model applied when a network's weights are programmed into tiles (see
-    :mod:`cimspice.network.nonideal`), in this order: levels, programming noise (with
-    write-verify), stuck-at faults, drift, temperature. Read noise is sampled at every MVM.
+    :mod:`cimspice.network.nonideal`), in this order: levels, stuck-at faults, programming
+    noise (with write-verify), drift, temperature. Read noise is sampled at every MVM.
 
     Attributes:
         seed: the device seed (programming noise, faults, drift exponents, read noise).
