@@ -102,8 +102,12 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         probe=probe,
         progress=request.progress,
     )
-    source = request.surrogate if request.surrogate else "nominal (exact for a passive tile)"
-    print(f"spec {request.spec} ({spec.rows}x{spec.cols} tiles); surrogate: {source}", file=out)
+    tiles = f"spec {request.spec} ({spec.rows}x{spec.cols} tiles)"
+    if request.engine == "surrogate":
+        source = request.surrogate or "nominal (exact for a passive tile)"
+        print(f"{tiles}; surrogate: {source}", file=out)
+    else:
+        print(f"{tiles}; tile engine: {request.engine}", file=out)
     print(result.summary(), file=out)
     if request.spot_check:
         from cimspice.network.spotcheck import held_out_error, spot_check
