@@ -136,6 +136,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _noise_level(text: str) -> float:
+    """Argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cimspice`` command."""
     from cimspice import __version__
@@ -314,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write accuracy-vs-parameter PNGs here")
     p.add_argument("--cache-dir", metavar="DIR", help="cache of trained built-in models")
+    p.add_argument(
+        "--hardware-aware",
+        type=_noise_level,
+        default=0.0,
+        metavar="LEVEL",
+        help="evaluate the built-in model trained with this weight-noise level (e.g. 0.05) and "
+        "report its gain over the plainly trained one on the same tiles",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -380,6 +399,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             seeds=args.seeds,
             plot_dir=Path(args.plot_dir) if args.plot_dir else None,
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            hardware_aware=args.hardware_aware,
             progress=not args.no_progress,
         )
     )

@@ -36,22 +36,33 @@ CALIBRATION_SAMPLES = 1000
 
 
 def resolve_model(
-    name_or_path: str, *, cache_dir: str | Path | None = None, dataset: str | None = None
+    name_or_path: str,
+    *,
+    cache_dir: str | Path | None = None,
+    dataset: str | None = None,
+    hardware_aware: float = 0.0,
 ) -> tuple[Model, Dataset]:
     """A built-in model (trained on first use, cached) or a model file, with its dataset.
 
     For a file, the dataset is ``dataset`` or, if not given, the built-in dataset whose
-    samples have the model's input size (64: digits, 784: mnist).
+    samples have the model's input size (64: digits, 784: mnist). ``hardware_aware`` picks a
+    built-in model trained with that weight-noise level (see
+    :mod:`cimspice.network.training`).
 
     Raises:
         ModelError: the file is missing or malformed (see ``load_model``).
-        InputError: the dataset cannot be inferred or is unknown.
+        InputError: the dataset cannot be inferred or is unknown, or ``hardware_aware`` is
+            given for a model file.
     """
     from cimspice.network.datasets import load_dataset
     from cimspice.network.zoo import BUILTIN_MODELS, builtin_model
 
     if name_or_path in BUILTIN_MODELS:
-        return builtin_model(name_or_path, cache_dir=cache_dir)
+        return builtin_model(name_or_path, cache_dir=cache_dir, hardware_aware=hardware_aware)
+    if hardware_aware:
+        raise InputError(
+            f"hardware-aware training applies to built-in models, not the file {name_or_path}"
+        )
     from cimspice.network.model import load_model
 
     model = load_model(name_or_path)

@@ -4,10 +4,10 @@ A sweep key is a dotted spec key (``wire.r_row``, ``readout.adc_bits``, ``driver
 ``nonideal.read_noise``, ``nonideal.drift_time``, ``nonideal.levels``, ...) or ``array.size``
 (square tiles: rows = cols). Each value gives a spec validated like a spec file (a bad value is
 a :class:`~cimspice.errors.SpecError` naming the key); each is evaluated with ``seeds`` device
-seeds (``nonideal.seed + 0 .. seeds - 1``) and the accuracies' mean and standard deviation
-reported. A sweep over a key that changes the tile's circuit (array size, wires, device
-window, ...) cannot use one calibrated surrogate file; without one, each swept tile's nominal
-surrogate is used (passive linear tiles).
+seeds (``nonideal.seed + 0 .. seeds - 1``; sweeping ``nonideal.seed`` itself moves that base)
+and the accuracies' mean and standard deviation reported. A sweep over a key that changes the
+tile's circuit (array size, wires, device window, ...) cannot use one calibrated surrogate
+file; without one, each swept tile's nominal surrogate is used (passive linear tiles).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class SweepResult:
         values: the swept values.
         accuracy: ``(len(values), seeds)`` hardware accuracies (fractions).
         accuracy_ideal: the exact network's accuracy (the same at every point).
-        seeds: the device seeds used.
+        seeds: the device seeds used (at points that do not set ``nonideal.seed``).
     """
 
     key: str
@@ -161,8 +161,8 @@ def run_sweep(
 
         points = tqdm(points, desc=f"sweep {key}", unit="run")
     for i, s in points:
-        point = specs[i]
-        point = with_value(point, "nonideal.seed", seed_list[s])
+        point = specs[i]  # its own seed (a sweep may set it) plus the Monte Carlo offset
+        point = with_value(point, "nonideal.seed", point.nonideal.seed + s)
         result, _ = evaluate(
             model,
             x,
