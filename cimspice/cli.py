@@ -136,6 +136,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _noise_level(text: str) -> float:
+    """Argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cimspice`` command."""
     from cimspice import __version__
@@ -313,6 +324,75 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compensate)
 
     p = sub.add_parser(
+        "evaluate",
+        help="evaluate a network on tiles of a spec: ideal vs hardware accuracy",
+        description="Map a network's weights onto tiles of SPEC (its [mapping] and [nonideal] "
+        "sections: differential or reference columns, bit-slicing, bit-serial inputs, device "
+        "non-idealities), run every MVM through the tile engine with the spec's DAC and ADC, "
+        "and print ideal vs hardware accuracy and each layer's MVM error (fractions of the "
+        "layer's full scale). Built-in models are trained on first use and cached.",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME|FILE",
+        help="digits-mlp, mnist-mlp, mnist-cnn, or a model file (.npz)",
+    )
+    p.add_argument("--spec", required=True, metavar="SPEC", help="array spec (TOML)")
+    p.add_argument(
+        "--surrogate",
+        metavar="FILE",
+        help="calibrated surrogate of the tile (default: the spec's nominal surrogate, exact "
+        "for a passive linear tile)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["surrogate", "ideal", "nodal"],
+        default="surrogate",
+        help="surrogate (default), ideal (V @ G per tile) or nodal (exact, slow; for checking)",
+    )
+    p.add_argument(
+        "--dataset", choices=["digits", "mnist"], help="dataset of a model FILE (default: by size)"
+    )
+    p.add_argument(
+        "--split",
+        choices=["test", "train", "all"],
+        default="test",
+        help="samples to evaluate: the held-out test split (default), train, or all",
+    )
+    p.add_argument("--samples", type=_positive_int, metavar="N", help="evaluate the first N only")
+    p.add_argument("--json", metavar="OUT", help="write results (JSON) here")
+    p.add_argument(
+        "--spot-check",
+        action="store_true",
+        help="re-run the busiest tile of the first layer in ngspice and report the surrogate's "
+        "error on it",
+    )
+    p.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=v1,v2,...",
+        help="sweep a spec key (e.g. wire.r_row=0,1,2, readout.adc_bits=4,6,8, array.size=32,64);"
+        " repeatable; needs --plot-dir",
+    )
+    p.add_argument(
+        "--seeds", type=_positive_int, default=1, metavar="N", help="device seeds per point (1)"
+    )
+    p.add_argument("--plot-dir", metavar="DIR", help="write accuracy-vs-parameter PNGs here")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache of trained built-in models")
+    p.add_argument(
+        "--hardware-aware",
+        type=_noise_level,
+        default=0.0,
+        metavar="LEVEL",
+        help="evaluate the built-in model trained with this weight-noise level (e.g. 0.05) and "
+        "report its gain over the plainly trained one on the same tiles",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
         "demo",
         help="the quick-start demo: a 64x64 array in ngspice, nodal and ideal",
         description="Simulate a 64x64 passive array (2 ohm segments, 1-100 uS, inputs up to "
@@ -434,6 +514,30 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
         print(f"wrote {path}", file=sys.stderr)
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from cimspice.network.command import EvaluateRequest, run_evaluate
+
+    run_evaluate(
+        EvaluateRequest(
+            model=args.model,
+            spec=Path(args.spec),
+            surrogate=Path(args.surrogate) if args.surrogate else None,
+            engine=args.engine,
+            dataset=args.dataset,
+            split=args.split,
+            samples=args.samples,
+            json_out=Path(args.json) if args.json else None,
+            spot_check=args.spot_check,
+            sweep=args.sweep,
+            seeds=args.seeds,
+            plot_dir=Path(args.plot_dir) if args.plot_dir else None,
+            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            hardware_aware=args.hardware_aware,
+            progress=not args.no_progress,
+        )
+    )
+
+
 def _cmd_demo(args: argparse.Namespace) -> None:
     from cimspice.demo import run_demo
 
@@ -448,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "analysis", "op") == "tran" and args.engine != "ngspice":
         print("cimspice: error: --analysis tran needs --engine ngspice", file=sys.stderr)
         return 2
-    if getattr(args, "engine", None) == "surrogate":
+    if args.command == "simulate" and args.engine == "surrogate":
         if not args.surrogate:
             print("cimspice: error: --engine surrogate needs --surrogate FILE", file=sys.stderr)
             return 2

@@ -17,6 +17,7 @@ __all__ = [
     "ConvergenceError",
     "EngineUnavailableError",
     "InputError",
+    "ModelError",
     "NetlistError",
     "SimulationError",
     "SimulationTimeoutError",
@@ -68,6 +69,11 @@ class EngineUnavailableError(CimspiceError, RuntimeError):
 
 class SurrogateError(CimspiceError, ValueError):
     """A surrogate file is missing, corrupt, or was calibrated for another spec."""
+
+
+class ModelError(CimspiceError, ValueError):
+    """A network model is invalid: a model file is missing or malformed, or its layers' weight
+    shapes do not chain. The message names the file and the layer at fault."""
 
 
 class SimulationError(CimspiceError, RuntimeError):

@@ -12,8 +12,10 @@ from cimspice.result import Result, TransientResult
 
 if TYPE_CHECKING:
     from cimspice.compensation.report import CompensationReport
+    from cimspice.network.study import SweepResult
 
 __all__ = [
+    "plot_accuracy_sweep",
     "plot_calibration",
     "plot_cell_voltages",
     "plot_compensation",
@@ -282,6 +284,46 @@ def plot_tradeoff(reports: dict[str, CompensationReport], path: str | Path) -> P
     ax.set_ylabel("max |error| / full scale")
     ax.set_title("tile-level accuracy vs energy (open: before, filled: after)")
     ax.legend(fontsize=7)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_accuracy_sweep(sweep: SweepResult, path: str | Path) -> Path:
+    """Hardware accuracy (mean +- std over device seeds) against a swept spec parameter.
+
+    Numeric values are placed on a linear axis (a log axis when they are all > 0 and span
+    more than two decades); other values are placed evenly and labelled. The exact network's
+    accuracy is a dashed line.
+
+    Returns:
+        the path written (its folder is created).
+    """
+    key, values, mean, std = sweep.key, sweep.values, sweep.mean, sweep.std
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), constrained_layout=True)
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    xs = np.asarray(values, dtype=float) if numeric else np.arange(len(values), dtype=float)
+    ax.errorbar(
+        xs,
+        100 * np.asarray(mean),
+        yerr=100 * np.asarray(std),
+        marker="o",
+        capsize=4,
+        label="hardware (mean ± std over seeds)",
+    )
+    ax.axhline(100 * sweep.accuracy_ideal, color="grey", linestyle="--", label="ideal network")
+    if numeric and xs.min() > 0 and xs.max() / xs.min() > 100:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(xs, [str(v) for v in values])
+    ax.set_xlabel(key)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"accuracy vs {key}")
+    ax.legend(loc="lower left")
+    ax.grid(alpha=0.3)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

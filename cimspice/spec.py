@@ -12,8 +12,11 @@ spec is::
     r_col = 2.0
 
 Optional sections: ``[driver]`` (``r_source``, ``v_read``), ``[readout]`` (``r_in``) and
-``[device]`` (``g_min``, ``g_max``). Every invalid spec raises :class:`~cimspice.errors.SpecError`
-naming the file and the key.
+``[device]`` (``g_min``, ``g_max``); for network evaluation, ``[mapping]`` (how weights and
+inputs reach the tiles) and ``[nonideal]`` (seeded device non-idealities), both off by default
+and outside the tile's :meth:`~CrossbarSpec.content_hash` (they do not change the tile's
+circuit, so a surrogate calibrated for the tile stays valid). Every invalid spec raises
+:class:`~cimspice.errors.SpecError` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ __all__ = [
     "DeviceIV",
     "DeviceSpec",
     "DriverSpec",
+    "MappingScheme",
+    "MappingSpec",
+    "NonidealSpec",
     "OpAmpKind",
     "ReadoutKind",
     "ReadoutSpec",
@@ -340,6 +346,191 @@ class SelectorSpec:
             _check_positive(getattr(self, key), f"selector.{key}")
 
 
+class MappingScheme(enum.StrEnum):
+    """How a signed weight becomes conductances."""
+
+    DIFFERENTIAL = "differential"
+    """Two columns per weight: ``w > 0`` raises ``G+`` above ``g_min``, ``w < 0`` raises ``G-``;
+    the output is ``I+ - I-`` (subtracted digitally, after each column's ADC)."""
+    REFERENCE = "reference"
+    """One column per weight at ``g_ref + w * (g_max - g_min) / 2`` around the mid conductance
+    ``g_ref = (g_min + g_max) / 2``, plus one reference column at ``g_ref`` per tile whose
+    current is subtracted from every other column's (after the ADC)."""
+
+
+MAX_SLICE_BITS = 16
+"""Largest weight precision and input precision (bits) the mapping accepts."""
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    """How a network's weight matrices and activations reach the tiles (network evaluation).
+
+    Weights are scaled per layer: ``w / max|W|`` of the layer spans the whole conductance
+    window. Inputs are scaled per layer too: ``x / x_max`` spans ``[0, v_read]`` (or
+    ``[-v_read, v_read]``), where ``x_max`` is the layer's input range (see
+    :mod:`cimspice.network.hardware`). Signed inputs go through the DAC in one phase when it
+    is bipolar (``driver.dac_signed = true``); otherwise in two phases, positive parts then
+    negative parts (each as positive voltages), their outputs subtracted digitally.
+
+    Attributes:
+        scheme: ``"differential"`` (two columns per weight) or ``"reference"`` (one column
+            per weight plus one reference column per tile).
+        weight_bits: 0 (default): analogue weights, each mapped to a continuous conductance.
+            ``B`` (1..16): ``|w| / max|W|`` is rounded to a ``B``-bit integer (the sign goes
+            to the column pair or to the side of ``g_ref``).
+        slice_bits: bits per slice when bit-slicing ``B``-bit weights: the integer is split
+            into ``ceil(B / slice_bits)`` slices, each on its own column (pair) with
+            ``2^slice_bits`` conductance levels, recombined by shift-and-add after the ADCs.
+            0 (default): one slice holds all ``B`` bits.
+        input_bits: 0 (default): each input is one voltage (through the DAC). ``N`` (1..16):
+            bit-serial inputs: ``|x| / x_max`` is rounded to an ``N``-bit integer and applied
+            one bit per cycle (a word line at ``v_read`` or 0 V), the outputs shift-and-added.
+    """
+
+    scheme: MappingScheme = MappingScheme.DIFFERENTIAL
+    weight_bits: int = 0
+    slice_bits: int = 0
+    input_bits: int = 0
+
+    def __post_init__(self) -> None:
+        scheme = _member(MappingScheme, self.scheme, "mapping.scheme", "mapping scheme")
+        object.__setattr__(self, "scheme", scheme)
+        for key in ("weight_bits", "slice_bits", "input_bits"):
+            value = getattr(self, key)
+            if not 0 <= value <= MAX_SLICE_BITS:
+                raise SpecError(
+                    f"must be 0 (off) to {MAX_SLICE_BITS} bits, got {value}", key=f"mapping.{key}"
+                )
+        if self.slice_bits and not self.weight_bits:
+            raise SpecError(
+                "needs mapping.weight_bits (the bits to slice)", key="mapping.slice_bits"
+            )
+        if self.slice_bits > self.weight_bits:
+            raise SpecError(
+                f"must be <= mapping.weight_bits ({self.weight_bits}), got {self.slice_bits}",
+                key="mapping.slice_bits",
+            )
+
+
+MAX_LEVELS = 2048
+"""Most distinguishable conductance levels accepted (11 bits, a 2023 device result on CMOS)."""
+
+
+@dataclass(frozen=True)
+class NonidealSpec:
+    """Device non-idealities for network evaluation; every one is off by default.
+
+    Each is a seeded model applied when a network's weights are programmed into tiles (see
+    :mod:`cimspice.network.nonideal`), in this order: levels, stuck-at faults, programming
+    noise (with write-verify), drift, temperature. Read noise is sampled at every MVM.
+
+    Attributes:
+        seed: the device seed (programming noise, faults, drift exponents, read noise).
+        levels: number of programmable conductance levels, evenly spaced over
+            ``[g_min, g_max]`` (2..2048); targets snap to the nearest. 0: continuous.
+        prog_noise_rel: dimensionless; std of a programmed conductance as a fraction of its
+            target (the state-dependent part: high-conductance states spread more).
+        prog_noise_abs: siemens; std of a programmed conductance independent of its state.
+        verify_tol: siemens; write-verify: a cell whose programmed conductance is further than
+            this from its target is programmed again (a fresh pulse, same noise) until within
+            tolerance or ``verify_max_pulses`` pulses. 0: one pulse, no verify.
+        verify_max_pulses: most programming pulses per cell with write-verify (>= 1).
+        read_noise: dimensionless; std of each cell's conductance at each read (MVM), as a
+            fraction of its conductance, drawn afresh for every input vector.
+        drift_time: second; time since programming at which the network is read
+            (0: no drift; otherwise >= drift_t0).
+        drift_t0: second; the reference time at which the programmed values hold (> 0).
+        drift_nu: drift exponent: ``G(t) = G(t0) (t / t0)^-nu`` (>= 0).
+        drift_nu_std: device-to-device std of the drift exponent (>= 0; each cell's ``nu``
+            is drawn from a normal distribution and clipped at 0).
+        drift_compensation: global drift compensation: each tile's outputs are rescaled
+            digitally by the ratio of its summed response to an all-``v_read`` calibration
+            input at ``t0`` and now.
+        stuck_on: fraction of cells stuck at ``g_max`` (0..1).
+        stuck_off: fraction of cells stuck at ``g_min`` (0..1; with stuck_on <= 1).
+        temperature: kelvin; the tile's operating temperature (> 0).
+        temperature_ref: kelvin; the temperature at which conductances were programmed and
+            the spec's wire resistances hold (> 0).
+        tc_device: 1/kelvin; relative change of every conductance per kelvin:
+            ``G (1 + tc_device (T - T_ref))``.
+        tc_wire: 1/kelvin; relative change of the wire resistances per kelvin:
+            ``R (1 + tc_wire (T - T_ref))`` (copper: about 3.9e-3).
+    """
+
+    seed: int = 0
+    levels: int = 0
+    prog_noise_rel: float = 0.0
+    prog_noise_abs: float = 0.0
+    verify_tol: float = 0.0
+    verify_max_pulses: int = 20
+    read_noise: float = 0.0
+    drift_time: float = 0.0
+    drift_t0: float = 1.0
+    drift_nu: float = 0.0
+    drift_nu_std: float = 0.0
+    drift_compensation: bool = False
+    stuck_on: float = 0.0
+    stuck_off: float = 0.0
+    temperature: float = 300.0
+    temperature_ref: float = 300.0
+    tc_device: float = 0.0
+    tc_wire: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.levels == 1 or not 0 <= self.levels <= MAX_LEVELS:
+            raise SpecError(
+                f"must be 0 (continuous) or 2 to {MAX_LEVELS}, got {self.levels}",
+                key="nonideal.levels",
+            )
+        for key in (
+            "prog_noise_rel",
+            "prog_noise_abs",
+            "verify_tol",
+            "read_noise",
+            "drift_time",
+            "drift_nu",
+            "drift_nu_std",
+            "stuck_on",
+            "stuck_off",
+        ):
+            _check_finite_nonneg(getattr(self, key), f"nonideal.{key}")
+        for key in ("drift_t0", "temperature", "temperature_ref"):
+            _check_positive(getattr(self, key), f"nonideal.{key}")
+        if self.verify_max_pulses < 1:
+            raise SpecError(
+                f"must be >= 1, got {self.verify_max_pulses}", key="nonideal.verify_max_pulses"
+            )
+        if 0 < self.drift_time < self.drift_t0:
+            raise SpecError(
+                f"must be 0 (no drift) or >= nonideal.drift_t0 ({self.drift_t0!r} s), "
+                f"got {self.drift_time!r}",
+                key="nonideal.drift_time",
+            )
+        for key in ("stuck_on", "stuck_off"):
+            if getattr(self, key) > 1:
+                raise SpecError(
+                    f"must be a fraction <= 1, got {getattr(self, key)!r}", key=f"nonideal.{key}"
+                )
+        if self.stuck_on + self.stuck_off > 1:
+            raise SpecError("stuck_on + stuck_off must be <= 1", key="nonideal.stuck_off")
+        for key in ("tc_device", "tc_wire"):
+            value = getattr(self, key)
+            if not math.isfinite(value):
+                raise SpecError(f"must be finite, got {value!r}", key=f"nonideal.{key}")
+            if 1 + value * (self.temperature - self.temperature_ref) <= 0:
+                raise SpecError(
+                    f"makes 1 + {key} (temperature - temperature_ref) <= 0: a non-positive "
+                    f"{'conductance' if key == 'tc_device' else 'resistance'}",
+                    key=f"nonideal.{key}",
+                )
+
+    @property
+    def is_off(self) -> bool:
+        """Whether every non-ideality is off (the seed aside)."""
+        return dataclasses.replace(self, seed=0) == NonidealSpec()
+
+
 BUILTIN_MODELS: dict[str, dict[str, Any]] = {
     "nmos65": {"file": "nmos65.lib", "polarity": "n", "vth": 0.65},
 }
@@ -409,6 +600,8 @@ class CrossbarSpec:
         device: conductance window.
         access: the access transistor (1T1R cells).
         selector: the selector (1S1R cells).
+        mapping: how networks are mapped onto the tile (network evaluation only).
+        nonideal: device non-idealities (network evaluation only).
         source: the file the spec was read from (``None`` if built in memory); not part of
             the spec's identity.
 
@@ -421,6 +614,8 @@ class CrossbarSpec:
     device: DeviceSpec = field(default_factory=DeviceSpec)
     access: AccessSpec = field(default_factory=AccessSpec)
     selector: SelectorSpec = field(default_factory=SelectorSpec)
+    mapping: MappingSpec = field(default_factory=MappingSpec)
+    nonideal: NonidealSpec = field(default_factory=NonidealSpec)
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -497,9 +692,12 @@ class CrossbarSpec:
         """A stable SHA-256 of the spec's content (independent of the file it came from).
 
         Keys that do not change the circuit are left out, so the hash stays what it was
-        before they existed: ``device.iv`` and ``device.v0`` for linear cells.
+        before they existed: ``device.iv`` and ``device.v0`` for linear cells, and always the
+        ``[mapping]`` and ``[nonideal]`` sections (how a network uses the tile is not the
+        tile: a surrogate calibrated for it stays valid whatever they hold).
         """
         data = self.to_dict()
+        del data["mapping"], data["nonideal"]
         if self.device.iv == DeviceIV.LINEAR:
             del data["device"]["iv"], data["device"]["v0"]
         for section, key in (("wire", "c_row"), ("wire", "c_col"), ("device", "c_cell")):
@@ -537,6 +735,8 @@ _SECTIONS: dict[str, type] = {
     "device": DeviceSpec,
     "access": AccessSpec,
     "selector": SelectorSpec,
+    "mapping": MappingSpec,
+    "nonideal": NonidealSpec,
 }
 _REQUIRED_SECTIONS = ("array",)
 
@@ -555,7 +755,7 @@ def _coerce(value: Any, annotation: str, key: str) -> Any:
         if not isinstance(value, bool):
             raise SpecError(f"must be true or false, got {type(value).__name__} {value!r}", key=key)
         return value
-    if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "OpAmpKind", "str"):
+    if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "OpAmpKind", "MappingScheme", "str"):
         if not isinstance(value, str):
             raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
         return value

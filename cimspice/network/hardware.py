@@ -1,0 +1,465 @@
+"""The hardware forward pass: every weighted layer's MVMs on tiles, through an engine.
+
+:class:`HardwareMatMul` is a :data:`~cimspice.network.model.MatMul` for
+:meth:`Model.forward <cimspice.network.model.Model.forward>`. On a layer's first call it
+maps the weight matrix onto tiles (:mod:`~cimspice.network.tiling`), programs every tile's
+devices (:mod:`~cimspice.network.nonideal`) and prepares each tile's operator once, the
+one-time programming cost. Then every batch costs, per tile and input phase, one dense matmul
+plus the converters:
+
+1. inputs scaled by the layer's input range and put through the DAC
+   (:mod:`~cimspice.network.encoding`);
+2. each tile's column currents from the engine, plus read noise;
+3. each column's ADC (:func:`cimspice.converters.adc`, the spec's ``readout.adc_bits``);
+4. slices, column pairs (or the reference column) and the tiles' partial sums combined
+   digitally, the drift compensation's gain applied, and the result scaled back.
+
+Engines (``engine=``):
+
+- ``"ideal"``: ``V @ G`` with the programmed conductances (no wires);
+- ``"surrogate"``: a :class:`~cimspice.surrogate.model.LinearTileSurrogate`; each tile's
+  transfer matrix is computed once. Without a calibrated surrogate file the spec's nominal
+  surrogate is used, which is exact for a passive linear tile (it *is* the nodal solve of the
+  resistive network, wires included);
+- ``"nodal"``: the exact nodal solve of every batch (slow; for checking).
+
+Fast path: with an exact readout (no ADC) and no read noise, everything after the tiles is
+linear, so each layer's tiles, slices, column pairs and partial sums are folded at
+programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is then one matmul per
+input phase, the same sums as the per-tile path in another order (equal to rounding).
+
+Inputs' ranges: ``input_ranges[layer]`` (the largest ``|x|`` expected; larger inputs clip at
+the DAC's range), usually measured once with :func:`measure_input_ranges` on calibration data;
+a layer without one uses each batch's own ``max |x|``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from cimspice.errors import InputError, SpecError, SurrogateError
+from cimspice.network.encoding import encode_inputs
+from cimspice.network.nonideal import (
+    ProgrammedTile,
+    add_read_noise,
+    program_tile,
+    rng_for,
+    wire_factor,
+)
+from cimspice.network.stats import MVMErrorStats
+from cimspice.network.tiling import LayerTiling, outputs_per_tile, tile_layer
+from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind
+from cimspice.surrogate.prepared import PreparedTile
+
+if TYPE_CHECKING:
+    from cimspice.network.model import Model
+    from cimspice.surrogate.model import LinearTileSurrogate
+
+__all__ = [
+    "HARDWARE_ENGINES",
+    "HardwareMatMul",
+    "MappedLayer",
+    "TileRecord",
+    "adc_in_place",
+    "check_network_spec",
+    "measure_input_ranges",
+    "tile_model",
+    "tile_spec",
+]
+
+HARDWARE_ENGINES = ("surrogate", "ideal", "nodal")
+Engine = Literal["surrogate", "ideal", "nodal"]
+_READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
+
+
+def tile_spec(spec: CrossbarSpec) -> CrossbarSpec:
+    """The analogue tile a network runs on: converters off (the network applies them),
+    network sections at their defaults, wire resistances at the spec's temperature."""
+    k = wire_factor(spec)
+    return dataclasses.replace(
+        spec,
+        wire=dataclasses.replace(spec.wire, r_row=spec.wire.r_row * k, r_col=spec.wire.r_col * k),
+        driver=dataclasses.replace(spec.driver, dac_bits=0, dac_signed=False),
+        readout=dataclasses.replace(spec.readout, adc_bits=0, adc_full_scale=0.0),
+        mapping=MappingSpec(),
+        nonideal=NonidealSpec(),
+    )
+
+
+def _analogue_hash(spec: CrossbarSpec) -> str:
+    flat = dataclasses.replace(spec, nonideal=NonidealSpec())  # no temperature scaling
+    return tile_spec(flat).content_hash()
+
+
+def check_network_spec(spec: CrossbarSpec) -> None:
+    """Reject specs a network cannot be evaluated on, naming the key.
+
+    Raises:
+        SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), a readout
+            other than the ideal virtual ground (``readout.kind``: the network reads bit-line
+            currents), or tiles too narrow for one weight (``array.cols``).
+    """
+    outputs_per_tile(spec)
+    if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
+        raise SpecError(
+            "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "
+            "remove adc_full_scale to read the currents exactly)",
+            file=spec.source,
+            key="readout.adc_bits",
+        )
+    if spec.readout.kind != ReadoutKind.IDEAL:
+        raise SpecError(
+            f"network evaluation reads bit-line currents; readout.kind = "
+            f"{spec.readout.kind.value!r} is not supported (use 'ideal')",
+            file=spec.source,
+            key="readout.kind",
+        )
+
+
+def tile_model(
+    spec: CrossbarSpec, surrogate: LinearTileSurrogate | None = None
+) -> LinearTileSurrogate:
+    """The tile's linear model at the spec's temperature: ``surrogate`` (checked against the
+    spec, its fitted wire segments scaled by :func:`~cimspice.network.nonideal.wire_factor`)
+    or, without one, the spec's nominal surrogate (exact for a passive linear tile).
+
+    Raises:
+        SurrogateError: the surrogate was calibrated for another tile, or there is none and
+            the tile is not passive and linear.
+    """
+    from cimspice.surrogate.model import LinearTileSurrogate, TileParams
+
+    if surrogate is None:
+        if not spec.is_linear:
+            raise SurrogateError(
+                "this tile is not a passive linear resistive network (cell "
+                f"{spec.array.cell.value!r}, iv {spec.device.iv.value!r}): give a surrogate "
+                "calibrated for it (cimspice calibrate)"
+            )
+        analogue = tile_spec(spec)
+        return LinearTileSurrogate(analogue, TileParams.from_spec(analogue))
+    if _analogue_hash(surrogate.spec) != _analogue_hash(spec):
+        raise SurrogateError(
+            "the surrogate was calibrated for another tile (array, wires, driver, readout or "
+            "device differ from the spec's); calibrate one for this spec"
+        )
+    k = wire_factor(spec)
+    if k == 1.0:
+        return surrogate
+    p = surrogate.params
+    scaled = dataclasses.replace(
+        p,
+        r_first=p.r_first + p.r_row * (k - 1),
+        r_row=p.r_row * k,
+        r_col=p.r_col * k,
+        r_last=p.r_last + p.r_col * (k - 1),
+    )
+    return dataclasses.replace(surrogate, params=scaled)
+
+
+@dataclass(frozen=True)
+class TileRecord:
+    """What one tile was given during an evaluation (for a SPICE spot-check).
+
+    Attributes:
+        layer: the model layer's index.
+        tile: the tile's index in the layer.
+        conductances: siemens, ``(rows, cols)``, as read (non-idealities applied).
+        voltages: volt, ``(n, rows)``, word-line inputs of its first phase (spare rows 0 V).
+        currents: ampere, ``(n, cols)``, what the engine returned (before noise and ADC;
+            spare columns' currents included).
+    """
+
+    layer: int
+    tile: int
+    conductances: np.ndarray
+    voltages: np.ndarray
+    currents: np.ndarray
+
+
+@dataclass
+class MappedLayer:
+    """A layer's weights on programmed tiles.
+
+    Attributes:
+        tiling: the layout.
+        programmed: each tile's devices.
+        operators: each tile's ``(used_rows, used_cols)`` linear map from word-line volts to
+            column amperes (``None`` with the nodal engine).
+        transfers: each tile's whole ``(rows, cols)`` transfer matrix (``None`` with the
+            nodal engine).
+        folded: the fast path's ``(fan_in, fan_out)`` matrix (``None`` when not folded).
+        prepare_s: seconds spent programming and preparing the tiles (one-time cost).
+        weights: the matrix mapped (to recognise it on later calls).
+    """
+
+    tiling: LayerTiling
+    programmed: list[ProgrammedTile]
+    operators: list[np.ndarray | None]
+    transfers: list[np.ndarray | None]
+    folded: np.ndarray | None
+    prepare_s: float
+    weights: np.ndarray
+    read_rng: np.random.Generator = field(repr=False, default_factory=np.random.default_rng)
+
+    def pulses(self) -> dict[str, float]:
+        """Write-verify pulses per programmed cell: ``mean`` and ``max`` over used cells."""
+        counts = np.concatenate(
+            [
+                p.pulses[: s.used_rows, : s.used_cols].ravel()
+                for p, s in zip(self.programmed, self.tiling.tiles, strict=True)
+            ]
+        )
+        return {"mean": float(counts.mean()), "max": int(counts.max())}
+
+
+class HardwareMatMul:
+    """A :data:`MatMul` running weighted layers' MVMs on tiles of ``spec`` (see the module).
+
+    Args:
+        spec: the tile, its converters and its ``[mapping]`` and ``[nonideal]`` sections.
+        engine: ``"surrogate"``, ``"ideal"`` or ``"nodal"``.
+        surrogate: a calibrated surrogate for the ``"surrogate"`` engine (default: the
+            spec's nominal one; see :func:`tile_model`).
+        input_ranges: per layer index, the largest input magnitude (see the module).
+        fold: use the fast path when it is exact (no ADC, no read noise); ``False`` always
+            runs the tiles one by one.
+        probe: ``(layer, tile)`` whose inputs and outputs on the first call are kept in
+            :attr:`record` (at most ``probe_vectors`` vectors); ``tile=None``: the tile whose
+            word lines are driven hardest.
+        probe_vectors: how many input vectors the probe keeps.
+
+    Raises:
+        SpecError: see :func:`check_network_spec`.
+        SurrogateError: see :func:`tile_model`.
+        InputError: unknown engine.
+    """
+
+    def __init__(
+        self,
+        spec: CrossbarSpec,
+        *,
+        engine: Engine = "surrogate",
+        surrogate: LinearTileSurrogate | None = None,
+        input_ranges: Mapping[int, float] | None = None,
+        fold: bool = True,
+        probe: tuple[int, int | None] | None = None,
+        probe_vectors: int = 8,
+    ):
+        if engine not in HARDWARE_ENGINES:
+            raise InputError(
+                f"unknown hardware engine {engine!r}; known: {', '.join(HARDWARE_ENGINES)}"
+            )
+        check_network_spec(spec)
+        self.spec = spec
+        self.engine = engine
+        self.model = tile_model(spec, surrogate) if engine == "surrogate" else None
+        self.input_ranges = dict(input_ranges or {})
+        self.fold = fold and not spec.readout.adc_bits and not spec.nonideal.read_noise
+        self.probe = probe
+        self.probe_vectors = probe_vectors
+        self.layers: dict[int, MappedLayer] = {}
+        self.stats: dict[int, MVMErrorStats] = {}
+        self.record: TileRecord | None = None
+        self._tile_spec = tile_spec(spec)
+
+    # ----- programming -----
+
+    def _transfer(self, g: np.ndarray) -> np.ndarray | None:
+        if self.engine == "ideal":
+            return g
+        if self.engine == "nodal":
+            return None
+        assert self.model is not None
+        prepared = self.model.prepare(g)
+        if not isinstance(prepared, PreparedTile):
+            raise InputError(
+                "network evaluation maps layers onto linear tiles (one transfer matrix per "
+                f"tile); the surrogate models {self.spec.device.iv.value} "
+                f"{self.spec.array.cell.value} cells, which have none"
+            )
+        return prepared.transfer
+
+    def program(self, index: int, weights: np.ndarray) -> MappedLayer:
+        """Map, program and prepare layer ``index``'s ``(fan_in, fan_out)`` matrix."""
+        start = time.perf_counter()
+        tiling = tile_layer(weights, self.spec)
+        programmed, operators, transfers = [], [], []
+        for slot in tiling.tiles:
+            tile = program_tile(
+                slot.conductances, self.spec, (slot.used_rows, slot.used_cols), index, slot.index
+            )
+            programmed.append(tile)
+            transfer = self._transfer(tile.conductances)
+            transfers.append(transfer)
+            operators.append(
+                None
+                if transfer is None
+                else np.ascontiguousarray(transfer[: slot.used_rows, : slot.used_cols])
+            )
+        self._check_ranges(index, programmed)
+        folded = None
+        if self.fold and self.engine != "nodal":
+            folded = np.zeros(tiling.shape)
+            for slot, tile, op in zip(tiling.tiles, programmed, operators, strict=True):
+                assert op is not None
+                folded[slot.rows, slot.outputs] += tile.drift_gain * tiling.combine(op, slot)
+        layer = MappedLayer(
+            tiling,
+            programmed,
+            operators,
+            transfers,
+            folded,
+            time.perf_counter() - start,
+            weights,
+            rng_for(self.spec.nonideal.seed, _READ, index),
+        )
+        self.layers[index] = layer
+        return layer
+
+    def _check_ranges(self, index: int, programmed: list[ProgrammedTile]) -> None:
+        """Warn when a fitted cell model meets conductances it was not calibrated on.
+
+        Only a surrogate with a fitted in-cell resistance (``r_cell``, ``r_cell_g``, e.g. a
+        1T1R tile's transistor) extrapolates outside its calibrated range; a passive linear
+        tile's model is an exact network at any conductance (its fitted in-cell resistance,
+        if any, changes a cell's current by less than 1e-6).
+        """
+        model = self.model
+        if model is None or not model.ranges:
+            return
+        p = model.params
+        if (p.r_cell + p.r_cell_g) * model.spec.device.g_max < 1e-6:
+            return  # no in-cell resistance worth the name (a fit leaves ~1e-10 ohm)
+        lo = min(float(t.conductances.min()) for t in programmed)
+        hi = max(float(t.conductances.max()) for t in programmed)
+        g_lo, g_hi = model.ranges["g_min"], model.ranges["g_max"]
+        if lo < g_lo * (1 - 1e-9) or hi > g_hi * (1 + 1e-9):
+            from cimspice.surrogate.model import RangeWarning
+
+            warnings.warn(
+                f"layer {index}: conductances span [{lo:.4g}, {hi:.4g}] S, outside the "
+                f"surrogate's calibrated [{g_lo:.4g}, {g_hi:.4g}] S (its fitted cell "
+                "resistance is extrapolated)",
+                RangeWarning,
+                stacklevel=3,
+            )
+
+    @property
+    def prepare_s(self) -> float:
+        """Seconds spent programming and preparing every layer so far."""
+        return sum(layer.prepare_s for layer in self.layers.values())
+
+    # ----- the multiply -----
+
+    def _tile_currents(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
+        slot = layer.tiling.tiles[k]
+        op = layer.operators[k]
+        if op is not None:
+            return volts @ op
+        from cimspice.engines.nodal import NodalSolver
+
+        padded = np.zeros((volts.shape[0], self.spec.rows))
+        padded[:, : slot.used_rows] = volts
+        solver = NodalSolver(self._tile_spec, layer.programmed[k].conductances)
+        return solver.solve(padded).currents[:, : slot.used_cols]
+
+    def _keep_record(self, index: int, layer: MappedLayer, k: int, volts: np.ndarray) -> None:
+        slot = layer.tiling.tiles[k]
+        n = min(self.probe_vectors, volts.shape[0])
+        padded = np.zeros((n, self.spec.rows))
+        padded[:, : slot.used_rows] = volts[:n]
+        g = layer.programmed[k].conductances
+        transfer = layer.transfers[k]
+        if transfer is not None:  # every column, spare ones too, for a like-for-like check
+            currents = padded @ transfer
+        else:
+            currents = np.zeros((n, self.spec.cols))
+            currents[:, : slot.used_cols] = self._tile_currents(layer, k, volts[:n])
+        self.record = TileRecord(index, k, g.copy(), padded, currents)
+
+    def __call__(self, index: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``x @ w`` for layer ``index`` on the tiles (``x`` ``(n, fan_in)``)."""
+        x = np.asarray(x, dtype=float)
+        layer = self.layers.get(index)
+        if layer is None or (layer.weights is not w and not np.array_equal(layer.weights, w)):
+            layer = self.program(index, np.asarray(w, dtype=float))
+        if x.ndim != 2 or x.shape[1] != layer.tiling.shape[0]:
+            raise InputError(
+                f"layer {index}: inputs of shape {x.shape} do not fit its "
+                f"{layer.tiling.shape[0]}-row weight matrix"
+            )
+        x_max = self.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
+        y = np.zeros((x.shape[0], layer.tiling.shape[1]))
+        if x_max > 0:
+            phases = encode_inputs(x, x_max, self.spec)
+            if layer.folded is not None:
+                for phase in phases:
+                    y += phase.weight * (phase.voltages @ layer.folded)
+            else:
+                self._per_tile(index, layer, phases, y)
+            y *= layer.tiling.sliced.w_scale * x_max / self.spec.driver.v_read
+        self.stats.setdefault(index, MVMErrorStats()).update(y, x @ w)
+        if self.probe is not None and self.probe[0] == index and self.record is None:
+            self._probe(index, layer, x[: self.probe_vectors], x_max)
+        return y
+
+    def _probe(self, index: int, layer: MappedLayer, x: np.ndarray, x_max: float) -> None:
+        tiles = layer.tiling.tiles
+        volts = encode_inputs(x, x_max, self.spec)[0].voltages if x_max > 0 else x * 0.0
+        assert self.probe is not None
+        k = self.probe[1]
+        if k is None:  # the tile driven hardest: a spot-check of idle word lines shows little
+            k = int(np.argmax([np.abs(volts[:, slot.rows]).sum() for slot in tiles]))
+        if not 0 <= k < len(tiles):
+            raise InputError(f"layer {index} has {len(tiles)} tile(s); there is no tile {k}")
+        self._keep_record(index, layer, k, volts[:, tiles[k].rows])
+
+    def _per_tile(self, index: int, layer: MappedLayer, phases: list, y: np.ndarray) -> None:
+        spec = self.spec
+        for k, slot in enumerate(layer.tiling.tiles):
+            g_used = layer.programmed[k].conductances[: slot.used_rows, : slot.used_cols]
+            gain = layer.programmed[k].drift_gain
+            for phase in phases:
+                volts = phase.voltages[:, slot.rows]
+                currents = self._tile_currents(layer, k, volts)
+                currents = add_read_noise(currents, volts, g_used, spec, layer.read_rng)
+                if spec.readout.adc_bits:
+                    currents = adc_in_place(spec, currents)
+                y[:, slot.outputs] += (phase.weight * gain) * layer.tiling.combine(currents, slot)
+
+
+def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
+    """The digital values of :func:`cimspice.converters.adc` (code x LSB), computed in place
+    in ``currents`` (a float array the caller owns): the same numbers, without the integer
+    codes' temporary arrays."""
+    top = 2 ** (spec.readout.adc_bits - 1) - 1
+    lsb = spec.readout.adc_full_scale / top
+    np.divide(currents, lsb, out=currents)
+    np.rint(currents, out=currents)  # like np.round: halves to even
+    np.clip(currents, -top, top, out=currents)
+    currents *= lsb
+    return currents
+
+
+def measure_input_ranges(
+    model: Model, x: np.ndarray, *, batch_size: int = 1000
+) -> dict[int, float]:
+    """Per weighted layer, the largest ``|input|`` of the exact network on ``x`` (samples)."""
+    ranges: dict[int, float] = {}
+
+    def record(index: int, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        top = float(np.max(np.abs(inputs), initial=0.0))
+        ranges[index] = max(ranges.get(index, 0.0), top)
+        return inputs @ weights
+
+    for start in range(0, len(x), batch_size):
+        model.forward(x[start : start + batch_size], record)
+    return ranges

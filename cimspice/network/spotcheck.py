@@ -1,0 +1,139 @@
+"""SPICE spot-check: one tile of an evaluation re-run in ngspice, the surrogate's error on it.
+
+The tile's exact conductances (as read: every non-ideality applied) and the word-line
+voltages the evaluation gave it (:class:`~cimspice.network.hardware.TileRecord`) go through
+ngspice (:func:`cimspice.engines.simulate`) on the analogue tile
+(:func:`~cimspice.network.hardware.tile_spec`: the spec's circuit, wires at its temperature,
+converters off since the network applies them). The currents the evaluation used are compared
+with ngspice's over every column, as fractions of full scale (:mod:`cimspice.metrics`), and set
+beside the surrogate file's held-out validation error (its calibration report's figures).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from cimspice.errors import InputError
+from cimspice.metrics import max_error, nrmse
+from cimspice.network.hardware import TileRecord, tile_spec
+from cimspice.spec import CrossbarSpec
+
+__all__ = ["ROUNDOFF", "SpotCheck", "held_out_error", "spot_check"]
+
+ROUNDOFF = 1e-12
+"""Fraction of full scale below which an error is the solvers' round-off: ngspice and the
+nodal solve agree to about 3e-13 at 128x128 (BENCHMARKS.md). A measured error under it counts
+as within the held-out error whatever the held-out figure (both are then round-off)."""
+
+
+@dataclass(frozen=True)
+class SpotCheck:
+    """The surrogate's error on one tile of an evaluation, against ngspice.
+
+    Attributes:
+        layer: the model layer's index.
+        tile: the tile's index in the layer.
+        vectors: number of input vectors run.
+        nrmse: the evaluation's currents vs ngspice, RMS error as a fraction of full scale.
+        max_error: the same, largest error.
+        held_out_nrmse: the surrogate file's held-out NRMSE (``None``: no file, the nominal
+            surrogate was used).
+        held_out_max_error: the surrogate file's held-out max error.
+        within: whether both measured errors are within the held-out ones, or below
+            :data:`ROUNDOFF` (``None`` without a file).
+        spice_s: seconds ngspice took (process included).
+    """
+
+    layer: int
+    tile: int
+    vectors: int
+    nrmse: float
+    max_error: float
+    held_out_nrmse: float | None
+    held_out_max_error: float | None
+    within: bool | None
+    spice_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for the console."""
+        line = (
+            f"spot-check (ngspice): layer {self.layer} tile {self.tile}, {self.vectors} vectors: "
+            f"surrogate NRMSE {self.nrmse:.2e}, max {self.max_error:.2e}"
+        )
+        if self.held_out_nrmse is None or self.held_out_max_error is None:
+            return line + " (nominal surrogate: no calibration report to compare with)"
+        verdict = "within" if self.within else "NOT within"
+        return (
+            f"{line}; {verdict} the surrogate's held-out NRMSE {self.held_out_nrmse:.2e}, "
+            f"max {self.held_out_max_error:.2e}"
+        )
+
+
+def held_out_error(metadata: dict[str, Any]) -> tuple[float, float] | None:
+    """``(nrmse, max_error)`` of a surrogate file's held-out validation, if it holds them
+    (``validation.metrics.surrogate`` in the file, as ``cimspice calibrate`` writes it)."""
+    try:
+        row = metadata["validation"]["metrics"]["surrogate"]
+        return float(row["nrmse"]), float(row["max_error"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def spot_check(
+    spec: CrossbarSpec,
+    record: TileRecord,
+    *,
+    held_out: tuple[float, float] | None = None,
+    timeout_s: float = 600.0,
+) -> SpotCheck:
+    """Run ``record``'s tile in ngspice and measure the evaluation's currents against it.
+
+    Args:
+        spec: the evaluated spec.
+        record: the tile's conductances, voltages and the currents the evaluation used.
+        held_out: the surrogate file's held-out ``(nrmse, max_error)`` (see
+            :func:`held_out_error`).
+        timeout_s: ngspice's time limit.
+
+    Raises:
+        InputError: the recorded inputs are all zero (no current to compare).
+        SimulationError, EngineUnavailableError: ngspice failed or is not installed.
+    """
+    from cimspice.engines import simulate
+
+    if not np.any(record.voltages):
+        raise InputError(
+            f"layer {record.layer} tile {record.tile} got all-zero inputs: nothing to check"
+        )
+    start = time.perf_counter()
+    spice = simulate(
+        tile_spec(spec),
+        record.conductances,
+        record.voltages,
+        engine="ngspice",
+        timeout_s=timeout_s,
+    ).currents
+    elapsed = time.perf_counter() - start
+    err_rms, err_max = nrmse(record.currents, spice), max_error(record.currents, spice)
+    within = None
+    if held_out is not None:
+        within = err_rms <= max(held_out[0], ROUNDOFF) and err_max <= max(held_out[1], ROUNDOFF)
+    return SpotCheck(
+        record.layer,
+        record.tile,
+        record.voltages.shape[0],
+        err_rms,
+        err_max,
+        None if held_out is None else held_out[0],
+        None if held_out is None else held_out[1],
+        within,
+        elapsed,
+    )

@@ -1,0 +1,414 @@
+"""Mapping, tiling, input encoding, device non-idealities and the hardware MatMul.
+
+Most tests use plain numpy matrices and the ``ideal`` tile engine (``V @ G`` per tile), so they
+isolate the mapping and the device models; the surrogate and nodal engines are checked against
+them on small tiles.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from cimspice.converters import dac
+from cimspice.errors import InputError, SpecError, SurrogateError
+from cimspice.network.encoding import encode_inputs
+from cimspice.network.hardware import HardwareMatMul, tile_model, tile_spec
+from cimspice.network.layers import Conv2D, Dense, Flatten, ReLU
+from cimspice.network.mapping import slice_weights
+from cimspice.network.model import Model
+from cimspice.network.nonideal import program_tile, snap_to_levels
+from cimspice.network.tiling import tile_layer
+from cimspice.spec import spec_from_dict
+from cimspice.surrogate.model import LinearTileSurrogate, TileParams
+
+# Tolerance of "exact" products: scaling weights into conductances and inputs into volts and
+# back costs a few ulps per multiply-add; 1e-12 relative to the output's scale is ~1e4 ulps,
+# far below any effect a non-ideality has (>= 1e-4 in these tests).
+EXACT = 1e-12
+
+
+def make(rows=16, cols=8, **sections):
+    data = {"array": {"rows": rows, "cols": cols}}
+    for name, values in sections.items():
+        data[name] = values
+    return spec_from_dict(data)
+
+
+@pytest.fixture
+def wx():
+    rng = np.random.default_rng(7)
+    return rng.normal(size=(40, 19)), rng.uniform(0.0, 1.0, (25, 40))
+
+
+def run(spec, w, x, engine="ideal", **kwargs):
+    return HardwareMatMul(spec, engine=engine, **kwargs)(0, x, w)
+
+
+def rel_err(a, b):
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def mvm_nrmse(spec, w, x, engine="ideal", **kwargs):
+    hw = HardwareMatMul(spec, engine=engine, **kwargs)
+    hw(0, x, w)
+    return hw.stats[0].nrmse
+
+
+# ----- tiling and mapping, ideal -----
+
+
+@pytest.mark.parametrize("scheme", ["differential", "reference"])
+@pytest.mark.parametrize("fold", [True, False])
+def test_tiled_product_equals_untiled_when_ideal(wx, scheme, fold):
+    w, x = wx  # 40 x 19 on 16 x 8 tiles: 3 row blocks (the last one partial), many col blocks
+    spec = make(mapping={"scheme": scheme})
+    hw = HardwareMatMul(spec, engine="ideal", fold=fold)
+    y = hw(0, x, w)
+    assert len(hw.layers[0].tiling.tiles) > 6
+    assert (hw.layers[0].folded is not None) == fold
+    assert rel_err(y, x @ w) < EXACT
+
+
+@pytest.mark.parametrize("engine", ["surrogate", "nodal"])
+def test_wire_free_tiles_are_exact_in_every_engine(wx, engine):
+    w, x = wx
+    assert rel_err(run(make(), w, x, engine=engine), x @ w) < EXACT
+
+
+@pytest.mark.parametrize(("bits", "per"), [(8, 0), (8, 1), (8, 3), (6, 2), (11, 4)])
+@pytest.mark.parametrize("scheme", ["differential", "reference"])
+def test_bit_slicing_round_trips_exactly(wx, bits, per, scheme):
+    w, x = wx
+    spec = make(
+        rows=16, cols=16, mapping={"scheme": scheme, "weight_bits": bits, "slice_bits": per}
+    )
+    top = np.abs(w).max()
+    quantised = np.sign(w) * np.rint(np.abs(w) / top * (2**bits - 1)) / (2**bits - 1) * top
+    sliced = slice_weights(w, spec)
+    assert len(sliced.slices) == -(-bits // (per or bits))
+    levels = sliced.slices * (2 ** (per or bits) - 1)  # every slice sits on an integer level
+    np.testing.assert_array_equal(levels, np.rint(levels))
+    assert rel_err(sliced.reconstruct(), quantised) < EXACT
+    assert rel_err(run(spec, w, x), x @ quantised) < EXACT
+
+
+def test_differential_pairs_hold_each_sign_on_one_side():
+    spec = make(rows=4, cols=4, device={"g_min": 1e-6, "g_max": 11e-6})
+    w = np.array([[1.0, -0.5], [0.0, 0.25]])
+    tiles = tile_layer(w, spec).tiles
+    g = tiles[0].conductances  # columns: G+ of outputs 0, 1, then G- of outputs 0, 1
+    np.testing.assert_allclose(g[:2, :4], [[11e-6, 1e-6, 1e-6, 6e-6], [1e-6, 3.5e-6, 1e-6, 1e-6]])
+    assert len(tiles) == 1 and tiles[0].used_cols == 4
+
+
+def test_reference_column_sits_mid_window():
+    spec = make(
+        rows=4, cols=4, device={"g_min": 1e-6, "g_max": 11e-6}, mapping={"scheme": "reference"}
+    )
+    w = np.array([[1.0, -1.0, 0.0]])
+    tile = tile_layer(w, spec).tiles[0]
+    np.testing.assert_allclose(tile.conductances[0], [11e-6, 1e-6, 6e-6, 6e-6])  # last: reference
+    assert tile.used_cols == 4
+
+
+@pytest.mark.parametrize(
+    ("cols", "mapping"),
+    [(1, {}), (3, {"weight_bits": 4, "slice_bits": 2}), (1, {"scheme": "reference"})],
+)
+def test_tile_smaller_than_one_weight_is_named(cols, mapping):
+    spec = make(rows=8, cols=cols, mapping=mapping)
+    with pytest.raises(SpecError, match=r"array\.cols") as err:
+        tile_layer(np.ones((3, 2)), spec)
+    assert "smaller than" in str(err.value)
+
+
+def test_weights_must_be_a_finite_matrix():
+    with pytest.raises(InputError, match="2-D"):
+        tile_layer(np.ones(3), make())
+    with pytest.raises(InputError, match="NaN"):
+        tile_layer(np.array([[np.nan]]), make())
+
+
+def test_inputs_that_do_not_fit_the_layer_are_named(wx):
+    w, x = wx
+    with pytest.raises(InputError, match="layer 0"):
+        HardwareMatMul(make(), engine="ideal")(0, x[:, :10], w)
+
+
+# ----- input encoding -----
+
+
+def test_signed_inputs_two_phases_or_one_bipolar_phase(wx):
+    w, _ = wx
+    x = np.random.default_rng(3).normal(size=(6, 40))
+    unsigned = make()
+    bipolar = make(driver={"dac_signed": True})
+    assert len(encode_inputs(x, 4.0, unsigned)) == 2  # positive parts, then negative parts
+    assert len(encode_inputs(x, 4.0, bipolar)) == 1
+    assert len(encode_inputs(np.abs(x), 4.0, unsigned)) == 1  # nothing negative: one phase
+    for spec in (unsigned, bipolar):
+        assert rel_err(run(spec, w, x), x @ w) < EXACT
+
+
+def test_dac_levels_reach_the_tiles(wx):
+    w, x = wx
+    spec = make(driver={"dac_bits": 3, "v_read": 0.2})
+    x_max = float(np.abs(x).max())
+    levels = dac(spec, x / x_max * 0.2) / 0.2 * x_max
+    assert rel_err(run(spec, w, x), levels @ w) < EXACT
+    assert rel_err(run(spec, w, x), x @ w) > 1e-3
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_bit_serial_inputs_equal_their_quantised_values(wx, signed):
+    w, _ = wx
+    x = np.random.default_rng(4).normal(size=(9, 40))
+    spec = make(mapping={"input_bits": 4}, driver={"dac_signed": signed})
+    x_max = float(np.abs(x).max())
+    q = np.sign(x) * np.rint(np.abs(x) / x_max * 15) / 15 * x_max
+    assert rel_err(run(spec, w, x), q @ w) < EXACT
+    phases = encode_inputs(x, x_max, spec)
+    assert len(phases) == (4 if signed else 8)  # one (or two: signs) phase per bit
+
+
+def test_inputs_beyond_the_range_clip(wx):
+    w, x = wx
+    x_max = float(np.abs(x).max())
+    hw = HardwareMatMul(make(), engine="ideal", input_ranges={0: x_max / 2})
+    np.testing.assert_allclose(hw(0, x, w), np.minimum(x, x_max / 2) @ w, rtol=0, atol=1e-12)
+
+
+# ----- converters and non-idealities move the error the right way -----
+
+
+def test_adc_error_falls_with_bits(wx):
+    w, x = wx
+    full = float(np.max(np.abs(x @ np.ones((40, 1))))) * 0.2 * 100e-6  # ~ largest column current
+    errors = [
+        mvm_nrmse(make(readout={"adc_bits": b, "adc_full_scale": full}), w, x)
+        for b in (4, 6, 8, 12)
+    ]
+    assert errors[0] > errors[1] > errors[2] > errors[3] > 0
+
+
+@pytest.mark.parametrize(
+    ("key", "weak", "strong", "extra"),
+    [
+        ("levels", 256, 8, {}),
+        ("prog_noise_rel", 0.01, 0.1, {}),
+        ("prog_noise_abs", 0.5e-6, 5e-6, {}),
+        ("read_noise", 0.01, 0.1, {}),
+        ("drift_nu", 0.01, 0.1, {"drift_time": 1e5, "drift_nu_std": 0.01}),
+        ("stuck_on", 0.002, 0.05, {}),
+        ("stuck_off", 0.002, 0.05, {}),
+        ("tc_device", 1e-4, 2e-3, {"temperature": 350.0}),
+    ],
+)
+def test_each_nonideality_raises_the_mvm_error(wx, key, weak, strong, extra):
+    w, x = wx
+    spec = make(rows=16, cols=16)
+    errs = [
+        mvm_nrmse(
+            dataclasses.replace(
+                spec, nonideal=dataclasses.replace(spec.nonideal, **extra, **{key: v})
+            ),
+            w,
+            x,
+        )
+        for v in (weak, strong)
+    ]
+    assert mvm_nrmse(spec, w, x) < EXACT < errs[0] < errs[1]
+
+
+def test_hotter_wires_raise_the_ir_drop_error(wx):
+    w, x = wx
+    spec = make(rows=16, cols=16, wire={"r_row": 5.0, "r_col": 5.0})
+    hot = make(
+        rows=16,
+        cols=16,
+        wire={"r_row": 5.0, "r_col": 5.0},
+        nonideal={"temperature": 400.0, "tc_wire": 4e-3},
+    )
+    assert tile_spec(hot).wire.r_row == pytest.approx(5.0 * 1.4)
+    cold_err, hot_err = mvm_nrmse(spec, w, x, "surrogate"), mvm_nrmse(hot, w, x, "surrogate")
+    assert EXACT < cold_err < hot_err
+    # a calibrated surrogate's fitted segments are scaled the same way
+    fitted = LinearTileSurrogate(spec, TileParams.from_spec(spec))
+    assert (
+        rel_err(run(hot, w, x, "surrogate", surrogate=fitted), run(hot, w, x, "surrogate")) < EXACT
+    )
+    assert rel_err(run(hot, w, x, "nodal"), run(hot, w, x, "surrogate")) < 1e-9  # solver precision
+
+
+def test_write_verify_tightens_programming_and_counts_pulses(wx):
+    w, x = wx
+    noisy = {"prog_noise_rel": 0.05, "prog_noise_abs": 1e-6}
+    plain = make(rows=16, cols=16, nonideal=noisy)
+    verified = make(
+        rows=16, cols=16, nonideal={**noisy, "verify_tol": 0.5e-6, "verify_max_pulses": 30}
+    )
+    hw = HardwareMatMul(verified, engine="ideal")
+    hw(0, x, w)
+    pulses = hw.layers[0].pulses()
+    assert 1 < pulses["mean"] < 30 and pulses["max"] <= 30
+    assert hw.stats[0].nrmse < 0.5 * mvm_nrmse(plain, w, x)
+    slot, tile = hw.layers[0].tiling.tiles[0], hw.layers[0].programmed[0]
+    target = snap_to_levels(slot.conductances, verified)
+    done = tile.pulses < 30  # every cell that stopped early is within tolerance
+    assert np.all(np.abs(tile.programmed - target)[done] <= 0.5e-6)
+
+
+def test_drift_compensation_undoes_most_of_the_drift(wx):
+    w, x = wx
+    drift = {"drift_time": 1e6, "drift_nu": 0.05, "drift_nu_std": 0.005}
+    raw = mvm_nrmse(make(rows=16, cols=16, nonideal=drift), w, x)
+    fixed = mvm_nrmse(make(rows=16, cols=16, nonideal={**drift, "drift_compensation": True}), w, x)
+    assert fixed < 0.5 * raw
+
+
+def test_stuck_cells_sit_at_the_window_edges():
+    spec = make(rows=32, cols=32, nonideal={"stuck_on": 0.1, "stuck_off": 0.1})
+    target = np.full((32, 32), 50e-6)
+    g = program_tile(target, spec, (32, 32), 0, 0).conductances
+    on, off = np.mean(g == spec.device.g_max), np.mean(g == spec.device.g_min)
+    assert 0.05 < on < 0.15 and 0.05 < off < 0.15  # 1024 cells: binomial std ~ 0.01
+    assert np.all((g == 50e-6) | (g == spec.device.g_max) | (g == spec.device.g_min))
+
+
+def test_levels_snap_to_an_even_grid():
+    spec = make(nonideal={"levels": 5}, device={"g_min": 0.0, "g_max": 4e-6})
+    got = snap_to_levels(np.array([0.0, 0.4e-6, 0.6e-6, 3.9e-6, 4e-6]), spec)
+    np.testing.assert_allclose(got, [0, 0, 1e-6, 4e-6, 4e-6])
+
+
+# ----- seeds -----
+
+
+def noisy_spec(seed):
+    return make(
+        rows=16,
+        cols=16,
+        nonideal={"seed": seed, "prog_noise_rel": 0.05, "read_noise": 0.05, "stuck_on": 0.01},
+    )
+
+
+def test_seeds_reproduce_and_differ(wx):
+    w, x = wx
+    a, b, c = (run(noisy_spec(s), w, x) for s in (1, 1, 2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_read_noise_is_fresh_at_every_mvm(wx):
+    w, x = wx
+    hw = HardwareMatMul(make(nonideal={"read_noise": 0.05}), engine="ideal")
+    first, second = hw(0, x, w), hw(0, x, w)
+    assert not np.array_equal(first, second)
+    assert len(hw.layers) == 1  # programmed once
+
+
+# ----- whole models -----
+
+
+def small_models():
+    rng = np.random.default_rng(11)
+    mlp = Model(
+        "mlp",
+        [
+            Dense(rng.normal(size=(30, 20)), rng.normal(size=20)),
+            ReLU(),
+            Dense(rng.normal(size=(20, 5)), rng.normal(size=5)),
+        ],
+        (30,),
+    )
+    cnn = Model(
+        "cnn",
+        [
+            Conv2D(rng.normal(size=(3, 3, 1, 4)), rng.normal(size=4)),
+            ReLU(),
+            Flatten(),
+            Dense(rng.normal(size=(64, 3)), rng.normal(size=3)),
+        ],
+        (6, 6, 1),
+    )
+    return [(mlp, rng.uniform(0, 1, (200, 30))), (cnn, rng.uniform(0, 1, (100, 6, 6, 1)))]
+
+
+@pytest.mark.parametrize("engine", ["ideal", "surrogate", "nodal"])
+@pytest.mark.parametrize("index", [0, 1], ids=["mlp", "cnn"])
+def test_everything_off_gives_the_ideal_predictions_exactly(engine, index):
+    model, x = small_models()[index]
+    spec = make(rows=8, cols=8)  # tiles smaller than every layer; no wires, converters, noise
+    hw = HardwareMatMul(spec, engine=engine)
+    np.testing.assert_array_equal(model.predict(x, hw), model.predict(x))
+    assert set(hw.layers) == set(model.weighted_layers())
+    assert all(s.nrmse < EXACT for s in hw.stats.values())
+
+
+def test_spec_sections_reject_bad_values_by_key():
+    bad = [
+        ({"nonideal": {"levels": 1}}, "nonideal.levels"),
+        ({"nonideal": {"levels": 4096}}, "nonideal.levels"),
+        ({"nonideal": {"read_noise": -0.1}}, "nonideal.read_noise"),
+        ({"nonideal": {"stuck_on": 0.7, "stuck_off": 0.7}}, "nonideal.stuck_off"),
+        ({"nonideal": {"drift_time": 0.5}}, "nonideal.drift_time"),
+        ({"nonideal": {"tc_wire": -0.1, "temperature": 400.0}}, "nonideal.tc_wire"),
+        ({"nonideal": {"verify_max_pulses": 0}}, "nonideal.verify_max_pulses"),
+        ({"nonideal": {"sigma": 1.0}}, "nonideal.sigma"),
+        ({"mapping": {"scheme": "triple"}}, "mapping.scheme"),
+        ({"mapping": {"slice_bits": 2}}, "mapping.slice_bits"),
+        ({"mapping": {"weight_bits": 4, "slice_bits": 5}}, "mapping.slice_bits"),
+        ({"mapping": {"input_bits": 17}}, "mapping.input_bits"),
+    ]
+    for sections, key in bad:
+        with pytest.raises(SpecError, match=key.replace(".", r"\.")):
+            make(**sections)
+
+
+def test_network_sections_leave_the_tile_hash_alone():
+    plain = make()
+    busy = make(nonideal={"read_noise": 0.1, "levels": 16}, mapping={"scheme": "reference"})
+    assert plain.content_hash() == busy.content_hash()
+    assert make(wire={"r_row": 1.0}).content_hash() != plain.content_hash()
+
+
+def test_a_surrogate_of_another_tile_is_refused():
+    other = make(wire={"r_row": 1.0})
+    with pytest.raises(SurrogateError, match="another tile"):
+        tile_model(make(), LinearTileSurrogate(other, TileParams.from_spec(other)))
+    # converters and network sections are not the tile: the same surrogate fits
+    spec = make(driver={"dac_bits": 4}, nonideal={"read_noise": 0.1})
+    fitted = LinearTileSurrogate(make(), TileParams.from_spec(make()))
+    assert tile_model(spec, fitted) is fitted
+
+
+def test_zero_bit_adc_and_tia_readouts_are_named():
+    with pytest.raises(SpecError, match=r"readout\.adc_bits"):
+        HardwareMatMul(make(readout={"adc_full_scale": 1e-4}))
+    with pytest.raises(SpecError, match=r"readout\.kind"):
+        HardwareMatMul(make(readout={"kind": "tia"}))
+
+
+def test_a_fitted_cell_model_warns_outside_its_calibrated_range(wx):
+    from cimspice.surrogate.model import RangeWarning
+
+    w, x = wx
+    spec = make(rows=16, cols=16)
+    ranges = {"g_min": 10e-6, "g_max": 100e-6, "v_min": 0.0, "v_max": 0.2}
+    fitted = LinearTileSurrogate(spec, TileParams(0, 0, 0, 0, 1e3, 0), ranges)  # 1T1R-like
+    with pytest.warns(RangeWarning, match="layer 0"):
+        run(spec, w, x, "surrogate", surrogate=fitted)  # g_min = 1 uS < 10 uS calibrated
+    passive = LinearTileSurrogate(spec, TileParams(0, 0, 0, 0, 1e-10, 1e-10), ranges)
+    run(spec, w, x, "surrogate", surrogate=passive)  # an exact network: no warning (errors)
+
+
+def test_in_place_adc_gives_the_converters_values():
+    from cimspice.converters import adc
+    from cimspice.network.hardware import adc_in_place
+
+    spec = make(readout={"adc_bits": 5, "adc_full_scale": 1e-4})
+    currents = np.random.default_rng(5).normal(0, 6e-5, (50, 7))  # some beyond full scale
+    currents[0, :3] = [0.5e-4 / 15, 1.5e-4 / 15, -2.5e-4 / 15]  # exact half-LSB ties
+    expected = adc(spec, currents)[1]
+    np.testing.assert_array_equal(adc_in_place(spec, currents.copy()), expected)
