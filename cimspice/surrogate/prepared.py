@@ -264,23 +264,31 @@ def _between_levels(
     features: np.ndarray, low: np.ndarray, weight: np.ndarray, matrices: np.ndarray
 ) -> np.ndarray:
     """``(1 - w) x @ M[l] + w x @ M[l + 1]`` for every row ``x`` of ``features``, ``l`` its
-    lower level and ``w`` its weight; rows are sorted by level once, so each level's rows
-    go through BLAS as one contiguous block."""
-    order = np.argsort(low, kind="stable")
-    x_sorted, low_sorted, w_sorted = features[order], low[order], weight[order, None]
-    bounds = [0, *(np.flatnonzero(np.diff(low_sorted)) + 1).tolist(), len(order)]
-    out_sorted = np.empty((len(order), matrices.shape[2]))
-    for start, stop in itertools.pairwise(bounds):
-        level = int(low_sorted[start])
-        x = x_sorted[start:stop]
-        below = x @ matrices[level]
-        above = x @ matrices[level + 1]
+    lower level and ``w`` its weight. Rows are grouped by level (sorted once, when there is
+    more than one), and each group goes through BLAS as one contiguous block against both of
+    its matrices side by side."""
+    cols = matrices.shape[2]
+    if low.min() == low.max():
+        groups = [(0, len(low))]
+        order = None
+        x_all, low_all, w_all = features, low, weight[:, None]
+    else:
+        order = np.argsort(low, kind="stable")
+        x_all, low_all, w_all = features[order], low[order], weight[order, None]
+        cuts = (np.flatnonzero(np.diff(low_all)) + 1).tolist()
+        groups = list(itertools.pairwise([0, *cuts, len(low)]))
+    out = np.empty((len(low), cols))
+    for start, stop in groups:
+        level = int(low_all[start])
+        both = x_all[start:stop] @ np.concatenate(matrices[level : level + 2], axis=1)
+        below, above = both[:, :cols], both[:, cols:]
         above -= below
-        above *= w_sorted[start:stop]
-        below += above
-        out_sorted[start:stop] = below
-    out = np.empty_like(out_sorted)
-    out[order] = out_sorted
+        above *= w_all[start:stop]
+        np.add(below, above, out=out[start:stop])
+    if order is not None:
+        unsorted = np.empty_like(out)
+        unsorted[order] = out
+        out = unsorted
     return out
 
 
