@@ -57,6 +57,8 @@ class LinearLaw:
     """``I = G U``; ``conductance`` in siemens, broadcastable against the voltages."""
 
     conductance: np.ndarray
+    voltage_scale = np.inf
+    """Volt over which the law's slope changes e-fold: never (a linear law)."""
 
     def current(self, voltage: np.ndarray) -> np.ndarray:
         """Ampere: ``G U``."""
@@ -73,6 +75,11 @@ class SinhLaw:
 
     scale: np.ndarray
     v0: float
+
+    @property
+    def voltage_scale(self) -> float:
+        """Volt over which the slope changes e-fold: ``v0``."""
+        return self.v0
 
     def current(self, voltage: np.ndarray) -> np.ndarray:
         """Ampere: ``scale v0 sinh(U / v0)``."""
@@ -107,6 +114,14 @@ class SeriesLaw:
     first: CellLaw
     second: CellLaw
     _guess: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def voltage_scale(self) -> float:
+        """Volt: the steeper part's (a conservative scale for the pair)."""
+        return min(
+            getattr(self.first, "voltage_scale", np.inf),
+            getattr(self.second, "voltage_scale", np.inf),
+        )
 
     def inner_voltage(self, voltage: np.ndarray) -> np.ndarray:
         """Volt, the voltage across ``first`` for each cell voltage ``voltage``."""

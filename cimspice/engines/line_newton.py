@@ -40,6 +40,10 @@ NEWTON_MAX_ITER = 60
 CG_RTOL = 1e-3
 """Relative residual each Newton step's conjugate-gradient solve reaches."""
 CG_MAX_ITER = 500
+STEP_LIMIT_SCALES = 4.0
+"""A Newton step moves no cell voltage by more than this many of the law's voltage scale."""
+CONTINUATION = (0.125, 0.25, 0.5, 0.75, 1.0)
+"""Fractions of the drive a failed solve is retried through, each from the last."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,31 @@ def solve_cell_voltages(
     drive = np.ascontiguousarray(inputs.T)[:, None, :]  # (rows, 1, batch)
     shape = (inputs.shape[1], cols, inputs.shape[0])
     u = np.broadcast_to(drive, shape).copy() if start is None else start.copy()
+    try:
+        return _newton(law, drops, drive, u, tol)
+    except ConvergenceError:
+        if start is not None:
+            raise
+    # Strongly nonlinear cells (inputs many voltage scales above the law's): approach the
+    # inputs in steps, each solve starting from the last (a continuation in the drive).
+    u = np.zeros(shape)
+    for fraction in CONTINUATION:
+        solution = _newton(law, drops, drive * fraction, u, tol)
+        u = solution.voltages
+    return solution
+
+
+def _newton(
+    law: CellLaw, drops: WireDrops, drive: np.ndarray, u: np.ndarray, tol: float
+) -> LineSolution:
+    """Newton from ``u`` (modified in place) for the drive ``(rows, 1, batch)``."""
+    # Every node of a passive network lies between the lowest and highest source potential
+    # (0 V among them), so no cell voltage can exceed their span.
+    span = np.ptp(np.concatenate([drive, np.zeros_like(drive[:1])]), axis=0)  # (1, batch)
+    # Steps are limited to a few of the law's voltage scales (SPICE limits junction steps
+    # alike): one step cannot jump a steep cell to a current it will never carry.
+    limit = STEP_LIMIT_SCALES * getattr(law, "voltage_scale", np.inf)
+    diagonal = drops.diagonal(u.shape[0], u.shape[1])[:, :, None]
     cg_total = 0
     step = np.inf
     for iteration in range(1, NEWTON_MAX_ITER + 1):
@@ -98,12 +127,16 @@ def solve_cell_voltages(
         # 1e-7); the residual that drives it, and the update, stay in double precision, so
         # Newton converges to double-precision accuracy all the same.
         s32 = s.astype(np.float32)
-        y, n_cg = _cg(drops, s32, -(s32 * residual.astype(np.float32)))
+        jacobi = np.reciprocal(1.0 + slope * diagonal).astype(np.float32)
+        y, n_cg = _cg(drops, s32, -(s32 * residual.astype(np.float32)), jacobi)
         cg_total += n_cg
         du = drops(s * y)
         du += residual
         np.negative(du, out=du)
+        if np.isfinite(limit):
+            np.clip(du, -limit, limit, out=du)
         u += du
+        np.clip(u, -span, span, out=u)
         step = float(np.max(np.abs(du), initial=0.0))
         if step <= tol:
             return LineSolution(u, law.current(u), iteration, cg_total)
@@ -118,29 +151,34 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ijb,ijb->b", a, b)
 
 
-def _cg(drops: WireDrops, s: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, int]:
-    """Solve ``(1 + S A S) y = rhs`` for every vector of the batch (lockstep CG)."""
+def _cg(
+    drops: WireDrops, s: np.ndarray, rhs: np.ndarray, jacobi: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Solve ``(1 + S A S) y = rhs`` for every vector of the batch (lockstep CG, with the
+    inverse of the operator's diagonal, ``jacobi``, as preconditioner)."""
     y = np.zeros_like(rhs)
     r = rhs.copy()
-    rr = _dot(r, r)
-    norm0 = np.sqrt(rr)
+    norm0 = np.sqrt(_dot(r, r))
     if not norm0.any():
         return y, 0
     target = (CG_RTOL * norm0) ** 2
-    p = r.copy()
+    z = r * jacobi
+    rz = _dot(r, z)
+    p = z.copy()
     for k in range(1, CG_MAX_ITER + 1):
         ap = drops(s * p)
         ap *= s
         ap += p
         pap = _dot(p, ap)
-        alpha = np.divide(rr, pap, out=np.zeros_like(rr), where=pap > 0)
+        alpha = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
         y += alpha * p
         r -= alpha * ap
-        rr_new = _dot(r, r)
-        if np.all(rr_new <= target):
+        if np.all(_dot(r, r) <= target):
             return y, k
-        beta = np.divide(rr_new, rr, out=np.zeros_like(rr), where=rr > 0)
+        np.multiply(r, jacobi, out=z)
+        rz_new = _dot(r, z)
+        beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
         p *= beta
-        p += r
-        rr = rr_new
+        p += z
+        rz = rz_new
     raise ConvergenceError(f"the Newton step's CG solve did not converge in {CG_MAX_ITER} steps")

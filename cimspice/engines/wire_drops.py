@@ -78,6 +78,15 @@ class WireDrops:
         _accumulate(rise, axis=0, reverse=True)
         return rise
 
+    def diagonal(self, rows: int, cols: int) -> np.ndarray:
+        """Ohm, ``(rows, cols)``: the operator's diagonal, the resistance from each cell to its
+        driver plus the resistance from it to its sense node."""
+        j = np.arange(cols)[None, :]
+        i = np.arange(rows)[:, None]
+        word = self.r_first + self.r_row * j
+        bit = self.r_last + self.r_col * (rows - 1 - i)
+        return word + bit
+
     def __call__(self, currents: np.ndarray) -> np.ndarray:
         """Volt, ``(rows, cols, batch)``: word drop plus bit rise, the voltage each cell loses."""
         total = self.word(currents)
