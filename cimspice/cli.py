@@ -297,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with -o: scale the targets by alpha < 1 when the window leaves no headroom",
     )
     p.add_argument(
+        "--floor-offset",
+        action="store_true",
+        help="with -o: raise every target by an offset so that no cell needs less than g_min "
+        "(outputs then need (I - offset * sum(V)) digitally; written to OUT.json)",
+    )
+    p.add_argument(
         "--engine",
         choices=["ngspice", "nodal"],
         default="ngspice",
@@ -467,25 +473,49 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
             raise InputError("-o needs --conductances G.npy (the targets to pre-distort)")
         if params:
             raise InputError(f"ir-predistort takes none of --{', --'.join(params)}")
-        from cimspice.compensation.ir_predistort import predistort, rescaled
+        import json
+
+        import numpy as np
+
+        from cimspice.compensation.ir_predistort import PredistortParams, predistort, rescaled
 
         g = load_array(args.conductances, "conductances")
-        sol = rescaled(spec, g) if args.rescale else predistort(spec, g)
+        # By default the written matrix stands on its own: programmed as it is, the array
+        # outputs V @ G with no digital correction. A floor offset or a rescaling needs one,
+        # and it is written beside the matrix.
+        pd = PredistortParams(shift_floor=args.floor_offset)
+        sol = rescaled(spec, g, pd) if args.rescale else predistort(spec, g, pd)
+        correction = Path(args.output).with_suffix(".json")
+        needs_correction = sol.alpha != 1.0 or sol.offset != 0.0
         with atomic_output(args.output) as handle:
-            import numpy as np
-
             np.save(handle, sol.conductances)
+        if needs_correction:
+            with atomic_output(correction, "w") as handle:
+                json.dump(
+                    {
+                        "conductances": str(args.output),
+                        "alpha": sol.alpha,
+                        "offset_s": sol.offset,
+                        "outputs": "(I - offset_s * sum(V)) / alpha",
+                    },
+                    handle,
+                    indent=2,
+                )
         print(
             f"wrote {args.output}: {sol.iterations} iterations, nodal residual "
             f"{sol.residual:.3e} of full scale, alpha {sol.alpha:.6g}, offset "
-            f"{sol.offset:.6g} S (outputs: (I - offset * sum(V)) / alpha), cells at g_max "
-            f"{int(sol.clipped_high.sum())}, held at g_min {int(sol.clipped_low.sum())}"
+            f"{sol.offset:.6g} S, cells at g_max {int(sol.clipped_high.sum())}, held at g_min "
+            f"{int(sol.clipped_low.sum())}"
         )
+        if needs_correction:
+            print(f"outputs need (I - offset * sum(V)) / alpha digitally: written to {correction}")
         if sol.clipped_high.any() and not args.rescale:
             print("the window leaves no headroom: --rescale scales the targets to fit it")
         return
-    if args.rescale:
-        raise InputError("--rescale applies with -o (the report rescales on its own)")
+    if args.rescale or args.floor_offset:
+        raise InputError(
+            "--rescale and --floor-offset apply with -o (the report uses both on its own)"
+        )
     if args.conductances is not None:
         g = load_array(args.conductances, "conductances")
     else:
