@@ -52,11 +52,14 @@ def test_readout_power_is_the_rails_including_quiescent_power():
     # the drivers deliver (almost) nothing.
     assert 0.25e-3 <= per_opamp <= 0.55e-3
     assert abs(idle.info["power_drivers"][0]) < 1e-9
-    # Every watt is drawn from a source: drivers plus rails.
-    np.testing.assert_allclose(
-        busy.power, busy.info["power_drivers"] + busy.info["power_readout"], rtol=1e-12
-    )
-    assert np.all(busy.info["power_readout"] > 0.9 * idle.info["power_readout"][0])
+    # A class-A output stage: its sink (m7) carries a fixed bias, so the bit-line current
+    # each op-amp takes in through r_f relieves the +0.6 V rail of as much (m6 carries less):
+    # rail power = idle - 0.6 V * sum(I). The bias points move a little with the outputs,
+    # which the review measured at <= 0.8% of the idle power; 1.5% bounds it.
+    predicted = idle.info["power_readout"][0] - 0.6 * busy.currents.sum(axis=1)
+    idle_power = idle.info["power_readout"][0]
+    assert np.all(np.abs(busy.info["power_readout"] - predicted) <= 0.015 * idle_power)
+    assert np.all(busy.info["power_readout"] < idle_power)
 
 
 @pytest.mark.ngspice
@@ -102,3 +105,22 @@ def test_cmos_integrator_collects_the_charge():
     # gain), the trapezoid rule on 0.2 ns steps adds ~1e-4: 2% covers both with margin.
     np.testing.assert_allclose(q_out, charge, rtol=0.02)
     np.testing.assert_allclose(charge, 190e-9 * (v @ g), rtol=0.02)  # the array is ~ideal
+
+
+@pytest.mark.ngspice
+def test_a_column_current_beyond_the_output_stage_warns_and_reads_low():
+    from cimspice.errors import CircuitWarning
+
+    g = np.full((16, 4), 100e-6)
+    v = np.full((1, 16), 0.2)  # 320 uA per column; the default stage sinks ~200 uA
+    with pytest.warns(CircuitWarning, match="readout.i_bias"):
+        low = simulate(cmos_spec(16, 4, r_f=1e3), g, v, engine="ngspice").currents
+    strong = simulate(cmos_spec(16, 4, r_f=1e3, i_bias=50e-6), g, v, engine="ngspice").currents
+    ideal_readout = spec_from_dict(
+        {"array": {"rows": 16, "cols": 4}, "wire": {"r_row": 2.0, "r_col": 2.0}}
+    )
+    expected = simulate(ideal_readout, g, v, engine="nodal").currents
+    # With 2.5x the bias the virtual ground holds: the currents are the ideal readout's but
+    # for the op-amp's ~1 mV offset on 0.2 V cells (0.5%); overloaded, they fall ~18% short.
+    np.testing.assert_allclose(strong, expected, rtol=1e-2)
+    assert np.all(low < 0.9 * expected)

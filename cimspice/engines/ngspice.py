@@ -107,6 +107,27 @@ class _SweepProgress:
         self._bar.close()
 
 
+CMOS_SINK_RATIO = 10
+"""The CMOS op-amp's output stage sinks at most this many times ``readout.i_bias``."""
+
+
+def _warn_if_readout_overloaded(spec: CrossbarSpec, g: np.ndarray, v: np.ndarray) -> None:
+    """Warn, with the numbers, when CMOS op-amps must sink more than their output stage can:
+    the virtual ground is then lost and the currents come out low (not a clipped output)."""
+    if not spec.has_cmos_opamps:
+        return
+    column = float(np.max(np.abs(np.atleast_2d(v) @ g), initial=0.0))
+    capacity = CMOS_SINK_RATIO * spec.readout.i_bias
+    if column > 0.8 * capacity:
+        warnings.warn(
+            f"a bit line carries up to {column:.3g} A (ideal V @ G) but the CMOS op-amps' "
+            f"output stage sinks at most {CMOS_SINK_RATIO} x readout.i_bias = {capacity:.3g} A: "
+            "the virtual ground is lost and the currents come out low (raise readout.i_bias)",
+            CircuitWarning,
+            stacklevel=4,
+        )
+
+
 def _warn_if_cells_blocked(spec: CrossbarSpec) -> None:
     """Warn, with the numbers, when access transistors cannot turn on, or when selectors eat
     most of the read voltage."""
@@ -173,6 +194,7 @@ class NgspiceEngine:
 
         The worker is stopped again if rendering fails (e.g. a model file that is missing).
         """
+        _warn_if_readout_overloaded(spec, g, v)
         worker = self._take_worker()
         try:
             return worker, build_deck(spec, g, v, **deck_options)
