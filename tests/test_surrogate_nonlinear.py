@@ -100,3 +100,23 @@ def test_sinh_calibration_reports_both_modes(tmp_path):
     fast = simulate(spec, g, v, engine="surrogate", surrogate=path, mode="fast").currents
     accurate = simulate(spec, g, v, engine="surrogate", surrogate=path).currents
     assert nrmse(fast, accurate) <= 5e-3
+
+
+def test_fast_mode_warns_outside_its_envelope():
+    from cimspice.surrogate.prepared import FastModeWarning
+    from cimspice.surrogate.transistor_iv import AccessTransistor
+
+    steep = sinh_spec(8, v0=0.05)  # inputs to 0.3 V = 6 v0: sinh(6) is beyond degree 7
+    surrogate = TileSurrogate(steep, TileParams.from_spec(steep))
+    with pytest.warns(FastModeWarning, match="accurate mode"):
+        surrogate.prepare(np.full((8, 8), 5e-5), "fast")
+    # a 1T1R fast tile measured at positive levels refuses to pretend on negative inputs
+    v = np.linspace(-0.3, 0.3, 61)
+    on = np.where(v > 0, v / 1e3, v / 2e3)  # an asymmetric transistor: 1 and 2 kohm
+    table = AccessTransistor(v, on, 0.9 * on)
+    t1r = spec_from_dict({"array": {"rows": 6, "cols": 5, "cell": "1T1R"}})
+    tile = TileSurrogate(t1r, TileParams.from_spec(t1r), transistor=table)
+    fast = tile.prepare(np.full((6, 5), 5e-5), "fast")
+    fast.currents(np.full((2, 6), 0.1))  # positive inputs: no warning (warnings are errors)
+    with pytest.warns(FastModeWarning, match="negative inputs"):
+        fast.currents(np.full((2, 6), -0.1))

@@ -150,6 +150,13 @@ def tile_model(
             "the surrogate was calibrated for another tile (array, wires, driver, readout or "
             "device differ from the spec's); calibrate one for this spec"
         )
+    if not surrogate.is_linear:
+        raise SurrogateError(
+            "network evaluation maps layers onto linear tiles (one transfer matrix per tile); "
+            f"this surrogate models {surrogate.spec.device.iv.value} "
+            f"{surrogate.spec.array.cell.value} cells"
+            + (" behind a measured access transistor" if surrogate.transistor else "")
+        )
     k = wire_factor(spec)
     if k == 1.0:
         return surrogate
@@ -279,12 +286,7 @@ class HardwareMatMul:
             return None
         assert self.model is not None
         prepared = self.model.prepare(g)
-        if not isinstance(prepared, PreparedTile):
-            raise InputError(
-                "network evaluation maps layers onto linear tiles (one transfer matrix per "
-                f"tile); the surrogate models {self.spec.device.iv.value} "
-                f"{self.spec.array.cell.value} cells, which have none"
-            )
+        assert isinstance(prepared, PreparedTile)  # tile_model admits linear surrogates only
         return prepared.transfer
 
     def program(self, index: int, weights: np.ndarray) -> MappedLayer:

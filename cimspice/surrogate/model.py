@@ -44,11 +44,14 @@ from cimspice.errors import SurrogateError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec, DeviceIV, spec_from_dict
 from cimspice.surrogate.prepared import (
+    ACCURATE_TOL_V,
+    LEVELS,
     AttenuationTile,
     NewtonTile,
     PreparedTile,
     SecantTile,
     TileLevels,
+    solve_tile,
 )
 from cimspice.surrogate.transistor_iv import AccessTransistor
 from cimspice.topology import PassiveTopology
@@ -226,6 +229,19 @@ class TileSurrogate:
         if self.is_linear and v.shape[0] < self.spec.rows:
             g = check_conductances(conductances, self.spec.rows, self.spec.cols)
             return self._solver(g).solve(v).currents
+        if not self.is_linear and mode == "accurate" and v.shape[0] <= LEVELS:
+            # A few vectors (a fit's residuals): solve them directly, without first measuring
+            # the levels that only seed a larger batch's Newton.
+            g = check_conductances(conductances, self.spec.rows, self.spec.cols)
+            solution = solve_tile(
+                lambda source: self.cell_law(g, source),
+                WireDrops.from_topology(self.topology()),
+                v,
+                self.spec.cols,
+                source_dependent=self.transistor is not None,
+                tol=ACCURATE_TOL_V,
+            )
+            return solution.currents.sum(axis=0).T
         return self.prepare(conductances, mode).currents(v)
 
     def check_ranges(self, conductances: np.ndarray, inputs: np.ndarray) -> None:

@@ -1,6 +1,6 @@
 """A surrogate bound to one conductance matrix, ready for batches of inputs.
 
-Three kinds, all with ``currents(inputs) -> (batch, cols)``:
+Four kinds, all with ``currents(inputs) -> (batch, cols)``:
 
 - :class:`PreparedTile` (linear cells, either mode): the exact transfer matrix ``T`` of the
   fitted network; one matmul per batch.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ __all__ = [
     "LEVELS",
     "POWERS",
     "AttenuationTile",
+    "FastModeWarning",
     "LawFor",
     "NewtonTile",
     "PreparedTile",
@@ -58,6 +60,15 @@ POWERS = (1, 3, 5, 7)
 """Odd powers of the fast mode's per-cell polynomials (degree 7: sinh(x/v0) to ~5e-6 at
 x/v0 = 2)."""
 _GRID = 48  # fitting points of each cell polynomial on [0, v_max]
+FIT_WARN = 1e-3
+"""The fast mode warns when its polynomials miss a cell law by more than this fraction of the
+law's largest current on the fitting grid."""
+
+
+class FastModeWarning(UserWarning):
+    """The fast mode is outside the envelope it approximates well (use the accurate mode)."""
+
+
 SOURCE_TOL_V = 1e-9
 """Volt: outer iterations over the bit-line potentials (access transistors) stop when no
 potential moves by more than this."""
@@ -214,6 +225,14 @@ class SecantTile:
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
         v = check_inputs(inputs, self.transfers.shape[1])
+        if np.any(v < 0):
+            warnings.warn(
+                f"negative inputs (down to {float(v.min()):.3g} V): the fast mode measured this "
+                "tile's transistors at positive levels only and they are not symmetric; use "
+                "the accurate mode",
+                FastModeWarning,
+                stacklevel=3,
+            )
         low, weight = _bracket(self.levels, v)
         return _between_levels(v, low, weight, self.transfers)
 
@@ -329,10 +348,23 @@ class AttenuationTile:
         design = grid[:, None] ** np.array(POWERS)[None, :]  # (grid, P)
         solve = np.linalg.pinv(design)  # (P, grid)
         coefficients = np.empty((LEVELS, len(POWERS), rows, cols))
+        worst = 0.0
         for level in range(LEVELS):
             # f_ij(alpha_ij v) on the grid: (rows, cols, grid)
             values = law.current(alpha[:, :, level, None] * grid)
             coefficients[level] = np.einsum("pg,ijg->pij", solve, values)
+            misfit = np.einsum("gp,pij->ijg", design, coefficients[level]) - values
+            scale = float(np.max(np.abs(values)))
+            if scale > 0:
+                worst = max(worst, float(np.max(np.abs(misfit))) / scale)
+        if worst > FIT_WARN:
+            warnings.warn(
+                f"the fast mode's per-cell polynomials (odd powers {POWERS}) miss the cell law "
+                f"by up to {worst:.2g} of its largest current over 0-{v_max:.3g} V: the law is "
+                "too steep for them there; use the accurate mode",
+                FastModeWarning,
+                stacklevel=4,
+            )
         return cls(levels, coefficients, reference.seconds + time.perf_counter() - start)
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
