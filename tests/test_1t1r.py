@@ -152,14 +152,15 @@ def test_surrogate_models_the_measured_access_transistor(tmp_path):
     surrogate = result.surrogate
     assert surrogate.transistor is not None  # the I-V swept in ngspice
     assert surrogate.params.r_cell == 0 and surrogate.params.r_cell_g == 0
-    # Near Vds = 0 the table's slope is the on-resistance the card gives (590 ohm*um at
-    # W = 0.5 um: ~1.2 kohm; less the source's share of the 50 mV offset sweep).
+    # Near Vds = 0 the table's slope (source at 0 V) is the on-resistance the card gives
+    # (590 ohm*um at W = 0.5 um: ~1.2 kohm), and a risen source turns the transistor less on.
     t = surrogate.transistor
     middle = len(t.voltages) // 2
     r_on = (t.voltages[middle + 1] - t.voltages[middle]) / (
-        t.currents[middle + 1] - t.currents[middle]
+        t.currents[0, middle + 1] - t.currents[0, middle]
     )
     assert 300 < r_on < 3000
+    assert np.all(np.diff(t.currents[:, middle + 1]) < 0)
     m = result.metrics
     # Held out, against ngspice: the accurate mode (Newton with the measured transistor and
     # the bit lines' rise under its source) meets the surrogate issue's 0.01%; the fast mode

@@ -113,7 +113,7 @@ def test_fast_mode_warns_outside_its_envelope():
     # a 1T1R fast tile measured at positive levels refuses to pretend on negative inputs
     v = np.linspace(-0.3, 0.3, 61)
     on = np.where(v > 0, v / 1e3, v / 2e3)  # an asymmetric transistor: 1 and 2 kohm
-    table = AccessTransistor(v, on, 0.9 * on)
+    table = AccessTransistor(v, np.array([0.0, 0.05]), np.stack([on, 0.9 * on]))
     t1r = spec_from_dict({"array": {"rows": 6, "cols": 5, "cell": "1T1R"}})
     tile = TileSurrogate(t1r, TileParams.from_spec(t1r), transistor=table)
     fast = tile.prepare(np.full((6, 5), 5e-5), "fast")

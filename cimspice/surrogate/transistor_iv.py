@@ -4,10 +4,10 @@ A 1T1R cell is a memristor in series with an NMOS whose gate sits at ``[access] 
 whose source sits on the bit line. Its drain current depends on the drain-source voltage and,
 through ``Vgs`` and the body effect, on how far the bit line has risen above ground.
 :func:`measure_access_transistor` sweeps the drain of one transistor of the spec's model and
-size in ngspice twice, with the source at 0 V and at ``SOURCE_OFFSET_V``, and
-:class:`AccessTransistor` interpolates: linearly in the drain-source voltage between table
-points, linearly in the source voltage between the two sweeps (the source rises by millivolts
-to tens of millivolts; a linear ``Vgs`` dependence is the transistor's triode law).
+size in ngspice once per source voltage in ``SOURCE_VOLTAGES`` (0 V up to 0.2 V: a 128x128
+tile's bit lines rise by ~0.1 V), and :class:`AccessTransistor` interpolates: linearly in the
+drain-source voltage between table points, piecewise linearly in the source voltage between
+the sweeps (a linear ``Vgs`` dependence is the transistor's triode law).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import numpy as np
 
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["SOURCE_OFFSET_V", "AccessTransistor", "measure_access_transistor"]
+__all__ = ["SOURCE_VOLTAGES", "AccessTransistor", "measure_access_transistor"]
 
 TABLE_POINTS = 601
 """Points of each drain-current table (odd: 0 V is one of them)."""
-SOURCE_OFFSET_V = 0.05
-"""Volt: the source voltage of the second sweep."""
+SOURCE_VOLTAGES = (0.0, 0.05, 0.1, 0.2)
+"""Volt: the source voltages of the sweeps."""
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,13 @@ class AccessTransistor:
 
     Attributes:
         voltages: volt, ``(n,)``, drain-source voltages, increasing.
-        currents: ampere, ``(n,)``, drain current with the source at 0 V.
-        currents_offset: ampere, ``(n,)``, drain current with the source at ``offset``.
-        offset: volt, the second sweep's source voltage.
+        sources: volt, ``(k,)``, the source voltage of each sweep, increasing, from 0 V.
+        currents: ampere, ``(k, n)``, drain current at each source voltage.
     """
 
     voltages: np.ndarray
+    sources: np.ndarray
     currents: np.ndarray
-    currents_offset: np.ndarray
-    offset: float = SOURCE_OFFSET_V
 
     def law(self, source: np.ndarray | float = 0.0) -> TransistorLaw:
         """The transistor as a two-terminal law with its source at ``source`` volts."""
@@ -50,25 +48,26 @@ class AccessTransistor:
         """JSON-ready tables."""
         return {
             "voltages": self.voltages.tolist(),
+            "sources": self.sources.tolist(),
             "currents": self.currents.tolist(),
-            "currents_offset": self.currents_offset.tolist(),
-            "offset": self.offset,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> AccessTransistor:
         """Inverse of :meth:`to_json` (raises ValueError on inconsistent tables)."""
-        v, i0, i1 = (
-            np.asarray(data[k], dtype=float) for k in ("voltages", "currents", "currents_offset")
+        v, sources, currents = (
+            np.asarray(data[k], dtype=float) for k in ("voltages", "sources", "currents")
         )
-        if not (v.ndim == 1 and v.shape == i0.shape == i1.shape and len(v) >= 2):
-            raise ValueError("access_transistor tables must be equal-length 1-D lists")
-        if not (np.all(np.isfinite(v)) and np.all(np.diff(v) > 0)):
-            raise ValueError("access_transistor voltages must increase")
-        offset = data["offset"]
-        if isinstance(offset, bool) or not isinstance(offset, int | float) or offset <= 0:
-            raise ValueError("access_transistor offset must be a positive number")
-        return cls(v, i0, i1, float(offset))
+        if not (v.ndim == 1 and len(v) >= 2 and sources.ndim == 1 and len(sources) >= 1):
+            raise ValueError("access_transistor voltages and sources must be 1-D lists")
+        if currents.shape != (len(sources), len(v)):
+            raise ValueError("access_transistor currents must be a sources x voltages table")
+        for name, x in (("voltages", v), ("sources", sources)):
+            if not (np.all(np.isfinite(x)) and np.all(np.diff(x) > 0)):
+                raise ValueError(f"access_transistor {name} must increase")
+        if not np.all(np.isfinite(currents)):
+            raise ValueError("access_transistor currents must be finite")
+        return cls(v, sources, currents)
 
 
 @dataclass(frozen=True)
@@ -83,17 +82,23 @@ class TransistorLaw:
         return self.current_and_slope(voltage)[0]
 
     def current_and_slope(self, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(I, dI/dVds)``: interpolated in both tables, then between them."""
+        """``(I, dI/dVds)``: interpolated in the sweeps around the source voltage, then
+        between them (beyond the last sweep, along its last segment)."""
         t = self.transistor
-        v = t.voltages
+        v, src = t.voltages, t.sources
         k = np.clip(np.searchsorted(v, voltage) - 1, 0, len(v) - 2)
-        dv = v[k + 1] - v[k]
         x = voltage - v[k]
-        w = self.source / t.offset
-        i_lo = t.currents[k] + (t.currents_offset[k] - t.currents[k]) * w
-        i_hi = t.currents[k + 1] + (t.currents_offset[k + 1] - t.currents[k + 1]) * w
-        slope = (i_hi - i_lo) / dv
-        return i_lo + slope * x, slope
+        dv = v[k + 1] - v[k]
+        if len(src) == 1:
+            lo_i, hi_i = t.currents[0, k], t.currents[0, k + 1]
+        else:
+            m = np.clip(np.searchsorted(src, self.source) - 1, 0, len(src) - 2)
+            w = (self.source - src[m]) / (src[m + 1] - src[m])
+            table = t.currents
+            lo_i = table[m, k] + (table[m + 1, k] - table[m, k]) * w
+            hi_i = table[m, k + 1] + (table[m + 1, k + 1] - table[m, k + 1]) * w
+        slope = (hi_i - lo_i) / dv
+        return lo_i + slope * x, slope
 
 
 def measure_access_transistor(spec: CrossbarSpec, v_max: float) -> AccessTransistor:
@@ -107,7 +112,7 @@ def measure_access_transistor(spec: CrossbarSpec, v_max: float) -> AccessTransis
     acc = spec.access
     step = 2 * v_max / (TABLE_POINTS - 1)
     tables = []
-    for source in (0.0, SOURCE_OFFSET_V):
+    for source in SOURCE_VOLTAGES:
         deck = "\n".join(
             [
                 "* cimspice: access transistor I-V (drain swept above the source; body at 0 V)",
@@ -125,4 +130,4 @@ def measure_access_transistor(spec: CrossbarSpec, v_max: float) -> AccessTransis
         arrays, _, _ = run_deck(deck, {"i": ["vd#branch"]})
         tables.append(-arrays["i"][0])  # branch current flows into the source's + terminal
     voltages = np.linspace(-v_max, v_max, TABLE_POINTS)
-    return AccessTransistor(voltages, tables[0], tables[1])
+    return AccessTransistor(voltages, np.array(SOURCE_VOLTAGES), np.array(tables))
