@@ -277,8 +277,6 @@ def _opamp_context(spec: CrossbarSpec, access: dict[str, object]) -> dict[str, o
     """Template variables of the CMOS op-amp (``netlists/opamp_cmos.cir.j2``)."""
     if not spec.has_cmos_opamps:
         return {"cmos": False}
-    from cimspice.resources import data_dir
-
     path = data_dir("models") / BUILTIN_MODELS["nmos65"]["file"]
     # A 1T1R tile on the built-in card has already included it (a model defined twice is an
     # error in ngspice).

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cimspice.arrays import check_inputs
+from cimspice.arrays import atomic_output, check_inputs
 from cimspice.result import Result, TransientResult
 
 if TYPE_CHECKING:
@@ -23,6 +23,12 @@ __all__ = [
     "plot_settling",
     "plot_tradeoff",
 ]
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Write ``fig`` as a PNG, atomically (a complete file or none, as every output)."""
+    with atomic_output(path) as handle:
+        fig.savefig(handle, format="png", dpi=110)
 
 
 def _pyplot() -> Any:
@@ -74,7 +80,7 @@ def plot_cell_voltages(
         ax.set_xlabel("column j (bit line, sensed below the last row)")
         ax.set_ylabel("row i (word line, driven left of column 0)")
     fig.suptitle(f"{result.engine}: {cell.shape[0]}x{cell.shape[1]} crossbar")
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -114,7 +120,7 @@ def plot_calibration(
     ax.set_title("held-out parity")
     ax.legend(markerscale=4)
     paths.append(out / "parity.png")
-    fig.savefig(paths[-1], dpi=110)
+    _save(fig, paths[-1])
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
@@ -128,7 +134,7 @@ def plot_calibration(
     ax.set_title("held-out error distribution")
     ax.legend()
     paths.append(out / "error_histogram.png")
-    fig.savefig(paths[-1], dpi=110)
+    _save(fig, paths[-1])
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
@@ -140,7 +146,7 @@ def plot_calibration(
     ax.set_title("per-column held-out error")
     ax.legend()
     paths.append(out / "column_error.png")
-    fig.savefig(paths[-1], dpi=110)
+    _save(fig, paths[-1])
     plt.close(fig)
     return paths
 
@@ -172,7 +178,7 @@ def plot_settling(result: TransientResult, path: str | Path, *, columns: int = 8
     ax.set_ylabel(f"{what} / final value")
     ax.set_title(f"step response; slowest settling {result.settling_time.max() * 1e9:.3g} ns")
     ax.legend(fontsize=7, ncol=2)
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -206,7 +212,7 @@ def plot_error_map(
     ax2.invert_yaxis()
     ax2.set_xlabel("RMS error / full scale")
     ax2.set_ylabel("bit line j")
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -243,7 +249,7 @@ def plot_compensation(report: CompensationReport, path: str | Path) -> Path:
         ax.set_ylabel("input vector")
         fig.colorbar(im, ax=ax, label="(I - V @ G) / full scale")
     fig.suptitle(f"{report.scheme} ({report.engine})")
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -284,7 +290,7 @@ def plot_tradeoff(reports: dict[str, CompensationReport], path: str | Path) -> P
     ax.set_ylabel("max |error| / full scale")
     ax.set_title("tile-level accuracy vs energy (open: before, filled: after)")
     ax.legend(fontsize=7)
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
 
@@ -324,6 +330,6 @@ def plot_accuracy_sweep(sweep: SweepResult, path: str | Path) -> Path:
     ax.set_title(f"accuracy vs {key}")
     ax.legend(loc="lower left")
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path

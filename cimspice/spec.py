@@ -445,8 +445,10 @@ class NonidealSpec:
         drift_nu_std: device-to-device std of the drift exponent (>= 0; each cell's ``nu``
             is drawn from a normal distribution and clipped at 0).
         drift_compensation: global drift compensation: each tile's outputs are rescaled
-            digitally by the ratio of its summed response to an all-``v_read`` calibration
-            input at ``t0`` and now.
+            digitally by the ratio of its summed conductance as programmed to its summed
+            conductance now (an idealised gain: a real chip measures it with an all-``v_read``
+            calibration input, whose response also carries the IR drop, nearly the same then
+            and now).
         stuck_on: fraction of cells stuck at ``g_max`` (0..1).
         stuck_off: fraction of cells stuck at ``g_min`` (0..1; with stuck_on <= 1).
         temperature: kelvin; the tile's operating temperature (> 0).

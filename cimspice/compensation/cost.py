@@ -100,7 +100,8 @@ class EnergyBreakdown:
 
     Attributes:
         array: drivers, wires and cells (SPICE), summed over every cycle and tile.
-        readout: the readout amplifiers' output power (SPICE; a TIA's feedback resistor).
+        readout: the readout's power (SPICE): a behavioural TIA's output power (its feedback
+            resistor), or a CMOS op-amp's supply rails, quiescent power included.
         adc: every ADC conversion of the MVM.
         dac: every DAC conversion of the MVM.
         digital: digital post-processing (partial-sum adds, gains, offsets).

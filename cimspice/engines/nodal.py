@@ -117,7 +117,7 @@ class NodalSolver:
         """Volt, ``(batch, n_nodes)``: the potential of every node id for each input vector."""
         v = check_inputs(inputs, self.spec.rows)
         if not self._linear:
-            raise InputError("node_potentials() holds for linear cells only; use solve()")
+            raise TypeError("node_potentials() holds for linear cells only; use solve()")
         known = np.concatenate([v, np.zeros((v.shape[0], 1))], axis=1)
         if self._n_unknown == 0:
             return known
@@ -169,7 +169,8 @@ class NodalSolver:
         """
         if not self._linear:
             raise InputError(
-                f"a tile with {self.spec.device.iv.value!r} cells is nonlinear: it has no "
+                f"a tile of {self.spec.array.cell.value} cells with {self.spec.device.iv.value!r} "
+                "memristors is nonlinear: it has no "
                 "transfer matrix"
             )
         return self.solve(np.eye(self.spec.rows)).currents
