@@ -74,12 +74,15 @@ __all__ = [
 WINDOW_RTOL = 1e-9
 """Relative slack when checking that conductances lie in ``[g_min, g_max]`` (round-off)."""
 RESCALE_STEPS = 5
+"""Bisection steps of the rescaling factor between its first-order bound ``alpha_0`` and 1
+(it ends within ``(1 - alpha_0) / 2^5`` of the best ``alpha``)."""
+BACK_OFF_STEPS = 5
+"""Times the first-order bound may be lowered by 10% when it still clips a cell."""
 HELD_RATIO = 1e-3
 """With cells held at the window's edge, the free cells' residual need only be this fraction
 of the whole residual."""
 SHIFT_STEPS = 8
 """How many times the floor offset may grow before the cells still short are reported."""
-"""Bisection steps of the rescaling factor (it ends within 2^-5 of the best ``alpha``)."""
 
 
 @dataclass(frozen=True)
@@ -296,7 +299,7 @@ def rescaled(
     free = _iterate(spec, g, np.inf, params, plain.conductances).gp
     alpha = min(1.0, spec.device.g_max / float(np.max(free)))
     best = predistort(spec, g, params, alpha=alpha, start=alpha * free)
-    for _ in range(RESCALE_STEPS):  # the first-order bound should fit; if not, back off
+    for _ in range(BACK_OFF_STEPS):  # the first-order bound should fit; if not, back off
         if not best.clipped_high.any():
             break
         alpha *= 0.9
