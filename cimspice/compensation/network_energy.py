@@ -55,20 +55,23 @@ class Unit(enum.StrEnum):
 class LayerEnergy:
     """Joules a layer's MVMs spent so far, by part, and the MACs they computed."""
 
-    array: float = 0.0
-    """The cells (first order, see the module)."""
-    adc: float = 0.0
-    """Every ADC conversion."""
-    dac: float = 0.0
-    """Every DAC conversion."""
-    digital: float = 0.0
-    """Digital adds and multiplies; the whole MVM on an SRAM CIM or digital unit."""
     macs: int = 0
     """Multiply-accumulates computed."""
+    array: float = 0.0
+    """The cells (first order, see the module)."""
+    converters: tuple[float, float] = (0.0, 0.0)
+    """Every ADC conversion and every DAC conversion."""
+    digital: float = 0.0
+    """Digital adds and multiplies; the whole MVM on an SRAM CIM or digital unit."""
+
+    def add_converters(self, adc: float, dac: float) -> None:
+        """Add ADC and DAC energy (J)."""
+        self.converters = (self.converters[0] + adc, self.converters[1] + dac)
 
     def breakdown(self) -> EnergyBreakdown:
         """The totals as an :class:`EnergyBreakdown` (``macs`` at least 1)."""
-        return EnergyBreakdown(self.array, 0.0, self.adc, self.dac, self.digital, max(self.macs, 1))
+        adc, dac = self.converters
+        return EnergyBreakdown(self.array, 0.0, adc, dac, self.digital, max(self.macs, 1))
 
 
 @dataclass
@@ -124,8 +127,7 @@ class MeteredMatMul:
             for slot, tile in zip(layer.tiling.tiles, layer.programmed, strict=True):
                 row_g = tile.conductances[: slot.used_rows].sum(axis=1)
                 meter.array += self.cost.t_read * float(np.sum(squared[:, slot.rows] @ row_g))
-                meter.adc += n * slot.used_cols * e_adc
-                meter.dac += n * slot.used_rows * e_dac
+                meter.add_converters(n * slot.used_cols * e_adc, n * slot.used_rows * e_dac)
                 meter.digital += n * slot.used_cols * self.cost.digital_add
             meter.digital += n * fan_out * self.cost.digital_mult
 
