@@ -28,9 +28,9 @@ base spec):
                              (:mod:`cimspice.compensation.mixed_precision`)
 ============================ ==============================================================
 
-The floor offset a pre-distortion may add to every target of a tile cancels in the column
-pairs (differential: both columns; reference: data and reference columns alike), so only the
-gain ``1 / alpha`` is applied.
+The constant a pre-distortion adds to every target of a tile (:data:`PREDISTORT_MARGIN`)
+cancels in the column pairs (differential: both columns; reference: data and reference
+columns alike), so only the gain ``1 / alpha`` is applied.
 """
 
 from __future__ import annotations
@@ -66,10 +66,15 @@ __all__ = [
 ]
 
 PREDISTORT_MARGIN = 0.95
-"""The network's pre-distortion programs each tile for ``alpha G`` (outputs times
-``1 / alpha``) with ``alpha = min(1, 0.95 * g_max / max(G^2 / T(G)))``: to first order a cell
-needs ``G' = G^2 / T(G)`` to undo its IR drop, so this leaves 5% headroom at the top of the
-window (cells the first order underestimates clip at the edge)."""
+"""The network's pre-distortion programs each tile for ``g_min + offset + alpha (G - g_min)``
+(outputs times ``1 / alpha``; the constant cancels in the column pairs) with ``alpha`` the
+largest (at most 1) that keeps ``0.95 g_max`` above the first-order need: a cell needs
+``G' = G^2 / T(G)`` to undo its IR drop, so this leaves 5% headroom at the top of the
+window (cells the first order underestimates clip at the edge). At the floor, the wires'
+sneak currents ask some cells (a differential pair's idle side sits at ``g_min``) for
+``G' < g_min``: every target of the tile is raised by ``offset``, twice the largest first-order
+shortfall, as in the tile-level scheme; the offset adds ``offset * sum(V)`` to every column,
+which cancels in the column pairs."""
 PREDISTORT_STEPS = 3
 """Steps of the pre-distortion iteration per tile (each one transfer matrix). The update is
 :mod:`~cimspice.compensation.ir_predistort`'s; a few steps bring the IR error of a 128x128
@@ -156,14 +161,14 @@ class CaseResult:
 
 
 def predistort_transform(steps: int = PREDISTORT_STEPS) -> TileTransform:
-    """A per-tile transform: ``steps`` pre-distortion steps for ``alpha G``, ``alpha`` chosen
-    per tile (:data:`PREDISTORT_MARGIN`), inside the window ``[g_min, g_max]``.
+    """A per-tile transform: ``steps`` pre-distortion steps for ``alpha G`` plus a constant,
+    ``alpha`` chosen per tile (:data:`PREDISTORT_MARGIN`), inside the window.
 
     Returns ``(G', 1 / alpha)``. A tile without wire, driver or sense resistance is ideal
     (``T(G) = G``) and keeps its targets and gain 1. Solutions are kept per tile and targets
     (the targets do not depend on the devices' seed), so evaluating the same weights again,
-    e.g. over device seeds, costs nothing. Cells that the wires' sneak currents push below
-    ``g_min`` stay there (the floor offset of the tile-level scheme is not used).
+    e.g. over device seeds, costs nothing. Cells that the first order does not lift off the
+    floor (or that exceed ``g_max``) stay at the window's edge.
 
     Raises:
         InputError: ``steps`` < 1.
@@ -180,8 +185,11 @@ def predistort_transform(steps: int = PREDISTORT_STEPS) -> TileTransform:
         if key not in solved:
             lo, hi = tile.device.g_min, tile.device.g_max
             t = transfer(tile, targets)
-            alpha = min(1.0, PREDISTORT_MARGIN * hi / float(np.max(targets * targets / t)))
-            goal = alpha * targets
+            need = targets * targets / t  # first-order G' of every cell
+            offset = 2.0 * max(0.0, lo - float(np.min(need)))
+            top = PREDISTORT_MARGIN * hi - offset - lo
+            alpha = min(1.0, top / (float(np.max(need)) - lo))
+            goal = lo + offset + alpha * (targets - lo)  # the floor stays at lo + offset
             gp = goal
             for step in range(steps):
                 if step or alpha < 1:  # t is T(G) so far, not T(alpha G)
