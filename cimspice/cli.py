@@ -283,10 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
         "and per MAC, the extra area and latency. Schemes: ir-predistort, "
         "column-calibration, reference-column, partitioning, input-scaling, write-verify. Targets: "
         "--conductances, or random over the lower 60%% of the spec's window. With -o "
-        "(ir-predistort only), write the pre-distorted conductances instead.",
+        "(ir-predistort only), write the pre-distorted conductances instead. With --pareto, "
+        "evaluate a network on SPEC's tiles instead (surrogate) with every scheme, some "
+        "combinations, mixed precision (memristor / SRAM CIM / digital per layer) and "
+        "hardware-aware training, and write an accuracy vs energy-per-MAC plot, table and "
+        "JSON to --out.",
     )
     p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
-    p.add_argument("--scheme", required=True, metavar="NAME", help="the scheme to run")
+    p.add_argument("--scheme", metavar="NAME", help="the scheme to run (tile level)")
     p.add_argument("--conductances", metavar="G.npy", help="target conductances, S, (rows, cols)")
     p.add_argument(
         "-o", "--output", metavar="OUT.npy", help="ir-predistort: write G' here (siemens)"
@@ -327,6 +331,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write before/after error maps (PNG) here")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    g = p.add_argument_group("network level (--pareto)")
+    g.add_argument(
+        "--pareto", action="store_true", help="network-level Pareto report instead of a scheme"
+    )
+    g.add_argument(
+        "--model", default="mnist-mlp", metavar="NAME|FILE", help="the network (mnist-mlp)"
+    )
+    g.add_argument("--out", metavar="DIR", help="folder for pareto.png, pareto.md, pareto.json")
+    g.add_argument("--samples", type=_positive_int, metavar="N", help="first N held-out samples")
+    g.add_argument(
+        "--seeds", type=_positive_int, default=2, metavar="N", help="device seeds per case (2)"
+    )
+    g.add_argument(
+        "--hardware-aware",
+        type=_noise_level,
+        default=0.05,
+        metavar="LEVEL",
+        help="weight-noise level of the hardware-aware model (0.05; 0: leave it out)",
+    )
+    g.add_argument(
+        "--budget",
+        type=float,
+        metavar="J",
+        help="mixed precision's energy budget per MAC (default: twice the baseline's)",
+    )
+    g.add_argument(
+        "--sram-weights",
+        type=int,
+        default=65_536,
+        metavar="N",
+        help="weights SRAM CIM holds (65536; layers that do not fit go digital; -1: no limit)",
+    )
+    g.add_argument("--cache-dir", metavar="DIR", help="cache of trained built-in models")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_compensate)
 
     p = sub.add_parser(
@@ -450,6 +488,11 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
     from cimspice.errors import InputError
     from cimspice.spec import load_spec
 
+    if args.pareto:
+        _compensate_pareto(args)
+        return
+    if args.scheme is None:
+        raise InputError("give --scheme NAME (tile level) or --pareto (network level)")
     spec = load_spec(args.spec)
     params = {
         key: value
@@ -542,6 +585,30 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
 
         path = plot_compensation(report, Path(args.plot_dir) / f"{args.scheme}.png")
         print(f"wrote {path}", file=sys.stderr)
+
+
+def _compensate_pareto(args: argparse.Namespace) -> None:
+    from cimspice.compensation.network_report import ParetoRequest, run_pareto
+    from cimspice.errors import InputError
+
+    if args.out is None:
+        raise InputError("--pareto needs --out DIR (where the plot, table and JSON go)")
+    if args.scheme is not None or args.output is not None:
+        raise InputError("--pareto covers every scheme; leave out --scheme and -o")
+    run_pareto(
+        ParetoRequest(
+            spec=Path(args.spec),
+            out=Path(args.out),
+            model=args.model,
+            samples=args.samples,
+            seeds=args.seeds,
+            hardware_aware=args.hardware_aware,
+            budget=args.budget,
+            sram_weights=args.sram_weights if args.sram_weights >= 0 else None,
+            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            progress=not args.no_progress,
+        )
+    )
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:

@@ -11,6 +11,9 @@ from cimspice.arrays import atomic_output, check_inputs
 from cimspice.result import Result, TransientResult
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from cimspice.compensation.network_schemes import CaseResult
     from cimspice.compensation.report import CompensationReport
     from cimspice.network.study import SweepResult
 
@@ -20,6 +23,7 @@ __all__ = [
     "plot_cell_voltages",
     "plot_compensation",
     "plot_error_map",
+    "plot_pareto",
     "plot_settling",
     "plot_tradeoff",
 ]
@@ -331,5 +335,67 @@ def plot_accuracy_sweep(sweep: SweepResult, path: str | Path) -> Path:
     ax.legend(loc="lower left")
     ax.grid(alpha=0.3)
     _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_pareto(results: Sequence[CaseResult], path: str | Path) -> Path:
+    """Network accuracy against energy per MAC for every case, the Pareto front highlighted.
+
+    Every case is a point (error bars: std over device seeds) labelled with its name; the
+    front (:func:`cimspice.compensation.pareto.pareto_front`) is joined by a line and drawn
+    filled; dashed lines mark the exact network's accuracy and the cost model's SRAM CIM and
+    digital MAC energies (log energy axis).
+
+    Returns:
+        the path written (its folder is created).
+    """
+    from cimspice.compensation.cost import CostModel
+    from cimspice.compensation.pareto import pareto_front
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    front = pareto_front(results)
+    on_front = {id(r) for r in front}
+    cost = CostModel()
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 6.5), constrained_layout=True)
+    for r in results:
+        mine = id(r) in on_front
+        ax.errorbar(
+            [r.energy_per_mac],
+            [100 * r.accuracy],
+            yerr=[100 * r.accuracy_std],
+            fmt="o",
+            color="C3" if mine else "C0",
+            mfc="C3" if mine else "none",
+            capsize=3,
+        )
+        ax.annotate(
+            r.label,
+            (r.energy_per_mac, 100 * r.accuracy),
+            textcoords="offset points",
+            xytext=(5, 3),
+            fontsize=7,
+        )
+    ax.plot(
+        [r.energy_per_mac for r in front],
+        [100 * r.accuracy for r in front],
+        "-",
+        color="C3",
+        lw=1.2,
+        label="Pareto front",
+    )
+    ideal = max(r.accuracy_ideal for r in results)
+    ax.axhline(100 * ideal, color="grey", ls="--", lw=0.8, label="exact network")
+    ax.axvline(cost.sram_cim_mac, color="0.5", ls=":", lw=0.8, label="SRAM CIM MAC")
+    ax.axvline(cost.digital_mac, color="0.5", ls="-.", lw=0.8, label="digital MAC")
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per MAC (J)")
+    ax.set_ylabel("hardware accuracy (%)")
+    ax.set_title("network accuracy vs energy per MAC (filled red: Pareto front)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

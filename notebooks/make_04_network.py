@@ -1,15 +1,8 @@
 """Writes notebooks/04_network.ipynb (run from the repository root); outputs are left empty,
 the test suite executes the notebook."""
 
-import textwrap
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-
-def code(text: str) -> nbformat.NotebookNode:
-    return new_code_cell(textwrap.dedent(text).strip())
-
+from _notebook import code, write
+from nbformat.v4 import new_markdown_cell
 
 cells = [
     new_markdown_cell(
@@ -89,6 +82,4 @@ cells = [
         """
     ),
 ]
-nb = new_notebook(cells=cells)
-nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-nbformat.write(nb, "notebooks/04_network.ipynb")
+write(cells, "notebooks/04_network.ipynb")

@@ -35,8 +35,16 @@ to programmed conductances, and the output gain),
 :func:`~cimspice.compensation.input_scaling.bit_planes`,
 :func:`~cimspice.compensation.write_verify.program`; and every report carries its
 :class:`~cimspice.compensation.cost.EnergyBreakdown` per MAC for an accuracy-energy (Pareto)
-table. Mixed precision (memristor / SRAM CIM / digital assignment per layer) and
-hardware-aware training need the network package and are not here.
+table.
+
+The network level (surrogate tiles, a model's accuracy and energy per MAC) is apart:
+:mod:`~cimspice.compensation.network_schemes` (every scheme as a network case, the per-tile
+pre-distortion and the per-output calibration), :mod:`~cimspice.compensation.network_energy`
+(energy per MAC by layer and compute unit), :mod:`~cimspice.compensation.mixed_precision`
+(memristor / SRAM CIM / digital per layer by sensitivity, under an energy budget),
+:mod:`~cimspice.compensation.pareto` (the accuracy-energy front) and
+:mod:`~cimspice.compensation.network_report` (``cimspice compensate SPEC --pareto``);
+hardware-aware training is the network package's (:mod:`cimspice.network.training`).
 Importing this package loads no scheme; :func:`evaluate_scheme` imports the one asked for.
 """
 

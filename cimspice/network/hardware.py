@@ -28,6 +28,11 @@ linear, so each layer's tiles, slices, column pairs and partial sums are folded 
 programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is then one matmul per
 input phase, the same sums as the per-tile path in another order (equal to rounding).
 
+Per-tile compensation hook: ``tile_transform(tile, targets)`` (see :data:`TileTransform`)
+turns each tile's target conductances into the ones actually programmed plus a digital gain
+applied to the tile's outputs (e.g. IR-drop pre-distortion,
+:mod:`cimspice.compensation.network_schemes`); without one, targets are programmed as they are.
+
 Inputs' ranges: ``input_ranges[layer]`` (the largest ``|x|`` expected; larger inputs clip at
 the DAC's range), usually measured once with :func:`measure_input_ranges` on calibration data;
 a layer without one uses each batch's own ``max |x|``.
@@ -38,7 +43,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -67,6 +72,7 @@ __all__ = [
     "HardwareMatMul",
     "MappedLayer",
     "TileRecord",
+    "TileTransform",
     "adc_in_place",
     "check_network_spec",
     "measure_input_ranges",
@@ -77,6 +83,12 @@ __all__ = [
 HARDWARE_ENGINES = ("surrogate", "ideal", "nodal")
 Engine = Literal["surrogate", "ideal", "nodal"]
 _READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
+
+TileTransform = Callable[[CrossbarSpec, np.ndarray], tuple[np.ndarray, float]]
+"""``(tile, targets) -> (to_program, gain)``: a per-tile compensation. ``tile`` is the analogue
+tile (:func:`tile_spec`), ``targets`` its ``(rows, cols)`` target conductances (S); it returns
+the conductances to program instead (S, inside the window) and the digital gain that turns the
+tile's outputs back into those of the targets (1 for none)."""
 
 
 def tile_spec(spec: CrossbarSpec) -> CrossbarSpec:
@@ -205,6 +217,9 @@ class MappedLayer:
         folded: the fast path's ``(fan_in, fan_out)`` matrix (``None`` when not folded).
         prepare_s: seconds spent programming and preparing the tiles (one-time cost).
         weights: the matrix mapped (to recognise it on later calls).
+        read_rng: the read-noise stream.
+        gains: each tile's digital output gain: the tile transform's times the drift
+            compensation's.
     """
 
     tiling: LayerTiling
@@ -215,6 +230,7 @@ class MappedLayer:
     prepare_s: float
     weights: np.ndarray
     read_rng: np.random.Generator = field(repr=False, default_factory=np.random.default_rng)
+    gains: list[float] = field(default_factory=list)
 
     def pulses(self) -> dict[str, float]:
         """Write-verify pulses per programmed cell: ``mean`` and ``max`` over used cells."""
@@ -242,6 +258,8 @@ class HardwareMatMul:
             :attr:`record` (at most ``probe_vectors`` vectors); ``tile=None``: the tile whose
             word lines are driven hardest.
         probe_vectors: how many input vectors the probe keeps.
+        tile_transform: a per-tile compensation applied to every tile's targets before
+            programming (see :data:`TileTransform`); ``None``: none.
 
     Raises:
         SpecError: see :func:`check_network_spec`.
@@ -259,6 +277,7 @@ class HardwareMatMul:
         fold: bool = True,
         probe: tuple[int, int | None] | None = None,
         probe_vectors: int = 8,
+        tile_transform: TileTransform | None = None,
     ):
         if engine not in HARDWARE_ENGINES:
             raise InputError(
@@ -275,6 +294,7 @@ class HardwareMatMul:
         self.layers: dict[int, MappedLayer] = {}
         self.stats: dict[int, MVMErrorStats] = {}
         self.record: TileRecord | None = None
+        self.tile_transform = tile_transform
         self._tile_spec = tile_spec(spec)
 
     # ----- programming -----
@@ -293,12 +313,16 @@ class HardwareMatMul:
         """Map, program and prepare layer ``index``'s ``(fan_in, fan_out)`` matrix."""
         start = time.perf_counter()
         tiling = tile_layer(weights, self.spec)
-        programmed, operators, transfers = [], [], []
+        programmed, operators, transfers, gains = [], [], [], []
         for slot in tiling.tiles:
+            targets, gain = slot.conductances, 1.0
+            if self.tile_transform is not None:
+                targets, gain = self.tile_transform(self._tile_spec, targets)
             tile = program_tile(
-                slot.conductances, self.spec, (slot.used_rows, slot.used_cols), index, slot.index
+                targets, self.spec, (slot.used_rows, slot.used_cols), index, slot.index
             )
             programmed.append(tile)
+            gains.append(gain * tile.drift_gain)
             transfer = self._transfer(tile.conductances)
             transfers.append(transfer)
             operators.append(
@@ -310,9 +334,9 @@ class HardwareMatMul:
         folded = None
         if self.fold and self.engine != "nodal":
             folded = np.zeros(tiling.shape)
-            for slot, tile, op in zip(tiling.tiles, programmed, operators, strict=True):
+            for slot, gain, op in zip(tiling.tiles, gains, operators, strict=True):
                 assert op is not None
-                folded[slot.rows, slot.outputs] += tile.drift_gain * tiling.combine(op, slot)
+                folded[slot.rows, slot.outputs] += gain * tiling.combine(op, slot)
         layer = MappedLayer(
             tiling,
             programmed,
@@ -322,6 +346,7 @@ class HardwareMatMul:
             time.perf_counter() - start,
             weights,
             rng_for(self.spec.nonideal.seed, _READ, index),
+            gains,
         )
         self.layers[index] = layer
         return layer
@@ -428,7 +453,7 @@ class HardwareMatMul:
         spec = self.spec
         for k, slot in enumerate(layer.tiling.tiles):
             g_used = layer.programmed[k].conductances[: slot.used_rows, : slot.used_cols]
-            gain = layer.programmed[k].drift_gain
+            gain = layer.gains[k]
             for phase in phases:
                 volts = phase.voltages[:, slot.rows]
                 currents = self._tile_currents(layer, k, volts)

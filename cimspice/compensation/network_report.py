@@ -1,0 +1,247 @@
+"""The network-level compensation report: every scheme, some combinations, mixed precision and
+hardware-aware training on one model and spec, as a Pareto plot, a markdown table and JSON
+(the work of ``cimspice compensate SPEC --pareto``).
+
+Cases (:func:`report_cases`): the base spec; one case per scheme of
+:func:`~cimspice.compensation.network_schemes.scheme_cases`; combinations (pre-distortion +
+column calibration, the other mapping scheme + pre-distortion, partitioning + hardware-aware
+training, column calibration + hardware-aware training); mixed precision on the base and on
+the pre-distorted tiles (:mod:`~cimspice.compensation.mixed_precision`, under the request's
+budget and SRAM capacity); and two anchors, every layer on SRAM CIM and every layer digital.
+Each case is evaluated over ``seeds`` device seeds (mean accuracy); mixed precision's
+sensitivities are measured on the first seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from cimspice.arrays import atomic_output
+from cimspice.compensation.cost import CostModel
+from cimspice.compensation.mixed_precision import (
+    Assignment,
+    MixedPrecisionParams,
+    assign,
+    mixed_case,
+    sensitivities,
+)
+from cimspice.compensation.network_energy import Unit
+from cimspice.compensation.network_schemes import (
+    CaseResult,
+    NetworkCase,
+    combine,
+    predistort_transform,
+    run_case,
+    run_seeds,
+    scheme_cases,
+)
+from cimspice.compensation.pareto import best_tradeoff, markdown_table, tradeoff_score
+from cimspice.network.model import Model
+from cimspice.spec import CrossbarSpec
+
+__all__ = ["ParetoRequest", "report_cases", "run_pareto"]
+
+
+@dataclass(frozen=True)
+class ParetoRequest:
+    """What a network-level compensation report is asked to cover.
+
+    Attributes:
+        spec: the spec file (the base tiles, converters, mapping and devices).
+        out: folder for ``pareto.png``, ``pareto.md`` and ``pareto.json``.
+        model: a built-in model name or a model file.
+        samples: evaluate the first ``samples`` of the held-out split (``None``: all).
+        seeds: device seeds per case.
+        hardware_aware: weight-noise level of the hardware-aware model (built-in models;
+            0 leaves hardware-aware cases out).
+        budget: mixed precision's energy budget, J/MAC (``None``: twice the base case's).
+        sram_weights: weights the SRAM CIM macros hold for mixed precision (``None``:
+            unlimited).
+        tile_sizes: partitioned tile sizes.
+        cache_dir: cache of built-in models.
+        progress: progress bars (stderr).
+    """
+
+    spec: Path
+    out: Path
+    model: str = "mnist-mlp"
+    samples: int | None = None
+    seeds: int = 2
+    hardware_aware: float = 0.05
+    budget: float | None = None
+    sram_weights: int | None = 65_536
+    tile_sizes: tuple[int, ...] = (64, 32)
+    cache_dir: Path | None = None
+    progress: bool = True
+
+
+def report_cases(
+    spec: CrossbarSpec, hardware_aware: float, tile_sizes: tuple[int, ...]
+) -> list[NetworkCase]:
+    """The base case, every scheme's case and the combinations (mixed precision apart)."""
+    cases = scheme_cases(spec, hardware_aware=hardware_aware, tile_sizes=tile_sizes)
+    pre, cal = cases["ir-predistort"], cases["column-calibration"]
+    out = list(cases.values())
+    out.append(combine("ir-predistort + column-calibration", spec, pre, cal))
+    mapping = next((c for label, c in cases.items() if label.startswith("mapping ")), None)
+    if mapping is not None:
+        out.append(combine(f"{mapping.label} + ir-predistort", spec, mapping, pre))
+    if "hardware-aware" in cases:
+        hwa = cases["hardware-aware"]
+        if tile_sizes:
+            part = cases[f"partitioning {tile_sizes[0]}x{tile_sizes[0]}"]
+            out.append(combine(f"{part.label} + hardware-aware", spec, part, hwa))
+        out.append(combine("column-calibration + hardware-aware", spec, cal, hwa))
+    return out
+
+
+def run_pareto(request: ParetoRequest, out: TextIO | None = None) -> dict[str, Any]:
+    """Evaluate every case of the report, write its plot, table and JSON; return the JSON data.
+
+    Prints the table and the best trade-off to ``out`` (default: stdout).
+
+    Raises:
+        CimspiceError: a bad spec, model or parameter (named).
+    """
+    from cimspice.network.evaluate import resolve_model, samples_of
+    from cimspice.spec import load_spec
+
+    out = sys.stdout if out is None else out
+    spec = load_spec(request.spec)
+    model, data = resolve_model(request.model, cache_dir=request.cache_dir)
+    models: dict[float, Model] = {0.0: model}
+    if request.hardware_aware:
+        models[request.hardware_aware] = resolve_model(
+            request.model, cache_dir=request.cache_dir, hardware_aware=request.hardware_aware
+        )[0]
+    x, y = samples_of(data, "test")
+    if request.samples is not None:
+        x, y = x[: request.samples], y[: request.samples]
+    calibration = data.x_train[:1000]
+    cost = CostModel()
+    predistorter = predistort_transform()  # shared: each tile's solution is computed once
+    options: dict[str, Any] = {
+        "calibration": calibration,
+        "cost": cost,
+        "predistorter": predistorter,
+    }
+    cases = report_cases(spec, request.hardware_aware, request.tile_sizes)
+    results: list[CaseResult] = []
+    bar = _progress(len(cases) + 4, request.progress)
+    for case in cases:
+        bar.set_postfix_str(case.label)
+        results.append(
+            run_seeds(case, models[case.hardware_aware], x, y, seeds=request.seeds, **options)
+        )
+        bar.update()
+    base = results[0]
+    budget = 2.0 * base.energy_per_mac if request.budget is None else request.budget
+    params = MixedPrecisionParams(budget=budget, sram_weights=request.sram_weights)
+    assignments: dict[str, Assignment] = {}
+    by_label = {c.label: c for c in cases}
+    for base_case in (by_label["baseline"], by_label["ir-predistort"]):
+        bar.set_postfix_str(f"sensitivities on {base_case.label}")
+        sens = sensitivities(base_case, model, x, y, **options)
+        chosen = assign(sens, params)
+        mixed = mixed_case(
+            base_case,
+            chosen,
+            "mixed precision" if base_case.label == "baseline" else None,
+        )
+        assignments[mixed.label] = chosen
+        results.append(run_seeds(mixed, model, x, y, seeds=request.seeds, **options))
+        bar.update()
+    layers = model.weighted_layers()
+    for unit in (Unit.SRAM, Unit.DIGITAL):
+        anchor = NetworkCase(f"all {unit}", spec, (), units=dict.fromkeys(layers, unit))
+        results.append(run_case(anchor, model, x, y, **options))
+        bar.update()
+    bar.close()
+    return _write(request, spec, results, assignments, budget=budget, out=out)
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="compensation cases", unit="case", disable=not enabled)
+
+
+def _write(
+    request: ParetoRequest,
+    spec: CrossbarSpec,
+    results: list[CaseResult],
+    assignments: dict[str, Assignment],
+    *,
+    budget: float,
+    out: TextIO,
+) -> dict[str, Any]:
+    from cimspice.plots import plot_pareto
+
+    base = results[0]
+    best = best_tradeoff(results, base)
+    folder = Path(request.out)
+    png = plot_pareto(results, folder / "pareto.png")
+    table = markdown_table(results)
+    lines = [
+        f"# Network accuracy vs energy per MAC: {request.model} on {request.spec}",
+        "",
+        f"{spec.rows}x{spec.cols} tiles; {results[0].seeds} device seed(s) per case; "
+        f"exact network accuracy {base.accuracy_ideal:.4f}.",
+        "",
+        table,
+        "",
+    ]
+    if best is not None:
+        lines.append(
+            f"Best accuracy per energy: **{best.label}**, accuracy {best.accuracy:.4f} "
+            f"({best.accuracy - base.accuracy:+.4f}) at {best.energy_per_mac:.3e} J/MAC "
+            f"({best.energy_per_mac / base.energy_per_mac:.2f}x the baseline's); score "
+            f"{tradeoff_score(best, base):.4f}."
+        )
+    else:
+        lines.append("No case is more accurate than the baseline.")
+    for label, a in assignments.items():
+        units = ", ".join(f"layer {k}: {u}" for k, u in a.units.items())
+        drops = ", ".join(f"layer {k}: {s.accuracy_drop:+.4f}" for k, s in a.sensitivities.items())
+        lines.append(
+            f"\n{label}: {units} (budget {budget:.3e} J/MAC, predicted "
+            f"{a.energy_per_mac:.3e}); accuracy drop with only that layer on memristor "
+            f"tiles: {drops}."
+        )
+    text = "\n".join(lines) + "\n"
+    with atomic_output(folder / "pareto.md", "w") as handle:
+        handle.write(text)
+    data = {
+        "model": request.model,
+        "spec": str(request.spec),
+        "seeds": request.seeds,
+        "budget": budget,
+        "cases": [r.as_dict() for r in results],
+        "best": None if best is None else best.label,
+        "mixed_precision": {k: a.as_dict() for k, a in assignments.items()},
+        "plot": str(png),
+    }
+    with atomic_output(folder / "pareto.json", "w") as handle:
+        json.dump(_finite(data), handle, indent=2)
+        handle.write("\n")
+    print(text, file=out)
+    print(f"wrote {png}, {folder / 'pareto.md'}, {folder / 'pareto.json'}", file=out)
+    return data
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with non-finite floats as ``None`` (strict JSON)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    return value
