@@ -336,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--pareto", action="store_true", help="network-level Pareto report instead of a scheme"
     )
     g.add_argument(
+        "--network",
+        action="store_true",
+        help="with --scheme: also evaluate --model on SPEC's tiles without and with the scheme "
+        "(surrogate; SPEC's [mapping] and [nonideal] apply)",
+    )
+    g.add_argument(
         "--model", default="mnist-mlp", metavar="NAME|FILE", help="the network (mnist-mlp)"
     )
     g.add_argument("--out", metavar="DIR", help="folder for pareto.png, pareto.md, pareto.json")
@@ -585,6 +591,34 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
 
         path = plot_compensation(report, Path(args.plot_dir) / f"{args.scheme}.png")
         print(f"wrote {path}", file=sys.stderr)
+    if args.network:
+        _compensate_network(args)
+
+
+def _compensate_network(args: argparse.Namespace) -> None:
+    from cimspice.compensation.network_report import ParetoRequest, scheme_network
+
+    base, after = scheme_network(
+        ParetoRequest(
+            spec=Path(args.spec),
+            out=Path("."),
+            model=args.model,
+            samples=args.samples,
+            seeds=args.seeds,
+            hardware_aware=args.hardware_aware,
+            cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+            progress=not args.no_progress,
+        ),
+        args.scheme,
+        mode=args.mode,
+        tile=args.tile,
+    )
+    print(
+        f"network level ({args.model} on SPEC's tiles, surrogate, {base.seeds} device seed(s)): "
+        f"accuracy {base.accuracy:.4f} -> {after.accuracy:.4f} (exact network "
+        f"{base.accuracy_ideal:.4f}); energy per MAC {base.energy_per_mac:.4g} -> "
+        f"{after.energy_per_mac:.4g} J"
+    )
 
 
 def _compensate_pareto(args: argparse.Namespace) -> None:
