@@ -43,8 +43,9 @@ def test_accurate_mode_with_nominal_params_is_the_nodal_solve(cell):
     v = rng.uniform(0, 1.0 if cell == "1S1R" else 0.3, (7, 10))
     surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
     exact = simulate(spec, g, v, engine="nodal").currents
-    # The same equations solved by the same Newton (1e-12 V steps): equal to rounding.
-    assert max_error(surrogate.currents(g, v, "accurate"), exact) <= 1e-12
+    # The same equations and the same Newton; the accurate mode stops at 1e-7 V steps (the
+    # nodal engine at 1e-12 V), which leaves ~1e-10 V: 1e-9 of full scale bounds it.
+    assert max_error(surrogate.currents(g, v, "accurate"), exact) <= 1e-9
 
 
 @pytest.mark.parametrize(("n", "v0"), [(32, 0.15), (32, 0.25), (64, 0.2)])
