@@ -47,6 +47,7 @@ from cimspice.surrogate.prepared import (
     ACCURATE_TOL_V,
     LEVELS,
     AttenuationTile,
+    LawFor,
     NewtonTile,
     PreparedTile,
     SecantTile,
@@ -171,6 +172,15 @@ class TileSurrogate:
             return law
         return SeriesLaw(law, self.transistor.law(0.0 if source is None else source))
 
+    def _law_for(self, g: np.ndarray) -> LawFor:
+        """The cells' law for conductances ``g`` given the bit-line potentials."""
+        return lambda source: self.cell_law(g, source)
+
+    @functools.cached_property
+    def _wires(self) -> WireDrops:
+        """The fitted wires as an operator."""
+        return WireDrops.from_topology(self.topology())
+
     @functools.cached_property
     def _passive(self) -> CrossbarSpec:
         """The model is a passive network whatever the tile (a 1T1R cell's transistor is the
@@ -193,20 +203,15 @@ class TileSurrogate:
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
         if self.is_linear:
             return PreparedTile(self._solver(g).transfer_matrix(), time.perf_counter() - start)
-        drops = WireDrops.from_topology(self.topology())
         rows, cols = self.spec.rows, self.spec.cols
         transistor = self.transistor is not None
-
-        def law_for(source: np.ndarray | None) -> CellLaw:
-            return self.cell_law(g, source)
-
         # Every mode measures the tile at uniform levels over the calibrated input range (the
         # spec's v_read before calibration).
         v_max = self.spec.driver.v_read
         if self.ranges:
             v_max = max(abs(self.ranges["v_max"]), abs(self.ranges["v_min"])) or v_max
         reference = TileLevels.measure(
-            law_for, drops, (rows, cols), v_max, source_dependent=transistor
+            self._law_for(g), self._wires, (rows, cols), v_max, source_dependent=transistor
         )
         if mode == "accurate":
             return NewtonTile.build(reference)
@@ -234,8 +239,8 @@ class TileSurrogate:
             # the levels that only seed a larger batch's Newton.
             g = check_conductances(conductances, self.spec.rows, self.spec.cols)
             solution = solve_tile(
-                lambda source: self.cell_law(g, source),
-                WireDrops.from_topology(self.topology()),
+                self._law_for(g),
+                self._wires,
                 v,
                 self.spec.cols,
                 source_dependent=self.transistor is not None,

@@ -200,15 +200,13 @@ class SecantTile:
 
     Attributes:
         levels: volt, ``(L,)``, the uniform input levels.
-        transfers: siemens, ``(L, rows, cols)``: ``I = V @ transfers[l]`` at level ``l``.
         prepare_s: seconds spent preparing it.
-        in_level: ``(rows, 2 cols)``: the least-squares fit ``T(x) = T0 + x T1`` of the
-            transfers over the levels, side by side; a vector of RMS input ``x`` goes
+        in_level: siemens, ``(rows, 2 cols)``: the least-squares fit ``T(x) = T0 + x T1`` of
+            the levels' transfer matrices, side by side; a vector of RMS input ``x`` goes
             through ``T(x)`` (one matmul for the whole batch, see :func:`_through_fit`).
     """
 
     levels: np.ndarray
-    transfers: np.ndarray
     prepare_s: float
     in_level: np.ndarray
 
@@ -227,13 +225,11 @@ class SecantTile:
         secant = np.divide(amps, volts, out=np.zeros_like(amps), where=volts != 0)
         transfers = np.stack([transfer_of(secant[:, :, k]) for k in range(len(reference.levels))])
         fit = _fit_in_level(reference.levels, transfers)
-        return cls(
-            reference.levels, transfers, reference.seconds + time.perf_counter() - start, fit
-        )
+        return cls(reference.levels, reference.seconds + time.perf_counter() - start, fit)
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
-        v = check_inputs(inputs, self.transfers.shape[1])
+        v = check_inputs(inputs, self.in_level.shape[0])
         if np.any(v < 0):
             warnings.warn(
                 f"negative inputs (down to {float(v.min()):.3g} V): the fast mode measured this "
@@ -323,14 +319,14 @@ class AttenuationTile:
     """Nonlinear cells, the ``fast`` mode (see the module docstring).
 
     Attributes:
-        levels: volt, ``(L,)``, the RMS input levels the coefficients were measured at.
-        coefficients: ``(L, len(POWERS), rows, cols)``; at level ``l``,
-            ``I = sum_p (v ** POWERS[p]) @ coefficients[l, p]``.
+        levels: volt, ``(L,)``, the RMS input levels the polynomials were fitted at.
         prepare_s: seconds spent preparing it.
+        in_level: ``(len(POWERS) rows, 2 cols)``: the polynomial coefficients (at a level,
+            ``I = sum_p (v ** POWERS[p]) @ C_p``, the ``C_p`` stacked) fitted by a straight
+            line in the level, side by side (see :func:`_through_fit`).
     """
 
     levels: np.ndarray
-    coefficients: np.ndarray
     prepare_s: float
     in_level: np.ndarray
 
@@ -366,10 +362,10 @@ class AttenuationTile:
             )
         flat = coefficients.reshape(LEVELS, len(POWERS) * rows, cols)
         fit = _fit_in_level(levels, flat)
-        return cls(levels, coefficients, reference.seconds + time.perf_counter() - start, fit)
+        return cls(levels, reference.seconds + time.perf_counter() - start, fit)
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
-        v = check_inputs(inputs, self.coefficients.shape[2])
+        v = check_inputs(inputs, self.in_level.shape[0] // len(POWERS))
         features = np.concatenate([v**p for p in POWERS], axis=1)  # (batch, P * rows)
         return _through_fit(features, v, self.in_level)
