@@ -111,23 +111,29 @@ def measure_access_transistor(spec: CrossbarSpec, v_max: float) -> AccessTransis
 
     acc = spec.access
     step = 2 * v_max / (TABLE_POINTS - 1)
-    tables = []
-    for source in SOURCE_VOLTAGES:
-        deck = "\n".join(
-            [
-                "* cimspice: access transistor I-V (drain swept above the source; body at 0 V)",
-                f".include {spec.model_path()}",
-                f"vg g 0 dc {acc.v_gate!r}",
-                f"vsrc s 0 dc {source!r}",
-                "vd d s dc 0",
-                f"m1 d g s 0 {acc.model} w={acc.w!r} l={acc.l!r}",
-                ".options reltol=1e-9 vntol=1e-12 abstol=1e-16",
-                f".dc vd {-v_max!r} {v_max + step / 2!r} {step!r}",
-                ".end",
-                "",
-            ]
-        )
-        arrays, _, _ = run_deck(deck, {"i": ["vd#branch"]})
-        tables.append(-arrays["i"][0])  # branch current flows into the source's + terminal
+    # One deck, one run: a transistor per source voltage, each drain held v(sw) above its
+    # source by a unity VCVS, v(sw) swept; a 0 V source in each drain reads its current.
+    lines = [
+        "* cimspice: access transistor I-V (drain swept above the source; body at 0 V)",
+        f".include {spec.model_path()}",
+        f"vg g 0 dc {acc.v_gate!r}",
+        "vsw sw 0 dc 0",
+    ]
+    for k, source in enumerate(SOURCE_VOLTAGES):
+        lines += [
+            f"vs{k} s{k} 0 dc {source!r}",
+            f"e{k} x{k} s{k} sw 0 1",
+            f"vm{k} x{k} d{k} dc 0",
+            f"m{k} d{k} g s{k} 0 {acc.model} w={acc.w!r} l={acc.l!r}",
+        ]
+    lines += [
+        ".options reltol=1e-9 vntol=1e-12 abstol=1e-16",
+        f".dc vsw {-v_max!r} {v_max + step / 2!r} {step!r}",
+        ".end",
+        "",
+    ]
+    names = [f"vm{k}#branch" for k in range(len(SOURCE_VOLTAGES))]
+    arrays, _, _ = run_deck("\n".join(lines), {"i": names})
+    # vm<k>'s branch current flows from x<k> into the drain: the drain current itself
     voltages = np.linspace(-v_max, v_max, TABLE_POINTS)
-    return AccessTransistor(voltages, np.array(SOURCE_VOLTAGES), np.array(tables))
+    return AccessTransistor(voltages, np.array(SOURCE_VOLTAGES), arrays["i"])
