@@ -66,11 +66,24 @@ class NodalSolver:
         self.conductances = check_conductances(conductances, spec.rows, spec.cols)
         topo = PassiveTopology.from_spec(spec) if topology is None else topology
         word, bit, n_nodes = topo.node_indices()
-        rows, cols = spec.rows, spec.cols
         self._word = word
         self._bit = bit
-        n_known = rows + 1  # drivers 0..rows-1, then the 0 V sense potential
+        n_known = spec.rows + 1  # drivers 0..rows-1, then the 0 V sense potential
         self._n_known = n_known
+        self._n_unknown = n_nodes - n_known
+        self._linear = spec.is_linear and spec.array.cell.value != "1S1R"
+        self._drops = WireDrops.from_topology(topo)
+        self.newton_iterations = 0
+        if self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
+            self._factor(topo, word, bit, n_nodes)
+        self.factor_s = time.perf_counter() - start
+
+    def _factor(
+        self, topo: PassiveTopology, word: np.ndarray, bit: np.ndarray, n_nodes: int
+    ) -> None:
+        """Factor the linear network (sparse LU) and map node potentials to currents."""
+        rows, cols = self.spec.rows, self.spec.cols
+        n_known = self._n_known
         wa, wb, wg = topo.wire_links()
         g = self.conductances
         a = np.concatenate([wa, word.ravel()])
@@ -79,14 +92,10 @@ class NodalSolver:
         keep = (c > 0) & (a != b)
         a, b, c = a[keep], b[keep], c[keep]
         laplacian = _laplacian(a, b, c, n_nodes)
-        self._n_unknown = n_nodes - n_known
         if self._n_unknown > 0:
             l_uu = laplacian[n_known:, n_known:].tocsc()
             self._l_uk = laplacian[n_known:, :n_known].tocsr()
             self._lu = spla.splu(l_uu)  # the linear (small-signal) network
-        self._linear = spec.is_linear and spec.array.cell.value != "1S1R"
-        self._drops = WireDrops.from_topology(topo)
-        self.newton_iterations = 0
         # Output and driver currents as sparse maps of the full node-potential vector:
         # I_j = sum_i G_ij (v_word - v_bit), I_drv_i = sum_j G_ij (v_word - v_bit).
         gi = np.repeat(np.arange(rows), cols)
@@ -106,7 +115,6 @@ class NodalSolver:
             ),
             shape=(rows, n_nodes),
         ).tocsr()
-        self.factor_s = time.perf_counter() - start
 
     @property
     def n_unknowns(self) -> int:
