@@ -43,9 +43,11 @@ def test_accurate_mode_with_nominal_params_is_the_nodal_solve(cell):
     v = rng.uniform(0, 1.0 if cell == "1S1R" else 0.3, (7, 10))
     surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
     exact = simulate(spec, g, v, engine="nodal").currents
-    # The same equations and the same Newton; the accurate mode stops at 1e-7 V steps (the
-    # nodal engine at 1e-12 V), which leaves ~1e-10 V: 1e-9 of full scale bounds it.
-    assert max_error(surrogate.currents(g, v, "accurate"), exact) <= 1e-9
+    # The same equations and the same Newton. The nodal engine stops at 1e-12 V steps; the
+    # accurate mode once it predicts less than 1e-6 V left in the cell voltages, which moves
+    # a cell's current by ~1e-6 / v0 of itself at most: 1e-6 of full scale bounds it (the
+    # mode's target, vs ngspice, is 1e-4).
+    assert max_error(surrogate.currents(g, v, "accurate"), exact) <= 1e-6
 
 
 @pytest.mark.parametrize(("n", "v0"), [(32, 0.15), (32, 0.25), (64, 0.2)])

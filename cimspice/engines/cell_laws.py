@@ -27,10 +27,12 @@ from cimspice.errors import ConvergenceError
 __all__ = [
     "CellLaw",
     "LinearLaw",
+    "Pair",
     "SeriesLaw",
     "SinhLaw",
     "cell_law",
     "selector_law",
+    "written",
 ]
 
 INNER_TOL_V = 1e-15
@@ -38,6 +40,25 @@ INNER_TOL_V = 1e-15
 INNER_MAX_ITER = 200
 MIN_SERIES_OHM = 1e-9
 """Ohm: a zero series resistance in a series law is taken as this (a short)."""
+
+Pair = tuple[np.ndarray, np.ndarray]
+"""Two arrays a law writes its current and slope into."""
+
+
+def _pair(voltage: np.ndarray, out: Pair | None) -> Pair:
+    """``out``, or two new arrays of ``voltage``'s shape."""
+    if out is not None:
+        return out
+    return np.empty(voltage.shape), np.empty(voltage.shape)
+
+
+def written(values: Pair, out: Pair | None) -> Pair:
+    """``values`` copied into ``out`` if given (for laws that compute into new arrays)."""
+    if out is None:
+        return values
+    np.copyto(out[0], values[0])
+    np.copyto(out[1], values[1])
+    return out
 
 
 class CellLaw(Protocol):
@@ -47,8 +68,11 @@ class CellLaw(Protocol):
         """Ampere, same shape as ``voltage`` (volt)."""
         ...
 
-    def current_and_slope(self, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(I, dI/dU)`` in ampere and siemens."""
+    def current_and_slope(
+        self, voltage: np.ndarray, out: Pair | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(I, dI/dU)`` in ampere and siemens (written into ``out`` if given: two arrays
+        of ``voltage``'s shape that are not ``voltage``)."""
         ...
 
 
@@ -64,9 +88,15 @@ class LinearLaw:
         """Ampere: ``G U``."""
         return self.conductance * voltage
 
-    def current_and_slope(self, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def current_and_slope(
+        self, voltage: np.ndarray, out: Pair | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(G U, G)``."""
-        return self.conductance * voltage, np.broadcast_to(self.conductance, voltage.shape)
+        if out is None:
+            return self.conductance * voltage, np.broadcast_to(self.conductance, voltage.shape)
+        np.multiply(self.conductance, voltage, out=out[0])
+        np.copyto(out[1], np.broadcast_to(self.conductance, voltage.shape))
+        return out
 
 
 @dataclass(frozen=True)
@@ -85,18 +115,24 @@ class SinhLaw:
         """Ampere: ``scale v0 sinh(U / v0)``."""
         return (self.scale * self.v0) * np.sinh(voltage / self.v0)
 
-    def current_and_slope(self, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(scale v0 sinh(U / v0), scale cosh(U / v0))``, from one exponential.
+    def current_and_slope(
+        self, voltage: np.ndarray, out: Pair | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale v0 sinh(U / v0), scale cosh(U / v0))``, from one exponential and no
+        array beyond the two it returns.
 
         ``sinh = (e - 1/e) / 2`` loses relative precision as ``U -> 0`` (absolute error
         ~1e-16 of ``scale v0``), which no Newton step notices; :meth:`current` stays exact.
         """
-        e = np.exp(voltage / self.v0)
-        inverse = np.reciprocal(e)
+        current, slope = _pair(voltage, out)
+        e = np.divide(voltage, self.v0, out=slope)
+        np.exp(e, out=e)
+        np.reciprocal(e, out=current)
+        np.subtract(e, current, out=current)  # e - 1/e
+        e *= 2.0
+        e -= current  # e + 1/e
         half = 0.5 * self.scale
-        current = e - inverse
         current *= half * self.v0
-        e += inverse
         e *= half
         return current, e
 
@@ -156,14 +192,16 @@ class SeriesLaw:
         """Ampere: the current through both parts."""
         return self.first.current(self.inner_voltage(voltage))
 
-    def current_and_slope(self, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def current_and_slope(
+        self, voltage: np.ndarray, out: Pair | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(I, dI/dU)`` with ``dI/dU = s1 s2 / (s1 + s2)`` (two conductances in series)."""
         x = self.inner_voltage(voltage)
         i1, s1 = self.first.current_and_slope(x)
         _, s2 = self.second.current_and_slope(voltage - x)
         total = s1 + s2
         slope = np.divide(s1 * s2, total, out=np.zeros_like(total), where=total > 0)
-        return i1, slope
+        return written((i1, slope), out)
 
 
 def memristor_law(conductances: np.ndarray, iv: str, v0: float) -> CellLaw:

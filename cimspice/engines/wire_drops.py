@@ -52,27 +52,29 @@ class WireDrops:
         """The wires of ``topology`` (its end links already include driver and readout)."""
         return cls(topology.r_first, topology.r_row, topology.r_col, topology.r_last)
 
-    def word(self, currents: np.ndarray) -> np.ndarray:
+    def word(self, currents: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Volt, ``(rows, cols, batch)``: how far each word-line node sits below its driver.
 
         Args:
             currents: ampere, ``(rows, cols, batch)``, the current of every cell.
+            out: where to write the result (a new array if ``None``); not ``currents``.
         """
         # The segment into cell j carries T[:, j]; drop[:, j] = drop[:, j-1] + r T[:, j].
-        drop = _running_sum(currents, axis=1, reverse=True)
+        drop = _running_sum(currents, axis=1, reverse=True, out=out)
         drop[:, 1:] *= self.r_row
         drop[:, 0] *= self.r_first
         _accumulate(drop, axis=1, reverse=False)
         return drop
 
-    def bit(self, currents: np.ndarray) -> np.ndarray:
+    def bit(self, currents: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Volt, ``(rows, cols, batch)``: each bit-line node's potential above the 0 V sense.
 
         Args:
             currents: ampere, ``(rows, cols, batch)``, the current of every cell.
+            out: where to write the result (a new array if ``None``); not ``currents``.
         """
         # The segment out of cell i carries H[i]; rise[i] = rise[i+1] + r H[i].
-        rise = _running_sum(currents, axis=0, reverse=False)
+        rise = _running_sum(currents, axis=0, reverse=False, out=out)
         rise[:-1] *= self.r_col
         rise[-1] *= self.r_last
         _accumulate(rise, axis=0, reverse=True)
@@ -89,14 +91,30 @@ class WireDrops:
 
     def __call__(self, currents: np.ndarray) -> np.ndarray:
         """Volt, ``(rows, cols, batch)``: word drop plus bit rise, the voltage each cell loses."""
-        total = self.word(currents)
-        total += self.bit(currents)
-        return total
+        return self.into(currents, np.empty_like(currents), np.empty_like(currents))
+
+    def into(self, currents: np.ndarray, out: np.ndarray, work: np.ndarray) -> np.ndarray:
+        """:meth:`__call__` written into ``out``, with ``work`` (same shape) as scratch.
+
+        Iterative solvers apply the operator dozens of times per solve: reusing two arrays
+        instead of allocating four spares the page faults of fresh memory, which cost more
+        than the arithmetic on arrays of a few megabytes.
+        """
+        self.word(currents, out)
+        out += self.bit(currents, work)
+        return out
 
 
-def _running_sum(x: np.ndarray, *, axis: int, reverse: bool) -> np.ndarray:
-    """Inclusive running sum of ``x`` along ``axis`` (from the far end when ``reverse``)."""
-    out = x.copy()
+def _running_sum(
+    x: np.ndarray, *, axis: int, reverse: bool, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Inclusive running sum of ``x`` along ``axis`` (from the far end when ``reverse``),
+    into ``out`` if given (a contiguous copy, then in-place additions: faster than adding
+    slices of ``x`` into ``out``, which reads a third array)."""
+    if out is None:
+        out = x.copy()
+    else:
+        np.copyto(out, x)
     _accumulate(out, axis=axis, reverse=reverse)
     return out
 

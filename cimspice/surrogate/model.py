@@ -44,7 +44,6 @@ from cimspice.errors import SurrogateError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec, DeviceIV, spec_from_dict
 from cimspice.surrogate.prepared import (
-    ACCURATE_TOL_V,
     LEVELS,
     AttenuationTile,
     LawFor,
@@ -244,7 +243,6 @@ class TileSurrogate:
                 v,
                 self.spec.cols,
                 source_dependent=self.transistor is not None,
-                tol=ACCURATE_TOL_V,
             )
             return solution.currents.sum(axis=0).T
         return self.prepare(conductances, mode).currents(v)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.engines.cell_laws import Pair, written
 from cimspice.spec import CrossbarSpec
 
 __all__ = ["SOURCE_VOLTAGES", "AccessTransistor", "measure_access_transistor"]
@@ -81,7 +82,9 @@ class TransistorLaw:
         """Ampere, for drain-source voltages ``voltage``."""
         return self.current_and_slope(voltage)[0]
 
-    def current_and_slope(self, voltage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def current_and_slope(
+        self, voltage: np.ndarray, out: Pair | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(I, dI/dVds)``: interpolated in the sweeps around the source voltage, then
         between them (beyond the last sweep, along its last segment)."""
         t = self.transistor
@@ -98,7 +101,7 @@ class TransistorLaw:
             lo_i = table[m, k] + (table[m + 1, k] - table[m, k]) * w
             hi_i = table[m, k + 1] + (table[m + 1, k + 1] - table[m, k + 1]) * w
         slope = (hi_i - lo_i) / dv
-        return lo_i + slope * x, slope
+        return written((lo_i + slope * x, slope), out)
 
 
 def measure_access_transistor(spec: CrossbarSpec, v_max: float) -> AccessTransistor:
