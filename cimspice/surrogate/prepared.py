@@ -59,7 +59,7 @@ LEVELS = 8
 """Uniform input levels at which the fast mode measures the attenuations."""
 POWERS = (1, 3, 5, 7)
 """Odd powers of the fast mode's per-cell polynomials (degree 7: sinh(x/v0) to ~5e-6 at
-x/v0 = 2)."""
+x/v0 = 2); consecutive, so each feature is the last times ``v^2``."""
 _GRID = 48  # fitting points of each cell polynomial on [0, v_max]
 FIT_WARN = 1e-3
 """The fast mode warns when its polynomials miss a cell law by more than this fraction of the
@@ -246,7 +246,7 @@ class SecantTile:
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
         v = check_inputs(inputs, self.in_level.shape[0])
-        if np.any(v < 0):
+        if v.size and v.min() < 0:
             warnings.warn(
                 f"negative inputs (down to {float(v.min()):.3g} V): the fast mode measured this "
                 "tile's transistors at positive levels only and they are not symmetric; use "
@@ -297,25 +297,33 @@ class TileLevels:
         return cls(law_for, drops, source_dependent, levels, solution, time.perf_counter() - start)
 
 
+FAST_DTYPE = np.float32
+"""The fast modes' arithmetic: single precision, whose rounding (~4e-7 of full scale on 64x64
+and 128x128 tiles) is a thousand times below the modes' own error (1e-4 to 5e-3), for a
+matmul that costs half the double-precision one. Inputs and outputs stay double."""
+
+
 def _fit_in_level(levels: np.ndarray, matrices: np.ndarray) -> np.ndarray:
     """The least-squares straight line ``M(x) = M0 + x M1`` through ``matrices`` ``(L, r, c)``
-    over ``levels`` (volt), as ``[M0 | M1]`` ``(r, 2c)``. Over these levels the matrices
-    move smoothly (how much the wires drop grows with the drive): the line reproduced the
-    two-level interpolation it replaced to within its own error (1T1R 64x64: NRMSE 5.4e-5
-    against 4.8e-5, vs ngspice) at one matmul per batch instead of one per level group."""
+    over ``levels`` (volt), as ``[M0 | M1]`` ``(r, 2c)`` in :data:`FAST_DTYPE`. Over these
+    levels the matrices move smoothly (how much the wires drop grows with the drive): the
+    line reproduced the two-level interpolation it replaced to within its own error (1T1R
+    64x64: NRMSE 5.4e-5 against 4.8e-5, vs ngspice) at one matmul per batch instead of one
+    per level group."""
     design = np.stack([np.ones_like(levels), levels], axis=1)  # (L, 2)
     flat = matrices.reshape(len(levels), -1)
     line = np.linalg.lstsq(design, flat, rcond=None)[0].reshape(2, *matrices.shape[1:])
-    return np.concatenate([line[0], line[1]], axis=1)
+    return np.concatenate([line[0], line[1]], axis=1).astype(FAST_DTYPE)
 
 
 def _through_fit(features: np.ndarray, inputs: np.ndarray, in_level: np.ndarray) -> np.ndarray:
-    """``features @ M0 + x (features @ M1)`` with ``x`` each vector's RMS input, in one matmul."""
+    """``features @ M0 + x (features @ M1)`` with ``x`` each vector's RMS input, in one matmul
+    (in ``in_level``'s precision; the result in double)."""
     cols = in_level.shape[1] // 2
-    both = features @ in_level
-    out = both[:, :cols]
-    rms = np.sqrt(np.mean(inputs * inputs, axis=1))
-    out += rms[:, None] * both[:, cols:]
+    both = features.astype(in_level.dtype, copy=False) @ in_level
+    rms = np.sqrt(np.einsum("ij,ij->i", inputs, inputs) / inputs.shape[1])
+    out = np.multiply(both[:, cols:], rms[:, None], dtype=np.float64)
+    out += both[:, :cols]
     return out
 
 
@@ -381,5 +389,14 @@ class AttenuationTile:
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
         v = check_inputs(inputs, self.in_level.shape[0] // len(POWERS))
-        features = np.concatenate([v**p for p in POWERS], axis=1)  # (batch, P * rows)
+        rows = v.shape[1]
+        features = np.empty((v.shape[0], len(POWERS) * rows), FAST_DTYPE)  # v, v^3, v^5, ...
+        features[:, :rows] = v
+        square = features[:, :rows] * features[:, :rows]
+        for k in range(1, len(POWERS)):  # each power the last one times v^2
+            np.multiply(
+                features[:, (k - 1) * rows : k * rows],
+                square,
+                out=features[:, k * rows : (k + 1) * rows],
+            )
         return _through_fit(features, v, self.in_level)
