@@ -7,7 +7,7 @@ For each size: `cimspice simulate --engine ngspice` (one vector) against `ngspic
 same deck, interleaved, with ngspice's peak memory; for the sizes in --calibrate: a surrogate
 calibration (8 training + 3 held-out runs of 8 vectors) with the held-out error of both
 surrogate modes, and the fast mode's MVM throughput against `V @ G` on a batch of 1000 once the
-matrix is prepared (interleaved pairs, median of 30).
+matrix is prepared (interleaved pairs, median of 100).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main() -> None:
                 fast = cal.surrogate.prepare(g, "fast")
                 vb = rng.uniform(0.0, 0.2, (1000, n))
                 _, _, fast_ratio = interleaved(
-                    partial(fast.currents, vb), partial(np.matmul, vb, g), 30
+                    partial(fast.currents, vb), partial(np.matmul, vb, g), 100
                 )
                 m = cal.metrics
                 surrogate_rows.append(

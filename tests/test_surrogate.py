@@ -145,6 +145,11 @@ def test_calibration_round_trip_and_report(tmp_path):
     result.surrogate.save(path)
     files = write_report(result, tmp_path / "report")
     assert {f.name for f in files} >= {"report.md", "parity.png", "error_histogram.png"}
+    # the report puts each model's speed beside its error (a linear tile has one mode)
+    assert set(result.speeds) == {"surrogate", "ideal"}
+    assert all(s["mvm_per_s"] > 0 and s["prepare_s"] >= 0 for s in result.speeds.values())
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| surrogate | " in report and "MVMs/s once prepared" in report
     loaded = load_surrogate(path)
     g, v = random_arrays(10, 12, 5, seed=4)
     np.testing.assert_array_equal(loaded.currents(g, v), result.surrogate.currents(g, v))

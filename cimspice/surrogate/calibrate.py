@@ -8,9 +8,11 @@ with its metrics; :func:`write_report` turns them into a table and figures.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,13 @@ from cimspice.surrogate.model import TileParams, TileSurrogate
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
 from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
-__all__ = ["Calibration", "calibrate", "error_metrics", "fit_params"]
+__all__ = ["Calibration", "calibrate", "error_metrics", "fit_params", "model_speeds"]
 
 _MODEL_NAMES = {"accurate": "surrogate", "fast": "surrogate-fast"}
 """Report names of the surrogate's modes (``surrogate`` is the accurate one)."""
+SPEED_BATCH = 64
+"""Input vectors in the batch each model is timed on for the report's speed columns."""
+SPEED_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -42,12 +47,16 @@ class Calibration:
             ``max_error`` (fractions of full scale) and ``per_column_nrmse``.
         validation: the held-out SPICE results, with each model's predictions.
         timings: seconds per phase (``spice``, ``fit``, ``validate``).
+        speeds: per model the surrogate can run as (its modes, and ``ideal``, ``V @ G``):
+            ``prepare_s``, seconds to bind to one conductance matrix, and ``mvm_per_s``,
+            MVMs per second after that (see :func:`model_speeds`).
     """
 
     surrogate: TileSurrogate
     metrics: dict[str, dict[str, Any]]
     validation: dict[str, np.ndarray]
     timings: dict[str, float]
+    speeds: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _log(message: str) -> None:
@@ -218,6 +227,7 @@ def calibrate(
         ),
     }
     metrics = {name: error_metrics(p, spice) for name, p in predictions.items()}
+    speeds = model_speeds(surrogate, modes, val[0].case.conductances, rng)
     t3 = time.perf_counter()
     timings = {"spice": t1 - t0, "fit": t2 - t1, "validate": t3 - t2}
     metadata = {
@@ -235,9 +245,51 @@ def calibrate(
             "seed": seed,
         },
         "timings_s": timings,
+        "speeds": speeds,
     }
     surrogate = TileSurrogate(spec, params, ranges, metadata, transistor)
-    return Calibration(surrogate, metrics, {"spice": spice, **predictions}, timings)
+    return Calibration(surrogate, metrics, {"spice": spice, **predictions}, timings, speeds)
+
+
+def model_speeds(
+    surrogate: TileSurrogate,
+    modes: list[str],
+    conductances: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, dict[str, float]]:
+    """How fast each mode runs, next to ``V @ G``: the trade-off the error table leaves out.
+
+    Each mode is prepared for ``conductances`` once (``prepare_s``), called once (which
+    allocates its work arrays), then timed on a batch of :data:`SPEED_BATCH` input vectors
+    drawn over the calibrated input range, best of :data:`SPEED_REPEATS` (``mvm_per_s``).
+    Small-batch timings: indicative only, see the repository's benchmarks for measured ratios.
+    """
+    r = surrogate.ranges
+    v = rng.uniform(r["v_min"], r["v_max"], (SPEED_BATCH, surrogate.spec.rows))
+
+    def per_second(run: Callable[[], object]) -> float:
+        run()
+        best = np.inf
+        for _ in range(SPEED_REPEATS):
+            start = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - start)
+        return SPEED_BATCH / best if best > 0 else float("inf")
+
+    speeds = {}
+    for mode in modes:
+        start = time.perf_counter()
+        tile = surrogate.prepare(conductances, mode)
+        prepare_s = time.perf_counter() - start
+        speeds[_MODEL_NAMES[mode]] = {
+            "prepare_s": prepare_s,
+            "mvm_per_s": per_second(functools.partial(tile.currents, v)),
+        }
+    speeds["ideal"] = {
+        "prepare_s": 0.0,
+        "mvm_per_s": per_second(functools.partial(np.matmul, v, conductances)),
+    }
+    return speeds
 
 
 def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
@@ -262,11 +314,19 @@ def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
         "were in the training set. Errors are fractions of full scale "
         f"(max |I_ngspice| = {s.metadata['validation']['full_scale_a'] * 1e3:.4g} mA).",
         "",
-        "| model | NRMSE | max error |",
-        "|---|---|---|",
+        "Speeds on one held-out conductance matrix, a batch of "
+        f"{SPEED_BATCH} vectors (indicative: the repository's benchmarks measure ratios on "
+        "larger batches).",
+        "",
+        "| model | NRMSE | max error | prepare (s) | MVMs/s once prepared |",
+        "|---|---|---|---|---|",
     ]
     for name, m in calibration.metrics.items():
-        lines.append(f"| {name} | {m['nrmse']:.3e} | {m['max_error']:.3e} |")
+        speed = calibration.speeds.get(name)
+        timing = (
+            f"{speed['prepare_s']:.3g} | {speed['mvm_per_s']:.3g}" if speed is not None else "- | -"
+        )
+        lines.append(f"| {name} | {m['nrmse']:.3e} | {m['max_error']:.3e} | {timing} |")
     lines += [
         "",
         "Fitted parameters (ohm): "
