@@ -45,11 +45,13 @@ Pair = tuple[np.ndarray, np.ndarray]
 """Two arrays a law writes its current and slope into."""
 
 
-def _pair(voltage: np.ndarray, out: Pair | None) -> Pair:
-    """``out``, or two new arrays of ``voltage``'s shape."""
+def _pair(voltage: np.ndarray, parameter: np.ndarray, out: Pair | None) -> Pair:
+    """``out``, or two new arrays of the shape ``voltage`` and a law's ``parameter``
+    broadcast to."""
     if out is not None:
         return out
-    return np.empty(voltage.shape), np.empty(voltage.shape)
+    shape = np.broadcast_shapes(np.shape(voltage), np.shape(parameter))
+    return np.empty(shape), np.empty(shape)
 
 
 def written(values: Pair, out: Pair | None) -> Pair:
@@ -124,7 +126,7 @@ class SinhLaw:
         ``sinh = (e - 1/e) / 2`` loses relative precision as ``U -> 0`` (absolute error
         ~1e-16 of ``scale v0``), which no Newton step notices; :meth:`current` stays exact.
         """
-        current, slope = _pair(voltage, out)
+        current, slope = _pair(voltage, self.scale, out)
         e = np.divide(voltage, self.v0, out=slope)
         np.exp(e, out=e)
         np.reciprocal(e, out=current)

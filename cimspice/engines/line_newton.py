@@ -19,7 +19,9 @@ smooth wire modes reach far above it, so CG needs a handful of iterations. Each 
 is solved to a relative residual of ``CG_RTOL`` (an inexact Newton: once near the solution
 every step gains at least three digits; the CG runs in single precision, the residual and
 the update in double), and iteration stops when no cell voltage moves by more than
-``NEWTON_TOL_V``.
+``NEWTON_TOL_V`` (the exact solve of the nodal engine) or, for callers that ask, once the error
+predicted to be left is below their tolerance (:func:`predicted_error`; the surrogate's
+accurate mode).
 """
 
 from __future__ import annotations
@@ -210,9 +212,11 @@ def _newton(
         if step > limit:
             np.clip(du, -limit, limit, out=du)
         u += du
-        # Only a large step can take a cell past the span (the check costs a pass).
-        if step > voltage_scale and max(float(u.max()), -float(u.min())) > smallest_span:
-            np.clip(u, -span, span, out=u)
+        # Only a large step can take a cell past the span (the check costs two passes).
+        if step > voltage_scale:
+            reach = max(float(u.max(initial=0.0)), -float(u.min(initial=0.0)))
+            if reach > smallest_span:
+                np.clip(u, -span, span, out=u)
         converged = step <= tol or (
             predict and iteration > 1 and step <= limit and predicted_error(step, previous) <= tol
         )
