@@ -68,13 +68,19 @@ class CaseResult:
         case: the case.
         currents: ampere, ``(batch, cols)``.
         power: watt, ``(batch,)``.
+        v_out: volt, ``(batch, cols)``: the readout's outputs (TIA), or ``None``.
         cached: whether it came from the cache.
     """
 
     case: Case
     currents: np.ndarray
     power: np.ndarray
+    v_out: np.ndarray | None = None
     cached: bool = field(default=False, compare=False)
+
+
+Outputs = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""What a run gives: ``(currents, power, v_out)`` (see :class:`CaseResult`)."""
 
 
 _version_lock = threading.Lock()
@@ -116,8 +122,9 @@ class SweepCache:
         """Where the entry for ``key`` lives."""
         return self.root / f"{key}.npz"
 
-    def load(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(currents, power)`` for ``key``, or ``None`` if absent or failing its check."""
+    def load(self, key: str) -> Outputs | None:
+        """``(currents, power, v_out)`` for ``key``, or ``None`` if absent or failing its
+        check."""
         path = self.path(key)
         if not path.exists():
             return None
@@ -125,7 +132,8 @@ class SweepCache:
             with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
                 if str(data["key"]) != key:
                     raise ValueError("stored key differs from the file name")
-                return data["currents"], data["power"]
+                v_out = data["v_out"] if "v_out" in data.files else None
+                return data["currents"], data["power"], v_out
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             warnings.warn(
                 f"cache entry {path} failed its check ({err}); running it again",
@@ -137,11 +145,14 @@ class SweepCache:
                 os.replace(path, path.with_suffix(".bad"))
             return None
 
-    def store(self, key: str, currents: np.ndarray, power: np.ndarray) -> None:
+    def store(
+        self, key: str, currents: np.ndarray, power: np.ndarray, v_out: np.ndarray | None = None
+    ) -> None:
         """Write an entry atomically."""
-        save_npz_atomic(
-            self.path(key), {"key": np.array(key), "currents": currents, "power": power}
-        )
+        arrays = {"key": np.array(key), "currents": currents, "power": power}
+        if v_out is not None:
+            arrays["v_out"] = v_out
+        save_npz_atomic(self.path(key), arrays)
 
 
 def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]:
@@ -172,7 +183,7 @@ def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]
 
 def simulate_case(
     spec_data: dict, conductances: np.ndarray, inputs: np.ndarray, timeout_s: float
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Outputs:
     """Run one case in ngspice on whichever machine calls it (a Dask worker, say).
 
     Takes the spec as plain data so that it travels to remote workers as-is.
@@ -182,7 +193,7 @@ def simulate_case(
 
     out = NgspiceEngine(timeout_s=timeout_s).run(spec_from_dict(spec_data), conductances, inputs)
     power = out.power if out.power is not None else np.full(out.batch, np.nan)
-    return out.currents, power
+    return out.currents, power, out.v_out
 
 
 def run_cases(
@@ -232,15 +243,15 @@ def run_cases(
             keys[k] = SweepCache.key(build_deck(spec, case.conductances, case.inputs).text, version)
             hit = cache.load(keys[k])  # type: ignore[arg-type]
             if hit is not None:
-                results[k] = CaseResult(case, hit[0], hit[1], cached=True)
+                results[k] = CaseResult(case, *hit, cached=True)
     missing = [k for k, r in enumerate(results) if r is None]
     advance = _progress(len(cases), description, done=len(cases) - len(missing))
 
-    def finish(k: int, currents: np.ndarray, power: np.ndarray) -> None:
+    def finish(k: int, currents: np.ndarray, power: np.ndarray, v_out: np.ndarray | None) -> None:
         key = keys[k]
         if cache is not None and key is not None:
-            cache.store(key, currents, power)  # at once: an interruption loses nothing done
-        results[k] = CaseResult(cases[k], currents, power)
+            cache.store(key, currents, power, v_out)  # at once: an interruption loses nothing
+        results[k] = CaseResult(cases[k], currents, power, v_out)
         advance()
 
     if missing:
@@ -264,7 +275,7 @@ def _run_local(
     spec_data: dict,
     cases: Sequence[Case],
     missing: list[int],
-    finish: Callable[[int, np.ndarray, np.ndarray], None],
+    finish: Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None],
     *,
     timeout_s: float,
     workers: int,
@@ -303,7 +314,7 @@ def _run_dask(
     spec_data: dict,
     cases: Sequence[Case],
     missing: list[int],
-    finish: Callable[[int, np.ndarray, np.ndarray], None],
+    finish: Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None],
     *,
     timeout_s: float,
     workers: int,
@@ -350,8 +361,7 @@ def _run_dask(
             for k in missing
         }
         for future in as_completed(futures):
-            currents, power = future.result()
-            finish(futures[future], currents, power)
+            finish(futures[future], *future.result())
     finally:
         client.close()
         if cluster is not None:

@@ -108,6 +108,7 @@ def solve_cell_voltages(
     start: np.ndarray | None = None,
     workspace: Workspace | None = None,
     predict: bool = False,
+    sense: np.ndarray | None = None,
 ) -> LineSolution:
     """Solve the crossbar with cells obeying ``law`` for every input vector.
 
@@ -126,12 +127,17 @@ def solve_cell_voltages(
             is below ``tol`` (see :func:`predicted_error`), instead of once a step itself is:
             usually one Newton step fewer, for an error well below ``tol`` rather than far
             below it.
+        sense: volt, ``(batch, cols)``: the potential each bit line's sense node is held at
+            (a TIA's inverting input; default 0 V, an ideal virtual ground).
 
     Raises:
         ConvergenceError: Newton or its inner solve did not converge.
 
     """
     drive = np.ascontiguousarray(inputs.T)[:, None, :]  # (rows, 1, batch)
+    if sense is not None:
+        # a bit line held at x_j takes x_j off every cell voltage on it
+        drive = drive - np.ascontiguousarray(sense.T)[None, :, :]  # (rows, cols, batch)
     shape = (inputs.shape[1], cols, inputs.shape[0])
     u = np.broadcast_to(drive, shape).copy() if start is None else start.copy()
     work = Workspace() if workspace is None else workspace
@@ -172,10 +178,13 @@ def _newton(
     work: Workspace,
     predict: bool,
 ) -> LineSolution:
-    """Newton from ``u`` (modified in place) for the drive ``(rows, 1, batch)``."""
+    """Newton from ``u`` (modified in place) for the drive ``(rows, 1 or cols, batch)``
+    (word-line potential less the sense potential of the cell's bit line)."""
     # Every node of a passive network lies between the lowest and highest source potential
-    # (0 V among them), so no cell voltage can exceed their span.
-    span = np.ptp(np.concatenate([drive, np.zeros_like(drive[:1])]), axis=0)  # (1, batch)
+    # (0 V among them), so no cell voltage can exceed their span, which is at most the
+    # largest drive less the smallest (or 0 V).
+    flat = drive.reshape(-1, drive.shape[-1])
+    span = (np.maximum(flat.max(axis=0), 0.0) - np.minimum(flat.min(axis=0), 0.0))[None, :]
     smallest_span = float(span.min(initial=np.inf))  # below it no vector needs a clip
     # Steps are limited to a few of the law's voltage scales (SPICE limits junction steps
     # alike): one step cannot jump a steep cell to a current it will never carry.

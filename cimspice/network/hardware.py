@@ -152,8 +152,9 @@ def tile_model(
         if not spec.is_linear:
             raise SurrogateError(
                 "this tile is not a passive linear resistive network (cell "
-                f"{spec.array.cell.value!r}, iv {spec.device.iv.value!r}): give a surrogate "
-                "calibrated for it (cimspice calibrate)"
+                f"{spec.array.cell.value!r}, iv {spec.device.iv.value!r}, readout "
+                f"{spec.readout.kind.value!r}): give a surrogate calibrated for it (cimspice "
+                "calibrate)"
             )
         analogue = tile_spec(spec)
         return LinearTileSurrogate(analogue, TileParams.from_spec(analogue))
@@ -161,6 +162,12 @@ def tile_model(
         raise SurrogateError(
             "the surrogate was calibrated for another tile (array, wires, driver, readout or "
             "device differ from the spec's); calibrate one for this spec"
+        )
+    if surrogate.readout is not None:
+        raise SurrogateError(
+            "network evaluation maps layers onto tiles read by ideal virtual grounds (one "
+            "transfer matrix per tile, the ADC on the column currents); this surrogate's tile "
+            "ends in TIAs"
         )
     if not surrogate.is_linear:
         raise SurrogateError(

@@ -20,11 +20,10 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from cimspice.converters import dac
-from cimspice.errors import SurrogateError
 from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
-from cimspice.surrogate.model import TileParams, TileSurrogate
+from cimspice.surrogate.model import TileParams, TileSurrogate, check_modelled
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
 from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
@@ -170,10 +169,7 @@ def calibrate(
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
     """
-    if spec.has_tia:
-        raise SurrogateError(
-            "the surrogate models the ideal readout only so far; this spec has readout.kind = 'tia'"
-        )
+    check_modelled(spec)
     rng = np.random.default_rng(seed)
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
@@ -227,6 +223,14 @@ def calibrate(
         ),
     }
     metrics = {name: error_metrics(p, spice) for name, p in predictions.items()}
+    if spec.has_tia and all(r.v_out is not None for r in val):
+        # what the ADC reads: the TIAs' outputs, against -I r_f of the ideal model
+        spice_out = np.concatenate([r.v_out for r in val if r.v_out is not None])
+        modelled = [surrogate.v_out(r.case.conductances, dac(spec, r.case.inputs)) for r in val]
+        metrics["surrogate v_out"] = error_metrics(np.concatenate(modelled), spice_out)
+        swing = spec.readout.v_swing  # an ideal op-amp that still saturates at its swing
+        ideal_out = np.clip(-spec.readout.r_f * predictions["ideal"], -swing, swing)
+        metrics["ideal v_out"] = error_metrics(ideal_out, spice_out)
     speeds = model_speeds(surrogate, modes, val[0].case.conductances, rng)
     t3 = time.perf_counter()
     timings = {"spice": t1 - t0, "fit": t2 - t1, "validate": t3 - t2}
@@ -312,7 +316,8 @@ def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
         f"held-out validation on {s.metadata['validation']['vectors']} vectors "
         f"({', '.join(s.metadata['validation']['cases'])}), none of whose distributions "
         "were in the training set. Errors are fractions of full scale "
-        f"(max |I_ngspice| = {s.metadata['validation']['full_scale_a'] * 1e3:.4g} mA).",
+        f"(max |I_ngspice| = {s.metadata['validation']['full_scale_a'] * 1e3:.4g} mA; the "
+        "`v_out` rows, TIA outputs, of max |V_out|).",
         "",
         "Speeds on one held-out conductance matrix, a batch of "
         f"{SPEED_BATCH} vectors (indicative: the repository's benchmarks measure ratios on "

@@ -12,7 +12,9 @@ Parameters (ohm, all fitted to ngspice runs):
   (``r_cell + r_cell_g * G / g_max``): a transistor carrying a larger cell current sees a
   larger drain-source voltage and so a larger on-resistance.
 
-The cells follow the spec's own law (``[device] iv``, and the selector of 1S1R cells).
+The cells follow the spec's own law (``[device] iv``, and the selector of 1S1R cells). A TIA
+readout (behavioural op-amp) on linear cells is solved on top of the array: each bit line's
+sense node sits where its TIA's loop holds it (:mod:`cimspice.surrogate.readout`).
 
 For linear cells the tile is linear for a given conductance matrix, so
 :meth:`TileSurrogate.prepare` computes its exact transfer matrix ``T`` once (one sparse
@@ -37,12 +39,13 @@ import numpy as np
 from cimspice import __version__
 from cimspice.arrays import atomic_output, check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
-from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law
+from cimspice.engines.cell_laws import CellLaw, LinearLaw, SeriesLaw, cell_law
+from cimspice.engines.line_newton import solve_cell_voltages
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import SurrogateError
 from cimspice.result import Result
-from cimspice.spec import CrossbarSpec, DeviceIV, spec_from_dict
+from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
 from cimspice.surrogate.prepared import (
     LEVELS,
     AttenuationTile,
@@ -53,6 +56,7 @@ from cimspice.surrogate.prepared import (
     TileLevels,
     solve_tile,
 )
+from cimspice.surrogate.readout import TiaReadout
 from cimspice.surrogate.transistor_iv import AccessTransistor
 from cimspice.topology import PassiveTopology
 
@@ -65,6 +69,7 @@ __all__ = [
     "SurrogateEngine",
     "TileParams",
     "TileSurrogate",
+    "check_modelled",
     "load_surrogate",
 ]
 
@@ -76,6 +81,23 @@ FORMAT = "cimspice-surrogate/1"
 
 class RangeWarning(UserWarning):
     """Inputs or conductances outside the ranges the surrogate was calibrated on."""
+
+
+def check_modelled(spec: CrossbarSpec) -> None:
+    """Refuse, before any SPICE run, a tile the surrogate does not model.
+
+    Raises:
+        SurrogateError: an integrator or transistor-level op-amp readout, or a TIA on cells
+            that are not linear resistors (both are solved exactly by ngspice only, so far).
+    """
+    readout = TiaReadout.from_spec(spec)
+    linear_cells = spec.device.iv == DeviceIV.LINEAR and spec.array.cell == CellKind.PASSIVE
+    if readout is not None and not linear_cells:
+        raise SurrogateError(
+            "the surrogate models TIA readouts on linear passive cells only; this spec's cells "
+            f"({spec.array.cell.value}, device.iv = '{spec.device.iv.value}') with "
+            "readout.kind = 'tia' need the ngspice engine"
+        )
 
 
 @dataclass(frozen=True)
@@ -136,9 +158,12 @@ class TileSurrogate:
 
     @property
     def is_linear(self) -> bool:
-        """Whether the modelled cells are linear (then both modes are exact and identical)."""
+        """Whether the modelled cells are linear (then both modes are exact and identical; a
+        TIA readout is solved on top of the linear array)."""
         return (
-            self.spec.is_linear and self.spec.array.cell.value != "1S1R" and self.transistor is None
+            self.spec.device.iv == DeviceIV.LINEAR
+            and self.spec.array.cell == CellKind.PASSIVE
+            and self.transistor is None
         )
 
     def _series(self, g: np.ndarray) -> np.ndarray:
@@ -176,6 +201,24 @@ class TileSurrogate:
         return lambda source: self.cell_law(g, source)
 
     @functools.cached_property
+    def readout(self) -> TiaReadout | None:
+        """The spec's TIAs (``None``: ideal virtual grounds).
+
+        Raises:
+            SurrogateError: a readout the surrogate does not model.
+        """
+        return TiaReadout.from_spec(self.spec)
+
+    def _coupling(self, g: np.ndarray) -> np.ndarray:
+        """Siemens, ``(cols, cols)``: the currents into the sense nodes per volt on each, with
+        the drivers at 0 V (linear cells; the fitted network, solved exactly)."""
+        cols = self.spec.cols
+        law = LinearLaw((g / (1.0 + g * self._series(g)))[:, :, None])
+        drive = np.zeros((cols, self.spec.rows))
+        solution = solve_cell_voltages(law, self._wires, drive, cols, sense=np.eye(cols))
+        return solution.currents.sum(axis=0).T
+
+    @functools.cached_property
     def _wires(self) -> WireDrops:
         """The fitted wires as an operator."""
         return WireDrops.from_topology(self.topology())
@@ -201,7 +244,12 @@ class TileSurrogate:
         start = time.perf_counter()
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
         if self.is_linear:
-            return PreparedTile(self._solver(g).transfer_matrix(), time.perf_counter() - start)
+            transfer = self._solver(g).transfer_matrix()
+            if self.readout is None:
+                return PreparedTile(transfer, time.perf_counter() - start)
+            coupling = self._coupling(g)
+            return PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
+        check_modelled(self.spec)
         rows, cols = self.spec.rows, self.spec.cols
         transistor = self.transistor is not None
         # Every mode measures the tile at uniform levels over the calibrated input range (the
@@ -221,6 +269,18 @@ class TileSurrogate:
             )
         return AttenuationTile.build(reference)
 
+    def v_out(self, conductances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Volt, ``(batch, cols)``: the TIAs' outputs for one conductance matrix and a batch.
+
+        Raises:
+            SurrogateError: the tile has no TIAs.
+        """
+        prepared = self.prepare(conductances)
+        v_out = prepared.outputs(inputs)[1] if isinstance(prepared, PreparedTile) else None
+        if v_out is None:
+            raise SurrogateError("this tile's bit lines end in ideal virtual grounds: no v_out")
+        return v_out
+
     def currents(
         self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
     ) -> np.ndarray:
@@ -230,7 +290,7 @@ class TileSurrogate:
         than the transfer matrix); a larger one goes through the transfer matrix.
         """
         v = check_inputs(inputs, self.spec.rows)
-        if self.is_linear and v.shape[0] < self.spec.rows:
+        if self.is_linear and v.shape[0] < self.spec.rows and self.readout is None:
             g = check_conductances(conductances, self.spec.rows, self.spec.cols)
             return self._solver(g).solve(v).currents
         if not self.is_linear and mode == "accurate" and v.shape[0] <= LEVELS:
@@ -395,12 +455,17 @@ class SurrogateEngine:
         v = dac(spec, check_inputs(inputs, spec.rows))
         self.surrogate.check_ranges(g, v)
         prepared = self.surrogate.prepare(g, self.mode)
-        currents = prepared.currents(v)
+        v_out = None
+        if isinstance(prepared, PreparedTile):
+            currents, v_out = prepared.outputs(v)
+        else:
+            currents = prepared.currents(v)
         return with_adc(
             spec,
             Result(
                 engine=self.name,
                 currents=currents,
+                v_out=v_out,
                 elapsed_s=time.perf_counter() - start,
                 info={"prepare_s": prepared.prepare_s, "mode": self.mode},
             ),

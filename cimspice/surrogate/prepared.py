@@ -36,6 +36,7 @@ from cimspice.engines.cell_laws import CellLaw
 from cimspice.engines.line_newton import LineSolution, Workspace, solve_cell_voltages
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import ConvergenceError
+from cimspice.surrogate.readout import TiaReadout
 
 LawFor = Callable[[np.ndarray | None], CellLaw]
 """The cells' law given the bit-line potential at every cell (``None``: all at 0 V): access
@@ -118,19 +119,33 @@ def solve_tile(
 
 @dataclass(frozen=True)
 class PreparedTile:
-    """Linear cells: ``currents = inputs @ transfer``.
+    """Linear cells: ``currents = inputs @ transfer`` (with an ideal readout).
 
     Attributes:
         transfer: siemens, ``(rows, cols)``.
         prepare_s: seconds spent preparing it.
+        readout: the TIAs on the bit lines, or ``None`` (ideal virtual grounds).
+        coupling: siemens, ``(cols, cols)``: with TIAs, the currents into the sense nodes
+            per volt on each (see :mod:`cimspice.surrogate.readout`).
     """
 
     transfer: np.ndarray
     prepare_s: float
+    readout: TiaReadout | None = None
+    coupling: np.ndarray | None = None
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
-        """Ampere, ``(batch, cols)``."""
-        return check_inputs(inputs, self.transfer.shape[0]) @ self.transfer
+        """Ampere, ``(batch, cols)``: what reaches each sense node."""
+        return self.outputs(inputs)[0]
+
+    def outputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(currents, v_out)``: ampere and, with TIAs, their output voltages (else
+        ``None``), each ``(batch, cols)``."""
+        base = check_inputs(inputs, self.transfer.shape[0]) @ self.transfer
+        if self.readout is None or self.coupling is None:
+            return base, None
+        currents, v_out, _ = self.readout.settle(base, self.coupling)
+        return currents, v_out
 
 
 ACCURATE_TOL_V = 1e-6

@@ -1,0 +1,114 @@
+"""The surrogate with TIA readouts: finite gain, offset and saturation, against ngspice."""
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from cimspice.engines import simulate
+from cimspice.errors import SurrogateError
+from cimspice.metrics import max_error
+from cimspice.spec import spec_from_dict
+from cimspice.surrogate.calibrate import calibrate
+from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate
+from cimspice.surrogate.readout import TiaReadout
+
+
+def tia_spec(rows=9, cols=7, *, iv="linear", **readout):
+    return spec_from_dict(
+        {
+            "array": {"rows": rows, "cols": cols},
+            "wire": {"r_row": 2.0, "r_col": 3.0},
+            "device": {"iv": iv},
+            "readout": {"kind": "tia", **readout},
+        }
+    )
+
+
+def arrays(rows=9, cols=7, batch=12, seed=0):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.0, 0.3, (batch, rows))
+    v[: batch // 4] *= -1  # some vectors drive the outputs the other way
+    return rng.uniform(1e-6, 1e-4, (rows, cols)), v
+
+
+CASES = {
+    # finite gain, an offset and a sense-amplifier input resistance, inside the swing
+    "linear-region": {"r_f": 2e3, "gain": 300.0, "v_offset": 3e-3, "v_swing": 0.4, "r_in": 5.0},
+    # the default TIA (10 kohm): a quarter of the outputs saturate at +-1 V
+    "saturating": {},
+}
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("case", CASES)
+def test_tia_surrogate_is_the_ngspice_tile(case):
+    spec = tia_spec(**CASES[case])
+    g, v = arrays()
+    spice = simulate(spec, g, v, engine="ngspice")
+    assert spice.v_out is not None
+    if case == "saturating":
+        assert np.mean(np.abs(spice.v_out) > 0.99 * spec.readout.v_swing) > 0.1
+    # The nominal network and the spec's op-amp law, solved exactly: the same equations as
+    # the deck, so agreement to solver precision (1e-9 of full scale is ~1e4 x rounding).
+    result = SurrogateEngine(TileSurrogate(spec, TileParams.from_spec(spec))).run(spec, g, v)
+    assert result.v_out is not None
+    assert max_error(result.currents, spice.currents) <= 1e-9
+    assert max_error(result.v_out, spice.v_out) <= 1e-9
+    # and the readout matters: an ideal virtual ground misses by over a percent
+    ideal_readout = spec_from_dict({**spec.to_dict(), "readout": {"r_in": spec.readout.r_in}})
+    plain = TileSurrogate(ideal_readout, TileParams.from_spec(ideal_readout)).currents(g, v)
+    assert max_error(plain, spice.currents) > 1e-2
+
+
+def test_loops_settle_in_deep_saturation_like_a_scalar_root_finder():
+    readout = TiaReadout(r_f=1e4, gain=1e4, v_offset=2e-3, v_swing=0.5)
+    own = np.array([3e-3, 1e-4, 2e-3])
+    coupling = np.diag(-own)  # no coupling: each column a scalar equation
+    base = np.array([[1e-3, -2e-5, 4e-4], [-9e-4, 1e-6, 0.0]])  # 10 V, 0.2 V, 4 V of r_f I
+    currents, v_out, sense = readout.settle(base, coupling)
+
+    def loop(x, b, k):
+        return x - readout.output(np.array(x))[0] - readout.r_f * (b - k * x)
+
+    for (i, j), b in np.ndenumerate(base):
+        root = brentq(loop, -10.0, 10.0, args=(b, own[j]), xtol=1e-15)
+        assert sense[i, j] == pytest.approx(root, abs=1e-12)
+    assert np.all(np.abs(v_out) <= readout.v_swing)
+    np.testing.assert_allclose(currents, base - sense * own, rtol=0, atol=1e-18)
+
+
+@pytest.mark.ngspice
+def test_calibration_reports_the_tia_outputs_and_the_engine_gives_adc_codes(tmp_path):
+    spec = tia_spec(8, 6, r_f=5e3, gain=1e3, v_offset=1e-3, adc_bits=6, adc_full_scale=1.0)
+    cal = calibrate(spec, samples=2, batch=4, seed=3, cache_dir=tmp_path, jobs=2)
+    m = cal.metrics
+    # The fitted network and the exact loop: solver precision on held-out runs, for the
+    # currents and for the outputs the ADC reads; the ideal model (-I r_f, clipped at the
+    # swing) misses both by far more.
+    assert m["surrogate"]["max_error"] <= 1e-6
+    assert m["surrogate v_out"]["max_error"] <= 1e-6
+    assert m["ideal v_out"]["max_error"] > 1e-2
+    g, v = arrays(8, 6, batch=5, seed=9)
+    v = np.abs(v) * (spec.driver.v_read / 0.3)  # within the calibrated 0..v_read
+    spice = simulate(spec, g, v, engine="ngspice")
+    mine = SurrogateEngine(cal.surrogate).run(spec, g, v)
+    assert mine.codes is not None and spice.codes is not None
+    # the same 6-bit codes, but for an output within rounding of a code boundary
+    assert np.mean(mine.codes == spice.codes) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("readout", "iv", "needle"),
+    [
+        ({"kind": "integrator"}, "linear", "readout.kind = 'integrator'"),
+        ({"kind": "tia", "opamp": "cmos"}, "linear", "readout.opamp = 'cmos'"),
+        ({"kind": "tia"}, "sinh", "device.iv = 'sinh'"),
+    ],
+)
+def test_unmodelled_readouts_are_refused_before_any_spice_run(tmp_path, readout, iv, needle):
+    spec = spec_from_dict(
+        {"array": {"rows": 4, "cols": 3}, "device": {"iv": iv}, "readout": readout}
+    )
+    with pytest.raises(SurrogateError, match=needle.replace("(", r"\(")):
+        calibrate(spec, samples=1, batch=2, cache_dir=tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing was run
