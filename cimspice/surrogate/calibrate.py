@@ -209,7 +209,9 @@ def calibrate(
     }
     surrogate = TileSurrogate(spec, params, ranges, transistor=transistor)
     spice = np.concatenate([r.currents for r in val])
-    modes = ["accurate"] if surrogate.is_linear else ["accurate", "fast"]
+    # (the fast mode does not model TIAs on nonlinear tiles)
+    one_mode = surrogate.is_linear or surrogate.readout is not None
+    modes = ["accurate"] if one_mode else ["accurate", "fast"]
     predictions = {
         _MODEL_NAMES[mode]: np.concatenate(
             [surrogate.currents(r.case.conductances, dac(spec, r.case.inputs), mode) for r in val]

@@ -87,17 +87,9 @@ def check_modelled(spec: CrossbarSpec) -> None:
     """Refuse, before any SPICE run, a tile the surrogate does not model.
 
     Raises:
-        SurrogateError: an integrator or transistor-level op-amp readout, or a TIA on cells
-            that are not linear resistors (both are solved exactly by ngspice only, so far).
+        SurrogateError: an integrator readout (no DC output) or a transistor-level op-amp.
     """
-    readout = TiaReadout.from_spec(spec)
-    linear_cells = spec.device.iv == DeviceIV.LINEAR and spec.array.cell == CellKind.PASSIVE
-    if readout is not None and not linear_cells:
-        raise SurrogateError(
-            "the surrogate models TIA readouts on linear passive cells only; this spec's cells "
-            f"({spec.array.cell.value}, device.iv = '{spec.device.iv.value}') with "
-            "readout.kind = 'tia' need the ngspice engine"
-        )
+    TiaReadout.from_spec(spec)
 
 
 @dataclass(frozen=True)
@@ -261,7 +253,12 @@ class TileSurrogate:
             self._law_for(g), self._wires, (rows, cols), v_max, source_dependent=transistor
         )
         if mode == "accurate":
-            return NewtonTile.build(reference)
+            return NewtonTile.build(reference, self.readout)
+        if self.readout is not None:
+            raise SurrogateError(
+                "the fast mode does not model TIA readouts on nonlinear tiles; use the "
+                "accurate mode (--mode accurate)"
+            )
         if transistor and self.spec.device.iv == DeviceIV.LINEAR:
             # linear memristors behind transistors: weakly nonlinear, secant transfer matrices
             return SecantTile.build(
@@ -276,7 +273,9 @@ class TileSurrogate:
             SurrogateError: the tile has no TIAs.
         """
         prepared = self.prepare(conductances)
-        v_out = prepared.outputs(inputs)[1] if isinstance(prepared, PreparedTile) else None
+        v_out = None
+        if isinstance(prepared, PreparedTile | NewtonTile):
+            v_out = prepared.outputs(inputs)[1]
         if v_out is None:
             raise SurrogateError("this tile's bit lines end in ideal virtual grounds: no v_out")
         return v_out
@@ -293,7 +292,7 @@ class TileSurrogate:
         if self.is_linear and v.shape[0] < self.spec.rows and self.readout is None:
             g = check_conductances(conductances, self.spec.rows, self.spec.cols)
             return self._solver(g).solve(v).currents
-        if not self.is_linear and mode == "accurate" and v.shape[0] <= LEVELS:
+        if not self.is_linear and mode == "accurate" and v.shape[0] <= LEVELS and not self.readout:
             # A few vectors (a fit's residuals): solve them directly, without first measuring
             # the levels that only seed a larger batch's Newton.
             g = check_conductances(conductances, self.spec.rows, self.spec.cols)
@@ -456,7 +455,7 @@ class SurrogateEngine:
         self.surrogate.check_ranges(g, v)
         prepared = self.surrogate.prepare(g, self.mode)
         v_out = None
-        if isinstance(prepared, PreparedTile):
+        if isinstance(prepared, PreparedTile | NewtonTile):
             currents, v_out = prepared.outputs(v)
         else:
             currents = prepared.currents(v)

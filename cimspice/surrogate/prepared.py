@@ -36,7 +36,7 @@ from cimspice.engines.cell_laws import CellLaw
 from cimspice.engines.line_newton import LineSolution, Workspace, solve_cell_voltages
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import ConvergenceError
-from cimspice.surrogate.readout import TiaReadout
+from cimspice.surrogate.readout import CurrentsAt, TiaReadout
 
 LawFor = Callable[[np.ndarray | None], CellLaw]
 """The cells' law given the bit-line potential at every cell (``None``: all at 0 V): access
@@ -86,8 +86,10 @@ def solve_tile(
     source_dependent: bool,
     start: np.ndarray | None = None,
     workspace: Workspace | None = None,
+    sense: np.ndarray | None = None,
 ) -> LineSolution:
-    """Solve the fitted network to the accurate mode's tolerance (:data:`ACCURATE_TOL_V`);
+    """Solve the fitted network to the accurate mode's tolerance (:data:`ACCURATE_TOL_V`),
+    with the bit lines' sense nodes at ``sense`` (V, ``(batch, cols)``; default 0 V);
     with ``source_dependent`` cells (access transistors), repeat with each solution's
     bit-line potentials until they stop moving (a few repeats: the transistors depend on
     them weakly)."""
@@ -99,14 +101,16 @@ def solve_tile(
         tol=ACCURATE_TOL_V,
         predict=True,
         workspace=Workspace() if workspace is None else workspace,
+        sense=sense,
     )
+    lift = 0.0 if sense is None else sense.T[None, :, :]  # each bit line's sense potential
     solution = solve(law_for(None), start=start)
     if not source_dependent:
         return solution
-    source = drops.bit(solution.currents)
+    source = drops.bit(solution.currents) + lift
     for _ in range(SOURCE_MAX_ITER):
         solution = solve(law_for(source), start=solution.voltages)
-        moved_to = drops.bit(solution.currents)
+        moved_to = drops.bit(solution.currents) + lift
         moved = float(np.max(np.abs(moved_to - source), initial=0.0))
         source = moved_to
         if moved <= SOURCE_TOL_V:
@@ -144,7 +148,7 @@ class PreparedTile:
         base = check_inputs(inputs, self.transfer.shape[0]) @ self.transfer
         if self.readout is None or self.coupling is None:
             return base, None
-        currents, v_out, _ = self.readout.settle(base, self.coupling)
+        currents, v_out, _ = self.readout.settle_linear(base, self.coupling)
         return currents, v_out
 
 
@@ -173,6 +177,10 @@ class NewtonTile:
         prepare_s: seconds spent preparing it.
         chunk: input vectors solved together (bounds the working memory to a few
             ``(rows, cols, chunk)`` arrays).
+        readout: the TIAs on the bit lines, or ``None`` (ideal virtual grounds). With TIAs
+            the array is solved again at each iterate of the sense potentials (see
+            :meth:`~cimspice.surrogate.readout.TiaReadout.settle`), each time from the last
+            solution; the cells' secant conductances steer that iteration.
     """
 
     law_for: LawFor
@@ -182,9 +190,10 @@ class NewtonTile:
     attenuation: np.ndarray
     prepare_s: float = 0.0
     chunk: int = 256
+    readout: TiaReadout | None = None
 
     @classmethod
-    def build(cls, reference: TileLevels) -> NewtonTile:
+    def build(cls, reference: TileLevels, readout: TiaReadout | None = None) -> NewtonTile:
         """The accurate mode, from the network solved at uniform levels."""
         alpha = reference.solution.voltages / reference.levels
         return cls(
@@ -194,13 +203,20 @@ class NewtonTile:
             reference.levels,
             alpha,
             reference.seconds,
+            readout=readout,
         )
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
-        """Ampere, ``(batch, cols)``."""
+        """Ampere, ``(batch, cols)``: what reaches each sense node."""
+        return self.outputs(inputs)[0]
+
+    def outputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(currents, v_out)``: ampere and, with TIAs, their output voltages (else
+        ``None``), each ``(batch, cols)``."""
         rows, cols = self.attenuation.shape[:2]
         v = check_inputs(inputs, rows)
         out = np.empty((v.shape[0], cols))
+        v_out = None if self.readout is None else np.empty((v.shape[0], cols))
         work = Workspace()
         for k in range(0, v.shape[0], self.chunk):
             part = v[k : k + self.chunk]
@@ -212,17 +228,39 @@ class NewtonTile:
             upper *= weight
             start += upper
             start *= part.T[:, None]
-            solution = solve_tile(
+            solve = functools.partial(
+                solve_tile,
                 self.law_for,
                 self.drops,
                 part,
                 cols,
                 source_dependent=self.source_dependent,
-                start=start,
                 workspace=work,
             )
-            out[k : k + part.shape[0]] = solution.currents.sum(axis=0).T
-        return out
+            if self.readout is None or v_out is None:
+                out[k : k + part.shape[0]] = solve(start=start).currents.sum(axis=0).T
+                continue
+            currents, outputs, _ = self.readout.settle(
+                _array_at(solve, start), (part.shape[0], cols), tol=ACCURATE_TOL_V
+            )
+            out[k : k + part.shape[0]] = currents
+            v_out[k : k + part.shape[0]] = outputs
+        return out, v_out
+
+
+def _array_at(solve: Callable[..., LineSolution], start: np.ndarray) -> CurrentsAt:
+    """The array as :meth:`TiaReadout.settle` sees it: sense potentials to the column currents
+    and the columns' secant conductances, each call solved from the last call's solution."""
+    last = [start]
+
+    def currents_at(sense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        solution = solve(start=last[0], sense=sense)
+        last[0] = solution.voltages
+        volts, amps = solution.voltages, solution.currents
+        secant = np.divide(amps, volts, out=np.zeros_like(amps), where=volts != 0)
+        return amps.sum(axis=0).T, secant.sum(axis=0).T
+
+    return currents_at
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ inverting input leaves through ``r_f``, so ``x_j = V_out_j + r_f I_j``. The arra
 in its sources, so the column currents are ``I = v @ T + x @ K``: ``T`` the transfer matrix
 with every sense node at 0 V, ``K`` ``(cols, cols)`` the currents into the sense nodes per
 volt on each of them (``K_jj < 0``: raising a sense node pushes current back into the array;
-the off-diagonal terms are the small coupling through the word lines). :meth:`TiaReadout.settle`
-solves the ``cols`` equations for every vector.
+the off-diagonal terms are the small coupling through the word lines). For nonlinear cells the
+array is solved again at each iterate of the sense potentials instead.
+:meth:`TiaReadout.settle` solves the ``cols`` equations for every vector.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,10 +25,14 @@ import numpy as np
 from cimspice.errors import ConvergenceError, SurrogateError
 from cimspice.spec import CrossbarSpec, OpAmpKind, ReadoutKind
 
-__all__ = ["SETTLE_TOL_V", "TiaReadout"]
+__all__ = ["SETTLE_TOL_V", "CurrentsAt", "TiaReadout"]
+
+CurrentsAt = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""Sense potentials to ``(column currents, own conductance)``: see :meth:`TiaReadout.settle`."""
 
 SETTLE_TOL_V = 1e-13
-"""Volt: the sense potentials are solved until every loop equation holds to this."""
+"""Volt: the loops of a linear array are solved until each holds to this (scaled, see
+:meth:`TiaReadout.settle`)."""
 SETTLE_MAX_ITER = 100
 
 
@@ -75,14 +81,17 @@ class TiaReadout:
         return self.v_swing * t, -self.gain * (1.0 - t * t)
 
     def settle(
-        self, base: np.ndarray, coupling: np.ndarray
+        self, currents_at: CurrentsAt, shape: tuple[int, int], *, tol: float = SETTLE_TOL_V
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Solve the loop of every TIA for a batch.
 
         Args:
-            base: ampere, ``(batch, cols)``: the column currents with every sense node at
-                0 V (``v @ T``).
-            coupling: siemens, ``(cols, cols)``: ``K`` (see the module docstring).
+            currents_at: the array: sense potentials (V, ``(batch, cols)``) to the column
+                currents (A) and each column's conductance into its own sense node (S,
+                ``-dI_j / dx_j``, broadcastable; it only steers the iteration).
+            shape: ``(batch, cols)``.
+            tol: volt, how closely the loops must hold: ``|F_j| <= tol (1 + r_f own_j)`` (an
+                array solved to some voltage accuracy leaves about that much in ``F``).
 
         Returns:
             ``(currents, v_out, sense)``, each ``(batch, cols)``.
@@ -91,23 +100,26 @@ class TiaReadout:
             ConvergenceError: the loop equations did not settle.
 
         Each column's equation ``F_j = x_j - V_out(x_j) - r_f I_j = 0`` increases in ``x_j``
-        (slope ``1 + gain sech^2 + r_f |K_jj|``), and ``|V_out| <= v_swing`` brackets its
+        (slope ``1 + gain sech^2 + r_f own_j``), and ``|V_out| <= v_swing`` brackets its
         root; Newton steps on each column with the others held (the coupling between
         columns is weak) fall back to bisection when they leave the bracket.
         """
-        own = -np.diag(coupling)  # > 0: each sense node's own conductance into the array
-        damping = 1.0 + self.r_f * own
+        base, own = currents_at(np.zeros(shape))
         # the ideal loop (no saturation, no coupling) as the start
-        sense = (self.gain * self.v_offset + self.r_f * base) / (self.gain + damping)
+        sense = (self.gain * self.v_offset + self.r_f * base) / (self.gain + 1.0 + self.r_f * own)
         worst = np.inf
         for _ in range(SETTLE_MAX_ITER):
-            currents = base + sense @ coupling
+            currents, own = currents_at(sense)
             v_out, slope = self.output(sense)
             residual = sense - v_out - self.r_f * currents
-            worst = float(np.max(np.abs(residual), initial=0.0))
-            if worst <= SETTLE_TOL_V:
-                return currents, v_out, sense
             # With the other columns held, F_j = damping_j x_j - V_out(x_j) - r_f c_j:
+            damping = 1.0 + self.r_f * own
+            # F in volts is about the error of V_out (where the op-amp amplifies) or of x
+            # (where it saturates); an array whose currents are off by dI leaves r_f dI in it,
+            # i.e. its voltage error times r_f own: hence the scaled test.
+            worst = float(np.max(np.abs(residual / damping), initial=0.0))
+            if worst <= tol:
+                return currents, v_out, sense
             rest = currents + own * sense  # c_j, the current the other sources push
             lo = (-self.v_swing + self.r_f * rest) / damping
             hi = (self.v_swing + self.r_f * rest) / damping
@@ -117,6 +129,14 @@ class TiaReadout:
             inside = (newton >= below) & (newton <= above)
             sense = np.where(inside, newton, 0.5 * (below + above))
         raise ConvergenceError(
-            f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest loop "
+            f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest scaled loop "
             f"residual {worst:.3g} V)"
         )
+
+    def settle_linear(
+        self, base: np.ndarray, coupling: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`settle` for a linear array: ``I = base + x @ coupling`` (see the module
+        docstring), to :data:`SETTLE_TOL_V`."""
+        own = -np.diag(coupling)
+        return self.settle(lambda sense: (base + sense @ coupling, own), base.shape)
