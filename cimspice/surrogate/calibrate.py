@@ -24,6 +24,7 @@ from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
 from cimspice.surrogate.model import TileParams, TileSurrogate, check_modelled
+from cimspice.surrogate.readout import MeasuredTia, measure_tia
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
 from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
@@ -68,6 +69,7 @@ def fit_params(
     *,
     start: TileParams | None = None,
     transistor: AccessTransistor | None = None,
+    readout_transfer: MeasuredTia | None = None,
 ) -> tuple[TileParams, dict]:
     """Least-squares fit of the tile's resistances to SPICE currents.
 
@@ -75,7 +77,8 @@ def fit_params(
     the fit starts from ``start`` (default: the spec's nominal values) and keeps every
     resistance >= 0. Cells without a transistor have no series element, and a measured
     ``transistor`` models it itself, so in both cases only the four wire resistances are
-    fitted (``r_cell`` and ``r_cell_g`` are 0).
+    fitted (``r_cell`` and ``r_cell_g`` are 0). A transistor-level TIA is modelled by its
+    measured ``readout_transfer``.
     """
     scale = max(float(np.max(np.abs(r.currents))) for r in training)
 
@@ -104,7 +107,9 @@ def fit_params(
         return TileParams.from_array(np.concatenate([x, fixed]))
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        model = TileSurrogate(spec, params_of(x), transistor=transistor)
+        model = TileSurrogate(
+            spec, params_of(x), transistor=transistor, readout_transfer=readout_transfer
+        )
         return np.concatenate(
             [
                 ((model.currents(r.case.conductances, driven(r)) - r.currents) / scale).ravel()
@@ -191,12 +196,22 @@ def calibrate(
     cached = sum(r.cached for r in results)
     t1 = time.perf_counter()
     _log(f"SPICE done in {t1 - t0:.1f} s ({cached} of {len(results)} from the cache); fitting")
+    # the largest input the cases drive, or the spec's v_read if larger
+    reach = max(
+        [spec.driver.v_read] + [float(np.max(np.abs(dac(spec, r.case.inputs)))) for r in results]
+    )
     transistor = None
     if spec.has_transistors:
         # the access transistor's I-V over every drain-source voltage the cases can reach
-        reach = max(float(np.max(np.abs(dac(spec, r.case.inputs)))) for r in results)
-        transistor = measure_access_transistor(spec, 1.25 * max(reach, spec.driver.v_read))
-    params, fit_info = fit_params(spec, results[: len(train)], transistor=transistor)
+        transistor = measure_access_transistor(spec, 1.25 * reach)
+    readout_transfer = None
+    if spec.has_cmos_opamps:
+        # the TIA's transfer over every column current the tile can carry at that input
+        # (the ideal bound: every cell at g_max), with margin
+        readout_transfer = measure_tia(spec, 1.25 * spec.rows * spec.device.g_max * reach)
+    params, fit_info = fit_params(
+        spec, results[: len(train)], transistor=transistor, readout_transfer=readout_transfer
+    )
     t2 = time.perf_counter()
     val = results[len(train) :]
     all_g = np.concatenate([r.case.conductances.ravel() for r in results[: len(train)]])
@@ -207,7 +222,9 @@ def calibrate(
         "v_min": float(all_v.min()),
         "v_max": float(all_v.max()),
     }
-    surrogate = TileSurrogate(spec, params, ranges, transistor=transistor)
+    surrogate = TileSurrogate(
+        spec, params, ranges, transistor=transistor, readout_transfer=readout_transfer
+    )
     spice = np.concatenate([r.currents for r in val])
     # (the fast mode does not model TIAs on nonlinear tiles)
     one_mode = surrogate.is_linear or surrogate.readout is not None
@@ -230,7 +247,8 @@ def calibrate(
         spice_out = np.concatenate([r.v_out for r in val if r.v_out is not None])
         modelled = [surrogate.v_out(r.case.conductances, dac(spec, r.case.inputs)) for r in val]
         metrics["surrogate v_out"] = error_metrics(np.concatenate(modelled), spice_out)
-        swing = spec.readout.v_swing  # an ideal op-amp that still saturates at its swing
+        # an ideal op-amp that still saturates, at the swing or at a CMOS op-amp's rails
+        swing = spec.readout.v_supply / 2 if spec.has_cmos_opamps else spec.readout.v_swing
         ideal_out = np.clip(-spec.readout.r_f * predictions["ideal"], -swing, swing)
         metrics["ideal v_out"] = error_metrics(ideal_out, spice_out)
     speeds = model_speeds(surrogate, modes, val[0].case.conductances, rng)
@@ -253,7 +271,7 @@ def calibrate(
         "timings_s": timings,
         "speeds": speeds,
     }
-    surrogate = TileSurrogate(spec, params, ranges, metadata, transistor)
+    surrogate = TileSurrogate(spec, params, ranges, metadata, transistor, readout_transfer)
     return Calibration(surrogate, metrics, {"spice": spice, **predictions}, timings, speeds)
 
 

@@ -56,7 +56,7 @@ from cimspice.surrogate.prepared import (
     TileLevels,
     solve_tile,
 )
-from cimspice.surrogate.readout import TiaReadout
+from cimspice.surrogate.readout import MeasuredTia, Readout, check_readout, readout_of
 from cimspice.surrogate.transistor_iv import AccessTransistor
 from cimspice.topology import PassiveTopology
 
@@ -87,9 +87,9 @@ def check_modelled(spec: CrossbarSpec) -> None:
     """Refuse, before any SPICE run, a tile the surrogate does not model.
 
     Raises:
-        SurrogateError: an integrator readout (no DC output) or a transistor-level op-amp.
+        SurrogateError: an integrator readout (no DC output).
     """
-    TiaReadout.from_spec(spec)
+    check_readout(spec)
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,7 @@ class TileSurrogate:
         metadata: versions, validation metrics and fit details (JSON-friendly).
         transistor: the access transistor's measured I-V (1T1R tiles calibrated with it);
             without it a 1T1R cell's transistor is the fitted series resistance alone.
+        readout_transfer: a transistor-level TIA's static transfer, measured in ngspice.
     """
 
     spec: CrossbarSpec
@@ -140,6 +141,7 @@ class TileSurrogate:
     ranges: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     transistor: AccessTransistor | None = None
+    readout_transfer: MeasuredTia | None = None
 
     def topology(self) -> PassiveTopology:
         """The network with the fitted wire resistances."""
@@ -193,13 +195,13 @@ class TileSurrogate:
         return lambda source: self.cell_law(g, source)
 
     @functools.cached_property
-    def readout(self) -> TiaReadout | None:
+    def readout(self) -> Readout | None:
         """The spec's TIAs (``None``: ideal virtual grounds).
 
         Raises:
             SurrogateError: a readout the surrogate does not model.
         """
-        return TiaReadout.from_spec(self.spec)
+        return readout_of(self.spec, self.readout_transfer)
 
     def _coupling(self, g: np.ndarray) -> np.ndarray:
         """Siemens, ``(cols, cols)``: the currents into the sense nodes per volt on each, with
@@ -341,6 +343,11 @@ class TileSurrogate:
             "ranges": self.ranges,
             "versions": {"cimspice": __version__, **self.metadata.get("versions", {})},
             **({"access_transistor": self.transistor.to_json()} if self.transistor else {}),
+            **(
+                {"readout_transfer": self.readout_transfer.to_json()}
+                if self.readout_transfer
+                else {}
+            ),
             **{k: v for k, v in self.metadata.items() if k != "versions"},
         }
 
@@ -401,13 +408,16 @@ def load_surrogate(path: str | Path) -> TileSurrogate:
         transistor = None
         if "access_transistor" in data:
             transistor = AccessTransistor.from_json(data["access_transistor"])
+        transfer = None
+        if "readout_transfer" in data:
+            transfer = MeasuredTia.from_json(data["readout_transfer"])
     except SurrogateError:
         raise
     except (KeyError, TypeError, ValueError) as err:
         raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
-    skip = {"format", "spec", "params", "ranges", "access_transistor"}
+    skip = {"format", "spec", "params", "ranges", "access_transistor", "readout_transfer"}
     metadata = {k: v for k, v in data.items() if k not in skip}
-    return TileSurrogate(spec, params, ranges, metadata, transistor)
+    return TileSurrogate(spec, params, ranges, metadata, transistor, transfer)
 
 
 class SurrogateEngine:

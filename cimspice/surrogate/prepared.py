@@ -36,7 +36,7 @@ from cimspice.engines.cell_laws import CellLaw
 from cimspice.engines.line_newton import LineSolution, Workspace, solve_cell_voltages
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import ConvergenceError
-from cimspice.surrogate.readout import CurrentsAt, TiaReadout
+from cimspice.surrogate.readout import CurrentsAt, Readout
 
 LawFor = Callable[[np.ndarray | None], CellLaw]
 """The cells' law given the bit-line potential at every cell (``None``: all at 0 V): access
@@ -135,7 +135,7 @@ class PreparedTile:
 
     transfer: np.ndarray
     prepare_s: float
-    readout: TiaReadout | None = None
+    readout: Readout | None = None
     coupling: np.ndarray | None = None
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
@@ -190,10 +190,10 @@ class NewtonTile:
     attenuation: np.ndarray
     prepare_s: float = 0.0
     chunk: int = 256
-    readout: TiaReadout | None = None
+    readout: Readout | None = None
 
     @classmethod
-    def build(cls, reference: TileLevels, readout: TiaReadout | None = None) -> NewtonTile:
+    def build(cls, reference: TileLevels, readout: Readout | None = None) -> NewtonTile:
         """The accurate mode, from the network solved at uniform levels."""
         alpha = reference.solution.voltages / reference.levels
         return cls(

@@ -17,15 +17,27 @@ array is solved again at each iterate of the sense potentials instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 from cimspice.errors import ConvergenceError, SurrogateError
-from cimspice.spec import CrossbarSpec, OpAmpKind, ReadoutKind
+from cimspice.spec import CrossbarSpec, OpAmpKind, ReadoutKind, spec_from_dict
 
-__all__ = ["SETTLE_TOL_V", "CurrentsAt", "TiaReadout"]
+__all__ = [
+    "SETTLE_TOL_V",
+    "TRANSFER_POINTS",
+    "CurrentsAt",
+    "MeasuredTia",
+    "Readout",
+    "TiaReadout",
+    "check_readout",
+    "measure_tia",
+    "readout_of",
+]
 
 CurrentsAt = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 """Sense potentials to ``(column currents, own conductance)``: see :meth:`TiaReadout.settle`."""
@@ -34,6 +46,8 @@ SETTLE_TOL_V = 1e-13
 """Volt: the loops of a linear array are solved until each holds to this (scaled, see
 :meth:`TiaReadout.settle`)."""
 SETTLE_MAX_ITER = 100
+TRANSFER_POINTS = 4001
+"""Input currents at which a transistor-level TIA's static transfer is measured."""
 
 
 @dataclass(frozen=True)
@@ -53,26 +67,9 @@ class TiaReadout:
     v_swing: float
 
     @classmethod
-    def from_spec(cls, spec: CrossbarSpec) -> TiaReadout | None:
-        """The spec's TIA, ``None`` for the ideal readout.
-
-        Raises:
-            SurrogateError: a readout the surrogate does not model (an integrator, which
-                has no DC output, or a transistor-level op-amp).
-        """
+    def from_spec(cls, spec: CrossbarSpec) -> TiaReadout:
+        """The spec's behavioural TIA (``[readout] kind = "tia"``, ``opamp = "behavioural"``)."""
         readout = spec.readout
-        if readout.kind == ReadoutKind.IDEAL:
-            return None
-        if readout.kind != ReadoutKind.TIA:
-            raise SurrogateError(
-                f"the surrogate models DC readouts; readout.kind = '{readout.kind.value}' is "
-                "read in transient simulations only (use the ngspice engine)"
-            )
-        if readout.opamp != OpAmpKind.BEHAVIOURAL:
-            raise SurrogateError(
-                "the surrogate models the behavioural op-amp's TIA; readout.opamp = "
-                f"'{readout.opamp.value}' needs the ngspice engine"
-            )
         return cls(readout.r_f, readout.gain, readout.v_offset, readout.v_swing)
 
     def output(self, sense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,3 +137,164 @@ class TiaReadout:
         docstring), to :data:`SETTLE_TOL_V`."""
         own = -np.diag(coupling)
         return self.settle(lambda sense: (base + sense @ coupling, own), base.shape)
+
+
+@dataclass(frozen=True)
+class MeasuredTia:
+    """A TIA known by its static transfer, measured in ngspice (transistor-level op-amps).
+
+    Every bit line's TIA is the same circuit, so one table serves them all: for a current
+    ``I`` arriving at the inverting input, the potential ``x`` it settles at and the output
+    ``V_out`` (gain, offset, output resistance and swing are whatever the circuit gives).
+    Between the measured currents both are cubic splines (the circuit's curves are smooth;
+    straight lines between the points missed a 12x8 tile whose outputs all sat at the rails
+    by 6e-5 of full scale, the splines by 3e-7); beyond the table, its ends hold.
+
+    Attributes:
+        currents: ampere, increasing, ``(n,)``.
+        sense: volt, ``(n,)``: the inverting input's potential.
+        v_out: volt, ``(n,)``.
+    """
+
+    currents: np.ndarray
+    sense: np.ndarray
+    v_out: np.ndarray
+
+    def settle(
+        self, currents_at: CurrentsAt, shape: tuple[int, int], *, tol: float = SETTLE_TOL_V
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Solve every column's loop ``x = h(I(x))`` (see :meth:`TiaReadout.settle`).
+
+        ``F = x - h(I(x))`` increases in ``x`` with slope ``1 + h' own >= 1`` (``h``, the
+        measured sense potential, rises with the current), so Newton steps with that slope
+        converge; the test is ``|F| <= tol``, in volt.
+        """
+        lo, hi = float(self.currents[0]), float(self.currents[-1])
+        sense_of, v_out_of = self._splines
+        slope_of = sense_of.derivative()
+        currents, own = currents_at(np.zeros(shape))
+        sense = sense_of(np.clip(currents, lo, hi))
+        worst = np.inf
+        for _ in range(SETTLE_MAX_ITER):
+            currents, own = currents_at(sense)
+            held = np.clip(currents, lo, hi)
+            residual = sense - sense_of(held)
+            worst = float(np.max(np.abs(residual), initial=0.0))
+            if worst <= tol:
+                return currents, v_out_of(held), sense
+            sense = sense - residual / (1.0 + np.maximum(slope_of(held), 0.0) * own)
+        raise ConvergenceError(
+            f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest loop "
+            f"residual {worst:.3g} V)"
+        )
+
+    @functools.cached_property
+    def _splines(self) -> tuple[CubicSpline, CubicSpline]:
+        """``x(I)`` and ``V_out(I)``."""
+        return CubicSpline(self.currents, self.sense), CubicSpline(self.currents, self.v_out)
+
+    def settle_linear(
+        self, base: np.ndarray, coupling: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`settle` for a linear array (see :meth:`TiaReadout.settle_linear`)."""
+        own = -np.diag(coupling)
+        return self.settle(lambda sense: (base + sense @ coupling, own), base.shape)
+
+    def to_json(self) -> dict[str, list[float]]:
+        """The table as JSON-ready lists."""
+        return {
+            "currents": self.currents.tolist(),
+            "sense": self.sense.tolist(),
+            "v_out": self.v_out.tolist(),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> MeasuredTia:
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            ValueError: malformed or inconsistent tables.
+        """
+        if not isinstance(data, dict) or set(data) != {"currents", "sense", "v_out"}:
+            raise ValueError("readout_transfer must hold exactly currents, sense and v_out")
+        tables = [np.asarray(data[key], dtype=float) for key in ("currents", "sense", "v_out")]
+        if any(t.ndim != 1 or len(t) != len(tables[0]) or len(t) < 2 for t in tables):
+            raise ValueError("readout_transfer tables must be 1-D lists of one length (>= 2)")
+        if not all(np.all(np.isfinite(t)) for t in tables) or np.any(np.diff(tables[0]) <= 0):
+            raise ValueError("readout_transfer currents must increase and every value be finite")
+        return cls(*tables)
+
+
+Readout = TiaReadout | MeasuredTia
+"""A readout the surrogate solves: the behavioural TIA's law or a measured transfer."""
+
+
+def check_readout(spec: CrossbarSpec) -> None:
+    """Refuse a readout the surrogate does not model.
+
+    Raises:
+        SurrogateError: an integrator (it has no DC output: transient simulations only).
+    """
+    if spec.readout.kind == ReadoutKind.INTEGRATOR:
+        raise SurrogateError(
+            "the surrogate models DC readouts; readout.kind = 'integrator' is read in "
+            "transient simulations only (use the ngspice engine)"
+        )
+
+
+def readout_of(spec: CrossbarSpec, measured: MeasuredTia | None) -> Readout | None:
+    """The readout the surrogate solves for ``spec``: ``None`` (ideal virtual grounds), the
+    behavioural TIA's law, or for a transistor-level op-amp its ``measured`` transfer.
+
+    Raises:
+        SurrogateError: an integrator, or a transistor-level TIA with no measured transfer.
+    """
+    check_readout(spec)
+    if spec.readout.kind == ReadoutKind.IDEAL:
+        return None
+    if spec.readout.opamp == OpAmpKind.BEHAVIOURAL:
+        return TiaReadout.from_spec(spec)
+    if measured is None:
+        raise SurrogateError(
+            f"readout.opamp = '{spec.readout.opamp.value}': the surrogate reads a "
+            "transistor-level TIA from its transfer measured in ngspice, which this surrogate "
+            "lacks (cimspice calibrate measures it)"
+        )
+    return measured
+
+
+def measure_tia(spec: CrossbarSpec, i_max: float) -> MeasuredTia:
+    """Measure ``spec``'s TIA in ngspice for input currents in ``[-i_max, i_max]``.
+
+    The TIA is the spec's own (op-amp, supply, bias, ``r_f``, temperature, model cards),
+    fed through one cell of ``100 r_f`` from a source swept so that the current crosses the
+    range in :data:`TRANSFER_POINTS` steps (that resistance makes the source a current
+    source to the TIA: a low one would multiply the op-amp's offset by ``1 + r_f / R``).
+    ngspice gives each operating point's current and output, and the inverting input sits
+    at ``x = V_out + r_f I`` (the feedback resistor carries the whole current).
+
+    Raises:
+        SimulationError and friends: ngspice failed (deck and log kept).
+    """
+    from cimspice.engines.ngspice import NgspiceEngine
+
+    data = spec.to_dict()
+    data["array"] = {"rows": 1, "cols": 1}
+    data["wire"] = {"r_row": 0.0, "r_col": 0.0}
+    feed = 0.01 / spec.readout.r_f  # siemens
+    data["driver"] = {**data.get("driver", {}), "dac_bits": 0, "v_read": i_max / feed}
+    data["readout"] = {**data["readout"], "adc_bits": 0, "adc_full_scale": 0.0, "r_in": 0.0}
+    data["device"] = {**data.get("device", {}), "iv": "linear"}
+    data.pop("nonideal", None)
+    data.pop("mapping", None)
+    cell = spec_from_dict(data)
+    drive = np.linspace(-i_max, i_max, TRANSFER_POINTS)[:, None] / feed
+    result = NgspiceEngine().run(cell, np.full((1, 1), feed), drive)
+    if result.v_out is None:
+        raise SurrogateError("the TIA measurement gave no outputs")
+    currents, v_out = result.currents[:, 0], result.v_out[:, 0]
+    order = np.argsort(currents)
+    currents, v_out = currents[order], v_out[order]
+    keep = np.concatenate([[True], np.diff(currents) > 0])  # strictly increasing for interp
+    currents, v_out = currents[keep], v_out[keep]
+    return MeasuredTia(currents, v_out + spec.readout.r_f * currents, v_out)
