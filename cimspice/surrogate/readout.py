@@ -78,7 +78,12 @@ class TiaReadout:
         return self.v_swing * t, -self.gain * (1.0 - t * t)
 
     def settle(
-        self, currents_at: CurrentsAt, shape: tuple[int, int], *, tol: float = SETTLE_TOL_V
+        self,
+        currents_at: CurrentsAt,
+        shape: tuple[int, int],
+        *,
+        tol: float = SETTLE_TOL_V,
+        start: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Solve the loop of every TIA for a batch.
 
@@ -89,6 +94,8 @@ class TiaReadout:
             shape: ``(batch, cols)``.
             tol: volt, how closely the loops must hold: ``|F_j| <= tol (1 + r_f own_j)`` (an
                 array solved to some voltage accuracy leaves about that much in ``F``).
+            start: volt, ``(batch, cols)``, first sense potentials (default: the ideal loop
+                of each column alone, from the currents at 0 V).
 
         Returns:
             ``(currents, v_out, sense)``, each ``(batch, cols)``.
@@ -99,32 +106,41 @@ class TiaReadout:
         Each column's equation ``F_j = x_j - V_out(x_j) - r_f I_j = 0`` increases in ``x_j``
         (slope ``1 + gain sech^2 + r_f own_j``), and ``|V_out| <= v_swing`` brackets its
         root; Newton steps on each column with the others held (the coupling between
-        columns is weak) fall back to bisection when they leave the bracket.
+        columns is weak) are kept inside that bracket.
         """
-        base, own = currents_at(np.zeros(shape))
-        # the ideal loop (no saturation, no coupling) as the start
-        sense = (self.gain * self.v_offset + self.r_f * base) / (self.gain + 1.0 + self.r_f * own)
+        if start is None:
+            base, own = currents_at(np.zeros(shape))
+            # the ideal loop (no saturation, no coupling) as the start
+            start = (self.gain * self.v_offset + self.r_f * base) / (
+                self.gain + 1.0 + self.r_f * own
+            )
+        sense = start
+        scale = self.gain / self.v_swing
         worst = np.inf
         for _ in range(SETTLE_MAX_ITER):
             currents, own = currents_at(sense)
-            v_out, slope = self.output(sense)
-            residual = sense - v_out - self.r_f * currents
-            # With the other columns held, F_j = damping_j x_j - V_out(x_j) - r_f c_j:
+            t = np.tanh((self.v_offset - sense) * scale)
+            # F = x - v_swing t - r_f I; with the other columns held it is damping x - V_out(x)
+            # - r_f (I + own x), damping = 1 + r_f own.
+            residual = sense - self.v_swing * t
+            residual -= self.r_f * currents
             damping = 1.0 + self.r_f * own
             # F in volts is about the error of V_out (where the op-amp amplifies) or of x
             # (where it saturates); an array whose currents are off by dI leaves r_f dI in it,
             # i.e. its voltage error times r_f own: hence the scaled test.
-            worst = float(np.max(np.abs(residual / damping), initial=0.0))
+            worst = float(np.max(np.abs(residual) / damping, initial=0.0))
             if worst <= tol:
-                return currents, v_out, sense
-            rest = currents + own * sense  # c_j, the current the other sources push
-            lo = (-self.v_swing + self.r_f * rest) / damping
-            hi = (self.v_swing + self.r_f * rest) / damping
-            newton = sense - residual / (damping - slope)
-            below = np.where(residual > 0, lo, sense)  # the root lies below x when F > 0
-            above = np.where(residual > 0, sense, hi)
-            inside = (newton >= below) & (newton <= above)
-            sense = np.where(inside, newton, 0.5 * (below + above))
+                return currents, self.v_swing * t, sense
+            t *= t
+            np.subtract(1.0, t, out=t)
+            t *= self.gain
+            t += damping  # dF/dx = damping + gain sech^2
+            residual /= t
+            rest = self.r_f * (currents + own * sense)
+            sense = sense - residual
+            # (np.clip with array bounds takes a slow path: two ufuncs instead)
+            np.minimum(sense, (rest + self.v_swing) / damping, out=sense)
+            np.maximum(sense, (rest - self.v_swing) / damping, out=sense)
         raise ConvergenceError(
             f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest scaled loop "
             f"residual {worst:.3g} V)"
@@ -134,9 +150,17 @@ class TiaReadout:
         self, base: np.ndarray, coupling: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`settle` for a linear array: ``I = base + x @ coupling`` (see the module
-        docstring), to :data:`SETTLE_TOL_V`."""
+        docstring), to :data:`SETTLE_TOL_V`.
+
+        It starts from the loops' exact solution were the op-amps linear (``V_out = gain
+        (v_offset - x)``), coupling included: ``x ((1 + gain) 1 - r_f K) = gain v_offset +
+        r_f base``, one matmul; only saturating columns then need more than a step or two.
+        """
         own = -np.diag(coupling)
-        return self.settle(lambda sense: (base + sense @ coupling, own), base.shape)
+        cols = coupling.shape[0]
+        linear = np.linalg.inv((1.0 + self.gain) * np.eye(cols) - self.r_f * coupling)
+        start = (self.gain * self.v_offset + self.r_f * base) @ linear
+        return self.settle(lambda sense: (base + sense @ coupling, own), base.shape, start=start)
 
 
 @dataclass(frozen=True)
