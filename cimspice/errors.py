@@ -19,6 +19,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "NetlistError",
+    "RangeWarning",
     "SimulationError",
     "SimulationTimeoutError",
     "SpecError",
@@ -107,3 +108,7 @@ class SimulationTimeoutError(SimulationError):
 class CircuitWarning(UserWarning):
     """The circuit will run but probably not as intended (e.g. access transistors that cannot
     turn on)."""
+
+
+class RangeWarning(UserWarning):
+    """Inputs, conductances or currents outside the ranges a surrogate was calibrated on."""

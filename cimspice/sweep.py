@@ -242,6 +242,8 @@ def run_cases(
         for k, case in enumerate(cases):
             keys[k] = SweepCache.key(build_deck(spec, case.conductances, case.inputs).text, version)
             hit = cache.load(keys[k])  # type: ignore[arg-type]
+            if hit is not None and spec.has_tia and hit[2] is None:
+                hit = None  # an entry from before TIA outputs were kept: run it again
             if hit is not None:
                 results[k] = CaseResult(case, *hit, cached=True)
     missing = [k for k, r in enumerate(results) if r is None]

@@ -45,9 +45,10 @@ def test_accurate_mode_with_nominal_params_is_the_nodal_solve(cell):
     exact = simulate(spec, g, v, engine="nodal").currents
     # The same equations and the same Newton. The nodal engine stops at 1e-12 V steps; the
     # accurate mode once it predicts less than 1e-6 V left in the cell voltages, which moves
-    # a cell's current by ~1e-6 / v0 of itself at most: 1e-6 of full scale bounds it (the
-    # mode's target, vs ngspice, is 1e-4).
-    assert max_error(surrogate.currents(g, v, "accurate"), exact) <= 1e-6
+    # a cell's current by at most ~1e-6 V / v0 (times cosh) of itself: ~5e-6 of full scale
+    # here (v0 = 0.2 V). Measured: 3.7e-8 (1S1R); 1e-5 bounds it, ten times under the mode's
+    # target vs ngspice (1e-4).
+    assert max_error(surrogate.currents(g, v, "accurate"), exact) <= 1e-5
 
 
 @pytest.mark.parametrize(("n", "v0"), [(32, 0.15), (32, 0.25), (64, 0.2)])

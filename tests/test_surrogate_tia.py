@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from cimspice.arrays import save_npz_atomic
 from cimspice.engines import simulate
 from cimspice.errors import SurrogateError
 from cimspice.metrics import max_error
@@ -11,6 +12,7 @@ from cimspice.spec import spec_from_dict
 from cimspice.surrogate.calibrate import calibrate
 from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate
 from cimspice.surrogate.readout import TiaReadout
+from cimspice.sweep import Case, SweepCache, run_cases
 
 
 def tia_spec(rows=9, cols=7, *, iv="linear", **readout):
@@ -60,21 +62,31 @@ def test_tia_surrogate_is_the_ngspice_tile(case):
     assert max_error(plain, spice.currents) > 1e-2
 
 
-def test_loops_settle_in_deep_saturation_like_a_scalar_root_finder():
+@pytest.mark.parametrize("far", [False, True])
+def test_loops_settle_in_deep_saturation_like_a_scalar_root_finder(far):
     readout = TiaReadout(r_f=1e4, gain=1e4, v_offset=2e-3, v_swing=0.5)
     own = np.array([3e-3, 1e-4, 2e-3])
     coupling = np.diag(-own)  # no coupling: each column a scalar equation
-    base = np.array([[1e-3, -2e-5, 4e-4], [-9e-4, 1e-6, 0.0]])  # 10 V, 0.2 V, 4 V of r_f I
-    currents, v_out, sense = readout.settle_linear(base, coupling)
+    base = np.array([[1e-3, -2e-5, 4e-4], [-9e-4, 1e-6, 1e-5]])  # 10 V, 0.2 V, 4 V of r_f I
+    bounds = (np.full((2, 1), -20.0), np.full((2, 1), 20.0))
+
+    def array(sense):
+        return base + sense @ coupling, own
+
+    # from the ideal-loop start, or from 50 mV off every root (where Newton alone cycles
+    # between the tanh's two tails)
+    start = None
+    if far:
+        start = np.full(base.shape, 0.05)
+    _, v_out, sense = readout.settle(array, base.shape, bounds, start=start)
 
     def loop(x, b, k):
         return x - readout.output(np.array(x))[0] - readout.r_f * (b - k * x)
 
     for (i, j), b in np.ndenumerate(base):
-        root = brentq(loop, -10.0, 10.0, args=(b, own[j]), xtol=1e-15)
+        root = brentq(loop, -20.0, 20.0, args=(b, own[j]), xtol=1e-15)
         assert sense[i, j] == pytest.approx(root, abs=1e-12)
     assert np.all(np.abs(v_out) <= readout.v_swing)
-    np.testing.assert_allclose(currents, base - sense * own, rtol=0, atol=1e-18)
 
 
 @pytest.mark.ngspice
@@ -104,6 +116,9 @@ def test_calibration_reports_the_tia_outputs_and_the_engine_gives_adc_codes(tmp_
         ("0T1R", "sinh", CASES["linear-region"]),
         ("0T1R", "sinh", CASES["saturating"]),
         ("1S1R", "linear", {"r_f": 5e3}),
+        # v0 = 0.1 V with inputs of either sign to 0.3 V (3 v0): a third of the outputs
+        # at the rails; a first version of the loop solve cycled here
+        ("0T1R", "sinh-0.1", {"r_f": 1e4}),
     ],
 )
 def test_tia_on_nonlinear_cells_in_the_accurate_mode(cell, iv, readout):
@@ -111,13 +126,15 @@ def test_tia_on_nonlinear_cells_in_the_accurate_mode(cell, iv, readout):
         {
             "array": {"rows": 9, "cols": 7, "cell": cell},
             "wire": {"r_row": 2.0, "r_col": 3.0},
-            "device": {"iv": iv},
+            "device": {"iv": iv.split("-")[0], "v0": float(iv.split("-")[1]) if "-" in iv else 0.2},
             "driver": {"v_read": 1.0 if cell == "1S1R" else 0.3},
             "readout": {"kind": "tia", **readout},
         }
     )
     g, v = arrays()
     v *= spec.driver.v_read / 0.3
+    if "-" in iv:
+        v = np.random.default_rng(7).uniform(-0.3, 0.3, v.shape)
     spice = simulate(spec, g, v, engine="ngspice")
     surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
     result = SurrogateEngine(surrogate).run(spec, g, v)
@@ -161,3 +178,21 @@ def test_integrators_are_refused_before_any_spice_run(tmp_path):
     with pytest.raises(SurrogateError, match=r"readout\.kind = 'integrator'"):
         calibrate(spec, samples=1, batch=2, cache_dir=tmp_path)
     assert not any(tmp_path.iterdir())  # nothing was run
+
+
+@pytest.mark.ngspice
+def test_a_tia_cache_entry_without_outputs_is_run_again(tmp_path):
+    spec = tia_spec(4, 3)
+    g, v = arrays(4, 3, batch=2)
+    case = Case("c", g, np.abs(v))
+    cache = SweepCache(tmp_path)
+    first = run_cases(spec, [case], cache=cache, jobs=1)
+    assert first[0].v_out is not None
+    # the entry as cimspice wrote it before it kept TIA outputs: currents and power only
+    entry = next(tmp_path.glob("*.npz"))
+    with np.load(entry) as data:
+        old = {k: data[k] for k in ("key", "currents", "power")}
+    save_npz_atomic(entry, old)
+    again = run_cases(spec, [case], cache=cache, jobs=1)
+    assert not again[0].cached and again[0].v_out is not None
+    np.testing.assert_array_equal(again[0].v_out, first[0].v_out)

@@ -89,6 +89,7 @@ class LineSolution:
         currents: ampere, ``(rows, cols, batch)``, through every cell (word to bit line).
         newton_iterations: Newton steps taken.
         cg_iterations: conjugate-gradient iterations over all steps.
+        slopes: siemens, ``(rows, cols, batch)``: every cell's ``dI/dU`` at the solution.
 
     """
 
@@ -96,6 +97,7 @@ class LineSolution:
     currents: np.ndarray
     newton_iterations: int
     cg_iterations: int
+    slopes: np.ndarray | None = None
 
 
 def solve_cell_voltages(
@@ -222,7 +224,7 @@ def _newton(
             np.clip(du, -limit, limit, out=du)
         u += du
         # Only a large step can take a cell past the span (the check costs two passes).
-        if step > voltage_scale:
+        if step > min(voltage_scale, smallest_span):
             reach = max(float(u.max(initial=0.0)), -float(u.min(initial=0.0)))
             if reach > smallest_span:
                 np.clip(u, -span, span, out=u)
@@ -230,10 +232,10 @@ def _newton(
             predict and iteration > 1 and step <= limit and predicted_error(step, previous) <= tol
         )
         if converged:
-            # the currents at the solution (from the same exponentials as the slopes)
-            currents = np.empty_like(u)
-            law.current_and_slope(u, out=(currents, slope))
-            return LineSolution(u, currents, iteration, cg_total)
+            # the currents and slopes at the solution
+            currents, slopes = np.empty_like(u), np.empty_like(u)
+            law.current_and_slope(u, out=(currents, slopes))
+            return LineSolution(u, currents, iteration, cg_total, slopes)
     raise ConvergenceError(
         f"the crossbar's Newton iteration did not converge in {NEWTON_MAX_ITER} steps (last "
         f"step {step:.3g} V)"

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from cimspice.converters import dac
+from cimspice.engines.cell_laws import memristor_law
 from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
@@ -207,8 +208,12 @@ def calibrate(
     readout_transfer = None
     if spec.has_cmos_opamps:
         # the TIA's transfer over every column current the tile can carry at that input
-        # (the ideal bound: every cell at g_max), with margin
-        readout_transfer = measure_tia(spec, 1.25 * spec.rows * spec.device.g_max * reach)
+        # (every cell at g_max, by the memristor's own law: a sinh cell carries more than
+        # G V), or the largest the SPICE runs saw, with margin
+        law = memristor_law(np.asarray(spec.device.g_max), spec.device.iv.value, spec.device.v0)
+        ideal_bound = spec.rows * float(np.abs(law.current(np.asarray(reach))))
+        seen = max(float(np.max(np.abs(r.currents))) for r in results)
+        readout_transfer = measure_tia(spec, 1.25 * max(ideal_bound, seen))
     params, fit_info = fit_params(
         spec, results[: len(train)], transistor=transistor, readout_transfer=readout_transfer
     )
@@ -283,9 +288,9 @@ def model_speeds(
 ) -> dict[str, dict[str, float]]:
     """How fast each mode runs, next to ``V @ G``: the trade-off the error table leaves out.
 
-    Each mode is prepared for ``conductances`` once (``prepare_s``), called once (which
-    allocates its work arrays), then timed on a batch of :data:`SPEED_BATCH` input vectors
-    drawn over the calibrated input range, best of :data:`SPEED_REPEATS` (``mvm_per_s``).
+    Each mode is prepared for ``conductances`` once (``prepare_s``), called once to warm up,
+    then timed on a batch of :data:`SPEED_BATCH` input vectors drawn over the calibrated
+    input range, best of :data:`SPEED_REPEATS` (``mvm_per_s``).
     Small-batch timings: indicative only, see the repository's benchmarks for measured ratios.
     """
     r = surrogate.ranges

@@ -40,10 +40,10 @@ from cimspice import __version__
 from cimspice.arrays import atomic_output, check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
 from cimspice.engines.cell_laws import CellLaw, LinearLaw, SeriesLaw, cell_law
-from cimspice.engines.line_newton import solve_cell_voltages
+from cimspice.engines.line_newton import Workspace, solve_cell_voltages
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
-from cimspice.errors import SurrogateError
+from cimspice.errors import RangeWarning, SurrogateError
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
 from cimspice.surrogate.prepared import (
@@ -73,14 +73,13 @@ __all__ = [
     "load_surrogate",
 ]
 
+COUPLING_CELLS = 2**20
+"""Cell-vectors per solve when measuring the sense-node coupling (bounds its memory to a few
+8 MiB arrays however large the tile)."""
 MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
 
 FORMAT = "cimspice-surrogate/1"
-
-
-class RangeWarning(UserWarning):
-    """Inputs or conductances outside the ranges the surrogate was calibrated on."""
 
 
 def check_modelled(spec: CrossbarSpec) -> None:
@@ -206,11 +205,20 @@ class TileSurrogate:
     def _coupling(self, g: np.ndarray) -> np.ndarray:
         """Siemens, ``(cols, cols)``: the currents into the sense nodes per volt on each, with
         the drivers at 0 V (linear cells; the fitted network, solved exactly)."""
-        cols = self.spec.cols
+        rows, cols = self.spec.rows, self.spec.cols
         law = LinearLaw((g / (1.0 + g * self._series(g)))[:, :, None])
-        drive = np.zeros((cols, self.spec.rows))
-        solution = solve_cell_voltages(law, self._wires, drive, cols, sense=np.eye(cols))
-        return solution.currents.sum(axis=0).T
+        # a few sense nodes at a time: every one is a (rows, cols) vector of the solve's batch
+        chunk = max(1, min(cols, COUPLING_CELLS // (rows * cols)))
+        work = Workspace()
+        coupling = np.empty((cols, cols))
+        for k in range(0, cols, chunk):
+            unit = np.eye(cols)[k : k + chunk]
+            drive = np.zeros((len(unit), rows))
+            solution = solve_cell_voltages(
+                law, self._wires, drive, cols, sense=unit, workspace=work
+            )
+            coupling[k : k + len(unit)] = solution.currents.sum(axis=0).T
+        return coupling
 
     @functools.cached_property
     def _wires(self) -> WireDrops:

@@ -18,13 +18,14 @@ array is solved again at each iterate of the sense potentials instead.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from cimspice.errors import ConvergenceError, SurrogateError
+from cimspice.errors import ConvergenceError, RangeWarning, SurrogateError
 from cimspice.spec import CrossbarSpec, OpAmpKind, ReadoutKind, spec_from_dict
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "check_readout",
     "measure_tia",
     "readout_of",
+    "sense_bounds",
 ]
 
 CurrentsAt = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -46,6 +48,10 @@ SETTLE_TOL_V = 1e-13
 """Volt: the loops of a linear array are solved until each holds to this (scaled, see
 :meth:`TiaReadout.settle`)."""
 SETTLE_MAX_ITER = 100
+ROOT_RTOL = 16 * float(np.finfo(float).eps)
+"""Each column's local loop is solved until no iterate moves by more than this fraction of
+the largest sense potential (a few units in the last place)."""
+ROOT_MAX_ITER = 200
 TRANSFER_POINTS = 4001
 """Input currents at which a transistor-level TIA's static transfer is measured."""
 
@@ -72,6 +78,11 @@ class TiaReadout:
         readout = spec.readout
         return cls(readout.r_f, readout.gain, readout.v_offset, readout.v_swing)
 
+    @property
+    def swing(self) -> float:
+        """Volt: the largest output magnitude."""
+        return self.v_swing
+
     def output(self, sense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(V_out, dV_out/dx)`` for sense potentials ``sense`` (volt)."""
         t = np.tanh(self.gain * (self.v_offset - sense) / self.v_swing)
@@ -81,6 +92,7 @@ class TiaReadout:
         self,
         currents_at: CurrentsAt,
         shape: tuple[int, int],
+        bounds: tuple[np.ndarray, np.ndarray],
         *,
         tol: float = SETTLE_TOL_V,
         start: np.ndarray | None = None,
@@ -90,8 +102,10 @@ class TiaReadout:
         Args:
             currents_at: the array: sense potentials (V, ``(batch, cols)``) to the column
                 currents (A) and each column's conductance into its own sense node (S,
-                ``-dI_j / dx_j``, broadcastable; it only steers the iteration).
+                ``-dI_j / dx_j``, broadcastable).
             shape: ``(batch, cols)``.
+            bounds: volt, where the sense potentials can be (see :func:`sense_bounds`), each
+                broadcastable to ``shape``.
             tol: volt, how closely the loops must hold: ``|F_j| <= tol (1 + r_f own_j)`` (an
                 array solved to some voltage accuracy leaves about that much in ``F``).
             start: volt, ``(batch, cols)``, first sense potentials (default: the ideal loop
@@ -103,10 +117,12 @@ class TiaReadout:
         Raises:
             ConvergenceError: the loop equations did not settle.
 
-        Each column's equation ``F_j = x_j - V_out(x_j) - r_f I_j = 0`` increases in ``x_j``
-        (slope ``1 + gain sech^2 + r_f own_j``), and ``|V_out| <= v_swing`` brackets its
-        root; Newton steps on each column with the others held (the coupling between
-        columns is weak) are kept inside that bracket.
+        Each iteration solves the array at the current sense potentials, then every column's
+        loop exactly for the array's tangent there, ``I_j ~ c_j - own_j x_j`` (the other
+        columns held): ``(1 + r_f own_j) x_j - V_out(x_j) - r_f c_j = 0`` increases in
+        ``x_j`` and ``|V_out| <= v_swing`` brackets its root, so a bracketed Newton iteration
+        (:func:`_bracketed_root`) finds it. What is left is the array's curvature and the
+        weak coupling between columns, which the next iterations remove.
         """
         if start is None:
             base, own = currents_at(np.zeros(shape))
@@ -114,14 +130,13 @@ class TiaReadout:
             start = (self.gain * self.v_offset + self.r_f * base) / (
                 self.gain + 1.0 + self.r_f * own
             )
-        sense = start
+        lowest, highest = (np.broadcast_to(b, shape) for b in bounds)
+        sense = np.clip(start, lowest, highest)
         scale = self.gain / self.v_swing
         worst = np.inf
         for _ in range(SETTLE_MAX_ITER):
             currents, own = currents_at(sense)
             t = np.tanh((self.v_offset - sense) * scale)
-            # F = x - v_swing t - r_f I; with the other columns held it is damping x - V_out(x)
-            # - r_f (I + own x), damping = 1 + r_f own.
             residual = sense - self.v_swing * t
             residual -= self.r_f * currents
             damping = 1.0 + self.r_f * own
@@ -131,23 +146,24 @@ class TiaReadout:
             worst = float(np.max(np.abs(residual) / damping, initial=0.0))
             if worst <= tol:
                 return currents, self.v_swing * t, sense
-            t *= t
-            np.subtract(1.0, t, out=t)
-            t *= self.gain
-            t += damping  # dF/dx = damping + gain sech^2
-            residual /= t
-            rest = self.r_f * (currents + own * sense)
-            sense = sense - residual
-            # (np.clip with array bounds takes a slow path: two ufuncs instead)
-            np.minimum(sense, (rest + self.v_swing) / damping, out=sense)
-            np.maximum(sense, (rest - self.v_swing) / damping, out=sense)
+            pushed = self.r_f * (currents + own * sense)  # r_f c_j
+
+            def model(
+                x: np.ndarray, damping: np.ndarray = damping, pushed: np.ndarray = pushed
+            ) -> tuple[np.ndarray, np.ndarray]:
+                t = np.tanh((self.v_offset - x) * scale)
+                return damping * x - self.v_swing * t - pushed, damping + self.gain * (1 - t * t)
+
+            lo = np.maximum((pushed - self.v_swing) / damping, lowest)
+            hi = np.minimum((pushed + self.v_swing) / damping, highest)
+            sense = _bracketed_root(model, sense, lo, hi)
         raise ConvergenceError(
             f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest scaled loop "
             f"residual {worst:.3g} V)"
         )
 
     def settle_linear(
-        self, base: np.ndarray, coupling: np.ndarray
+        self, base: np.ndarray, coupling: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`settle` for a linear array: ``I = base + x @ coupling`` (see the module
         docstring), to :data:`SETTLE_TOL_V`.
@@ -160,7 +176,9 @@ class TiaReadout:
         cols = coupling.shape[0]
         linear = np.linalg.inv((1.0 + self.gain) * np.eye(cols) - self.r_f * coupling)
         start = (self.gain * self.v_offset + self.r_f * base) @ linear
-        return self.settle(lambda sense: (base + sense @ coupling, own), base.shape, start=start)
+        return self.settle(
+            lambda sense: (base + sense @ coupling, own), base.shape, bounds, start=start
+        )
 
 
 @dataclass(frozen=True)
@@ -185,19 +203,31 @@ class MeasuredTia:
     v_out: np.ndarray
 
     def settle(
-        self, currents_at: CurrentsAt, shape: tuple[int, int], *, tol: float = SETTLE_TOL_V
+        self,
+        currents_at: CurrentsAt,
+        shape: tuple[int, int],
+        bounds: tuple[np.ndarray, np.ndarray],
+        *,
+        tol: float = SETTLE_TOL_V,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Solve every column's loop ``x = h(I(x))`` (see :meth:`TiaReadout.settle`).
 
-        ``F = x - h(I(x))`` increases in ``x`` with slope ``1 + h' own >= 1`` (``h``, the
-        measured sense potential, rises with the current), so Newton steps with that slope
-        converge; the test is ``|F| <= tol``, in volt.
+        Each iteration solves the array at the current sense potentials, then every column's
+        loop exactly for the array's tangent there, ``x_j = h(c_j - own_j x_j)``, which
+        increases in ``x_j`` with slope ``1 + h' own >= 1`` (``h``, the measured sense
+        potential, rises with the current) between the table's extreme potentials; the test
+        is ``|F| <= tol``, in volt.
+
+        Warns:
+            RangeWarning: currents beyond the measured table (there its ends are held).
         """
         lo, hi = float(self.currents[0]), float(self.currents[-1])
         sense_of, v_out_of = self._splines
         slope_of = sense_of.derivative()
         currents, own = currents_at(np.zeros(shape))
         sense = sense_of(np.clip(currents, lo, hi))
+        floor = np.full(shape, float(np.min(self.sense)))
+        ceiling = np.full(shape, float(np.max(self.sense)))
         worst = np.inf
         for _ in range(SETTLE_MAX_ITER):
             currents, own = currents_at(sense)
@@ -205,12 +235,33 @@ class MeasuredTia:
             residual = sense - sense_of(held)
             worst = float(np.max(np.abs(residual), initial=0.0))
             if worst <= tol:
+                if np.any(held != currents):
+                    warnings.warn(
+                        f"column currents reach [{float(currents.min()):.4g}, "
+                        f"{float(currents.max()):.4g}] A, beyond the TIA's measured transfer "
+                        f"[{lo:.4g}, {hi:.4g}] A: its ends were held there",
+                        RangeWarning,
+                        stacklevel=4,
+                    )
                 return currents, v_out_of(held), sense
-            sense = sense - residual / (1.0 + np.maximum(slope_of(held), 0.0) * own)
+            pushed = currents + own * sense  # c_j
+
+            def model(
+                x: np.ndarray, own: np.ndarray = own, pushed: np.ndarray = pushed
+            ) -> tuple[np.ndarray, np.ndarray]:
+                current = np.clip(pushed - own * x, lo, hi)
+                return x - sense_of(current), 1.0 + np.maximum(slope_of(current), 0.0) * own
+
+            sense = _bracketed_root(model, sense, floor, ceiling)
         raise ConvergenceError(
             f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest loop "
             f"residual {worst:.3g} V)"
         )
+
+    @property
+    def swing(self) -> float:
+        """Volt: the largest output magnitude measured."""
+        return float(np.max(np.abs(self.v_out)))
 
     @functools.cached_property
     def _splines(self) -> tuple[CubicSpline, CubicSpline]:
@@ -218,11 +269,11 @@ class MeasuredTia:
         return CubicSpline(self.currents, self.sense), CubicSpline(self.currents, self.v_out)
 
     def settle_linear(
-        self, base: np.ndarray, coupling: np.ndarray
+        self, base: np.ndarray, coupling: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`settle` for a linear array (see :meth:`TiaReadout.settle_linear`)."""
         own = -np.diag(coupling)
-        return self.settle(lambda sense: (base + sense @ coupling, own), base.shape)
+        return self.settle(lambda sense: (base + sense @ coupling, own), base.shape, bounds)
 
     def to_json(self) -> dict[str, list[float]]:
         """The table as JSON-ready lists."""
@@ -247,6 +298,54 @@ class MeasuredTia:
         if not all(np.all(np.isfinite(t)) for t in tables) or np.any(np.diff(tables[0]) <= 0):
             raise ValueError("readout_transfer currents must increase and every value be finite")
         return cls(*tables)
+
+
+def _bracketed_root(
+    model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    start: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> np.ndarray:
+    """The root of an increasing ``model`` (values and slopes, elementwise) in ``[lo, hi]``
+    for every element: Newton steps, each iterate narrowing the bracket by its sign, and
+    the bracket's midpoint wherever a step would leave it (so no element can cycle).
+
+    Raises:
+        ConvergenceError: not converged to rounding in :data:`ROOT_MAX_ITER` iterations.
+    """
+    lo, hi = lo.copy(), hi.copy()
+    x = np.clip(start, lo, hi)
+    moved = np.inf
+    for _ in range(ROOT_MAX_ITER):
+        value, slope = model(x)
+        above = value > 0  # the root lies below x
+        np.copyto(hi, x, where=above)
+        np.copyto(lo, x, where=~above)
+        newton = x - value / slope
+        # strictly inside: a step onto an end of the bracket (where the model is straight,
+        # in the op-amp's tails) would go back and forth between them
+        inside = (newton > lo) & (newton < hi)
+        nxt = np.where(inside, newton, 0.5 * (lo + hi))
+        moved = float(np.max(np.abs(nxt - x), initial=0.0))
+        x = nxt
+        # to rounding: where the op-amp amplifies, F moves by gain times any error in x
+        if moved <= ROOT_RTOL * float(np.max(np.abs(x), initial=0.0)):
+            return x
+    raise ConvergenceError(
+        f"a TIA loop's local solve did not converge in {ROOT_MAX_ITER} iterations (last move "
+        f"{moved:.3g} V)"
+    )
+
+
+def sense_bounds(inputs: np.ndarray, swing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Volt, each ``(batch, 1)``: where a sense node can be for each input vector.
+
+    Every node of the array and its readouts lies between the lowest and the highest source
+    potential: the drivers and the op-amps' outputs (within +-``swing``).
+    """
+    lo = np.minimum(inputs.min(axis=1, initial=0.0), -swing)[:, None]
+    hi = np.maximum(inputs.max(axis=1, initial=0.0), swing)[:, None]
+    return lo, hi
 
 
 Readout = TiaReadout | MeasuredTia
