@@ -322,9 +322,12 @@ def _bracketed_root(
         np.copyto(hi, x, where=above)
         np.copyto(lo, x, where=~above)
         newton = x - value / slope
-        # strictly inside: a step onto an end of the bracket (where the model is straight,
-        # in the op-amp's tails) would go back and forth between them
-        inside = (newton > lo) & (newton < hi)
+        # Strictly inside: a step onto an end of the bracket (where the model is straight,
+        # in the op-amp's tails) would go back and forth between them. A step too small to
+        # matter is taken all the same: the iterate is then the root, and the end it set
+        # must not send it to the bracket's midpoint.
+        settled = np.abs(newton - x) <= ROOT_RTOL * np.abs(x)
+        inside = ((newton > lo) & (newton < hi)) | settled
         nxt = np.where(inside, newton, 0.5 * (lo + hi))
         moved = float(np.max(np.abs(nxt - x), initial=0.0))
         x = nxt
