@@ -182,7 +182,7 @@ class NewtonTile:
         readout: the TIAs on the bit lines, or ``None`` (ideal virtual grounds). With TIAs
             the array is solved again at each iterate of the sense potentials (see
             :meth:`~cimspice.surrogate.readout.TiaReadout.settle`), each time from the last
-            solution; the cells' secant conductances steer that iteration.
+            solution; the cells' slopes there steer that iteration.
     """
 
     law_for: LawFor
