@@ -6,7 +6,7 @@ from scipy.optimize import brentq
 
 from cimspice.arrays import save_npz_atomic
 from cimspice.engines import simulate
-from cimspice.errors import SurrogateError
+from cimspice.errors import CircuitWarning, SurrogateError
 from cimspice.metrics import max_error
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.calibrate import calibrate
@@ -197,3 +197,20 @@ def test_a_tia_cache_entry_without_outputs_is_run_again(tmp_path):
     again = run_cases(spec, [case], cache=cache, jobs=1)
     assert not again[0].cached and again[0].v_out is not None
     np.testing.assert_array_equal(again[0].v_out, first[0].v_out)
+
+
+@pytest.mark.ngspice
+def test_an_overloaded_cmos_tia_still_settles(tmp_path):
+    # 10 uA bias: the output stage sinks 0.1 mA, the columns carry up to 0.6 mA, so the
+    # virtual ground is lost (cimspice warns). The loop's local solve must still settle:
+    # steep, kinked transfer curves made Newton shave the bracket's far end for 200 steps
+    # before steps that do not halve fell back to bisection.
+    spec = tia_spec(32, 32, opamp="cmos", r_f=1e3, i_bias=10e-6)
+    with pytest.warns(CircuitWarning):
+        cal = calibrate(spec, samples=2, batch=4, seed=0, cache_dir=tmp_path, jobs=2)
+    # The kink where the output stage runs out of current is where the splines through the
+    # measured points err most: 3.9e-4 of full scale measured; 1e-3 bounds it (inside the
+    # rails the same table gives 2e-10, see the test above).
+    assert cal.metrics["surrogate"]["max_error"] <= 1e-3
+    assert cal.metrics["surrogate v_out"]["max_error"] <= 1e-3
+    assert cal.metrics["ideal v_out"]["max_error"] > 0.5

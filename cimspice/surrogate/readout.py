@@ -307,29 +307,35 @@ def _bracketed_root(
     hi: np.ndarray,
 ) -> np.ndarray:
     """The root of an increasing ``model`` (values and slopes, elementwise) in ``[lo, hi]``
-    for every element: Newton steps, each iterate narrowing the bracket by its sign, and
-    the bracket's midpoint wherever a step would leave it (so no element can cycle).
+    for every element: Newton steps, each iterate narrowing the bracket by its sign, and the
+    bracket's midpoint wherever a step would leave the bracket or would not be under half the
+    step before last (Numerical Recipes' ``rtsafe``: on a model as steep as an overloaded
+    op-amp's, Newton steps can keep landing just inside the bracket's far end).
 
     Raises:
         ConvergenceError: not converged to rounding in :data:`ROOT_MAX_ITER` iterations.
     """
     lo, hi = lo.copy(), hi.copy()
     x = np.clip(start, lo, hi)
+    last = before = hi - lo  # the last two moves of each element
     moved = np.inf
     for _ in range(ROOT_MAX_ITER):
         value, slope = model(x)
         above = value > 0  # the root lies below x
         np.copyto(hi, x, where=above)
         np.copyto(lo, x, where=~above)
-        newton = x - value / slope
+        step = value / slope
+        newton = x - step
         # Strictly inside: a step onto an end of the bracket (where the model is straight,
         # in the op-amp's tails) would go back and forth between them. A step too small to
         # matter is taken all the same: the iterate is then the root, and the end it set
         # must not send it to the bracket's midpoint.
-        settled = np.abs(newton - x) <= ROOT_RTOL * np.abs(x)
-        inside = ((newton > lo) & (newton < hi)) | settled
+        settled = np.abs(step) <= ROOT_RTOL * np.abs(x)
+        fast = np.abs(step) <= 0.5 * before
+        inside = ((newton > lo) & (newton < hi) & fast) | settled
         nxt = np.where(inside, newton, 0.5 * (lo + hi))
-        moved = float(np.max(np.abs(nxt - x), initial=0.0))
+        before, last = last, np.abs(nxt - x)
+        moved = float(np.max(last, initial=0.0))
         x = nxt
         # to rounding: where the op-amp amplifies, F moves by gain times any error in x
         if moved <= ROOT_RTOL * float(np.max(np.abs(x), initial=0.0)):
