@@ -25,7 +25,6 @@ from cimspice.arrays import check_conductances
 from cimspice.compensation.cost import CostModel, mvm_energy
 from cimspice.compensation.report import CompensationReport
 from cimspice.compensation.tile import (
-    errors,
     held_out_inputs,
     ideal_outputs,
     output_currents,
@@ -137,16 +136,10 @@ def evaluate(
     reference = ideal_outputs(spec, g, v)
     result = run_tile(spec, g, v, engine)
     raw = output_currents(spec, result)
-    e_before = errors(raw, reference)
-    e_after = errors(cal.apply(raw), reference)
     macs = spec.rows * spec.cols
     return CompensationReport(
         scheme="column-calibration",
         engine=engine,
-        error_before=e_before[0],
-        error_after=e_after[0],
-        nrmse_before=e_before[1],
-        nrmse_after=e_after[1],
         energy_before=mvm_energy(spec, result, cost, macs=macs),
         energy_after=mvm_energy(
             spec, result, cost, macs=macs, digital_adds=spec.cols, digital_mults=spec.cols

@@ -30,7 +30,6 @@ from cimspice.arrays import check_conductances, check_inputs
 from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
 from cimspice.compensation.report import CompensationReport
 from cimspice.compensation.tile import (
-    errors,
     held_out_inputs,
     ideal_outputs,
     output_currents,
@@ -134,7 +133,6 @@ def evaluate(
     v = check_inputs(held_out_inputs(spec, batch, seed), spec.rows)
     reference = ideal_outputs(spec, g, v)
     full = run_tile(spec, g, v, engine)
-    e_before = errors(output_currents(spec, full), reference)
     macs = spec.rows * spec.cols
     before = mvm_energy(spec, full, cost, macs=macs)
     details: dict[str, object] = {"mode": params.mode.value}
@@ -164,14 +162,9 @@ def evaluate(
         details["bits"] = params.bits
         details["v_bit (V)"] = v_bit
         details["plane gain sinh(x)/x"] = gain
-    e_after = errors(outputs, reference)
     return CompensationReport(
         scheme="input-scaling",
         engine=engine,
-        error_before=e_before[0],
-        error_after=e_after[0],
-        nrmse_before=e_before[1],
-        nrmse_after=e_after[1],
         energy_before=before,
         energy_after=after,
         base_cells=macs,

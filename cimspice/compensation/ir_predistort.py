@@ -360,18 +360,12 @@ def evaluate(
     before = run_tile(spec, g, v, engine)
     after = run_tile(spec, chosen.conductances, v, engine)
     corrected = chosen.correct(after.currents, applied)
-    e_before = errors(before.currents, reference)
-    e_after = errors(corrected, reference)
     macs = spec.rows * spec.cols
     gain_mults = spec.cols if chosen.alpha != 1 else 0
     offset_adds = (spec.rows - 1 + spec.cols) if chosen.offset else 0
     return CompensationReport(
         scheme="ir-predistort",
         engine=engine,
-        error_before=e_before[0],
-        error_after=e_after[0],
-        nrmse_before=e_before[1],
-        nrmse_after=e_after[1],
         energy_before=mvm_energy(spec, before, cost, macs=macs),
         energy_after=mvm_energy(
             spec, after, cost, macs=macs, digital_mults=gain_mults, digital_adds=offset_adds

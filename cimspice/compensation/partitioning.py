@@ -25,7 +25,6 @@ from cimspice.arrays import check_conductances
 from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
 from cimspice.compensation.report import CompensationReport
 from cimspice.compensation.tile import (
-    errors,
     held_out_inputs,
     ideal_outputs,
     output_currents,
@@ -131,16 +130,10 @@ def evaluate(
     reference = ideal_outputs(spec, g, v)
     whole = run_tile(spec, g, v, engine)
     part = partitioned_mvm(spec, g, v, params, engine=engine, cost=cost)
-    e_before = errors(output_currents(spec, whole), reference)
-    e_after = errors(part.outputs, reference)
     macs = spec.rows * spec.cols
     return CompensationReport(
         scheme="partitioning",
         engine=engine,
-        error_before=e_before[0],
-        error_after=e_after[0],
-        nrmse_before=e_before[1],
-        nrmse_after=e_after[1],
         energy_before=mvm_energy(spec, whole, cost, macs=macs),
         energy_after=part.energy,
         base_cells=macs,

@@ -162,18 +162,12 @@ def evaluate(
     lay = layout(spec, g, params.mode)
     wide = run_tile(lay.spec, lay.conductances, v, engine)
     after = cancel(output_currents(lay.spec, wide), lay)
-    e_before = errors(raw, reference)
-    e_after = errors(after, reference)
     nominal = raw - floor * dac(spec, v).sum(axis=1, keepdims=True)
     macs = spec.rows * spec.cols
     extra = lay.spec.cols - spec.cols
     return CompensationReport(
         scheme="reference-column",
         engine=engine,
-        error_before=e_before[0],
-        error_after=e_after[0],
-        nrmse_before=e_before[1],
-        nrmse_after=e_after[1],
         energy_before=mvm_energy(spec, plain, cost, macs=macs),
         energy_after=mvm_energy(lay.spec, wide, cost, macs=macs, digital_adds=spec.cols),
         base_cells=macs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
+from cimspice.metrics import max_error, nrmse
 
 __all__ = ["CompensationReport"]
 
@@ -24,10 +26,9 @@ class CompensationReport:
     Attributes:
         scheme: the scheme's name (as on the command line).
         engine: the engine that measured both errors (``"ngspice"`` for the tile-level truth).
-        error_before: max |error| / full scale without the scheme.
-        error_after: max |error| / full scale with it.
-        nrmse_before: RMS error / full scale without the scheme.
-        nrmse_after: RMS error / full scale with it.
+        reference: ampere, ``(batch, cols)``: the ideal outputs of the held-out inputs.
+        outputs_before: ampere, the tile's outputs without the scheme.
+        outputs_after: ampere, the tile's outputs with it (after its digital correction).
         energy_before: joule per MVM without the scheme.
         energy_after: joule per MVM with it.
         base_cells: cells of the uncompensated tile (rows x cols).
@@ -37,17 +38,15 @@ class CompensationReport:
         cycles_before: array cycles per MVM without the scheme.
         cycles_after: array cycles per MVM with it.
         details: scheme-specific figures (JSON-friendly), e.g. the rescaling factor.
-        reference: ampere, ``(batch, cols)``: the ideal outputs of the held-out inputs.
-        outputs_before: ampere, the tile's outputs without the scheme.
-        outputs_after: ampere, the tile's outputs with it (after its digital correction).
+
+    The errors (:attr:`error_before` and the rest) follow from the outputs and the reference.
     """
 
     scheme: str
     engine: str
-    error_before: float
-    error_after: float
-    nrmse_before: float
-    nrmse_after: float
+    reference: np.ndarray = field(repr=False, compare=False)
+    outputs_before: np.ndarray = field(repr=False, compare=False)
+    outputs_after: np.ndarray = field(repr=False, compare=False)
     energy_before: EnergyBreakdown
     energy_after: EnergyBreakdown
     base_cells: int
@@ -57,9 +56,26 @@ class CompensationReport:
     cycles_before: int = 1
     cycles_after: int = 1
     details: Mapping[str, Any] = field(default_factory=dict)
-    reference: np.ndarray | None = field(default=None, repr=False, compare=False)
-    outputs_before: np.ndarray | None = field(default=None, repr=False, compare=False)
-    outputs_after: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def error_before(self) -> float:
+        """Max |error| / full scale without the scheme."""
+        return max_error(self.outputs_before, self.reference)
+
+    @functools.cached_property
+    def error_after(self) -> float:
+        """Max |error| / full scale with it."""
+        return max_error(self.outputs_after, self.reference)
+
+    @functools.cached_property
+    def nrmse_before(self) -> float:
+        """RMS error / full scale without the scheme."""
+        return nrmse(self.outputs_before, self.reference)
+
+    @functools.cached_property
+    def nrmse_after(self) -> float:
+        """RMS error / full scale with it."""
+        return nrmse(self.outputs_after, self.reference)
 
     @property
     def reduction(self) -> float:

@@ -29,7 +29,7 @@ import numpy as np
 
 from cimspice.compensation.cost import CostModel, mvm_energy
 from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import errors, held_out_inputs, ideal_outputs, run_tile
+from cimspice.compensation.tile import held_out_inputs, ideal_outputs, run_tile
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec
 
@@ -144,17 +144,11 @@ def evaluate(
     reference = ideal_outputs(spec, g, v)
     before = run_tile(spec, prog.single_shot, v, engine)
     after = run_tile(spec, prog.verified, v, engine)
-    e_before = errors(before.currents, reference)
-    e_after = errors(after.currents, reference)
     macs = spec.rows * spec.cols
     rows_time = spec.rows * int(prog.pulses.max(initial=0)) * (params.t_pulse + cost.t_read)
     return CompensationReport(
         scheme="write-verify",
         engine=engine,
-        error_before=e_before[0],
-        error_after=e_after[0],
-        nrmse_before=e_before[1],
-        nrmse_after=e_after[1],
         energy_before=mvm_energy(spec, before, cost, macs=macs),
         energy_after=mvm_energy(spec, after, cost, macs=macs),
         base_cells=macs,
