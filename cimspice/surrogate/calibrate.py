@@ -24,8 +24,8 @@ from cimspice.engines.cell_laws import memristor_law
 from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
-from cimspice.surrogate.model import TileParams, TileSurrogate, check_modelled
-from cimspice.surrogate.readout import MeasuredTia, measure_tia
+from cimspice.surrogate.model import TileParams, TileSurrogate
+from cimspice.surrogate.readout import MeasuredTia, check_readout, measure_tia
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
 from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
@@ -175,7 +175,7 @@ def calibrate(
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
     """
-    check_modelled(spec)
+    check_readout(spec)  # before any SPICE run
     rng = np.random.default_rng(seed)
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
@@ -234,11 +234,13 @@ def calibrate(
     # (the fast mode does not model TIAs on nonlinear tiles)
     one_mode = surrogate.is_linear or surrogate.readout is not None
     modes = ["accurate"] if one_mode else ["accurate", "fast"]
-    predictions = {
-        _MODEL_NAMES[mode]: np.concatenate(
-            [surrogate.currents(r.case.conductances, dac(spec, r.case.inputs), mode) for r in val]
-        )
+    solved = {  # per mode and case: (currents, TIA outputs or None)
+        mode: [surrogate.outputs(r.case.conductances, dac(spec, r.case.inputs), mode) for r in val]
         for mode in modes
+    }
+    predictions = {
+        _MODEL_NAMES[mode]: np.concatenate([currents for currents, _ in pairs])
+        for mode, pairs in solved.items()
     }
     predictions |= {
         "ideal": np.concatenate([ideal(r.case.conductances, r.case.inputs) for r in val]),
@@ -250,7 +252,7 @@ def calibrate(
     if spec.has_tia and all(r.v_out is not None for r in val):
         # what the ADC reads: the TIAs' outputs, against -I r_f of the ideal model
         spice_out = np.concatenate([r.v_out for r in val if r.v_out is not None])
-        modelled = [surrogate.v_out(r.case.conductances, dac(spec, r.case.inputs)) for r in val]
+        modelled = [v_out for _, v_out in solved["accurate"] if v_out is not None]
         metrics["surrogate v_out"] = error_metrics(np.concatenate(modelled), spice_out)
         # an ideal op-amp that still saturates, at the swing or at a CMOS op-amp's rails
         swing = spec.readout.v_supply / 2 if spec.has_cmos_opamps else spec.readout.v_swing

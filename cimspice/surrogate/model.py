@@ -56,7 +56,7 @@ from cimspice.surrogate.prepared import (
     TileLevels,
     solve_tile,
 )
-from cimspice.surrogate.readout import MeasuredTia, Readout, check_readout, readout_of
+from cimspice.surrogate.readout import MeasuredTia, Readout, readout_of
 from cimspice.surrogate.transistor_iv import AccessTransistor
 from cimspice.topology import PassiveTopology
 
@@ -69,8 +69,8 @@ __all__ = [
     "SurrogateEngine",
     "TileParams",
     "TileSurrogate",
-    "check_modelled",
     "load_surrogate",
+    "tile_outputs",
 ]
 
 COUPLING_CELLS = 2**20
@@ -80,15 +80,6 @@ MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
 
 FORMAT = "cimspice-surrogate/1"
-
-
-def check_modelled(spec: CrossbarSpec) -> None:
-    """Refuse, before any SPICE run, a tile the surrogate does not model.
-
-    Raises:
-        SurrogateError: an integrator readout (no DC output).
-    """
-    check_readout(spec)
 
 
 @dataclass(frozen=True)
@@ -251,7 +242,7 @@ class TileSurrogate:
                 return PreparedTile(transfer, time.perf_counter() - start)
             coupling = self._coupling(g)
             return PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
-        check_modelled(self.spec)
+        readout = self.readout  # refuses a readout it does not model, before any solve
         rows, cols = self.spec.rows, self.spec.cols
         transistor = self.transistor is not None
         # Every mode measures the tile at uniform levels over the calibrated input range (the
@@ -263,8 +254,8 @@ class TileSurrogate:
             self._law_for(g), self._wires, (rows, cols), v_max, source_dependent=transistor
         )
         if mode == "accurate":
-            return NewtonTile.build(reference, self.readout)
-        if self.readout is not None:
+            return NewtonTile.build(reference, readout)
+        if readout is not None:
             raise SurrogateError(
                 "the fast mode does not model TIA readouts on nonlinear tiles; use the "
                 "accurate mode (--mode accurate)"
@@ -276,19 +267,14 @@ class TileSurrogate:
             )
         return AttenuationTile.build(reference)
 
-    def v_out(self, conductances: np.ndarray, inputs: np.ndarray) -> np.ndarray:
-        """Volt, ``(batch, cols)``: the TIAs' outputs for one conductance matrix and a batch.
-
-        Raises:
-            SurrogateError: the tile has no TIAs.
-        """
-        prepared = self.prepare(conductances)
-        v_out = None
-        if isinstance(prepared, PreparedTile | NewtonTile):
-            v_out = prepared.outputs(inputs)[1]
-        if v_out is None:
-            raise SurrogateError("this tile's bit lines end in ideal virtual grounds: no v_out")
-        return v_out
+    def outputs(
+        self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(currents, v_out)`` for one conductance matrix and a batch: ampere and, with
+        TIAs, their output voltages from the same solve (else ``None``)."""
+        if self.readout is None:
+            return self.currents(conductances, inputs, mode), None
+        return tile_outputs(self.prepare(conductances, mode), inputs)
 
     def currents(
         self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
@@ -385,6 +371,16 @@ def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float
     return out
 
 
+def tile_outputs(
+    prepared: PreparedTile | NewtonTile | AttenuationTile | SecantTile, inputs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs; the fast
+    modes have none)."""
+    if isinstance(prepared, PreparedTile | NewtonTile):
+        return prepared.outputs(inputs)
+    return prepared.currents(inputs), None
+
+
 LinearTileSurrogate = TileSurrogate
 """The name :class:`TileSurrogate` had while it modelled linear cells only."""
 
@@ -472,11 +468,7 @@ class SurrogateEngine:
         v = dac(spec, check_inputs(inputs, spec.rows))
         self.surrogate.check_ranges(g, v)
         prepared = self.surrogate.prepare(g, self.mode)
-        v_out = None
-        if isinstance(prepared, PreparedTile | NewtonTile):
-            currents, v_out = prepared.outputs(v)
-        else:
-            currents = prepared.currents(v)
+        currents, v_out = tile_outputs(prepared, v)
         return with_adc(
             spec,
             Result(
