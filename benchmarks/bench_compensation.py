@@ -82,6 +82,13 @@ def main() -> None:
     )
     rows = [row("ir-predistort", f"{n}x{n} passive, 2 ohm", target)]
     reports = {"ir-predistort": target}
+    sinh32 = spec_from_dict(
+        {
+            "array": {"rows": 32, "cols": 32},
+            "wire": {"r_row": 0.5, "r_col": 0.5},
+            "device": {"iv": "sinh", "v0": 0.2},
+        }
+    )
     cases = [
         (
             "column-calibration",
@@ -127,26 +134,14 @@ def main() -> None:
         (
             "input-scaling (s = 0.25)",
             "32x32 sinh (v0 = 0.2 V), 0.5 ohm",
-            spec_from_dict(
-                {
-                    "array": {"rows": 32, "cols": 32},
-                    "wire": {"r_row": 0.5, "r_col": 0.5},
-                    "device": {"iv": "sinh", "v0": 0.2},
-                }
-            ),
+            sinh32,
             {"mode": "scale", "scale": 0.25},
             "full",
         ),
         (
             "input-scaling (bit-serial, 8 bits)",
             "32x32 sinh (v0 = 0.2 V), 0.5 ohm",
-            spec_from_dict(
-                {
-                    "array": {"rows": 32, "cols": 32},
-                    "wire": {"r_row": 0.5, "r_col": 0.5},
-                    "device": {"iv": "sinh", "v0": 0.2},
-                }
-            ),
+            sinh32,
             {"mode": "bit-serial", "bits": 8},
             "full",
         ),
