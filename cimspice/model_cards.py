@@ -120,12 +120,12 @@ _DOT_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
         (".meas", ".save", ".print", ".plot", ".probe", ".four", ".width", ".csparam"),
         "an output statement (.save, .print, .meas, ...)",
     ),
-    ((".end",), "an .end line (it would end the deck early)"),
     ((".title",), "a .title line"),
     ((".temp",), "a .temp line (it would change the circuit's temperature)"),
     ((".global",), "a .global line (it would join nodes across the whole deck)"),
     ((".ic", ".nodeset"), "an initial-condition statement (.ic, .nodeset)"),
     ((".if", ".elseif", ".else", ".endif"), "a conditional block (.if ... .endif)"),
+    ((".end",), "an .end line (it would end the deck early)"),
 )
 """Dot statements refused, by the (prefix of the) keyword, with what to call them (the
 prefixes follow ngspice's own reader, which takes ``.controlx`` for ``.control`` and
