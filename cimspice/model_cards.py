@@ -438,7 +438,8 @@ def parse_model_cards(
                 file=spec_file,
                 key="access.model_section",
             )
-        chosen = _flatten(sections[section.lower()] if section else top, sections)
+        key = section.lower()
+        chosen = _flatten(sections[key] if key else top, sections, (key,) if key else ())
     except _RefusedError as refused:
         raise ModelFileError(
             f"{refused.what} is not model-card content; {_ALLOWED_HINT}",
