@@ -176,6 +176,7 @@ def calibrate(
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
     """
     check_readout(spec)  # before any SPICE run
+    spec = spec.with_model_cards()  # a user's model file: checked now and read once
     rng = np.random.default_rng(seed)
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
