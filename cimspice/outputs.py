@@ -205,8 +205,9 @@ class OutputPlan:
             result.save(plan.stage(out_path))
             plot(result, plan.stage(plot_dir) / "heatmap.png")
 
-    An output that was never staged is left as it was. Files written into a staged folder
-    beyond its declared names are checked again when committed.
+    Entering the plan also makes every temporary (so an unwritable folder fails before any
+    work). An output the block never writes is left as it was. Files written into a staged
+    folder beyond its declared names are checked again when committed.
     """
 
     def __init__(self) -> None:
@@ -387,7 +388,16 @@ class OutputPlan:
         return text
 
     def __enter__(self) -> OutputPlan:
+        """Check every path, then stage every output: the temporaries are made now, so that a
+        folder nothing can be written into (a read-only file system, even for root) fails
+        here, before any work."""
         self.check()
+        try:
+            for out in self._outputs:
+                self.stage(out.path)
+        except BaseException:
+            self.discard()
+            raise
         return self
 
     def __exit__(
