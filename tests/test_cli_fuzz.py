@@ -43,6 +43,15 @@ cell = "0T1R"
 r_row = 2.0
 r_col = 2.0
 """
+MODEL_SPEC = """[array]
+rows = 2
+cols = 2
+cell = "1T1R"
+[access]
+model = "mynmos"
+model_file = "card.lib"
+"""
+MODEL_CARD = "* a user's card\n.model mynmos nmos level=1 vto=0.4 kp=1e-4\n"
 RANGES = {"g_min": 1e-6, "g_max": 1e-4, "v_min": 0.0, "v_max": 0.2}
 PREVIOUS = b"an earlier output: must survive every failed command"
 
@@ -345,6 +354,12 @@ CASES = [
         (write("bad.toml", SPEC + "[nonideal]\nseed = -1\n"),),
         marks=(xfail(3),),
     ),
+    Case(
+        "spec-model-file-elsewhere",
+        ["netlist", "t.toml", "-o", "d.cir"],
+        "outside",
+        (write("t.toml", MODEL_SPEC.replace("card.lib", "/etc/hostname")),),
+    ),
     # ----- arrays -----
     Case("g-missing", simulate(g="nope.npy"), "conductances file not found"),
     Case("g-folder", simulate(g="models"), "not a regular file"),
@@ -507,6 +522,12 @@ CASES = [
         simulate(out="prev.npz", engine="nodal", extra=("--plot-dir", "models")),
         "FIFO",
         (fifo("models/error_map.png"),),
+    ),
+    Case(
+        "netlist-over-model-file",
+        ["netlist", "t.toml", "-o", "card.lib"],
+        "is the input access.model_file",
+        (write("t.toml", MODEL_SPEC), write("card.lib", MODEL_CARD)),
     ),
     Case("netlist-over-spec", ["netlist", "spec.toml", "-o", "spec.toml"], "is the input SPEC"),
     Case(
