@@ -18,9 +18,9 @@ import math
 import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
     from cimspice.engines.ngspice_process import WorkerProcess
@@ -198,50 +198,28 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive(text: str) -> float:
-    """Argparse type: a number > 0 (``inf`` allowed: no limit)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+def _ranged(kind: type[float] | type[int], ok: Callable[[float], bool], rule: str) -> Any:
+    """An argparse type: a number of ``kind`` for which ``ok`` holds (``rule`` says which)."""
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    parse.__name__ = f"{noun} {rule}"
+    return parse
 
 
-def _fraction(text: str) -> float:
-    """Argparse type: a number in (0, 1)."""
-    value = _positive(text)
-    if not value < 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
-    return value
-
-
-def _scale(text: str) -> float:
-    """Argparse type: a number in (0, 1]."""
-    value = _positive(text)
-    if not value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
-
-
-def _finite_positive(text: str) -> float:
-    """Argparse type: a finite number > 0."""
-    value = _positive(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
-    return value
-
-
-def _weights(text: str) -> int:
-    """Argparse type: a count of weights >= 0, or -1 for no limit."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < -1:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (or -1: no limit), got {value}")
-    return value
+_positive = _ranged(float, lambda v: v > 0, "> 0")  # inf allowed: no limit
+_fraction = _ranged(float, lambda v: 0 < v < 1, "in (0, 1)")
+_scale = _ranged(float, lambda v: 0 < v <= 1, "in (0, 1]")
+_finite_positive = _ranged(float, lambda v: 0 < v < math.inf, "finite and > 0")
+_weights = _ranged(int, lambda v: v >= -1, ">= 0 (or -1: no limit)")
 
 
 def _noise_level(text: str) -> float:

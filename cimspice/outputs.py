@@ -59,6 +59,12 @@ def _reason(err: OSError, *renames: tuple[str, str]) -> str:
 
 
 def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (``os.umask`` sets
+    it to 0 for an instant, when another thread may be creating a file)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     mask = os.umask(0)
     os.umask(mask)
     return mask

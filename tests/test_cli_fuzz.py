@@ -270,231 +270,120 @@ def xfail(item: int) -> Any:
     return pytest.mark.xfail(strict=True, reason=OTHER.format(f"item {item}"))
 
 
+def bad_spec(id: str, old: str, new: str, fragment: str, **kw: Any) -> Case:
+    """``simulate`` on the base spec with ``old`` replaced by ``new``."""
+    return Case(id, simulate(spec="bad.toml"), fragment, (spec_text(old, new),), **kw)
+
+
+def bad_array(id: str, flag: str, array: Any, fragment: str, **kw: Any) -> Case:
+    """``simulate`` with ``array`` as the conductances (``g``) or inputs (``v``)."""
+    return Case(id, simulate(**{flag: "bad.npy"}), fragment, (save("bad.npy", array),), **kw)
+
+
+def bad_surrogate(id: str, edit: Callable[[dict], Any], fragment: str, **kw: Any) -> Case:
+    """``simulate --engine surrogate`` with the base surrogate file edited."""
+    return Case(id, surrogate("bad.json"), fragment, (surrogate_json(edit),), **kw)
+
+
+def command(id: str, args: str, fragment: str, *make: Callable[[Path], None], **kw: Any) -> Case:
+    """Any command line (split on spaces)."""
+    return Case(id, args.split(), fragment, make, **kw)
+
+
+def usage(id: str, args: Args | str, fragment: str, **kw: Any) -> Case:
+    """A command line the argument parser rejects: exit code 2."""
+    return Case(id, args.split() if isinstance(args, str) else args, fragment, code=2, **kw)
+
+
+PREDISTORT = "compensate spec.toml --scheme ir-predistort --conductances g.npy"
+PARTITIONING = "compensate spec.toml --scheme partitioning --engine nodal"
+EVALUATE = "evaluate --model digits-mlp --spec spec.toml"
+PARETO = "compensate spec.toml --pareto --out p"
+
 CASES = [
     # ----- specs -----
     Case("spec-missing", simulate(spec="nope.toml"), "spec file not found"),
     Case("spec-folder", simulate(spec="models"), "is a directory"),
     Case("spec-fifo", simulate(spec="f.toml"), "not a regular file", (fifo("f.toml"),)),
     Case("spec-dangling-link", simulate(spec="l.toml"), "not found", (symlink("l.toml", "x"),)),
-    Case(
-        "spec-bad-toml",
-        simulate(spec="bad.toml"),
-        "invalid TOML",
-        (write("bad.toml", "[array\nrows = 4"),),
-    ),
-    Case(
-        "spec-binary",
-        simulate(spec="bad.toml"),
-        "bad.toml",
-        (write("bad.toml", b"\xff\xfe\x00rows"),),
-    ),
     Case("spec-empty", simulate(spec="bad.toml"), "bad.toml", (write("bad.toml", ""),)),
-    Case(
-        "spec-unknown-key",
-        simulate(spec="bad.toml"),
-        "array.colour",
-        (spec_text("cols = 4", "cols = 4\ncolour = 1"),),
+    Case("spec-binary", simulate(spec="bad.toml"), "bad.toml", (write("bad.toml", b"\xff\xfe\0"),)),
+    bad_spec("spec-bad-toml", "[array]", "[array", "invalid TOML"),
+    bad_spec("spec-unknown-key", "cols = 4", "cols = 4\ncolour = 1", "array.colour"),
+    bad_spec("spec-unknown-section", "[wire]", "[antenna]\nx = 1\n[wire]", "antenna"),
+    bad_spec("spec-wrong-type", "rows = 6", 'rows = "six"', "array.rows"),
+    bad_spec("spec-bool-size", "rows = 6", "rows = true", "array.rows"),
+    bad_spec("spec-negative", "r_row = 2.0", "r_row = -2.0", "wire.r_row"),
+    bad_spec("spec-nan", "r_row = 2.0", "r_row = nan", "wire.r_row"),
+    bad_spec("spec-inf", "r_col = 2.0", "r_col = inf", "wire.r_col"),
+    bad_spec("spec-zero-rows", "rows = 6", "rows = 0", "array.rows"),
+    bad_spec("spec-bad-cell", '"0T1R"', '"2T2R"', "array.cell"),
+    bad_spec(
+        "spec-negative-seed", "[wire]", "[nonideal]\nseed = -1\n[wire]", "seed", marks=(xfail(3),)
     ),
-    Case(
-        "spec-unknown-section",
-        simulate(spec="bad.toml"),
-        "antenna",
-        (write("bad.toml", SPEC + "[antenna]\nx = 1\n"),),
-    ),
-    Case(
-        "spec-wrong-type",
-        simulate(spec="bad.toml"),
-        "array.rows",
-        (spec_text("rows = 6", 'rows = "six"'),),
-    ),
-    Case(
-        "spec-bool-size",
-        simulate(spec="bad.toml"),
-        "array.rows",
-        (spec_text("rows = 6", "rows = true"),),
-    ),
-    Case(
-        "spec-negative",
-        simulate(spec="bad.toml"),
-        "wire.r_row",
-        (spec_text("r_row = 2.0", "r_row = -2.0"),),
-    ),
-    Case(
-        "spec-nan",
-        simulate(spec="bad.toml"),
-        "wire.r_row",
-        (spec_text("r_row = 2.0", "r_row = nan"),),
-    ),
-    Case(
-        "spec-inf",
-        simulate(spec="bad.toml"),
-        "wire.r_col",
-        (spec_text("r_col = 2.0", "r_col = inf"),),
-    ),
-    Case(
-        "spec-zero-rows",
-        simulate(spec="bad.toml"),
-        "array.rows",
-        (spec_text("rows = 6", "rows = 0"),),
-    ),
-    Case(
-        "spec-bad-cell", simulate(spec="bad.toml"), "array.cell", (spec_text('"0T1R"', '"2T2R"'),)
-    ),
-    Case(
+    command(
         "spec-huge-rows",
-        ["netlist", "bad.toml", "-o", "d.cir"],
+        "netlist bad.toml -o d.cir",
         "array.rows",
-        (spec_text("rows = 6", "rows = 1000000000"),),
+        spec_text("rows = 6", "rows = 1000000000"),
         marks=(xfail(3),),
     ),
-    Case(
-        "spec-negative-seed",
-        simulate(spec="bad.toml", engine="nodal"),
-        "seed",
-        (write("bad.toml", SPEC + "[nonideal]\nseed = -1\n"),),
-        marks=(xfail(3),),
-    ),
-    Case(
+    command(
         "spec-model-file-elsewhere",
-        ["netlist", "t.toml", "-o", "d.cir"],
+        "netlist t.toml -o d.cir",
         "outside",
-        (write("t.toml", MODEL_SPEC.replace("card.lib", "/etc/hostname")),),
+        write("t.toml", MODEL_SPEC.replace("card.lib", "/etc/hostname")),
     ),
     # ----- arrays -----
     Case("g-missing", simulate(g="nope.npy"), "conductances file not found"),
     Case("g-folder", simulate(g="models"), "not a regular file"),
     Case("g-fifo", simulate(g="f.npy"), "not a regular file", (fifo("f.npy"),)),
-    Case(
-        "g-shape",
-        simulate(g="bad.npy"),
-        "(rows, cols) = (6, 4)",
-        (save("bad.npy", np.ones((4, 6))),),
-    ),
-    Case(
-        "g-0d", simulate(g="bad.npy"), "(rows, cols) = (6, 4)", (save("bad.npy", np.float64(1e-5)),)
-    ),
-    Case("g-nan", simulate(g="bad.npy"), "non-finite", (save("bad.npy", np.full((6, 4), np.nan)),)),
-    Case(
-        "g-negative",
-        simulate(g="bad.npy"),
-        ">= 0 siemens",
-        (save("bad.npy", np.full((6, 4), -1e-5)),),
-    ),
-    Case(
-        "g-bool", simulate(g="bad.npy"), "real numbers", (save("bad.npy", np.ones((6, 4), bool)),)
-    ),
-    Case(
-        "g-complex",
-        simulate(g="bad.npy"),
-        "real numbers",
-        (save("bad.npy", np.ones((6, 4), complex)),),
-    ),
-    Case(
-        "g-strings", simulate(g="bad.npy"), "real numbers", (save("bad.npy", np.full((6, 4), "x")),)
-    ),
+    bad_array("g-shape", "g", np.ones((4, 6)), "(rows, cols) = (6, 4)"),
+    bad_array("g-0d", "g", np.float64(1e-5), "(rows, cols) = (6, 4)"),
+    bad_array("g-nan", "g", np.full((6, 4), np.nan), "non-finite"),
+    bad_array("g-negative", "g", np.full((6, 4), -1e-5), ">= 0 siemens"),
+    bad_array("g-bool", "g", np.ones((6, 4), bool), "real numbers"),
+    bad_array("g-complex", "g", np.ones((6, 4), complex), "real numbers"),
+    bad_array("g-strings", "g", np.full((6, 4), "x"), "real numbers"),
     Case(
         "g-pickle",
         simulate(g="bad.npy"),
         "not a readable .npy",
-        (
-            save(
-                "bad.npy", np.array([{"a": 1}] * 24, dtype=object).reshape(6, 4), allow_pickle=True
-            ),
-        ),
+        (save("bad.npy", np.full((6, 4), None, dtype=object), allow_pickle=True),),
     ),
     Case("g-npz-as-npy", simulate(g="bad.npy"), "several arrays", (savez("bad.npy"),)),
     Case("g-truncated", simulate(g="bad.npy"), "not a readable .npy", (truncated("bad.npy"),)),
     Case("g-text", simulate(g="bad.npy"), "not a readable .npy", (write("bad.npy", "1 2 3\n"),)),
     Case("g-empty-file", simulate(g="bad.npy"), "not a readable .npy", (write("bad.npy", b""),)),
     Case("g-huge-header", simulate(g="huge.npy"), "huge.npy", (huge_header,), marks=(xfail(3),)),
-    Case("v-rows", simulate(v="bad.npy"), "rows = 6", (save("bad.npy", np.ones((5, 7))),)),
-    Case("v-3d", simulate(v="bad.npy"), "rows = 6", (save("bad.npy", np.ones((2, 5, 6))),)),
-    Case(
-        "v-empty-batch", simulate(v="bad.npy"), "empty batch", (save("bad.npy", np.ones((0, 6))),)
-    ),
-    Case(
-        "v-inf",
-        simulate(v="bad.npy", engine="nodal"),
-        "non-finite",
-        (save("bad.npy", np.full((2, 6), -np.inf)),),
-    ),
+    bad_array("v-rows", "v", np.ones((5, 7)), "rows = 6"),
+    bad_array("v-3d", "v", np.ones((2, 5, 6)), "rows = 6"),
+    bad_array("v-empty-batch", "v", np.ones((0, 6)), "empty batch"),
+    bad_array("v-inf", "v", np.full((2, 6), -np.inf), "non-finite"),
     # ----- surrogate files -----
     Case("sur-missing", surrogate("nope.json"), "surrogate file not found"),
     Case("sur-folder", surrogate("models"), "not a regular file"),
     Case("sur-fifo", surrogate("f.json"), "not a regular file", (fifo("f.json"),)),
+    Case("sur-bad-json", surrogate("bad.json"), "not readable JSON", (write("bad.json", "{'a"),)),
+    Case("sur-binary", surrogate("bad.json"), "bad.json", (write("bad.json", b"\x89PNG\r\n\0"),)),
     Case(
-        "sur-bad-json",
-        surrogate("bad.json"),
-        "not readable JSON",
-        (write("bad.json", "{'params': 1"),),
+        "sur-list", surrogate("bad.json"), "not a cimspice surrogate", (write("bad.json", "[1]"),)
     ),
-    Case(
-        "sur-binary",
-        surrogate("bad.json"),
-        "bad.json",
-        (write("bad.json", b"\x89PNG\r\n\x1a\n\x00"),),
-    ),
-    Case(
-        "sur-list",
-        surrogate("bad.json"),
-        "not a cimspice surrogate",
-        (write("bad.json", "[1, 2]"),),
-    ),
-    Case("sur-npz", surrogate("prev.npz"), "prev.npz", ()),
-    Case(
-        "sur-format",
-        surrogate("bad.json"),
-        "not a cimspice surrogate",
-        (surrogate_json(_set("format", "other")),),
-    ),
-    Case("sur-no-params", surrogate("bad.json"), "bad.json", (surrogate_json(_drop("params")),)),
-    Case("sur-no-r_row", surrogate("bad.json"), "r_row", (surrogate_json(_drop("params.r_row")),)),
-    Case(
-        "sur-string-param",
-        surrogate("bad.json"),
-        "r_row",
-        (surrogate_json(_set("params.r_row", "two")),),
-    ),
-    Case(
-        "sur-negative-param",
-        surrogate("bad.json"),
-        "r_col",
-        (surrogate_json(_set("params.r_col", -1.0)),),
-    ),
-    Case(
-        "sur-nan-range",
-        surrogate("bad.json"),
-        "g_max",
-        (surrogate_json(_set("ranges.g_max", float("nan"))),),
-    ),
-    Case(
-        "sur-params-list",
-        surrogate("bad.json"),
-        "params",
-        (surrogate_json(_set("params", [1, 2])),),
-    ),
-    Case(
-        "sur-other-spec",
-        surrogate("bad.json"),
-        "bad.json",
-        (surrogate_json(_set("spec_hash", "0" * 64)),),
-    ),
-    Case(
-        "sur-deep-json",
-        surrogate("bad.json"),
-        "bad.json",
-        (surrogate_json(nested(100_000)),),
-        marks=(xfail(3),),
-    ),
+    Case("sur-npz", surrogate("prev.npz"), "prev.npz"),
+    bad_surrogate("sur-format", _set("format", "other"), "not a cimspice surrogate"),
+    bad_surrogate("sur-no-params", _drop("params"), "bad.json"),
+    bad_surrogate("sur-no-r_row", _drop("params.r_row"), "r_row"),
+    bad_surrogate("sur-string-param", _set("params.r_row", "two"), "r_row"),
+    bad_surrogate("sur-negative-param", _set("params.r_col", -1.0), "r_col"),
+    bad_surrogate("sur-nan-range", _set("ranges.g_max", float("nan")), "g_max"),
+    bad_surrogate("sur-params-list", _set("params", [1, 2]), "params"),
+    bad_surrogate("sur-other-spec", _set("spec_hash", "0" * 64), "bad.json"),
+    bad_surrogate("sur-deep-json", nested(100_000), "bad.json", marks=(xfail(3),)),
     # ----- output paths -----
     Case("out-is-g", simulate(out="g.npy"), "-o g.npy is the input --conductances"),
     Case("out-is-v", simulate(out="v.npy"), "is the input --inputs"),
     Case("out-is-spec", simulate(out="spec.toml"), "is the input SPEC"),
-    Case(
-        "out-is-surrogate",
-        simulate(out="s.json", engine="surrogate", extra=("--surrogate", "s.json")),
-        "is the input --surrogate",
-    ),
+    Case("out-is-surrogate", [*surrogate("s.json")[:-1], "s.json"], "is the input --surrogate"),
     Case("out-link-to-g", simulate(out="l.npz"), "symbolic link", (symlink("l.npz", "g.npy"),)),
     Case(
         "out-link-to-prev", simulate(out="l.npz"), "symbolic link", (symlink("l.npz", "prev.npz"),)
@@ -523,192 +412,101 @@ CASES = [
         "FIFO",
         (fifo("models/error_map.png"),),
     ),
-    Case(
+    command(
         "netlist-over-model-file",
-        ["netlist", "t.toml", "-o", "card.lib"],
+        "netlist t.toml -o card.lib",
         "is the input access.model_file",
-        (write("t.toml", MODEL_SPEC), write("card.lib", MODEL_CARD)),
+        write("t.toml", MODEL_SPEC),
+        write("card.lib", MODEL_CARD),
     ),
-    Case("netlist-over-spec", ["netlist", "spec.toml", "-o", "spec.toml"], "is the input SPEC"),
-    Case(
+    command("netlist-over-spec", "netlist spec.toml -o spec.toml", "is the input SPEC"),
+    command(
         "netlist-over-g",
-        ["netlist", "spec.toml", "--conductances", "g.npy", "-o", "g.npy"],
+        "netlist spec.toml --conductances g.npy -o g.npy",
         "is the input --conductances",
     ),
-    Case("calibrate-over-spec", ["calibrate", "spec.toml", "-o", "spec.toml"], "is the input SPEC"),
-    Case(
-        "calibrate-into-folder", ["calibrate", "spec.toml", "-o", "models"], "-o models is a folder"
-    ),
-    Case(
+    command("calibrate-over-spec", "calibrate spec.toml -o spec.toml", "is the input SPEC"),
+    command("calibrate-into-folder", "calibrate spec.toml -o models", "-o models is a folder"),
+    command(
         "calibrate-report-is-file",
-        ["calibrate", "spec.toml", "-o", "new.json", "--report-dir", "g.npy"],
+        "calibrate spec.toml -o new.json --report-dir g.npy",
         "--report-dir g.npy is a file",
     ),
-    Case(
+    command(
         "calibrate-report-over-output",
-        ["calibrate", "spec.toml", "-o", "report.md", "--report-dir", "."],
+        "calibrate spec.toml -o report.md --report-dir .",
         "give each output its own path",
     ),
-    Case(
+    command(
         "calibrate-cache-is-file",
-        ["calibrate", "spec.toml", "-o", "new.json", "--cache", "prev.npz"],
+        "calibrate spec.toml -o new.json --cache prev.npz",
         "--cache prev.npz is a file",
     ),
-    Case(
-        "compensate-over-g",
-        [
-            "compensate",
-            "spec.toml",
-            "--scheme",
-            "ir-predistort",
-            "--conductances",
-            "g.npy",
-            "-o",
-            "g.npy",
-        ],
-        "is the input --conductances",
+    command("compensate-over-g", f"{PREDISTORT} -o g.npy", "is the input --conductances"),
+    command(
+        "compensate-correction-over-output", f"{PREDISTORT} -o x.json --rescale", "correction file"
     ),
-    Case(
-        "compensate-correction-over-output",
-        [
-            "compensate",
-            "spec.toml",
-            "--scheme",
-            "ir-predistort",
-            "--conductances",
-            "g.npy",
-            "-o",
-            "x.json",
-            "--rescale",
-        ],
-        "correction file",
-    ),
-    Case(
+    command(
         "compensate-json-into-missing",
-        [
-            "compensate",
-            "spec.toml",
-            "--scheme",
-            "partitioning",
-            "--engine",
-            "nodal",
-            "--json",
-            "nowhere/r.json",
-        ],
+        f"{PARTITIONING} --json nowhere/r.json",
         "folder nowhere not found",
     ),
-    Case(
+    command(
         "compensate-json-over-g",
-        [
-            "compensate",
-            "spec.toml",
-            "--scheme",
-            "partitioning",
-            "--engine",
-            "nodal",
-            "--conductances",
-            "g.npy",
-            "--json",
-            "g.npy",
-        ],
+        f"{PARTITIONING} --conductances g.npy --json g.npy",
         "is the input --conductances",
     ),
-    Case(
-        "pareto-out-is-file",
-        ["compensate", "spec.toml", "--pareto", "--out", "prev.npz"],
-        "prev.npz is a file",
+    command(
+        "pareto-out-is-file", "compensate spec.toml --pareto --out prev.npz", "prev.npz is a file"
     ),
-    Case(
+    command(
         "evaluate-json-into-missing",
-        ["evaluate", "--model", "digits-mlp", "--spec", "spec.toml", "--json", "nowhere/r.json"],
+        f"{EVALUATE} --json nowhere/r.json",
         "folder nowhere not found",
     ),
-    Case(
-        "evaluate-json-over-spec",
-        ["evaluate", "--model", "digits-mlp", "--spec", "spec.toml", "--json", "spec.toml"],
-        "is the input --spec",
-    ),
-    Case(
+    command("evaluate-json-over-spec", f"{EVALUATE} --json spec.toml", "is the input --spec"),
+    command(
         "evaluate-unknown-model",
-        ["evaluate", "--model", "resnet50", "--spec", "spec.toml"],
+        "evaluate --model resnet50 --spec spec.toml",
         "digits-mlp, mnist-mlp, mnist-cnn",
     ),
-    Case(
-        "evaluate-cache-is-file",
-        ["evaluate", "--model", "digits-mlp", "--spec", "spec.toml", "--cache-dir", "g.npy"],
-        "--cache-dir g.npy is a file",
+    command(
+        "evaluate-cache-is-file", f"{EVALUATE} --cache-dir g.npy", "--cache-dir g.npy is a file"
     ),
-    Case("demo-out-is-file", ["demo", "--out", "prev.npz"], "prev.npz is a file"),
-    Case(
+    command("demo-out-is-file", "demo --out prev.npz", "prev.npz is a file"),
+    command(
         "demo-holds-link",
-        ["demo", "--out", "models"],
+        "demo --out models",
         "symbolic link",
-        (symlink("models/deck.cir", "../spec.toml"),),
+        symlink("models/deck.cir", "../spec.toml"),
     ),
     # ----- the argument parser: exit code 2 -----
-    Case(
-        "usage-unknown-flag", [*simulate(), "--colour"], "unrecognized arguments: --colour", code=2
-    ),
-    Case(
-        "usage-missing", ["simulate", "spec.toml"], "the following arguments are required", code=2
-    ),
-    Case("usage-no-command", [], "COMMAND", code=2),
-    Case("usage-bad-engine", simulate(engine="hspice"), "invalid choice", code=2),
-    Case("usage-bad-timeout", simulate(extra=("--timeout", "nan")), "--timeout", code=2),
-    Case(
-        "usage-tran-ideal", simulate(extra=("--analysis", "tran")), "needs --engine ngspice", code=2
-    ),
-    Case(
+    usage("usage-unknown-flag", [*simulate(), "--colour"], "unrecognized arguments: --colour"),
+    usage("usage-missing", "simulate spec.toml", "the following arguments are required"),
+    usage("usage-no-command", [], "COMMAND"),
+    usage("usage-bad-engine", simulate(engine="hspice"), "invalid choice"),
+    usage("usage-bad-timeout", simulate(extra=("--timeout", "nan")), "--timeout"),
+    usage("usage-tran-ideal", simulate(extra=("--analysis", "tran")), "needs --engine ngspice"),
+    usage(
         "usage-tran-no-stop",
         simulate(engine="ngspice", extra=("--analysis", "tran")),
         "needs --t-stop",
-        code=2,
     ),
-    Case(
+    usage(
         "usage-settle-tol",
         simulate(
             engine="ngspice", extra=("--analysis", "tran", "--t-stop", "1e-9", "--settle-tol", "2")
         ),
         "--settle-tol",
-        code=2,
     ),
-    Case(
-        "usage-budget",
-        ["compensate", "spec.toml", "--pareto", "--out", "p", "--budget", "-1"],
-        "--budget",
-        code=2,
+    usage("usage-budget", f"{PARETO} --budget -1", "--budget"),
+    usage("usage-budget-nan", f"{PARETO} --budget nan", "--budget"),
+    usage("usage-sram-weights", f"{PARETO} --sram-weights -5", "--sram-weights"),
+    usage("usage-scale", "compensate spec.toml --scheme input-scaling --scale 0", "--scale"),
+    usage(
+        "usage-scheduler", "calibrate spec.toml -o x.json --scheduler tcp://h:1", "--executor dask"
     ),
-    Case(
-        "usage-budget-nan",
-        ["compensate", "spec.toml", "--pareto", "--out", "p", "--budget", "nan"],
-        "--budget",
-        code=2,
-    ),
-    Case(
-        "usage-sram-weights",
-        ["compensate", "spec.toml", "--pareto", "--out", "p", "--sram-weights", "-5"],
-        "--sram-weights",
-        code=2,
-    ),
-    Case(
-        "usage-scale",
-        ["compensate", "spec.toml", "--scheme", "input-scaling", "--scale", "0"],
-        "--scale",
-        code=2,
-    ),
-    Case(
-        "usage-scheduler",
-        ["calibrate", "spec.toml", "-o", "x.json", "--scheduler", "tcp://h:1"],
-        "--executor dask",
-        code=2,
-    ),
-    Case(
-        "usage-negative-seed",
-        ["demo", "--out", "d", "--seed", "-1"],
-        "--seed",
-        code=2,
-        marks=(xfail(3),),
-    ),
+    usage("usage-negative-seed", "demo --out d --seed -1", "--seed", marks=(xfail(3),)),
 ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -270,79 +272,55 @@ def test_compensate_network_model_is_checked_before_the_scheme_runs(tmp_path, mo
 # ----- messages (issue 11, item 6) -----
 
 
-def test_numpy_warnings_do_not_come_before_an_error(tmp_path):
-    import subprocess
-    import sys
+def simulate_in(folder: Path, spec: str, engine: str, *extra: str) -> list[str]:
+    """``cimspice simulate`` (the real entry point) on ``folder``'s g.npy and v.npy; asserts
+    no traceback and returns the exit code (as text) and the lines of stderr."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cimspice.cli",
+            "simulate",
+            spec,
+            "--conductances",
+            "g.npy",
+            "--inputs",
+            "v.npy",
+            "--engine",
+            engine,
+            *extra,
+            "-o",
+            "o.npz",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert "Traceback" not in proc.stderr and "RuntimeWarning" not in proc.stderr, proc.stderr
+    return [str(proc.returncode), *proc.stderr.splitlines()]
 
+
+def test_numpy_warnings_do_not_come_before_an_error(tmp_path):
     (tmp_path / "sinh.toml").write_text(
         "[array]\nrows = 4\ncols = 4\n[wire]\nr_row = 2.0\nr_col = 2.0\n"
         '[device]\niv = "sinh"\nv0 = 0.2\n'
     )
     np.save(tmp_path / "g.npy", np.full((4, 4), 1e-5))
     np.save(tmp_path / "v.npy", np.full((2, 4), 1e3))  # sinh(5000): exp overflows on the way
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cimspice.cli",
-            "simulate",
-            "sinh.toml",
-            "--conductances",
-            "g.npy",
-            "--inputs",
-            "v.npy",
-            "--engine",
-            "nodal",
-            "-o",
-            "o.npz",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 1, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cimspice: error:"), proc.stderr
-    assert "RuntimeWarning" not in proc.stderr
+    code, *lines = simulate_in(tmp_path, "sinh.toml", "nodal")
+    assert code == "1" and len(lines) == 1 and lines[0].startswith("cimspice: error:"), lines
 
 
 def test_warnings_after_a_success_are_one_line_each(tmp_path):
-    import subprocess
-    import sys
-
     (tmp_path / "spec.toml").write_text(
         "[array]\nrows = 6\ncols = 4\n[wire]\nr_row = 2.0\nr_col = 2.0\n"
     )
     LinearTileSurrogate(SPEC, TileParams.from_spec(SPEC), RANGES).save(tmp_path / "s.json")
     np.save(tmp_path / "g.npy", np.full((6, 4), 1e-5))
     np.save(tmp_path / "v.npy", np.full((2, 6), 0.5))  # above the calibrated 0.2 V
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cimspice.cli",
-            "simulate",
-            "spec.toml",
-            "--conductances",
-            "g.npy",
-            "--inputs",
-            "v.npy",
-            "--engine",
-            "surrogate",
-            "--surrogate",
-            "s.json",
-            "-o",
-            "o.npz",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert lines and all(line.startswith("cimspice: warning: ") for line in lines), lines
+    code, *lines = simulate_in(tmp_path, "spec.toml", "surrogate", "--surrogate", "s.json")
+    assert code == "0" and lines, lines
+    assert all(line.startswith("cimspice: warning: ") for line in lines), lines
     assert any("0.5" in line and "outside" in line for line in lines), lines
