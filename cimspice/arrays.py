@@ -7,16 +7,13 @@ inputs are ``(batch, rows)`` or ``(rows,)`` in volts on the word lines; output c
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from cimspice.errors import ArrayFileError, InputError
+from cimspice.outputs import atomic_output
 
 MIN_CONDUCTANCE = 1e-30
 """Siemens: the smallest non-zero conductance accepted (1/G must be a finite resistance)."""
@@ -108,8 +105,10 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
 
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ArrayFileError(f"{what} file not found: {path}")
+    if not path.is_file():  # a folder, FIFO or device: never opened (a FIFO would block)
+        raise ArrayFileError(f"{what} file {path} is not a regular file")
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
@@ -118,32 +117,6 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
         data.close()
         raise ArrayFileError(f"{what} file {path} holds several arrays (.npz); give one .npy")
     return data
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; move it into place only if the block succeeds.
-
-    Nothing is left at ``path`` (nor beside it) when the block raises.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def save_npz_atomic(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:

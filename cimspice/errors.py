@@ -20,6 +20,7 @@ __all__ = [
     "ModelError",
     "ModelFileError",
     "NetlistError",
+    "OutputError",
     "RangeWarning",
     "SimulationError",
     "SimulationTimeoutError",
@@ -102,6 +103,15 @@ class SurrogateError(CimspiceError, ValueError):
 class ModelError(CimspiceError, ValueError):
     """A network model is invalid: a model file is missing or malformed, or its layers' weight
     shapes do not chain. The message names the file and the layer at fault."""
+
+
+class OutputError(CimspiceError, OSError):
+    """An output path is refused or could not be written.
+
+    Refused: something other than a regular file is there (a symbolic link, FIFO, device
+    node, folder), it is one of the command's inputs or another of its outputs, or its folder
+    is missing or not writable. The message names the path the user gave (never a temporary).
+    """
 
 
 class SimulationError(CimspiceError, RuntimeError):

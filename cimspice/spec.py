@@ -884,12 +884,14 @@ def load_spec(path: str | Path) -> CrossbarSpec:
 
     """
     path = Path(path)
+    if path.is_dir():
+        raise SpecError("is a directory, not a spec file", file=path)
+    if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+        raise SpecError("is not a regular file, not a spec file", file=path)
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError("spec file not found", file=path) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", file=path) from None
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(f"cannot read spec file: {err}", file=path) from None
     try:

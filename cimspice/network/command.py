@@ -10,10 +10,13 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from cimspice.arrays import atomic_output
 from cimspice.network.hardware import Engine
+from cimspice.outputs import OutputPlan, atomic_output
+
+if TYPE_CHECKING:
+    from cimspice.spec import CrossbarSpec
 
 __all__ = ["EvaluateRequest", "run_evaluate"]
 
@@ -68,8 +71,8 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         CimspiceError: any bad input (spec, model file, surrogate, sweep), named.
     """
     from cimspice.errors import InputError
-    from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-    from cimspice.network.study import parse_sweep, run_sweep, with_value
+    from cimspice.network.evaluate import check_model_name
+    from cimspice.network.study import parse_sweep, with_value
     from cimspice.spec import load_spec
 
     out = sys.stdout if out is None else out
@@ -80,6 +83,36 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
             with_value(spec, key, value)
     if sweeps and request.plot_dir is None:
         raise InputError("--sweep needs --plot-dir (where the accuracy plot goes)")
+    plan = OutputPlan()  # every path is checked before any work, outputs written together
+    plan.read(request.spec, "--spec")
+    plan.read(request.surrogate, "--surrogate")
+    plan.read(check_model_name(request.model), "--model")
+    if request.json_out is not None:
+        plan.write(request.json_out, "--json")
+    if sweeps and request.plot_dir is not None:
+        plan.folder(request.plot_dir, "--plot-dir", [_plot_name(key) for key, _ in sweeps])
+    plan.cache(request.cache_dir, "--cache-dir")
+    with plan:
+        return _run(request, spec, sweeps, plan, out)
+
+
+def _plot_name(key: str) -> str:
+    """The file of a sweep's accuracy plot."""
+    return f"accuracy_vs_{key.replace('.', '_')}.png"
+
+
+def _run(
+    request: EvaluateRequest,
+    spec: CrossbarSpec,
+    sweeps: list[tuple[str, list[Any]]],
+    plan: OutputPlan,
+    out: TextIO,
+) -> dict[str, Any]:
+    """:func:`run_evaluate` once its arguments and paths are checked."""
+    from cimspice.errors import InputError
+    from cimspice.network.evaluate import evaluate, resolve_model, samples_of
+    from cimspice.network.study import run_sweep
+
     surrogate = None
     if request.surrogate is not None:
         from cimspice.surrogate.model import load_surrogate
@@ -171,12 +204,13 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
             progress=request.progress,
         )
         assert request.plot_dir is not None
-        png = sweep.plot(Path(request.plot_dir) / f"accuracy_vs_{key.replace('.', '_')}.png")
+        sweep.plot(plan.stage(request.plot_dir) / _plot_name(key))
+        png = Path(request.plot_dir) / _plot_name(key)
         print(sweep.summary(), file=out)
         print(f"wrote {png}", file=out)
         data_out["sweeps"].append({**sweep.to_json(), "plot": str(png)})
     if request.json_out is not None:
-        with atomic_output(request.json_out, "w") as handle:
+        with atomic_output(plan.stage(request.json_out), "w") as handle:
             json.dump(data_out, handle, indent=2)
             handle.write("\n")
     return data_out

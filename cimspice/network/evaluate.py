@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cimspice.arrays import atomic_output
 from cimspice.errors import InputError
 from cimspice.network.hardware import Engine, HardwareMatMul, measure_input_ranges
+from cimspice.outputs import atomic_output
 from cimspice.spec import CrossbarSpec
 
 if TYPE_CHECKING:
@@ -28,11 +28,32 @@ if TYPE_CHECKING:
     from cimspice.network.model import Model
     from cimspice.surrogate.model import LinearTileSurrogate
 
-__all__ = ["SPLITS", "Evaluation", "evaluate", "resolve_model", "samples_of"]
+__all__ = ["SPLITS", "Evaluation", "check_model_name", "evaluate", "resolve_model", "samples_of"]
 
 SPLITS = ("test", "train", "all")
 CALIBRATION_SAMPLES = 1000
 """Training samples whose exact activations set each layer's input range (max |x|)."""
+
+
+def check_model_name(name_or_path: str) -> Path | None:
+    """The model file ``name_or_path`` names, or ``None`` for a built-in model (no loading).
+
+    Raises:
+        ModelError: neither a built-in model name nor an existing path; the message lists the
+            built-in names.
+    """
+    from cimspice.errors import ModelError
+    from cimspice.network.zoo import BUILTIN_MODELS
+
+    if name_or_path in BUILTIN_MODELS:
+        return None
+    path = Path(name_or_path)
+    if not path.exists():
+        raise ModelError(
+            f"unknown model {name_or_path!r}: no built-in model has that name "
+            f"({', '.join(BUILTIN_MODELS)}) and no model file is there"
+        )
+    return path
 
 
 def resolve_model(
@@ -50,14 +71,15 @@ def resolve_model(
     :mod:`cimspice.network.training`).
 
     Raises:
-        ModelError: the file is missing or malformed (see ``load_model``).
+        ModelError: neither a built-in name nor an existing file (the message lists the
+            built-in names), or the file is malformed (see ``load_model``).
         InputError: the dataset cannot be inferred or is unknown, or ``hardware_aware`` is
             given for a model file.
     """
     from cimspice.network.datasets import load_dataset
-    from cimspice.network.zoo import BUILTIN_MODELS, builtin_model
+    from cimspice.network.zoo import builtin_model
 
-    if name_or_path in BUILTIN_MODELS:
+    if check_model_name(name_or_path) is None:
         return builtin_model(name_or_path, cache_dir=cache_dir, hardware_aware=hardware_aware)
     if hardware_aware:
         raise InputError(

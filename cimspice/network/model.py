@@ -327,8 +327,10 @@ def load_model(path: str | Path) -> Model:
 
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ModelError(f"{path}: model file not found")
+    if not path.is_file():  # a folder, FIFO or device: never opened (a FIFO would block)
+        raise ModelError(f"{path}: not a regular file")
     try:
         # our own handle, closed even when numpy fails half-way through a damaged archive
         with path.open("rb") as handle:

@@ -21,6 +21,7 @@ from scipy.optimize import least_squares
 
 from cimspice.converters import dac
 from cimspice.engines.cell_laws import memristor_law
+from cimspice.outputs import OutputPlan
 from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
@@ -29,13 +30,23 @@ from cimspice.surrogate.readout import MeasuredTia, check_readout, measure_tia
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
 from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
-__all__ = ["Calibration", "calibrate", "error_metrics", "fit_params", "model_speeds"]
+__all__ = [
+    "REPORT_FILES",
+    "Calibration",
+    "calibrate",
+    "error_metrics",
+    "fit_params",
+    "model_speeds",
+    "write_report",
+]
 
 _MODEL_NAMES = {"accurate": "surrogate", "fast": "surrogate-fast"}
 """Report names of the surrogate's modes (``surrogate`` is the accurate one)."""
 SPEED_BATCH = 64
 """Input vectors in the batch each model is timed on for the report's speed columns."""
 SPEED_REPEATS = 3
+REPORT_FILES = ("report.md", "parity.png", "error_histogram.png", "column_error.png")
+"""The files :func:`write_report` writes into its folder."""
 
 
 @dataclass(frozen=True)
@@ -325,16 +336,29 @@ def model_speeds(
 
 
 def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
-    """Write ``report.md`` and the figures (parity, error histogram, per-column error).
+    """Write ``report.md`` and the figures (parity, error histogram, per-column error) into
+    ``out_dir`` (created), all or nothing (see :mod:`cimspice.outputs`).
 
     Returns:
         the files written.
+
+    Raises:
+        OutputError: ``out_dir`` or a file in it is refused, or cannot be written.
     """
     from cimspice.plots import plot_calibration
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = plot_calibration(calibration.validation, calibration.metrics, out)
+    final = Path(out_dir)
+    plan = OutputPlan()
+    plan.folder(final, "report folder", REPORT_FILES)
+    with plan:
+        out = plan.stage(final)
+        files = plot_calibration(calibration.validation, calibration.metrics, out)
+        (out / "report.md").write_text(_report_text(calibration, files))
+    return [final / "report.md", *(final / f.name for f in files)]
+
+
+def _report_text(calibration: Calibration, files: list[Path]) -> str:
+    """The calibration report (markdown) that shows ``files``."""
     s = calibration.surrogate
     p = s.params
     lines = [
@@ -371,6 +395,4 @@ def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
         *[f"![{f.stem}]({f.name})" for f in files],
         "",
     ]
-    report = out / "report.md"
-    report.write_text("\n".join(lines))
-    return [report, *files]
+    return "\n".join(lines)

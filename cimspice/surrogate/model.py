@@ -37,13 +37,14 @@ from typing import Any
 import numpy as np
 
 from cimspice import __version__
-from cimspice.arrays import atomic_output, check_conductances, check_inputs
+from cimspice.arrays import check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
 from cimspice.engines.cell_laws import CellLaw, LinearLaw, SeriesLaw, cell_law
 from cimspice.engines.line_newton import Workspace, solve_cell_voltages
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import RangeWarning, SurrogateError
+from cimspice.outputs import atomic_output
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
 from cimspice.surrogate.prepared import (
@@ -392,6 +393,8 @@ def load_surrogate(path: str | Path) -> TileSurrogate:
         SurrogateError: the file is missing, not JSON, not a cimspice surrogate, or corrupt.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, FIFO or device: never opened
+        raise SurrogateError(f"surrogate file {path} is not a regular file")
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
