@@ -136,6 +136,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    """Argparse type: a random seed, an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be >= 0, got {value}")
+    return value
+
+
 def _noise_level(text: str) -> float:
     """Argparse type: a finite number >= 0."""
     try:
@@ -247,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=16, metavar="B", help="vectors per matrix (16)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.add_argument(
         "--jobs", type=_positive_int, default=None, metavar="J", help="parallel ngspice runs"
     )
@@ -315,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=32, metavar="B", help="held-out vectors (32)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.add_argument(
         "--t-read", type=_timeout, default=10e-9, metavar="S", help="read time per cycle (10e-9 s)"
     )
@@ -453,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=100, metavar="B", help="input vectors (100)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.set_defaults(func=_cmd_demo)
     return parser
 
@@ -696,8 +707,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     try:
         args.func(args)
-    except (CimspiceError, OSError) as err:
+    except (CimspiceError, OSError, MemoryError) as err:
         message = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        if not isinstance(err, CimspiceError | OSError):  # an allocation no estimate foresaw
+            message = f"out of memory: {message or 'an allocation failed'}"
         print(f"cimspice: error: {message}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -22,6 +22,7 @@ from cimspice.metrics import max_error, nrmse
 from cimspice.netlist import render
 from cimspice.plots import plot_cell_voltages
 from cimspice.result import Result
+from cimspice.seeds import check_seed
 from cimspice.spec import CrossbarSpec, spec_from_dict
 from cimspice.surrogate.calibrate import calibrate, write_report
 
@@ -51,9 +52,9 @@ def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> d
         the table as ``{engine: {"time_s", "max_err", "nrmse"}}`` (errors vs ngspice).
 
     """
+    rng = np.random.default_rng(check_seed(seed))
     out.mkdir(parents=True, exist_ok=True)
     spec = demo_spec(size)
-    rng = np.random.default_rng(seed)
     g = rng.uniform(spec.device.g_min, spec.device.g_max, size=(size, size))
     v = rng.uniform(0.0, spec.driver.v_read, size=(batch, size))
     np.save(out / "conductances.npy", g)

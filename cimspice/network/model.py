@@ -264,7 +264,10 @@ def _build_layer(spec: Any, index: int, arrays: Mapping[str, np.ndarray]) -> Lay
 def _from_described(arrays: Mapping[str, np.ndarray], stem: str) -> Model:
     try:
         version = int(arrays["cimspice_model"])
-        architecture = json.loads(str(arrays["architecture"]))
+        try:
+            architecture = json.loads(str(arrays["architecture"]))
+        except RecursionError:
+            raise ValueError("the architecture's JSON is nested too deeply") from None
         input_shape = tuple(int(d) for d in np.asarray(arrays["input_shape"]).ravel())
         name = str(arrays["name"]) if "name" in arrays else stem
     except KeyError as err:
@@ -341,6 +344,8 @@ def load_model(path: str | Path) -> Model:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise ModelError(f"{path}: not a readable model file (.npz): {err}") from None
+    except MemoryError as err:  # e.g. an array whose header claims a huge shape
+        raise ModelError(f"{path}: an array in it does not fit in memory: {err}") from None
     try:
         if "cimspice_model" in arrays:
             return _from_described(arrays, path.stem)

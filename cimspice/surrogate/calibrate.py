@@ -21,13 +21,16 @@ from scipy.optimize import least_squares
 
 from cimspice.converters import dac
 from cimspice.engines.cell_laws import memristor_law
+from cimspice.engines.nodal import tile_work_bytes
+from cimspice.memory import check_fits
+from cimspice.seeds import check_seed
 from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
 from cimspice.surrogate.model import TileParams, TileSurrogate
 from cimspice.surrogate.readout import MeasuredTia, check_readout, measure_tia
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
-from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
+from cimspice.sweep import CaseResult, SweepCache, check_executor, ngspice_version, run_cases
 
 __all__ = ["Calibration", "calibrate", "error_metrics", "fit_params", "model_speeds"]
 
@@ -176,7 +179,12 @@ def calibrate(
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
     """
     check_readout(spec)  # before any SPICE run
-    rng = np.random.default_rng(seed)
+    check_executor(executor, scheduler)
+    check_fits(
+        tile_work_bytes(spec, matrices=2 * samples + 16),
+        f"calibrating a {spec.rows}x{spec.cols} tile with {samples} samples",
+    )
+    rng = np.random.default_rng(check_seed(seed))
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
     cache = SweepCache(cache_dir) if cache_dir is not None else None
