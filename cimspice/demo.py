@@ -18,6 +18,8 @@ import numpy as np
 
 from cimspice.arrays import atomic_output, save_npz_atomic
 from cimspice.engines import get_engine
+from cimspice.engines.nodal import tile_work_bytes
+from cimspice.memory import check_fits
 from cimspice.metrics import max_error, nrmse
 from cimspice.netlist import render
 from cimspice.plots import plot_cell_voltages
@@ -53,8 +55,12 @@ def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> d
 
     """
     rng = np.random.default_rng(check_seed(seed))
-    out.mkdir(parents=True, exist_ok=True)
     spec = demo_spec(size)
+    check_fits(  # the deck or solver, node voltages for the heatmap, the arrays
+        tile_work_bytes(spec) + 8.0 * batch * size * (3 * size + 4),
+        f"the demo on a {size}x{size} array with {batch} input vectors",
+    )
+    out.mkdir(parents=True, exist_ok=True)
     g = rng.uniform(spec.device.g_min, spec.device.g_max, size=(size, size))
     v = rng.uniform(0.0, spec.driver.v_read, size=(batch, size))
     np.save(out / "conductances.npy", g)

@@ -106,7 +106,8 @@ def evaluate_scheme(
     if name not in SCHEMES:
         raise InputError(f"unknown scheme {name!r}; known schemes: {', '.join(SCHEMES)}")
     seed = check_seed(seed)
-    _check_tile_fits(spec)
+    vectors = params.get("vectors", 0)
+    _check_tile_fits(spec, batch + (vectors if isinstance(vectors, int) else 0))
     module = importlib.import_module(SCHEMES[name])
     known = {f.name for f in dataclasses.fields(module.PARAMS)}
     unknown = sorted(set(params) - known)
@@ -127,12 +128,18 @@ def evaluate_scheme(
     return report
 
 
-def _check_tile_fits(spec: CrossbarSpec) -> None:
-    """Refuse a tile too large to simulate here (see ``tile_work_bytes``), before any work."""
+def _check_tile_fits(spec: CrossbarSpec, vectors: int = 0) -> None:
+    """Refuse a tile too large to simulate here (see ``tile_work_bytes``) with ``vectors``
+    input vectors (their inputs, outputs and deck tables, before and after), before any
+    work."""
     from cimspice.engines.nodal import tile_work_bytes
     from cimspice.memory import check_fits
 
-    check_fits(tile_work_bytes(spec), f"compensating a {spec.rows}x{spec.cols} tile")
+    batch_bytes = 4 * 32.0 * vectors * (spec.rows + spec.cols)
+    check_fits(
+        tile_work_bytes(spec) + batch_bytes,
+        f"compensating a {spec.rows}x{spec.cols} tile with {vectors} input vectors",
+    )
 
 
 def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:

@@ -180,9 +180,10 @@ def calibrate(
     """
     check_readout(spec)  # before any SPICE run
     check_executor(executor, scheduler)
-    check_fits(
-        tile_work_bytes(spec, matrices=2 * samples + 16),
-        f"calibrating a {spec.rows}x{spec.cols} tile with {samples} samples",
+    runs = 2 * samples + 16  # random, structured and held-out cases, generously
+    check_fits(  # each run: its matrix, and inputs, outputs and deck tables of its batch
+        tile_work_bytes(spec, matrices=runs) + 32.0 * runs * batch * (spec.rows + spec.cols),
+        f"calibrating a {spec.rows}x{spec.cols} tile with {samples} samples of {batch} vectors",
     )
     rng = np.random.default_rng(check_seed(seed))
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
