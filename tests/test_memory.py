@@ -121,6 +121,37 @@ def test_node_voltages_beyond_the_limit_are_refused(monkeypatch):
     assert solver.solve(v).currents.shape == (1000, 32)  # currents alone: in chunks
 
 
+def test_ngspice_node_voltages_beyond_the_limit_are_refused_before_running(monkeypatch):
+    from cimspice.engines.ngspice import NgspiceEngine
+
+    spec = spec_from_dict({"array": {"rows": 32, "cols": 32}, "wire": {"r_row": 1.0}})
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "4M")
+    with pytest.raises(MemoryLimitError, match="node voltages of 300 input vector"):
+        NgspiceEngine().run(
+            spec, np.full((32, 32), 1e-5), np.full((300, 32), 0.1), node_voltages=True
+        )
+
+
+def test_large_accurate_surrogate_batches_go_in_memory_sized_chunks(monkeypatch):
+    from cimspice.surrogate.model import TileParams, TileSurrogate
+
+    spec = spec_from_dict(
+        {"array": {"rows": 8, "cols": 8}, "wire": {"r_row": 2.0}, "device": {"iv": "sinh"}}
+    )
+    surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
+    rng = np.random.default_rng(2)
+    g, v = rng.uniform(1e-6, 1e-4, (8, 8)), rng.uniform(0.0, 0.2, (40, 8))
+    tile = surrogate.prepare(g)
+    whole = tile.currents(v)
+    monkeypatch.setattr(memory, "WORK_BYTES", 8 * 8 * 128 * 5)  # five vectors at a time
+    # each chunk's Newton stops on its own worst vector, all within the accurate mode's
+    # tolerance (1e-6 V predicted left in the cell voltages): ~1e-6 of full scale, 1e-5 bounds
+    np.testing.assert_allclose(tile.currents(v), whole, rtol=0, atol=1e-5 * np.abs(whole).max())
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "1K")
+    with pytest.raises(MemoryLimitError, match="8x8 tile"):
+        tile.currents(v)
+
+
 @pytest.mark.parametrize("iv", ["linear", "sinh"])
 def test_chunked_solves_give_the_same_answer(monkeypatch, iv):
     spec = spec_from_dict(

@@ -123,6 +123,15 @@ def test_tiny_wire_resistances_are_not_refused():
         )
 
 
+def test_wires_beyond_double_precision_are_refused():
+    # a 1e300 ohm word line lets no current through in float64; 1e308 ohm links are singular
+    with pytest.raises(IllConditionedError, match=r"no correct digit .* 1e\+300 ohm"):
+        NodalSolver(tile(4, 1e300), np.full((4, 4), 1e-4))
+    huge = TileSurrogate(tile(), TileParams(1e308, 1e308, 1e308, 1e308))
+    with pytest.raises(IllConditionedError, match=r"cannot be solved .*1e\+308 ohm"):
+        huge.prepare(np.full((8, 8), 1e-4))
+
+
 def test_the_surrogate_transfer_matrix_is_refused_alike():
     spec = tile()
     surrogate = TileSurrogate(spec, TileParams.from_spec(spec))

@@ -49,6 +49,7 @@ from cimspice.spec import CrossbarSpec
 from cimspice.topology import PassiveTopology
 
 __all__ = [
+    "NEWTON_BYTES_PER_CELL",
     "NEWTON_TOL_V",
     "TRUST_TOL",
     "NodalEngine",
@@ -110,6 +111,9 @@ class NodalSolver:
         self._n_unknown = n_nodes - n_known
         self._linear = linear
         self._drops = WireDrops.from_topology(topo)
+        self._wires_text = (
+            f"wire segments of {topo.r_row:.3g} ohm (rows) and {topo.r_col:.3g} ohm (columns)"
+        )
         self.newton_iterations = 0
         self.rounding_error = 0.0
         if self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
@@ -134,7 +138,14 @@ class NodalSolver:
         if self._n_unknown > 0:
             l_uu = laplacian[n_known:, n_known:].tocsc()
             self._l_uk = laplacian[n_known:, :n_known].tocsr()
-            self._lu = spla.splu(l_uu)  # the linear (small-signal) network
+            try:
+                self._lu = spla.splu(l_uu)  # the linear (small-signal) network
+            except RuntimeError as err:  # SuperLU: "Factor is exactly singular"
+                raise IllConditionedError(
+                    f"the nodal network cannot be solved ({err}): cells up to "
+                    f"{float(g.max()):.3g} S beside {self._wires_text} differ by more than "
+                    "double precision spans"
+                ) from None
         # Output and driver currents as sparse maps of the full node-potential vector:
         # I_j = sum_i G_ij (v_word - v_bit), I_drv_i = sum_j G_ij (v_word - v_bit).
         gi = np.repeat(np.arange(rows), cols)
@@ -187,9 +198,9 @@ class NodalSolver:
                     f"{full_scale[column]:.3g} S, not positive)"
                 )
             raise IllConditionedError(
-                f"the nodal solve cannot be trusted: {figure}. Conductances this large (up to "
-                f"{float(self.conductances.max()):.3g} S) are shorts: model them with smaller "
-                "values"
+                f"the nodal solve cannot be trusted: {figure}; cells up to "
+                f"{float(self.conductances.max()):.3g} S beside {self._wires_text} are beyond "
+                "double precision"
             )
         return error
 

@@ -484,6 +484,11 @@ def load_surrogate(path: str | Path) -> TileSurrogate:
             raw = {**raw, "r_cell_g": 0.0}
         params = TileParams(**_numbers(raw, _PARAM_KEYS, "params"))
         ranges = _numbers(data["ranges"], _RANGE_KEYS, "ranges")
+        if not 0 <= ranges["g_min"] <= ranges["g_max"] or ranges["v_min"] > ranges["v_max"]:
+            raise ValueError(
+                "'ranges' must hold 0 <= g_min <= g_max and v_min <= v_max, got "
+                + ", ".join(f"{k} = {v!r}" for k, v in ranges.items())
+            )
         transistor = None
         if "access_transistor" in data:
             transistor = AccessTransistor.from_json(data["access_transistor"])

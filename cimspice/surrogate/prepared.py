@@ -34,8 +34,10 @@ import numpy as np
 from cimspice.arrays import check_inputs
 from cimspice.engines.cell_laws import CellLaw
 from cimspice.engines.line_newton import LineSolution, Workspace, solve_cell_voltages
+from cimspice.engines.nodal import NEWTON_BYTES_PER_CELL
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import ConvergenceError, SurrogateError
+from cimspice.memory import chunk_size
 from cimspice.surrogate.readout import CurrentsAt, Readout, sense_bounds
 
 LawFor = Callable[[np.ndarray | None], CellLaw]
@@ -251,8 +253,13 @@ class NewtonTile:
         out = np.empty((v.shape[0], cols))
         v_out = None if self.readout is None else np.empty((v.shape[0], cols))
         work = Workspace()
-        for k in range(0, v.shape[0], self.chunk):
-            part = v[k : k + self.chunk]
+        # at most self.chunk vectors, fewer on tiles too large for that many in memory
+        chunk = min(
+            self.chunk,
+            chunk_size(NEWTON_BYTES_PER_CELL * rows * cols, v.shape[0], f"a {rows}x{cols} tile"),
+        )
+        for k in range(0, v.shape[0], chunk):
+            part = v[k : k + chunk]
             # each vector's attenuations, interpolated between the levels around its RMS
             low, weight = _bracket(self.levels, part)
             start = np.take(self.attenuation, low, axis=2)
