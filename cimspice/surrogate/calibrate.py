@@ -177,6 +177,11 @@ def calibrate(
         jobs: ngspice runs at a time (default: the number of CPUs).
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
+
+    Raises:
+        InputError: a negative seed, or a bad executor or scheduler address (before any run).
+        MemoryLimitError: the tile, cases and batches would not fit in memory (before any run).
+        SimulationError: a SPICE run failed (finished runs are in the cache).
     """
     check_readout(spec)  # before any SPICE run
     check_executor(executor, scheduler)
