@@ -21,6 +21,7 @@ __all__ = [
     "IntegrityWarning",
     "MemoryLimitError",
     "ModelError",
+    "ModelFileError",
     "NetlistError",
     "RangeWarning",
     "SimulationError",
@@ -53,6 +54,32 @@ class SpecError(CimspiceError, ValueError):
             where.append(f"key '{key}'")
         prefix = ": ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ModelFileError(SpecError):
+    """A spec's model file (``[access] model_file``) is refused: it lies outside the folders
+    model files may come from, is too large or unreadable, or holds something other than
+    model cards. The message names the spec, the model file and the line, never the line's
+    text (a model file is foreign input).
+
+    Attributes:
+        model_file: the model file as the spec gives it.
+        line: the line at fault (1-based), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model_file: str | Path,
+        line: int | None = None,
+        file: str | Path | None = None,
+        key: str | None = "access.model_file",
+    ):
+        self.model_file = str(model_file)
+        self.line = line
+        where = f"model file {self.model_file}" + (f", line {line}" if line is not None else "")
+        super().__init__(f"{where}: {message}", file=file, key=key)
 
 
 class InputError(CimspiceError, ValueError):

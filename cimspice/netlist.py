@@ -254,17 +254,15 @@ def _access_context(spec: CrossbarSpec, g: np.ndarray, bit: list[list[str]]) -> 
         gate = [[f"g{i}"] * cols for i in range(rows)]
         segments = []
         sources = [(f"vg{i}", f"g{i}") for i in range(rows)]
+    cards = spec.model_cards()
+    # a subcircuit-wrapped model (a foundry's MOSFET with its parasitics) is called with X
+    prefix = cards.instance_prefix(acc.model)
     transistors = [
-        (f"mn{i}_{j}", f"m{i}_{j}", gate[i][j], bit[i][j])
+        (f"{prefix}mn{i}_{j}", f"m{i}_{j}", gate[i][j], bit[i][j])
         for i in range(rows)
         for j in range(cols)
         if g[i, j] > 0
     ]
-    path = spec.model_path()
-    try:
-        model_text = path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise NetlistError(f"cannot read model file {path}: {err}") from None
     return {
         "v_gate": repr(acc.v_gate),
         "select_sources": sources,
@@ -273,8 +271,9 @@ def _access_context(spec: CrossbarSpec, g: np.ndarray, bit: list[list[str]]) -> 
         "model": acc.model,
         "w": repr(acc.w),
         "l": repr(acc.l),
-        "model_source": str(path.name if not acc.model_file else path),
-        "model_text": model_text.rstrip("\n"),
+        "model_builtin": not acc.model_file,
+        "model_source": cards.name + ("" if not acc.model_file else ", checked model cards"),
+        "model_text": cards.text.rstrip("\n"),
     }
 
 
@@ -285,7 +284,7 @@ def _opamp_context(spec: CrossbarSpec, access: dict[str, object]) -> dict[str, o
     path = data_dir("models") / BUILTIN_MODELS["nmos65"]["file"]
     # A 1T1R tile on the built-in card has already included it (a model defined twice is an
     # error in ngspice).
-    included = bool(access) and access.get("model_source") == path.name
+    included = bool(access.get("model_builtin")) and access.get("model_source") == path.name
     try:
         text = "" if included else path.read_text()
     except (OSError, UnicodeDecodeError) as err:

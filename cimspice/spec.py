@@ -33,6 +33,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cimspice.errors import SpecError
+from cimspice.model_cards import (
+    ModelCards,
+    builtin_model_cards,
+    check_spice_name,
+    read_model_file,
+    resolve_model_file,
+)
 
 __all__ = [
     "BUILTIN_MODELS",
@@ -554,9 +561,15 @@ class AccessSpec:
         w: metre, channel width.
         l: metre, channel length.
         model: the transistor's ``.model`` name: a built-in model (``"nmos65"``) or a name
-            defined in ``model_file``.
+            defined in ``model_file`` (an ``nmos`` ``.model``, or a 4-port ``.subckt``
+            drain-gate-source-body taking ``w`` and ``l``); letters, digits, ``_`` and ``.``.
         model_file: path of a SPICE model file (e.g. a foundry card) defining ``model``;
             relative paths are taken from the spec file's folder. Empty: built-in models.
+            The file is checked before use (model cards only, from the spec's folder or a
+            folder in ``CIMSPICE_MODEL_PATH``, at most 16 MiB: see
+            :mod:`cimspice.model_cards`).
+        model_section: the ``.lib`` section (corner) of ``model_file`` to use, when the file
+            has sections. Empty: the file has none.
         r_select: ohm per cell-pitch segment of a select line (driven at column 0; carries
             no DC current, so it matters only in transients).
     """
@@ -566,6 +579,7 @@ class AccessSpec:
     l: float = 65e-9  # noqa: E741  (the issue and DESIGN name it l)
     model: str = "nmos65"
     model_file: str = ""
+    model_section: str = ""
     r_select: float = 0.0
 
     def __post_init__(self) -> None:
@@ -581,8 +595,23 @@ class AccessSpec:
         if not math.isfinite(self.v_gate):
             raise SpecError(f"must be finite, got {self.v_gate!r}", key="access.v_gate")
         _check_finite_nonneg(self.r_select, "access.r_select")
-        if not self.model.strip() or any(c.isspace() for c in self.model):
-            raise SpecError(f"must be a model name, got {self.model!r}", key="access.model")
+        # Both names land in decks: nothing but a plain SPICE name may start a statement.
+        for key in ("model", "model_section"):
+            value = getattr(self, key)
+            if (value or key == "model") and not check_spice_name(value):
+                raise SpecError(
+                    f"must be a model name (up to 64 letters, digits, '_' and '.', not "
+                    f"starting with '.'), got {value!r}",
+                    key=f"access.{key}",
+                )
+        if any(not c.isprintable() for c in self.model_file) or len(self.model_file) > 4096:
+            raise SpecError(
+                "must be a path of printable characters (no newlines or control characters), "
+                "at most 4096 long",
+                key="access.model_file",
+            )
+        if self.model_section and not self.model_file:
+            raise SpecError("is set without access.model_file", key="access.model_section")
         if not self.model_file and self.model not in BUILTIN_MODELS:
             known = ", ".join(repr(m) for m in BUILTIN_MODELS)
             raise SpecError(
@@ -608,6 +637,10 @@ class CrossbarSpec:
         nonideal: device non-idealities (network evaluation only).
         source: the file the spec was read from (``None`` if built in memory); not part of
             the spec's identity.
+        cards: the access transistor's checked model cards when they were read already
+            (:func:`load_spec` reads a ``model_file`` at once, and sweeps hand the cards to
+            their workers with the spec); ``None``: read on first use. Not part of the
+            spec's identity.
 
     """
 
@@ -621,6 +654,7 @@ class CrossbarSpec:
     mapping: MappingSpec = field(default_factory=MappingSpec)
     nonideal: NonidealSpec = field(default_factory=NonidealSpec)
     source: Path | None = field(default=None, compare=False)
+    cards: ModelCards | None = field(default=None, compare=False, repr=False)
 
     @property
     def rows(self) -> int:
@@ -662,23 +696,48 @@ class CrossbarSpec:
         return self.has_transistors or self.has_cmos_opamps
 
     def model_path(self) -> Path:
-        """The file that defines ``access.model``.
+        """The file that defines ``access.model``, under the model files' path policy (see
+        :mod:`cimspice.model_cards`; a spec built in memory takes the current folder as its
+        folder).
 
         Raises:
-            SpecError: the model file does not exist.
+            ModelFileError: the model file is missing or outside the allowed folders.
         """
         from cimspice.resources import data_dir
 
         if not self.access.model_file:
             return data_dir("models") / BUILTIN_MODELS[self.access.model]["file"]
-        path = Path(self.access.model_file).expanduser()
-        if not path.is_absolute() and self.source is not None:
-            path = self.source.parent / path
-        if not path.is_file():
-            raise SpecError(
-                f"model file not found: {path}", file=self.source, key="access.model_file"
-            )
-        return path
+        return resolve_model_file(self.access.model_file, spec_file=self.source)
+
+    def model_cards(self) -> ModelCards:
+        """The checked model cards of the access transistor, as decks inline them.
+
+        Raises:
+            ModelFileError: the model file is refused (path policy, size, content), or does
+                not define ``access.model`` as an NMOS (the message never holds its text).
+        """
+        if self.cards is not None:
+            return self.cards
+        if not self.access.model_file:
+            return builtin_model_cards(self.model_path())
+        return read_model_file(
+            self.access.model_file,
+            spec_file=self.source,
+            section=self.access.model_section,
+            model=self.access.model,
+        )
+
+    def with_model_cards(self) -> CrossbarSpec:
+        """The spec holding its user model file's cards (read and checked now), so that
+        they travel with it (to sweep workers, say) and the file is read once; unchanged
+        when the tile has no transistors or uses a built-in model.
+
+        Raises:
+            ModelFileError: see :meth:`model_cards`.
+        """
+        if self.cards is not None or not (self.has_transistors and self.access.model_file):
+            return self
+        return dataclasses.replace(self, cards=self.model_cards())
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The spec as plain TOML-shaped data (sections of key/value pairs)."""
@@ -709,6 +768,8 @@ class CrossbarSpec:
                 del data[section][key]
         if self.array.cell != CellKind.ONE_T_ONE_R:
             del data["access"]
+        elif not data["access"]["model_section"]:  # added later: absent = none
+            del data["access"]["model_section"]
         if self.array.cell != CellKind.ONE_S_ONE_R:
             del data["selector"]
         adc = {k: data["readout"][k] for k in ("adc_bits", "adc_full_scale")}
@@ -841,4 +902,5 @@ def load_spec(path: str | Path) -> CrossbarSpec:
         raise SpecError(
             "invalid spec: its arrays or tables are nested too deeply", file=path
         ) from None
-    return spec_from_dict(data, source=path)
+    # A model file is checked now, before any work, and its cards travel with the spec.
+    return spec_from_dict(data, source=path).with_model_cards()

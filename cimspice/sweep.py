@@ -13,6 +13,7 @@ arrays of the wrong shape) is set aside and run again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import sys
@@ -31,6 +32,7 @@ from cimspice.arrays import check_conductances, check_inputs, save_npz_atomic
 from cimspice.checksums import arrays_checksum
 from cimspice.engines.ngspice_process import kill_live_workers
 from cimspice.errors import InputError
+from cimspice.model_cards import ModelCards
 from cimspice.netlist import build_deck
 from cimspice.spec import CrossbarSpec
 
@@ -213,16 +215,26 @@ def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]
 
 
 def simulate_case(
-    spec_data: dict, conductances: np.ndarray, inputs: np.ndarray, timeout_s: float
+    spec_data: dict,
+    conductances: np.ndarray,
+    inputs: np.ndarray,
+    timeout_s: float,
+    cards: ModelCards | None = None,
 ) -> Outputs:
     """Run one case in ngspice on whichever machine calls it (a Dask worker, say).
 
-    Takes the spec as plain data so that it travels to remote workers as-is.
+    Takes the spec as plain data and its model cards as checked text (see
+    :meth:`~cimspice.spec.CrossbarSpec.with_model_cards`), so that both travel to remote
+    workers as they are, and a user's model file is neither looked for relative to the
+    worker's folder nor read again.
     """
     from cimspice.engines.ngspice import NgspiceEngine
     from cimspice.spec import spec_from_dict
 
-    out = NgspiceEngine(timeout_s=timeout_s).run(spec_from_dict(spec_data), conductances, inputs)
+    spec = spec_from_dict(spec_data)
+    if cards is not None:
+        spec = dataclasses.replace(spec, cards=cards)
+    out = NgspiceEngine(timeout_s=timeout_s).run(spec, conductances, inputs)
     power = out.power if out.power is not None else np.full(out.batch, np.nan)
     return out.currents, power, out.v_out
 
@@ -268,6 +280,21 @@ def check_executor(executor: str, scheduler: str | None = None) -> None:
 _NO_DASK = "--executor dask needs Dask: pip install 'dask[distributed]' (or cimspice[dask])"
 
 
+def _simulate_case_remote(
+    spec_data: dict,
+    conductances: np.ndarray,
+    inputs: np.ndarray,
+    timeout_s: float,
+    cards: ModelCards | None = None,
+) -> tuple[Outputs, list[tuple[str, type[Warning]]]]:
+    """:func:`simulate_case` on a Dask worker, with the warnings it raised (a worker's
+    warnings would otherwise end in its own log, never reaching the user)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = simulate_case(spec_data, conductances, inputs, timeout_s, cards)
+    return out, [(str(w.message), w.category) for w in caught]
+
+
 def run_cases(
     spec: CrossbarSpec,
     cases: Sequence[Case],
@@ -296,10 +323,12 @@ def run_cases(
     Raises:
         InputError: a case's arrays are invalid (checked before anything runs), or bad
             ``jobs``/``executor``/``scheduler``.
+        ModelFileError: the spec's model file is refused (checked before anything runs).
         SimulationError: a run failed; finished runs are already in the cache.
         CimspiceError: the Dask scheduler cannot be reached.
     """
     check_executor(executor, scheduler)
+    spec = spec.with_model_cards()
     for case in cases:
         check_conductances(case.conductances, spec.rows, spec.cols)
         check_inputs(case.inputs, spec.rows)
@@ -333,6 +362,7 @@ def run_cases(
         if executor == "dask":
             _run_dask(
                 spec_data,
+                spec.cards,
                 cases,
                 missing,
                 finish,
@@ -341,12 +371,15 @@ def run_cases(
                 scheduler=scheduler,
             )
         else:
-            _run_local(spec_data, cases, missing, finish, timeout_s=timeout_s, workers=workers)
+            _run_local(
+                spec_data, spec.cards, cases, missing, finish, timeout_s=timeout_s, workers=workers
+            )
     return [r for r in results if r is not None]
 
 
 def _run_local(
     spec_data: dict,
+    cards: ModelCards | None,
     cases: Sequence[Case],
     missing: list[int],
     finish: Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None],
@@ -357,7 +390,8 @@ def _run_local(
     """Threads that each drive one ngspice worker process at a time."""
 
     def one(k: int) -> None:
-        finish(k, *simulate_case(spec_data, cases[k].conductances, cases[k].inputs, timeout_s))
+        case = cases[k]
+        finish(k, *simulate_case(spec_data, case.conductances, case.inputs, timeout_s, cards))
 
     pool = ThreadPoolExecutor(max_workers=workers)
     futures = [pool.submit(one, k) for k in missing]
@@ -386,6 +420,7 @@ def _run_local(
 
 def _run_dask(
     spec_data: dict,
+    cards: ModelCards | None,
     cases: Sequence[Case],
     missing: list[int],
     finish: Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None],
@@ -421,11 +456,12 @@ def _run_dask(
     try:
         futures = {
             client.submit(
-                simulate_case,
+                _simulate_case_remote,
                 spec_data,
                 cases[k].conductances,
                 cases[k].inputs,
                 timeout_s,
+                cards,
                 key=f"cimspice-case-{k}-{os.getpid()}-{id(cases)}",
                 retries=2,
                 pure=False,
@@ -433,7 +469,10 @@ def _run_dask(
             for k in missing
         }
         for future in as_completed(futures):
-            finish(futures[future], *future.result())
+            outputs, caught = future.result()
+            for message, category in caught:
+                warnings.warn(message, category, stacklevel=2)
+            finish(futures[future], *outputs)
     finally:
         client.close()
         if cluster is not None:

@@ -12,6 +12,7 @@ A batch of input vectors is one ``.dc`` sweep whose sweep variable indexes the v
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -83,10 +84,40 @@ def run_deck(
     names = arrays.pop("_times_names").tolist()
     times = dict(zip(names, arrays.pop("_times").tolist(), strict=True))
     times["ngspice_version"] = float(arrays.pop("_version"))
+    changes = [str(line) for line in arrays.pop("_changes", np.zeros(0, dtype=str)).tolist()]
+    count = int(arrays.pop("_change_count", len(changes)))
+    _warn_if_circuit_changed(changes, count, worker.log_path if keep else None)
     if keep:
         return arrays, times, worker.run_dir
     shutil.rmtree(worker.run_dir, ignore_errors=True)
     return arrays, times, None
+
+
+_HINTS = (
+    (
+        re.compile(r"value of resistor .* too small", re.IGNORECASE),
+        "ngspice floors every resistance at 1e-12 ohm: conductances above 1e12 S, and wire, "
+        "source or readout resistances below 1e-12 ohm, were changed",
+    ),
+)
+"""What some of ngspice's changes mean for a crossbar deck."""
+
+
+def _warn_if_circuit_changed(changes: list[str], count: int, log: Path | None) -> None:
+    """Warn when ngspice said (only in its log) that it changed the circuit it was given:
+    the results are then those of another circuit."""
+    if count == 0:
+        return
+    hints = [hint for pattern, hint in _HINTS if any(pattern.search(c) for c in changes)]
+    lines = [re.sub(r"^warning:\s*", "", c, flags=re.IGNORECASE) for c in changes[:2]]
+    shown = "; ".join(lines) + (f"; ... ({count} such lines)" if count > len(lines) else "")
+    where = f"; log: {log}" if log is not None else " (keep the run's log with keep=True / --keep)"
+    warnings.warn(
+        f"ngspice changed the circuit while loading it, so the results are for the changed "
+        f"circuit: {shown}" + (f" ({'; '.join(hints)})" if hints else "") + where,
+        CircuitWarning,
+        stacklevel=3,
+    )
 
 
 class _SweepProgress:

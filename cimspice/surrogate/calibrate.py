@@ -190,6 +190,7 @@ def calibrate(
         tile_work_bytes(spec, matrices=runs) + 32.0 * runs * batch * (spec.rows + spec.cols),
         f"calibrating a {spec.rows}x{spec.cols} tile with {samples} samples of {batch} vectors",
     )
+    spec = spec.with_model_cards()  # a user's model file: checked now and read once
     rng = np.random.default_rng(check_seed(seed))
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
