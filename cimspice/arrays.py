@@ -110,13 +110,30 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
     if not path.is_file():  # a folder, FIFO or device: never opened (a FIFO would block)
         raise ArrayFileError(f"{what} file {path} is not a regular file")
     try:
-        data = np.load(path, allow_pickle=False)
+        # Mapped first, not read: a header that claims a huge shape costs nothing until the
+        # size is checked, and a file shorter than its header claims fails here.
+        data = np.load(path, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError) as err:
-        raise ArrayFileError(f"{what} file {path} is not a readable .npy array: {err}") from None
+        reason = str(err)
+        if "mmap length" in reason:
+            reason = "it holds less data than its header claims (truncated, or a false shape)"
+        elif "Python objects" in reason:
+            reason = "it holds Python objects (pickles are refused)"
+        raise ArrayFileError(f"{what} file {path} is not a readable .npy array: {reason}") from None
     if not isinstance(data, np.ndarray):
         data.close()
         raise ArrayFileError(f"{what} file {path} holds several arrays (.npz); give one .npy")
-    return data
+    from cimspice.memory import check_fits
+
+    try:
+        # the array as stored, and as the float64 copy every consumer makes of it
+        check_fits(data.nbytes + 8 * data.size, f"{what} {path} of shape {data.shape}")
+        return np.array(data)
+    finally:
+        mapping = getattr(data, "_mmap", None)
+        del data
+        if mapping is not None:
+            mapping.close()
 
 
 def save_npz_atomic(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:

@@ -220,6 +220,7 @@ _fraction = _ranged(float, lambda v: 0 < v < 1, "in (0, 1)")
 _scale = _ranged(float, lambda v: 0 < v <= 1, "in (0, 1]")
 _finite_positive = _ranged(float, lambda v: 0 < v < math.inf, "finite and > 0")
 _weights = _ranged(int, lambda v: v >= -1, ">= 0 (or -1: no limit)")
+_seed = _ranged(int, lambda v: v >= 0, "an integer >= 0 (a random seed)")
 
 
 def _noise_level(text: str) -> float:
@@ -337,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=16, metavar="B", help="vectors per matrix (16)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.add_argument(
         "--jobs", type=_positive_int, default=None, metavar="J", help="parallel ngspice runs"
     )
@@ -405,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=32, metavar="B", help="held-out vectors (32)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.add_argument(
         "--t-read", type=_timeout, default=10e-9, metavar="S", help="read time per cycle (10e-9 s)"
     )
@@ -546,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=100, metavar="B", help="input vectors (100)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.set_defaults(func=_cmd_demo)
     return parser
 
@@ -852,8 +853,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         try:
             args.func(args)
-        except (CimspiceError, OSError) as err:
+        except (CimspiceError, OSError, MemoryError) as err:
             message = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
+            if not isinstance(err, CimspiceError | OSError):  # an allocation no estimate foresaw
+                message = f"out of memory: {message or 'an allocation failed'}"
             print(f"cimspice: error: {message}", file=sys.stderr)
             return EXIT_ERROR
         except KeyboardInterrupt:

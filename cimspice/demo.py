@@ -18,11 +18,14 @@ import numpy as np
 
 from cimspice.arrays import save_npz_atomic
 from cimspice.engines import get_engine
+from cimspice.engines.nodal import tile_work_bytes
+from cimspice.memory import check_fits
 from cimspice.metrics import max_error, nrmse
 from cimspice.netlist import render
 from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.plots import plot_cell_voltages
 from cimspice.result import Result
+from cimspice.seeds import check_seed
 from cimspice.spec import CrossbarSpec, spec_from_dict
 from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 
@@ -60,6 +63,11 @@ def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> d
     Raises:
         OutputError: ``out`` or a file in it is refused (checked before any work).
     """
+    check_seed(seed)
+    check_fits(  # the deck or solver, node voltages for the heatmap, the arrays
+        tile_work_bytes(demo_spec(size)) + 8.0 * batch * size * (3 * size + 4),
+        f"the demo on a {size}x{size} array with {batch} input vectors",
+    )
     plan = OutputPlan()
     plan.folder(out, "demo folder", demo_files())
     plan.cache(out / "spice-cache", "demo cache")
@@ -84,8 +92,9 @@ def demo_files() -> list[str]:
 
 def _run(final: Path, out: Path, *, size: int, batch: int, seed: int) -> dict[str, dict]:
     """:func:`run_demo`, writing into ``out`` (the staged ``final``)."""
-    spec = demo_spec(size)
     rng = np.random.default_rng(seed)
+    spec = demo_spec(size)
+    out.mkdir(parents=True, exist_ok=True)
     g = rng.uniform(spec.device.g_min, spec.device.g_max, size=(size, size))
     v = rng.uniform(0.0, spec.driver.v_read, size=(batch, size))
     np.save(out / "conductances.npy", g)

@@ -16,7 +16,10 @@ __all__ = [
     "CircuitWarning",
     "ConvergenceError",
     "EngineUnavailableError",
+    "IllConditionedError",
     "InputError",
+    "IntegrityWarning",
+    "MemoryLimitError",
     "ModelError",
     "ModelFileError",
     "NetlistError",
@@ -97,7 +100,8 @@ class EngineUnavailableError(CimspiceError, RuntimeError):
 
 
 class SurrogateError(CimspiceError, ValueError):
-    """A surrogate file is missing, corrupt, or was calibrated for another spec."""
+    """A surrogate file is missing, corrupt, edited after cimspice wrote it, or was calibrated
+    for another spec; or a surrogate was asked for values far outside its calibrated ranges."""
 
 
 class ModelError(CimspiceError, ValueError):
@@ -138,6 +142,17 @@ class ConvergenceError(SimulationError):
     """The simulator did not converge (operating point or sweep point)."""
 
 
+class IllConditionedError(SimulationError):
+    """A solver's answer cannot be trusted: the system is so ill-conditioned that rounding
+    alone moves the result by more than the solver's stated accuracy. The message gives the
+    figure (the estimated error as a fraction of full scale) and its cause."""
+
+
+class MemoryLimitError(CimspiceError, MemoryError):
+    """A computation would need more memory than this machine has available; refused before
+    allocating. The message gives the estimate and what is available."""
+
+
 class SimulationTimeoutError(SimulationError):
     """The simulator did not finish within its time limit and was stopped."""
 
@@ -149,3 +164,8 @@ class CircuitWarning(UserWarning):
 
 class RangeWarning(UserWarning):
     """Inputs, conductances or currents outside the ranges a surrogate was calibrated on."""
+
+
+class IntegrityWarning(UserWarning):
+    """A file cimspice reads as trusted carries no checksum (written by an older cimspice), so
+    edits made to it after it was written cannot be detected."""

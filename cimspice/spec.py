@@ -433,7 +433,7 @@ class NonidealSpec:
     noise (with write-verify), drift, temperature. Read noise is sampled at every MVM.
 
     Attributes:
-        seed: the device seed (programming noise, faults, drift exponents, read noise).
+        seed: the device seed (programming noise, faults, drift exponents, read noise), >= 0.
         levels: number of programmable conductance levels, evenly spaced over
             ``[g_min, g_max]`` (2..2048); targets snap to the nearest. 0: continuous.
         prog_noise_rel: dimensionless; std of a programmed conductance as a fraction of its
@@ -487,6 +487,8 @@ class NonidealSpec:
     tc_wire: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise SpecError(f"must be an integer >= 0, got {self.seed}", key="nonideal.seed")
         if self.levels == 1 or not 0 <= self.levels <= MAX_LEVELS:
             raise SpecError(
                 f"must be 0 (continuous) or 2 to {MAX_LEVELS}, got {self.levels}",
@@ -898,5 +900,9 @@ def load_spec(path: str | Path) -> CrossbarSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"invalid TOML: {err}", file=path) from None
+    except RecursionError:
+        raise SpecError(
+            "invalid spec: its arrays or tables are nested too deeply", file=path
+        ) from None
     # A model file is checked now, before any work, and its cards travel with the spec.
     return spec_from_dict(data, source=path).with_model_cards()

@@ -4,8 +4,10 @@ A :class:`Case` is one conductance matrix with a batch of inputs. :func:`run_cas
 case through the ``ngspice`` engine, ``jobs`` at a time (each run is its own ngspice worker
 process, so the caller's threads only wait), shows progress, and caches each result on disk
 under a SHA-256 of the rendered deck, the ngspice version and the cimspice version. Cache
-entries are written atomically and carry their own key, so an interrupted sweep resumes with
-every finished run intact, and an entry that fails its check is run again.
+entries are written atomically and carry their own key and a checksum of their arrays, so an
+interrupted sweep resumes with every finished run intact, and an entry that fails its check
+(damaged, edited after it was written, written before entries carried checksums, or holding
+arrays of the wrong shape) is set aside and run again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from cimspice import __version__
 from cimspice.arrays import check_conductances, check_inputs, save_npz_atomic
+from cimspice.checksums import arrays_checksum
 from cimspice.engines.ngspice_process import kill_live_workers
 from cimspice.errors import InputError
 from cimspice.model_cards import ModelCards
@@ -38,6 +41,7 @@ __all__ = [
     "Case",
     "CaseResult",
     "SweepCache",
+    "check_executor",
     "ngspice_version",
     "run_cases",
     "simulate_case",
@@ -124,19 +128,27 @@ class SweepCache:
         """Where the entry for ``key`` lives."""
         return self.root / f"{key}.npz"
 
-    def load(self, key: str) -> Outputs | None:
+    def load(self, key: str, shape: tuple[int, int] | None = None) -> Outputs | None:
         """``(currents, power, v_out)`` for ``key``, or ``None`` if absent or failing its
-        check."""
+        check: its stored key, its checksum (``sha256`` of its other arrays, see
+        :func:`~cimspice.checksums.arrays_checksum`) and, given the run's ``(batch, cols)``
+        ``shape``, the shapes of its arrays."""
         path = self.path(key)
         if not path.exists():
             return None
         try:
             with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
-                if str(data["key"]) != key:
-                    raise ValueError("stored key differs from the file name")
-                v_out = data["v_out"] if "v_out" in data.files else None
-                return data["currents"], data["power"], v_out
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+                arrays = {name: data[name] for name in data.files if name != "sha256"}
+                if "sha256" not in data.files:
+                    raise ValueError("no checksum (written by an older cimspice)")
+                if str(data["sha256"]) != arrays_checksum(arrays):
+                    raise ValueError("edited or damaged after it was written: checksum differs")
+            if str(arrays["key"]) != key:
+                raise ValueError("stored key differs from the file name")
+            outputs = arrays["currents"], arrays["power"], arrays.get("v_out")
+            _check_shapes(outputs, shape)
+            return outputs
+        except (OSError, ValueError, KeyError, EOFError, MemoryError, zipfile.BadZipFile) as err:
             warnings.warn(
                 f"cache entry {path} failed its check ({err}); running it again",
                 RuntimeWarning,
@@ -154,7 +166,26 @@ class SweepCache:
         arrays = {"key": np.array(key), "currents": currents, "power": power}
         if v_out is not None:
             arrays["v_out"] = v_out
+        arrays["sha256"] = np.array(arrays_checksum(arrays))
         save_npz_atomic(self.path(key), arrays)
+
+
+def _check_shapes(outputs: Outputs, shape: tuple[int, int] | None) -> None:
+    """Raise ``ValueError`` unless a cache entry's arrays are real and, given the run's
+    ``(batch, cols)``, of its shapes."""
+    currents, power, v_out = outputs
+    for name, array in (("currents", currents), ("power", power), ("v_out", v_out)):
+        if array is not None and not np.issubdtype(array.dtype, np.floating):
+            raise ValueError(f"{name} has dtype {array.dtype}, not float")
+    if shape is None:
+        return
+    if currents.shape != shape or power.shape != shape[:1]:
+        raise ValueError(
+            f"currents {currents.shape} and power {power.shape} do not fit the run's "
+            f"{shape[0]} vectors and {shape[1]} columns"
+        )
+    if v_out is not None and v_out.shape != shape:
+        raise ValueError(f"v_out {v_out.shape} does not fit the run's {shape}")
 
 
 def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]:
@@ -208,6 +239,47 @@ def simulate_case(
     return out.currents, power, out.v_out
 
 
+def check_executor(executor: str, scheduler: str | None = None) -> None:
+    """Check an executor name and a Dask scheduler's address before any work.
+
+    The address is checked as Dask reads it (``[scheme://]host[:port]``, scheme ``tcp`` by
+    default), without connecting: a known scheme, and for network schemes a host and a port
+    in 1..65535.
+
+    Raises:
+        InputError: an unknown executor, a scheduler without the Dask executor, Dask missing,
+            or a malformed address (named, with the reason).
+    """
+    if executor not in ("local", "dask"):
+        raise InputError(f"executor must be 'local' or 'dask', got {executor!r}")
+    if scheduler is None:
+        return
+    if executor != "dask":
+        raise InputError("a scheduler address needs the Dask executor (--executor dask)")
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
+    except ImportError:
+        raise InputError(_NO_DASK) from None
+    try:
+        scheme, location = parse_address(scheduler)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            host, port = parse_host_port(location, 8786)
+            if not host:
+                raise ValueError("no host")
+            if not 1 <= int(port) <= 65535:
+                raise ValueError(f"port {port} is not in 1..65535")
+    except (ValueError, TypeError) as err:
+        raise InputError(
+            f"malformed Dask scheduler address {scheduler!r} ({err}); give "
+            "[tcp://]HOST:PORT, e.g. tcp://127.0.0.1:8786"
+        ) from None
+
+
+_NO_DASK = "--executor dask needs Dask: pip install 'dask[distributed]' (or cimspice[dask])"
+
+
 def _simulate_case_remote(
     spec_data: dict,
     conductances: np.ndarray,
@@ -250,17 +322,16 @@ def run_cases(
 
     Raises:
         InputError: a case's arrays are invalid (checked before anything runs), or bad
-            ``jobs``/``executor``.
+            ``jobs``/``executor``/``scheduler``.
         ModelFileError: the spec's model file is refused (checked before anything runs).
         SimulationError: a run failed; finished runs are already in the cache.
         CimspiceError: the Dask scheduler cannot be reached.
     """
+    check_executor(executor, scheduler)
     spec = spec.with_model_cards()
     for case in cases:
         check_conductances(case.conductances, spec.rows, spec.cols)
         check_inputs(case.inputs, spec.rows)
-    if executor not in ("local", "dask"):
-        raise InputError(f"executor must be 'local' or 'dask', got {executor!r}")
     workers = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_JOBS)
     if not 1 <= workers <= MAX_JOBS:
         raise InputError(f"jobs must be between 1 and {MAX_JOBS}, got {workers}")
@@ -270,7 +341,8 @@ def run_cases(
         version = ngspice_version()
         for k, case in enumerate(cases):
             keys[k] = SweepCache.key(build_deck(spec, case.conductances, case.inputs).text, version)
-            hit = cache.load(keys[k])  # type: ignore[arg-type]
+            shape = (np.atleast_2d(case.inputs).shape[0], spec.cols)
+            hit = cache.load(keys[k], shape)  # type: ignore[arg-type]
             if hit is not None and spec.has_tia and hit[2] is None:
                 hit = None  # an entry from before TIA outputs were kept: run it again
             if hit is not None:
@@ -365,9 +437,7 @@ def _run_dask(
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
-        raise InputError(
-            "--executor dask needs Dask: pip install 'dask[distributed]' (or cimspice[dask])"
-        ) from None
+        raise InputError(_NO_DASK) from None
     from cimspice.errors import CimspiceError
 
     cluster = None
@@ -379,7 +449,7 @@ def _run_dask(
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         if cluster is not None:
             cluster.close()
         raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None

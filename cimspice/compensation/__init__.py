@@ -55,6 +55,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from cimspice.errors import InputError
+from cimspice.seeds import check_seed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,6 +105,9 @@ def evaluate_scheme(
     """
     if name not in SCHEMES:
         raise InputError(f"unknown scheme {name!r}; known schemes: {', '.join(SCHEMES)}")
+    seed = check_seed(seed)
+    vectors = params.get("vectors", 0)
+    _check_tile_fits(spec, batch + (vectors if isinstance(vectors, int) else 0))
     module = importlib.import_module(SCHEMES[name])
     known = {f.name for f in dataclasses.fields(module.PARAMS)}
     unknown = sorted(set(params) - known)
@@ -124,6 +128,20 @@ def evaluate_scheme(
     return report
 
 
+def _check_tile_fits(spec: CrossbarSpec, vectors: int = 0) -> None:
+    """Refuse a tile too large to simulate here (see ``tile_work_bytes``) with ``vectors``
+    input vectors (their inputs, outputs and deck tables, before and after), before any
+    work."""
+    from cimspice.engines.nodal import tile_work_bytes
+    from cimspice.memory import check_fits
+
+    batch_bytes = 4 * 32.0 * vectors * (spec.rows + spec.cols)
+    check_fits(
+        tile_work_bytes(spec) + batch_bytes,
+        f"compensating a {spec.rows}x{spec.cols} tile with {vectors} input vectors",
+    )
+
+
 def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:
     """Siemens, ``(rows, cols)``: targets ~ U(g_min, g_min + 0.6 (g_max - g_min)).
 
@@ -132,6 +150,7 @@ def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:
     """
     import numpy as np
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
+    _check_tile_fits(spec)
     lo, hi = spec.device.g_min, spec.device.g_max
     return rng.uniform(lo, lo + 0.6 * (hi - lo), (spec.rows, spec.cols))

@@ -32,6 +32,7 @@ from cimspice.engines.ngspice_process import (
     find_libngspice,
 )
 from cimspice.errors import CircuitWarning
+from cimspice.memory import check_fits
 from cimspice.netlist import Deck, Sweep, build_deck
 from cimspice.result import Result
 from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
@@ -251,6 +252,11 @@ class NgspiceEngine:
         start = time.perf_counter()
         g = check_conductances(conductances, spec.rows, spec.cols)
         v = dac(spec, check_inputs(inputs, spec.rows))
+        if node_voltages:  # ngspice's vectors, their copy here, and the result's arrays
+            check_fits(
+                4 * 8 * 2 * v.shape[0] * spec.rows * spec.cols,
+                f"node voltages of {v.shape[0]} input vector(s) on a {spec.rows}x{spec.cols} tile",
+            )
         _warn_if_cells_blocked(spec)
         worker, deck = self.start_and_render(
             spec, g, v, save_nodes=True if node_voltages else None, sweep=self.sweep

@@ -72,15 +72,17 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
     """
     from cimspice.errors import InputError
     from cimspice.network.evaluate import check_model_name
+    from cimspice.network.hardware import check_tile_fits
     from cimspice.network.study import parse_sweep, with_value
     from cimspice.spec import load_spec
 
     out = sys.stdout if out is None else out
     spec = load_spec(request.spec)
+    check_tile_fits(spec, request.engine)
     sweeps = [parse_sweep(text) for text in request.sweep]
-    for key, values in sweeps:  # a bad key or value fails before any work
+    for key, values in sweeps:  # a bad key or value (or a tile too large) fails before any work
         for value in values:
-            with_value(spec, key, value)
+            check_tile_fits(with_value(spec, key, value), request.engine)
     if sweeps and request.plot_dir is None:
         raise InputError("--sweep needs --plot-dir (where the accuracy plot goes)")
     plan = OutputPlan()  # every path is checked before any work, outputs written together

@@ -66,20 +66,30 @@ def resolve_model(
     """A built-in model (trained on first use, cached) or a model file, with its dataset.
 
     For a file, the dataset is ``dataset`` or, if not given, the built-in dataset whose
-    samples have the model's input size (64: digits, 784: mnist). ``hardware_aware`` picks a
-    built-in model trained with that weight-noise level (see
+    samples have the model's input size (64: digits, 784: mnist); the model's input size and
+    its number of outputs must be the dataset's sample size and number of classes. A built-in
+    model comes with the dataset it was trained on; ``dataset`` may name only that one.
+    ``hardware_aware`` picks a built-in model trained with that weight-noise level (see
     :mod:`cimspice.network.training`).
 
     Raises:
         ModelError: neither a built-in name nor an existing file (the message lists the
             built-in names), or the file is malformed (see ``load_model``).
-        InputError: the dataset cannot be inferred or is unknown, or ``hardware_aware`` is
-            given for a model file.
+        InputError: the dataset cannot be inferred or is unknown, does not fit the model
+            (input size, number of classes: both numbers named), is another than a built-in
+            model's own, or ``hardware_aware`` is given for a model file.
     """
     from cimspice.network.datasets import load_dataset
-    from cimspice.network.zoo import builtin_model
+    from cimspice.network.zoo import RECIPES, builtin_model
 
     if check_model_name(name_or_path) is None:
+        own = RECIPES[name_or_path].dataset
+        if dataset is not None and dataset != own:
+            raise InputError(
+                f"built-in model {name_or_path} was trained on the {own} dataset and is "
+                f"evaluated on it; dataset {dataset!r} does not apply (leave it out, or give a "
+                f"model file trained on {dataset})"
+            )
         return builtin_model(name_or_path, cache_dir=cache_dir, hardware_aware=hardware_aware)
     if hardware_aware:
         raise InputError(
@@ -96,7 +106,19 @@ def resolve_model(
                 f"model file {name_or_path} takes inputs of size {size}, which is no built-in "
                 "dataset's (digits: 64, mnist: 784): give the dataset"
             )
-    return model, load_dataset(dataset, images=len(model.input_shape) == 3)
+    data = load_dataset(dataset, images=len(model.input_shape) == 3)
+    sample = int(np.prod(data.x_test.shape[1:]))
+    if sample != size:
+        raise InputError(
+            f"model file {name_or_path} takes inputs of size {size}, but the {dataset} "
+            f"dataset's samples have size {sample}"
+        )
+    if model.num_classes != data.num_classes:
+        raise InputError(
+            f"model file {name_or_path} has {model.num_classes} outputs, but the {dataset} "
+            f"dataset has {data.num_classes} classes: its outputs cannot be the class scores"
+        )
+    return model, data
 
 
 def samples_of(data: Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -75,6 +75,7 @@ __all__ = [
     "TileTransform",
     "adc_in_place",
     "check_network_spec",
+    "check_tile_fits",
     "measure_input_ranges",
     "tile_model",
     "tile_spec",
@@ -133,6 +134,28 @@ def check_network_spec(spec: CrossbarSpec) -> None:
             file=spec.source,
             key="readout.kind",
         )
+
+
+TILE_ARRAYS = 8
+"""``(rows, cols)`` float64 arrays a programmed tile keeps or passes through, about (targets,
+programmed conductances, write-verify pulses, transfer matrix, operator, device draws)."""
+
+
+def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
+    """Refuse tiles too large for this machine's memory, before any is programmed: one tile's
+    arrays (:data:`TILE_ARRAYS`) and, for the surrogate and nodal engines, the nodal
+    factorisation that gives its transfer matrix.
+
+    Raises:
+        MemoryLimitError: they would not fit (the message gives the estimate).
+    """
+    from cimspice.engines.nodal import factor_bytes
+    from cimspice.memory import check_fits
+
+    need = TILE_ARRAYS * 8 * float(spec.rows) * float(spec.cols)
+    if engine != "ideal":
+        need += factor_bytes(spec.rows, spec.cols)
+    check_fits(need, f"a {spec.rows}x{spec.cols} network tile ({engine} engine)")
 
 
 def tile_model(
@@ -272,6 +295,7 @@ class HardwareMatMul:
         SpecError: see :func:`check_network_spec`.
         SurrogateError: see :func:`tile_model`.
         InputError: unknown engine.
+        MemoryLimitError: see :func:`check_tile_fits`.
     """
 
     def __init__(
@@ -291,6 +315,7 @@ class HardwareMatMul:
                 f"unknown hardware engine {engine!r}; known: {', '.join(HARDWARE_ENGINES)}"
             )
         check_network_spec(spec)
+        check_tile_fits(spec, engine)
         self.spec = spec
         self.engine = engine
         self.model = tile_model(spec, surrogate) if engine == "surrogate" else None
@@ -420,8 +445,20 @@ class HardwareMatMul:
         self.record = TileRecord(index, k, g.copy(), padded, currents)
 
     def __call__(self, index: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """``x @ w`` for layer ``index`` on the tiles (``x`` ``(n, fan_in)``)."""
+        """``x @ w`` for layer ``index`` on the tiles (``x`` ``(n, fan_in)``).
+
+        Raises:
+            InputError: ``x`` does not fit the layer, or holds NaN or inf (the row named:
+                one such row would set the whole batch's input range, and so every row's
+                DAC codes, to NaN).
+        """
         x = np.asarray(x, dtype=float)
+        if x.ndim == 2 and not np.isfinite(x).all():
+            bad = ~np.isfinite(x).all(axis=1)
+            raise InputError(
+                f"layer {index}: input row {int(np.argmax(bad))} holds non-finite values (NaN "
+                f"or inf); {int(bad.sum())} of {x.shape[0]} rows do"
+            )
         layer = self.layers.get(index)
         if layer is None or (layer.weights is not w and not np.array_equal(layer.weights, w)):
             layer = self.program(index, np.asarray(w, dtype=float))

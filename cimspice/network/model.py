@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from cimspice.arrays import save_npz_atomic
+from cimspice.checksums import arrays_checksum
 from cimspice.errors import InputError, ModelError
 from cimspice.network.layers import (
     Conv2D,
@@ -217,7 +218,8 @@ def _describe(layer: Layer) -> dict[str, Any]:
 
 
 def save_model(model: Model, path: str | Path) -> None:
-    """Write ``model`` to ``path`` (``.npz``, self-describing, atomic: all or nothing)."""
+    """Write ``model`` to ``path`` (``.npz``, self-describing, atomic: all or nothing), with a
+    checksum of its arrays (``sha256``) that :func:`load_model` verifies."""
     arrays: dict[str, np.ndarray] = {
         "cimspice_model": np.array(FORMAT_VERSION),
         "name": np.array(model.name),
@@ -229,6 +231,7 @@ def save_model(model: Model, path: str | Path) -> None:
         assert isinstance(layer, Dense | Conv2D)
         arrays[f"layer{index}_weight"] = layer.weight
         arrays[f"layer{index}_bias"] = layer.bias
+    arrays["sha256"] = np.array(arrays_checksum(arrays))
     save_npz_atomic(path, arrays)
 
 
@@ -264,7 +267,10 @@ def _build_layer(spec: Any, index: int, arrays: Mapping[str, np.ndarray]) -> Lay
 def _from_described(arrays: Mapping[str, np.ndarray], stem: str) -> Model:
     try:
         version = int(arrays["cimspice_model"])
-        architecture = json.loads(str(arrays["architecture"]))
+        try:
+            architecture = json.loads(str(arrays["architecture"]))
+        except RecursionError:
+            raise ValueError("the architecture's JSON is nested too deeply") from None
         input_shape = tuple(int(d) for d in np.asarray(arrays["input_shape"]).ravel())
         name = str(arrays["name"]) if "name" in arrays else stem
     except KeyError as err:
@@ -321,9 +327,14 @@ def _from_plain(arrays: Mapping[str, np.ndarray], stem: str) -> Model:
 def load_model(path: str | Path) -> Model:
     """Read a model file written by :func:`save_model`, or a plain ``W0, b0, ...`` stack.
 
+    A file that carries a checksum (``sha256``: every file :func:`save_model` writes) is
+    verified: one edited after it was written is refused. Files without one (plain stacks,
+    files written before checksums) are read as they are.
+
     Raises:
         ModelError: the file is missing, is not a readable ``.npz``, lacks an array, holds an
-            unknown layer, or its weights' shapes don't chain (message names file and layer).
+            unknown layer, its weights' shapes don't chain (message names file and layer), or
+            its checksum does not match its arrays.
 
     """
     path = Path(path)
@@ -343,6 +354,14 @@ def load_model(path: str | Path) -> Model:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise ModelError(f"{path}: not a readable model file (.npz): {err}") from None
+    except MemoryError as err:  # e.g. an array whose header claims a huge shape
+        raise ModelError(f"{path}: an array in it does not fit in memory: {err}") from None
+    claimed = arrays.pop("sha256", None)
+    if claimed is not None and str(claimed) != arrays_checksum(arrays):
+        raise ModelError(
+            f"{path}: edited after cimspice wrote it (its checksum does not match its arrays); "
+            "write it again with save_model"
+        )
     try:
         if "cimspice_model" in arrays:
             return _from_described(arrays, path.stem)

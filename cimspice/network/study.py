@@ -35,7 +35,7 @@ def _value(text: str) -> Any:
     """A sweep value as TOML reads it (int, float, bool), else the bare string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # a deeply nested array: a bad string
         return text
 
 

@@ -184,7 +184,8 @@ def builtin_model(
 
     The first call for a given name and ``hardware_aware`` level trains the model (seconds
     to about a minute) and caches it; later calls load the cached weights. A cached file that
-    cannot be read is replaced by training again.
+    cannot be read, or whose checksum shows it was edited after it was written, is replaced by
+    training again.
 
     Args:
         name: one of :data:`BUILTIN_MODELS`.
@@ -210,7 +211,7 @@ def builtin_model(
         try:
             return load_model(path), dataset
         except ModelError:
-            pass  # an unreadable cache entry (e.g. a disk filled mid-write elsewhere): retrain
+            pass  # unreadable (e.g. a disk filled mid-write elsewhere) or edited: retrain
     model = training.train(
         _ARCHITECTURES[name],
         dataset,

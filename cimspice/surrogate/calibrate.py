@@ -21,14 +21,17 @@ from scipy.optimize import least_squares
 
 from cimspice.converters import dac
 from cimspice.engines.cell_laws import memristor_law
+from cimspice.engines.nodal import tile_work_bytes
+from cimspice.memory import check_fits
 from cimspice.outputs import OutputPlan
+from cimspice.seeds import check_seed
 from cimspice.spec import CrossbarSpec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
 from cimspice.surrogate.model import TileParams, TileSurrogate
 from cimspice.surrogate.readout import MeasuredTia, check_readout, measure_tia
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
-from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
+from cimspice.sweep import CaseResult, SweepCache, check_executor, ngspice_version, run_cases
 
 __all__ = [
     "REPORT_FILES",
@@ -185,10 +188,21 @@ def calibrate(
         jobs: ngspice runs at a time (default: the number of CPUs).
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
+
+    Raises:
+        InputError: a negative seed, or a bad executor or scheduler address (before any run).
+        MemoryLimitError: the tile, cases and batches would not fit in memory (before any run).
+        SimulationError: a SPICE run failed (finished runs are in the cache).
     """
     check_readout(spec)  # before any SPICE run
+    check_executor(executor, scheduler)
+    runs = 2 * samples + 16  # random, structured and held-out cases, generously
+    check_fits(  # each run: its matrix, and inputs, outputs and deck tables of its batch
+        tile_work_bytes(spec, matrices=runs) + 32.0 * runs * batch * (spec.rows + spec.cols),
+        f"calibrating a {spec.rows}x{spec.cols} tile with {samples} samples of {batch} vectors",
+    )
     spec = spec.with_model_cards()  # a user's model file: checked now and read once
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
     cache = SweepCache(cache_dir) if cache_dir is not None else None
