@@ -101,9 +101,11 @@ def evaluate_scheme(
         params: fields of the scheme's parameter dataclass (e.g. ``tile_rows=16``).
 
     Raises:
-        InputError: an unknown scheme name (the known ones are listed) or parameter.
+        InputError: an unknown scheme name (the known ones are listed) or parameter, or an
+            argument of the wrong type or value (named).
+        SpecError: ``spec`` names a missing or invalid spec file.
     """
-    if name not in SCHEMES:
+    if not isinstance(name, str) or name not in SCHEMES:
         raise InputError(f"unknown scheme {name!r}; known schemes: {', '.join(SCHEMES)}")
     seed = check_seed(seed)
     vectors = params.get("vectors", 0)
@@ -150,6 +152,9 @@ def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:
     """
     import numpy as np
 
+    from cimspice.spec import as_spec
+
+    spec = as_spec(spec)
     rng = np.random.default_rng(check_seed(seed))
     _check_tile_fits(spec)
     lo, hi = spec.device.g_min, spec.device.g_max
