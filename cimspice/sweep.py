@@ -20,7 +20,7 @@ import sys
 import threading
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -431,18 +431,39 @@ def _run_local(
     pool.shutdown(wait=True)
 
 
-def local_cluster(workers: int) -> Any:
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
     """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, each started
-    with one BLAS thread (:func:`~cimspice.threads.worker_environment`)."""
+    with one BLAS thread; closed when the block ends.
+
+    The limits go in Dask's ``distributed.nanny.pre-spawn-environ``, which a nanny sets
+    before it starts a worker process (hence before the worker loads BLAS). Dask lets this
+    process's own environment override that setting, and sets it in this process while it
+    starts workers; so for the cluster's life this process's variables hold the limits too,
+    and they are put back as they were afterwards.
+    """
+    import dask
     from dask.distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        env=worker_environment({}),
-    )
+    limits = worker_environment({})
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.update(limits)
+    saved = {name: os.environ.get(name) for name in limits}
+    os.environ.update(limits)
+    try:
+        with (
+            dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+        ):
+            yield cluster
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _run_dask(
@@ -467,18 +488,15 @@ def _run_dask(
         raise InputError(_NO_DASK) from None
     from cimspice.errors import CimspiceError
 
-    cluster = None
-    try:
-        if scheduler is None:
-            cluster = local_cluster(workers)
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as err:
-        if cluster is not None:
-            cluster.close()
-        raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            if scheduler is None:
+                cluster = stack.enter_context(local_cluster(workers))
+                client = stack.enter_context(Client(cluster))
+            else:
+                client = stack.enter_context(Client(scheduler, timeout="10s"))
+        except (OSError, TimeoutError, ValueError) as err:
+            raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         futures = {
             client.submit(
                 call_with_one_blas_thread,  # a remote worker's BLAS may span its machine
@@ -499,7 +517,3 @@ def _run_dask(
             for message, category in caught:
                 warnings.warn(message, category, stacklevel=2)
             finish(futures[future], *outputs)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

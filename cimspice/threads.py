@@ -20,7 +20,11 @@ its own multi-threaded BLAS oversubscribes the machine the same way. The policy:
 Limits are process-wide (BLAS libraries have one thread count per process) and
 :func:`blas_threads` is safe to enter from several threads at once: while any holder is
 inside, the smallest limit asked for applies, and the original counts come back when the
-last one leaves. Importing this module changes nothing.
+last one leaves. Like threadpoolctl itself, it is meant for the main thread: OpenBLAS (0.3.31,
+numpy's and scipy's wheels) ignores a thread count set from another thread once the main
+thread has set one, so each holder applies the limit from its own thread, and a limit
+entered only from other threads may not take. Workers therefore get their one thread from
+their environment, before BLAS loads. Importing this module changes nothing.
 """
 
 from __future__ import annotations
@@ -158,10 +162,9 @@ def blas_threads(threads: int) -> Iterator[None]:
             controller = ThreadpoolController().select(user_api="blas")
             state.saved = [(lib, lib.num_threads) for lib in controller.lib_controllers]
             state.applied = None
-        if state.applied is None or threads < state.applied:
-            for lib, _ in state.saved:
-                lib.set_num_threads(threads)
-            state.applied = threads
+        state.applied = threads if state.applied is None else min(state.applied, threads)
+        for lib, _ in state.saved:  # from this thread too: see the module on OpenBLAS
+            lib.set_num_threads(state.applied)
         state.holders += 1
     try:
         yield
