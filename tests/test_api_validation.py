@@ -28,13 +28,17 @@ from cimspice.compensation import write_verify as wv
 from cimspice.compensation.cost import CostModel
 from cimspice.compensation.mixed_precision import MixedPrecisionParams
 from cimspice.converters import adc, dac
+from cimspice.engines.ngspice import NgspiceEngine
 from cimspice.engines.nodal import NodalSolver
+from cimspice.engines.transient import run_transient
 from cimspice.errors import CimspiceError, InputError, ModelError, SpecError
 from cimspice.network.evaluate import evaluate, resolve_model, samples_of
 from cimspice.network.hardware import HardwareMatMul
 from cimspice.network.layers import Dense
 from cimspice.network.model import Model, load_model, save_model
+from cimspice.network.study import parse_sweep, run_sweep, with_value
 from cimspice.network.torch_import import model_from_state_dict
+from cimspice.network.training import accuracy
 from cimspice.network.zoo import builtin_model, cache_path
 from cimspice.spec import (
     AccessSpec,
@@ -49,7 +53,7 @@ from cimspice.spec import (
     WireSpec,
 )
 from cimspice.surrogate.calibrate import calibrate
-from cimspice.surrogate.model import SurrogateEngine, load_surrogate
+from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate, load_surrogate
 from cimspice.sweep import Case, SweepCache, run_cases
 
 SPEC = spec_from_dict({"array": {"rows": 4, "cols": 3}, "wire": {"r_row": 2.0, "r_col": 2.0}})
@@ -384,6 +388,59 @@ CASES: list[tuple[str, Callable[[], object], type[CimspiceError], str]] = [
     ("bit_planes-ragged", lambda: ins.bit_planes(RAGGED_V, 0.2, 4, 0.2), InputError, "inputs"),
     ("planes_gain-spec-int", lambda: ins.planes_gain(5, 0.1), InputError, "spec"),
     ("program-params-int", lambda: wv.program(SPEC, G, 5), InputError, "params"),
+    # ----- studies, transients, surrogate objects -----
+    (
+        "run_sweep-spec-int",
+        lambda: run_sweep(model(), X, Y, 5, key="wire.r_row", values=[0.0]),
+        InputError,
+        "spec",
+    ),
+    (
+        "run_sweep-seeds-str",
+        lambda: run_sweep(model(), X, Y, SPEC, key="wire.r_row", values=[0.0], seeds="2"),
+        InputError,
+        "seeds",
+    ),
+    ("parse_sweep-int", lambda: parse_sweep(5), InputError, "text"),
+    ("with_value-key-int", lambda: with_value(SPEC, 5, 1.0), InputError, "key"),
+    (
+        "run_transient-engine-int",
+        lambda: run_transient(5, SPEC, G, V[0], t_stop=1e-9),
+        InputError,
+        "engine",
+    ),
+    (
+        "run_transient-spec-int",
+        lambda: run_transient(NgspiceEngine(), 5, G, V[0], t_stop=1e-9),
+        InputError,
+        "spec",
+    ),
+    (
+        "run_transient-t_stop-str",
+        lambda: run_transient(NgspiceEngine(), SPEC, G, V[0], t_stop="1n"),
+        InputError,
+        "t_stop",
+    ),
+    (
+        "TileSurrogate.save-int",
+        lambda: TileSurrogate(SPEC, TileParams.from_spec(SPEC)).save(5),
+        InputError,
+        "path",
+    ),
+    (
+        "TileSurrogate-spec-dict",
+        lambda: TileSurrogate({"array": {}}, TileParams.from_spec(SPEC)),
+        InputError,
+        "surrogate.spec",
+    ),
+    ("TileParams-str", lambda: TileParams("1", 1.0, 1.0, 1.0), InputError, "params.r_first"),
+    ("accuracy-model-str", lambda: accuracy("m", X, Y), InputError, "model"),
+    (
+        "accuracy-batch_size-0",
+        lambda: accuracy(model(), X, Y, batch_size=0),
+        InputError,
+        "batch_size",
+    ),
 ]
 
 

@@ -194,7 +194,7 @@ def calibrate(
         batch: input vectors per matrix.
         seed: seed of every random draw.
         cache_dir: SPICE result cache (reruns are instant; an interrupted sweep resumes).
-        jobs: ngspice runs at a time (default: the number of CPUs).
+        jobs: ngspice runs at a time (default: the cores this process may use).
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from cimspice import __version__
-from cimspice.arguments import path_argument
+from cimspice.arguments import check_fields, path_argument
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.checksums import json_checksum
 from cimspice.converters import dac, with_adc
@@ -103,6 +103,9 @@ class TileParams:
     r_cell: float = 0.0
     r_cell_g: float = 0.0
 
+    def __post_init__(self) -> None:
+        check_fields(self, "params")
+
     @classmethod
     def from_spec(cls, spec: CrossbarSpec) -> TileParams:
         """The spec's nominal values (the starting point of a fit)."""
@@ -142,6 +145,9 @@ class TileSurrogate:
     metadata: dict[str, Any] = field(default_factory=dict)
     transistor: AccessTransistor | None = None
     readout_transfer: MeasuredTia | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self, "surrogate")
 
     def topology(self) -> PassiveTopology:
         """The network with the fitted wire resistances."""
@@ -413,6 +419,7 @@ class TileSurrogate:
 
     def save(self, path: str | Path) -> None:
         """Write the surrogate file (JSON), atomically."""
+        path = path_argument(path, "path")
         with atomic_output(path, "w") as handle:
             json.dump(self.to_json(), handle, indent=2, sort_keys=False)
             handle.write("\n")
