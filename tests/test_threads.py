@@ -160,12 +160,13 @@ def test_nodal_solves_run_with_the_solver_threads(two_blas_threads, monkeypatch)
         return original(self, inputs)
 
     monkeypatch.setattr(nodal.NodalSolver, "node_potentials", spy)
-    simulate(SPEC, G, V, engine="nodal")
-    assert seen == [{1}]
+    simulate(SPEC, G, V, engine="nodal")  # the conditioning check's solve, then the batch's
+    assert seen and all(counts == {1} for counts in seen)
+    seen.clear()
     monkeypatch.setenv(BLAS_THREADS_ENV, "2")
     monkeypatch.setattr("cimspice.threads.available_cpus", lambda: 2)
     simulate(SPEC, G, V, engine="nodal")
-    assert seen[-1] == {2}
+    assert seen and all(counts == {2} for counts in seen)
     assert set(blas_counts()) == {2}  # and the process's own count is back
 
 

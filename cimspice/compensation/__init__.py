@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from cimspice.errors import InputError
@@ -79,7 +80,7 @@ SCHEMES: dict[str, str] = {
 
 def evaluate_scheme(
     name: str,
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -107,9 +108,8 @@ def evaluate_scheme(
     """
     if not isinstance(name, str) or name not in SCHEMES:
         raise InputError(f"unknown scheme {name!r}; known schemes: {', '.join(SCHEMES)}")
-    seed = check_seed(seed)
-    vectors = params.get("vectors", 0)
-    _check_tile_fits(spec, batch + (vectors if isinstance(vectors, int) else 0))
+    from cimspice.compensation.tile import scheme_arguments
+
     module = importlib.import_module(SCHEMES[name])
     known = {f.name for f in dataclasses.fields(module.PARAMS)}
     unknown = sorted(set(params) - known)
@@ -118,6 +118,12 @@ def evaluate_scheme(
             f"scheme {name!r} takes no parameter {', '.join(unknown)}; its parameters: "
             + ", ".join(sorted(known))
         )
+    spec = scheme_arguments(
+        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=None, kind=module.PARAMS
+    )
+    seed = check_seed(seed)
+    vectors = params.get("vectors", 0)
+    _check_tile_fits(spec, batch + (vectors if isinstance(vectors, int) else 0))
     report: CompensationReport = module.evaluate(
         spec,
         conductances,

@@ -122,7 +122,7 @@ class NodalSolver:
         if self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
             with solver_blas_threads():
                 self._factor(topo, word, bit, n_nodes)
-            self.rounding_error = self._check_conditioning()
+                self.rounding_error = self._check_conditioning()
         self.factor_s = time.perf_counter() - start
 
     def _factor(
