@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cimspice.arguments import as_ndarray, real_array
 from cimspice.errors import ArrayFileError, InputError
 from cimspice.outputs import atomic_output
 
@@ -28,24 +29,6 @@ __all__ = [
 ]
 
 
-def _check_numeric(array: np.ndarray, what: str) -> np.ndarray:
-    if (
-        array.dtype == object
-        or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer))
-        or array.dtype == np.bool_
-    ):
-        raise InputError(f"{what} must hold real numbers, got dtype {array.dtype}")
-    out = np.asarray(array, dtype=np.float64)
-    bad = ~np.isfinite(out)
-    if bad.any():
-        first = tuple(int(k) for k in np.argwhere(bad)[0])
-        raise InputError(
-            f"{what} holds {int(bad.sum())} non-finite value(s) (NaN or inf), "
-            f"first at index {first}"
-        )
-    return out
-
-
 def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Validate a conductance matrix for a ``rows x cols`` array; return it as float64.
 
@@ -53,12 +36,12 @@ def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.nda
         InputError: wrong shape, non-numeric dtype, NaN/inf, or a negative conductance.
 
     """
-    g = np.asarray(conductances)
+    g = as_ndarray(conductances, "conductances")
     if g.shape != (rows, cols):
         raise InputError(
             f"conductances must have shape (rows, cols) = ({rows}, {cols}), got {g.shape}"
         )
-    g = _check_numeric(g, "conductances")
+    g = real_array(g, "conductances")
     tiny = (g > 0) & (g < MIN_CONDUCTANCE)
     if tiny.any():
         first = tuple(int(k) for k in np.argwhere(tiny)[0])
@@ -84,17 +67,15 @@ def check_inputs(inputs: np.ndarray, rows: int) -> np.ndarray:
         InputError: wrong shape, empty batch, non-numeric dtype, or NaN/inf.
 
     """
-    v = np.asarray(inputs)
-    if v.ndim == 1:
-        v = v[None, :]
+    given = as_ndarray(inputs, "inputs")
+    v = given[None, :] if given.ndim == 1 else given
     if v.ndim != 2 or v.shape[1] != rows:
         raise InputError(
-            f"inputs must have shape (batch, rows) or (rows,) with rows = {rows}, "
-            f"got {np.asarray(inputs).shape}"
+            f"inputs must have shape (batch, rows) or (rows,) with rows = {rows}, got {given.shape}"
         )
     if v.shape[0] == 0:
         raise InputError("inputs hold an empty batch (shape (0, rows))")
-    return _check_numeric(v, "inputs")
+    return real_array(v, "inputs")
 
 
 def load_array(path: str | Path, what: str) -> np.ndarray:

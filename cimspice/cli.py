@@ -842,6 +842,7 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module's error contract)."""
     from cimspice.errors import CimspiceError
+    from cimspice.threads import cap_process_threads
 
     args = build_parser().parse_args(argv)
     usage = _usage_error(args)
@@ -852,6 +853,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # error's line stands alone.
     with warnings.catch_warnings(record=True) as caught:
         try:
+            cap_process_threads()  # BLAS pools sized to the cores this process may use
             args.func(args)
         except (CimspiceError, OSError, MemoryError) as err:
             message = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import enum
 import functools
+import os
 from dataclasses import dataclass
 
 import jinja2
 import numpy as np
 
 from cimspice import __version__
+from cimspice.arguments import check_fields, flag, instance
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.errors import InputError, NetlistError
 from cimspice.memory import check_fits
 from cimspice.resources import data_dir
-from cimspice.spec import BUILTIN_MODELS, CellKind, CrossbarSpec
+from cimspice.spec import BUILTIN_MODELS, CellKind, CrossbarSpec, as_spec
 from cimspice.topology import PassiveTopology
 
 __all__ = [
@@ -152,6 +154,7 @@ class Transient:
     pulse_period: float = 0.0
 
     def __post_init__(self) -> None:
+        check_fields(self, "transient")
         for name in ("t_stop", "t_step", "t_rise"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
@@ -228,7 +231,11 @@ def _capacitors(
 def _sweep_for(spec: CrossbarSpec, sweep: Sweep | str | None) -> Sweep:
     if sweep is None:
         return Sweep.INDEX if spec.depends_on_temperature else Sweep.TEMPERATURE
-    chosen = Sweep(sweep)
+    try:
+        chosen = Sweep(sweep)
+    except ValueError:
+        known = ", ".join(repr(s.value) for s in Sweep)
+        raise InputError(f"sweep must be one of {known} (or None), got {sweep!r}") from None
     if chosen == Sweep.TEMPERATURE and spec.depends_on_temperature:
         raise NetlistError(
             "a temperature sweep would change the deck's transistors (1T1R cells or CMOS "
@@ -309,7 +316,7 @@ def _pwl_table(values: np.ndarray) -> str:
 
 
 def build_deck(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray | None = None,
     inputs: np.ndarray | None = None,
     *,
@@ -334,10 +341,17 @@ def build_deck(
             t = 0 (see :class:`Transient`).
 
     Raises:
-        InputError: invalid arrays. NetlistError: a template is missing or incomplete.
+        InputError: invalid arrays or another argument of the wrong type (named).
+        SpecError: ``spec`` names a missing or invalid spec file.
+        NetlistError: a template is missing or incomplete.
         MemoryLimitError: the deck would not fit in the memory available.
 
     """
+    spec = as_spec(spec)
+    if save_nodes is not None:
+        save_nodes = flag(save_nodes, "save_nodes")
+    if transient is not None:
+        instance(transient, Transient, "transient", "a Transient or None")
     check_fits(
         DECK_BYTES_PER_CELL * float(spec.rows) * float(spec.cols),
         f"the deck of a {spec.rows}x{spec.cols} tile",
@@ -506,11 +520,12 @@ def build_deck(
 
 
 def render(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray | None = None,
     inputs: np.ndarray | None = None,
     *,
     save_nodes: bool | None = None,
 ) -> str:
-    """The ngspice deck text for ``spec`` (see :func:`build_deck`)."""
+    """The ngspice deck text for ``spec`` (a spec or a spec file's path; see
+    :func:`build_deck`)."""
     return build_deck(spec, conductances, inputs, save_nodes=save_nodes).text

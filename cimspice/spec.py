@@ -26,13 +26,15 @@ import enum
 import hashlib
 import json
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cimspice.errors import SpecError
+from cimspice.arguments import a_or_an, check_fields, path_argument
+from cimspice.errors import InputError, SpecError
 from cimspice.model_cards import (
     ModelCards,
     builtin_model_cards,
@@ -58,6 +60,7 @@ __all__ = [
     "ReadoutSpec",
     "SelectorSpec",
     "WireSpec",
+    "as_spec",
     "load_spec",
     "spec_from_dict",
 ]
@@ -100,6 +103,16 @@ def _check_positive(value: float, key: str) -> None:
         raise SpecError(f"must be finite and > 0, got {value!r}", key=key)
 
 
+def _spec_error(message: str, key: str) -> SpecError:
+    return SpecError(message, key=key)
+
+
+def _check_types(section: object, name: str) -> None:
+    """Every field of ``section`` (the ``[name]`` table) checked against its type, as a spec
+    file's values are: a dataclass built in Python is held to the same rules."""
+    check_fields(section, name, _spec_error)
+
+
 _E = TypeVar("_E", bound=enum.Enum)
 
 
@@ -128,10 +141,9 @@ class ArraySpec:
     cell: CellKind = CellKind.PASSIVE
 
     def __post_init__(self) -> None:
+        _check_types(self, "array")
         for key in ("rows", "cols"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise SpecError(f"must be an integer, got {value!r}", key=f"array.{key}")
             if value < 1:
                 raise SpecError(f"must be >= 1, got {value}", key=f"array.{key}")
         cell = _member(CellKind, self.cell, "array.cell", "cell")
@@ -161,6 +173,7 @@ class WireSpec:
     c_col: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "wire")
         for key in ("r_row", "r_col", "c_row", "c_col"):
             _check_finite_nonneg(getattr(self, key), f"wire.{key}")
 
@@ -187,6 +200,7 @@ class DriverSpec:
     dac_signed: bool = False
 
     def __post_init__(self) -> None:
+        _check_types(self, "driver")
         _check_finite_nonneg(self.r_source, "driver.r_source")
         _check_finite_nonneg(self.v_read, "driver.v_read")
         if self.v_read == 0:
@@ -278,6 +292,7 @@ class ReadoutSpec:
     i_bias: float = 20e-6
 
     def __post_init__(self) -> None:
+        _check_types(self, "readout")
         _check_finite_nonneg(self.r_in, "readout.r_in")
         kind = _member(ReadoutKind, self.kind, "readout.kind", "readout")
         object.__setattr__(self, "kind", kind)
@@ -318,6 +333,7 @@ class DeviceSpec:
     c_cell: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "device")
         _check_finite_nonneg(self.c_cell, "device.c_cell")
         _check_finite_nonneg(self.g_min, "device.g_min")
         _check_finite_nonneg(self.g_max, "device.g_max")
@@ -349,6 +365,7 @@ class SelectorSpec:
     v_s: float = 0.03
 
     def __post_init__(self) -> None:
+        _check_types(self, "selector")
         for key in ("i_s", "v_s"):
             _check_positive(getattr(self, key), f"selector.{key}")
 
@@ -401,6 +418,7 @@ class MappingSpec:
     input_bits: int = 0
 
     def __post_init__(self) -> None:
+        _check_types(self, "mapping")
         scheme = _member(MappingScheme, self.scheme, "mapping.scheme", "mapping scheme")
         object.__setattr__(self, "scheme", scheme)
         for key in ("weight_bits", "slice_bits", "input_bits"):
@@ -487,6 +505,7 @@ class NonidealSpec:
     tc_wire: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "nonideal")
         if self.seed < 0:
             raise SpecError(f"must be an integer >= 0, got {self.seed}", key="nonideal.seed")
         if self.levels == 1 or not 0 <= self.levels <= MAX_LEVELS:
@@ -583,6 +602,7 @@ class AccessSpec:
     r_select: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "access")
         for key in ("w", "l"):
             value = getattr(self, key)
             if not (math.isfinite(value) and value > 0):
@@ -655,6 +675,20 @@ class CrossbarSpec:
     nonideal: NonidealSpec = field(default_factory=NonidealSpec)
     source: Path | None = field(default=None, compare=False)
     cards: ModelCards | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, cls in _SECTIONS.items():
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise SpecError(
+                    f"must be {a_or_an(cls.__name__)} (the [{name}] table; build a spec from "
+                    f"plain data with spec_from_dict), got {type(value).__name__}",
+                    key=name,
+                )
+        if self.source is not None:
+            if not isinstance(self.source, str | os.PathLike):
+                raise SpecError(f"source must be a path or None, got {self.source!r}")
+            object.__setattr__(self, "source", Path(self.source))
 
     @property
     def rows(self) -> int:
@@ -806,27 +840,6 @@ _SECTIONS: dict[str, type] = {
 _REQUIRED_SECTIONS = ("array",)
 
 
-def _coerce(value: Any, annotation: str, key: str) -> Any:
-    """Check a TOML value against a field's annotation; ints are accepted for floats."""
-    if annotation == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecError(f"must be a number, got {type(value).__name__} {value!r}", key=key)
-        return float(value)
-    if annotation == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"must be an integer, got {type(value).__name__} {value!r}", key=key)
-        return value
-    if annotation == "bool":
-        if not isinstance(value, bool):
-            raise SpecError(f"must be true or false, got {type(value).__name__} {value!r}", key=key)
-        return value
-    if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "OpAmpKind", "MappingScheme", "str"):
-        if not isinstance(value, str):
-            raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
-        return value
-    raise AssertionError(f"unhandled annotation {annotation}")  # pragma: no cover
-
-
 def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None) -> CrossbarSpec:
     """Build a validated :class:`CrossbarSpec` from TOML-shaped data.
 
@@ -835,6 +848,11 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None)
             invalid value; the message names ``source`` and the dotted key.
 
     """
+    if not isinstance(data, Mapping):
+        raise SpecError(
+            f"a spec must be a table of sections (a mapping), got {type(data).__name__}",
+            file=source,
+        )
     try:
         for name in data:
             if name not in _SECTIONS:
@@ -854,7 +872,7 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None)
                 if key not in fields_:
                     known = ", ".join(fields_)
                     raise SpecError(f"unknown key; known keys: {known}", key=f"{name}.{key}")
-                kwargs[key] = _coerce(value, str(fields_[key].type), f"{name}.{key}")
+                kwargs[key] = value  # its type is checked by the section itself
             for fname, f in fields_.items():
                 no_default = (
                     f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
@@ -878,14 +896,15 @@ def _bare_message(err: SpecError) -> str:
     return text
 
 
-def load_spec(path: str | Path) -> CrossbarSpec:
+def load_spec(path: str | os.PathLike[str]) -> CrossbarSpec:
     """Read and validate a spec file (TOML).
 
     Raises:
         SpecError: the file is missing, unreadable, not valid TOML, or holds an invalid spec.
+        InputError: ``path`` is not a path.
 
     """
-    path = Path(path)
+    path = path_argument(path, "path")
     if path.is_dir():
         raise SpecError("is a directory, not a spec file", file=path)
     if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
@@ -906,3 +925,22 @@ def load_spec(path: str | Path) -> CrossbarSpec:
         ) from None
     # A model file is checked now, before any work, and its cards travel with the spec.
     return spec_from_dict(data, source=path).with_model_cards()
+
+
+def as_spec(spec: CrossbarSpec | str | os.PathLike[str], name: str = "spec") -> CrossbarSpec:
+    """``spec`` itself, or the spec file it names loaded (see :func:`load_spec`).
+
+    The public functions that take a spec take either, as :func:`cimspice.simulate` does.
+
+    Raises:
+        InputError: ``spec`` is neither a :class:`CrossbarSpec` nor a path (names ``name``).
+        SpecError: the file is missing or holds an invalid spec.
+    """
+    if isinstance(spec, CrossbarSpec):
+        return spec
+    if isinstance(spec, str | os.PathLike):
+        return load_spec(spec)
+    raise InputError(
+        f"{name} must be a CrossbarSpec (see load_spec) or the path of a spec file, got "
+        f"{type(spec).__name__}"
+    )

@@ -20,21 +20,24 @@ import sys
 import threading
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cimspice import __version__
+from cimspice.arguments import instance, integer, path_argument
 from cimspice.arrays import check_conductances, check_inputs, save_npz_atomic
 from cimspice.checksums import arrays_checksum
-from cimspice.engines.ngspice_process import kill_live_workers
+from cimspice.engines.ngspice_process import check_timeout, kill_live_workers
 from cimspice.errors import InputError
 from cimspice.model_cards import ModelCards
 from cimspice.netlist import build_deck
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
+from cimspice.threads import available_cpus, call_with_one_blas_thread, worker_environment
 
 __all__ = [
     "MAX_JOBS",
@@ -42,6 +45,7 @@ __all__ = [
     "CaseResult",
     "SweepCache",
     "check_executor",
+    "local_cluster",
     "ngspice_version",
     "run_cases",
     "simulate_case",
@@ -113,7 +117,7 @@ class SweepCache:
     """
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self.root = path_argument(root, "root")
         self.root.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
@@ -296,7 +300,7 @@ def _simulate_case_remote(
 
 
 def run_cases(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     cases: Sequence[Case],
     *,
     cache: SweepCache | None = None,
@@ -312,8 +316,9 @@ def run_cases(
         spec: the array spec.
         cases: the runs.
         cache: where to keep and find results; ``None`` runs everything.
-        jobs: runs at a time (default: the number of CPUs); with a local Dask cluster, its
-            number of worker processes.
+        jobs: runs at a time (default: the cores this process may use, see
+            :func:`~cimspice.threads.available_cpus`); with a local Dask cluster, its number
+            of worker processes (each runs its tasks with one BLAS thread).
         timeout_s: limit per run.
         description: label of the progress bar.
         executor: ``"local"`` (ngspice worker processes on this machine) or ``"dask"``
@@ -321,20 +326,28 @@ def run_cases(
         scheduler: address of a running Dask scheduler; ``None`` starts a local cluster.
 
     Raises:
-        InputError: a case's arrays are invalid (checked before anything runs), or bad
-            ``jobs``/``executor``/``scheduler``.
+        InputError: a case's arrays are invalid or an argument has the wrong type or value
+            (named; all checked before anything runs).
+        SpecError: ``spec`` names a missing or invalid spec file.
         ModelFileError: the spec's model file is refused (checked before anything runs).
         SimulationError: a run failed; finished runs are already in the cache.
         CimspiceError: the Dask scheduler cannot be reached.
     """
     check_executor(executor, scheduler)
-    spec = spec.with_model_cards()
-    for case in cases:
+    spec = as_spec(spec).with_model_cards()
+    if isinstance(cases, str | bytes) or not isinstance(cases, Sequence):
+        raise InputError(f"cases must be a sequence of Case, got {type(cases).__name__}")
+    for k, case in enumerate(cases):
+        instance(case, Case, f"cases[{k}]")
         check_conductances(case.conductances, spec.rows, spec.cols)
         check_inputs(case.inputs, spec.rows)
-    workers = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_JOBS)
-    if not 1 <= workers <= MAX_JOBS:
-        raise InputError(f"jobs must be between 1 and {MAX_JOBS}, got {workers}")
+    if cache is not None:
+        instance(cache, SweepCache, "cache", "a SweepCache or None")
+    timeout_s = check_timeout(timeout_s)
+    if jobs is None:
+        workers = min(available_cpus(), MAX_JOBS)
+    else:
+        workers = integer(jobs, "jobs", minimum=1, maximum=MAX_JOBS)
     results: list[CaseResult | None] = [None] * len(cases)
     keys: list[str | None] = [None] * len(cases)
     if cache is not None:
@@ -418,6 +431,41 @@ def _run_local(
     pool.shutdown(wait=True)
 
 
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, each started
+    with one BLAS thread; closed when the block ends.
+
+    The limits go in Dask's ``distributed.nanny.pre-spawn-environ``, which a nanny sets
+    before it starts a worker process (hence before the worker loads BLAS). Dask lets this
+    process's own environment override that setting, and sets it in this process while it
+    starts workers; so for the cluster's life this process's variables hold the limits too,
+    and they are put back as they were afterwards.
+    """
+    import dask
+    from dask.distributed import LocalCluster
+
+    limits = worker_environment({})
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.update(limits)
+    saved = {name: os.environ.get(name) for name in limits}
+    os.environ.update(limits)
+    try:
+        with (
+            dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+        ):
+            yield cluster
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run_dask(
     spec_data: dict,
     cards: ModelCards | None,
@@ -435,27 +483,23 @@ def _run_dask(
     ngspice raises here like a local one.
     """
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
     except ImportError:
         raise InputError(_NO_DASK) from None
     from cimspice.errors import CimspiceError
 
-    cluster = None
-    try:
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-            )
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as err:
-        if cluster is not None:
-            cluster.close()
-        raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            if scheduler is None:
+                cluster = stack.enter_context(local_cluster(workers))
+                client = stack.enter_context(Client(cluster))
+            else:
+                client = stack.enter_context(Client(scheduler, timeout="10s"))
+        except (OSError, TimeoutError, ValueError) as err:
+            raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         futures = {
             client.submit(
+                call_with_one_blas_thread,  # a remote worker's BLAS may span its machine
                 _simulate_case_remote,
                 spec_data,
                 cases[k].conductances,
@@ -473,7 +517,3 @@ def _run_dask(
             for message, category in caught:
                 warnings.warn(message, category, stacklevel=2)
             finish(futures[future], *outputs)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

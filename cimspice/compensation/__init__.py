@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from cimspice.errors import InputError
@@ -79,7 +80,7 @@ SCHEMES: dict[str, str] = {
 
 def evaluate_scheme(
     name: str,
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -101,13 +102,14 @@ def evaluate_scheme(
         params: fields of the scheme's parameter dataclass (e.g. ``tile_rows=16``).
 
     Raises:
-        InputError: an unknown scheme name (the known ones are listed) or parameter.
+        InputError: an unknown scheme name (the known ones are listed) or parameter, or an
+            argument of the wrong type or value (named).
+        SpecError: ``spec`` names a missing or invalid spec file.
     """
-    if name not in SCHEMES:
+    if not isinstance(name, str) or name not in SCHEMES:
         raise InputError(f"unknown scheme {name!r}; known schemes: {', '.join(SCHEMES)}")
-    seed = check_seed(seed)
-    vectors = params.get("vectors", 0)
-    _check_tile_fits(spec, batch + (vectors if isinstance(vectors, int) else 0))
+    from cimspice.compensation.tile import scheme_arguments
+
     module = importlib.import_module(SCHEMES[name])
     known = {f.name for f in dataclasses.fields(module.PARAMS)}
     unknown = sorted(set(params) - known)
@@ -116,6 +118,12 @@ def evaluate_scheme(
             f"scheme {name!r} takes no parameter {', '.join(unknown)}; its parameters: "
             + ", ".join(sorted(known))
         )
+    spec = scheme_arguments(
+        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=None, kind=module.PARAMS
+    )
+    seed = check_seed(seed)
+    vectors = params.get("vectors", 0)
+    _check_tile_fits(spec, batch + (vectors if isinstance(vectors, int) else 0))
     report: CompensationReport = module.evaluate(
         spec,
         conductances,
@@ -150,6 +158,9 @@ def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:
     """
     import numpy as np
 
+    from cimspice.spec import as_spec
+
+    spec = as_spec(spec)
     rng = np.random.default_rng(check_seed(seed))
     _check_tile_fits(spec)
     lo, hi = spec.device.g_min, spec.device.g_max

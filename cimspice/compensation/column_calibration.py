@@ -17,10 +17,12 @@ one-off cost of ``vectors`` MVMs per programmed matrix.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import check_fields, real_array
 from cimspice.arrays import check_conductances
 from cimspice.compensation.cost import CostModel, mvm_energy
 from cimspice.compensation.report import CompensationReport
@@ -29,6 +31,7 @@ from cimspice.compensation.tile import (
     ideal_outputs,
     output_currents,
     run_tile,
+    scheme_arguments,
 )
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec
@@ -49,6 +52,9 @@ class CalibrationParams:
     seed: int = 9_000
 
     def __post_init__(self) -> None:
+        check_fields(self, "column-calibration")
+        if self.seed < 0:
+            raise InputError(f"column-calibration: seed must be >= 0, got {self.seed}")
         if self.vectors < 2:
             raise InputError(f"column-calibration: vectors must be >= 2, got {self.vectors}")
 
@@ -72,7 +78,7 @@ class ColumnCalibration:
 
     def apply(self, outputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``: ``outputs`` with each column's gain and offset removed."""
-        return (np.asarray(outputs) - self.offset) / self.gain
+        return (real_array(outputs, "outputs") - self.offset) / self.gain
 
 
 def fit(ideal: np.ndarray, measured: np.ndarray) -> ColumnCalibration:
@@ -82,7 +88,7 @@ def fit(ideal: np.ndarray, measured: np.ndarray) -> ColumnCalibration:
         InputError: mismatched shapes, fewer than 2 vectors, or a column whose reference
             outputs do not vary (its gain is undetermined).
     """
-    x, y = np.asarray(ideal, dtype=float), np.asarray(measured, dtype=float)
+    x, y = real_array(ideal, "ideal"), real_array(measured, "measured")
     if x.shape != y.shape or x.ndim != 2 or x.shape[0] < 2:
         raise InputError(
             f"column-calibration: need >= 2 paired reference outputs, got shapes {x.shape} "
@@ -103,13 +109,16 @@ def fit(ideal: np.ndarray, measured: np.ndarray) -> ColumnCalibration:
 
 
 def calibrate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray,
     *,
     engine: str = "ngspice",
     params: CalibrationParams | None = None,
 ) -> ColumnCalibration:
     """Run the reference inputs through the tile with ``engine`` and fit every column."""
+    spec = scheme_arguments(
+        spec, engine=engine, batch=1, seed=0, cost=None, params=params, kind=CalibrationParams
+    )
     params = params or CalibrationParams()
     g = check_conductances(conductances, spec.rows, spec.cols)
     v_ref = held_out_inputs(spec, params.vectors, params.seed)
@@ -118,7 +127,7 @@ def calibrate(
 
 
 def evaluate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -128,6 +137,15 @@ def evaluate(
     params: CalibrationParams | None = None,
 ) -> CompensationReport:
     """Calibrate on reference inputs, then measure the held-out error before and after."""
+    spec = scheme_arguments(
+        spec,
+        engine=engine,
+        batch=batch,
+        seed=seed,
+        cost=cost,
+        params=params,
+        kind=CalibrationParams,
+    )
     params = params or CalibrationParams()
     cost = cost or CostModel()
     g = check_conductances(target, spec.rows, spec.cols)

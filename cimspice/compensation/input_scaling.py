@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import check_fields, integer, real, real_array
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
 from cimspice.compensation.report import CompensationReport
@@ -34,11 +36,16 @@ from cimspice.compensation.tile import (
     ideal_outputs,
     output_currents,
     run_tile,
+    scheme_arguments,
 )
 from cimspice.errors import InputError
-from cimspice.spec import CrossbarSpec, DeviceIV
+from cimspice.spec import CrossbarSpec, DeviceIV, as_spec
 
 __all__ = ["PARAMS", "InputMode", "InputScalingParams", "bit_planes", "evaluate", "planes_gain"]
+
+
+MAX_BITS = 16
+"""Most bit planes (cycles) of the bit-serial mode."""
 
 
 class InputMode(enum.StrEnum):
@@ -68,6 +75,7 @@ class InputScalingParams:
     v_bit: float = 0.0
 
     def __post_init__(self) -> None:
+        check_fields(self, "input-scaling")
         try:
             object.__setattr__(self, "mode", InputMode(self.mode))
         except ValueError:
@@ -75,8 +83,8 @@ class InputScalingParams:
             raise InputError(f"input-scaling: unknown mode {self.mode!r}; known: {known}") from None
         if not 0 < self.scale <= 1:
             raise InputError(f"input-scaling: scale must be in (0, 1], got {self.scale!r}")
-        if not 1 <= self.bits <= 16:
-            raise InputError(f"input-scaling: bits must be 1 to 16, got {self.bits}")
+        if not 1 <= self.bits <= MAX_BITS:
+            raise InputError(f"input-scaling: bits must be 1 to {MAX_BITS}, got {self.bits}")
         if not (math.isfinite(self.v_bit) and self.v_bit >= 0):
             raise InputError(f"input-scaling: v_bit must be >= 0 V, got {self.v_bit!r}")
 
@@ -96,9 +104,12 @@ def bit_planes(
         for (``2^b * v_read / (2^bits - 1)``).
 
     Raises:
-        InputError: a negative input.
+        InputError: a negative input, or an argument of the wrong type or value (named).
     """
-    v = np.atleast_2d(np.asarray(inputs, dtype=float))
+    v = np.atleast_2d(real_array(inputs, "inputs"))
+    v_read = real(v_read, "v_read", positive=True)
+    bits = integer(bits, "bits", minimum=1, maximum=MAX_BITS)
+    v_bit = real(v_bit, "v_bit", positive=True)
     if np.any(v < 0):
         raise InputError("input-scaling: bit-serial inputs must be >= 0 V")
     levels = 2**bits - 1
@@ -110,6 +121,8 @@ def bit_planes(
 
 def planes_gain(spec: CrossbarSpec, v_bit: float) -> float:
     """The cells' current at ``v_bit`` over ``G v_bit``: ``sinh(x) / x`` (1 for linear)."""
+    spec = as_spec(spec)
+    v_bit = real(v_bit, "v_bit", positive=True)
     if spec.device.iv != DeviceIV.SINH:
         return 1.0
     x = v_bit / spec.device.v0
@@ -117,7 +130,7 @@ def planes_gain(spec: CrossbarSpec, v_bit: float) -> float:
 
 
 def evaluate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -127,6 +140,15 @@ def evaluate(
     params: InputScalingParams | None = None,
 ) -> CompensationReport:
     """Full-amplitude inputs (before) against scaled or bit-serial inputs (after)."""
+    spec = scheme_arguments(
+        spec,
+        engine=engine,
+        batch=batch,
+        seed=seed,
+        cost=cost,
+        params=params,
+        kind=InputScalingParams,
+    )
     params = params or InputScalingParams()
     cost = cost or CostModel()
     g = check_conductances(target, spec.rows, spec.cols)

@@ -48,17 +48,25 @@ transfer matrix.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance, real
 from cimspice.arrays import check_conductances
 from cimspice.compensation.cost import CostModel, mvm_energy
 from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import errors, held_out_inputs, ideal_outputs, run_tile
+from cimspice.compensation.tile import (
+    errors,
+    held_out_inputs,
+    ideal_outputs,
+    run_tile,
+    scheme_arguments,
+)
 from cimspice.converters import dac
 from cimspice.errors import ConvergenceError, InputError
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = [
     "PARAMS",
@@ -104,6 +112,7 @@ class PredistortParams:
     shift_floor: bool = True
 
     def __post_init__(self) -> None:
+        check_fields(self, "ir-predistort")
         if not (np.isfinite(self.tol) and self.tol > 0):
             raise InputError(f"ir-predistort: tol must be > 0, got {self.tol!r}")
         if self.max_iter < 1:
@@ -163,6 +172,7 @@ def check_window(spec: CrossbarSpec, conductances: np.ndarray, what: str) -> np.
     Raises:
         InputError: wrong shape or values, or a conductance outside the window.
     """
+    spec = as_spec(spec)
     g = check_conductances(conductances, spec.rows, spec.cols)
     lo, hi = spec.device.g_min, spec.device.g_max
     slack = WINDOW_RTOL * hi
@@ -174,6 +184,12 @@ def check_window(spec: CrossbarSpec, conductances: np.ndarray, what: str) -> np.
             f"[{lo:g}, {hi:g}] S, first at index {first}: {g[first]:g} S"
         )
     return g
+
+
+def _params(params: PredistortParams | None) -> PredistortParams:
+    if params is None:
+        return PredistortParams()
+    return instance(params, PredistortParams, "params", "a PredistortParams or None")
 
 
 def _require_linear(spec: CrossbarSpec) -> None:
@@ -247,11 +263,13 @@ def predistort(
         InputError: a nonlinear tile, or targets outside the window.
         ConvergenceError: the iteration neither converged nor stalled.
     """
-    params = params or PredistortParams()
+    spec = as_spec(spec)
+    params = _params(params)
+    alpha = real(alpha, "alpha", positive=True, maximum=1.0)
+    if start is not None:
+        start = check_conductances(start, spec.rows, spec.cols)
     _require_linear(spec)
     g = check_window(spec, target, "ir-predistort targets")
-    if not 0 < alpha <= 1:
-        raise InputError(f"ir-predistort: alpha must be in (0, 1], got {alpha!r}")
     lo, hi = spec.device.g_min, spec.device.g_max
     sol = _iterate(spec, alpha * g, hi, params, start)
     iterations = sol.iterations
@@ -290,7 +308,10 @@ def rescaled(
     and 1 (``RESCALE_STEPS`` halvings) then finds a larger ``alpha`` that still fits.
     ``plain``, the unscaled solution if already computed, saves computing it again.
     """
-    params = params or PredistortParams()
+    spec = as_spec(spec)
+    params = _params(params)
+    if plain is not None:
+        instance(plain, Predistortion, "plain", "a Predistortion or None")
     _require_linear(spec)
     g = check_window(spec, target, "ir-predistort targets")
     plain = plain or predistort(spec, g, params)
@@ -316,7 +337,7 @@ def rescaled(
 
 
 def evaluate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -332,6 +353,9 @@ def evaluate(
     set, the rescaled solution is the one measured, and the error the unscaled one leaves
     (nodal) is reported in ``details``.
     """
+    spec = scheme_arguments(
+        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=params, kind=PredistortParams
+    )
     params = params or PredistortParams()
     cost = cost or CostModel()
     g = check_window(spec, target, "ir-predistort targets")

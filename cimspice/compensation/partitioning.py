@@ -17,11 +17,13 @@ the periphery of the extra tiles.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from cimspice.arrays import check_conductances
+from cimspice.arguments import check_fields
+from cimspice.arrays import check_conductances, check_inputs
 from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
 from cimspice.compensation.report import CompensationReport
 from cimspice.compensation.tile import (
@@ -29,6 +31,7 @@ from cimspice.compensation.tile import (
     ideal_outputs,
     output_currents,
     run_tile,
+    scheme_arguments,
 )
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec
@@ -49,6 +52,7 @@ class PartitionParams:
     tile_cols: int = 16
 
     def __post_init__(self) -> None:
+        check_fields(self, "partitioning")
         for key in ("tile_rows", "tile_cols"):
             if getattr(self, key) < 1:
                 raise InputError(f"partitioning: {key} must be >= 1, got {getattr(self, key)}")
@@ -80,7 +84,7 @@ def _blocks(n: int, size: int) -> list[slice]:
 
 
 def partitioned_mvm(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray,
     inputs: np.ndarray,
     params: PartitionParams,
@@ -89,9 +93,13 @@ def partitioned_mvm(
     cost: CostModel | None = None,
 ) -> Partitioned:
     """Run every block as its own tile with ``engine`` and add the partial outputs."""
+    spec = scheme_arguments(
+        spec, engine=engine, batch=1, seed=0, cost=cost, params=params, kind=PartitionParams
+    )
+    params = params or PartitionParams()
     cost = cost or CostModel()
     g = check_conductances(conductances, spec.rows, spec.cols)
-    v = np.atleast_2d(np.asarray(inputs, dtype=float))
+    v = check_inputs(inputs, spec.rows)
     row_blocks = _blocks(spec.rows, params.tile_rows)
     col_blocks = _blocks(spec.cols, params.tile_cols)
     out = np.zeros((v.shape[0], spec.cols))
@@ -113,7 +121,7 @@ def partitioned_mvm(
 
 
 def evaluate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -123,6 +131,9 @@ def evaluate(
     params: PartitionParams | None = None,
 ) -> CompensationReport:
     """The whole matrix on one tile (before) against the partitioned MVM (after)."""
+    spec = scheme_arguments(
+        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=params, kind=PartitionParams
+    )
     params = params or PartitionParams()
     cost = cost or CostModel()
     g = check_conductances(target, spec.rows, spec.cols)

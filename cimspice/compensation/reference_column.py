@@ -32,10 +32,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
+import typing
 from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance, real_array
+from cimspice.arrays import check_conductances
 from cimspice.compensation.cost import CostModel, mvm_energy
 from cimspice.compensation.report import CompensationReport
 from cimspice.compensation.tile import (
@@ -44,10 +48,11 @@ from cimspice.compensation.tile import (
     ideal_outputs,
     output_currents,
     run_tile,
+    scheme_arguments,
 )
 from cimspice.converters import dac
 from cimspice.errors import InputError
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = [
     "PARAMS",
@@ -80,6 +85,7 @@ class ReferenceParams:
     mode: ReferenceMode = ReferenceMode.DUMMY
 
     def __post_init__(self) -> None:
+        check_fields(self, "reference-column")
         try:
             object.__setattr__(self, "mode", ReferenceMode(self.mode))
         except ValueError:
@@ -114,8 +120,9 @@ def layout(
     spec: CrossbarSpec, conductances: np.ndarray, mode: ReferenceMode | str
 ) -> ReferenceLayout:
     """Place the data columns and their reference columns (all cells at ``g_min``)."""
-    mode = ReferenceParams(mode=ReferenceMode(mode)).mode
-    g = np.asarray(conductances, dtype=float)
+    spec = as_spec(spec)
+    mode = ReferenceParams(mode=typing.cast(ReferenceMode, mode)).mode  # a str is converted
+    g = check_conductances(conductances, spec.rows, spec.cols)
     rows, cols = g.shape
     floor = np.full((rows, 1), spec.device.g_min)
     if mode == ReferenceMode.DUMMY:
@@ -134,12 +141,17 @@ def layout(
 
 def cancel(outputs: np.ndarray, lay: ReferenceLayout) -> np.ndarray:
     """Ampere, ``(batch, cols)``: each data column's output minus its reference column's."""
-    out = np.asarray(outputs)
+    instance(lay, ReferenceLayout, "lay")
+    out = real_array(outputs, "outputs", ndim=2)
+    if out.shape[1] != lay.spec.cols:
+        raise InputError(
+            f"outputs must have the physical tile's {lay.spec.cols} columns, got shape {out.shape}"
+        )
     return out[:, lay.data] - out[:, lay.reference]
 
 
 def evaluate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -151,6 +163,9 @@ def evaluate(
     """Measure ``V @ (G - g_min)`` without cancellation and with reference columns."""
     from cimspice.compensation.ir_predistort import check_window
 
+    spec = scheme_arguments(
+        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=params, kind=ReferenceParams
+    )
     params = params or ReferenceParams()
     cost = cost or CostModel()
     g = check_window(spec, target, "reference-column targets")

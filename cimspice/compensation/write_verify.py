@@ -23,15 +23,22 @@ t_read)`` per cell, programmed row by row in parallel over the columns.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance
 from cimspice.compensation.cost import CostModel, mvm_energy
 from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import held_out_inputs, ideal_outputs, run_tile
+from cimspice.compensation.tile import (
+    held_out_inputs,
+    ideal_outputs,
+    run_tile,
+    scheme_arguments,
+)
 from cimspice.errors import InputError
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = ["PARAMS", "Programmed", "WriteVerifyParams", "evaluate", "program"]
 
@@ -61,6 +68,9 @@ class WriteVerifyParams:
     seed: int = 7
 
     def __post_init__(self) -> None:
+        check_fields(self, "write-verify")
+        if self.seed < 0:
+            raise InputError(f"write-verify: seed must be >= 0, got {self.seed}")
         for key in ("tol", "step", "v_write", "t_pulse"):
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
@@ -100,6 +110,8 @@ def program(spec: CrossbarSpec, target: np.ndarray, params: WriteVerifyParams) -
     """Program ``target`` once, then write-verify it to ``params.tol``."""
     from cimspice.compensation.ir_predistort import check_window
 
+    spec = as_spec(spec)
+    instance(params, WriteVerifyParams, "params")
     g = check_window(spec, target, "write-verify targets")
     lo, hi = spec.device.g_min, spec.device.g_max
     window = hi - lo
@@ -126,7 +138,7 @@ def program(spec: CrossbarSpec, target: np.ndarray, params: WriteVerifyParams) -
 
 
 def evaluate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -136,6 +148,15 @@ def evaluate(
     params: WriteVerifyParams | None = None,
 ) -> CompensationReport:
     """Single-shot (before) against write-verified (after) conductances, run in ``engine``."""
+    spec = scheme_arguments(
+        spec,
+        engine=engine,
+        batch=batch,
+        seed=seed,
+        cost=cost,
+        params=params,
+        kind=WriteVerifyParams,
+    )
     params = params or WriteVerifyParams()
     cost = cost or CostModel()
     prog = program(spec, target, params)

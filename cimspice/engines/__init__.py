@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from cimspice.errors import EngineUnavailableError
@@ -58,7 +59,7 @@ def get_engine(name: str, **options: Any) -> Engine:
 
 
 def simulate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray,
     inputs: np.ndarray,
     *,
@@ -66,7 +67,26 @@ def simulate(
     node_voltages: bool = False,
     **options: Any,
 ) -> Result:
-    """Run ``engine`` on ``spec`` with ``conductances`` (S, (rows, cols)) and ``inputs`` (V)."""
+    """Run ``engine`` on ``spec`` with ``conductances`` (S, (rows, cols)) and ``inputs`` (V).
+
+    Args:
+        spec: a :class:`~cimspice.spec.CrossbarSpec`, or the path of a spec file (loaded).
+        conductances: siemens, ``(rows, cols)``.
+        inputs: volt, ``(batch, rows)`` or ``(rows,)``.
+        engine: one of :data:`ENGINE_NAMES`.
+        node_voltages: also compute every node's potential (``nodal`` and ``ngspice``).
+        options: the engine's options (see :func:`get_engine`).
+
+    Raises:
+        InputError: an argument of the wrong type or value (named), or invalid arrays.
+        SpecError: ``spec`` names a missing or invalid spec file.
+        EngineUnavailableError: an unknown engine. SimulationError: the engine failed.
+    """
+    from cimspice.arguments import flag
+    from cimspice.spec import as_spec
+
+    spec = as_spec(spec)
+    node_voltages = flag(node_voltages, "node_voltages")
     return get_engine(engine, **options).run(
         spec, conductances, inputs, node_voltages=node_voltages
     )

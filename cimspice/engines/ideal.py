@@ -8,7 +8,7 @@ import numpy as np
 
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.result import Result
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = ["IdealEngine"]
 
@@ -28,6 +28,7 @@ class IdealEngine:
     ) -> Result:
         """``currents = V @ G``; ``power = sum_i V_i * (G @ 1)_i V_i``; node voltages ideal."""
         start = time.perf_counter()
+        spec = as_spec(spec)
         g = check_conductances(conductances, spec.rows, spec.cols)
         v = check_inputs(inputs, spec.rows)
         currents = v @ g

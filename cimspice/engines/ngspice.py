@@ -35,7 +35,7 @@ from cimspice.errors import CircuitWarning
 from cimspice.memory import check_fits
 from cimspice.netlist import Deck, Sweep, build_deck
 from cimspice.result import Result
-from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
+from cimspice.spec import BUILTIN_MODELS, CrossbarSpec, as_spec
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -250,6 +250,7 @@ class NgspiceEngine:
     ) -> Result:
         """Render the deck for the batch, run it in ngspice and read the results back."""
         start = time.perf_counter()
+        spec = as_spec(spec)
         g = check_conductances(conductances, spec.rows, spec.cols)
         v = dac(spec, check_inputs(inputs, spec.rows))
         if node_voltages:  # ngspice's vectors, their copy here, and the result's arrays

@@ -31,6 +31,7 @@ from cimspice.errors import (
     SimulationError,
     SimulationTimeoutError,
 )
+from cimspice.threads import worker_environment
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -137,8 +138,7 @@ class WorkerProcess:
         self.run_dir = run_dir
         self.deck_path = run_dir / "deck.cir"
         self.log_path = run_dir / "ngspice.log"
-        env = dict(os.environ)
-        env.setdefault("OMP_NUM_THREADS", "1")
+        env = worker_environment()  # one BLAS thread: many workers may run side by side
         if not _installed_in_site_packages():
             # A checkout or an editable install: the worker imports this very cimspice,
             # which its starting folder (below) would not offer it.

@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from cimspice.arguments import flag
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
 from cimspice.engines.cell_laws import CellLaw, cell_law
@@ -45,7 +46,8 @@ from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import EngineUnavailableError, IllConditionedError, InputError
 from cimspice.memory import check_fits, chunk_size
 from cimspice.result import Result
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
+from cimspice.threads import solver_blas_threads
 from cimspice.topology import PassiveTopology
 
 __all__ = [
@@ -84,6 +86,7 @@ class NodalSolver:
         topology: PassiveTopology | None = None,
     ):
         start = time.perf_counter()
+        spec = as_spec(spec)
         if spec.has_tia and topology is None:
             raise EngineUnavailableError(
                 "the nodal engine models the ideal virtual-ground readout only; readout.kind = "
@@ -117,8 +120,9 @@ class NodalSolver:
         self.newton_iterations = 0
         self.rounding_error = 0.0
         if self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
-            self._factor(topo, word, bit, n_nodes)
-            self.rounding_error = self._check_conditioning()
+            with solver_blas_threads():
+                self._factor(topo, word, bit, n_nodes)
+                self.rounding_error = self._check_conditioning()
         self.factor_s = time.perf_counter() - start
 
     def _factor(
@@ -213,12 +217,13 @@ class NodalSolver:
         """Volt, ``(batch, n_nodes)``: the potential of every node id for each input vector."""
         v = check_inputs(inputs, self.spec.rows)
         if not self._linear:
-            raise TypeError("node_potentials() holds for linear cells only; use solve()")
+            raise InputError("node_potentials() holds for linear cells only; use solve()")
         known = np.concatenate([v, np.zeros((v.shape[0], 1))], axis=1)
         if self._n_unknown == 0:
             return known
         rhs = -(self._l_uk @ known.T)
-        x = self._lu.solve(np.asfortranarray(rhs))
+        with solver_blas_threads():
+            x = self._lu.solve(np.asfortranarray(rhs))
         return np.concatenate([known, x.T], axis=1)
 
     def _chunk(self, batch: int) -> int:
@@ -255,11 +260,18 @@ class NodalSolver:
         """Currents, power and (optionally) node voltages for a batch of inputs.
 
         A batch larger than the working memory allows is solved in chunks (the same answer).
+        BLAS runs with :func:`~cimspice.threads.solver_threads` threads meanwhile.
 
         Raises:
             MemoryLimitError: the node voltages asked for, or one vector's solve, would not
                 fit in the memory available.
+            InputError: invalid inputs, or ``node_voltages`` not a bool.
         """
+        node_voltages = flag(node_voltages, "node_voltages")
+        with solver_blas_threads():
+            return self._solve(inputs, node_voltages)
+
+    def _solve(self, inputs: np.ndarray, node_voltages: bool) -> Result:
         start = time.perf_counter()
         v = check_inputs(inputs, self.spec.rows)
         batch, rows, cols = v.shape[0], self.spec.rows, self.spec.cols
@@ -378,6 +390,7 @@ class NodalEngine:
     ) -> Result:
         """Factor the network for ``conductances`` and solve every input vector."""
         start = time.perf_counter()
+        spec = as_spec(spec)
         solver = NodalSolver(spec, conductances)
         v = dac(spec, check_inputs(inputs, spec.rows))  # the DAC's levels drive the array
         result = solver.solve(v, node_voltages=node_voltages)

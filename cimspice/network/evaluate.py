@@ -11,6 +11,7 @@ name or a model file into a model and its dataset.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cimspice.arguments import (
+    flag,
+    instance,
+    integer,
+    label_array,
+    path_argument,
+    real,
+    real_array,
+)
 from cimspice.errors import InputError
 from cimspice.network.hardware import Engine, HardwareMatMul, measure_input_ranges
 from cimspice.outputs import atomic_output
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 if TYPE_CHECKING:
     from cimspice.network.datasets import Dataset
@@ -57,7 +67,7 @@ def check_model_name(name_or_path: str) -> Path | None:
 
 
 def resolve_model(
-    name_or_path: str,
+    name_or_path: str | os.PathLike[str],
     *,
     cache_dir: str | Path | None = None,
     dataset: str | None = None,
@@ -77,8 +87,14 @@ def resolve_model(
             built-in names), or the file is malformed (see ``load_model``).
         InputError: the dataset cannot be inferred or is unknown, does not fit the model
             (input size, number of classes: both numbers named), is another than a built-in
-            model's own, or ``hardware_aware`` is given for a model file.
+            model's own, ``hardware_aware`` is given for a model file, or an argument has the
+            wrong type (named).
     """
+    if not isinstance(name_or_path, str):
+        name_or_path = str(path_argument(name_or_path, "name_or_path"))
+    if dataset is not None:
+        instance(dataset, str, "dataset", "a dataset name (str) or None")
+    hardware_aware = real(hardware_aware, "hardware_aware", minimum=0.0)
     from cimspice.network.datasets import load_dataset
     from cimspice.network.zoo import RECIPES, builtin_model
 
@@ -123,6 +139,9 @@ def resolve_model(
 
 def samples_of(data: Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of a split: ``"test"`` (held out), ``"train"`` or ``"all"`` (both)."""
+    from cimspice.network.datasets import Dataset
+
+    instance(data, Dataset, "data", "a Dataset (see load_dataset)")
     if split == "test":
         return data.x_test, data.y_test
     if split == "train":
@@ -216,7 +235,7 @@ def evaluate(
     model: Model,
     x: np.ndarray,
     y: np.ndarray,
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     *,
     engine: Engine = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
@@ -245,9 +264,22 @@ def evaluate(
         the evaluation and the hardware multiply (its programmed tiles and record).
 
     Raises:
-        InputError: ``x`` and ``y`` differ in length or are empty.
+        InputError: ``x`` and ``y`` differ in length or are empty, or an argument has the
+            wrong type or value (named).
+        SpecError: ``spec`` names a missing or invalid spec file.
     """
-    y = np.asarray(y)
+    from cimspice.network.model import Model
+
+    instance(model, Model, "model", "a Model (see resolve_model)")
+    spec = as_spec(spec)
+    x = real_array(x, "x", finite=False)
+    y = label_array(y, "y")
+    if x.ndim == 0:
+        raise InputError(f"x must be a batch of samples, got shape {x.shape}")
+    if calibration is not None:
+        calibration = real_array(calibration, "calibration", finite=False)
+    batch_size = integer(batch_size, "batch_size", minimum=1)
+    progress = flag(progress, "progress")
     if len(x) != len(y) or len(x) == 0:
         raise InputError(f"got {len(x)} samples and {len(y)} labels (need as many, >= 1)")
     ranges = measure_input_ranges(model, x if calibration is None else calibration)

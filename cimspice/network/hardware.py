@@ -41,14 +41,16 @@ a layer without one uses each batch's own ``max |x|``.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from cimspice.arguments import flag, instance, integer, real
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.network.encoding import encode_inputs
 from cimspice.network.nonideal import (
@@ -60,7 +62,7 @@ from cimspice.network.nonideal import (
 )
 from cimspice.network.stats import MVMErrorStats
 from cimspice.network.tiling import LayerTiling, outputs_per_tile, tile_layer
-from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind
+from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind, as_spec
 from cimspice.surrogate.prepared import PreparedTile
 
 if TYPE_CHECKING:
@@ -273,6 +275,44 @@ class MappedLayer:
         return {"mean": float(counts.mean()), "max": int(counts.max())}
 
 
+def _check_options(
+    *,
+    surrogate: object,
+    input_ranges: Any,
+    fold: object,
+    probe: Any,
+    probe_vectors: object,
+    tile_transform: object,
+) -> None:
+    """:class:`HardwareMatMul`'s arguments besides the spec and the engine, named if wrong."""
+    from cimspice.surrogate.model import TileSurrogate
+
+    if surrogate is not None:
+        instance(surrogate, TileSurrogate, "surrogate", "a TileSurrogate or None")
+    if input_ranges is not None:
+        if not isinstance(input_ranges, Mapping):
+            raise InputError(
+                "input_ranges must be a mapping layer -> range, or None, got "
+                f"{type(input_ranges).__name__}"
+            )
+        for key, value in input_ranges.items():
+            integer(key, "input_ranges key")
+            real(value, f"input_ranges[{key}]", positive=True)
+    flag(fold, "fold")
+    if probe is not None:
+        ok = isinstance(probe, tuple) and len(probe) == 2
+        if not ok:
+            raise InputError(f"probe must be a (layer, tile or None) pair or None, got {probe!r}")
+        integer(probe[0], "probe layer", minimum=0)
+        if probe[1] is not None:
+            integer(probe[1], "probe tile", minimum=0)
+    integer(probe_vectors, "probe_vectors", minimum=1)
+    if tile_transform is not None and not callable(tile_transform):
+        raise InputError(
+            f"tile_transform must be callable or None, got {type(tile_transform).__name__}"
+        )
+
+
 class HardwareMatMul:
     """A :data:`MatMul` running weighted layers' MVMs on tiles of ``spec`` (see the module).
 
@@ -292,15 +332,16 @@ class HardwareMatMul:
             programming (see :data:`TileTransform`); ``None``: none.
 
     Raises:
-        SpecError: see :func:`check_network_spec`.
+        SpecError: see :func:`check_network_spec`; or ``spec`` names a missing or invalid
+            spec file.
         SurrogateError: see :func:`tile_model`.
-        InputError: unknown engine.
+        InputError: unknown engine, or an argument of the wrong type or value (named).
         MemoryLimitError: see :func:`check_tile_fits`.
     """
 
     def __init__(
         self,
-        spec: CrossbarSpec,
+        spec: CrossbarSpec | str | os.PathLike[str],
         *,
         engine: Engine = "surrogate",
         surrogate: LinearTileSurrogate | None = None,
@@ -310,10 +351,19 @@ class HardwareMatMul:
         probe_vectors: int = 8,
         tile_transform: TileTransform | None = None,
     ):
-        if engine not in HARDWARE_ENGINES:
+        if not isinstance(engine, str) or engine not in HARDWARE_ENGINES:
             raise InputError(
                 f"unknown hardware engine {engine!r}; known: {', '.join(HARDWARE_ENGINES)}"
             )
+        spec = as_spec(spec)
+        _check_options(
+            surrogate=surrogate,
+            input_ranges=input_ranges,
+            fold=fold,
+            probe=probe,
+            probe_vectors=probe_vectors,
+            tile_transform=tile_transform,
+        )
         check_network_spec(spec)
         check_tile_fits(spec, engine)
         self.spec = spec

@@ -22,6 +22,7 @@ stack (``W<k>`` of shape ``(fan_in, fan_out)``) with ReLU between the layers.
 from __future__ import annotations
 
 import json
+import numbers
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from cimspice.arguments import instance, path_argument
 from cimspice.arrays import save_npz_atomic
 from cimspice.checksums import arrays_checksum
 from cimspice.errors import InputError, ModelError
@@ -89,8 +91,24 @@ class Model:
     output_shapes: list[tuple[int, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise ModelError(f"a model's name must be a string, got {self.name!r}")
+        if isinstance(self.layers, str | bytes) or not isinstance(self.layers, Sequence):
+            raise ModelError(
+                f"model '{self.name}': layers must be a list of layers, got "
+                f"{type(self.layers).__name__}"
+            )
         self.layers = list(self.layers)
-        self.input_shape = tuple(int(d) for d in self.input_shape)
+        shape = self.input_shape
+        if (
+            isinstance(shape, str | bytes)
+            or not isinstance(shape, Sequence)
+            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in shape)
+        ):
+            raise ModelError(
+                f"model '{self.name}': input_shape must be a tuple of integers, got {shape!r}"
+            )
+        self.input_shape = tuple(int(d) for d in shape)
         if not self.layers:
             raise ModelError(f"model '{self.name}' has no layers")
         if not self.input_shape or min(self.input_shape) < 1:
@@ -219,7 +237,13 @@ def _describe(layer: Layer) -> dict[str, Any]:
 
 def save_model(model: Model, path: str | Path) -> None:
     """Write ``model`` to ``path`` (``.npz``, self-describing, atomic: all or nothing), with a
-    checksum of its arrays (``sha256``) that :func:`load_model` verifies."""
+    checksum of its arrays (``sha256``) that :func:`load_model` verifies.
+
+    Raises:
+        InputError: ``model`` is not a :class:`Model` or ``path`` not a path.
+    """
+    instance(model, Model, "model")
+    path = path_argument(path, "path")
     arrays: dict[str, np.ndarray] = {
         "cimspice_model": np.array(FORMAT_VERSION),
         "name": np.array(model.name),
@@ -335,9 +359,10 @@ def load_model(path: str | Path) -> Model:
         ModelError: the file is missing, is not a readable ``.npz``, lacks an array, holds an
             unknown layer, its weights' shapes don't chain (message names file and layer), or
             its checksum does not match its arrays.
+        InputError: ``path`` is not a path.
 
     """
-    path = Path(path)
+    path = path_argument(path, "path")
     if not path.exists():
         raise ModelError(f"{path}: model file not found")
     if not path.is_file():  # a folder, FIFO or device: never opened (a FIFO would block)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from cimspice import __version__
+from cimspice.arguments import check_fields, path_argument
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.checksums import json_checksum
 from cimspice.converters import dac, with_adc
@@ -44,10 +46,10 @@ from cimspice.engines.cell_laws import CellLaw, LinearLaw, SeriesLaw, cell_law
 from cimspice.engines.line_newton import Workspace, solve_cell_voltages
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
-from cimspice.errors import IntegrityWarning, RangeWarning, SurrogateError
+from cimspice.errors import InputError, IntegrityWarning, RangeWarning, SurrogateError
 from cimspice.outputs import atomic_output
 from cimspice.result import Result
-from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
+from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, as_spec, spec_from_dict
 from cimspice.surrogate.prepared import (
     ENVELOPE_FACTOR,
     FAST_EXTRAPOLATION,
@@ -101,6 +103,9 @@ class TileParams:
     r_cell: float = 0.0
     r_cell_g: float = 0.0
 
+    def __post_init__(self) -> None:
+        check_fields(self, "params")
+
     @classmethod
     def from_spec(cls, spec: CrossbarSpec) -> TileParams:
         """The spec's nominal values (the starting point of a fit)."""
@@ -140,6 +145,9 @@ class TileSurrogate:
     metadata: dict[str, Any] = field(default_factory=dict)
     transistor: AccessTransistor | None = None
     readout_transfer: MeasuredTia | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self, "surrogate")
 
     def topology(self) -> PassiveTopology:
         """The network with the fitted wire resistances."""
@@ -411,6 +419,7 @@ class TileSurrogate:
 
     def save(self, path: str | Path) -> None:
         """Write the surrogate file (JSON), atomically."""
+        path = path_argument(path, "path")
         with atomic_output(path, "w") as handle:
             json.dump(self.to_json(), handle, indent=2, sort_keys=False)
             handle.write("\n")
@@ -461,8 +470,9 @@ def load_surrogate(path: str | Path) -> TileSurrogate:
     Raises:
         SurrogateError: the file is missing, not JSON, not a cimspice surrogate, corrupt, or
             edited after cimspice wrote it (its checksum does not match, or is missing).
+        InputError: ``path`` is not a path.
     """
-    path = Path(path)
+    path = path_argument(path, "path")
     if path.exists() and not path.is_file():  # a folder, FIFO or device: never opened
         raise SurrogateError(f"surrogate file {path} is not a regular file")
     try:
@@ -548,6 +558,11 @@ class SurrogateEngine:
         if mode not in MODES:
             raise SurrogateError(f"unknown surrogate mode {mode!r}; modes: {', '.join(MODES)}")
         self.mode = mode
+        if not isinstance(surrogate, TileSurrogate | str | os.PathLike):
+            raise InputError(
+                "surrogate must be a TileSurrogate or the path of a surrogate file, got "
+                f"{type(surrogate).__name__}"
+            )
         self.surrogate = (
             surrogate if isinstance(surrogate, TileSurrogate) else load_surrogate(surrogate)
         )
@@ -567,6 +582,7 @@ class SurrogateEngine:
                 or node voltages were asked for (the surrogate has none).
         """
         start = time.perf_counter()
+        spec = as_spec(spec)
         if spec.content_hash() != self.surrogate.spec.content_hash():
             raise SurrogateError(
                 "the surrogate was calibrated for another spec (spec hash "
