@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cimspice.simulation import ENGINE_NAMES, ENGINES
+
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
     from cimspice.engines.ngspice_process import WorkerProcess
 
@@ -84,7 +86,7 @@ def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
         _simulate_transient(args, worker)
         return
     from cimspice.arrays import load_array
-    from cimspice.engines import get_engine
+    from cimspice.simulation import get_engine
     from cimspice.spec import load_spec
 
     options: dict[str, object] = {}
@@ -192,8 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engine",
         required=True,
-        choices=["ngspice", "nodal", "surrogate", "ideal"],
-        help="ngspice: the deck in ngspice; nodal: exact sparse solve; ideal: V @ G",
+        choices=ENGINE_NAMES,
+        help="; ".join(f"{e.name}: {e.summary}" for e in ENGINES.values()),
     )
     p.add_argument("--surrogate", metavar="FILE", help="fitted surrogate (engine surrogate)")
     p.add_argument(

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.arrays import atomic_output, save_npz_atomic
-from cimspice.engines import get_engine
 from cimspice.metrics import max_error, nrmse
 from cimspice.netlist import render
 from cimspice.plots import plot_cell_voltages
 from cimspice.result import Result
+from cimspice.simulation import get_engine
 from cimspice.spec import CrossbarSpec, spec_from_dict
 from cimspice.surrogate.calibrate import calibrate, write_report
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cimspice.arrays import atomic_output
-from cimspice.network.hardware import Engine
 
 __all__ = ["EvaluateRequest", "run_evaluate"]
 
@@ -45,7 +44,7 @@ class EvaluateRequest:
     model: str
     spec: Path
     surrogate: Path | None = None
-    engine: Engine = "surrogate"
+    engine: str = "surrogate"
     dataset: str | None = None
     split: str = "test"
     samples: int | None = None

@@ -20,7 +20,7 @@ import numpy as np
 
 from cimspice.arrays import atomic_output
 from cimspice.errors import InputError
-from cimspice.network.hardware import Engine, HardwareMatMul, measure_input_ranges
+from cimspice.network.hardware import HardwareMatMul, measure_input_ranges
 from cimspice.spec import CrossbarSpec
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def evaluate(
     y: np.ndarray,
     spec: CrossbarSpec,
     *,
-    engine: Engine = "surrogate",
+    engine: str = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,

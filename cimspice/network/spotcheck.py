@@ -107,7 +107,7 @@ def spot_check(
         InputError: the recorded inputs are all zero (no current to compare).
         SimulationError, EngineUnavailableError: ngspice failed or is not installed.
     """
-    from cimspice.engines import simulate
+    from cimspice.simulation import simulate
 
     if not np.any(record.voltages):
         raise InputError(

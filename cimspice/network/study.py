@@ -21,7 +21,6 @@ import numpy as np
 
 from cimspice.errors import InputError, SpecError
 from cimspice.network.evaluate import evaluate
-from cimspice.network.hardware import Engine
 from cimspice.spec import CrossbarSpec, spec_from_dict
 
 if TYPE_CHECKING:
@@ -135,7 +134,7 @@ def run_sweep(
     key: str,
     values: list[Any],
     seeds: int = 1,
-    engine: Engine = "surrogate",
+    engine: str = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
