@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from _common import interleaved, spec_text, wall
 
-from cimspice.engines import get_engine
 from cimspice.netlist import build_deck
+from cimspice.simulation import get_engine
 from cimspice.spec import load_spec
 from cimspice.surrogate.calibrate import calibrate
 

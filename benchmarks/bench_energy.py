@@ -15,7 +15,7 @@ import argparse
 
 import numpy as np
 
-from cimspice.engines import simulate
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 READOUTS = {

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from cimspice.engines import get_engine
 from cimspice.metrics import max_error
+from cimspice.simulation import get_engine
 from cimspice.spec import spec_from_dict
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from _common import spec_text, wall
 
-from cimspice.engines import get_engine
 from cimspice.metrics import max_error
 from cimspice.netlist import build_deck
+from cimspice.simulation import get_engine
 from cimspice.spec import load_spec
 
 

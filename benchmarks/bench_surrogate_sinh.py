@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from _common import interleaved
 
-from cimspice.engines import get_engine
+from cimspice.simulation import get_engine
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.calibrate import calibrate
 

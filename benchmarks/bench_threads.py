@@ -25,7 +25,7 @@ import numpy as np
 from _common import interleaved, spec_text
 from threadpoolctl import threadpool_info
 
-from cimspice.engines import simulate
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 from cimspice.threads import BLAS_THREADS_ENV, available_cpus
 

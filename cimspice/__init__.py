@@ -24,8 +24,8 @@ _EXPORTS = {
     "render": "cimspice.netlist",
     "build_deck": "cimspice.netlist",
     "Result": "cimspice.result",
-    "simulate": "cimspice.engines",
-    "get_engine": "cimspice.engines",
+    "simulate": "cimspice.simulation",
+    "get_engine": "cimspice.simulation",
 }
 
 __all__ = [  # noqa: RUF022  (grouped as in _EXPORTS)

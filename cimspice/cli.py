@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from cimspice.simulation import ENGINE_NAMES, ENGINES
+
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
     from cimspice.engines.ngspice_process import WorkerProcess
     from cimspice.outputs import OutputPlan
@@ -149,7 +151,7 @@ def _simulate_op(
 ) -> list[str]:
     """The operating points; returns the plots written into ``--plot-dir``."""
     from cimspice.arrays import load_array
-    from cimspice.engines import get_engine
+    from cimspice.simulation import get_engine
 
     options: dict[str, object] = {}
     if worker is not None:
@@ -279,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engine",
         required=True,
-        choices=["ngspice", "nodal", "surrogate", "ideal"],
-        help="ngspice: the deck in ngspice; nodal: exact sparse solve; ideal: V @ G",
+        choices=ENGINE_NAMES,
+        help="; ".join(f"{e.name}: {e.summary}" for e in ENGINES.values()),
     )
     p.add_argument("--surrogate", metavar="FILE", help="fitted surrogate (engine surrogate)")
     p.add_argument(
@@ -491,9 +493,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=["surrogate", "ideal", "nodal"],
+        choices=ENGINE_NAMES,
         default="surrogate",
-        help="surrogate (default), ideal (V @ G per tile) or nodal (exact, slow; for checking)",
+        help="the tiles' engine: surrogate (default), ideal (V @ G per tile), nodal (exact, "
+        "two-terminal cells; slow) or ngspice (every tile batch in SPICE; small networks)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["accurate", "fast"],
+        default="accurate",
+        help="the surrogate's mode on nonlinear tiles (accurate: Newton on the fitted network; "
+        "fast: a few matmuls per batch)",
     )
     p.add_argument(
         "--dataset", choices=["digits", "mnist"], help="dataset of a model FILE (default: by size)"
@@ -787,6 +797,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             spec=Path(args.spec),
             surrogate=Path(args.surrogate) if args.surrogate else None,
             engine=args.engine,
+            mode=args.mode,
             dataset=args.dataset,
             split=args.split,
             samples=args.samples,

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.arrays import save_npz_atomic
-from cimspice.engines import get_engine
 from cimspice.engines.nodal import tile_work_bytes
 from cimspice.memory import check_fits
 from cimspice.metrics import max_error, nrmse
@@ -26,6 +25,7 @@ from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.plots import plot_cell_voltages
 from cimspice.result import Result
 from cimspice.seeds import check_seed
+from cimspice.simulation import get_engine
 from cimspice.spec import CrossbarSpec, spec_from_dict
 from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from cimspice.engines import simulate
 from cimspice.engines.nodal import NodalSolver
 from cimspice.errors import CircuitWarning, SpecError
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 

@@ -6,11 +6,11 @@ import warnings
 import numpy as np
 import pytest
 
-from cimspice.engines import get_engine, simulate
 from cimspice.errors import CircuitWarning, EngineUnavailableError, NetlistError, SpecError
 from cimspice.metrics import max_error
 from cimspice.netlist import build_deck, render
 from cimspice.resources import data_dir
+from cimspice.simulation import get_engine, simulate
 from cimspice.spec import load_spec, spec_from_dict
 
 

@@ -12,7 +12,7 @@ from cimspice.cli import main
 from cimspice.compensation import default_targets
 from cimspice.compensation import ir_predistort as ir
 from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
-from cimspice.engines import simulate
+from cimspice.simulation import simulate
 
 SPEC = "[array]\nrows = 8\ncols = 6\n[wire]\nr_row = 2.0\nr_col = 2.0\n"
 

@@ -32,11 +32,11 @@ from cimspice.compensation.network_schemes import (
     scheme_cases,
 )
 from cimspice.compensation.pareto import best_tradeoff, dominates, markdown_table, pareto_front
-from cimspice.engines import simulate
 from cimspice.errors import InputError
 from cimspice.network.evaluate import resolve_model, samples_of
 from cimspice.network.hardware import HardwareMatMul, measure_input_ranges, tile_spec
 from cimspice.network.study import with_value
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 WIRES = {

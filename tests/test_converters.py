@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from cimspice.converters import adc, dac
-from cimspice.engines import simulate
 from cimspice.errors import SpecError
 from cimspice.metrics import max_error
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 

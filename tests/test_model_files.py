@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 import cimspice
-from cimspice.engines import simulate
 from cimspice.errors import CircuitWarning, SpecError
 from cimspice.netlist import render
 from cimspice.resources import data_dir
+from cimspice.simulation import simulate
 from cimspice.spec import load_spec, spec_from_dict
 
 PACKAGE_ROOT = Path(cimspice.__file__).resolve().parents[1]

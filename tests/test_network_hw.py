@@ -383,10 +383,13 @@ def test_a_surrogate_of_another_tile_is_refused():
     assert tile_model(spec, fitted) is fitted
 
 
-def test_zero_bit_adc_and_tia_readouts_are_named():
+def test_zero_bit_adc_integrators_and_uncalibrated_tias_are_named():
     with pytest.raises(SpecError, match=r"readout\.adc_bits"):
         HardwareMatMul(make(readout={"adc_full_scale": 1e-4}))
     with pytest.raises(SpecError, match=r"readout\.kind"):
+        HardwareMatMul(make(readout={"kind": "integrator", "c_f": 1e-12}))
+    # a TIA tile runs at network level, but only on a surrogate calibrated for it
+    with pytest.raises(SurrogateError, match="calibrate"):
         HardwareMatMul(make(readout={"kind": "tia"}))
 
 

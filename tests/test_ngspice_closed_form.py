@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import make_spec, random_arrays
 
-from cimspice.engines import simulate
+from cimspice.simulation import simulate
 
 pytestmark = pytest.mark.ngspice
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from conftest import make_spec
 
-from cimspice.engines import get_engine
 from cimspice.engines.ngspice import run_deck
 from cimspice.errors import (
     ConvergenceError,
@@ -17,6 +16,7 @@ from cimspice.errors import (
     SimulationError,
     SimulationTimeoutError,
 )
+from cimspice.simulation import get_engine
 
 pytestmark = pytest.mark.ngspice
 

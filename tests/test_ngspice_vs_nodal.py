@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import make_spec, random_arrays
 
-from cimspice.engines import get_engine, simulate
 from cimspice.metrics import max_error
+from cimspice.simulation import get_engine, simulate
 
 pytestmark = pytest.mark.ngspice
 

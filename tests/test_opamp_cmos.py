@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cimspice.engines import simulate
 from cimspice.netlist import render
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 V_OFFSET_MAX = 2e-3

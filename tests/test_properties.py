@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from cimspice.engines import simulate
 from cimspice.engines.nodal import NodalSolver
+from cimspice.simulation import simulate
 
 sizes = st.integers(min_value=1, max_value=9)
 resistance = st.sampled_from([0.0, 0.15, 1.0, 2.0, 3.0, 50.0])

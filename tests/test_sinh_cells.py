@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from cimspice.engines import simulate
 from cimspice.engines.nodal import NodalSolver
 from cimspice.errors import InputError
 from cimspice.metrics import max_error
 from cimspice.netlist import render
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 

@@ -8,10 +8,10 @@ import pytest
 from conftest import make_spec, random_arrays
 
 from cimspice.cli import main
-from cimspice.engines import get_engine, simulate
 from cimspice.engines.nodal import NodalSolver
 from cimspice.errors import SurrogateError
 from cimspice.metrics import max_error
+from cimspice.simulation import get_engine, simulate
 from cimspice.surrogate.baselines import analytical_ir_drop
 from cimspice.surrogate.calibrate import calibrate, fit_params, write_report
 from cimspice.surrogate.model import (

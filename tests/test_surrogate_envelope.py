@@ -11,9 +11,9 @@ two-terminal cells) only warn.
 import numpy as np
 import pytest
 
-from cimspice.engines import simulate
 from cimspice.errors import RangeWarning, SurrogateError
 from cimspice.metrics import max_error
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.model import TileParams, TileSurrogate
 from cimspice.surrogate.prepared import ENVELOPE_FACTOR

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from cimspice.engines import simulate
 from cimspice.errors import SurrogateError
 from cimspice.metrics import max_error, nrmse
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.calibrate import calibrate
 from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate

@@ -6,9 +6,9 @@ from scipy.optimize import brentq
 
 from cimspice.arrays import save_npz_atomic
 from cimspice.checksums import arrays_checksum
-from cimspice.engines import simulate
 from cimspice.errors import CircuitWarning, SurrogateError
 from cimspice.metrics import max_error
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.calibrate import calibrate
 from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cimspice.engines import simulate
 from cimspice.errors import EngineUnavailableError, SpecError
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 

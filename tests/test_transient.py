@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from cimspice.cli import main
-from cimspice.engines import simulate
 from cimspice.engines.ngspice import NgspiceEngine
 from cimspice.engines.transient import run_transient, settling_times
 from cimspice.errors import InputError, SimulationError
 from cimspice.metrics import max_error
 from cimspice.netlist import Transient, build_deck
+from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 
 

@@ -36,7 +36,7 @@ from cimspice.compensation.cost import CostModel
 from cimspice.compensation.network_energy import Unit
 from cimspice.compensation.network_schemes import NetworkCase, run_case
 from cimspice.errors import InputError
-from cimspice.network.hardware import Engine, TileTransform
+from cimspice.network.hardware import TileTransform
 from cimspice.network.model import Model
 
 __all__ = [
@@ -131,7 +131,7 @@ def sensitivities(
     *,
     calibration: np.ndarray,
     cost: CostModel | None = None,
-    engine: Engine = "surrogate",
+    engine: str = "surrogate",
     predistorter: TileTransform | None = None,
 ) -> dict[int, LayerSensitivity]:
     """Every weighted layer's sensitivity on ``base``'s tiles (see the module).

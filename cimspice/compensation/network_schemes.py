@@ -48,7 +48,7 @@ from cimspice.compensation.cost import CostModel, EnergyBreakdown
 from cimspice.compensation.ir_predistort import transfer
 from cimspice.compensation.network_energy import MeteredMatMul, Unit
 from cimspice.errors import InputError
-from cimspice.network.hardware import Engine, HardwareMatMul, TileTransform, measure_input_ranges
+from cimspice.network.hardware import HardwareMatMul, TileTransform, measure_input_ranges
 from cimspice.network.model import Model
 from cimspice.network.study import with_value
 from cimspice.spec import CrossbarSpec
@@ -249,7 +249,7 @@ def run_case(
     *,
     calibration: np.ndarray,
     reference: np.ndarray | None = None,
-    engine: Engine = "surrogate",
+    engine: str = "surrogate",
     cost: CostModel | None = None,
     batch_size: int = 1000,
     predistorter: TileTransform | None = None,

@@ -77,7 +77,7 @@ def run_tile(
     spec: CrossbarSpec, conductances: np.ndarray, inputs: np.ndarray, engine: str, **options: Any
 ) -> Result:
     """One engine run of the tile (``ngspice`` or ``nodal``; see :func:`cimspice.simulate`)."""
-    from cimspice.engines import simulate
+    from cimspice.simulation import simulate
 
     return simulate(spec, conductances, inputs, engine=engine, **options)
 

@@ -3,45 +3,63 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from cimspice.arrays import check_conductances, check_inputs
+from cimspice.arrays import check_inputs
+from cimspice.engines.base import EngineBase
 from cimspice.result import Result
-from cimspice.spec import CrossbarSpec, as_spec
+from cimspice.spec import CrossbarSpec
 
-__all__ = ["IdealEngine"]
+__all__ = ["IdealEngine", "IdealTile"]
 
 
-class IdealEngine:
-    """Ohm's and Kirchhoff's laws on a wire-free array: the reference for every error."""
+@dataclass(frozen=True)
+class IdealTile:
+    """A wire-free tile: its transfer matrix is its conductance matrix."""
 
-    name = "ideal"
+    spec: CrossbarSpec
+    conductances: np.ndarray
+    prepare_s: float = 0.0
 
-    def run(
-        self,
-        spec: CrossbarSpec,
-        conductances: np.ndarray,
-        inputs: np.ndarray,
-        *,
-        node_voltages: bool = False,
-    ) -> Result:
-        """``currents = V @ G``; ``power = sum_i V_i * (G @ 1)_i V_i``; node voltages ideal."""
+    @property
+    def transfer(self) -> np.ndarray:
+        """Siemens: ``G`` itself."""
+        return self.conductances
+
+    def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
+        """``currents = V @ G``; ``power = sum_i V_i^2 (G @ 1)_i``; node voltages ideal."""
         start = time.perf_counter()
-        spec = as_spec(spec)
-        g = check_conductances(conductances, spec.rows, spec.cols)
-        v = check_inputs(inputs, spec.rows)
-        currents = v @ g
-        power = (v * v) @ g.sum(axis=1)
+        v = check_inputs(voltages, self.spec.rows)
+        g = self.conductances
         v_word = v_bit = None
         if node_voltages:
-            v_word = np.broadcast_to(v[:, :, None], (v.shape[0], spec.rows, spec.cols)).copy()
+            shape = (v.shape[0], self.spec.rows, self.spec.cols)
+            v_word = np.broadcast_to(v[:, :, None], shape).copy()
             v_bit = np.zeros_like(v_word)
         return Result(
-            engine=self.name,
-            currents=currents,
-            power=power,
+            engine="ideal",
+            currents=v @ g,
+            power=(v * v) @ g.sum(axis=1),
             v_word=v_word,
             v_bit=v_bit,
             elapsed_s=time.perf_counter() - start,
         )
+
+
+class IdealEngine(EngineBase):
+    """Ohm's and Kirchhoff's laws on a wire-free array: the reference for every error.
+
+    Its one-shot :meth:`run` is the exact ``V @ G`` of the inputs given: the spec's DAC and ADC
+    are not applied (callers that compare against the converters' levels apply the DAC
+    themselves, e.g. :func:`cimspice.compensation.tile.ideal_outputs`). A network that programs
+    ideal tiles applies its own converters around :meth:`IdealTile.run`.
+    """
+
+    name = "ideal"
+    converters = False
+
+    def program(self, spec: CrossbarSpec, conductances: np.ndarray) -> IdealTile:
+        """The tile ``conductances`` (S) on ``spec``'s array."""
+        return IdealTile(*self.checked(spec, conductances))

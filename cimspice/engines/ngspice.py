@@ -18,28 +18,31 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cimspice.arrays import check_conductances, check_inputs
-from cimspice.converters import dac, with_adc
+from cimspice.arrays import check_inputs
+from cimspice.engines.base import EngineBase
 from cimspice.engines.ngspice_process import (
     DEFAULT_TIMEOUT_S,
     WorkerProcess,
     check_timeout,
     find_libngspice,
 )
-from cimspice.errors import CircuitWarning
+from cimspice.errors import CircuitWarning, InputError
 from cimspice.memory import check_fits
 from cimspice.netlist import Deck, Sweep, build_deck
 from cimspice.result import Result
-from cimspice.spec import BUILTIN_MODELS, CrossbarSpec, as_spec
+from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "NgspiceEngine",
+    "NgspiceOptions",
+    "NgspiceTile",
     "find_libngspice",
     "run_deck",
 ]
@@ -187,33 +190,81 @@ def _warn_if_cells_blocked(spec: CrossbarSpec) -> None:
         )
 
 
-class NgspiceEngine:
-    """Runs the rendered deck in ngspice (shared library, through PySpice) in its own process.
+@dataclass(frozen=True, eq=False)
+class NgspiceOptions:
+    """Options of the ``ngspice`` engine.
 
-    Args:
+    Attributes:
         timeout_s: seconds before a run is stopped and reported as a timeout.
         keep: keep every run directory (deck, log, raw results), not only failed ones.
         worker: a worker started earlier (see :class:`WorkerProcess`), used by the first
-            :meth:`run`, so that ngspice's start-up overlaps whatever the caller did since
-            (the command line starts one before its heavy imports).
+            run, so that ngspice's start-up overlaps whatever the caller did since (the
+            command line starts one before its heavy imports).
         sweep: how a batch deck steps through its vectors (see :class:`~cimspice.netlist.Sweep`).
+    """
 
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    keep: bool = False
+    worker: WorkerProcess | None = None
+    sweep: Sweep | str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timeout_s", check_timeout(self.timeout_s))
+        if not isinstance(self.keep, bool):
+            raise InputError(f"ngspice option keep must be True or False, got {self.keep!r}")
+        if self.worker is not None and not isinstance(self.worker, WorkerProcess):
+            raise InputError(
+                f"ngspice option worker must be a WorkerProcess, got {type(self.worker).__name__}"
+            )
+        if self.sweep is not None:
+            try:
+                object.__setattr__(self, "sweep", Sweep(self.sweep))
+            except ValueError:
+                choices = ", ".join(m.value for m in Sweep)
+                raise InputError(
+                    f"ngspice option sweep must be one of {choices}, got {self.sweep!r}"
+                ) from None
+
+
+@dataclass(frozen=True, eq=False)
+class NgspiceTile:
+    """A tile for ngspice: the checked spec and conductances; every :meth:`run` renders the
+    deck for its batch and runs it (a SPICE deck holds its conductances: nothing to
+    prepare)."""
+
+    engine: NgspiceEngine
+    spec: CrossbarSpec
+    conductances: np.ndarray
+    prepare_s: float = 0.0
+
+    @property
+    def transfer(self) -> None:
+        """Ngspice computes outputs per batch: no transfer matrix."""
+        return None
+
+    def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
+        """Render the deck for the batch ``voltages`` (V, the levels applied), run it in
+        ngspice and read the results back."""
+        return self.engine.run_levels(
+            self.spec, self.conductances, voltages, node_voltages=node_voltages
+        )
+
+
+class NgspiceEngine(EngineBase):
+    """Runs the rendered deck in ngspice (shared library, through PySpice) in its own process.
+
+    Options: :class:`NgspiceOptions` (as an object or as keywords).
     """
 
     name = "ngspice"
+    Options = NgspiceOptions
 
-    def __init__(
-        self,
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        keep: bool = False,
-        worker: WorkerProcess | None = None,
-        sweep: Sweep | str | None = None,
-    ):
-        self.timeout_s = check_timeout(timeout_s)
-        self.keep = keep
-        self._worker = worker
-        self.sweep = None if sweep is None else Sweep(sweep)
+    def __init__(self, options: NgspiceOptions | None = None, **given: Any):
+        super().__init__(options, **given)
+        self.timeout_s = self.options.timeout_s
+        self.keep = self.options.keep
+        self.sweep = self.options.sweep
+        self._worker = self.options.worker
 
     def _take_worker(self) -> WorkerProcess:
         worker, self._worker = self._worker, None
@@ -240,25 +291,29 @@ class NgspiceEngine:
             self._worker.discard()
             self._worker = None
 
-    def run(
+    def program(self, spec: CrossbarSpec, conductances: np.ndarray) -> NgspiceTile:
+        """Check ``conductances`` (S) for ``spec`` and warn about cells that cannot conduct."""
+        spec, g = self.checked(spec, conductances)
+        _warn_if_cells_blocked(spec)
+        return NgspiceTile(self, spec, g)
+
+    def run_levels(
         self,
         spec: CrossbarSpec,
-        conductances: np.ndarray,
-        inputs: np.ndarray,
+        g: np.ndarray,
+        voltages: np.ndarray,
         *,
         node_voltages: bool = False,
     ) -> Result:
-        """Render the deck for the batch, run it in ngspice and read the results back."""
+        """Render the deck for checked conductances ``g`` and the word-line levels
+        ``voltages`` (no DAC), run it in ngspice and read the results back (no ADC)."""
         start = time.perf_counter()
-        spec = as_spec(spec)
-        g = check_conductances(conductances, spec.rows, spec.cols)
-        v = dac(spec, check_inputs(inputs, spec.rows))
+        v = check_inputs(voltages, spec.rows)
         if node_voltages:  # ngspice's vectors, their copy here, and the result's arrays
             check_fits(
                 4 * 8 * 2 * v.shape[0] * spec.rows * spec.cols,
                 f"node voltages of {v.shape[0]} input vector(s) on a {spec.rows}x{spec.cols} tile",
             )
-        _warn_if_cells_blocked(spec)
         worker, deck = self.start_and_render(
             spec, g, v, save_nodes=True if node_voltages else None, sweep=self.sweep
         )
@@ -326,16 +381,13 @@ class NgspiceEngine:
         }
         if kept is not None:
             info["run_dir"] = str(kept)
-        return with_adc(
-            spec,
-            Result(
-                engine=self.name,
-                currents=currents,
-                power=power,
-                v_word=v_word,
-                v_bit=v_bit,
-                v_out=v_out,
-                elapsed_s=time.perf_counter() - start,
-                info=info,
-            ),
+        return Result(
+            engine=self.name,
+            currents=currents,
+            power=power,
+            v_word=v_word,
+            v_bit=v_bit,
+            v_out=v_out,
+            elapsed_s=time.perf_counter() - start,
+            info=info,
         )

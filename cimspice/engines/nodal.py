@@ -32,6 +32,7 @@ sensitive, and they stay accurate.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,7 +40,7 @@ import scipy.sparse.linalg as spla
 
 from cimspice.arguments import flag
 from cimspice.arrays import check_conductances, check_inputs
-from cimspice.converters import dac, with_adc
+from cimspice.engines.base import EngineBase
 from cimspice.engines.cell_laws import CellLaw, cell_law
 from cimspice.engines.line_newton import NEWTON_TOL_V, solve_cell_voltages
 from cimspice.engines.wire_drops import WireDrops
@@ -56,6 +57,7 @@ __all__ = [
     "TRUST_TOL",
     "NodalEngine",
     "NodalSolver",
+    "NodalTile",
     "factor_bytes",
     "tile_work_bytes",
 ]
@@ -207,6 +209,11 @@ class NodalSolver:
                 "double precision"
             )
         return error
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether the network is linear (one factorisation serves every input)."""
+        return self._linear
 
     @property
     def n_unknowns(self) -> int:
@@ -375,34 +382,47 @@ def _laplacian(a: np.ndarray, b: np.ndarray, c: np.ndarray, n: int) -> sp.csc_ma
     ).tocsc()
 
 
-class NodalEngine:
+@dataclass
+class NodalTile:
+    """A :class:`NodalSolver` as a :class:`~cimspice.engines.base.ProgrammedTile`: factored
+    once (linear cells), every batch one solve; the transfer matrix is built on first use."""
+
+    solver: NodalSolver
+    prepare_s: float
+    _transfer: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def spec(self) -> CrossbarSpec:
+        """The tile's spec."""
+        return self.solver.spec
+
+    @property
+    def conductances(self) -> np.ndarray:
+        """Siemens, ``(rows, cols)``."""
+        return self.solver.conductances
+
+    @property
+    def transfer(self) -> np.ndarray | None:
+        """The exact transfer matrix of a linear tile (``rows`` solves, once); ``None`` for
+        nonlinear cells."""
+        if not self.solver.is_linear:
+            return None
+        if self._transfer is None:
+            self._transfer = self.solver.transfer_matrix()
+        return self._transfer
+
+    def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
+        """Solve every vector of ``voltages`` (V, the levels applied)."""
+        return self.solver.solve(voltages, node_voltages=node_voltages)
+
+
+class NodalEngine(EngineBase):
     """Exact nodal analysis (factor once per conductance matrix, solve every vector)."""
 
     name = "nodal"
 
-    def run(
-        self,
-        spec: CrossbarSpec,
-        conductances: np.ndarray,
-        inputs: np.ndarray,
-        *,
-        node_voltages: bool = False,
-    ) -> Result:
-        """Factor the network for ``conductances`` and solve every input vector."""
+    def program(self, spec: CrossbarSpec, conductances: np.ndarray) -> NodalTile:
+        """Factor the network of ``spec`` with ``conductances`` (S)."""
         start = time.perf_counter()
-        spec = as_spec(spec)
-        solver = NodalSolver(spec, conductances)
-        v = dac(spec, check_inputs(inputs, spec.rows))  # the DAC's levels drive the array
-        result = solver.solve(v, node_voltages=node_voltages)
-        return with_adc(
-            spec,
-            Result(
-                engine=self.name,
-                currents=result.currents,
-                power=result.power,
-                v_word=result.v_word,
-                v_bit=result.v_bit,
-                elapsed_s=time.perf_counter() - start,
-                info=dict(result.info),
-            ),
-        )
+        solver = NodalSolver(*self.checked(spec, conductances))
+        return NodalTile(solver, time.perf_counter() - start)

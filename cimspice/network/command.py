@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cimspice.network.hardware import Engine
 from cimspice.outputs import OutputPlan, atomic_output
 
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ class EvaluateRequest:
         spec: the spec file.
         surrogate: a calibrated surrogate file (``None``: the spec's nominal surrogate).
         engine: the hardware engine.
+        mode: the surrogate's mode on nonlinear tiles (``accurate`` or ``fast``).
         dataset: the dataset of a model file (``None``: inferred from its input size).
         split: which samples to evaluate (``test``, ``train``, ``all``).
         samples: evaluate at most this many (``None``: all of the split).
@@ -48,7 +48,8 @@ class EvaluateRequest:
     model: str
     spec: Path
     surrogate: Path | None = None
-    engine: Engine = "surrogate"
+    engine: str = "surrogate"
+    mode: str = "accurate"
     dataset: str | None = None
     split: str = "test"
     samples: int | None = None
@@ -142,6 +143,7 @@ def _run(
         spec,
         engine=request.engine,
         surrogate=surrogate,
+        mode=request.mode,
         calibration=calibration,
         probe=probe,
         progress=request.progress,
@@ -149,7 +151,7 @@ def _run(
     tiles = f"spec {request.spec} ({spec.rows}x{spec.cols} tiles)"
     if request.engine == "surrogate":
         source = request.surrogate or "nominal (exact for a passive tile)"
-        print(f"{tiles}; surrogate: {source}", file=out)
+        print(f"{tiles}; surrogate ({request.mode} mode): {source}", file=out)
     else:
         print(f"{tiles}; tile engine: {request.engine}", file=out)
     print(result.summary(), file=out)
@@ -157,7 +159,9 @@ def _run(
         from cimspice.network.spotcheck import held_out_error, spot_check
 
         assert hardware.record is not None
-        held_out = None if surrogate is None else held_out_error(surrogate.metadata)
+        held_out = None
+        if surrogate is not None:
+            held_out = held_out_error(surrogate.metadata, mode=request.mode, v_out=spec.has_tia)
         check = spot_check(spec, hardware.record, held_out=held_out)
         result.spot_check = check.as_dict()
         print(check.summary(), file=out)
@@ -171,6 +175,7 @@ def _run(
             spec,
             engine=request.engine,
             surrogate=surrogate,
+            mode=request.mode,
             calibration=calibration,
             progress=request.progress,
         )
@@ -202,6 +207,7 @@ def _run(
             seeds=request.seeds,
             engine=request.engine,
             surrogate=surrogate,
+            mode=request.mode,
             calibration=calibration,
             progress=request.progress,
         )

@@ -14,19 +14,32 @@ plus the converters:
 4. slices, column pairs (or the reference column) and the tiles' partial sums combined
    digitally, the drift compensation's gain applied, and the result scaled back.
 
-Engines (``engine=``):
+Engines (``engine=``, any of :data:`cimspice.simulation.ENGINES`): each tile is programmed
+once through the engine (``engine.program(tile, G)``, a
+:class:`~cimspice.engines.base.ProgrammedTile`) and run on every batch:
 
+- ``"surrogate"``: a calibrated :class:`~cimspice.surrogate.model.TileSurrogate` of any tile
+  kind (passive, 1T1R, sinh, 1S1R cells; ideal, behavioural-TIA or CMOS-TIA readouts), in its
+  ``accurate`` or ``fast`` mode. Without a calibrated file the spec's nominal surrogate is used,
+  which is exact for a passive linear tile (it *is* the nodal solve of the resistive network,
+  wires included) and refused for every other tile;
 - ``"ideal"``: ``V @ G`` with the programmed conductances (no wires);
-- ``"surrogate"``: a :class:`~cimspice.surrogate.model.LinearTileSurrogate`; each tile's
-  transfer matrix is computed once. Without a calibrated surrogate file the spec's nominal
-  surrogate is used, which is exact for a passive linear tile (it *is* the nodal solve of the
-  resistive network, wires included);
-- ``"nodal"``: the exact nodal solve of every batch (slow; for checking).
+- ``"nodal"``: the exact nodal solve (linear or nonlinear two-terminal cells);
+- ``"ngspice"``: every batch of every tile in ngspice (slow: for small networks and checks).
 
-Fast path: with an exact readout (no ADC) and no read noise, everything after the tiles is
-linear, so each layer's tiles, slices, column pairs and partial sums are folded at
-programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is then one matmul per
-input phase, the same sums as the per-tile path in another order (equal to rounding).
+What the digital side sees: a tile read by ideal virtual grounds gives its column currents; a
+tile ending in TIAs gives their output voltages ``v_out`` (finite gain, offset, saturation:
+the tile's real law), turned into current units by the nominal gain ``-1 / r_f``. Read noise
+(:func:`~cimspice.network.nonideal.add_read_noise`) is added in those units and the ADC reads
+them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale / r_f`` in
+current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
+``transfer``); every other tile runs its law on every batch and phase.
+
+Fast path: with linear tiles read by ideal virtual grounds, no ADC and no read noise,
+everything after the tiles is linear, so each layer's tiles, slices, column pairs and partial
+sums are folded at programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is
+then one matmul per input phase, the same sums as the per-tile path in another order (equal
+to rounding).
 
 Per-tile compensation hook: ``tile_transform(tile, targets)`` (see :data:`TileTransform`)
 turns each tile's target conductances into the ones actually programmed plus a digital gain
@@ -46,15 +59,16 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cimspice.arguments import flag, instance, integer, real
+from cimspice.engines.base import ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.network.encoding import encode_inputs
 from cimspice.network.nonideal import (
-    ProgrammedTile,
+    ProgrammedDevices,
     add_read_noise,
     program_tile,
     rng_for,
@@ -62,12 +76,14 @@ from cimspice.network.nonideal import (
 )
 from cimspice.network.stats import MVMErrorStats
 from cimspice.network.tiling import LayerTiling, outputs_per_tile, tile_layer
+from cimspice.result import Result
+from cimspice.simulation import ENGINE_NAMES, get_engine
 from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind, as_spec
-from cimspice.surrogate.prepared import PreparedTile
 
 if TYPE_CHECKING:
+    from cimspice.engines.base import Engine
     from cimspice.network.model import Model
-    from cimspice.surrogate.model import LinearTileSurrogate
+    from cimspice.surrogate.model import TileSurrogate
 
 __all__ = [
     "HARDWARE_ENGINES",
@@ -79,12 +95,13 @@ __all__ = [
     "check_network_spec",
     "check_tile_fits",
     "measure_input_ranges",
+    "tile_engine",
     "tile_model",
     "tile_spec",
 ]
 
-HARDWARE_ENGINES = ("surrogate", "ideal", "nodal")
-Engine = Literal["surrogate", "ideal", "nodal"]
+HARDWARE_ENGINES = ENGINE_NAMES
+"""The engines a network's tiles can run on: every registered engine."""
 _READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
 
 TileTransform = Callable[[CrossbarSpec, np.ndarray], tuple[np.ndarray, float]]
@@ -117,22 +134,22 @@ def check_network_spec(spec: CrossbarSpec) -> None:
     """Reject specs a network cannot be evaluated on, naming the key.
 
     Raises:
-        SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), a readout
-            other than the ideal virtual ground (``readout.kind``: the network reads bit-line
-            currents), or tiles too narrow for one weight (``array.cols``).
+        SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), an integrator
+            readout (``readout.kind``: transient only; a network reads operating points), or
+            tiles too narrow for one weight (``array.cols``).
     """
     outputs_per_tile(spec)
     if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
         raise SpecError(
             "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "
-            "remove adc_full_scale to read the currents exactly)",
+            "remove adc_full_scale to read the outputs exactly)",
             file=spec.source,
             key="readout.adc_bits",
         )
-    if spec.readout.kind != ReadoutKind.IDEAL:
+    if spec.readout.kind == ReadoutKind.INTEGRATOR:
         raise SpecError(
-            f"network evaluation reads bit-line currents; readout.kind = "
-            f"{spec.readout.kind.value!r} is not supported (use 'ideal')",
+            "network evaluation reads each tile's operating point; readout.kind = "
+            "'integrator' integrates over time (transient analysis only): use 'ideal' or 'tia'",
             file=spec.source,
             key="readout.kind",
         )
@@ -160,10 +177,8 @@ def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
     check_fits(need, f"a {spec.rows}x{spec.cols} network tile ({engine} engine)")
 
 
-def tile_model(
-    spec: CrossbarSpec, surrogate: LinearTileSurrogate | None = None
-) -> LinearTileSurrogate:
-    """The tile's linear model at the spec's temperature: ``surrogate`` (checked against the
+def tile_model(spec: CrossbarSpec, surrogate: TileSurrogate | None = None) -> TileSurrogate:
+    """The tile's surrogate at the spec's temperature: ``surrogate`` (checked against the
     spec, its fitted wire segments scaled by :func:`~cimspice.network.nonideal.wire_factor`)
     or, without one, the spec's nominal surrogate (exact for a passive linear tile).
 
@@ -171,7 +186,7 @@ def tile_model(
         SurrogateError: the surrogate was calibrated for another tile, or there is none and
             the tile is not passive and linear.
     """
-    from cimspice.surrogate.model import LinearTileSurrogate, TileParams
+    from cimspice.surrogate.model import TileParams, TileSurrogate
 
     if surrogate is None:
         if not spec.is_linear:
@@ -179,27 +194,15 @@ def tile_model(
                 "this tile is not a passive linear resistive network (cell "
                 f"{spec.array.cell.value!r}, iv {spec.device.iv.value!r}, readout "
                 f"{spec.readout.kind.value!r}): give a surrogate calibrated for it (cimspice "
-                "calibrate)"
+                "calibrate SPEC -o FILE, then --surrogate FILE), or use --engine nodal for "
+                "two-terminal cells"
             )
         analogue = tile_spec(spec)
-        return LinearTileSurrogate(analogue, TileParams.from_spec(analogue))
+        return TileSurrogate(analogue, TileParams.from_spec(analogue))
     if _analogue_hash(surrogate.spec) != _analogue_hash(spec):
         raise SurrogateError(
             "the surrogate was calibrated for another tile (array, wires, driver, readout or "
             "device differ from the spec's); calibrate one for this spec"
-        )
-    if surrogate.readout is not None:
-        raise SurrogateError(
-            "network evaluation maps layers onto tiles read by ideal virtual grounds (one "
-            "transfer matrix per tile, the ADC on the column currents); this surrogate's tile "
-            "ends in TIAs"
-        )
-    if not surrogate.is_linear:
-        raise SurrogateError(
-            "network evaluation maps layers onto linear tiles (one transfer matrix per tile); "
-            f"this surrogate models {surrogate.spec.device.iv.value} "
-            f"{surrogate.spec.array.cell.value} cells"
-            + (" behind a measured access transistor" if surrogate.transistor else "")
         )
     k = wire_factor(spec)
     if k == 1.0:
@@ -215,6 +218,28 @@ def tile_model(
     return dataclasses.replace(surrogate, params=scaled)
 
 
+def tile_engine(
+    spec: CrossbarSpec,
+    engine: str,
+    surrogate: TileSurrogate | None = None,
+    **options: Any,
+) -> tuple[Engine, CrossbarSpec, TileSurrogate | None]:
+    """The engine a network's tiles run on, the spec it programs them with, and the surrogate
+    (``engine="surrogate"`` only; see :func:`tile_model`).
+
+    Raises:
+        InputError: unknown engine or option. SurrogateError: see :func:`tile_model`.
+    """
+    if engine not in ENGINE_NAMES:
+        raise InputError(f"unknown tile engine {engine!r}; engines: {', '.join(ENGINE_NAMES)}")
+    if engine == "surrogate":
+        model = tile_model(spec, surrogate)
+        return get_engine("surrogate", surrogate=model, **options), model.spec, model
+    if surrogate is not None:
+        raise InputError(f"a surrogate was given but the tile engine is {engine!r}")
+    return get_engine(engine, **options), tile_spec(spec), None
+
+
 @dataclass(frozen=True)
 class TileRecord:
     """What one tile was given during an evaluation (for a SPICE spot-check).
@@ -226,6 +251,8 @@ class TileRecord:
         voltages: volt, ``(n, rows)``, word-line inputs of its first phase (spare rows 0 V).
         currents: ampere, ``(n, cols)``, what the engine returned (before noise and ADC;
             spare columns' currents included).
+        v_out: volt, ``(n, cols)``, the TIAs' outputs the engine returned (``None`` for a
+            tile read by ideal virtual grounds).
     """
 
     layer: int
@@ -233,6 +260,7 @@ class TileRecord:
     conductances: np.ndarray
     voltages: np.ndarray
     currents: np.ndarray
+    v_out: np.ndarray | None = None
 
 
 @dataclass
@@ -242,10 +270,11 @@ class MappedLayer:
     Attributes:
         tiling: the layout.
         programmed: each tile's devices.
+        tiles: each tile as the engine programmed it.
         operators: each tile's ``(used_rows, used_cols)`` linear map from word-line volts to
-            column amperes (``None`` with the nodal engine).
-        transfers: each tile's whole ``(rows, cols)`` transfer matrix (``None`` with the
-            nodal engine).
+            column amperes (``None`` for a tile without a transfer matrix: nonlinear, TIAs,
+            or an engine that solves every batch).
+        transfers: each tile's whole ``(rows, cols)`` transfer matrix (or ``None``).
         folded: the fast path's ``(fan_in, fan_out)`` matrix (``None`` when not folded).
         prepare_s: seconds spent programming and preparing the tiles (one-time cost).
         weights: the matrix mapped (to recognise it on later calls).
@@ -255,7 +284,8 @@ class MappedLayer:
     """
 
     tiling: LayerTiling
-    programmed: list[ProgrammedTile]
+    programmed: list[ProgrammedDevices]
+    tiles: list[ProgrammedTile]
     operators: list[np.ndarray | None]
     transfers: list[np.ndarray | None]
     folded: np.ndarray | None
@@ -318,12 +348,14 @@ class HardwareMatMul:
 
     Args:
         spec: the tile, its converters and its ``[mapping]`` and ``[nonideal]`` sections.
-        engine: ``"surrogate"``, ``"ideal"`` or ``"nodal"``.
+        engine: a registered engine's name (see the module); ``"surrogate"`` by default.
         surrogate: a calibrated surrogate for the ``"surrogate"`` engine (default: the
             spec's nominal one; see :func:`tile_model`).
+        mode: the surrogate's mode for nonlinear tiles (``"accurate"`` or ``"fast"``).
+        engine_options: further options of the engine (e.g. ngspice's ``timeout_s``).
         input_ranges: per layer index, the largest input magnitude (see the module).
-        fold: use the fast path when it is exact (no ADC, no read noise); ``False`` always
-            runs the tiles one by one.
+        fold: use the fast path when it is exact (linear tiles read by ideal virtual grounds,
+            no ADC, no read noise); ``False`` always runs the tiles one by one.
         probe: ``(layer, tile)`` whose inputs and outputs on the first call are kept in
             :attr:`record` (at most ``probe_vectors`` vectors); ``tile=None``: the tile whose
             word lines are driven hardest.
@@ -335,7 +367,8 @@ class HardwareMatMul:
         SpecError: see :func:`check_network_spec`; or ``spec`` names a missing or invalid
             spec file.
         SurrogateError: see :func:`tile_model`.
-        InputError: unknown engine, or an argument of the wrong type or value (named).
+        InputError: unknown engine or option, or an argument of the wrong type or value
+            (named).
         MemoryLimitError: see :func:`check_tile_fits`.
     """
 
@@ -343,18 +376,16 @@ class HardwareMatMul:
         self,
         spec: CrossbarSpec | str | os.PathLike[str],
         *,
-        engine: Engine = "surrogate",
-        surrogate: LinearTileSurrogate | None = None,
+        engine: str = "surrogate",
+        surrogate: TileSurrogate | None = None,
+        mode: str = "accurate",
+        engine_options: Mapping[str, Any] | None = None,
         input_ranges: Mapping[int, float] | None = None,
         fold: bool = True,
         probe: tuple[int, int | None] | None = None,
         probe_vectors: int = 8,
         tile_transform: TileTransform | None = None,
     ):
-        if not isinstance(engine, str) or engine not in HARDWARE_ENGINES:
-            raise InputError(
-                f"unknown hardware engine {engine!r}; known: {', '.join(HARDWARE_ENGINES)}"
-            )
         spec = as_spec(spec)
         _check_options(
             surrogate=surrogate,
@@ -366,9 +397,14 @@ class HardwareMatMul:
         )
         check_network_spec(spec)
         check_tile_fits(spec, engine)
+        options = dict(engine_options or {})
+        if engine == "surrogate":
+            options.setdefault("mode", mode)
+        self._engine, self._program_spec, self.model = tile_engine(
+            spec, engine, surrogate, **options
+        )
         self.spec = spec
         self.engine = engine
-        self.model = tile_model(spec, surrogate) if engine == "surrogate" else None
         self.input_ranges = dict(input_ranges or {})
         self.fold = fold and not spec.readout.adc_bits and not spec.nonideal.read_noise
         self.probe = probe
@@ -378,34 +414,27 @@ class HardwareMatMul:
         self.record: TileRecord | None = None
         self.tile_transform = tile_transform
         self._tile_spec = tile_spec(spec)
+        self._to_current = -1.0 / spec.readout.r_f if spec.has_tia else 1.0
 
     # ----- programming -----
-
-    def _transfer(self, g: np.ndarray) -> np.ndarray | None:
-        if self.engine == "ideal":
-            return g
-        if self.engine == "nodal":
-            return None
-        assert self.model is not None
-        prepared = self.model.prepare(g)
-        assert isinstance(prepared, PreparedTile)  # tile_model admits linear surrogates only
-        return prepared.transfer
 
     def program(self, index: int, weights: np.ndarray) -> MappedLayer:
         """Map, program and prepare layer ``index``'s ``(fan_in, fan_out)`` matrix."""
         start = time.perf_counter()
         tiling = tile_layer(weights, self.spec)
-        programmed, operators, transfers, gains = [], [], [], []
+        programmed, tiles, operators, transfers, gains = [], [], [], [], []
         for slot in tiling.tiles:
             targets, gain = slot.conductances, 1.0
             if self.tile_transform is not None:
                 targets, gain = self.tile_transform(self._tile_spec, targets)
-            tile = program_tile(
+            devices = program_tile(
                 targets, self.spec, (slot.used_rows, slot.used_cols), index, slot.index
             )
-            programmed.append(tile)
-            gains.append(gain * tile.drift_gain)
-            transfer = self._transfer(tile.conductances)
+            programmed.append(devices)
+            gains.append(gain * devices.drift_gain)
+            tile = self._engine.program(self._program_spec, devices.conductances)
+            tiles.append(tile)
+            transfer = tile.transfer
             transfers.append(transfer)
             operators.append(
                 None
@@ -414,7 +443,7 @@ class HardwareMatMul:
             )
         self._check_ranges(index, programmed)
         folded = None
-        if self.fold and self.engine != "nodal":
+        if self.fold and all(op is not None for op in operators):
             folded = np.zeros(tiling.shape)
             for slot, gain, op in zip(tiling.tiles, gains, operators, strict=True):
                 assert op is not None
@@ -422,6 +451,7 @@ class HardwareMatMul:
         layer = MappedLayer(
             tiling,
             programmed,
+            tiles,
             operators,
             transfers,
             folded,
@@ -433,11 +463,11 @@ class HardwareMatMul:
         self.layers[index] = layer
         return layer
 
-    def _check_ranges(self, index: int, programmed: list[ProgrammedTile]) -> None:
+    def _check_ranges(self, index: int, programmed: list[ProgrammedDevices]) -> None:
         """Warn when a fitted cell model meets conductances it was not calibrated on.
 
-        Only a surrogate with a fitted in-cell resistance (``r_cell``, ``r_cell_g``, e.g. a
-        1T1R tile's transistor) extrapolates outside its calibrated range; a passive linear
+        Only a surrogate with a fitted in-cell resistance (``r_cell``, ``r_cell_g``) or a
+        measured access transistor extrapolates outside its calibrated range; a passive linear
         tile's model is an exact network at any conductance (its fitted in-cell resistance,
         if any, changes a cell's current by less than 1e-6).
         """
@@ -445,18 +475,19 @@ class HardwareMatMul:
         if model is None or not model.ranges:
             return
         p = model.params
-        if (p.r_cell + p.r_cell_g) * model.spec.device.g_max < 1e-6:
+        fitted_cell = (p.r_cell + p.r_cell_g) * model.spec.device.g_max >= 1e-6
+        if not fitted_cell and model.transistor is None and model.is_linear:
             return  # no in-cell resistance worth the name (a fit leaves ~1e-10 ohm)
         lo = min(float(t.conductances.min()) for t in programmed)
         hi = max(float(t.conductances.max()) for t in programmed)
         g_lo, g_hi = model.ranges["g_min"], model.ranges["g_max"]
         if lo < g_lo * (1 - 1e-9) or hi > g_hi * (1 + 1e-9):
-            from cimspice.surrogate.model import RangeWarning
+            from cimspice.errors import RangeWarning
 
             warnings.warn(
                 f"layer {index}: conductances span [{lo:.4g}, {hi:.4g}] S, outside the "
                 f"surrogate's calibrated [{g_lo:.4g}, {g_hi:.4g}] S (its fitted cell "
-                "resistance is extrapolated)",
+                "model is extrapolated)",
                 RangeWarning,
                 stacklevel=3,
             )
@@ -468,17 +499,25 @@ class HardwareMatMul:
 
     # ----- the multiply -----
 
-    def _tile_currents(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
+    def _run_tile(self, layer: MappedLayer, k: int, volts: np.ndarray) -> Result:
+        """The engine's outputs of tile ``k`` for its used word lines' ``volts`` (the spare
+        ones at 0 V), every column."""
         slot = layer.tiling.tiles[k]
+        padded = np.zeros((volts.shape[0], self.spec.rows))
+        padded[:, : slot.used_rows] = volts
+        return layer.tiles[k].run(padded)
+
+    def _tile_outputs(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
+        """``(n, used_cols)``: what the digital side reads of tile ``k`` before read noise
+        and ADC, in current units (a TIA's ``v_out`` times ``-1 / r_f``)."""
         op = layer.operators[k]
         if op is not None:
             return volts @ op
-        from cimspice.engines.nodal import NodalSolver
-
-        padded = np.zeros((volts.shape[0], self.spec.rows))
-        padded[:, : slot.used_rows] = volts
-        solver = NodalSolver(self._tile_spec, layer.programmed[k].conductances)
-        return solver.solve(padded).currents[:, : slot.used_cols]
+        used = layer.tiling.tiles[k].used_cols
+        result = self._run_tile(layer, k, volts)
+        if result.v_out is not None:
+            return result.v_out[:, :used] * self._to_current
+        return result.currents[:, :used]
 
     def _keep_record(self, index: int, layer: MappedLayer, k: int, volts: np.ndarray) -> None:
         slot = layer.tiling.tiles[k]
@@ -487,12 +526,13 @@ class HardwareMatMul:
         padded[:, : slot.used_rows] = volts[:n]
         g = layer.programmed[k].conductances
         transfer = layer.transfers[k]
+        v_out = None
         if transfer is not None:  # every column, spare ones too, for a like-for-like check
             currents = padded @ transfer
         else:
-            currents = np.zeros((n, self.spec.cols))
-            currents[:, : slot.used_cols] = self._tile_currents(layer, k, volts[:n])
-        self.record = TileRecord(index, k, g.copy(), padded, currents)
+            result = self._run_tile(layer, k, volts[:n])
+            currents, v_out = result.currents, result.v_out
+        self.record = TileRecord(index, k, g.copy(), padded, currents, v_out)
 
     def __call__(self, index: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``x @ w`` for layer ``index`` on the tiles (``x`` ``(n, fan_in)``).
@@ -525,7 +565,7 @@ class HardwareMatMul:
                 for phase in phases:
                     y += phase.weight * (phase.voltages @ layer.folded)
             else:
-                self._per_tile(index, layer, phases, y)
+                self._per_tile(layer, phases, y)
             y *= layer.tiling.sliced.w_scale * x_max / self.spec.driver.v_read
         self.stats.setdefault(index, MVMErrorStats()).update(y, x @ w)
         if self.probe is not None and self.probe[0] == index and self.record is None:
@@ -543,26 +583,30 @@ class HardwareMatMul:
             raise InputError(f"layer {index} has {len(tiles)} tile(s); there is no tile {k}")
         self._keep_record(index, layer, k, volts[:, tiles[k].rows])
 
-    def _per_tile(self, index: int, layer: MappedLayer, phases: list, y: np.ndarray) -> None:
+    def _per_tile(self, layer: MappedLayer, phases: list, y: np.ndarray) -> None:
         spec = self.spec
         for k, slot in enumerate(layer.tiling.tiles):
             g_used = layer.programmed[k].conductances[: slot.used_rows, : slot.used_cols]
             gain = layer.gains[k]
             for phase in phases:
                 volts = phase.voltages[:, slot.rows]
-                currents = self._tile_currents(layer, k, volts)
-                currents = add_read_noise(currents, volts, g_used, spec, layer.read_rng)
+                outputs = self._tile_outputs(layer, k, volts)
+                outputs = add_read_noise(outputs, volts, g_used, spec, layer.read_rng)
                 if spec.readout.adc_bits:
-                    currents = adc_in_place(spec, currents)
-                y[:, slot.outputs] += (phase.weight * gain) * layer.tiling.combine(currents, slot)
+                    outputs = adc_in_place(spec, outputs)
+                y[:, slot.outputs] += (phase.weight * gain) * layer.tiling.combine(outputs, slot)
 
 
 def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
     """The digital values of :func:`cimspice.converters.adc` (code x LSB), computed in place
-    in ``currents`` (a float array the caller owns): the same numbers, without the integer
-    codes' temporary arrays."""
+    in ``currents`` (a float array the caller owns, in current units): the same numbers,
+    without the integer codes' temporary arrays. Behind TIAs the ADC reads ``v_out = -r_f I``
+    in volts; its mid-tread levels are symmetric, so that is the same as quantising the
+    currents with the step ``LSB / r_f``."""
     top = 2 ** (spec.readout.adc_bits - 1) - 1
     lsb = spec.readout.adc_full_scale / top
+    if spec.has_tia:
+        lsb /= spec.readout.r_f
     np.divide(currents, lsb, out=currents)
     np.rint(currents, out=currents)  # like np.round: halves to even
     np.clip(currents, -top, top, out=currents)

@@ -40,7 +40,7 @@ import numpy as np
 from cimspice.spec import CrossbarSpec, NonidealSpec
 
 __all__ = [
-    "ProgrammedTile",
+    "ProgrammedDevices",
     "add_read_noise",
     "program_tile",
     "rng_for",
@@ -57,7 +57,7 @@ def rng_for(seed: int, *key: int) -> np.random.Generator:
 
 
 @dataclass(frozen=True)
-class ProgrammedTile:
+class ProgrammedDevices:
     """A tile's conductances as programmed and as read.
 
     Attributes:
@@ -91,7 +91,7 @@ def _pulse(targets: np.ndarray, ni: NonidealSpec, spec: CrossbarSpec, rng: np.ra
 
 def program_tile(
     targets: np.ndarray, spec: CrossbarSpec, used: tuple[int, int], *key: int
-) -> ProgrammedTile:
+) -> ProgrammedDevices:
     """Program a tile's target conductances (S, ``(rows, cols)``) with the spec's devices.
 
     Args:
@@ -134,7 +134,7 @@ def program_tile(
             gain = float(programmed[:r, :c].sum() / read[:r, :c].sum())
     if ni.tc_device and ni.temperature != ni.temperature_ref:
         read = read * (1.0 + ni.tc_device * (ni.temperature - ni.temperature_ref))
-    return ProgrammedTile(read, programmed, pulses, gain)
+    return ProgrammedDevices(read, programmed, pulses, gain)
 
 
 def wire_factor(spec: CrossbarSpec) -> float:

@@ -24,7 +24,6 @@ import numpy as np
 from cimspice.arguments import instance, integer
 from cimspice.errors import InputError, SpecError
 from cimspice.network.evaluate import evaluate
-from cimspice.network.hardware import Engine
 from cimspice.spec import CrossbarSpec, as_spec, spec_from_dict
 
 if TYPE_CHECKING:
@@ -141,8 +140,9 @@ def run_sweep(
     key: str,
     values: list[Any],
     seeds: int = 1,
-    engine: Engine = "surrogate",
+    engine: str = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
+    mode: str = "accurate",
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
     progress: bool = False,
@@ -179,6 +179,7 @@ def run_sweep(
             point,
             engine=engine,
             surrogate=surrogate,
+            mode=mode,
             calibration=calibration,
             batch_size=batch_size,
         )

@@ -41,7 +41,8 @@ from cimspice import __version__
 from cimspice.arguments import check_fields, path_argument
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.checksums import json_checksum
-from cimspice.converters import dac, with_adc
+from cimspice.converters import dac
+from cimspice.engines.base import EngineBase
 from cimspice.engines.cell_laws import CellLaw, LinearLaw, SeriesLaw, cell_law
 from cimspice.engines.line_newton import Workspace, solve_cell_voltages
 from cimspice.engines.nodal import NodalSolver
@@ -49,7 +50,7 @@ from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import InputError, IntegrityWarning, RangeWarning, SurrogateError
 from cimspice.outputs import atomic_output
 from cimspice.result import Result
-from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, as_spec, spec_from_dict
+from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
 from cimspice.surrogate.prepared import (
     ENVELOPE_FACTOR,
     FAST_EXTRAPOLATION,
@@ -73,6 +74,8 @@ __all__ = [
     "PreparedTile",
     "RangeWarning",
     "SurrogateEngine",
+    "SurrogateOptions",
+    "SurrogateTile",
     "TileParams",
     "TileSurrogate",
     "load_surrogate",
@@ -544,28 +547,109 @@ def _verify_checksum(path: Path, data: dict[str, Any]) -> None:
         )
 
 
-class SurrogateEngine:
-    """The ``surrogate`` engine: a calibrated :class:`TileSurrogate`.
+@dataclass(frozen=True, eq=False)
+class SurrogateOptions:
+    """Options of the ``surrogate`` engine.
 
-    Args:
-        surrogate: a surrogate object, or the path of a surrogate file.
+    Attributes:
+        surrogate: a calibrated :class:`TileSurrogate`, or the path of its file (required).
         mode: ``"accurate"`` or ``"fast"`` (nonlinear cells; see :class:`TileSurrogate`).
     """
 
-    name = "surrogate"
+    surrogate: TileSurrogate | str | Path | None = None
+    mode: str = "accurate"
 
-    def __init__(self, surrogate: TileSurrogate | str | Path, mode: str = "accurate"):
-        if mode not in MODES:
-            raise SurrogateError(f"unknown surrogate mode {mode!r}; modes: {', '.join(MODES)}")
-        self.mode = mode
-        if not isinstance(surrogate, TileSurrogate | str | os.PathLike):
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise SurrogateError(f"unknown surrogate mode {self.mode!r}; modes: {', '.join(MODES)}")
+        if self.surrogate is None:
+            raise SurrogateError(
+                "the surrogate engine needs a calibrated surrogate (option surrogate: a "
+                "TileSurrogate or the path of a file written by cimspice calibrate)"
+            )
+        if not isinstance(self.surrogate, TileSurrogate | str | os.PathLike):
             raise InputError(
                 "surrogate must be a TileSurrogate or the path of a surrogate file, got "
-                f"{type(surrogate).__name__}"
+                f"{type(self.surrogate).__name__}"
             )
-        self.surrogate = (
-            surrogate if isinstance(surrogate, TileSurrogate) else load_surrogate(surrogate)
+
+
+@dataclass(frozen=True, eq=False)
+class SurrogateTile:
+    """A surrogate bound to one conductance matrix (a
+    :class:`~cimspice.engines.base.ProgrammedTile`)."""
+
+    spec: CrossbarSpec
+    conductances: np.ndarray
+    prepared: PreparedTile | NewtonTile | AttenuationTile | SecantTile
+    mode: str
+
+    @property
+    def prepare_s(self) -> float:
+        """Seconds the preparation took."""
+        return self.prepared.prepare_s
+
+    @property
+    def transfer(self) -> np.ndarray | None:
+        """The exact transfer matrix of a linear tile read by ideal virtual grounds."""
+        p = self.prepared
+        return p.transfer if isinstance(p, PreparedTile) and p.readout is None else None
+
+    def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
+        """Currents (and, with TIAs, ``v_out``) for word-line ``voltages`` (V, applied).
+
+        Raises:
+            SurrogateError: node voltages asked for (the surrogate has none).
+        """
+        if node_voltages:
+            raise SurrogateError("the surrogate engine computes output currents only")
+        start = time.perf_counter()
+        currents, v_out = tile_outputs(self.prepared, check_inputs(voltages, self.spec.rows))
+        return Result(
+            engine="surrogate",
+            currents=currents,
+            v_out=v_out,
+            elapsed_s=time.perf_counter() - start,
+            info={"prepare_s": self.prepare_s, "mode": self.mode},
         )
+
+
+class SurrogateEngine(EngineBase):
+    """The ``surrogate`` engine: a calibrated :class:`TileSurrogate`.
+
+    Options: :class:`SurrogateOptions` (as an object or as keywords); the surrogate can also
+    be given as the first argument, ``SurrogateEngine(surrogate, mode=...)``.
+    """
+
+    name = "surrogate"
+    Options = SurrogateOptions
+
+    def __init__(
+        self,
+        options: SurrogateOptions | TileSurrogate | str | Path | None = None,
+        **given: Any,
+    ):
+        if options is not None and not isinstance(options, SurrogateOptions):
+            options = SurrogateOptions(options, **given)
+            given = {}
+        super().__init__(options, **given)
+        self.mode = self.options.mode
+        source = self.options.surrogate
+        self.surrogate = source if isinstance(source, TileSurrogate) else load_surrogate(source)
+
+    def program(self, spec: CrossbarSpec, conductances: np.ndarray) -> SurrogateTile:
+        """Prepare the surrogate for ``conductances`` (S) on ``spec``, the calibrated spec.
+
+        Raises:
+            SurrogateError: the spec differs from the one the surrogate was calibrated for.
+        """
+        spec, g = self.checked(spec, conductances)
+        if spec.content_hash() != self.surrogate.spec.content_hash():
+            raise SurrogateError(
+                "the surrogate was calibrated for another spec (spec hash "
+                f"{self.surrogate.spec.content_hash()[:12]}, this spec {spec.content_hash()[:12]})"
+            )
+        return SurrogateTile(spec, g, self.surrogate.prepare(g, self.mode), self.mode)
 
     def run(
         self,
@@ -575,33 +659,11 @@ class SurrogateEngine:
         *,
         node_voltages: bool = False,
     ) -> Result:
-        """Surrogate currents for ``spec`` (which must be the calibrated one).
-
-        Raises:
-            SurrogateError: the spec differs from the one the surrogate was calibrated for,
-                or node voltages were asked for (the surrogate has none).
-        """
-        start = time.perf_counter()
-        spec = as_spec(spec)
-        if spec.content_hash() != self.surrogate.spec.content_hash():
-            raise SurrogateError(
-                "the surrogate was calibrated for another spec (spec hash "
-                f"{self.surrogate.spec.content_hash()[:12]}, this spec {spec.content_hash()[:12]})"
-            )
+        """DAC -> program -> run -> ADC, after warning (``RangeWarning``) about conductances
+        or DAC levels outside the calibrated ranges (refused far outside them, see
+        :meth:`TileSurrogate.check_ranges`)."""
         if node_voltages:
             raise SurrogateError("the surrogate engine computes output currents only")
-        g = check_conductances(conductances, spec.rows, spec.cols)
-        v = dac(spec, check_inputs(inputs, spec.rows))
-        self.surrogate.check_ranges(g, v, self.mode)
-        prepared = self.surrogate.prepare(g, self.mode)
-        currents, v_out = tile_outputs(prepared, v)
-        return with_adc(
-            spec,
-            Result(
-                engine=self.name,
-                currents=currents,
-                v_out=v_out,
-                elapsed_s=time.perf_counter() - start,
-                info={"prepare_s": prepared.prepare_s, "mode": self.mode},
-            ),
-        )
+        spec, g = self.checked(spec, conductances)
+        self.surrogate.check_ranges(g, dac(spec, check_inputs(inputs, spec.rows)), self.mode)
+        return super().run(spec, conductances, inputs)
