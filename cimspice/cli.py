@@ -637,7 +637,7 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
             "--rescale and --floor-offset apply with -o (the report uses both on its own)"
         )
     if args.network:
-        from cimspice.network.evaluate import check_model_name
+        from cimspice.studies.evaluate import check_model_name
 
         plan.read(check_model_name(args.model), "--model")
         plan.cache(args.cache_dir, "--cache-dir")
@@ -739,7 +739,7 @@ def _compensate_scheme(
 
 
 def _compensate_network(args: argparse.Namespace) -> None:
-    from cimspice.compensation.network_report import ParetoRequest, scheme_network
+    from cimspice.studies.pareto_report import ParetoRequest, scheme_network
 
     base, after = scheme_network(
         ParetoRequest(
@@ -765,8 +765,8 @@ def _compensate_network(args: argparse.Namespace) -> None:
 
 
 def _compensate_pareto(args: argparse.Namespace) -> None:
-    from cimspice.compensation.network_report import ParetoRequest, run_pareto
     from cimspice.errors import InputError
+    from cimspice.studies.pareto_report import ParetoRequest, run_pareto
 
     if args.out is None:
         raise InputError("--pareto needs --out DIR (where the plot, table and JSON go)")
@@ -789,7 +789,7 @@ def _compensate_pareto(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from cimspice.network.command import EvaluateRequest, run_evaluate
+    from cimspice.studies.evaluate_request import EvaluateRequest, run_evaluate
 
     run_evaluate(
         EvaluateRequest(

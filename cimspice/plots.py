@@ -14,9 +14,9 @@ from cimspice.result import Result, TransientResult
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from cimspice.compensation.network_schemes import CaseResult
     from cimspice.compensation.report import CompensationReport
-    from cimspice.network.study import SweepResult
+    from cimspice.studies.schemes import CaseResult
+    from cimspice.studies.sweeps import SweepResult
 
 __all__ = [
     "plot_accuracy_sweep",
@@ -342,7 +342,7 @@ def plot_pareto(results: Sequence[CaseResult], path: str | Path) -> Path:
     """Network accuracy against energy per MAC for every case, the Pareto front highlighted.
 
     Every case is a point (error bars: std over device seeds) labelled with its name; the
-    front (:func:`cimspice.compensation.pareto.pareto_front`) is joined by a line and drawn
+    front (:func:`cimspice.studies.pareto.pareto_front`) is joined by a line and drawn
     filled; dashed lines mark the exact network's accuracy and the cost model's SRAM CIM and
     digital MAC energies (log energy axis).
 
@@ -350,7 +350,7 @@ def plot_pareto(results: Sequence[CaseResult], path: str | Path) -> Path:
         the path written (its folder is created).
     """
     from cimspice.compensation.cost import CostModel
-    from cimspice.compensation.pareto import pareto_front
+    from cimspice.studies.pareto import pareto_front
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -393,7 +393,7 @@ class MappingSpec:
     Weights are scaled per layer: ``w / max|W|`` of the layer spans the whole conductance
     window. Inputs are scaled per layer too: ``x / x_max`` spans ``[0, v_read]`` (or
     ``[-v_read, v_read]``), where ``x_max`` is the layer's input range (see
-    :mod:`cimspice.network.hardware`). Signed inputs go through the DAC in one phase when it
+    :mod:`cimspice.mapping.matmul`). Signed inputs go through the DAC in one phase when it
     is bipolar (``driver.dac_signed = true``); otherwise in two phases, positive parts then
     negative parts (each as positive voltages), their outputs subtracted digitally.
 
@@ -447,7 +447,7 @@ class NonidealSpec:
     """Device non-idealities for network evaluation; every one is off by default.
 
     Each is a seeded model applied when a network's weights are programmed into tiles (see
-    :mod:`cimspice.network.nonideal`), in this order: levels, stuck-at faults, programming
+    :mod:`cimspice.devices.generic`), in this order: levels, stuck-at faults, programming
     noise (with write-verify), drift, temperature. Read noise is sampled at every MVM.
 
     Attributes:

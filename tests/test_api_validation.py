@@ -26,20 +26,17 @@ from cimspice.compensation import partitioning as pt
 from cimspice.compensation import reference_column as rc
 from cimspice.compensation import write_verify as wv
 from cimspice.compensation.cost import CostModel
-from cimspice.compensation.mixed_precision import MixedPrecisionParams
 from cimspice.converters import adc, dac
 from cimspice.engines.ngspice import NgspiceEngine
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.transient import run_transient
 from cimspice.errors import CimspiceError, InputError, ModelError, SpecError
-from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-from cimspice.network.hardware import HardwareMatMul
-from cimspice.network.layers import Dense
-from cimspice.network.model import Model, load_model, save_model
-from cimspice.network.study import parse_sweep, run_sweep, with_value
-from cimspice.network.torch_import import model_from_state_dict
-from cimspice.network.training import accuracy
-from cimspice.network.zoo import builtin_model, cache_path
+from cimspice.mapping.matmul import HardwareMatMul
+from cimspice.nn.layers import Dense
+from cimspice.nn.model import Model, load_model, save_model
+from cimspice.nn.state_dict import model_from_state_dict
+from cimspice.nn.training import accuracy
+from cimspice.nn.zoo import builtin_model, cache_path
 from cimspice.spec import (
     AccessSpec,
     ArraySpec,
@@ -52,6 +49,9 @@ from cimspice.spec import (
     SelectorSpec,
     WireSpec,
 )
+from cimspice.studies.evaluate import evaluate, resolve_model, samples_of
+from cimspice.studies.mixed_precision import MixedPrecisionParams
+from cimspice.studies.sweeps import parse_sweep, run_sweep, with_value
 from cimspice.surrogate.calibrate import calibrate
 from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate, load_surrogate
 from cimspice.sweep import Case, SweepCache, run_cases

@@ -12,11 +12,11 @@ import pytest
 
 from cimspice.cli import main
 from cimspice.errors import InputError, SpecError
-from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-from cimspice.network.hardware import HardwareMatMul
-from cimspice.network.spotcheck import ROUNDOFF, held_out_error, spot_check
-from cimspice.network.study import parse_sweep, run_sweep, with_value
+from cimspice.mapping.matmul import HardwareMatMul
 from cimspice.spec import spec_from_dict
+from cimspice.studies.evaluate import evaluate, resolve_model, samples_of
+from cimspice.studies.spotcheck import ROUNDOFF, held_out_error, spot_check
+from cimspice.studies.sweeps import parse_sweep, run_sweep, with_value
 
 SPEC = """[array]
 rows = 32

@@ -13,8 +13,8 @@ from conftest import simulate_with_surrogate
 
 from cimspice.checksums import arrays_checksum, json_checksum
 from cimspice.errors import IntegrityWarning, ModelError, SurrogateError
-from cimspice.network.layers import Dense, ReLU
-from cimspice.network.model import Model, load_model, save_model
+from cimspice.nn.layers import Dense, ReLU
+from cimspice.nn.model import Model, load_model, save_model
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.model import FORMAT, TileParams, TileSurrogate, load_surrogate
 from cimspice.sweep import SweepCache

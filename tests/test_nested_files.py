@@ -7,9 +7,9 @@ import pytest
 from conftest import simulate_with_surrogate
 
 from cimspice.errors import ModelError, SpecError, SurrogateError
-from cimspice.network.model import load_model
-from cimspice.network.study import parse_sweep
+from cimspice.nn.model import load_model
 from cimspice.spec import load_spec
+from cimspice.studies.sweeps import parse_sweep
 from cimspice.surrogate.model import load_surrogate
 
 DEPTH = 100_000  # far beyond Python's recursion limit

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from cimspice.converters import dac
+from cimspice.devices.generic import program_tile, snap_to_levels
 from cimspice.errors import InputError, SpecError, SurrogateError
-from cimspice.network.encoding import encode_inputs
-from cimspice.network.hardware import HardwareMatMul, tile_model, tile_spec
-from cimspice.network.layers import Conv2D, Dense, Flatten, ReLU
-from cimspice.network.mapping import slice_weights
-from cimspice.network.model import Model
-from cimspice.network.nonideal import program_tile, snap_to_levels
-from cimspice.network.tiling import tile_layer
+from cimspice.mapping.encoding import encode_inputs
+from cimspice.mapping.matmul import HardwareMatMul, tile_model, tile_spec
+from cimspice.mapping.slicing import slice_weights
+from cimspice.mapping.tiling import tile_layer
+from cimspice.nn.layers import Conv2D, Dense, Flatten, ReLU
+from cimspice.nn.model import Model
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.model import LinearTileSurrogate, TileParams
 
@@ -408,7 +408,7 @@ def test_a_fitted_cell_model_warns_outside_its_calibrated_range(wx):
 
 def test_in_place_adc_gives_the_converters_values():
     from cimspice.converters import adc
-    from cimspice.network.hardware import adc_in_place
+    from cimspice.mapping.matmul import adc_in_place
 
     spec = make(readout={"adc_bits": 5, "adc_full_scale": 1e-4})
     currents = np.random.default_rng(5).normal(0, 6e-5, (50, 7))  # some beyond full scale

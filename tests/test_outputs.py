@@ -213,8 +213,8 @@ def test_calibrate_into_a_folder_is_refused_before_any_spice_run(tmp_path, monke
 
 
 def test_pareto_budget_is_checked_before_any_work(tmp_path, monkeypatch, capsys):
-    import cimspice.compensation.network_report as report
-    import cimspice.network.evaluate as evaluate
+    import cimspice.studies.evaluate as evaluate
+    import cimspice.studies.pareto_report as report
 
     monkeypatch.setattr(report, "run_pareto", no_work)
     with pytest.raises(SystemExit) as info:
@@ -234,8 +234,8 @@ def test_pareto_budget_is_checked_before_any_work(tmp_path, monkeypatch, capsys)
 
 
 def test_evaluate_json_in_a_missing_folder_is_refused_before_the_evaluation(tmp_path, monkeypatch):
-    import cimspice.network.evaluate as evaluate
-    from cimspice.network.command import EvaluateRequest, run_evaluate
+    import cimspice.studies.evaluate as evaluate
+    from cimspice.studies.evaluate_request import EvaluateRequest, run_evaluate
 
     monkeypatch.setattr(evaluate, "resolve_model", no_work)
     monkeypatch.setattr(evaluate, "evaluate", no_work)

@@ -38,13 +38,13 @@ to programmed conductances, and the output gain),
 table.
 
 The network level (surrogate tiles, a model's accuracy and energy per MAC) is apart:
-:mod:`~cimspice.compensation.network_schemes` (every scheme as a network case, the per-tile
-pre-distortion and the per-output calibration), :mod:`~cimspice.compensation.network_energy`
-(energy per MAC by layer and compute unit), :mod:`~cimspice.compensation.mixed_precision`
+:mod:`~cimspice.studies.schemes` (every scheme as a network case, the per-tile
+pre-distortion and the per-output calibration), :mod:`~cimspice.studies.energy`
+(energy per MAC by layer and compute unit), :mod:`~cimspice.studies.mixed_precision`
 (memristor / SRAM CIM / digital per layer by sensitivity, under an energy budget),
-:mod:`~cimspice.compensation.pareto` (the accuracy-energy front) and
-:mod:`~cimspice.compensation.network_report` (``cimspice compensate SPEC --pareto``);
-hardware-aware training is the network package's (:mod:`cimspice.network.training`).
+:mod:`~cimspice.studies.pareto` (the accuracy-energy front) and
+:mod:`~cimspice.studies.pareto_report` (``cimspice compensate SPEC --pareto``);
+hardware-aware training is the network package's (:mod:`cimspice.nn.training`).
 Importing this package loads no scheme; :func:`evaluate_scheme` imports the one asked for.
 """
 

@@ -23,10 +23,10 @@ import numpy as np
 
 from cimspice.arguments import instance, integer, label_array
 from cimspice.errors import InputError
-from cimspice.network.backprop import backward, cross_entropy, forward_cached, layer_weights
-from cimspice.network.datasets import Dataset
-from cimspice.network.layers import Conv2D, Dense, Layer, MaxPool2D
-from cimspice.network.model import Model
+from cimspice.nn.backprop import backward, cross_entropy, forward_cached, layer_weights
+from cimspice.nn.datasets import Dataset
+from cimspice.nn.layers import Conv2D, Dense, Layer, MaxPool2D
+from cimspice.nn.model import Model
 
 __all__ = [
     "ModelFactory",

@@ -7,7 +7,7 @@ Rules:
 
 - parameters are taken in the ``state_dict``'s order, grouped by prefix: ``<prefix>.weight``
   and (optional) ``<prefix>.bias``; a 2-D weight is an ``nn.Linear``, a 4-D one an ``nn.Conv2d``;
-- ``architecture`` lists every layer as in the model file format (:mod:`cimspice.network.model`):
+- ``architecture`` lists every layer as in the model file format (:mod:`cimspice.nn.model`):
   ``"dense"``, ``"relu"``, ``"flatten"``, ``"maxpool2d"`` or ``{"kind": "maxpool2d", "size": 2}``,
   ``"conv2d"`` or ``{"kind": "conv2d", "stride": 1, "padding": 1}``; its weighted entries
   consume the parameter groups in order. Without it, a state_dict of only linear layers becomes
@@ -31,8 +31,8 @@ import numpy as np
 
 from cimspice.arguments import path_argument
 from cimspice.errors import InputError, ModelError
-from cimspice.network.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU
-from cimspice.network.model import Model
+from cimspice.nn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU
+from cimspice.nn.model import Model
 
 __all__ = ["model_from_state_dict", "read_state_dict"]
 

@@ -4,7 +4,7 @@ error sensitivity under an energy budget.
 In the manner of the hybrid memristor/SRAM compute-in-memory processors the issue points to
 (a 2025 design that keeps the error-sensitive part of a network on exact SRAM CIM and the rest
 on dense analogue memristor arrays); no figure of that design is used here, only the idea.
-The energies are those of :mod:`cimspice.compensation.network_energy`.
+The energies are those of :mod:`cimspice.studies.energy`.
 
 1. **Sensitivity** (:func:`sensitivities`): for each weighted layer, the network's accuracy
    drop when only that layer runs on memristor tiles (every other layer exact), and what the
@@ -15,7 +15,7 @@ The energies are those of :mod:`cimspice.compensation.network_energy`.
    the exact unit it fits (SRAM CIM while its weights fit the SRAM's capacity, else digital)
    when the network's predicted energy per MAC stays within the budget or falls. The drops
    of single layers are taken as additive (a first-order model of the interactions).
-3. The assignment is then evaluated as a :class:`~cimspice.compensation.network_schemes.NetworkCase`
+3. The assignment is then evaluated as a :class:`~cimspice.studies.schemes.NetworkCase`
    (:func:`mixed_case`): its measured accuracy and energy.
 
 With an unlimited budget every layer leaves the memristor tiles, so the network is exact:
@@ -33,11 +33,11 @@ import numpy as np
 
 from cimspice.arguments import check_fields
 from cimspice.compensation.cost import CostModel
-from cimspice.compensation.network_energy import Unit
-from cimspice.compensation.network_schemes import NetworkCase, run_case
 from cimspice.errors import InputError
-from cimspice.network.hardware import TileTransform
-from cimspice.network.model import Model
+from cimspice.mapping.matmul import TileTransform
+from cimspice.nn.model import Model
+from cimspice.studies.energy import Unit
+from cimspice.studies.schemes import NetworkCase, run_case
 
 __all__ = [
     "Assignment",

@@ -3,10 +3,10 @@ hardware-aware training on one model and spec, as a Pareto plot, a markdown tabl
 (the work of ``cimspice compensate SPEC --pareto``).
 
 Cases (:func:`report_cases`): the base spec; one case per scheme of
-:func:`~cimspice.compensation.network_schemes.scheme_cases`; combinations (pre-distortion +
+:func:`~cimspice.studies.schemes.scheme_cases`; combinations (pre-distortion +
 column calibration, the other mapping scheme + pre-distortion, partitioning + hardware-aware
 training, column calibration + hardware-aware training); mixed precision on the base and on
-the pre-distorted tiles (:mod:`~cimspice.compensation.mixed_precision`, under the request's
+the pre-distorted tiles (:mod:`~cimspice.studies.mixed_precision`, under the request's
 budget and SRAM capacity); and two anchors, every layer on SRAM CIM and every layer digital.
 Each case is evaluated over ``seeds`` device seeds (mean accuracy); mixed precision's
 sensitivities are measured on the first seed.
@@ -24,15 +24,20 @@ from typing import Any, TextIO
 import numpy as np
 
 from cimspice.compensation.cost import CostModel
-from cimspice.compensation.mixed_precision import (
+from cimspice.errors import InputError
+from cimspice.nn.model import Model
+from cimspice.outputs import OutputPlan, atomic_output
+from cimspice.spec import CrossbarSpec
+from cimspice.studies.energy import Unit
+from cimspice.studies.mixed_precision import (
     Assignment,
     MixedPrecisionParams,
     assign,
     mixed_case,
     sensitivities,
 )
-from cimspice.compensation.network_energy import Unit
-from cimspice.compensation.network_schemes import (
+from cimspice.studies.pareto import best_tradeoff, markdown_table, tradeoff_score
+from cimspice.studies.schemes import (
     CaseResult,
     NetworkCase,
     combine,
@@ -41,11 +46,6 @@ from cimspice.compensation.network_schemes import (
     run_seeds,
     scheme_cases,
 )
-from cimspice.compensation.pareto import best_tradeoff, markdown_table, tradeoff_score
-from cimspice.errors import InputError
-from cimspice.network.model import Model
-from cimspice.outputs import OutputPlan, atomic_output
-from cimspice.spec import CrossbarSpec
 
 __all__ = ["PARETO_FILES", "ParetoRequest", "report_cases", "run_pareto", "scheme_network"]
 
@@ -115,8 +115,8 @@ def run_pareto(request: ParetoRequest, out: TextIO | None = None) -> dict[str, A
     Raises:
         CimspiceError: a bad spec, model, parameter or output path (named).
     """
-    from cimspice.network.evaluate import check_model_name
     from cimspice.spec import load_spec
+    from cimspice.studies.evaluate import check_model_name
 
     out = sys.stdout if out is None else out
     spec = load_spec(request.spec)
@@ -135,7 +135,7 @@ def _run_pareto(
     request: ParetoRequest, spec: CrossbarSpec, out: TextIO, folder: Path
 ) -> dict[str, Any]:
     """:func:`run_pareto` once its paths are checked; writes into ``folder`` (staged)."""
-    from cimspice.network.evaluate import resolve_model, samples_of
+    from cimspice.studies.evaluate import resolve_model, samples_of
 
     model, data = resolve_model(request.model, cache_dir=request.cache_dir)
     models: dict[float, Model] = {0.0: model}
@@ -204,8 +204,8 @@ def scheme_network(
     Raises:
         InputError: a scheme with no network-level meaning here, or a bad mode.
     """
-    from cimspice.network.evaluate import resolve_model, samples_of
     from cimspice.spec import load_spec
+    from cimspice.studies.evaluate import resolve_model, samples_of
 
     spec = load_spec(request.spec)
     size = tile or 64

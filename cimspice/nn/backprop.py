@@ -1,6 +1,6 @@
 """Backpropagation in numpy through every layer kind, for softmax cross-entropy.
 
-The forward pass here mirrors :meth:`Model.forward <cimspice.network.model.Model.forward>` but
+The forward pass here mirrors :meth:`Model.forward <cimspice.nn.model.Model.forward>` but
 keeps what the backward pass needs, and takes the weights as an argument so that training can
 run it with perturbed weights (hardware-aware training). Convolutions backpropagate through
 their im2col form: the weight gradient is ``patches.T @ grad``, the input gradient is
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from cimspice.network.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, im2col
-from cimspice.network.model import Model
+from cimspice.nn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, im2col
+from cimspice.nn.model import Model
 
 __all__ = [
     "Gradients",

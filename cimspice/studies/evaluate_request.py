@@ -72,10 +72,10 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         CimspiceError: any bad input (spec, model file, surrogate, sweep), named.
     """
     from cimspice.errors import InputError
-    from cimspice.network.evaluate import check_model_name
-    from cimspice.network.hardware import check_tile_fits
-    from cimspice.network.study import parse_sweep, with_value
+    from cimspice.mapping.matmul import check_tile_fits
     from cimspice.spec import load_spec
+    from cimspice.studies.evaluate import check_model_name
+    from cimspice.studies.sweeps import parse_sweep, with_value
 
     out = sys.stdout if out is None else out
     spec = load_spec(request.spec)
@@ -113,8 +113,8 @@ def _run(
 ) -> dict[str, Any]:
     """:func:`run_evaluate` once its arguments and paths are checked."""
     from cimspice.errors import InputError
-    from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-    from cimspice.network.study import run_sweep
+    from cimspice.studies.evaluate import evaluate, resolve_model, samples_of
+    from cimspice.studies.sweeps import run_sweep
 
     surrogate = None
     if request.surrogate is not None:
@@ -156,7 +156,7 @@ def _run(
         print(f"{tiles}; tile engine: {request.engine}", file=out)
     print(result.summary(), file=out)
     if request.spot_check:
-        from cimspice.network.spotcheck import held_out_error, spot_check
+        from cimspice.studies.spotcheck import held_out_error, spot_check
 
         assert hardware.record is not None
         held_out = None

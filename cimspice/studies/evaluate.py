@@ -1,9 +1,9 @@
 """Evaluate a network on simulated tiles: ideal vs hardware accuracy, per-layer MVM errors.
 
 :func:`evaluate` runs a model's exact forward pass and its hardware forward pass
-(:class:`~cimspice.network.hardware.HardwareMatMul`) on the same samples and reports both
+(:class:`~cimspice.mapping.matmul.HardwareMatMul`) on the same samples and reports both
 accuracies, every weighted layer's MVM error statistics (NRMSE and max error as fractions of
-the layer's full scale, see :mod:`~cimspice.network.stats`), the write-verify pulses used, the
+the layer's full scale, see :mod:`~cimspice.mapping.stats`), the write-verify pulses used, the
 one-time programming cost and the forward-pass times. :func:`resolve_model` turns a built-in
 name or a model file into a model and its dataset.
 """
@@ -29,13 +29,14 @@ from cimspice.arguments import (
     real_array,
 )
 from cimspice.errors import InputError
-from cimspice.network.hardware import HardwareMatMul, measure_input_ranges
+from cimspice.mapping.matmul import HardwareMatMul
+from cimspice.nn.model import measure_input_ranges
 from cimspice.outputs import atomic_output
 from cimspice.spec import CrossbarSpec, as_spec
 
 if TYPE_CHECKING:
-    from cimspice.network.datasets import Dataset
-    from cimspice.network.model import Model
+    from cimspice.nn.datasets import Dataset
+    from cimspice.nn.model import Model
     from cimspice.surrogate.model import LinearTileSurrogate
 
 __all__ = ["SPLITS", "Evaluation", "check_model_name", "evaluate", "resolve_model", "samples_of"]
@@ -53,7 +54,7 @@ def check_model_name(name_or_path: str) -> Path | None:
             built-in names.
     """
     from cimspice.errors import ModelError
-    from cimspice.network.zoo import BUILTIN_MODELS
+    from cimspice.nn.zoo import BUILTIN_MODELS
 
     if name_or_path in BUILTIN_MODELS:
         return None
@@ -80,7 +81,7 @@ def resolve_model(
     its number of outputs must be the dataset's sample size and number of classes. A built-in
     model comes with the dataset it was trained on; ``dataset`` may name only that one.
     ``hardware_aware`` picks a built-in model trained with that weight-noise level (see
-    :mod:`cimspice.network.training`).
+    :mod:`cimspice.nn.training`).
 
     Raises:
         ModelError: neither a built-in name nor an existing file (the message lists the
@@ -95,8 +96,8 @@ def resolve_model(
     if dataset is not None:
         instance(dataset, str, "dataset", "a dataset name (str) or None")
     hardware_aware = real(hardware_aware, "hardware_aware", minimum=0.0)
-    from cimspice.network.datasets import load_dataset
-    from cimspice.network.zoo import RECIPES, builtin_model
+    from cimspice.nn.datasets import load_dataset
+    from cimspice.nn.zoo import RECIPES, builtin_model
 
     if check_model_name(name_or_path) is None:
         own = RECIPES[name_or_path].dataset
@@ -111,7 +112,7 @@ def resolve_model(
         raise InputError(
             f"hardware-aware training applies to built-in models, not the file {name_or_path}"
         )
-    from cimspice.network.model import load_model
+    from cimspice.nn.model import load_model
 
     model = load_model(name_or_path)
     size = int(np.prod(model.input_shape))
@@ -139,7 +140,7 @@ def resolve_model(
 
 def samples_of(data: Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of a split: ``"test"`` (held out), ``"train"`` or ``"all"`` (both)."""
-    from cimspice.network.datasets import Dataset
+    from cimspice.nn.datasets import Dataset
 
     instance(data, Dataset, "data", "a Dataset (see load_dataset)")
     if split == "test":
@@ -271,7 +272,7 @@ def evaluate(
             wrong type or value (named).
         SpecError: ``spec`` names a missing or invalid spec file.
     """
-    from cimspice.network.model import Model
+    from cimspice.nn.model import Model
 
     instance(model, Model, "model", "a Model (see resolve_model)")
     spec = as_spec(spec)

@@ -36,7 +36,7 @@ from cimspice.arguments import instance, path_argument
 from cimspice.arrays import save_npz_atomic
 from cimspice.checksums import arrays_checksum
 from cimspice.errors import InputError, ModelError
-from cimspice.network.layers import (
+from cimspice.nn.layers import (
     Conv2D,
     Dense,
     Flatten,
@@ -57,6 +57,7 @@ __all__ = [
     "ReLU",
     "load_model",
     "load_torch_state_dict",
+    "measure_input_ranges",
     "save_model",
     "softmax",
 ]
@@ -405,15 +406,31 @@ def load_torch_state_dict(
     """Build a model from a PyTorch ``state_dict`` file (needs torch) or mapping.
 
     The rules (layer order, layout conversion, the ``architecture`` list) are those of
-    :func:`cimspice.network.torch_import.model_from_state_dict`.
+    :func:`cimspice.nn.state_dict.model_from_state_dict`.
 
     Raises:
         ModelError: torch is missing (for a file), the file is unreadable, or the parameters
             don't fit the architecture.
 
     """
-    from cimspice.network.torch_import import model_from_state_dict
+    from cimspice.nn.state_dict import model_from_state_dict
 
     return model_from_state_dict(
         path_or_dict, input_shape=input_shape, architecture=architecture, name=name
     )
+
+
+def measure_input_ranges(
+    model: Model, x: np.ndarray, *, batch_size: int = 1000
+) -> dict[int, float]:
+    """Per weighted layer, the largest ``|input|`` of the exact network on ``x`` (samples)."""
+    ranges: dict[int, float] = {}
+
+    def record(index: int, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        top = float(np.max(np.abs(inputs), initial=0.0))
+        ranges[index] = max(ranges.get(index, 0.0), top)
+        return inputs @ weights
+
+    for start in range(0, len(x), batch_size):
+        model.forward(x[start : start + batch_size], record)
+    return ranges

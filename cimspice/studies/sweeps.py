@@ -23,11 +23,11 @@ import numpy as np
 
 from cimspice.arguments import instance, integer
 from cimspice.errors import InputError, SpecError
-from cimspice.network.evaluate import evaluate
 from cimspice.spec import CrossbarSpec, as_spec, spec_from_dict
+from cimspice.studies.evaluate import evaluate
 
 if TYPE_CHECKING:
-    from cimspice.network.model import Model
+    from cimspice.nn.model import Model
     from cimspice.surrogate.model import LinearTileSurrogate
 
 __all__ = ["SweepResult", "parse_sweep", "run_sweep", "with_value"]

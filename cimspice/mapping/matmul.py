@@ -1,14 +1,14 @@
 """The hardware forward pass: every weighted layer's MVMs on tiles, through an engine.
 
-:class:`HardwareMatMul` is a :data:`~cimspice.network.model.MatMul` for
-:meth:`Model.forward <cimspice.network.model.Model.forward>`. On a layer's first call it
-maps the weight matrix onto tiles (:mod:`~cimspice.network.tiling`), programs every tile's
-devices (:mod:`~cimspice.network.nonideal`) and prepares each tile's operator once, the
+:class:`HardwareMatMul` is a :data:`~cimspice.nn.model.MatMul` for
+:meth:`Model.forward <cimspice.nn.model.Model.forward>`. On a layer's first call it
+maps the weight matrix onto tiles (:mod:`~cimspice.mapping.tiling`), programs every tile's
+devices (:mod:`~cimspice.devices.generic`) and prepares each tile's operator once, the
 one-time programming cost. Then every batch costs, per tile and input phase, one dense matmul
 plus the converters:
 
 1. inputs scaled by the layer's input range and put through the DAC
-   (:mod:`~cimspice.network.encoding`);
+   (:mod:`~cimspice.mapping.encoding`);
 2. each tile's column currents from the engine, plus read noise;
 3. each column's ADC (:func:`cimspice.converters.adc`, the spec's ``readout.adc_bits``);
 4. slices, column pairs (or the reference column) and the tiles' partial sums combined
@@ -30,7 +30,7 @@ once through the engine (``engine.program(tile, G)``, a
 What the digital side sees: a tile read by ideal virtual grounds gives its column currents; a
 tile ending in TIAs gives their output voltages ``v_out`` (finite gain, offset, saturation:
 the tile's real law), turned into current units by the nominal gain ``-1 / r_f``. Read noise
-(:func:`~cimspice.network.nonideal.add_read_noise`) is added in those units and the ADC reads
+(:func:`~cimspice.devices.generic.add_read_noise`) is added in those units and the ADC reads
 them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale / r_f`` in
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
@@ -44,7 +44,7 @@ to rounding).
 Per-tile compensation hook: ``tile_transform(tile, targets)`` (see :data:`TileTransform`)
 turns each tile's target conductances into the ones actually programmed plus a digital gain
 applied to the tile's outputs (e.g. IR-drop pre-distortion,
-:mod:`cimspice.compensation.network_schemes`); without one, targets are programmed as they are.
+:mod:`cimspice.studies.schemes`); without one, targets are programmed as they are.
 
 Inputs' ranges: ``input_ranges[layer]`` (the largest ``|x|`` expected; larger inputs clip at
 the DAC's range), usually measured once with :func:`measure_input_ranges` on calibration data;
@@ -64,25 +64,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cimspice.arguments import flag, instance, integer, real
-from cimspice.engines.base import ProgrammedTile
-from cimspice.errors import InputError, SpecError, SurrogateError
-from cimspice.network.encoding import encode_inputs
-from cimspice.network.nonideal import (
+from cimspice.devices.generic import (
     ProgrammedDevices,
     add_read_noise,
     program_tile,
     rng_for,
     wire_factor,
 )
-from cimspice.network.stats import MVMErrorStats
-from cimspice.network.tiling import LayerTiling, outputs_per_tile, tile_layer
+from cimspice.engines.base import ProgrammedTile
+from cimspice.errors import InputError, SpecError, SurrogateError
+from cimspice.mapping.encoding import encode_inputs
+from cimspice.mapping.stats import MVMErrorStats
+from cimspice.mapping.tiling import LayerTiling, outputs_per_tile, tile_layer
 from cimspice.result import Result
 from cimspice.simulation import ENGINE_NAMES, get_engine
 from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind, as_spec
 
 if TYPE_CHECKING:
     from cimspice.engines.base import Engine
-    from cimspice.network.model import Model
     from cimspice.surrogate.model import TileSurrogate
 
 __all__ = [
@@ -94,7 +93,6 @@ __all__ = [
     "adc_in_place",
     "check_network_spec",
     "check_tile_fits",
-    "measure_input_ranges",
     "tile_engine",
     "tile_model",
     "tile_spec",
@@ -179,7 +177,7 @@ def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
 
 def tile_model(spec: CrossbarSpec, surrogate: TileSurrogate | None = None) -> TileSurrogate:
     """The tile's surrogate at the spec's temperature: ``surrogate`` (checked against the
-    spec, its fitted wire segments scaled by :func:`~cimspice.network.nonideal.wire_factor`)
+    spec, its fitted wire segments scaled by :func:`~cimspice.devices.generic.wire_factor`)
     or, without one, the spec's nominal surrogate (exact for a passive linear tile).
 
     Raises:
@@ -612,19 +610,3 @@ def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
     np.clip(currents, -top, top, out=currents)
     currents *= lsb
     return currents
-
-
-def measure_input_ranges(
-    model: Model, x: np.ndarray, *, batch_size: int = 1000
-) -> dict[int, float]:
-    """Per weighted layer, the largest ``|input|`` of the exact network on ``x`` (samples)."""
-    ranges: dict[int, float] = {}
-
-    def record(index: int, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        top = float(np.max(np.abs(inputs), initial=0.0))
-        ranges[index] = max(ranges.get(index, 0.0), top)
-        return inputs @ weights
-
-    for start in range(0, len(x), batch_size):
-        model.forward(x[start : start + batch_size], record)
-    return ranges

@@ -253,4 +253,4 @@ WeightedLayer = Dense | Conv2D
 """The layers whose matrix runs on crossbars."""
 
 Layer = Dense | Conv2D | ReLU | MaxPool2D | Flatten
-"""Every layer kind a :class:`~cimspice.network.model.Model` can hold."""
+"""Every layer kind a :class:`~cimspice.nn.model.Model` can hold."""

@@ -29,10 +29,10 @@ import numpy as np
 
 from cimspice.arguments import path_argument, real
 from cimspice.errors import ModelError
-from cimspice.network import training
-from cimspice.network.datasets import Dataset, load_dataset
-from cimspice.network.layers import Flatten, MaxPool2D, ReLU
-from cimspice.network.model import Model, load_model, save_model
+from cimspice.nn import training
+from cimspice.nn.datasets import Dataset, load_dataset
+from cimspice.nn.layers import Flatten, MaxPool2D, ReLU
+from cimspice.nn.model import Model, load_model, save_model
 
 __all__ = [
     "BUILTIN_MODELS",
@@ -189,7 +189,7 @@ def builtin_model(
         cache_dir: cache root; weights go in its ``models/`` folder (default
             :func:`default_cache_dir`).
         hardware_aware: weight-noise level of hardware-aware training (0 = plain training;
-            see :mod:`cimspice.network.training` for the noise model).
+            see :mod:`cimspice.nn.training` for the noise model).
         progress: show a progress bar while training.
 
     Returns:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cimspice.compensation.network_schemes import CaseResult
 from cimspice.errors import InputError
+from cimspice.studies.schemes import CaseResult
 
 __all__ = ["best_tradeoff", "dominates", "markdown_table", "pareto_front", "tradeoff_score"]
 

@@ -1,9 +1,9 @@
 """SPICE spot-check: one tile of an evaluation re-run in ngspice, the surrogate's error on it.
 
 The tile's exact conductances (as read: every non-ideality applied) and the word-line
-voltages the evaluation gave it (:class:`~cimspice.network.hardware.TileRecord`) go through
+voltages the evaluation gave it (:class:`~cimspice.mapping.matmul.TileRecord`) go through
 ngspice (:func:`cimspice.simulation.simulate`) on the analogue tile
-(:func:`~cimspice.network.hardware.tile_spec`: the spec's circuit, wires at its temperature,
+(:func:`~cimspice.mapping.matmul.tile_spec`: the spec's circuit, wires at its temperature,
 converters off since the network applies them). What the evaluation read of the tile is
 compared with ngspice's over every column, as fractions of full scale (:mod:`cimspice.metrics`):
 the column currents of a tile read by ideal virtual grounds, the TIAs' output voltages (what
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from cimspice.errors import InputError
+from cimspice.mapping.matmul import TileRecord, tile_spec
 from cimspice.metrics import max_error, nrmse
-from cimspice.network.hardware import TileRecord, tile_spec
 from cimspice.spec import CrossbarSpec
 
 __all__ = ["ROUNDOFF", "SpotCheck", "held_out_error", "spot_check"]

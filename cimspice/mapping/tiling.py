@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cimspice.errors import SpecError
-from cimspice.network.mapping import SlicedWeights, column_conductances, slice_weights
+from cimspice.mapping.slicing import SlicedWeights, column_conductances, slice_weights
 from cimspice.spec import CrossbarSpec, MappingScheme
 
 __all__ = ["LayerTiling", "TileSlot", "outputs_per_tile", "tile_layer"]

@@ -9,7 +9,7 @@ base spec):
 ============================ ==============================================================
 ``ir-predistort``            every programmed tile's targets pre-distorted
                              (:func:`cimspice.compensation.ir_predistort.predistort`,
-                             through :class:`~cimspice.network.hardware.HardwareMatMul`'s
+                             through :class:`~cimspice.mapping.matmul.HardwareMatMul`'s
                              ``tile_transform``), with a headroom factor ``alpha`` per tile
                              and the digital gain ``1 / alpha``
 ``column-calibration``       per layer output, a gain and offset fitted on the hardware's
@@ -23,9 +23,9 @@ base spec):
 ``bit-serial``               ``mapping.input_bits``: inputs applied one bit plane per cycle
 ``write-verify``             the nonideal write-verify tolerance (``nonideal.verify_tol``)
 ``hardware-aware``           the built-in model trained with weight noise
-                             (:mod:`cimspice.network.training`), same tiles
+                             (:mod:`cimspice.nn.training`), same tiles
 ``mixed-precision``          some layers on SRAM CIM or digital units
-                             (:mod:`cimspice.compensation.mixed_precision`)
+                             (:mod:`cimspice.studies.mixed_precision`)
 ============================ ==============================================================
 
 The constant a pre-distortion adds to every target of a tile (:data:`PREDISTORT_MARGIN`)
@@ -46,12 +46,12 @@ import numpy as np
 from cimspice.compensation.column_calibration import ColumnCalibration, fit
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
 from cimspice.compensation.ir_predistort import transfer
-from cimspice.compensation.network_energy import MeteredMatMul, Unit
 from cimspice.errors import InputError
-from cimspice.network.hardware import HardwareMatMul, TileTransform, measure_input_ranges
-from cimspice.network.model import Model
-from cimspice.network.study import with_value
+from cimspice.mapping.matmul import HardwareMatMul, TileTransform
+from cimspice.nn.model import Model, measure_input_ranges
 from cimspice.spec import CrossbarSpec
+from cimspice.studies.energy import MeteredMatMul, Unit
+from cimspice.studies.sweeps import with_value
 
 __all__ = [
     "CaseResult",

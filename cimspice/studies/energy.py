@@ -1,10 +1,10 @@
 """Energy of a network's MVMs, layer by layer, on the compute unit each layer is assigned to.
 
-:class:`MeteredMatMul` is a :data:`~cimspice.network.model.MatMul` that runs every weighted
+:class:`MeteredMatMul` is a :data:`~cimspice.nn.model.MatMul` that runs every weighted
 layer on its :class:`Unit` and adds up what the layer's MVMs cost, with the figures of
 :class:`~cimspice.compensation.cost.CostModel`:
 
-- ``memristor``: the layer's tiles (a :class:`~cimspice.network.hardware.HardwareMatMul`).
+- ``memristor``: the layer's tiles (a :class:`~cimspice.mapping.matmul.HardwareMatMul`).
   Per input phase and tile: the **array** energy ``t_read * sum_i V_i^2 sum_j G_ij`` over
   the tile's word lines and every column of the tile (the cells as read, spare ones
   included: they sit at ``g_min`` between a driven word line and a virtual ground); this is
@@ -34,8 +34,8 @@ import numpy as np
 
 from cimspice.compensation.column_calibration import ColumnCalibration
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
-from cimspice.network.encoding import encode_inputs
-from cimspice.network.hardware import HardwareMatMul
+from cimspice.mapping.encoding import encode_inputs
+from cimspice.mapping.matmul import HardwareMatMul
 
 __all__ = ["LayerEnergy", "MeteredMatMul", "Unit"]
 
