@@ -16,6 +16,8 @@ from cimspice.simulation import ENGINE_NAMES, ENGINES
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
     from cimspice.engines.ngspice_process import WorkerProcess
+    from cimspice.result import TransientResult
+    from cimspice.spec import CrossbarSpec
 
 __all__ = ["build_parser", "main"]
 
@@ -75,10 +77,54 @@ def _simulate_transient(args: argparse.Namespace, worker: WorkerProcess | None) 
     )
     result.save(args.output)
     if args.plot_dir is not None:
-        from cimspice.plots import plot_settling
-
-        path = plot_settling(result, Path(args.plot_dir) / "settling.png")
+        path = _plot_transient(spec, result, Path(args.plot_dir), pulsed=bool(args.pulse_period))
         print(f"wrote {path}", file=sys.stderr)
+
+
+def _plot_transient(
+    spec: CrossbarSpec, result: TransientResult, folder: Path, *, pulsed: bool
+) -> Path:
+    """``settling.png`` (step responses) or, for an integrator or pulse-width-encoded
+    inputs, ``integration.png`` (the output and the charge collected over time)."""
+    from cimspice.caption import spec_caption
+    from cimspice.plots import plot_integration, plot_settling, save_figure
+    from cimspice.spec import ReadoutKind
+
+    caption = spec_caption(spec, engine="ngspice transient")
+    waves = result.v_out if result.v_out is not None else result.currents
+    quantity = "TIA output" if result.v_out is not None else "bit-line current"
+    if spec.readout.kind == ReadoutKind.INTEGRATOR:
+        figure = plot_integration(
+            result.time,
+            waves,
+            result.currents,
+            quantity="integrator output V_out",
+            c_f=spec.readout.c_f,
+            t_start=spec.readout.t_reset,
+            title="charge integrator: its output (V_out = -Q / c_f) and the charge Q collected",
+            caption=caption,
+        )
+    elif pulsed:
+        figure = plot_integration(
+            result.time,
+            waves,
+            result.currents,
+            quantity=quantity,
+            unit="V" if result.v_out is not None else "A",
+            title=f"pulse-width-encoded inputs: the {quantity} and the charge collected",
+            caption=caption,
+        )
+    else:
+        figure = plot_settling(
+            result.time,
+            waves,
+            result.settling_time,
+            result.tol,
+            quantity=quantity,
+            caption=caption,
+        )
+        return save_figure(figure, folder / "settling.png")
+    return save_figure(figure, folder / "integration.png")
 
 
 def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
@@ -101,18 +147,23 @@ def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
     result = engine.run(spec, g, v, node_voltages=args.node_voltages)
     result.save(args.output)
     if args.plot_dir is not None:
-        from cimspice.plots import plot_cell_voltages
+        import numpy as np
+
+        from cimspice.caption import spec_caption
+        from cimspice.plots import plot_cell_voltages, plot_error_map, save_figure
 
         if result.v_word is None:
             result = engine.run(spec, g, v, node_voltages=True)
-        path = plot_cell_voltages(result, v, Path(args.plot_dir) / "cell_voltages.png")
+        caption = spec_caption(spec, engine=result.engine)
+        inputs = np.atleast_2d(np.asarray(v, dtype=float))
+        figure = plot_cell_voltages(
+            result.cell_voltages[0], inputs[0], caption=f"{caption}; input vector 0"
+        )
+        path = save_figure(figure, Path(args.plot_dir) / "cell_voltages.png")
         print(f"wrote {path}", file=sys.stderr)
-        import numpy as np
-
-        from cimspice.plots import plot_error_map
-
-        reference = np.atleast_2d(np.asarray(v, dtype=float)) @ np.asarray(g, dtype=float)
-        path = plot_error_map(result, reference, Path(args.plot_dir) / "error_map.png")
+        reference = inputs @ np.asarray(g, dtype=float)
+        figure = plot_error_map(result.currents, reference, caption=caption)
+        path = save_figure(figure, Path(args.plot_dir) / "error_map.png")
         print(f"wrote {path}", file=sys.stderr)
 
 
@@ -597,9 +648,17 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
         with atomic_output(args.json, "w") as handle:
             json.dump(report.as_dict(), handle, indent=2)
     if args.plot_dir is not None:
-        from cimspice.plots import plot_compensation
+        from cimspice.caption import spec_caption
+        from cimspice.plots import plot_before_after, save_figure
 
-        path = plot_compensation(report, Path(args.plot_dir) / f"{args.scheme}.png")
+        figure = plot_before_after(
+            report.outputs_before,
+            report.outputs_after,
+            report.reference,
+            title=f"{args.scheme}: error against V @ G, before and after",
+            caption=spec_caption(spec, engine=report.engine),
+        )
+        path = save_figure(figure, Path(args.plot_dir) / f"{args.scheme}.png")
         print(f"wrote {path}", file=sys.stderr)
     if args.network:
         _compensate_network(args)

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.arrays import atomic_output, save_npz_atomic
+from cimspice.caption import spec_caption
 from cimspice.metrics import max_error, nrmse
 from cimspice.netlist import render
-from cimspice.plots import plot_cell_voltages
 from cimspice.result import Result
 from cimspice.simulation import get_engine
 from cimspice.spec import CrossbarSpec, spec_from_dict
@@ -118,7 +118,13 @@ def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> d
     _say("[demo] ngspice: every word line at v_read, node voltages for the IR-drop map ...")
     uniform = np.full((1, size), spec.driver.v_read)
     flat = get_engine("ngspice").run(spec, g, uniform, node_voltages=True)
-    png = plot_cell_voltages(flat, uniform, out / "cell_voltages.png")
+    from cimspice.plots import plot_cell_voltages, save_figure  # matplotlib: only when drawing
+
+    caption = spec_caption(spec, engine="ngspice")
+    figure = plot_cell_voltages(
+        flat.cell_voltages[0], uniform[0], caption=f"{caption}; every word line at v_read"
+    )
+    png = save_figure(figure, out / "cell_voltages.png")
     worst = float(100 * (1 - flat.cell_voltages.min() / spec.driver.v_read))
     print(
         f"\nIR drop with every word line at {spec.driver.v_read} V: the worst cell sees "

@@ -42,7 +42,12 @@ from cimspice.compensation.network_schemes import (
     run_seeds,
     scheme_cases,
 )
-from cimspice.compensation.pareto import best_tradeoff, markdown_table, tradeoff_score
+from cimspice.compensation.pareto import (
+    best_tradeoff,
+    markdown_table,
+    pareto_front,
+    tradeoff_score,
+)
 from cimspice.errors import InputError
 from cimspice.network.model import Model
 from cimspice.spec import CrossbarSpec
@@ -165,7 +170,7 @@ def run_pareto(request: ParetoRequest, out: TextIO | None = None) -> dict[str, A
         results.append(run_case(anchor, model, x, y, **options))
         bar.update()
     bar.close()
-    return _write(request, spec, results, assignments, budget=budget, out=out)
+    return _write(request, spec, results, assignments, budget=budget, cost=cost, out=out)
 
 
 def scheme_network(
@@ -240,20 +245,23 @@ def _write(
     assignments: dict[str, Assignment],
     *,
     budget: float,
+    cost: CostModel,
     out: TextIO,
 ) -> dict[str, Any]:
-    from cimspice.plots import plot_pareto
-
     base = results[0]
     best = best_tradeoff(results, base)
     folder = Path(request.out)
-    png = plot_pareto(results, folder / "pareto.png")
-    table = markdown_table(results)
+    front = pareto_front(results)
+    marks = {"SRAM CIM MAC": cost.sram_cim_mac, "digital MAC": cost.digital_mac}
+    png = _plot(request, spec, results, front=front, marks=marks, path=folder / "pareto.png")
+    table = markdown_table(results, front=front)
     lines = [
         f"# Network accuracy vs energy per MAC: {request.model} on {request.spec}",
         "",
         f"{spec.rows}x{spec.cols} tiles; {results[0].seeds} device seed(s) per case; "
-        f"exact network accuracy {base.accuracy_ideal:.4f}.",
+        f"exact network accuracy {base.accuracy_ideal:.4f}. Reference energies (cost model): "
+        + ", ".join(f"{name} {energy:.3e} J" for name, energy in marks.items())
+        + ".",
         "",
         table,
         "",
@@ -294,6 +302,36 @@ def _write(
     print(text, file=out)
     print(f"wrote {png}, {folder / 'pareto.md'}, {folder / 'pareto.json'}", file=out)
     return data
+
+
+def _plot(
+    request: ParetoRequest,
+    spec: CrossbarSpec,
+    results: list[CaseResult],
+    *,
+    front: list[CaseResult],
+    marks: dict[str, float],
+    path: Path,
+) -> Path:
+    """``pareto.png``, from the numbers the table prints: each case's accuracy and energy,
+    the front as computed for the table, the baseline's exact-network accuracy and the
+    cost model's reference energies."""
+    from cimspice.caption import spec_caption
+    from cimspice.plots import plot_pareto, save_figure
+
+    on_front = {id(r) for r in front}
+    caption = spec_caption(spec, engine="surrogate (the tiles' nominal model)")
+    figure = plot_pareto(
+        [r.label for r in results],
+        np.array([r.energy_per_mac for r in results]),
+        np.array([r.accuracy for r in results]),
+        np.array([r.accuracy_std for r in results]),
+        np.array([id(r) in on_front for r in results]),
+        exact_accuracy=results[0].accuracy_ideal,
+        energy_marks=marks,
+        caption=f"base tiles {caption}; {request.model}, {results[0].seeds} device seed(s)",
+    )
+    return save_figure(figure, path)
 
 
 def _finite(value: Any) -> Any:
