@@ -39,23 +39,28 @@ def _models(reference: np.ndarray, predicted: Mapping[str, np.ndarray]) -> dict[
     return out
 
 
+def _points(ax: Axes, x: np.ndarray, y: np.ndarray, style: Any, *, name: str, gid: str) -> None:
+    """One model's outputs as hollow markers (overlapping series stay visible)."""
+    colour, marker, _ = style
+    ax.plot(
+        x.ravel(),
+        y.ravel(),
+        marker,
+        ls="none",
+        ms=3.5,
+        mfc="none",
+        mew=0.7,
+        color=colour,
+        label=name,
+        gid=gid,
+    )
+
+
 def _parity_panel(
     ax: Axes, ref: np.ndarray, models: Mapping[str, np.ndarray], styles: Mapping[str, Any]
 ) -> None:
     for name in reversed(list(models)):  # the first named on top
-        colour, marker, _ = styles[name]
-        ax.plot(
-            ref.ravel(),
-            models[name].ravel(),
-            marker,
-            ls="none",
-            ms=3.5,
-            mfc="none",
-            mew=0.7,
-            color=colour,
-            label=name,
-            gid=f"parity:{name}",
-        )
+        _points(ax, ref, models[name], styles[name], name=name, gid=f"parity:{name}")
     lim = [float(ref.min()), float(ref.max())]
     ax.plot(lim, lim, "k-", lw=0.7, label="y = x", zorder=0)
     si_axis(ax.xaxis, "A")
@@ -100,30 +105,18 @@ def plot_parity(
     others = {k: v for k, v in models.items() if k not in own_axes}
     scale = full_scale(ref)
     fig, axes = panels(fig, 3, (15, 4.9))
-    for ax, group, what in ((axes[0], mine, "surrogate"), (axes[1], others, "baselines")):
+    for ax, group, what in ((axes[0], mine, "{} alone"), (axes[1], others, "baselines: {}")):
         if group:
             _parity_panel(ax, ref, group, styles)
-            ax.set_title(f"{what}: {', '.join(group)}", fontsize=9)
+            ax.set_title(what.format(", ".join(group)), fontsize=9)
         else:
             ax.set_axis_off()
         ax.set_xlabel(f"{reference_label} current")
         ax.set_ylabel("model current")
     ax = axes[2]
     for name in [*reversed(others), *reversed(mine)]:  # the surrogate on top
-        colour, marker, _ = styles[name]
         err = np.maximum(np.abs(models[name] - ref) / scale, ERROR_FLOOR)
-        ax.plot(
-            ref.ravel(),
-            err.ravel(),
-            marker,
-            ls="none",
-            ms=3.5,
-            mfc="none",
-            mew=0.7,
-            color=colour,
-            label=name,
-            gid=f"error:{name}",
-        )
+        _points(ax, ref, err, styles[name], name=name, gid=f"error:{name}")
     ax.set_yscale("log")
     si_axis(ax.xaxis, "A")
     ax.set_xlabel(f"{reference_label} current")

@@ -168,5 +168,5 @@ def plot_before_after(
         err = (out - ref) / scale
         text = f"{when}: max |error| {np.max(np.abs(err)):.3g} of full scale"
         _error_image(fig, ax, err, text, "(output - ideal V @ G) / full scale")
-    suptitled(fig, title, caption)
+    suptitled(fig, f"{title} (each panel on its own colour scale)", caption)
     return fig
