@@ -260,6 +260,26 @@ def test_pareto_plot_draws_the_numbers_the_table_prints(pareto_run):
     assert "16x16 0T1R, 2 ohm wires" in title_text(figure) and "digits-mlp" in title_text(figure)
 
 
+def test_pareto_exact_line_is_the_baselines_when_another_model_is_more_accurate():
+    # pareto.md states the baseline's (plainly trained) exact network; a hardware-aware
+    # model's own exact accuracy (here higher, as in the issue: 98.5% against 0.980) is not it
+    from cimspice.compensation.cost import EnergyBreakdown
+    from cimspice.compensation.network_report import pareto_figure
+    from cimspice.compensation.network_schemes import CaseResult
+    from cimspice.compensation.pareto import pareto_front
+
+    def case(label, accuracy, ideal, joule):
+        energy = EnergyBreakdown(joule, 0.0, 0.0, 0.0, 0.0, 1)
+        return CaseResult(label, (), accuracy, ideal, energy, 0.0, {})
+
+    results = [case("baseline", 0.95, 0.980, 1e-13), case("hardware-aware", 0.97, 0.985, 1e-13)]
+    figure = pareto_figure(results, pareto_front(results), marks={"digital MAC": 2.3e-13})
+    ax = figure.axes[0]
+    assert line(ax, "exact-network").get_ydata()[0] == 0.980
+    legends = [ax.get_legend(), *ax.artists]  # the table, and the reference lines' legend
+    assert "exact network 0.9800" in [t.get_text() for leg in legends for t in leg.get_texts()]
+
+
 def test_pareto_plot_refuses_bad_inputs():
     with pytest.raises(InputError, match="differ"):
         plot_pareto(["a", "b"], np.ones(2), np.ones(3), np.zeros(2), np.zeros(2, bool))

@@ -17,13 +17,15 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from cimspice.arrays import atomic_output
+from cimspice.caption import spec_caption
 from cimspice.compensation.cost import CostModel
 from cimspice.compensation.mixed_precision import (
     Assignment,
@@ -52,7 +54,10 @@ from cimspice.errors import InputError
 from cimspice.network.model import Model
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["ParetoRequest", "report_cases", "run_pareto", "scheme_network"]
+if TYPE_CHECKING:
+    from matplotlib.figure import FigureBase
+
+__all__ = ["ParetoRequest", "pareto_figure", "report_cases", "run_pareto", "scheme_network"]
 
 
 @dataclass(frozen=True)
@@ -248,12 +253,21 @@ def _write(
     cost: CostModel,
     out: TextIO,
 ) -> dict[str, Any]:
+    from cimspice.plots import save_figure  # matplotlib: only when drawing
+
     base = results[0]
     best = best_tradeoff(results, base)
     folder = Path(request.out)
     front = pareto_front(results)
     marks = {"SRAM CIM MAC": cost.sram_cim_mac, "digital MAC": cost.digital_mac}
-    png = _plot(request, spec, results, front=front, marks=marks, path=folder / "pareto.png")
+    caption = spec_caption(spec, engine="surrogate (the tiles' nominal model)")
+    figure = pareto_figure(
+        results,
+        front,
+        marks=marks,
+        caption=f"base tiles {caption}; {request.model}, {base.seeds} device seed(s)",
+    )
+    png = save_figure(figure, folder / "pareto.png")
     table = markdown_table(results, front=front)
     lines = [
         f"# Network accuracy vs energy per MAC: {request.model} on {request.spec}",
@@ -304,24 +318,26 @@ def _write(
     return data
 
 
-def _plot(
-    request: ParetoRequest,
-    spec: CrossbarSpec,
-    results: list[CaseResult],
+def pareto_figure(
+    results: Sequence[CaseResult],
+    front: Sequence[CaseResult],
     *,
-    front: list[CaseResult],
-    marks: dict[str, float],
-    path: Path,
-) -> Path:
-    """``pareto.png``, from the numbers the table prints: each case's accuracy and energy,
-    the front as computed for the table, the baseline's exact-network accuracy and the
-    cost model's reference energies."""
-    from cimspice.caption import spec_caption
-    from cimspice.plots import plot_pareto, save_figure
+    marks: Mapping[str, float],
+    caption: str = "",
+) -> FigureBase:
+    """The report's Pareto figure, from the numbers its table prints: each case's accuracy
+    and energy, the front as computed for the table, the exact network's accuracy of the
+    baseline (``results[0]``: the plainly trained model, as ``pareto.md`` states it; a
+    hardware-aware model's own exact accuracy is not the reference) and ``marks``, the cost
+    model's reference energies (name -> J per MAC).
+
+    Returns:
+        the matplotlib figure (:func:`cimspice.plots.save_figure` writes it).
+    """
+    from cimspice.plots import plot_pareto
 
     on_front = {id(r) for r in front}
-    caption = spec_caption(spec, engine="surrogate (the tiles' nominal model)")
-    figure = plot_pareto(
+    return plot_pareto(
         [r.label for r in results],
         np.array([r.energy_per_mac for r in results]),
         np.array([r.accuracy for r in results]),
@@ -329,9 +345,8 @@ def _plot(
         np.array([id(r) in on_front for r in results]),
         exact_accuracy=results[0].accuracy_ideal,
         energy_marks=marks,
-        caption=f"base tiles {caption}; {request.model}, {results[0].seeds} device seed(s)",
+        caption=caption,
     )
-    return save_figure(figure, path)
 
 
 def _finite(value: Any) -> Any:
