@@ -21,9 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from cimspice.caption import spec_caption
 from cimspice.compensation import default_targets, evaluate_scheme
 from cimspice.compensation import partitioning as pt
+from cimspice.compensation.cost import CostModel
 from cimspice.compensation.report import CompensationReport
+from cimspice.plots import plot_before_after, plot_tradeoff, save_figure
 from cimspice.spec import spec_from_dict
 
 
@@ -51,9 +54,12 @@ def main() -> None:
     n = args.size
     spec = passive(n)
     g = default_targets(spec, seed=0)  # 1-60 uS in 1-100 uS
+    cost = CostModel()  # every report's, and the tradeoff plot's reference MACs
     print(f"[bench] ir-predistort {n}x{n} ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
-    target = evaluate_scheme("ir-predistort", spec, g, engine="ngspice", batch=args.batch)
+    target = evaluate_scheme(
+        "ir-predistort", spec, g, engine="ngspice", batch=args.batch, cost=cost
+    )
     elapsed = time.perf_counter() - start
     print(f"## IR-drop pre-distortion, {n}x{n}, 2 ohm segments, targets 1-60 uS (ngspice)\n")
     print(f"max error before: {target.error_before:.3e} of full scale")
@@ -63,9 +69,14 @@ def main() -> None:
         print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")
     print(f"wall time: {elapsed:.1f} s (pre-distortion + 2 ngspice runs)\n")
     if args.plot_dir is not None:
-        from cimspice.plots import plot_compensation
-
-        plot_compensation(target, args.plot_dir / "ir_predistort_64.png")
+        figure = plot_before_after(
+            target.outputs_before,
+            target.outputs_after,
+            target.reference,
+            title="ir-predistort: error against V @ G, before and after",
+            caption=spec_caption(spec, engine=target.engine),
+        )
+        save_figure(figure, args.plot_dir / f"ir_predistort_{n}.png")
 
     print(f"[bench] no headroom {n}x{n} ...", file=sys.stderr, flush=True)
     full = np.random.default_rng(1).uniform(1e-6, 100e-6, (n, n))
@@ -161,7 +172,7 @@ def main() -> None:
         lo, hi = s.device.g_min, s.device.g_max
         gg = rng.uniform(lo, hi, (s.rows, s.cols)) if window == "full" else default_targets(s)
         key = name.split(" (")[0]
-        r = evaluate_scheme(key, s, gg, engine="ngspice", batch=args.batch, **params)
+        r = evaluate_scheme(key, s, gg, engine="ngspice", batch=args.batch, cost=cost, **params)
         rows.append(row(name, tile, r))
         reports[name] = r
         if key == "write-verify":
@@ -171,9 +182,16 @@ def main() -> None:
     print("\n".join(rows))
     print()
     if args.plot_dir is not None:
-        from cimspice.plots import plot_tradeoff
-
-        plot_tradeoff(reports, args.plot_dir / "tradeoff.png")
+        figure = plot_tradeoff(
+            list(reports),
+            np.array([r.energy_before.per_mac for r in reports.values()]),
+            np.array([r.energy_after.per_mac for r in reports.values()]),
+            np.array([r.error_before for r in reports.values()]),
+            np.array([r.error_after for r in reports.values()]),
+            energy_marks={"digital MAC": cost.digital_mac, "SRAM CIM MAC": cost.sram_cim_mac},
+            caption="each scheme on its own tile (see the table); engine ngspice",
+        )
+        save_figure(figure, args.plot_dir / "tradeoff.png")
     print("write-verify, one-off: " + ", ".join(f"{k} {v:.3g}" for k, v in wv_details.items()))
     print()
 

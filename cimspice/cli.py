@@ -27,6 +27,7 @@ from cimspice.simulation import ENGINE_NAMES, ENGINES
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
     from cimspice.engines.ngspice_process import WorkerProcess
     from cimspice.outputs import OutputPlan
+    from cimspice.result import TransientResult
     from cimspice.spec import CrossbarSpec
 
 __all__ = ["build_parser", "main"]
@@ -108,7 +109,11 @@ def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
     plan.write(args.output, "-o")
     tran = args.analysis == "tran"
     if args.plot_dir is not None:
-        names = ["settling.png"] if tran else ["cell_voltages.png", "error_map.png"]
+        names = (
+            [_transient_plot(spec, pulsed=bool(args.pulse_period))]
+            if tran
+            else ["cell_voltages.png", "error_map.png"]
+        )
         plan.folder(args.plot_dir, "--plot-dir", names)
     with plan:
         plots = (_simulate_transient if tran else _simulate_op)(args, worker, spec, plan)
@@ -140,10 +145,65 @@ def _simulate_transient(
     result.save(plan.stage(args.output))
     if args.plot_dir is None:
         return []
-    from cimspice.plots import plot_settling
+    folder = plan.stage(args.plot_dir)
+    return [_plot_transient(spec, result, folder, pulsed=bool(args.pulse_period))]
 
-    plot_settling(result, plan.stage(args.plot_dir) / "settling.png")
-    return ["settling.png"]
+
+def _transient_plot(spec: CrossbarSpec, *, pulsed: bool) -> str:
+    """The file a transient's plot goes to: ``integration.png`` for an integrator or
+    pulse-width-encoded inputs, else ``settling.png``."""
+    from cimspice.spec import ReadoutKind
+
+    integrating = spec.readout.kind == ReadoutKind.INTEGRATOR or pulsed
+    return "integration.png" if integrating else "settling.png"
+
+
+def _plot_transient(
+    spec: CrossbarSpec, result: TransientResult, folder: Path, *, pulsed: bool
+) -> str:
+    """``settling.png`` (step responses) or, for an integrator or pulse-width-encoded
+    inputs, ``integration.png`` (the output and the charge collected over time); returns
+    the file's name."""
+    from cimspice.caption import spec_caption
+    from cimspice.plots import plot_integration, plot_settling, save_figure
+    from cimspice.spec import ReadoutKind
+
+    caption = spec_caption(spec, engine="ngspice transient")
+    waves = result.v_out if result.v_out is not None else result.currents
+    quantity = "TIA output" if result.v_out is not None else "bit-line current"
+    if spec.readout.kind == ReadoutKind.INTEGRATOR:
+        figure = plot_integration(
+            result.time,
+            waves,
+            result.currents,
+            quantity="integrator output V_out",
+            c_f=spec.readout.c_f,
+            t_start=spec.readout.t_reset,
+            title="charge integrator: its output (V_out = -Q / c_f) and the charge Q collected",
+            caption=caption,
+        )
+    elif pulsed:
+        figure = plot_integration(
+            result.time,
+            waves,
+            result.currents,
+            quantity=quantity,
+            unit="V" if result.v_out is not None else "A",
+            title=f"pulse-width-encoded inputs: the {quantity} and the charge collected",
+            caption=caption,
+        )
+    else:
+        figure = plot_settling(
+            result.time,
+            waves,
+            result.settling_time,
+            result.tol,
+            quantity=quantity,
+            caption=caption,
+        )
+    name = _transient_plot(spec, pulsed=pulsed)
+    save_figure(figure, folder / name)
+    return name
 
 
 def _simulate_op(
@@ -167,14 +227,21 @@ def _simulate_op(
         return []
     import numpy as np
 
-    from cimspice.plots import plot_cell_voltages, plot_error_map
+    from cimspice.caption import spec_caption
+    from cimspice.plots import plot_cell_voltages, plot_error_map, save_figure
 
     if result.v_word is None:
         result = engine.run(spec, g, v, node_voltages=True)
     folder = plan.stage(args.plot_dir)
-    plot_cell_voltages(result, v, folder / "cell_voltages.png")
-    reference = np.atleast_2d(np.asarray(v, dtype=float)) @ np.asarray(g, dtype=float)
-    plot_error_map(result, reference, folder / "error_map.png")
+    caption = spec_caption(spec, engine=result.engine)
+    inputs = np.atleast_2d(np.asarray(v, dtype=float))
+    figure = plot_cell_voltages(
+        result.cell_voltages[0], inputs[0], caption=f"{caption}; input vector 0"
+    )
+    save_figure(figure, folder / "cell_voltages.png")
+    reference = inputs @ np.asarray(g, dtype=float)
+    figure = plot_error_map(result.currents, reference, caption=caption)
+    save_figure(figure, folder / "error_map.png")
     return ["cell_voltages.png", "error_map.png"]
 
 
@@ -733,9 +800,17 @@ def _compensate_scheme(
         with atomic_output(plan.stage(args.json), "w") as handle:
             json.dump(report.as_dict(), handle, indent=2)
     if args.plot_dir is not None:
-        from cimspice.plots import plot_compensation
+        from cimspice.caption import spec_caption
+        from cimspice.plots import plot_before_after, save_figure
 
-        plot_compensation(report, plan.stage(args.plot_dir) / f"{args.scheme}.png")
+        figure = plot_before_after(
+            report.outputs_before,
+            report.outputs_after,
+            report.reference,
+            title=f"{args.scheme}: error against V @ G, before and after",
+            caption=spec_caption(spec, engine=report.engine),
+        )
+        save_figure(figure, plan.stage(args.plot_dir) / f"{args.scheme}.png")
 
 
 def _compensate_network(args: argparse.Namespace) -> None:

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.arrays import save_npz_atomic
+from cimspice.caption import spec_caption
 from cimspice.engines.nodal import tile_work_bytes
 from cimspice.memory import check_fits
 from cimspice.metrics import max_error, nrmse
 from cimspice.netlist import render
 from cimspice.outputs import OutputPlan, atomic_output
-from cimspice.plots import plot_cell_voltages
 from cimspice.result import Result
 from cimspice.seeds import check_seed
 from cimspice.simulation import get_engine
@@ -161,7 +161,13 @@ def _run(final: Path, out: Path, *, size: int, batch: int, seed: int) -> dict[st
     _say("[demo] ngspice: every word line at v_read, node voltages for the IR-drop map ...")
     uniform = np.full((1, size), spec.driver.v_read)
     flat = get_engine("ngspice").run(spec, g, uniform, node_voltages=True)
-    plot_cell_voltages(flat, uniform, out / "cell_voltages.png")
+    from cimspice.plots import plot_cell_voltages, save_figure  # matplotlib: only when drawing
+
+    caption = spec_caption(spec, engine="ngspice")
+    figure = plot_cell_voltages(
+        flat.cell_voltages[0], uniform[0], caption=f"{caption}; every word line at v_read"
+    )
+    save_figure(figure, out / "cell_voltages.png")
     png = final / "cell_voltages.png"
     worst = float(100 * (1 - flat.cell_voltages.min() / spec.driver.v_read))
     print(

@@ -183,14 +183,14 @@ def test_an_error_inside_the_plan_names_the_users_path(tmp_path):
 
 
 def test_calibration_report_is_all_or_nothing(tmp_path, monkeypatch):
-    import cimspice.plots as plots
+    import cimspice.surrogate.calibrate as calibrate_module
     from cimspice.surrogate.calibrate import Calibration, write_report
 
-    def half(validation, metrics, out_dir):
+    def half(calibration, out_dir):
         (Path(out_dir) / "parity.png").write_bytes(b"one figure")
         raise OSError("disk full")
 
-    monkeypatch.setattr(plots, "plot_calibration", half)
+    monkeypatch.setattr(calibrate_module, "_write_figures", half)
     surrogate = LinearTileSurrogate(SPEC, TileParams.from_spec(SPEC), RANGES)
     calibration = Calibration(surrogate, {}, {}, {})
     with pytest.raises(OSError, match="disk full"):

@@ -43,10 +43,15 @@ def best_tradeoff(results: Sequence[CaseResult], baseline: CaseResult) -> CaseRe
     return max(better, key=lambda r: tradeoff_score(r, baseline), default=None)
 
 
-def markdown_table(results: Sequence[CaseResult], baseline_label: str = "baseline") -> str:
+def markdown_table(
+    results: Sequence[CaseResult],
+    baseline_label: str = "baseline",
+    *,
+    front: Sequence[CaseResult] | None = None,
+) -> str:
     """A markdown table of every case: accuracy (mean +- std over seeds), its change against
     the baseline, energy per MAC and its ratio to the baseline's, and whether it is on the
-    front.
+    front (``front``: as the caller computed it; default :func:`pareto_front`).
 
     Raises:
         InputError: no case is labelled ``baseline_label``.
@@ -54,7 +59,7 @@ def markdown_table(results: Sequence[CaseResult], baseline_label: str = "baselin
     base = next((r for r in results if r.label == baseline_label), None)
     if base is None:
         raise InputError(f"no case labelled {baseline_label!r} to compare against")
-    front = {id(r) for r in pareto_front(results)}
+    on_front = {id(r) for r in (pareto_front(results) if front is None else front)}
     lines = [
         "| case | schemes | accuracy | vs baseline | energy/MAC (J) | x baseline | on front |",
         "|---|---|---|---|---|---|---|",
@@ -67,6 +72,6 @@ def markdown_table(results: Sequence[CaseResult], baseline_label: str = "baselin
             f"| {r.label} | {', '.join(r.schemes) or '-'} | {acc} | "
             f"{r.accuracy - base.accuracy:+.4f} | {r.energy_per_mac:.3e} | "
             f"{r.energy_per_mac / base.energy_per_mac:.2f} | "
-            f"{'**yes**' if id(r) in front else ''} |"
+            f"{'**yes**' if id(r) in on_front else ''} |"
         )
     return "\n".join(lines)

@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from cimspice.caption import spec_caption
 from cimspice.compensation.cost import CostModel
 from cimspice.errors import InputError
 from cimspice.nn.model import Model
@@ -36,7 +38,7 @@ from cimspice.studies.mixed_precision import (
     mixed_case,
     sensitivities,
 )
-from cimspice.studies.pareto import best_tradeoff, markdown_table, tradeoff_score
+from cimspice.studies.pareto import best_tradeoff, markdown_table, pareto_front, tradeoff_score
 from cimspice.studies.schemes import (
     CaseResult,
     NetworkCase,
@@ -47,7 +49,17 @@ from cimspice.studies.schemes import (
     scheme_cases,
 )
 
-__all__ = ["PARETO_FILES", "ParetoRequest", "report_cases", "run_pareto", "scheme_network"]
+if TYPE_CHECKING:
+    from matplotlib.figure import FigureBase
+
+__all__ = [
+    "PARETO_FILES",
+    "ParetoRequest",
+    "pareto_figure",
+    "report_cases",
+    "run_pareto",
+    "scheme_network",
+]
 
 PARETO_FILES = ("pareto.png", "pareto.md", "pareto.json")
 """The files :func:`run_pareto` writes into its folder."""
@@ -186,7 +198,9 @@ def _run_pareto(
         results.append(run_case(anchor, model, x, y, **options))
         bar.update()
     bar.close()
-    return _write(request, spec, results, assignments, budget=budget, out=out, folder=folder)
+    return _write(
+        request, spec, results, assignments, budget=budget, cost=cost, out=out, folder=folder
+    )
 
 
 def scheme_network(
@@ -261,23 +275,35 @@ def _write(
     assignments: dict[str, Assignment],
     *,
     budget: float,
+    cost: CostModel,
     out: TextIO,
     folder: Path,
 ) -> dict[str, Any]:
     """Write the plot, table and JSON into ``folder`` (the staged ``request.out``)."""
-    from cimspice.plots import plot_pareto
+    from cimspice.plots import save_figure  # matplotlib: only when drawing
 
     base = results[0]
     best = best_tradeoff(results, base)
-    plot_pareto(results, folder / "pareto.png")
+    front = pareto_front(results)
+    marks = {"SRAM CIM MAC": cost.sram_cim_mac, "digital MAC": cost.digital_mac}
+    caption = spec_caption(spec, engine="surrogate (the tiles' nominal model)")
+    figure = pareto_figure(
+        results,
+        front,
+        marks=marks,
+        caption=f"base tiles {caption}; {request.model}, {base.seeds} device seed(s)",
+    )
+    save_figure(figure, folder / "pareto.png")
     final = Path(request.out)
     png = final / "pareto.png"
-    table = markdown_table(results)
+    table = markdown_table(results, front=front)
     lines = [
         f"# Network accuracy vs energy per MAC: {request.model} on {request.spec}",
         "",
         f"{spec.rows}x{spec.cols} tiles; {results[0].seeds} device seed(s) per case; "
-        f"exact network accuracy {base.accuracy_ideal:.4f}.",
+        f"exact network accuracy {base.accuracy_ideal:.4f}. Reference energies (cost model): "
+        + ", ".join(f"{name} {energy:.3e} J" for name, energy in marks.items())
+        + ".",
         "",
         table,
         "",
@@ -318,6 +344,37 @@ def _write(
     print(text, file=out)
     print(f"wrote {png}, {final / 'pareto.md'}, {final / 'pareto.json'}", file=out)
     return data
+
+
+def pareto_figure(
+    results: Sequence[CaseResult],
+    front: Sequence[CaseResult],
+    *,
+    marks: Mapping[str, float],
+    caption: str = "",
+) -> FigureBase:
+    """The report's Pareto figure, from the numbers its table prints: each case's accuracy
+    and energy, the front as computed for the table, the exact network's accuracy of the
+    baseline (``results[0]``: the plainly trained model, as ``pareto.md`` states it; a
+    hardware-aware model's own exact accuracy is not the reference) and ``marks``, the cost
+    model's reference energies (name -> J per MAC).
+
+    Returns:
+        the matplotlib figure (:func:`cimspice.plots.save_figure` writes it).
+    """
+    from cimspice.plots import plot_pareto
+
+    on_front = {id(r) for r in front}
+    return plot_pareto(
+        [r.label for r in results],
+        np.array([r.energy_per_mac for r in results]),
+        np.array([r.accuracy for r in results]),
+        np.array([r.accuracy_std for r in results]),
+        np.array([id(r) in on_front for r in results]),
+        exact_accuracy=results[0].accuracy_ideal,
+        energy_marks=marks,
+        caption=caption,
+    )
 
 
 def _finite(value: Any) -> Any:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cimspice.arguments import instance, integer
+from cimspice.caption import spec_caption
 from cimspice.errors import InputError, SpecError
 from cimspice.spec import CrossbarSpec, as_spec, spec_from_dict
 from cimspice.studies.evaluate import evaluate
@@ -87,6 +88,7 @@ class SweepResult:
         accuracy: ``(len(values), seeds)`` hardware accuracies (fractions).
         accuracy_ideal: the exact network's accuracy (the same at every point).
         seeds: the device seeds used (at points that do not set ``nonideal.seed``).
+        caption: one line naming the base spec, the engine and the model (for the plot).
     """
 
     key: str
@@ -94,6 +96,7 @@ class SweepResult:
     accuracy: np.ndarray
     accuracy_ideal: float
     seeds: list[int]
+    caption: str = field(default="", compare=False)
 
     @property
     def mean(self) -> np.ndarray:
@@ -126,9 +129,18 @@ class SweepResult:
 
     def plot(self, path: str | Path) -> Path:
         """Draw accuracy (mean +- std) against the swept value to ``path`` (PNG)."""
-        from cimspice.plots import plot_accuracy_sweep
+        from cimspice.plots import plot_accuracy_sweep, save_figure
 
-        return plot_accuracy_sweep(self, path)
+        figure = plot_accuracy_sweep(
+            self.key,
+            self.values,
+            self.mean,
+            self.std,
+            seeds=len(self.seeds),
+            exact_accuracy=self.accuracy_ideal,
+            caption=self.caption,
+        )
+        return save_figure(figure, path)
 
 
 def run_sweep(
@@ -185,4 +197,8 @@ def run_sweep(
         )
         acc[i, s] = result.accuracy_hardware
         ideal = result.accuracy_ideal
-    return SweepResult(key, list(values), acc, ideal, seed_list)
+    if engine == "surrogate":
+        engine = "surrogate (calibrated)" if surrogate is not None else "surrogate (nominal)"
+        engine += "" if spec.is_linear else f", {mode} mode"
+    caption = f"{spec_caption(spec, engine=engine)}; {model.name} on {len(x)} samples"
+    return SweepResult(key, list(values), acc, ideal, seed_list, caption)

@@ -368,6 +368,35 @@ def model_speeds(
     return speeds
 
 
+def _write_figures(calibration: Calibration, out: Path) -> list[Path]:
+    """``parity.png`` (the surrogate on its own axes, the baselines beside it, every model's
+    error on a log axis), ``error_histogram.png`` and ``column_error.png``."""
+    from cimspice.caption import spec_caption
+    from cimspice.plots import (
+        plot_column_error,
+        plot_error_histogram,
+        plot_parity,
+        save_figure,
+    )
+
+    spice = calibration.validation["spice"]
+    models = {k: v for k, v in calibration.validation.items() if k != "spice"}
+    vectors = spice.shape[0]
+    caption = spec_caption(
+        calibration.surrogate.spec,
+        engine=f"ngspice (the reference: {vectors} held-out vectors)",
+    )
+    per_column = {k: calibration.metrics[k]["per_column_nrmse"] for k in models}
+    figures = {
+        "parity.png": plot_parity(
+            spice, models, own_axes=tuple(_MODEL_NAMES.values()), caption=caption
+        ),
+        "error_histogram.png": plot_error_histogram(spice, models, caption=caption),
+        "column_error.png": plot_column_error(per_column, caption=caption),
+    }
+    return [save_figure(figure, out / name) for name, figure in figures.items()]
+
+
 def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
     """Write ``report.md`` and the figures (parity, error histogram, per-column error) into
     ``out_dir`` (created), all or nothing (see :mod:`cimspice.outputs`).
@@ -378,15 +407,13 @@ def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
     Raises:
         OutputError: ``out_dir`` or a file in it is refused, or cannot be written.
     """
-    from cimspice.plots import plot_calibration
-
     instance(calibration, Calibration, "calibration")
     final = path_argument(out_dir, "out_dir")
     plan = OutputPlan()
     plan.folder(final, "report folder", REPORT_FILES)
     with plan:
         out = plan.stage(final)
-        files = plot_calibration(calibration.validation, calibration.metrics, out)
+        files = _write_figures(calibration, out)
         (out / "report.md").write_text(_report_text(calibration, files))
     return [final / "report.md", *(final / f.name for f in files)]
 
