@@ -425,8 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cache",
         metavar="DIR",
-        default=".cimspice-cache",
-        help="SPICE result cache; an interrupted run resumes from it (.cimspice-cache)",
+        help="SPICE result cache; an interrupted run resumes from it (default: spice/ in the "
+        "user cache, $CIMSPICE_CACHE or ~/.cache/cimspice)",
     )
     p.add_argument(
         "--report-dir",
@@ -630,23 +630,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> None:
+    from cimspice.resources import default_cache_dir
     from cimspice.spec import load_spec
     from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 
     spec = load_spec(args.spec)
+    cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
     out = Path(args.output)
     report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan = _input_plan(args, spec)
     plan.write(out, "-o")
     plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
-    plan.cache(args.cache, "--cache")
+    plan.cache(cache, "--cache")
     with plan:  # every path checked before the SPICE runs; both outputs appear together
         result = calibrate(
             spec,
             samples=args.samples,
             batch=args.batch,
             seed=args.seed,
-            cache_dir=args.cache,
+            cache_dir=cache,
             jobs=args.jobs,
             executor=args.executor,
             scheduler=args.scheduler,

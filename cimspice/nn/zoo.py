@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from cimspice.nn import training
 from cimspice.nn.datasets import Dataset, load_dataset
 from cimspice.nn.layers import Flatten, MaxPool2D, ReLU
 from cimspice.nn.model import Model, load_model, save_model
+from cimspice.resources import default_cache_dir
 
 __all__ = [
     "BUILTIN_MODELS",
@@ -129,12 +129,6 @@ _ARCHITECTURES: dict[str, Callable[[np.random.Generator], Model]] = {
     "mnist-mlp": _mnist_mlp,
     "mnist-cnn": _mnist_cnn,
 }
-
-
-def default_cache_dir() -> Path:
-    """The cache root: ``$CIMSPICE_CACHE``, or ``~/.cache/cimspice``; models go in ``models/``."""
-    root = os.environ.get("CIMSPICE_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "cimspice"
 
 
 def _check(name: str, hardware_aware: float) -> None:
