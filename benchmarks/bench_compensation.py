@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_compensation.py [--size 64] [--batch 32] [--plot-dir DIR]
 
-1. The issue's target: IR-drop pre-distortion on a 64x64 passive array, 2 ohm segments,
+1. The target (>= 100x): IR-drop pre-distortion on a 64x64 passive array, 2 ohm segments,
    targets ~ U(1, 60) uS in a 1-100 uS window; max error against the ideal V @ G on held-out
    inputs ~ U(0, 0.2) V, before and after, measured in ngspice; target reduction >= 100x.
 2. The same with no headroom (targets ~ U(1, 100) uS): the error the window leaves, and the

@@ -595,7 +595,7 @@ class AccessSpec:
 
     v_gate: float = 1.2
     w: float = 500e-9
-    l: float = 65e-9  # noqa: E741  (the issue and DESIGN name it l)
+    l: float = 65e-9  # noqa: E741  (SPICE and BSIM name it l)
     model: str = "nmos65"
     model_file: str = ""
     model_section: str = ""

@@ -154,7 +154,7 @@ def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:
     """Siemens, ``(rows, cols)``: targets ~ U(g_min, g_min + 0.6 (g_max - g_min)).
 
     The lower 60% of the window (1-60 uS in a 1-100 uS window), leaving headroom for
-    corrections that raise conductances (the issue's pre-distortion target).
+    corrections that raise conductances (the pre-distortion benchmark's setting).
     """
     import numpy as np
 
