@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cimspice.compensation import MEASURING_ENGINES, SCHEME_NAMES
 from cimspice.simulation import ENGINE_NAMES, ENGINES
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
+    from cimspice.compensation.scheme import Scheme
     from cimspice.engines.ngspice_process import WorkerProcess
 
 __all__ = ["build_parser", "main"]
@@ -281,9 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
         "compensate",
         help="run a compensation scheme on a tile and report its error and cost",
         description="Measure a compensation scheme on SPEC's tile: the error against the "
-        "ideal V @ G before and after (held-out inputs ~ U(0, v_read)), the energy per MVM "
-        "and per MAC, the extra area and latency. Schemes: ir-predistort, "
-        "column-calibration, reference-column, partitioning, input-scaling, write-verify. Targets: "
+        "ideal V @ G of the DAC's levels before and after (held-out inputs ~ U(0, v_read)), "
+        "measured on what the digital side sees (ADC values, else TIA outputs, else "
+        "currents), the energy per MVM and per MAC, the extra area and latency. Schemes: "
+        f"{', '.join(SCHEME_NAMES)}. Targets: "
         "--conductances, or random over the lower 60%% of the spec's window. With -o "
         "(ir-predistort only), write the pre-distorted conductances instead. With --pareto, "
         "evaluate a network on SPEC's tiles instead (surrogate) with every scheme, some "
@@ -310,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=["ngspice", "nodal"],
+        choices=MEASURING_ENGINES,
         default="ngspice",
         help="what measures the errors (ngspice, default)",
     )
@@ -491,7 +494,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
 def _cmd_compensate(args: argparse.Namespace) -> None:
     from cimspice.arrays import atomic_output, load_array
-    from cimspice.compensation import default_targets, evaluate_scheme
+    from cimspice.compensation import default_targets, evaluate_scheme, make_scheme
     from cimspice.compensation.cost import CostModel
     from cimspice.errors import InputError
     from cimspice.spec import load_spec
@@ -567,20 +570,17 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
         raise InputError(
             "--rescale and --floor-offset apply with -o (the report uses both on its own)"
         )
+    scheme = make_scheme(args.scheme, **params)
+    scheme.check_tile(spec)
+    if args.network:
+        scheme.network_form(spec)  # refuse before any work
     if args.conductances is not None:
         g = load_array(args.conductances, "conductances")
     else:
         g = default_targets(spec, args.seed)
     cost = CostModel(t_read=args.t_read)
     report = evaluate_scheme(
-        args.scheme,
-        spec,
-        g,
-        engine=args.engine,
-        batch=args.batch,
-        seed=args.seed,
-        cost=cost,
-        **params,
+        scheme, spec, g, engine=args.engine, batch=args.batch, seed=args.seed, cost=cost
     )
     print("\n".join(report.lines(cost)))
     if args.json is not None:
@@ -594,10 +594,10 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
         path = plot_compensation(report, Path(args.plot_dir) / f"{args.scheme}.png")
         print(f"wrote {path}", file=sys.stderr)
     if args.network:
-        _compensate_network(args)
+        _compensate_network(args, scheme)
 
 
-def _compensate_network(args: argparse.Namespace) -> None:
+def _compensate_network(args: argparse.Namespace, scheme: Scheme) -> None:
     from cimspice.compensation.network_report import ParetoRequest, scheme_network
 
     base, after = scheme_network(
@@ -611,9 +611,7 @@ def _compensate_network(args: argparse.Namespace) -> None:
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             progress=not args.no_progress,
         ),
-        args.scheme,
-        mode=args.mode,
-        tile=args.tile,
+        scheme,
     )
     print(
         f"network level ({args.model} on SPEC's tiles, surrogate, {base.seeds} device seed(s)): "
