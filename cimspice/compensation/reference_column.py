@@ -88,17 +88,19 @@ class ReferenceParams(SchemeBase):
         common = floor * bench.applied.sum(axis=1, keepdims=True)
         wanted = bench.applied @ (g - floor)
         extra = lay.spec.cols - spec.cols
+        details: dict[str, object] = {"mode": self.mode.value}
+        if np.any(wanted):  # targets all at g_min leave the weights' frame no full scale
+            details["weights' frame, error before"] = bench.error(
+                bench.before.outputs - common, wanted
+            )
+            details["weights' frame, error after"] = bench.error(weights, wanted)
         return Outcome(
             weights + common,
             bench.energy(wide, spec=lay.spec, digital_adds=spec.cols),
             extra_cells=extra * spec.rows,
             extra_columns=extra,
             extra_adcs=extra,
-            details={
-                "mode": self.mode.value,
-                "weights' frame, error before": bench.error(bench.before.outputs - common, wanted),
-                "weights' frame, error after": bench.error(weights, wanted),
-            },
+            details=details,
         )
 
     def network_form(self, spec: CrossbarSpec) -> NetworkForm:
