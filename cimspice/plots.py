@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cimspice.arrays import atomic_output, check_inputs
+from cimspice.arrays import check_inputs
+from cimspice.outputs import atomic_output
 from cimspice.result import Result, TransientResult
 
 if TYPE_CHECKING:
@@ -394,6 +395,6 @@ def plot_pareto(results: Sequence[CaseResult], path: str | Path) -> Path:
     ax.set_title("network accuracy vs energy per MAC (filled red: Pareto front)")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from cimspice.arguments import path_argument, real
 from cimspice.arrays import save_npz_atomic
+from cimspice.errors import InputError
 
 __all__ = ["Result", "TransientResult"]
 
@@ -57,11 +59,11 @@ class Result:
         """Volt, ``(batch, rows, cols)``: the voltage across each cell (word minus bit).
 
         Raises:
-            ValueError: the run did not record node voltages.
+            InputError: the run did not record node voltages (a ``ValueError`` too).
 
         """
         if self.v_word is None or self.v_bit is None:
-            raise ValueError(
+            raise InputError(
                 f"the {self.engine} result holds no node voltages; run with node_voltages=True"
             )
         return self.v_word - self.v_bit
@@ -76,10 +78,12 @@ class Result:
         everything their supply rails deliver, quiescent power included; ``total``.
 
         Raises:
-            ValueError: the engine did not report the power split.
+            InputError: ``t_read`` is not a finite time > 0, or the engine did not report
+                the power split (a ``ValueError`` too).
         """
+        t_read = real(t_read, "t_read", positive=True)
         if "power_drivers" not in self.info:
-            raise ValueError(f"the {self.engine} engine did not report the power split")
+            raise InputError(f"the {self.engine} engine did not report the power split")
         drivers = np.asarray(self.info["power_drivers"]) * t_read
         readout = np.asarray(self.info["power_readout"]) * t_read
         return {"drivers": drivers, "readout": readout, "total": drivers + readout}
@@ -95,7 +99,7 @@ class Result:
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`arrays` to an ``.npz`` file, atomically."""
-        save_npz_atomic(path, self.arrays())
+        save_npz_atomic(path_argument(path, "path"), self.arrays())
 
 
 @dataclass(frozen=True)
@@ -145,4 +149,4 @@ class TransientResult:
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`arrays` to an ``.npz`` file, atomically."""
-        save_npz_atomic(path, self.arrays())
+        save_npz_atomic(path_argument(path, "path"), self.arrays())

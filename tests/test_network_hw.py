@@ -415,3 +415,15 @@ def test_in_place_adc_gives_the_converters_values():
     currents[0, :3] = [0.5e-4 / 15, 1.5e-4 / 15, -2.5e-4 / 15]  # exact half-LSB ties
     expected = adc(spec, currents)[1]
     np.testing.assert_array_equal(adc_in_place(spec, currents.copy()), expected)
+
+
+def test_a_nan_input_row_is_refused_naming_it(wx):
+    # one NaN row used to set the batch's input range, and so every row's outputs, to NaN
+    w, x = wx
+    spec = make(16, 8)
+    x = x.copy()
+    x[3, 5] = np.nan
+    x[7, 0] = np.inf
+    for engine in ("ideal", "surrogate"):
+        with pytest.raises(InputError, match=r"layer 0: input row 3 holds non-finite .* 2 of 25"):
+            run(spec, w, x, engine)

@@ -56,10 +56,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cimspice.errors import InputError
+from cimspice.seeds import check_seed
 from cimspice.simulation import ENGINES
 
 if TYPE_CHECKING:
@@ -177,7 +179,7 @@ def make_scheme(name: str, **params: Any) -> Scheme:
 
 def evaluate_scheme(
     scheme: str | Scheme,
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     conductances: np.ndarray,
     *,
     engine: str = "ngspice",
@@ -191,7 +193,7 @@ def evaluate_scheme(
 
     Args:
         scheme: a scheme object, or a name of :data:`SCHEMES` built with ``params``.
-        spec: the tile.
+        spec: the tile (a loaded spec or the path of a spec file).
         conductances: siemens, ``(rows, cols)``: the targets (the ideal matrix).
         engine: what measures the errors (``"ngspice"``: the tile-level truth; ``"nodal"``).
         batch: held-out input vectors.
@@ -199,30 +201,53 @@ def evaluate_scheme(
         cost: the cost model.
         params: with a name, fields of the scheme's parameter dataclass.
 
+    Every argument is checked before any work (the scheme and its parameters, the spec, then
+    the bench's: engine, batch, seed, cost, targets), then the memory the tile needs.
+
     Raises:
-        InputError: an unknown scheme or parameter, parameters beside a scheme object, or a
-            tile the scheme refuses (naming the key).
+        InputError: an unknown scheme or parameter, parameters beside a scheme object, an
+            argument of the wrong type or value (named), or a tile the scheme refuses (naming
+            the key).
+        SpecError: ``spec`` names a missing or invalid spec file.
+        MemoryLimitError: the tile is too large to simulate here.
     """
-    from cimspice.compensation.scheme import measure
+    from cimspice.compensation.scheme import Scheme, measure
     from cimspice.compensation.tile import Bench
+    from cimspice.spec import as_spec
 
     if isinstance(scheme, str):
         scheme = make_scheme(scheme, **params)
+    elif not isinstance(scheme, Scheme):
+        raise InputError(
+            f"scheme must be a scheme's name ({', '.join(SCHEME_NAMES)}) or a scheme object, "
+            f"got {type(scheme).__name__}"
+        )
     elif params:
         raise InputError("give a scheme's parameters in its object, not as keywords too")
+    spec = as_spec(spec)
     scheme.check_tile(spec)  # before any work
     bench = Bench(spec, conductances, engine=engine, batch=batch, seed=seed, cost=cost)
     return measure(scheme, bench)
 
 
-def default_targets(spec: CrossbarSpec, seed: int = 0) -> np.ndarray:
+def default_targets(spec: CrossbarSpec | str | os.PathLike[str], seed: int = 0) -> np.ndarray:
     """Siemens, ``(rows, cols)``: targets ~ U(g_min, g_min + 0.6 (g_max - g_min)).
 
     The lower 60% of the window (1-60 uS in a 1-100 uS window), leaving headroom for
     corrections that raise conductances (pre-distortion raises most of them).
+
+    Raises:
+        InputError: ``spec`` neither a spec nor a path, or ``seed`` not an integer >= 0.
+        SpecError: ``spec`` names a missing or invalid spec file.
+        MemoryLimitError: the tile is too large to simulate here (checked before drawing).
     """
     import numpy as np
 
-    rng = np.random.default_rng(seed)
+    from cimspice.compensation.tile import check_tile_fits
+    from cimspice.spec import as_spec
+
+    spec = as_spec(spec)
+    rng = np.random.default_rng(check_seed(seed))
+    check_tile_fits(spec)
     lo, hi = spec.device.g_min, spec.device.g_max
     return rng.uniform(lo, lo + 0.6 * (hi - lo), (spec.rows, spec.cols))

@@ -24,6 +24,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance, real_array
+from cimspice.arrays import check_conductances
 from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase
 from cimspice.compensation.tile import Bench, MeasuredTile, held_out_inputs
 from cimspice.converters import dac
@@ -48,12 +50,16 @@ class CalibrationParams(SchemeBase):
     seed: int = 9_000
 
     def __post_init__(self) -> None:
+        check_fields(self, self.name)
+        if self.seed < 0:
+            raise InputError(f"column-calibration: seed must be >= 0, got {self.seed}")
         if self.vectors < 2:
             raise InputError(f"column-calibration: vectors must be >= 2, got {self.vectors}")
 
     def apply(self, bench: Bench) -> Outcome:
         """Calibrate the programmed targets on the reference inputs, then correct the
         held-out outputs (one multiply and one add per column)."""
+        bench.check_fits(self.vectors)  # the reference vectors, before any simulation
         cal = calibrate(bench.baseline, bench.targets, self)
         before = bench.before
         return Outcome(
@@ -87,7 +93,7 @@ class ColumnCalibration:
 
     def apply(self, outputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``: ``outputs`` with each column's gain and offset removed."""
-        return (np.asarray(outputs) - self.offset) / self.gain
+        return (real_array(outputs, "outputs") - self.offset) / self.gain
 
 
 def fit(ideal: np.ndarray, measured: np.ndarray) -> ColumnCalibration:
@@ -97,7 +103,7 @@ def fit(ideal: np.ndarray, measured: np.ndarray) -> ColumnCalibration:
         InputError: mismatched shapes, fewer than 2 vectors, or a column whose reference
             outputs do not vary (its gain is undetermined).
     """
-    x, y = np.asarray(ideal, dtype=float), np.asarray(measured, dtype=float)
+    x, y = real_array(ideal, "ideal"), real_array(measured, "measured")
     if x.shape != y.shape or x.ndim != 2 or x.shape[0] < 2:
         raise InputError(
             f"column-calibration: need >= 2 paired reference outputs, got shapes {x.shape} "
@@ -121,7 +127,16 @@ def calibrate(
     tile: MeasuredTile, targets: np.ndarray, params: CalibrationParams | None = None
 ) -> ColumnCalibration:
     """Fit every column of ``tile`` (programmed with ``targets``, S) from its outputs for
-    the reference inputs against their ideal ``V @ targets``."""
-    params = params or CalibrationParams()
+    the reference inputs against their ideal ``V @ targets``.
+
+    Raises:
+        InputError: an argument of the wrong type or value (named), or what :func:`fit`
+            refuses.
+    """
+    instance(tile, MeasuredTile, "tile", "a MeasuredTile (see Bench.program)")
+    if params is None:
+        params = CalibrationParams()
+    instance(params, CalibrationParams, "params", "a CalibrationParams or None")
+    targets = check_conductances(targets, tile.spec.rows, tile.spec.cols)
     v_ref = held_out_inputs(tile.spec, params.vectors, params.seed)
     return fit(dac(tile.spec, v_ref) @ targets, tile.read(v_ref).outputs)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import check_fields
 from cimspice.errors import InputError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
@@ -68,10 +69,15 @@ class CostModel:
     sram_cim_mac: float = 2.0 / 89e12
 
     def __post_init__(self) -> None:
+        check_fields(self, "cost model")
         for key in ("t_read", "adc_fom", "c_line_per_cell", "v_supply"):
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
                 raise InputError(f"cost model: {key} must be finite and > 0, got {value!r}")
+        for key in ("digital_add", "digital_mult", "sram_cim_mac"):
+            value = getattr(self, key)
+            if not (np.isfinite(value) and value >= 0):
+                raise InputError(f"cost model: {key} must be finite and >= 0 J, got {value!r}")
         if not 1 <= self.adc_bits <= 24:
             raise InputError(f"cost model: adc_bits must be 1 to 24, got {self.adc_bits}")
 

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import enum
 import math
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from cimspice.arguments import check_fields, integer, real, real_array
 from cimspice.compensation.cost import EnergyBreakdown
 from cimspice.compensation.scheme import (
     NetworkForm,
@@ -43,9 +45,12 @@ from cimspice.compensation.scheme import (
 from cimspice.compensation.tile import Bench
 from cimspice.converters import dac
 from cimspice.errors import InputError
-from cimspice.spec import CrossbarSpec, DeviceIV
+from cimspice.spec import CrossbarSpec, DeviceIV, as_spec
 
-__all__ = ["InputMode", "InputScalingParams", "bit_planes", "planes_gain"]
+__all__ = ["MAX_BITS", "InputMode", "InputScalingParams", "bit_planes", "planes_gain"]
+
+MAX_BITS = 16
+"""Most bit planes (cycles) of the bit-serial mode."""
 
 
 class InputMode(enum.StrEnum):
@@ -64,7 +69,7 @@ class InputScalingParams(SchemeBase):
     Attributes:
         mode: ``"scale"`` or ``"bit-serial"``.
         scale: input factor of the ``scale`` mode (``0 < scale <= 1``).
-        bits: input resolution of the ``bit-serial`` mode (1 to 16 cycles).
+        bits: input resolution of the ``bit-serial`` mode (1 to :data:`MAX_BITS` cycles).
         v_bit: volt, the level of an active word line in a bit plane (> 0); 0 means the
             spec's ``v_read``.
     """
@@ -77,11 +82,12 @@ class InputScalingParams(SchemeBase):
     v_bit: float = 0.0
 
     def __post_init__(self) -> None:
+        check_fields(self, self.name)
         enum_field(self, "mode", InputMode, self.name)
         if not 0 < self.scale <= 1:
             raise InputError(f"input-scaling: scale must be in (0, 1], got {self.scale!r}")
-        if not 1 <= self.bits <= 16:
-            raise InputError(f"input-scaling: bits must be 1 to 16, got {self.bits}")
+        if not 1 <= self.bits <= MAX_BITS:
+            raise InputError(f"input-scaling: bits must be 1 to {MAX_BITS}, got {self.bits}")
         if not (math.isfinite(self.v_bit) and self.v_bit >= 0):
             raise InputError(f"input-scaling: v_bit must be >= 0 V, got {self.v_bit!r}")
 
@@ -110,6 +116,7 @@ class InputScalingParams(SchemeBase):
         v_bit = float(dac(spec, np.array([self.v_bit or v_read]))[0])
         if v_bit <= 0:
             raise InputError(f"input-scaling: v_bit {self.v_bit} V is below the DAC's first level")
+        bench.check_fits(self.bits * bench.batch)  # every plane in one run, before simulating
         planes, weights = bit_planes(bench.inputs, v_read, self.bits, v_bit)
         run = bench.baseline.read(planes.reshape(-1, spec.rows))
         per_plane = run.outputs.reshape(self.bits, -1, spec.cols)
@@ -158,9 +165,12 @@ def bit_planes(
         for (``2^b * v_read / (2^bits - 1)``).
 
     Raises:
-        InputError: a negative input.
+        InputError: a negative input, or an argument of the wrong type or value (named).
     """
-    v = np.atleast_2d(np.asarray(inputs, dtype=float))
+    v = np.atleast_2d(real_array(inputs, "inputs"))
+    v_read = real(v_read, "v_read", positive=True)
+    bits = integer(bits, "bits", minimum=1, maximum=MAX_BITS)
+    v_bit = real(v_bit, "v_bit", positive=True)
     if np.any(v < 0):
         raise InputError("input-scaling: bit-serial inputs must be >= 0 V")
     levels = 2**bits - 1
@@ -170,8 +180,10 @@ def bit_planes(
     return planes, weights
 
 
-def planes_gain(spec: CrossbarSpec, v_bit: float) -> float:
+def planes_gain(spec: CrossbarSpec | str | os.PathLike[str], v_bit: float) -> float:
     """The cells' current at ``v_bit`` over ``G v_bit``: ``sinh(x) / x`` (1 for linear)."""
+    spec = as_spec(spec)
+    v_bit = real(v_bit, "v_bit", positive=True)
     if spec.device.iv != DeviceIV.SINH:
         return 1.0
     x = v_bit / spec.device.v0

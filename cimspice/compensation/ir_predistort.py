@@ -51,17 +51,19 @@ ADC's quantisation (about half an LSB), not the iteration's residual.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance, real
 from cimspice.arrays import check_conductances
 from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase, tile_conflicts
 from cimspice.compensation.tile import Bench
 from cimspice.errors import ConvergenceError, InputError
 from cimspice.simulation import get_engine
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = [
     "PredistortParams",
@@ -107,6 +109,7 @@ class PredistortParams(SchemeBase):
     shift_floor: bool = True
 
     def __post_init__(self) -> None:
+        check_fields(self, self.name)
         if not (np.isfinite(self.tol) and self.tol > 0):
             raise InputError(f"ir-predistort: tol must be > 0, got {self.tol!r}")
         if self.max_iter < 1:
@@ -194,13 +197,14 @@ class Predistortion:
         return (np.asarray(outputs) - self.offset * v.sum(axis=1, keepdims=True)) / self.alpha
 
 
-def transfer(spec: CrossbarSpec, conductances: np.ndarray) -> np.ndarray:
+def transfer(spec: CrossbarSpec | str | os.PathLike[str], conductances: np.ndarray) -> np.ndarray:
     """Siemens, ``(rows, cols)``: the tile's exact transfer matrix ``T(G)`` (``I = V @ T``),
     from the ``nodal`` engine of :mod:`cimspice.simulation`.
 
     Raises:
         InputError: a tile that is not linear (naming the keys).
     """
+    spec = as_spec(spec)
     _require_linear(spec)
     t = get_engine("nodal").program(spec, conductances).transfer
     if t is None:
@@ -208,12 +212,15 @@ def transfer(spec: CrossbarSpec, conductances: np.ndarray) -> np.ndarray:
     return t
 
 
-def check_window(spec: CrossbarSpec, conductances: np.ndarray, what: str) -> np.ndarray:
+def check_window(
+    spec: CrossbarSpec | str | os.PathLike[str], conductances: np.ndarray, what: str
+) -> np.ndarray:
     """``conductances`` validated for ``spec`` and inside its window ``[g_min, g_max]``.
 
     Raises:
         InputError: wrong shape or values, or a conductance outside the window.
     """
+    spec = as_spec(spec)
     g = check_conductances(conductances, spec.rows, spec.cols)
     lo, hi = spec.device.g_min, spec.device.g_max
     slack = WINDOW_RTOL * hi
@@ -225,6 +232,12 @@ def check_window(spec: CrossbarSpec, conductances: np.ndarray, what: str) -> np.
             f"[{lo:g}, {hi:g}] S, first at index {first}: {g[first]:g} S"
         )
     return g
+
+
+def _params(params: PredistortParams | None) -> PredistortParams:
+    if params is None:
+        return PredistortParams()
+    return instance(params, PredistortParams, "params", "a PredistortParams or None")
 
 
 def _require_linear(spec: CrossbarSpec) -> None:
@@ -278,7 +291,7 @@ def _iterate(
 
 
 def predistort(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     params: PredistortParams | None = None,
     *,
@@ -291,21 +304,24 @@ def predistort(
     (``clipped_high``, ``clipped_low``); the residual then says what they leave.
 
     Args:
-        spec: a linear tile.
+        spec: a linear tile (a loaded spec or the path of a spec file).
         target: siemens, ``(rows, cols)``, inside the spec's window.
         params: iteration parameters.
         alpha: scale of the targets (``0 < alpha <= 1``); see :func:`rescaled`.
         start: siemens, a first guess of ``G'`` (default: the scaled targets).
 
     Raises:
-        InputError: a nonlinear tile, or targets outside the window.
+        InputError: a nonlinear tile, targets outside the window, or an argument of the
+            wrong type or value (named).
         ConvergenceError: the iteration neither converged nor stalled.
     """
-    params = params or PredistortParams()
+    spec = as_spec(spec)
+    params = _params(params)
+    alpha = real(alpha, "alpha", positive=True, maximum=1.0)
+    if start is not None:
+        start = check_conductances(start, spec.rows, spec.cols)
     _require_linear(spec)
     g = check_window(spec, target, "ir-predistort targets")
-    if not 0 < alpha <= 1:
-        raise InputError(f"ir-predistort: alpha must be in (0, 1], got {alpha!r}")
     lo, hi = spec.device.g_min, spec.device.g_max
     sol = _iterate(spec, alpha * g, hi, params, start)
     iterations = sol.iterations
@@ -331,7 +347,7 @@ def predistort(
 
 
 def rescaled(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     params: PredistortParams | None = None,
     *,
@@ -344,7 +360,10 @@ def rescaled(
     and 1 (``RESCALE_STEPS`` halvings) then finds a larger ``alpha`` that still fits.
     ``plain``, the unscaled solution if already computed, saves computing it again.
     """
-    params = params or PredistortParams()
+    spec = as_spec(spec)
+    params = _params(params)
+    if plain is not None:
+        instance(plain, Predistortion, "plain", "a Predistortion or None")
     _require_linear(spec)
     g = check_window(spec, target, "ir-predistort targets")
     plain = plain or predistort(spec, g, params)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from cimspice.arguments import check_fields
 from cimspice.compensation.cost import CostModel
 from cimspice.compensation.network_energy import Unit
 from cimspice.compensation.network_schemes import NetworkCase, run_case
@@ -62,6 +63,7 @@ class MixedPrecisionParams:
     sram_weights: int | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self, "mixed precision")
         if not self.budget > 0:
             raise InputError(f"mixed precision: budget must be > 0 J/MAC, got {self.budget!r}")
         if self.sram_weights is not None and self.sram_weights < 0:

@@ -23,7 +23,6 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from cimspice.arrays import atomic_output
 from cimspice.compensation.cost import CostModel
 from cimspice.compensation.mixed_precision import (
     Assignment,
@@ -46,9 +45,13 @@ from cimspice.compensation.network_schemes import (
 from cimspice.compensation.pareto import best_tradeoff, markdown_table, tradeoff_score
 from cimspice.compensation.scheme import Scheme
 from cimspice.network.model import Model
+from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["ParetoRequest", "report_cases", "run_pareto", "scheme_network"]
+__all__ = ["PARETO_FILES", "ParetoRequest", "report_cases", "run_pareto", "scheme_network"]
+
+PARETO_FILES = ("pareto.png", "pareto.md", "pareto.json")
+"""The files :func:`run_pareto` writes into its folder."""
 
 
 @dataclass(frozen=True)
@@ -107,16 +110,34 @@ def report_cases(
 def run_pareto(request: ParetoRequest, out: TextIO | None = None) -> dict[str, Any]:
     """Evaluate every case of the report, write its plot, table and JSON; return the JSON data.
 
-    Prints the table and the best trade-off to ``out`` (default: stdout).
+    Prints the table and the best trade-off to ``out`` (default: stdout). Every argument and
+    path is checked before any work; the three files appear together or not at all.
 
     Raises:
-        CimspiceError: a bad spec, model or parameter (named).
+        CimspiceError: a bad spec, model, parameter or output path (named).
     """
-    from cimspice.network.evaluate import resolve_model, samples_of
+    from cimspice.network.evaluate import check_model_name
     from cimspice.spec import load_spec
 
     out = sys.stdout if out is None else out
     spec = load_spec(request.spec)
+    budget = math.inf if request.budget is None else request.budget
+    MixedPrecisionParams(budget, request.sram_weights)  # checked before any work
+    plan = OutputPlan()
+    plan.read(request.spec, "spec")
+    plan.read(check_model_name(request.model), "model")
+    plan.folder(request.out, "output folder", PARETO_FILES)
+    plan.cache(request.cache_dir, "model cache")
+    with plan:
+        return _run_pareto(request, spec, out, plan.stage(request.out))
+
+
+def _run_pareto(
+    request: ParetoRequest, spec: CrossbarSpec, out: TextIO, folder: Path
+) -> dict[str, Any]:
+    """:func:`run_pareto` once its paths are checked; writes into ``folder`` (staged)."""
+    from cimspice.network.evaluate import resolve_model, samples_of
+
     model, data = resolve_model(request.model, cache_dir=request.cache_dir)
     models: dict[float, Model] = {0.0: model}
     if request.hardware_aware:
@@ -166,7 +187,7 @@ def run_pareto(request: ParetoRequest, out: TextIO | None = None) -> dict[str, A
         results.append(run_case(anchor, model, x, y, **options))
         bar.update()
     bar.close()
-    return _write(request, spec, results, assignments, budget=budget, out=out)
+    return _write(request, spec, results, assignments, budget=budget, out=out, folder=folder)
 
 
 def scheme_network(request: ParetoRequest, scheme: Scheme) -> tuple[CaseResult, CaseResult]:
@@ -214,13 +235,16 @@ def _write(
     *,
     budget: float,
     out: TextIO,
+    folder: Path,
 ) -> dict[str, Any]:
+    """Write the plot, table and JSON into ``folder`` (the staged ``request.out``)."""
     from cimspice.plots import plot_pareto
 
     base = results[0]
     best = best_tradeoff(results, base)
-    folder = Path(request.out)
-    png = plot_pareto(results, folder / "pareto.png")
+    plot_pareto(results, folder / "pareto.png")
+    final = Path(request.out)
+    png = final / "pareto.png"
     table = markdown_table(results)
     lines = [
         f"# Network accuracy vs energy per MAC: {request.model} on {request.spec}",
@@ -265,7 +289,7 @@ def _write(
         json.dump(_finite(data), handle, indent=2)
         handle.write("\n")
     print(text, file=out)
-    print(f"wrote {png}, {folder / 'pareto.md'}, {folder / 'pareto.json'}", file=out)
+    print(f"wrote {png}, {final / 'pareto.md'}, {final / 'pareto.json'}", file=out)
     return data
 
 

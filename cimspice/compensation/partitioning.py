@@ -18,11 +18,13 @@ ADC per column; :mod:`~cimspice.compensation.tile`), so it works on every tile k
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
 from cimspice.compensation.report import CompensationReport
 from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase, measure
@@ -48,6 +50,7 @@ class PartitionParams(SchemeBase):
     tile_cols: int = 16
 
     def __post_init__(self) -> None:
+        check_fields(self, self.name)
         for key in ("tile_rows", "tile_cols"):
             if getattr(self, key) < 1:
                 raise InputError(f"partitioning: {key} must be >= 1, got {getattr(self, key)}")
@@ -98,7 +101,13 @@ def _blocks(n: int, size: int) -> list[slice]:
 
 def partitioned_mvm(bench: Bench, params: PartitionParams) -> Partitioned:
     """Every block of ``bench``'s targets programmed as its own tile and read on its rows of
-    the held-out inputs; the partial outputs added."""
+    the held-out inputs; the partial outputs added.
+
+    Raises:
+        InputError: ``bench`` or ``params`` of the wrong type (named).
+    """
+    instance(bench, Bench, "bench")
+    instance(params, PartitionParams, "params")
     spec, g, v = bench.spec, bench.targets, bench.inputs
     row_blocks = _blocks(spec.rows, params.tile_rows)
     col_blocks = _blocks(spec.cols, params.tile_cols)
@@ -120,7 +129,7 @@ def partitioned_mvm(bench: Bench, params: PartitionParams) -> Partitioned:
 
 
 def sweep(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     sizes: list[int],
     *,
@@ -129,6 +138,12 @@ def sweep(
     seed: int = 0,
     cost: CostModel | None = None,
 ) -> list[CompensationReport]:
-    """Error and cost against square tile size (one report per size)."""
+    """Error and cost against square tile size (one report per size).
+
+    Raises:
+        InputError: a size that is not an integer >= 1, or a bench argument of the wrong type
+            or value (named; see :class:`~cimspice.compensation.tile.Bench`), before any work.
+    """
+    schemes = [PartitionParams(size, size) for size in sizes]
     bench = Bench(spec, target, engine=engine, batch=batch, seed=seed, cost=cost)
-    return [measure(PartitionParams(size, size), bench) for size in sizes]
+    return [measure(scheme, bench) for scheme in schemes]

@@ -40,15 +40,20 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
+import typing
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance, real_array
+from cimspice.arrays import check_conductances
 from cimspice.compensation.ir_predistort import check_window
 from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase, enum_field
 from cimspice.compensation.tile import Bench
-from cimspice.spec import CrossbarSpec
+from cimspice.errors import InputError
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = ["ReferenceLayout", "ReferenceMode", "ReferenceParams", "cancel", "layout"]
 
@@ -75,6 +80,7 @@ class ReferenceParams(SchemeBase):
     mode: ReferenceMode = ReferenceMode.DUMMY
 
     def __post_init__(self) -> None:
+        check_fields(self, self.name)
         enum_field(self, "mode", ReferenceMode, self.name)
 
     def apply(self, bench: Bench) -> Outcome:
@@ -83,6 +89,7 @@ class ReferenceParams(SchemeBase):
         g = check_window(spec, bench.targets, "reference-column targets")
         floor = spec.device.g_min
         lay = layout(spec, g, self.mode)
+        bench.check_fits(bench.batch, lay.spec)  # the wider tile, before any simulation
         wide = bench.program(lay.conductances, lay.spec).read(bench.inputs)
         weights = cancel(wide.outputs, lay)  # the weights' product, V @ (G - g_min)
         common = floor * bench.applied.sum(axis=1, keepdims=True)
@@ -129,11 +136,19 @@ class ReferenceLayout:
 
 
 def layout(
-    spec: CrossbarSpec, conductances: np.ndarray, mode: ReferenceMode | str
+    spec: CrossbarSpec | str | os.PathLike[str],
+    conductances: np.ndarray,
+    mode: ReferenceMode | str,
 ) -> ReferenceLayout:
-    """Place the data columns and their reference columns (all cells at ``g_min``)."""
-    mode = ReferenceParams(mode=ReferenceMode(mode)).mode
-    g = np.asarray(conductances, dtype=float)
+    """Place the data columns and their reference columns (all cells at ``g_min``).
+
+    Raises:
+        InputError: an unknown ``mode`` (the known ones listed), or conductances of the wrong
+            shape or values.
+    """
+    spec = as_spec(spec)
+    mode = ReferenceParams(mode=typing.cast(ReferenceMode, mode)).mode  # a str is converted
+    g = check_conductances(conductances, spec.rows, spec.cols)
     rows, cols = g.shape
     floor = np.full((rows, 1), spec.device.g_min)
     if mode == ReferenceMode.DUMMY:
@@ -151,6 +166,16 @@ def layout(
 
 
 def cancel(outputs: np.ndarray, lay: ReferenceLayout) -> np.ndarray:
-    """Ampere, ``(batch, cols)``: each data column's output minus its reference column's."""
-    out = np.asarray(outputs)
+    """Ampere, ``(batch, cols)``: each data column's output minus its reference column's.
+
+    Raises:
+        InputError: ``lay`` not a :class:`ReferenceLayout`, or ``outputs`` not 2-D real
+            numbers with the physical tile's columns.
+    """
+    instance(lay, ReferenceLayout, "lay")
+    out = real_array(outputs, "outputs", ndim=2)
+    if out.shape[1] != lay.spec.cols:
+        raise InputError(
+            f"outputs must have the physical tile's {lay.spec.cols} columns, got shape {out.shape}"
+        )
     return out[:, lay.data] - out[:, lay.reference]

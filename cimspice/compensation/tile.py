@@ -13,23 +13,31 @@ a TIA). The reference is the ideal ``V @ G`` of the levels the DAC applies
 
 The uncompensated tile (:attr:`Bench.before`) is the targets programmed as they are and read
 on the held-out inputs: the same for every scheme on the same tile, targets and inputs.
+
+A bench checks its arguments (naming each) and estimates the memory its tile needs
+(:func:`check_tile_fits`) before any work; a scheme that reads more vectors at once, or a
+larger tile, asks :meth:`Bench.check_fits` before it simulates.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import instance, integer
 from cimspice.arrays import check_conductances
 from cimspice.compensation import MEASURING_ENGINES
 from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
 from cimspice.converters import dac
 from cimspice.engines.base import Engine, ProgrammedTile, check_spec, run_tile
 from cimspice.errors import InputError
+from cimspice.memory import check_fits
 from cimspice.metrics import max_error
 from cimspice.result import Result
+from cimspice.seeds import check_seed
 from cimspice.simulation import get_engine
 from cimspice.spec import CrossbarSpec, ReadoutKind
 
@@ -37,20 +45,40 @@ __all__ = [
     "Bench",
     "MeasuredTile",
     "Reading",
+    "check_tile_fits",
     "digital_outputs",
     "held_out_inputs",
 ]
+
+VECTOR_BYTES_PER_LINE = 4 * 32.0
+"""Bytes per input vector and word or bit line a tile run holds: its inputs, outputs and
+deck tables, before and after (an estimate, with room to spare)."""
+
+
+def check_tile_fits(spec: CrossbarSpec, vectors: int = 0) -> None:
+    """Refuse a ``spec`` tile too large to simulate here with ``vectors`` input vectors at
+    once (:func:`~cimspice.engines.nodal.tile_work_bytes` plus the vectors' inputs, outputs and
+    deck tables), before any work.
+
+    Raises:
+        MemoryLimitError: it needs more memory than is available (the figures named).
+    """
+    from cimspice.engines.nodal import tile_work_bytes
+
+    check_fits(
+        tile_work_bytes(spec) + VECTOR_BYTES_PER_LINE * vectors * (spec.rows + spec.cols),
+        f"compensating a {spec.rows}x{spec.cols} tile with {vectors} input vectors",
+    )
 
 
 def held_out_inputs(spec: CrossbarSpec, batch: int, seed: int) -> np.ndarray:
     """Volt, ``(batch, rows)``: inputs ~ U(0, v_read), the spec's range of use.
 
     Raises:
-        InputError: ``batch`` < 1.
+        InputError: ``batch`` not an integer >= 1, or ``seed`` not an integer >= 0 (named).
     """
-    if batch < 1:
-        raise InputError(f"compensation: batch must be >= 1 held-out vector, got {batch}")
-    rng = np.random.default_rng(seed)
+    batch = integer(batch, "batch", minimum=1)
+    rng = np.random.default_rng(check_seed(seed))
     return rng.uniform(0.0, spec.driver.v_read, (batch, spec.rows))
 
 
@@ -98,24 +126,30 @@ class MeasuredTile:
 class Bench:
     """What a scheme is measured on (see the module).
 
+    Every argument is checked (naming it), then the memory the tile needs with ``batch``
+    vectors (:func:`check_tile_fits`), before any work.
+
     Args:
-        spec: the tile.
+        spec: the tile (a loaded spec or the path of a spec file).
         targets: siemens, ``(rows, cols)``: the ideal matrix ``G``.
         engine: one of :data:`~cimspice.compensation.MEASURING_ENGINES` (``ngspice``: the
             tile-level truth).
-        batch: held-out input vectors (>= 1).
-        seed: their seed.
+        batch: held-out input vectors (an integer >= 1).
+        seed: their seed (an integer >= 0).
         cost: the cost model (default :class:`~cimspice.compensation.cost.CostModel`).
 
     Raises:
-        InputError: a spec that is not loaded, targets of the wrong shape or values, an
-            engine that cannot measure a scheme, an integrator readout, or targets whose ideal
-            outputs are all zero (no full scale to measure against).
+        InputError: a spec that is neither loaded nor a path, targets of the wrong shape or
+            values, an engine that cannot measure a scheme, a batch, seed or cost model of the
+            wrong type or value, an integrator readout, or targets whose ideal outputs are all
+            zero (no full scale to measure against).
+        SpecError: ``spec`` names a missing or invalid spec file.
+        MemoryLimitError: the tile and batch need more memory than is available.
     """
 
     def __init__(
         self,
-        spec: CrossbarSpec,
+        spec: CrossbarSpec | str | os.PathLike[str],
         targets: np.ndarray,
         *,
         engine: str = "ngspice",
@@ -123,18 +157,23 @@ class Bench:
         seed: int = 0,
         cost: CostModel | None = None,
     ):
-        self.spec = check_spec(spec)
+        self.spec = spec = check_spec(spec)
         if spec.readout.kind == ReadoutKind.INTEGRATOR:
             raise InputError(
                 "compensation measures operating points; readout.kind = 'integrator' is read "
                 "in transient simulations only: use 'ideal' or 'tia'"
             )
-        self.targets = check_conductances(targets, spec.rows, spec.cols)
-        if engine not in MEASURING_ENGINES:
+        if not isinstance(engine, str) or engine not in MEASURING_ENGINES:
             raise InputError(
-                f"compensation measures with {' or '.join(MEASURING_ENGINES)} (an engine that "
-                f"solves the circuit of every tile a scheme builds), not {engine!r}"
+                f"engine must be one of {', '.join(MEASURING_ENGINES)} (an engine that solves "
+                f"the circuit of every tile a scheme builds), not {engine!r}"
             )
+        batch = integer(batch, "batch", minimum=1)
+        seed = check_seed(seed)
+        if cost is not None:
+            instance(cost, CostModel, "cost", "a CostModel or None")
+        self.targets = check_conductances(targets, spec.rows, spec.cols)
+        self.check_fits(batch)
         self.engine_name = engine
         self.engine: Engine = get_engine(engine)
         self.inputs = held_out_inputs(spec, batch, seed)
@@ -143,6 +182,21 @@ class Bench:
         if not np.any(self.reference):
             raise InputError("the targets' ideal outputs are all zero: no full scale to measure")
         self.cost = cost or CostModel()
+
+    @property
+    def batch(self) -> int:
+        """Held-out input vectors."""
+        return len(self.inputs)
+
+    def check_fits(self, vectors: int, spec: CrossbarSpec | None = None) -> None:
+        """Refuse, before any work, to run ``vectors`` input vectors at once on ``spec``'s
+        tile (default: the bench's) if it needs more memory than is available
+        (:func:`check_tile_fits`).
+
+        Raises:
+            MemoryLimitError: naming the tile, the vectors and the figures.
+        """
+        check_tile_fits(self.spec if spec is None else spec, vectors)
 
     @property
     def macs(self) -> int:

@@ -31,16 +31,18 @@ network's own programming model (:mod:`cimspice.network.nonideal`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from cimspice.arguments import check_fields, instance
 from cimspice.compensation.ir_predistort import check_window
 from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase
 from cimspice.compensation.tile import Bench
 from cimspice.errors import InputError
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = ["Programmed", "WriteVerifyParams", "program"]
 
@@ -73,6 +75,9 @@ class WriteVerifyParams(SchemeBase):
     seed: int = 7
 
     def __post_init__(self) -> None:
+        check_fields(self, self.name)
+        if self.seed < 0:
+            raise InputError(f"write-verify: seed must be >= 0, got {self.seed}")
         for key in ("tol", "step", "v_write", "t_pulse"):
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
@@ -146,8 +151,17 @@ class Programmed:
     energy: float
 
 
-def program(spec: CrossbarSpec, target: np.ndarray, params: WriteVerifyParams) -> Programmed:
-    """Program ``target`` once, then write-verify it to ``params.tol``."""
+def program(
+    spec: CrossbarSpec | str | os.PathLike[str], target: np.ndarray, params: WriteVerifyParams
+) -> Programmed:
+    """Program ``target`` once, then write-verify it to ``params.tol``.
+
+    Raises:
+        InputError: ``params`` not a :class:`WriteVerifyParams`, or targets of the wrong shape
+            or outside the window.
+    """
+    spec = as_spec(spec)
+    instance(params, WriteVerifyParams, "params")
     g = check_window(spec, target, "write-verify targets")
     lo, hi = spec.device.g_min, spec.device.g_max
     window = hi - lo

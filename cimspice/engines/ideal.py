@@ -62,4 +62,4 @@ class IdealEngine(EngineBase):
 
     def program(self, spec: CrossbarSpec, conductances: np.ndarray) -> IdealTile:
         """The tile ``conductances`` (S) on ``spec``'s array."""
-        return IdealTile(spec, self.checked(spec, conductances))
+        return IdealTile(*self.checked(spec, conductances))

@@ -10,9 +10,12 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from cimspice.arrays import atomic_output
+from cimspice.outputs import OutputPlan, atomic_output
+
+if TYPE_CHECKING:
+    from cimspice.spec import CrossbarSpec
 
 __all__ = ["EvaluateRequest", "run_evaluate"]
 
@@ -26,6 +29,7 @@ class EvaluateRequest:
         spec: the spec file.
         surrogate: a calibrated surrogate file (``None``: the spec's nominal surrogate).
         engine: the hardware engine.
+        mode: the surrogate's mode on nonlinear tiles (``accurate`` or ``fast``).
         dataset: the dataset of a model file (``None``: inferred from its input size).
         split: which samples to evaluate (``test``, ``train``, ``all``).
         samples: evaluate at most this many (``None``: all of the split).
@@ -45,6 +49,7 @@ class EvaluateRequest:
     spec: Path
     surrogate: Path | None = None
     engine: str = "surrogate"
+    mode: str = "accurate"
     dataset: str | None = None
     split: str = "test"
     samples: int | None = None
@@ -67,18 +72,50 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         CimspiceError: any bad input (spec, model file, surrogate, sweep), named.
     """
     from cimspice.errors import InputError
-    from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-    from cimspice.network.study import parse_sweep, run_sweep, with_value
+    from cimspice.network.evaluate import check_model_name
+    from cimspice.network.hardware import check_tile_fits
+    from cimspice.network.study import parse_sweep, with_value
     from cimspice.spec import load_spec
 
     out = sys.stdout if out is None else out
     spec = load_spec(request.spec)
+    check_tile_fits(spec, request.engine)
     sweeps = [parse_sweep(text) for text in request.sweep]
-    for key, values in sweeps:  # a bad key or value fails before any work
+    for key, values in sweeps:  # a bad key or value (or a tile too large) fails before any work
         for value in values:
-            with_value(spec, key, value)
+            check_tile_fits(with_value(spec, key, value), request.engine)
     if sweeps and request.plot_dir is None:
         raise InputError("--sweep needs --plot-dir (where the accuracy plot goes)")
+    plan = OutputPlan()  # every path is checked before any work, outputs written together
+    plan.read(request.spec, "--spec")
+    plan.read(request.surrogate, "--surrogate")
+    plan.read(check_model_name(request.model), "--model")
+    if request.json_out is not None:
+        plan.write(request.json_out, "--json")
+    if sweeps and request.plot_dir is not None:
+        plan.folder(request.plot_dir, "--plot-dir", [_plot_name(key) for key, _ in sweeps])
+    plan.cache(request.cache_dir, "--cache-dir")
+    with plan:
+        return _run(request, spec, sweeps, plan, out)
+
+
+def _plot_name(key: str) -> str:
+    """The file of a sweep's accuracy plot."""
+    return f"accuracy_vs_{key.replace('.', '_')}.png"
+
+
+def _run(
+    request: EvaluateRequest,
+    spec: CrossbarSpec,
+    sweeps: list[tuple[str, list[Any]]],
+    plan: OutputPlan,
+    out: TextIO,
+) -> dict[str, Any]:
+    """:func:`run_evaluate` once its arguments and paths are checked."""
+    from cimspice.errors import InputError
+    from cimspice.network.evaluate import evaluate, resolve_model, samples_of
+    from cimspice.network.study import run_sweep
+
     surrogate = None
     if request.surrogate is not None:
         from cimspice.surrogate.model import load_surrogate
@@ -106,6 +143,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         spec,
         engine=request.engine,
         surrogate=surrogate,
+        mode=request.mode,
         calibration=calibration,
         probe=probe,
         progress=request.progress,
@@ -113,7 +151,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
     tiles = f"spec {request.spec} ({spec.rows}x{spec.cols} tiles)"
     if request.engine == "surrogate":
         source = request.surrogate or "nominal (exact for a passive tile)"
-        print(f"{tiles}; surrogate: {source}", file=out)
+        print(f"{tiles}; surrogate ({request.mode} mode): {source}", file=out)
     else:
         print(f"{tiles}; tile engine: {request.engine}", file=out)
     print(result.summary(), file=out)
@@ -121,7 +159,9 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         from cimspice.network.spotcheck import held_out_error, spot_check
 
         assert hardware.record is not None
-        held_out = None if surrogate is None else held_out_error(surrogate.metadata)
+        held_out = None
+        if surrogate is not None:
+            held_out = held_out_error(surrogate.metadata, mode=request.mode, v_out=spec.has_tia)
         check = spot_check(spec, hardware.record, held_out=held_out)
         result.spot_check = check.as_dict()
         print(check.summary(), file=out)
@@ -135,6 +175,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
             spec,
             engine=request.engine,
             surrogate=surrogate,
+            mode=request.mode,
             calibration=calibration,
             progress=request.progress,
         )
@@ -166,16 +207,18 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
             seeds=request.seeds,
             engine=request.engine,
             surrogate=surrogate,
+            mode=request.mode,
             calibration=calibration,
             progress=request.progress,
         )
         assert request.plot_dir is not None
-        png = sweep.plot(Path(request.plot_dir) / f"accuracy_vs_{key.replace('.', '_')}.png")
+        sweep.plot(plan.stage(request.plot_dir) / _plot_name(key))
+        png = Path(request.plot_dir) / _plot_name(key)
         print(sweep.summary(), file=out)
         print(f"wrote {png}", file=out)
         data_out["sweeps"].append({**sweep.to_json(), "plot": str(png)})
     if request.json_out is not None:
-        with atomic_output(request.json_out, "w") as handle:
+        with atomic_output(plan.stage(request.json_out), "w") as handle:
             json.dump(data_out, handle, indent=2)
             handle.write("\n")
     return data_out

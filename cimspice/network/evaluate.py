@@ -11,6 +11,7 @@ name or a model file into a model and its dataset.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,25 +19,55 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cimspice.arrays import atomic_output
+from cimspice.arguments import (
+    flag,
+    instance,
+    integer,
+    label_array,
+    path_argument,
+    real,
+    real_array,
+)
 from cimspice.errors import InputError
 from cimspice.network.hardware import HardwareMatMul, measure_input_ranges
-from cimspice.spec import CrossbarSpec
+from cimspice.outputs import atomic_output
+from cimspice.spec import CrossbarSpec, as_spec
 
 if TYPE_CHECKING:
     from cimspice.network.datasets import Dataset
     from cimspice.network.model import Model
     from cimspice.surrogate.model import LinearTileSurrogate
 
-__all__ = ["SPLITS", "Evaluation", "evaluate", "resolve_model", "samples_of"]
+__all__ = ["SPLITS", "Evaluation", "check_model_name", "evaluate", "resolve_model", "samples_of"]
 
 SPLITS = ("test", "train", "all")
 CALIBRATION_SAMPLES = 1000
 """Training samples whose exact activations set each layer's input range (max |x|)."""
 
 
+def check_model_name(name_or_path: str) -> Path | None:
+    """The model file ``name_or_path`` names, or ``None`` for a built-in model (no loading).
+
+    Raises:
+        ModelError: neither a built-in model name nor an existing path; the message lists the
+            built-in names.
+    """
+    from cimspice.errors import ModelError
+    from cimspice.network.zoo import BUILTIN_MODELS
+
+    if name_or_path in BUILTIN_MODELS:
+        return None
+    path = Path(name_or_path)
+    if not path.exists():
+        raise ModelError(
+            f"unknown model {name_or_path!r}: no built-in model has that name "
+            f"({', '.join(BUILTIN_MODELS)}) and no model file is there"
+        )
+    return path
+
+
 def resolve_model(
-    name_or_path: str,
+    name_or_path: str | os.PathLike[str],
     *,
     cache_dir: str | Path | None = None,
     dataset: str | None = None,
@@ -45,19 +76,36 @@ def resolve_model(
     """A built-in model (trained on first use, cached) or a model file, with its dataset.
 
     For a file, the dataset is ``dataset`` or, if not given, the built-in dataset whose
-    samples have the model's input size (64: digits, 784: mnist). ``hardware_aware`` picks a
-    built-in model trained with that weight-noise level (see
+    samples have the model's input size (64: digits, 784: mnist); the model's input size and
+    its number of outputs must be the dataset's sample size and number of classes. A built-in
+    model comes with the dataset it was trained on; ``dataset`` may name only that one.
+    ``hardware_aware`` picks a built-in model trained with that weight-noise level (see
     :mod:`cimspice.network.training`).
 
     Raises:
-        ModelError: the file is missing or malformed (see ``load_model``).
-        InputError: the dataset cannot be inferred or is unknown, or ``hardware_aware`` is
-            given for a model file.
+        ModelError: neither a built-in name nor an existing file (the message lists the
+            built-in names), or the file is malformed (see ``load_model``).
+        InputError: the dataset cannot be inferred or is unknown, does not fit the model
+            (input size, number of classes: both numbers named), is another than a built-in
+            model's own, ``hardware_aware`` is given for a model file, or an argument has the
+            wrong type (named).
     """
+    if not isinstance(name_or_path, str):
+        name_or_path = str(path_argument(name_or_path, "name_or_path"))
+    if dataset is not None:
+        instance(dataset, str, "dataset", "a dataset name (str) or None")
+    hardware_aware = real(hardware_aware, "hardware_aware", minimum=0.0)
     from cimspice.network.datasets import load_dataset
-    from cimspice.network.zoo import BUILTIN_MODELS, builtin_model
+    from cimspice.network.zoo import RECIPES, builtin_model
 
-    if name_or_path in BUILTIN_MODELS:
+    if check_model_name(name_or_path) is None:
+        own = RECIPES[name_or_path].dataset
+        if dataset is not None and dataset != own:
+            raise InputError(
+                f"built-in model {name_or_path} was trained on the {own} dataset and is "
+                f"evaluated on it; dataset {dataset!r} does not apply (leave it out, or give a "
+                f"model file trained on {dataset})"
+            )
         return builtin_model(name_or_path, cache_dir=cache_dir, hardware_aware=hardware_aware)
     if hardware_aware:
         raise InputError(
@@ -74,11 +122,26 @@ def resolve_model(
                 f"model file {name_or_path} takes inputs of size {size}, which is no built-in "
                 "dataset's (digits: 64, mnist: 784): give the dataset"
             )
-    return model, load_dataset(dataset, images=len(model.input_shape) == 3)
+    data = load_dataset(dataset, images=len(model.input_shape) == 3)
+    sample = int(np.prod(data.x_test.shape[1:]))
+    if sample != size:
+        raise InputError(
+            f"model file {name_or_path} takes inputs of size {size}, but the {dataset} "
+            f"dataset's samples have size {sample}"
+        )
+    if model.num_classes != data.num_classes:
+        raise InputError(
+            f"model file {name_or_path} has {model.num_classes} outputs, but the {dataset} "
+            f"dataset has {data.num_classes} classes: its outputs cannot be the class scores"
+        )
+    return model, data
 
 
 def samples_of(data: Dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of a split: ``"test"`` (held out), ``"train"`` or ``"all"`` (both)."""
+    from cimspice.network.datasets import Dataset
+
+    instance(data, Dataset, "data", "a Dataset (see load_dataset)")
     if split == "test":
         return data.x_test, data.y_test
     if split == "train":
@@ -172,10 +235,11 @@ def evaluate(
     model: Model,
     x: np.ndarray,
     y: np.ndarray,
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     *,
     engine: str = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
+    mode: str = "accurate",
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
     probe: tuple[int, int | None] | None = None,
@@ -188,8 +252,10 @@ def evaluate(
         x: samples, ``(n, *input_shape)`` or flat.
         y: labels, ``(n,)``.
         spec: the tile, converters, mapping and non-idealities.
-        engine: ``"surrogate"``, ``"ideal"`` or ``"nodal"`` (see ``HardwareMatMul``).
-        surrogate: a calibrated surrogate (default: the spec's nominal one).
+        engine: a registered engine's name (see ``HardwareMatMul``).
+        surrogate: a calibrated surrogate of any tile kind (default: the spec's nominal
+            one, for passive linear tiles).
+        mode: the surrogate's mode on nonlinear tiles (``"accurate"`` or ``"fast"``).
         calibration: samples whose exact activations set each layer's input range
             (default: ``x`` itself).
         batch_size: samples per forward batch.
@@ -201,14 +267,27 @@ def evaluate(
         the evaluation and the hardware multiply (its programmed tiles and record).
 
     Raises:
-        InputError: ``x`` and ``y`` differ in length or are empty.
+        InputError: ``x`` and ``y`` differ in length or are empty, or an argument has the
+            wrong type or value (named).
+        SpecError: ``spec`` names a missing or invalid spec file.
     """
-    y = np.asarray(y)
+    from cimspice.network.model import Model
+
+    instance(model, Model, "model", "a Model (see resolve_model)")
+    spec = as_spec(spec)
+    x = real_array(x, "x", finite=False)
+    y = label_array(y, "y")
+    if x.ndim == 0:
+        raise InputError(f"x must be a batch of samples, got shape {x.shape}")
+    if calibration is not None:
+        calibration = real_array(calibration, "calibration", finite=False)
+    batch_size = integer(batch_size, "batch_size", minimum=1)
+    progress = flag(progress, "progress")
     if len(x) != len(y) or len(x) == 0:
         raise InputError(f"got {len(x)} samples and {len(y)} labels (need as many, >= 1)")
     ranges = measure_input_ranges(model, x if calibration is None else calibration)
     hardware = HardwareMatMul(
-        spec, engine=engine, surrogate=surrogate, input_ranges=ranges, probe=probe
+        spec, engine=engine, surrogate=surrogate, mode=mode, input_ranges=ranges, probe=probe
     )
     # Program every layer first: a mapping error (e.g. tiles too narrow) surfaces before any
     # progress bar, and programming (the one-time cost) is timed apart from the forward pass.

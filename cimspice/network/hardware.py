@@ -54,6 +54,7 @@ a layer without one uses each batch's own ``max |x|``.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -62,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cimspice.arguments import flag, instance, integer, real
 from cimspice.engines.base import ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.network.encoding import encode_inputs
@@ -76,7 +78,7 @@ from cimspice.network.stats import MVMErrorStats
 from cimspice.network.tiling import LayerTiling, outputs_per_tile, tile_layer
 from cimspice.result import Result
 from cimspice.simulation import ENGINE_NAMES, get_engine
-from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind
+from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind, as_spec
 
 if TYPE_CHECKING:
     from cimspice.engines.base import Engine
@@ -91,6 +93,7 @@ __all__ = [
     "TileTransform",
     "adc_in_place",
     "check_network_spec",
+    "check_tile_fits",
     "measure_input_ranges",
     "tile_engine",
     "tile_model",
@@ -150,6 +153,28 @@ def check_network_spec(spec: CrossbarSpec) -> None:
             file=spec.source,
             key="readout.kind",
         )
+
+
+TILE_ARRAYS = 8
+"""``(rows, cols)`` float64 arrays a programmed tile keeps or passes through, about (targets,
+programmed conductances, write-verify pulses, transfer matrix, operator, device draws)."""
+
+
+def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
+    """Refuse tiles too large for this machine's memory, before any is programmed: one tile's
+    arrays (:data:`TILE_ARRAYS`) and, for the surrogate and nodal engines, the nodal
+    factorisation that gives its transfer matrix.
+
+    Raises:
+        MemoryLimitError: they would not fit (the message gives the estimate).
+    """
+    from cimspice.engines.nodal import factor_bytes
+    from cimspice.memory import check_fits
+
+    need = TILE_ARRAYS * 8 * float(spec.rows) * float(spec.cols)
+    if engine != "ideal":
+        need += factor_bytes(spec.rows, spec.cols)
+    check_fits(need, f"a {spec.rows}x{spec.cols} network tile ({engine} engine)")
 
 
 def tile_model(spec: CrossbarSpec, surrogate: TileSurrogate | None = None) -> TileSurrogate:
@@ -280,6 +305,44 @@ class MappedLayer:
         return {"mean": float(counts.mean()), "max": int(counts.max())}
 
 
+def _check_options(
+    *,
+    surrogate: object,
+    input_ranges: Any,
+    fold: object,
+    probe: Any,
+    probe_vectors: object,
+    tile_transform: object,
+) -> None:
+    """:class:`HardwareMatMul`'s arguments besides the spec and the engine, named if wrong."""
+    from cimspice.surrogate.model import TileSurrogate
+
+    if surrogate is not None:
+        instance(surrogate, TileSurrogate, "surrogate", "a TileSurrogate or None")
+    if input_ranges is not None:
+        if not isinstance(input_ranges, Mapping):
+            raise InputError(
+                "input_ranges must be a mapping layer -> range, or None, got "
+                f"{type(input_ranges).__name__}"
+            )
+        for key, value in input_ranges.items():
+            integer(key, "input_ranges key")
+            real(value, f"input_ranges[{key}]", positive=True)
+    flag(fold, "fold")
+    if probe is not None:
+        ok = isinstance(probe, tuple) and len(probe) == 2
+        if not ok:
+            raise InputError(f"probe must be a (layer, tile or None) pair or None, got {probe!r}")
+        integer(probe[0], "probe layer", minimum=0)
+        if probe[1] is not None:
+            integer(probe[1], "probe tile", minimum=0)
+    integer(probe_vectors, "probe_vectors", minimum=1)
+    if tile_transform is not None and not callable(tile_transform):
+        raise InputError(
+            f"tile_transform must be callable or None, got {type(tile_transform).__name__}"
+        )
+
+
 class HardwareMatMul:
     """A :data:`MatMul` running weighted layers' MVMs on tiles of ``spec`` (see the module).
 
@@ -301,14 +364,17 @@ class HardwareMatMul:
             programming (see :data:`TileTransform`); ``None``: none.
 
     Raises:
-        SpecError: see :func:`check_network_spec`.
+        SpecError: see :func:`check_network_spec`; or ``spec`` names a missing or invalid
+            spec file.
         SurrogateError: see :func:`tile_model`.
-        InputError: unknown engine or option.
+        InputError: unknown engine or option, or an argument of the wrong type or value
+            (named).
+        MemoryLimitError: see :func:`check_tile_fits`.
     """
 
     def __init__(
         self,
-        spec: CrossbarSpec,
+        spec: CrossbarSpec | str | os.PathLike[str],
         *,
         engine: str = "surrogate",
         surrogate: TileSurrogate | None = None,
@@ -320,7 +386,17 @@ class HardwareMatMul:
         probe_vectors: int = 8,
         tile_transform: TileTransform | None = None,
     ):
+        spec = as_spec(spec)
+        _check_options(
+            surrogate=surrogate,
+            input_ranges=input_ranges,
+            fold=fold,
+            probe=probe,
+            probe_vectors=probe_vectors,
+            tile_transform=tile_transform,
+        )
         check_network_spec(spec)
+        check_tile_fits(spec, engine)
         options = dict(engine_options or {})
         if engine == "surrogate":
             options.setdefault("mode", mode)
@@ -462,10 +538,17 @@ class HardwareMatMul:
         """``x @ w`` for layer ``index`` on the tiles (``x`` ``(n, fan_in)``).
 
         Raises:
-            InputError: ``x`` of the wrong shape, or holding NaN or infinite values (naming
-                the first such row).
+            InputError: ``x`` does not fit the layer, or holds NaN or inf (the row named:
+                one such row would set the whole batch's input range, and so every row's
+                DAC codes, to NaN).
         """
         x = np.asarray(x, dtype=float)
+        if x.ndim == 2 and not np.isfinite(x).all():
+            bad = ~np.isfinite(x).all(axis=1)
+            raise InputError(
+                f"layer {index}: input row {int(np.argmax(bad))} holds non-finite values (NaN "
+                f"or inf); {int(bad.sum())} of {x.shape[0]} rows do"
+            )
         layer = self.layers.get(index)
         if layer is None or (layer.weights is not w and not np.array_equal(layer.weights, w)):
             layer = self.program(index, np.asarray(w, dtype=float))
@@ -475,9 +558,6 @@ class HardwareMatMul:
                 f"{layer.tiling.shape[0]}-row weight matrix"
             )
         x_max = self.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
-        if not np.isfinite(x_max):
-            row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
-            raise InputError(f"layer {index}: input row {row} holds NaN or infinite values")
         y = np.zeros((x.shape[0], layer.tiling.shape[1]))
         if x_max > 0:
             phases = encode_inputs(x, x_max, self.spec)

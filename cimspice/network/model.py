@@ -22,6 +22,7 @@ stack (``W<k>`` of shape ``(fan_in, fan_out)``) with ReLU between the layers.
 from __future__ import annotations
 
 import json
+import numbers
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from cimspice.arguments import instance, path_argument
 from cimspice.arrays import save_npz_atomic
+from cimspice.checksums import arrays_checksum
 from cimspice.errors import InputError, ModelError
 from cimspice.network.layers import (
     Conv2D,
@@ -88,8 +91,24 @@ class Model:
     output_shapes: list[tuple[int, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise ModelError(f"a model's name must be a string, got {self.name!r}")
+        if isinstance(self.layers, str | bytes) or not isinstance(self.layers, Sequence):
+            raise ModelError(
+                f"model '{self.name}': layers must be a list of layers, got "
+                f"{type(self.layers).__name__}"
+            )
         self.layers = list(self.layers)
-        self.input_shape = tuple(int(d) for d in self.input_shape)
+        shape = self.input_shape
+        if (
+            isinstance(shape, str | bytes)
+            or not isinstance(shape, Sequence)
+            or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in shape)
+        ):
+            raise ModelError(
+                f"model '{self.name}': input_shape must be a tuple of integers, got {shape!r}"
+            )
+        self.input_shape = tuple(int(d) for d in shape)
         if not self.layers:
             raise ModelError(f"model '{self.name}' has no layers")
         if not self.input_shape or min(self.input_shape) < 1:
@@ -217,7 +236,14 @@ def _describe(layer: Layer) -> dict[str, Any]:
 
 
 def save_model(model: Model, path: str | Path) -> None:
-    """Write ``model`` to ``path`` (``.npz``, self-describing, atomic: all or nothing)."""
+    """Write ``model`` to ``path`` (``.npz``, self-describing, atomic: all or nothing), with a
+    checksum of its arrays (``sha256``) that :func:`load_model` verifies.
+
+    Raises:
+        InputError: ``model`` is not a :class:`Model` or ``path`` not a path.
+    """
+    instance(model, Model, "model")
+    path = path_argument(path, "path")
     arrays: dict[str, np.ndarray] = {
         "cimspice_model": np.array(FORMAT_VERSION),
         "name": np.array(model.name),
@@ -229,6 +255,7 @@ def save_model(model: Model, path: str | Path) -> None:
         assert isinstance(layer, Dense | Conv2D)
         arrays[f"layer{index}_weight"] = layer.weight
         arrays[f"layer{index}_bias"] = layer.bias
+    arrays["sha256"] = np.array(arrays_checksum(arrays))
     save_npz_atomic(path, arrays)
 
 
@@ -264,7 +291,10 @@ def _build_layer(spec: Any, index: int, arrays: Mapping[str, np.ndarray]) -> Lay
 def _from_described(arrays: Mapping[str, np.ndarray], stem: str) -> Model:
     try:
         version = int(arrays["cimspice_model"])
-        architecture = json.loads(str(arrays["architecture"]))
+        try:
+            architecture = json.loads(str(arrays["architecture"]))
+        except RecursionError:
+            raise ValueError("the architecture's JSON is nested too deeply") from None
         input_shape = tuple(int(d) for d in np.asarray(arrays["input_shape"]).ravel())
         name = str(arrays["name"]) if "name" in arrays else stem
     except KeyError as err:
@@ -321,14 +351,22 @@ def _from_plain(arrays: Mapping[str, np.ndarray], stem: str) -> Model:
 def load_model(path: str | Path) -> Model:
     """Read a model file written by :func:`save_model`, or a plain ``W0, b0, ...`` stack.
 
+    A file that carries a checksum (``sha256``: every file :func:`save_model` writes) is
+    verified: one edited after it was written is refused. Files without one (plain stacks,
+    files written before checksums) are read as they are.
+
     Raises:
         ModelError: the file is missing, is not a readable ``.npz``, lacks an array, holds an
-            unknown layer, or its weights' shapes don't chain (message names file and layer).
+            unknown layer, its weights' shapes don't chain (message names file and layer), or
+            its checksum does not match its arrays.
+        InputError: ``path`` is not a path.
 
     """
-    path = Path(path)
-    if not path.is_file():
+    path = path_argument(path, "path")
+    if not path.exists():
         raise ModelError(f"{path}: model file not found")
+    if not path.is_file():  # a folder, FIFO or device: never opened (a FIFO would block)
+        raise ModelError(f"{path}: not a regular file")
     try:
         # our own handle, closed even when numpy fails half-way through a damaged archive
         with path.open("rb") as handle:
@@ -341,6 +379,14 @@ def load_model(path: str | Path) -> Model:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as err:
         raise ModelError(f"{path}: not a readable model file (.npz): {err}") from None
+    except MemoryError as err:  # e.g. an array whose header claims a huge shape
+        raise ModelError(f"{path}: an array in it does not fit in memory: {err}") from None
+    claimed = arrays.pop("sha256", None)
+    if claimed is not None and str(claimed) != arrays_checksum(arrays):
+        raise ModelError(
+            f"{path}: edited after cimspice wrote it (its checksum does not match its arrays); "
+            "write it again with save_model"
+        )
     try:
         if "cimspice_model" in arrays:
             return _from_described(arrays, path.stem)

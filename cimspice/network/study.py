@@ -12,16 +12,19 @@ file; without one, each swept tile's nominal surrogate is used (passive linear t
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cimspice.arguments import instance, integer
 from cimspice.errors import InputError, SpecError
 from cimspice.network.evaluate import evaluate
-from cimspice.spec import CrossbarSpec, spec_from_dict
+from cimspice.spec import CrossbarSpec, as_spec, spec_from_dict
 
 if TYPE_CHECKING:
     from cimspice.network.model import Model
@@ -34,7 +37,7 @@ def _value(text: str) -> Any:
     """A sweep value as TOML reads it (int, float, bool), else the bare string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # a deeply nested array: a bad string
         return text
 
 
@@ -44,6 +47,7 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
     Raises:
         InputError: not of that form, or no values.
     """
+    instance(text, str, "text", 'a "KEY=v1,v2,..." string')
     key, sep, rest = text.partition("=")
     key = key.strip()
     values = [_value(v.strip()) for v in rest.split(",") if v.strip()]
@@ -60,6 +64,8 @@ def with_value(spec: CrossbarSpec, key: str, value: Any) -> CrossbarSpec:
     Raises:
         SpecError: unknown key or invalid value (named).
     """
+    instance(spec, CrossbarSpec, "spec")
+    instance(key, str, "key", "a dotted spec key (str)")
     data = spec.to_dict()
     section, _, name = key.partition(".")
     if key == "array.size":
@@ -129,13 +135,14 @@ def run_sweep(
     model: Model,
     x: np.ndarray,
     y: np.ndarray,
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     *,
     key: str,
     values: list[Any],
     seeds: int = 1,
     engine: str = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
+    mode: str = "accurate",
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
     progress: bool = False,
@@ -143,12 +150,15 @@ def run_sweep(
     """Evaluate ``model`` on ``spec`` with ``key`` set to each of ``values``, ``seeds`` times.
 
     Raises:
-        SpecError: a swept value is invalid (the message names the key).
-        InputError: ``seeds`` < 1.
+        SpecError: a swept value is invalid (the message names the key), or ``spec`` names
+            a missing or invalid spec file.
+        InputError: ``seeds`` < 1, no values, or an argument of the wrong type (named).
         SurrogateError: ``surrogate`` does not fit a swept tile.
     """
-    if seeds < 1:
-        raise InputError(f"need at least one seed, got {seeds}")
+    spec = as_spec(spec)
+    seeds = integer(seeds, "seeds", minimum=1)
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
+        raise InputError(f"values must be a non-empty list of values, got {values!r}")
     specs = [with_value(spec, key, v) for v in values]  # every value checked before running
     base = spec.nonideal.seed
     seed_list = list(range(base, base + seeds))
@@ -169,6 +179,7 @@ def run_sweep(
             point,
             engine=engine,
             surrogate=surrogate,
+            mode=mode,
             calibration=calibration,
             batch_size=batch_size,
         )

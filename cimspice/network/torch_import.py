@@ -22,13 +22,15 @@ Rules:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cimspice.errors import ModelError
+from cimspice.arguments import path_argument
+from cimspice.errors import InputError, ModelError
 from cimspice.network.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU
 from cimspice.network.model import Model
 
@@ -44,7 +46,7 @@ def read_state_dict(path: str | Path) -> dict[str, Any]:
         ModelError: torch is not installed, or the file is missing or not a state_dict.
 
     """
-    path = Path(path)
+    path = path_argument(path, "path")
     try:
         import torch
     except ImportError:
@@ -167,7 +169,12 @@ def model_from_state_dict(
             Linear/Conv2d one, the architecture and parameters disagree, or shapes don't chain.
 
     """
-    if isinstance(path_or_dict, str | Path):
+    if not isinstance(path_or_dict, str | os.PathLike | Mapping):
+        raise InputError(
+            "path_or_dict must be a state_dict file's path or a state_dict (a mapping), got "
+            f"{type(path_or_dict).__name__}"
+        )
+    if isinstance(path_or_dict, str | os.PathLike):
         state = read_state_dict(path_or_dict)
         label = Path(path_or_dict).stem
         where = f"{path_or_dict}: "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cimspice.arguments import instance, integer, label_array
 from cimspice.errors import InputError
 from cimspice.network.backprop import backward, cross_entropy, forward_cached, layer_weights
 from cimspice.network.datasets import Dataset
@@ -99,7 +100,16 @@ def perturb_model(model: Model, level: float, rng: np.random.Generator) -> Model
 
 
 def accuracy(model: Model, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> float:
-    """Fraction of samples ``x`` ``(n, ...)`` whose predicted label equals ``y`` ``(n,)``."""
+    """Fraction of samples ``x`` ``(n, ...)`` whose predicted label equals ``y`` ``(n,)``.
+
+    Raises:
+        InputError: an argument of the wrong type or value (named), or no samples.
+    """
+    instance(model, Model, "model")
+    y = label_array(y, "y")
+    batch_size = integer(batch_size, "batch_size", minimum=1)
+    if len(y) == 0:
+        raise InputError("y holds no labels")
     correct = 0
     for start in range(0, len(y), batch_size):
         stop = start + batch_size

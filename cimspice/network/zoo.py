@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -28,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cimspice.errors import InputError, ModelError
+from cimspice.arguments import path_argument, real
+from cimspice.errors import ModelError
 from cimspice.network import training
 from cimspice.network.datasets import Dataset, load_dataset
 from cimspice.network.layers import Flatten, MaxPool2D, ReLU
@@ -138,14 +138,11 @@ def default_cache_dir() -> Path:
 
 
 def _check(name: str, hardware_aware: float) -> None:
-    if name not in BUILTIN_MODELS:
+    if not isinstance(name, str) or name not in BUILTIN_MODELS:
         raise ModelError(
-            f"unknown built-in model '{name}'; choose one of {', '.join(BUILTIN_MODELS)}"
+            f"unknown built-in model {name!r}; choose one of {', '.join(BUILTIN_MODELS)}"
         )
-    if not (math.isfinite(hardware_aware) and hardware_aware >= 0):
-        raise InputError(
-            f"hardware_aware must be a finite noise level >= 0, got {hardware_aware!r}"
-        )
+    real(hardware_aware, "hardware_aware", minimum=0.0)
 
 
 def cache_path(
@@ -159,6 +156,7 @@ def cache_path(
 
     """
     _check(name, hardware_aware)
+    root = path_argument(cache_dir, "cache_dir") if cache_dir is not None else default_cache_dir()
     key = json.dumps(
         {
             "name": name,
@@ -169,7 +167,6 @@ def cache_path(
         sort_keys=True,
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return root / "models" / f"{name}-hwa{float(hardware_aware):g}-{digest}.npz"
 
 
@@ -184,7 +181,8 @@ def builtin_model(
 
     The first call for a given name and ``hardware_aware`` level trains the model (seconds
     to about a minute) and caches it; later calls load the cached weights. A cached file that
-    cannot be read is replaced by training again.
+    cannot be read, or whose checksum shows it was edited after it was written, is replaced by
+    training again.
 
     Args:
         name: one of :data:`BUILTIN_MODELS`.
@@ -210,7 +208,7 @@ def builtin_model(
         try:
             return load_model(path), dataset
         except ModelError:
-            pass  # an unreadable cache entry (e.g. a disk filled mid-write elsewhere): retrain
+            pass  # unreadable (e.g. a disk filled mid-write elsewhere) or edited: retrain
     model = training.train(
         _ARCHITECTURES[name],
         dataset,

@@ -34,8 +34,10 @@ import numpy as np
 from cimspice.arrays import check_inputs
 from cimspice.engines.cell_laws import CellLaw
 from cimspice.engines.line_newton import LineSolution, Workspace, solve_cell_voltages
+from cimspice.engines.nodal import NEWTON_BYTES_PER_CELL
 from cimspice.engines.wire_drops import WireDrops
-from cimspice.errors import ConvergenceError
+from cimspice.errors import ConvergenceError, SurrogateError
+from cimspice.memory import chunk_size
 from cimspice.surrogate.readout import CurrentsAt, Readout, sense_bounds
 
 LawFor = Callable[[np.ndarray | None], CellLaw]
@@ -44,6 +46,8 @@ transistors depend on it; two-terminal cells ignore it."""
 
 __all__ = [
     "ACCURATE_TOL_V",
+    "ENVELOPE_FACTOR",
+    "FAST_EXTRAPOLATION",
     "LEVELS",
     "POWERS",
     "AttenuationTile",
@@ -53,6 +57,7 @@ __all__ = [
     "PreparedTile",
     "SecantTile",
     "TileLevels",
+    "check_envelope",
     "solve_tile",
 ]
 
@@ -69,6 +74,34 @@ law's largest current on the fitting grid."""
 
 class FastModeWarning(UserWarning):
     """The fast mode is outside the envelope it approximates well (use the accurate mode)."""
+
+
+ENVELOPE_FACTOR = 2.0
+"""How far past its calibrated range a surrogate that extrapolates fitted curves (the fast
+modes; measured access transistors) is used: inputs up to this many times the largest
+calibrated input magnitude, conductances up to this many times the calibrated ``g_max``
+(below, a :class:`~cimspice.errors.RangeWarning`; beyond, a refusal). The fast mode's error
+grows quickly outside its fit (a 16x16 sinh tile, v0 = 0.15 V, calibrated to 0.3 V: 0.4% of
+full scale inside, 4% at 1.5x the input range, 15% at 2x, 140% at 4x)."""
+FAST_EXTRAPOLATION = (
+    "the fast mode's fitted curves are extrapolated there (error ~15% of full scale at 2x "
+    "its input range, over 100% at 4x): use the accurate mode"
+)
+
+
+def check_envelope(inputs: np.ndarray, top: float) -> None:
+    """Refuse ``inputs`` (V) beyond :data:`ENVELOPE_FACTOR` times ``top``, the largest input
+    magnitude a fast-mode tile was fitted to.
+
+    Raises:
+        SurrogateError: with both numbers.
+    """
+    reach = float(np.max(np.abs(inputs), initial=0.0))
+    if top > 0 and reach > ENVELOPE_FACTOR * top:
+        raise SurrogateError(
+            f"inputs reach {reach:.4g} V, {reach / top:.3g}x the {top:.4g} V up to which the "
+            f"fast mode was fitted (the limit is {ENVELOPE_FACTOR:g}x): {FAST_EXTRAPOLATION}"
+        )
 
 
 SOURCE_TOL_V = 1e-9
@@ -220,8 +253,13 @@ class NewtonTile:
         out = np.empty((v.shape[0], cols))
         v_out = None if self.readout is None else np.empty((v.shape[0], cols))
         work = Workspace()
-        for k in range(0, v.shape[0], self.chunk):
-            part = v[k : k + self.chunk]
+        # at most self.chunk vectors, fewer on tiles too large for that many in memory
+        chunk = min(
+            self.chunk,
+            chunk_size(NEWTON_BYTES_PER_CELL * rows * cols, v.shape[0], f"a {rows}x{cols} tile"),
+        )
+        for k in range(0, v.shape[0], chunk):
+            part = v[k : k + chunk]
             # each vector's attenuations, interpolated between the levels around its RMS
             low, weight = _bracket(self.levels, part)
             start = np.take(self.attenuation, low, axis=2)
@@ -305,6 +343,7 @@ class SecantTile:
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
         v = check_inputs(inputs, self.in_level.shape[0])
+        check_envelope(v, float(self.levels[-1]))
         if v.size and v.min() < 0:
             warnings.warn(
                 f"negative inputs (down to {float(v.min()):.3g} V): the fast mode measured this "
@@ -449,6 +488,7 @@ class AttenuationTile:
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
         v = check_inputs(inputs, self.in_level.shape[0] // len(POWERS))
+        check_envelope(v, float(self.levels[-1]))
         rows = v.shape[1]
         features = np.empty((v.shape[0], len(POWERS) * rows), FAST_DTYPE)  # v, v^3, v^5, ...
         features[:, :rows] = v
