@@ -804,7 +804,7 @@ def _cmd_scheme(args: argparse.Namespace) -> None:
         scheme=args.scheme,
         params=params,
         conductances=Path(args.conductances) if args.conductances else None,
-        json_out=Path(args.json) if args.json else None,
+        json_out=args.json,  # a str: "--json new/" is refused as a folder
         plot_dir=Path(args.plot_dir) if args.plot_dir else None,
         **_present(engine=args.engine, batch=args.batch, seed=args.seed, t_read=args.t_read),
     )
@@ -831,7 +831,7 @@ def _cmd_predistort(args: argparse.Namespace) -> None:
         PredistortRequest(
             spec=Path(args.spec),
             conductances=Path(args.conductances),
-            output=Path(args.output),
+            output=args.output,  # a str: "-o new/" is refused as a folder
             rescale=args.rescale,
             floor_offset=args.floor_offset,
         )

@@ -16,6 +16,7 @@ above this package).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from cimspice.arguments import check_fields, choice, integer, real
+from cimspice.errors import OutputError
 from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.seeds import check_seed
 
@@ -82,6 +84,7 @@ class CompensateRequest:
         from cimspice.compensation import MEASURING_ENGINES
         from cimspice.errors import InputError
 
+        _file_name(self.json_out, "--json")
         check_fields(self, "")
         choice(self.engine, MEASURING_ENGINES, "engine")
         integer(self.batch, "batch", minimum=1)
@@ -119,7 +122,15 @@ class PredistortRequest:
     floor_offset: bool = False
 
     def __post_init__(self) -> None:
+        _file_name(self.output, "-o")
         check_fields(self, "")
+
+
+def _file_name(value: object, what: str) -> None:
+    """Refuse an output file given as a folder (``new/``), before it becomes a
+    :class:`~pathlib.Path` (which drops the trailing separator)."""
+    if isinstance(value, str) and value.endswith(("/", os.sep)):
+        raise OutputError(f"{what} {value!r} names a folder, not a file")
 
 
 def correction_path(output: str | Path) -> Path:
