@@ -27,6 +27,8 @@ line and the network level use:
 ===================== ================================================================
 
 The cost model (converters, digital logic, SRAM CIM) is :mod:`~cimspice.compensation.cost`.
+The work of ``cimspice compensate`` and ``cimspice predistort`` (requests checked and planned
+before any work) is :mod:`~cimspice.compensation.request`.
 
 Hooks for the network level: each scheme keeps its transform apart from its tile
 measurement, so a network evaluation can apply it to every tile of a mapped layer:
@@ -46,8 +48,8 @@ The network level (surrogate tiles, a model's accuracy and energy per MAC) is ap
 the per-output calibration), :mod:`~cimspice.studies.energy` (energy per MAC by layer and
 compute unit), :mod:`~cimspice.studies.mixed_precision` (memristor / SRAM CIM / digital per
 layer by sensitivity, under an energy budget), :mod:`~cimspice.studies.pareto` (the
-accuracy-energy front) and :mod:`~cimspice.studies.pareto_report` (``cimspice compensate SPEC
---pareto``); hardware-aware training is the network package's (:mod:`cimspice.nn.training`).
+accuracy-energy front) and :mod:`~cimspice.studies.pareto_report` (``cimspice pareto
+SPEC``); hardware-aware training is the network package's (:mod:`cimspice.nn.training`).
 Importing this package loads no scheme; :func:`make_scheme` imports the one asked for.
 """
 

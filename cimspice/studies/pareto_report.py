@@ -1,6 +1,6 @@
 """The network-level compensation report: every scheme, some combinations, mixed precision and
 hardware-aware training on one model and spec, as a Pareto plot, a markdown table and JSON
-(the work of ``cimspice compensate SPEC --pareto``).
+(the work of ``cimspice pareto SPEC``, and of its alias ``cimspice compensate SPEC --pareto``).
 
 Cases (:func:`report_cases`): the base spec; one case per scheme of
 :func:`~cimspice.studies.schemes.scheme_cases`; combinations (pre-distortion +
