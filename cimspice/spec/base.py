@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Self
 
 from cimspice.arguments import a_or_an, instance
@@ -41,11 +42,9 @@ class Sections:
                 )
 
     @classmethod
-    def sections(cls) -> dict[str, SectionInfo]:
+    def sections(cls) -> Mapping[str, SectionInfo]:
         """Every table of the spec class and its declaration, in declaration order."""
-        return {
-            f.name: f.metadata[SECTION] for f in dataclasses.fields(cls) if SECTION in f.metadata
-        }
+        return _sections(cls)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The spec as plain TOML-shaped data (tables of key/value pairs)."""
@@ -131,6 +130,17 @@ class Sections:
 
     def _table_list(self) -> str:
         return ", ".join(f"[{name}]" for name in self.sections())
+
+
+_SECTIONS: dict[type, Mapping[str, SectionInfo]] = {}
+
+
+def _sections(cls: type) -> Mapping[str, SectionInfo]:
+    if cls not in _SECTIONS:
+        _SECTIONS[cls] = MappingProxyType(
+            {f.name: f.metadata[SECTION] for f in dataclasses.fields(cls) if SECTION in f.metadata}
+        )
+    return _SECTIONS[cls]
 
 
 def _table(info: SectionInfo, name: str, raw: object) -> Any:

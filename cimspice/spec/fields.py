@@ -25,8 +25,9 @@ import dataclasses
 import enum
 import math
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from cimspice.arguments import check_fields
@@ -212,6 +213,30 @@ def _types(cls: type) -> dict[str, type]:
     return known
 
 
+_PARAMS: dict[type, Mapping[str, Param]] = {}
+_DEFAULTS: dict[type, Mapping[str, Any]] = {}
+
+
+def _params(cls: type) -> Mapping[str, Param]:
+    if cls not in _PARAMS:
+        _PARAMS[cls] = MappingProxyType(
+            {f.name: f.metadata[PARAM] for f in dataclasses.fields(cls) if PARAM in f.metadata}
+        )
+    return _PARAMS[cls]
+
+
+def _defaults(cls: type) -> Mapping[str, Any]:
+    if cls not in _DEFAULTS:
+        _DEFAULTS[cls] = MappingProxyType(
+            {
+                f.name: f.default
+                for f in dataclasses.fields(cls)
+                if f.default is not dataclasses.MISSING
+            }
+        )
+    return _DEFAULTS[cls]
+
+
 @dataclass(frozen=True)
 class Section:
     """The base of a spec table (``[wire]``, ``[readout]``...): every field a :func:`param`.
@@ -263,9 +288,9 @@ class Section:
         """The rules between keys (none by default); raise :meth:`error` on a failure."""
 
     @classmethod
-    def params(cls) -> dict[str, Param]:
+    def params(cls) -> Mapping[str, Param]:
         """Every key of the table and its declaration, in declaration order."""
-        return {f.name: f.metadata[PARAM] for f in dataclasses.fields(cls) if PARAM in f.metadata}
+        return _params(cls)
 
     @classmethod
     def error(cls, key: str, message: str) -> SpecError:
@@ -276,13 +301,9 @@ class Section:
         return SpecError(f"{message}{hint}", key=f"{cls.table}.{name}")
 
     @classmethod
-    def defaults(cls) -> dict[str, Any]:
+    def defaults(cls) -> Mapping[str, Any]:
         """Every key with a default, and its default."""
-        return {
-            f.name: f.default
-            for f in dataclasses.fields(cls)
-            if f.default is not dataclasses.MISSING
-        }
+        return _defaults(cls)
 
     def to_dict(self) -> dict[str, Any]:
         """The table as plain TOML-shaped data (enums as their values)."""
@@ -339,7 +360,7 @@ class FieldDoc:
     doc: str
 
 
-def describe(tables: dict[str, SectionInfo]) -> Iterator[FieldDoc]:
+def describe(tables: Mapping[str, SectionInfo]) -> Iterator[FieldDoc]:
     """Every key of ``tables`` (table name -> info) documented, table by table."""
     types = {name: _types(info.cls) for name, info in tables.items()}
     for name, info in tables.items():
