@@ -14,12 +14,11 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Self
 
 from cimspice.arguments import a_or_an, instance
 from cimspice.errors import InputError, SpecError
-from cimspice.spec.fields import SECTION, SectionInfo
+from cimspice.spec.fields import SECTION, SectionInfo, declared
 
 __all__ = ["SIZE_KEY", "Sections"]
 
@@ -44,7 +43,7 @@ class Sections:
     @classmethod
     def sections(cls) -> Mapping[str, SectionInfo]:
         """Every table of the spec class and its declaration, in declaration order."""
-        return _sections(cls)
+        return declared(cls, SECTION)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The spec as plain TOML-shaped data (tables of key/value pairs)."""
@@ -130,17 +129,6 @@ class Sections:
 
     def _table_list(self) -> str:
         return ", ".join(f"[{name}]" for name in self.sections())
-
-
-_SECTIONS: dict[type, Mapping[str, SectionInfo]] = {}
-
-
-def _sections(cls: type) -> Mapping[str, SectionInfo]:
-    if cls not in _SECTIONS:
-        _SECTIONS[cls] = MappingProxyType(
-            {f.name: f.metadata[SECTION] for f in dataclasses.fields(cls) if SECTION in f.metadata}
-        )
-    return _SECTIONS[cls]
 
 
 def _table(info: SectionInfo, name: str, raw: object) -> Any:

@@ -44,6 +44,7 @@ __all__ = [
     "SectionInfo",
     "always",
     "at_least",
+    "declared",
     "describe",
     "finite",
     "never",
@@ -213,16 +214,21 @@ def _types(cls: type) -> dict[str, type]:
     return known
 
 
-_PARAMS: dict[type, Mapping[str, Param]] = {}
-_DEFAULTS: dict[type, Mapping[str, Any]] = {}
+_DECLARED: dict[tuple[type, str], Mapping[str, Any]] = {}
 
 
-def _params(cls: type) -> Mapping[str, Param]:
-    if cls not in _PARAMS:
-        _PARAMS[cls] = MappingProxyType(
-            {f.name: f.metadata[PARAM] for f in dataclasses.fields(cls) if PARAM in f.metadata}
+def declared(cls: type, key: str) -> Mapping[str, Any]:
+    """The fields of the dataclass ``cls`` whose metadata holds ``key`` (:data:`PARAM` or
+    :data:`SECTION`): name -> that declaration, in field order (worked out once per class)."""
+    found = _DECLARED.get((cls, key))
+    if found is None:
+        found = _DECLARED[cls, key] = MappingProxyType(
+            {f.name: f.metadata[key] for f in dataclasses.fields(cls) if key in f.metadata}
         )
-    return _PARAMS[cls]
+    return found
+
+
+_DEFAULTS: dict[type, Mapping[str, Any]] = {}
 
 
 def _defaults(cls: type) -> Mapping[str, Any]:
@@ -290,7 +296,7 @@ class Section:
     @classmethod
     def params(cls) -> Mapping[str, Param]:
         """Every key of the table and its declaration, in declaration order."""
-        return _params(cls)
+        return declared(cls, PARAM)
 
     @classmethod
     def error(cls, key: str, message: str) -> SpecError:
