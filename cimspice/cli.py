@@ -22,9 +22,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from cimspice.compensation import MEASURING_ENGINES, SCHEME_NAMES
 from cimspice.simulation import ENGINE_NAMES, ENGINES
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
+    from cimspice.compensation.scheme import Scheme
     from cimspice.engines.ngspice_process import WorkerProcess
     from cimspice.outputs import OutputPlan
     from cimspice.result import TransientResult
@@ -428,8 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cache",
         metavar="DIR",
-        default=".cimspice-cache",
-        help="SPICE result cache; an interrupted run resumes from it (.cimspice-cache)",
+        help="SPICE result cache; an interrupted run resumes from it (default: spice/ in the "
+        "user cache, $CIMSPICE_CACHE or ~/.cache/cimspice)",
     )
     p.add_argument(
         "--report-dir",
@@ -442,9 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
         "compensate",
         help="run a compensation scheme on a tile and report its error and cost",
         description="Measure a compensation scheme on SPEC's tile: the error against the "
-        "ideal V @ G before and after (held-out inputs ~ U(0, v_read)), the energy per MVM "
-        "and per MAC, the extra area and latency. Schemes: ir-predistort, "
-        "column-calibration, reference-column, partitioning, input-scaling, write-verify. Targets: "
+        "ideal V @ G of the DAC's levels before and after (held-out inputs ~ U(0, v_read)), "
+        "measured on what the digital side sees (ADC values, else TIA outputs, else "
+        "currents), the energy per MVM and per MAC, the extra area and latency. Schemes: "
+        f"{', '.join(SCHEME_NAMES)}. Targets: "
         "--conductances, or random over the lower 60%% of the spec's window. With -o "
         "(ir-predistort only), write the pre-distorted conductances instead. With --pareto, "
         "evaluate a network on SPEC's tiles instead (surrogate) with every scheme, some "
@@ -471,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=["ngspice", "nodal"],
+        choices=MEASURING_ENGINES,
         default="ngspice",
         help="what measures the errors (ngspice, default)",
     )
@@ -642,23 +645,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> None:
+    from cimspice.resources import default_cache_dir
     from cimspice.spec import load_spec
     from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 
     spec = load_spec(args.spec)
+    cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
     out = Path(args.output)
     report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan = _input_plan(args, spec)
     plan.write(out, "-o")
     plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
-    plan.cache(args.cache, "--cache")
+    plan.cache(cache, "--cache")
     with plan:  # every path checked before the SPICE runs; both outputs appear together
         result = calibrate(
             spec,
             samples=args.samples,
             batch=args.batch,
             seed=args.seed,
-            cache_dir=args.cache,
+            cache_dir=cache,
             jobs=args.jobs,
             executor=args.executor,
             scheduler=args.scheduler,
@@ -673,6 +678,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def _cmd_compensate(args: argparse.Namespace) -> None:
+    from cimspice.compensation import make_scheme
     from cimspice.errors import InputError
     from cimspice.spec import load_spec
 
@@ -715,9 +721,12 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
         raise InputError(
             "--rescale and --floor-offset apply with -o (the report uses both on its own)"
         )
+    scheme = make_scheme(args.scheme, **params)
+    scheme.check_tile(spec)  # refused before any work, naming the spec key
     if args.network:
         from cimspice.studies.evaluate import check_model_name
 
+        scheme.network_form(spec)  # a scheme with no network form: refused before any work
         plan.read(check_model_name(args.model), "--model")
         plan.cache(args.cache_dir, "--cache-dir")
     if args.json is not None:
@@ -725,9 +734,9 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
     if args.plot_dir is not None:
         plan.folder(args.plot_dir, "--plot-dir", [f"{args.scheme}.png"])
     with plan:  # the network level too: a failure there leaves no report files behind
-        _compensate_scheme(args, spec, params, plan)
+        _compensate_scheme(args, spec, scheme, plan)
         if args.network:
-            _compensate_network(args)
+            _compensate_network(args, scheme)
     if args.plot_dir is not None:
         print(f"wrote {Path(args.plot_dir) / f'{args.scheme}.png'}", file=sys.stderr)
 
@@ -782,7 +791,7 @@ def _predistort(args: argparse.Namespace, spec: CrossbarSpec, plan: OutputPlan) 
 
 
 def _compensate_scheme(
-    args: argparse.Namespace, spec: CrossbarSpec, params: dict[str, object], plan: OutputPlan
+    args: argparse.Namespace, spec: CrossbarSpec, scheme: Scheme, plan: OutputPlan
 ) -> None:
     """``compensate --scheme NAME``: measure the scheme, print and write its report."""
     from cimspice.arrays import load_array
@@ -796,14 +805,7 @@ def _compensate_scheme(
         g = default_targets(spec, args.seed)
     cost = CostModel(t_read=args.t_read)
     report = evaluate_scheme(
-        args.scheme,
-        spec,
-        g,
-        engine=args.engine,
-        batch=args.batch,
-        seed=args.seed,
-        cost=cost,
-        **params,
+        scheme, spec, g, engine=args.engine, batch=args.batch, seed=args.seed, cost=cost
     )
     print("\n".join(report.lines(cost)))
     if args.json is not None:
@@ -825,7 +827,7 @@ def _compensate_scheme(
         save_figure(figure, plan.stage(args.plot_dir) / f"{args.scheme}.png")
 
 
-def _compensate_network(args: argparse.Namespace) -> None:
+def _compensate_network(args: argparse.Namespace, scheme: Scheme) -> None:
     from cimspice.studies.pareto_report import ParetoRequest, scheme_network
 
     base, after = scheme_network(
@@ -839,9 +841,7 @@ def _compensate_network(args: argparse.Namespace) -> None:
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             progress=not args.no_progress,
         ),
-        args.scheme,
-        mode=args.mode,
-        tile=args.tile,
+        scheme,
     )
     print(
         f"network level ({args.model} on SPEC's tiles, surrogate, {base.seeds} device seed(s)): "

@@ -374,8 +374,6 @@ class NgspiceEngine(EngineBase):
                 [np.stack([table(n) for n in row], axis=-1) for row in deck.bit_nodes], axis=1
             )
         info: dict[str, object] = {
-            "power_drivers": power_drivers,
-            "power_readout": power_readout,
             "render_s": render_s,
             **{f"ngspice_{k}": t for k, t in times.items()},
         }
@@ -388,6 +386,8 @@ class NgspiceEngine(EngineBase):
             v_word=v_word,
             v_bit=v_bit,
             v_out=v_out,
+            power_drivers=power_drivers,
+            power_readout=power_readout,
             elapsed_s=time.perf_counter() - start,
             info=info,
         )

@@ -427,7 +427,7 @@ class AccessSpec(Section):
         1.2, unit="V", check=finite, doc="The select lines' voltage during a read."
     )
     w: float = param(500e-9, unit="m", doc="Channel width of the access NMOS.")
-    l: float = param(  # noqa: E741  (DESIGN.md names it l)
+    l: float = param(  # noqa: E741  (SPICE and BSIM name it l)
         65e-9, unit="m", doc="Channel length of the access NMOS."
     )
     model: str = param(
