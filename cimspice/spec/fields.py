@@ -195,10 +195,6 @@ def param(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def _spec_error(message: str, key: str) -> SpecError:
-    return SpecError(message, key=key)
-
-
 _HINTS: dict[type, dict[str, type]] = {}
 
 
