@@ -304,6 +304,9 @@ def _noise_level(text: str) -> float:
     return value
 
 
+_SPEC_HELP = "array spec: a TOML file, or preset:NAME (see cimspice presets)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cimspice`` command."""
     from cimspice import __version__
@@ -322,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         "device.g_max; without --inputs every word line is at driver.v_read. A batch of inputs "
         "gives a .dc deck with one sweep point per input vector.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument("--conductances", metavar="G.npy", help="conductances, siemens, (rows, cols)")
     p.add_argument("--inputs", metavar="V.npy", help="inputs, volts, (batch, rows) or (rows,)")
     p.add_argument(
@@ -341,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'currents' (A, (batch, cols)) and 'power' (W, (batch,)), plus 'v_word' and 'v_bit' "
         "(V, (batch, rows, cols)) with --node-voltages.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument("--conductances", required=True, metavar="G.npy", help="siemens, (rows, cols)")
     p.add_argument(
         "--inputs", required=True, metavar="V.npy", help="volts, (batch, rows) or (rows,)"
@@ -400,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         "from other distributions, and write SURROGATE (JSON) plus a report (report.md, "
         "parity, error histogram and per-column error PNGs) in --report-dir.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument("-o", "--output", required=True, metavar="SURROGATE", help="file to write")
     p.add_argument(
         "--samples", type=_positive_int, default=8, metavar="N", help="random matrices (8)"
@@ -453,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME|FILE",
         help="digits-mlp, mnist-mlp, mnist-cnn, or a model file (.npz)",
     )
-    p.add_argument("--spec", required=True, metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("--spec", required=True, metavar="SPEC", help=_SPEC_HELP)
     p.add_argument(
         "--surrogate",
         metavar="FILE",
@@ -528,6 +531,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "presets",
+        help="list the named specs shipped with cimspice (use one as SPEC: preset:NAME)",
+        description="List the presets, one line each (name and summary); with NAME, print "
+        "that preset's spec file, with the sources of its numbers.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="print this preset's spec file")
+    p.set_defaults(func=_cmd_presets)
     return parser
 
 
@@ -582,7 +594,7 @@ def _add_compensation_commands(sub: Any) -> None:
         "OUT.npy' is 'cimspice predistort', and 'compensate SPEC --pareto --out DIR' is "
         "'cimspice pareto'.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument("--scheme", metavar="NAME", help="the scheme to run (tile level)")
     p.add_argument("--conductances", metavar="G.npy", help="target conductances, S, (rows, cols)")
     p.add_argument(
@@ -632,7 +644,7 @@ def _add_compensation_commands(sub: Any) -> None:
         "or --rescale the outputs may need a digital correction, written beside OUT.npy as "
         "OUT.json (alpha, offset_s). Linear tiles only (0T1R, linear cells, ideal readout).",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument(
         "--conductances",
         required=True,
@@ -650,7 +662,7 @@ def _add_compensation_commands(sub: Any) -> None:
         "layer) and hardware-aware training, and write an accuracy vs energy-per-MAC plot, "
         "table and JSON (pareto.png, pareto.md, pareto.json) to --out.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument(
         "--out", required=True, metavar="DIR", help="folder for pareto.png, pareto.md, pareto.json"
     )
@@ -892,6 +904,18 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     from cimspice.demo import run_demo
 
     run_demo(Path(args.out), size=args.size, batch=args.batch, seed=args.seed)
+
+
+def _cmd_presets(args: argparse.Namespace) -> None:
+    from cimspice.spec import preset, preset_names
+
+    if args.name is not None:
+        print(preset(args.name).path.read_text(encoding="utf-8"), end="")
+        return
+    names = preset_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {preset(name).summary}")
 
 
 def _usage_error(args: argparse.Namespace) -> str | None:

@@ -36,7 +36,7 @@ from cimspice.errors import CircuitWarning, InputError
 from cimspice.memory import check_fits
 from cimspice.netlist import Deck, Sweep, build_deck
 from cimspice.result import Result
-from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
+from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, CrossbarSpec
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -180,7 +180,7 @@ def _warn_if_cells_blocked(spec: CrossbarSpec) -> None:
         return
     if not spec.has_transistors or spec.access.model_file:
         return
-    vth = BUILTIN_MODELS[spec.access.model]["vth"]
+    vth = BUILTIN_TRANSISTOR_MODELS[spec.access.model]["vth"]
     if spec.access.v_gate < vth:
         warnings.warn(
             f"access.v_gate = {spec.access.v_gate} V is below the threshold of "
