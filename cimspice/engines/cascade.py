@@ -38,7 +38,7 @@ from typing import ParamSpec, TypeVar
 
 import numpy as np
 from scipy.linalg import lapack
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from cimspice.errors import ConvergenceError
 from cimspice.topology import PassiveTopology
@@ -50,6 +50,12 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools (found once: a search costs milliseconds)."""
+    return ThreadpoolController()
+
+
 def _one_thread(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``function`` with a single BLAS thread: its ``rows`` small factorisations gain
     nothing from threads, and on a shared machine threads oversubscribe the cores (a 128x128
@@ -57,7 +63,7 @@ def _one_thread(function: Callable[_P, _R]) -> Callable[_P, _R]:
 
     @functools.wraps(function)
     def limited(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _threadpools().limit(limits=1, user_api="blas"):
             return function(*args, **kwargs)
 
     return limited
@@ -71,24 +77,23 @@ def _check(info: int, what: str) -> None:
 def row_admittances(topology: PassiveTopology, conductances: np.ndarray) -> np.ndarray:
     """Siemens, ``(rows, cols, cols)``: each row's cells in series with its word line, seen
     from its bit-line nodes with the driver at 0 V (``Y_i`` of the module docstring)."""
-    rows, cols = topology.rows, topology.cols
+    cols = topology.cols
     k = np.arange(cols)
     r_w = topology.r_first + topology.r_row * np.minimum(k[:, None], k[None, :])
     d = np.sqrt(np.asarray(conductances, dtype=float))  # (rows, cols)
-    out = np.empty((rows, cols, cols))
-    for i in range(rows):
-        system = d[i][:, None] * r_w * d[i][None, :]
-        system[k, k] += 1.0
-        factor, info = lapack.dpotrf(system, lower=1, overwrite_a=1)
+    system = d[:, :, None] * r_w[None, :, :]
+    system *= d[:, None, :]
+    system[:, k, k] += 1.0
+    for matrix in system:  # symmetric: its transpose is the Fortran-ordered same matrix
+        factor, info = lapack.dpotrf(matrix.T, lower=1, overwrite_a=1)
         _check(info, "row factorisation")
-        inverse, info = lapack.dpotri(factor, lower=1, overwrite_c=1)
+        _, info = lapack.dpotri(factor, lower=1, overwrite_c=1)
         _check(info, "row inversion")
-        y = np.tril(inverse)  # dpotri fills the lower triangle only
-        y += np.tril(inverse, -1).T
-        y *= d[i][:, None]
-        y *= d[i][None, :]
-        out[i] = y
-    return out
+    # dpotri wrote the inverse's lower triangle (of each transpose: the upper one here)
+    y = np.where(k[:, None] <= k[None, :], system, system.transpose(0, 2, 1))
+    y *= d[:, :, None]
+    y *= d[:, None, :]
+    return y
 
 
 def _cascade(topology: PassiveTopology, conductances: np.ndarray, *, sources: bool) -> np.ndarray:
