@@ -13,15 +13,18 @@ Parameters (ohm, all fitted to ngspice runs):
   larger drain-source voltage and so a larger on-resistance.
 
 The cells follow the spec's own law (``[device] iv``, and the selector of 1S1R cells). A TIA
-readout (behavioural op-amp) on linear cells is solved on top of the array: each bit line's
-sense node sits where its TIA's loop holds it (:mod:`cimspice.surrogate.readout`).
+readout (behavioural or CMOS op-amp) is solved on top of the array: each bit line's sense node
+sits where its TIA's loop holds it (:mod:`cimspice.surrogate.readout`).
 
 For linear cells the tile is linear for a given conductance matrix, so
 :meth:`TileSurrogate.prepare` computes its exact transfer matrix ``T`` once (and, with TIAs,
-the sense nodes' coupling; both by :mod:`cimspice.engines.cascade`); every MVM is then one dense matmul, ``I = V @ T``, in
-either mode. For nonlinear cells there are two modes (:mod:`cimspice.surrogate.prepared`):
-``accurate`` solves the fitted network exactly (Newton), ``fast`` evaluates per-cell
-polynomials of attenuated inputs, a few matmuls per batch.
+the sense nodes' coupling; both by :mod:`cimspice.engines.cascade`); every MVM is then one
+dense matmul, ``I = V @ T``, in either mode. For nonlinear cells there are two modes
+(:mod:`cimspice.surrogate.prepared`): ``accurate`` solves the fitted network exactly
+(Newton, and the TIAs' loops around it), ``fast`` evaluates secant transfer matrices (1T1R) or
+per-cell polynomials of attenuated inputs, a matmul per batch, with TIAs their loops
+linearised at the same levels and folded into that matmul
+(:mod:`cimspice.surrogate.fast_readout`).
 """
 
 from __future__ import annotations
@@ -41,12 +44,13 @@ from cimspice.arrays import atomic_output, check_conductances, check_inputs
 from cimspice.converters import dac
 from cimspice.engines import cascade
 from cimspice.engines.base import EngineBase
-from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law
+from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law, memristor_law
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import RangeWarning, SurrogateError
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
+from cimspice.surrogate.fast_readout import FastTiaTile, TiaTable
 from cimspice.surrogate.prepared import (
     LEVELS,
     AttenuationTile,
@@ -65,6 +69,7 @@ __all__ = [
     "FORMAT",
     "MODES",
     "LinearTileSurrogate",
+    "Prepared",
     "PreparedTile",
     "RangeWarning",
     "SurrogateEngine",
@@ -76,6 +81,8 @@ __all__ = [
     "tile_outputs",
 ]
 
+Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile
+"""A surrogate bound to one conductance matrix (see :mod:`cimspice.surrogate.prepared`)."""
 MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
 
@@ -208,9 +215,7 @@ class TileSurrogate:
         fitted r_cell): the spec the nodal solve is given."""
         return spec_from_dict({"array": {"rows": self.spec.rows, "cols": self.spec.cols}})
 
-    def prepare(
-        self, conductances: np.ndarray, mode: str = "accurate"
-    ) -> PreparedTile | NewtonTile | AttenuationTile | SecantTile:
+    def prepare(self, conductances: np.ndarray, mode: str = "accurate") -> Prepared:
         """Bind the surrogate to ``conductances`` (S, ``(rows, cols)``).
 
         Args:
@@ -242,17 +247,40 @@ class TileSurrogate:
         )
         if mode == "accurate":
             return NewtonTile.build(reference, readout)
-        if readout is not None:
-            raise SurrogateError(
-                "the fast mode does not model TIA readouts on nonlinear tiles; use the "
-                "accurate mode (--mode accurate)"
-            )
+        kind: type[SecantTile] | type[AttenuationTile]
         if transistor and self.spec.device.iv == DeviceIV.LINEAR:
             # linear memristors behind transistors: weakly nonlinear, secant transfer matrices
-            return SecantTile.build(
-                reference, lambda secant: cascade.transfer_matrix(self.topology(), secant)
-            )
-        return AttenuationTile.build(reference)
+            def transfer_of(secant: np.ndarray) -> np.ndarray:
+                return cascade.transfer_matrix(self.topology(), secant)
+
+            if readout is None:
+                return SecantTile.build(reference, transfer_of)
+            kind, matrices = SecantTile, SecantTile.level_matrices(reference, transfer_of)
+        else:
+            if readout is None:
+                return AttenuationTile.build(reference)
+            kind, matrices = AttenuationTile, AttenuationTile.level_matrices(reference)
+        # the TIAs' loops, linearised at each level: the cells' slopes there
+        slopes = reference.solution.slopes
+        assert slopes is not None  # every Newton solution carries them
+        couplings = np.stack(
+            [cascade.coupling_matrix(self.topology(), slopes[:, :, k]) for k in range(LEVELS)]
+        )
+        return FastTiaTile.build(kind, reference, matrices, couplings, self._tia_table)
+
+    @functools.cached_property
+    def _tia_table(self) -> TiaTable:
+        """The TIAs' transfer tabulated for the fast mode, over every column current the tile
+        can carry (every cell at the calibrated ``g_max`` and input, by the memristor's own
+        law, with margin, as ``calibrate`` measures a CMOS op-amp)."""
+        readout = self.readout
+        assert readout is not None
+        g_max = self.ranges.get("g_max", self.spec.device.g_max)
+        v_max = self.spec.driver.v_read
+        if self.ranges:
+            v_max = max(v_max, abs(self.ranges["v_max"]), abs(self.ranges["v_min"]))
+        law = memristor_law(np.asarray(g_max), self.spec.device.iv.value, self.spec.device.v0)
+        return TiaTable.of(readout, 1.25 * self.spec.rows * float(law.current(np.asarray(v_max))))
 
     def outputs(
         self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
@@ -358,12 +386,9 @@ def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float
     return out
 
 
-def tile_outputs(
-    prepared: PreparedTile | NewtonTile | AttenuationTile | SecantTile, inputs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs; the fast
-    modes have none)."""
-    if isinstance(prepared, PreparedTile | NewtonTile):
+def tile_outputs(prepared: Prepared, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs)."""
+    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile):
         return prepared.outputs(inputs)
     return prepared.currents(inputs), None
 
@@ -445,7 +470,7 @@ class SurrogateTile:
 
     spec: CrossbarSpec
     conductances: np.ndarray
-    prepared: PreparedTile | NewtonTile | AttenuationTile | SecantTile
+    prepared: Prepared
     mode: str
 
     @property
