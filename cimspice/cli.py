@@ -399,9 +399,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=["surrogate", "ideal", "nodal"],
+        choices=ENGINE_NAMES,
         default="surrogate",
-        help="surrogate (default), ideal (V @ G per tile) or nodal (exact, slow; for checking)",
+        help="the tiles' engine: surrogate (default), ideal (V @ G per tile), nodal (exact, "
+        "two-terminal cells; slow) or ngspice (every tile batch in SPICE; small networks)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["accurate", "fast"],
+        default="accurate",
+        help="the surrogate's mode on nonlinear tiles (accurate: Newton on the fitted network; "
+        "fast: a few matmuls per batch)",
     )
     p.add_argument(
         "--dataset", choices=["digits", "mnist"], help="dataset of a model FILE (default: by size)"
@@ -656,6 +664,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             spec=Path(args.spec),
             surrogate=Path(args.surrogate) if args.surrogate else None,
             engine=args.engine,
+            mode=args.mode,
             dataset=args.dataset,
             split=args.split,
             samples=args.samples,

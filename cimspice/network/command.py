@@ -26,6 +26,7 @@ class EvaluateRequest:
         spec: the spec file.
         surrogate: a calibrated surrogate file (``None``: the spec's nominal surrogate).
         engine: the hardware engine.
+        mode: the surrogate's mode on nonlinear tiles (``accurate`` or ``fast``).
         dataset: the dataset of a model file (``None``: inferred from its input size).
         split: which samples to evaluate (``test``, ``train``, ``all``).
         samples: evaluate at most this many (``None``: all of the split).
@@ -45,6 +46,7 @@ class EvaluateRequest:
     spec: Path
     surrogate: Path | None = None
     engine: str = "surrogate"
+    mode: str = "accurate"
     dataset: str | None = None
     split: str = "test"
     samples: int | None = None
@@ -106,6 +108,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         spec,
         engine=request.engine,
         surrogate=surrogate,
+        mode=request.mode,
         calibration=calibration,
         probe=probe,
         progress=request.progress,
@@ -113,7 +116,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
     tiles = f"spec {request.spec} ({spec.rows}x{spec.cols} tiles)"
     if request.engine == "surrogate":
         source = request.surrogate or "nominal (exact for a passive tile)"
-        print(f"{tiles}; surrogate: {source}", file=out)
+        print(f"{tiles}; surrogate ({request.mode} mode): {source}", file=out)
     else:
         print(f"{tiles}; tile engine: {request.engine}", file=out)
     print(result.summary(), file=out)
@@ -121,7 +124,9 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         from cimspice.network.spotcheck import held_out_error, spot_check
 
         assert hardware.record is not None
-        held_out = None if surrogate is None else held_out_error(surrogate.metadata)
+        held_out = None
+        if surrogate is not None:
+            held_out = held_out_error(surrogate.metadata, mode=request.mode, v_out=spec.has_tia)
         check = spot_check(spec, hardware.record, held_out=held_out)
         result.spot_check = check.as_dict()
         print(check.summary(), file=out)
@@ -135,6 +140,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
             spec,
             engine=request.engine,
             surrogate=surrogate,
+            mode=request.mode,
             calibration=calibration,
             progress=request.progress,
         )
@@ -166,6 +172,7 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
             seeds=request.seeds,
             engine=request.engine,
             surrogate=surrogate,
+            mode=request.mode,
             calibration=calibration,
             progress=request.progress,
         )

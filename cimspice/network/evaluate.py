@@ -176,6 +176,7 @@ def evaluate(
     *,
     engine: str = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
+    mode: str = "accurate",
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
     probe: tuple[int, int | None] | None = None,
@@ -188,8 +189,10 @@ def evaluate(
         x: samples, ``(n, *input_shape)`` or flat.
         y: labels, ``(n,)``.
         spec: the tile, converters, mapping and non-idealities.
-        engine: ``"surrogate"``, ``"ideal"`` or ``"nodal"`` (see ``HardwareMatMul``).
-        surrogate: a calibrated surrogate (default: the spec's nominal one).
+        engine: a registered engine's name (see ``HardwareMatMul``).
+        surrogate: a calibrated surrogate of any tile kind (default: the spec's nominal
+            one, for passive linear tiles).
+        mode: the surrogate's mode on nonlinear tiles (``"accurate"`` or ``"fast"``).
         calibration: samples whose exact activations set each layer's input range
             (default: ``x`` itself).
         batch_size: samples per forward batch.
@@ -208,7 +211,7 @@ def evaluate(
         raise InputError(f"got {len(x)} samples and {len(y)} labels (need as many, >= 1)")
     ranges = measure_input_ranges(model, x if calibration is None else calibration)
     hardware = HardwareMatMul(
-        spec, engine=engine, surrogate=surrogate, input_ranges=ranges, probe=probe
+        spec, engine=engine, surrogate=surrogate, mode=mode, input_ranges=ranges, probe=probe
     )
     # Program every layer first: a mapping error (e.g. tiles too narrow) surfaces before any
     # progress bar, and programming (the one-time cost) is timed apart from the forward pass.

@@ -2,11 +2,13 @@
 
 The tile's exact conductances (as read: every non-ideality applied) and the word-line
 voltages the evaluation gave it (:class:`~cimspice.network.hardware.TileRecord`) go through
-ngspice (:func:`cimspice.engines.simulate`) on the analogue tile
+ngspice (:func:`cimspice.simulation.simulate`) on the analogue tile
 (:func:`~cimspice.network.hardware.tile_spec`: the spec's circuit, wires at its temperature,
-converters off since the network applies them). The currents the evaluation used are compared
-with ngspice's over every column, as fractions of full scale (:mod:`cimspice.metrics`), and set
-beside the surrogate file's held-out validation error (its calibration report's figures).
+converters off since the network applies them). What the evaluation read of the tile is
+compared with ngspice's over every column, as fractions of full scale (:mod:`cimspice.metrics`):
+the column currents of a tile read by ideal virtual grounds, the TIAs' output voltages (what
+the ADC reads) of a tile ending in TIAs. The figures are set beside the surrogate file's
+held-out validation error of the same quantity and mode (its calibration report's figures).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class SpotCheck:
         layer: the model layer's index.
         tile: the tile's index in the layer.
         vectors: number of input vectors run.
-        nrmse: the evaluation's currents vs ngspice, RMS error as a fraction of full scale.
+        quantity: what was compared: ``"currents"`` (A) or ``"v_out"`` (V, TIA outputs).
+        nrmse: the evaluation's outputs vs ngspice, RMS error as a fraction of full scale.
         max_error: the same, largest error.
         held_out_nrmse: the surrogate file's held-out NRMSE (``None``: no file, the nominal
             surrogate was used).
@@ -51,6 +54,7 @@ class SpotCheck:
     layer: int
     tile: int
     vectors: int
+    quantity: str
     nrmse: float
     max_error: float
     held_out_nrmse: float | None
@@ -65,8 +69,8 @@ class SpotCheck:
     def summary(self) -> str:
         """One line for the console."""
         line = (
-            f"spot-check (ngspice): layer {self.layer} tile {self.tile}, {self.vectors} vectors: "
-            f"surrogate NRMSE {self.nrmse:.2e}, max {self.max_error:.2e}"
+            f"spot-check (ngspice): layer {self.layer} tile {self.tile}, {self.vectors} vectors, "
+            f"{self.quantity}: surrogate NRMSE {self.nrmse:.2e}, max {self.max_error:.2e}"
         )
         if self.held_out_nrmse is None or self.held_out_max_error is None:
             return line + " (nominal surrogate: no calibration report to compare with)"
@@ -77,11 +81,18 @@ class SpotCheck:
         )
 
 
-def held_out_error(metadata: dict[str, Any]) -> tuple[float, float] | None:
-    """``(nrmse, max_error)`` of a surrogate file's held-out validation, if it holds them
-    (``validation.metrics.surrogate`` in the file, as ``cimspice calibrate`` writes it)."""
+def held_out_error(
+    metadata: dict[str, Any], *, mode: str = "accurate", v_out: bool = False
+) -> tuple[float, float] | None:
+    """``(nrmse, max_error)`` of a surrogate file's held-out validation for ``mode``
+    (``"accurate"`` or ``"fast"``) and quantity (the currents, or with ``v_out`` the TIAs'
+    outputs), if it holds them (``validation.metrics`` in the file, as ``cimspice calibrate``
+    writes it: ``surrogate``, ``surrogate-fast``, ``surrogate v_out``, ...)."""
+    name = "surrogate" if mode == "accurate" else "surrogate-fast"
+    if v_out:
+        name += " v_out"
     try:
-        row = metadata["validation"]["metrics"]["surrogate"]
+        row = metadata["validation"]["metrics"][name]
         return float(row["nrmse"]), float(row["max_error"])
     except (KeyError, TypeError, ValueError):
         return None
@@ -98,7 +109,7 @@ def spot_check(
 
     Args:
         spec: the evaluated spec.
-        record: the tile's conductances, voltages and the currents the evaluation used.
+        record: the tile's conductances, voltages and the outputs the evaluation used.
         held_out: the surrogate file's held-out ``(nrmse, max_error)`` (see
             :func:`held_out_error`).
         timeout_s: ngspice's time limit.
@@ -114,15 +125,20 @@ def spot_check(
             f"layer {record.layer} tile {record.tile} got all-zero inputs: nothing to check"
         )
     start = time.perf_counter()
-    spice = simulate(
+    result = simulate(
         tile_spec(spec),
         record.conductances,
         record.voltages,
         engine="ngspice",
         timeout_s=timeout_s,
-    ).currents
+    )
     elapsed = time.perf_counter() - start
-    err_rms, err_max = nrmse(record.currents, spice), max_error(record.currents, spice)
+    mine, spice, quantity = record.currents, result.currents, "currents"
+    if record.v_out is not None:
+        if result.v_out is None:
+            raise InputError("the record holds TIA outputs but the spec's tile has no TIAs")
+        mine, spice, quantity = record.v_out, result.v_out, "v_out"
+    err_rms, err_max = nrmse(mine, spice), max_error(mine, spice)
     within = None
     if held_out is not None:
         within = err_rms <= max(held_out[0], ROUNDOFF) and err_max <= max(held_out[1], ROUNDOFF)
@@ -130,6 +146,7 @@ def spot_check(
         record.layer,
         record.tile,
         record.voltages.shape[0],
+        quantity,
         err_rms,
         err_max,
         None if held_out is None else held_out[0],

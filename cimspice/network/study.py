@@ -136,6 +136,7 @@ def run_sweep(
     seeds: int = 1,
     engine: str = "surrogate",
     surrogate: LinearTileSurrogate | None = None,
+    mode: str = "accurate",
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
     progress: bool = False,
@@ -169,6 +170,7 @@ def run_sweep(
             point,
             engine=engine,
             surrogate=surrogate,
+            mode=mode,
             calibration=calibration,
             batch_size=batch_size,
         )
