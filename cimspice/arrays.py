@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def _check_numeric(array: np.ndarray, what: str) -> np.ndarray:
+def _check_numeric(array: np.ndarray, what: str, *, finite: bool = True) -> np.ndarray:
     if (
         array.dtype == object
         or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer))
@@ -39,7 +39,9 @@ def _check_numeric(array: np.ndarray, what: str) -> np.ndarray:
     ):
         raise InputError(f"{what} must hold real numbers, got dtype {array.dtype}")
     out = np.asarray(array, dtype=np.float64)
-    bad = ~np.isfinite(out)
+    if not finite or np.isfinite(np.sum(out)):  # one pass: NaN and inf spread through a sum
+        return out
+    bad = ~np.isfinite(out)  # (or a sum of huge finite values overflowed: look closer)
     if bad.any():
         first = tuple(int(k) for k in np.argwhere(bad)[0])
         raise InputError(
@@ -78,10 +80,12 @@ def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.nda
     return g
 
 
-def check_inputs(inputs: np.ndarray, rows: int) -> np.ndarray:
+def check_inputs(inputs: np.ndarray, rows: int, *, finite: bool = True) -> np.ndarray:
     """Validate word-line input voltages; return them as float64 of shape ``(batch, rows)``.
 
-    A 1-D input of shape ``(rows,)`` is a batch of one.
+    A 1-D input of shape ``(rows,)`` is a batch of one. ``finite=False`` leaves out the
+    NaN/inf test, for a caller whose first pass over the values makes it (e.g. a sum of
+    squares) and calls again with it when that finds one.
 
     Raises:
         InputError: wrong shape, empty batch, non-numeric dtype, or NaN/inf.
@@ -97,7 +101,7 @@ def check_inputs(inputs: np.ndarray, rows: int) -> np.ndarray:
         )
     if v.shape[0] == 0:
         raise InputError("inputs hold an empty batch (shape (0, rows))")
-    return _check_numeric(v, "inputs")
+    return _check_numeric(v, "inputs", finite=finite)
 
 
 def load_array(path: str | Path, what: str) -> np.ndarray:

@@ -1,10 +1,13 @@
 """The fast mode's TIA readout on nonlinear tiles (1T1R, sinh, 1S1R; behavioural and CMOS
 op-amps), against ngspice and against the accurate mode."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from cimspice.engines.cell_laws import memristor_law
 from cimspice.metrics import max_error
 from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
@@ -35,8 +38,8 @@ KINDS = {
     "sinh cmos": (
         "0T1R",
         {"iv": "sinh", "v0": 0.2},
-        {"v_read": 0.3},
-        {"opamp": "cmos", "r_f": 1e3, "i_bias": 50e-6},
+        {"v_read": 0.2},
+        {"opamp": "cmos", "r_f": 1e3, "i_bias": 60e-6},
     ),
     "1S1R behavioural": ("1S1R", {}, {"v_read": 1.0}, {"r_f": 5e3}),
 }
@@ -62,8 +65,10 @@ def nominal(spec):
     if spec.has_transistors:
         transistor = measure_access_transistor(spec, 1.25 * spec.driver.v_read)
     transfer = None
-    if spec.has_cmos_opamps:
-        transfer = measure_tia(spec, 1.25 * spec.rows * spec.device.g_max * spec.driver.v_read)
+    if spec.has_cmos_opamps:  # every column current the cells' own law allows, with margin
+        law = memristor_law(np.asarray(spec.device.g_max), spec.device.iv.value, spec.device.v0)
+        top = float(law.current(np.asarray(spec.driver.v_read)))
+        transfer = measure_tia(spec, 1.25 * spec.rows * top)
     return TileSurrogate(
         spec,
         TileParams.from_spec(spec),
@@ -102,7 +107,12 @@ def test_fast_mode_reads_the_tias_of_every_nonlinear_tile(kind):
     spice = simulate(spec, g, v, engine="ngspice")
     assert spice.v_out is not None
     surrogate = nominal(spec)
-    fast = SurrogateEngine(surrogate, mode="fast").run(spec, g, v)
+    with warnings.catch_warnings():
+        # over 0-1 V a 1S1R cell's law is steeper than the fast mode's polynomials follow
+        # (it warns: 1.4% of the law's largest current): its bound below is that mode's error
+        warnings.simplefilter("ignore" if spec.array.cell.value == "1S1R" else "error")
+        fast = SurrogateEngine(surrogate, mode="fast").run(spec, g, v)
+        base = surrogate.prepare(g, "fast")
     accurate = SurrogateEngine(surrogate).run(spec, g, v)
     assert fast.v_out is not None and accurate.v_out is not None
     assert max_error(fast.currents, spice.currents) <= TOLERANCE[kind]
@@ -112,7 +122,6 @@ def test_fast_mode_reads_the_tias_of_every_nonlinear_tile(kind):
     assert max_error(fast.v_out, accurate.v_out) <= TOLERANCE[kind]
     # and the loops matter: ideal virtual grounds (-r_f I0 of the same fast model) miss
     # what the ADC reads by several times more
-    base = surrogate.prepare(g, "fast")
     assert isinstance(base, FastTiaTile)
     ideal_out = -spec.readout.r_f * base.base.currents(v)
     assert max_error(ideal_out, spice.v_out) > 3 * TOLERANCE[kind]

@@ -64,16 +64,17 @@ import numpy as np
 
 from cimspice.engines.base import ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
-from cimspice.network.encoding import encode_inputs
+from cimspice.network.encoding import InputPhase, encode_inputs
 from cimspice.network.nonideal import (
     ProgrammedDevices,
     add_read_noise,
     program_tile,
+    read_noise_squares,
     rng_for,
     wire_factor,
 )
 from cimspice.network.stats import MVMErrorStats
-from cimspice.network.tiling import LayerTiling, outputs_per_tile, tile_layer
+from cimspice.network.tiling import LayerTiling, TileSlot, outputs_per_tile, tile_layer
 from cimspice.result import Result
 from cimspice.simulation import ENGINE_NAMES, get_engine
 from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind
@@ -256,6 +257,9 @@ class MappedLayer:
         read_rng: the read-noise stream.
         gains: each tile's digital output gain: the tile transform's times the drift
             compensation's.
+        noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
+            (``None`` without read noise; see
+            :func:`~cimspice.network.nonideal.read_noise_squares`).
     """
 
     tiling: LayerTiling
@@ -268,6 +272,7 @@ class MappedLayer:
     weights: np.ndarray
     read_rng: np.random.Generator = field(repr=False, default_factory=np.random.default_rng)
     gains: list[float] = field(default_factory=list)
+    noise: list[np.ndarray | None] = field(default_factory=list)
 
     def pulses(self) -> dict[str, float]:
         """Write-verify pulses per programmed cell: ``mean`` and ``max`` over used cells."""
@@ -383,6 +388,12 @@ class HardwareMatMul:
             weights,
             rng_for(self.spec.nonideal.seed, _READ, index),
             gains,
+            [
+                read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
+                if self.spec.nonideal.read_noise
+                else None
+                for p, s in zip(programmed, tiling.tiles, strict=True)
+            ],
         )
         self.layers[index] = layer
         return layer
@@ -424,24 +435,13 @@ class HardwareMatMul:
     # ----- the multiply -----
 
     def _run_tile(self, layer: MappedLayer, k: int, volts: np.ndarray) -> Result:
-        """The engine's outputs of tile ``k`` for its used word lines' ``volts`` (the spare
-        ones at 0 V), every column."""
-        slot = layer.tiling.tiles[k]
-        padded = np.zeros((volts.shape[0], self.spec.rows))
-        padded[:, : slot.used_rows] = volts
-        return layer.tiles[k].run(padded)
-
-    def _tile_outputs(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
-        """``(n, used_cols)``: what the digital side reads of tile ``k`` before read noise
-        and ADC, in current units (a TIA's ``v_out`` times ``-1 / r_f``)."""
-        op = layer.operators[k]
-        if op is not None:
-            return volts @ op
-        used = layer.tiling.tiles[k].used_cols
-        result = self._run_tile(layer, k, volts)
-        if result.v_out is not None:
-            return result.v_out[:, :used] * self._to_current
-        return result.currents[:, :used]
+        """The engine's outputs of tile ``k`` for word-line ``volts``: its used word lines'
+        (the spare ones at 0 V) or, already padded, all of them; every column."""
+        if volts.shape[1] < self.spec.rows:
+            padded = np.zeros((volts.shape[0], self.spec.rows))
+            padded[:, : volts.shape[1]] = volts
+            volts = padded
+        return layer.tiles[k].run(volts)
 
     def _keep_record(self, index: int, layer: MappedLayer, k: int, volts: np.ndarray) -> None:
         slot = layer.tiling.tiles[k]
@@ -503,18 +503,72 @@ class HardwareMatMul:
             raise InputError(f"layer {index} has {len(tiles)} tile(s); there is no tile {k}")
         self._keep_record(index, layer, k, volts[:, tiles[k].rows])
 
-    def _per_tile(self, layer: MappedLayer, phases: list, y: np.ndarray) -> None:
+    def _per_tile(self, layer: MappedLayer, phases: list[InputPhase], y: np.ndarray) -> None:
         spec = self.spec
+        n = phases[0].voltages.shape[0]
+        bits = spec.readout.adc_bits
+        # the ADC's step in current units (behind TIAs it reads v_out = -r_f I: step / r_f)
+        lsb = spec.readout.adc_full_scale / (2 ** (bits - 1) - 1) if bits else 1.0
+        if bits and spec.has_tia:
+            lsb /= spec.readout.r_f
+        # tiles that compute in single precision and read their own used word lines (the
+        # surrogate's fast modes) take the voltages converted once per layer: no padding, no
+        # copy per tile, the same numbers
+        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        if readers:
+            phases = [
+                dataclasses.replace(p, voltages=p.voltages.astype(np.float32)) for p in phases
+            ]
         for k, slot in enumerate(layer.tiling.tiles):
-            g_used = layer.programmed[k].conductances[: slot.used_rows, : slot.used_cols]
-            gain = layer.gains[k]
-            for phase in phases:
-                volts = phase.voltages[:, slot.rows]
-                outputs = self._tile_outputs(layer, k, volts)
-                outputs = add_read_noise(outputs, volts, g_used, spec, layer.read_rng)
-                if spec.readout.adc_bits:
-                    outputs = adc_in_place(spec, outputs)
-                y[:, slot.outputs] += (phase.weight * gain) * layer.tiling.combine(outputs, slot)
+            volts = self._phase_inputs(phases, slot, pad=not readers)  # every phase at once
+            reading = self._tile_reading(layer, k, volts)
+            if spec.nonideal.read_noise:
+                outputs = reading * self._to_current
+                used, squares = volts[:, : slot.used_rows], layer.noise[k]
+                assert squares is not None  # computed when the layer was programmed
+                reading = add_read_noise(outputs, used, squares, spec, layer.read_rng)
+                scale = 1.0 / lsb
+            else:
+                scale = self._to_current / lsb
+            # into ADC codes (or, without an ADC, current units), in one new array
+            outputs = np.multiply(reading, scale)
+            if bits:
+                top = 2 ** (bits - 1) - 1
+                np.rint(outputs, out=outputs)  # like np.round: halves to even
+                np.clip(outputs, -top, top, out=outputs)
+            for p, phase in enumerate(phases):
+                part = outputs[p * n : (p + 1) * n]
+                y[:, slot.outputs] += layer.tiling.combine(
+                    part, slot, phase.weight * layer.gains[k] * lsb
+                )
+
+    def _tile_reading(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
+        """``(n, used_cols)``: what tile ``k``'s readout puts out for word-line ``volts``
+        (see :meth:`_run_tile`): its TIAs' ``v_out`` (V), or its column currents (A)."""
+        op = layer.operators[k]
+        if op is not None:
+            return volts[:, : op.shape[0]] @ op
+        used = layer.tiling.tiles[k].used_cols
+        read = getattr(layer.tiles[k], "read", None)
+        if read is not None:  # a tile that offers it gives what the ADC reads alone
+            return read(volts)[:, :used]
+        result = self._run_tile(layer, k, volts)
+        return (result.currents if result.v_out is None else result.v_out)[:, :used]
+
+    def _phase_inputs(
+        self, phases: list[InputPhase], slot: TileSlot, *, pad: bool = True
+    ) -> np.ndarray:
+        """``(phases * n, rows)`` (``pad``) or ``(phases * n, used_rows)``: the word-line
+        voltages of ``slot`` in every phase, one phase after the other (spare word lines at
+        0 V); a view of the layer's own array for one phase that needs no padding."""
+        width = self.spec.rows if pad else slot.used_rows
+        if len(phases) == 1 and slot.used_rows == width:
+            return phases[0].voltages[:, slot.rows]
+        n = phases[0].voltages.shape[0]
+        volts = np.zeros((len(phases) * n, width), phases[0].voltages.dtype)
+        for p, phase in enumerate(phases):
+            volts[p * n : (p + 1) * n, : slot.used_rows] = phase.voltages[:, slot.rows]
+        return volts
 
 
 def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ loop absorbs, and ``V_out = o(I)``.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cimspice.arrays import check_inputs
-from cimspice.errors import RangeWarning
+from cimspice.errors import InputError, RangeWarning
 from cimspice.surrogate.prepared import (
+    FAST_DTYPE,
     AttenuationTile,
     SecantTile,
     TileLevels,
@@ -40,7 +42,6 @@ from cimspice.surrogate.prepared import (
     bracket,
     cell_polynomials,
     power_features,
-    rms_of,
 )
 from cimspice.surrogate.readout import MeasuredTia, Readout, TiaReadout, bracketed_root
 
@@ -153,6 +154,26 @@ class TiaTable:
         return bool(np.all((currents >= self.lo) & (currents <= top)))
 
 
+def _word_lines(inputs: np.ndarray, rows: int) -> np.ndarray:
+    """``inputs`` as ``(batch, used)`` volts on the first ``used <= rows`` word lines, single
+    or double precision as given (their values are checked where the RMS is taken).
+
+    Raises:
+        InputError: any other shape, an empty batch, or values that are not real numbers.
+    """
+    v = np.asarray(inputs)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2 or not 0 < v.shape[1] <= rows or v.shape[0] == 0:
+        raise InputError(
+            f"inputs must have shape (batch, used) with 0 < used <= rows = {rows} and a batch "
+            f"of at least one, got {np.asarray(inputs).shape}"
+        )
+    if v.dtype not in (np.float32, np.float64):
+        v = check_inputs(v, v.shape[1])
+    return v
+
+
 def _behavioural_sense(readout: TiaReadout, currents: np.ndarray) -> np.ndarray:
     """Volt: the potential a behavioural TIA's loop settles its input at for ``currents``
     (ampere) arriving there, ``x - V_out(x) = r_f I``, solved to rounding."""
@@ -220,10 +241,12 @@ class SlopeSpread:
         share = own[middle] / summed / (1.0 + h1 * own[middle])
         return cls(_fit_in_level(levels, coefficients), _line(levels, at_level), share)
 
-    def excess(self, v: np.ndarray, rms: np.ndarray) -> np.ndarray:
+    def excess(self, v: np.ndarray, rms: np.ndarray, rows: int | None = None) -> np.ndarray:
         """Siemens, ``(batch, cols)``: each column's own conductance for inputs ``v`` (V,
-        RMS ``rms``) above the uniform level's, over ``1 + h1 d``."""
-        extra = _through_fit(power_features(v, EVEN_POWERS), rms, self.fit)
+        RMS ``rms``; word lines beyond ``v``'s up to ``rows`` at 0 V) above the uniform
+        level's, over ``1 + h1 d``."""
+        features = power_features(v, EVEN_POWERS, rows=rows)
+        extra = _through_fit(features, rms, self.fit)
         extra -= self.uniform[0]
         extra -= rms[:, None] * self.uniform[1]
         extra *= self.share
@@ -304,6 +327,12 @@ class FastTiaTile:
             spent,
         )
 
+    @functools.cached_property
+    def _with_offset(self) -> np.ndarray:
+        """The folded matrices with the offsets' line as one more row (for a ones feature)."""
+        offsets = self.offset.reshape(1, -1).astype(self.folded.in_level.dtype)
+        return np.concatenate([self.folded.in_level, offsets])
+
     @property
     def levels(self) -> np.ndarray:
         """Volt, ``(L,)``: the uniform levels the tile was measured at."""
@@ -315,17 +344,38 @@ class FastTiaTile:
 
     def outputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(currents, v_out)``: ampere and volt, each ``(batch, cols)``."""
-        v = check_inputs(inputs, self.base.rows)
-        rms = rms_of(v)
-        features = self.folded.features(v)
-        v_out = _through_fit(features, rms, self.folded.in_level)
-        v_out += self.offset[0]
-        v_out += rms[:, None] * self.offset[1]
+        currents, v_out = self._solve(check_inputs(inputs, self.base.rows), currents=True)
+        assert currents is not None
+        return currents, v_out.astype(np.float64)
+
+    def read(self, inputs: np.ndarray) -> np.ndarray:
+        """Volt, ``(batch, cols)``, single precision: the TIAs' outputs alone, what an ADC
+        reads (rounding 6e-8 of them, a thousandth of the fast mode's error), for inputs
+        ``(batch, used)`` (V, single or double precision) on the first ``used <= rows`` word
+        lines, the others at 0 V.
+
+        Raises:
+            InputError: inputs of the wrong shape, or NaN or infinite ones.
+        """
+        return self._solve(_word_lines(inputs, self.base.rows), currents=False)[1]
+
+    def _solve(self, v: np.ndarray, *, currents: bool) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(currents or None, v_out)`` for inputs ``v`` (see :meth:`read`); ``v_out`` in
+        :data:`FAST_DTYPE`."""
+        rows, used = self.base.rows, v.shape[1]
+        # the offsets ride on a column of ones: one matmul gives the outputs
+        features = self.folded.features(v, ones=True, rows=rows)
+        rms = np.einsum("ij,ij->i", features[:, :used], features[:, :used])
+        rms *= 1.0 / rows
+        np.sqrt(rms, out=rms)
+        if not np.all(np.isfinite(rms)):  # NaN and inf reach the RMS: name them
+            check_inputs(v, used)
+        v_out = _through_fit(features, rms, self._with_offset, FAST_DTYPE)
         h0, h1, o0, o1 = self.table.tangent
         extra = None
         if self.spread is not None:
             # each column's own loop with its cells' slopes at this vector: I -= x extra
-            extra = self.spread.excess(v, rms)
+            extra = self.spread.excess(v, rms, rows)
             sense = v_out - o0
             sense *= h1 / o1
             sense += h0
@@ -333,14 +383,21 @@ class FastTiaTile:
             sense *= o1
             v_out -= sense
         low, high = self.table.band
-        outside = np.flatnonzero(((v_out < low) | (v_out > high)).any(axis=1))
-        currents = v_out - o0
-        currents *= 1.0 / o1
+        outside = np.zeros(0, dtype=np.intp)
+        if v_out.size and (v_out.min() < low or v_out.max() > high):
+            outside = np.flatnonzero(((v_out < low) | (v_out > high)).any(axis=1))
+        amperes = None
+        if currents:
+            amperes = np.subtract(v_out, o0, dtype=np.float64)
+            amperes *= 1.0 / o1
         if outside.size:
-            base = _through_fit(self.base.features(v[outside]), rms[outside], self.base.in_level)
+            part = self.base.features(v[outside], rows=rows)
+            base = _through_fit(part, rms[outside], self.base.in_level)
             more = None if extra is None else extra[outside]
-            currents[outside], v_out[outside] = self._loops(base, rms[outside], more)
-        return currents, v_out
+            solved, v_out[outside] = self._loops(base, rms[outside].astype(np.float64), more)
+            if amperes is not None:
+                amperes[outside] = solved
+        return amperes, v_out
 
     def _loops(
         self, base: np.ndarray, rms: np.ndarray, extra: np.ndarray | None

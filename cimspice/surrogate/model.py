@@ -484,6 +484,32 @@ class SurrogateTile:
         p = self.prepared
         return p.transfer if isinstance(p, PreparedTile) and p.readout is None else None
 
+    @property
+    def single_precision(self) -> bool:
+        """Whether the tile computes in single precision (the fast modes of nonlinear tiles):
+        it reads single-precision inputs as exactly as double-precision ones."""
+        return isinstance(self.prepared, FastTiaTile | SecantTile | AttenuationTile)
+
+    def read(self, voltages: np.ndarray) -> np.ndarray:
+        """What an ADC reads for word-line ``voltages`` (V, applied; ``(batch, used)`` on the
+        first ``used <= rows`` word lines, the others at 0 V): the TIAs' ``v_out`` (V), or
+        the column currents (A) with ideal virtual grounds. The same numbers as :meth:`run`'s
+        (a fast TIA tile's in single precision), without the rest of a
+        :class:`~cimspice.result.Result`: a network's hot path.
+
+        Raises:
+            InputError: inputs of the wrong shape, or NaN or infinite ones.
+        """
+        if isinstance(self.prepared, FastTiaTile):
+            return self.prepared.read(voltages)
+        v = np.asarray(voltages)
+        if v.ndim == 2 and v.shape[1] < self.spec.rows:
+            padded = np.zeros((v.shape[0], self.spec.rows))
+            padded[:, : v.shape[1]] = v
+            v = padded
+        currents, v_out = tile_outputs(self.prepared, v)
+        return currents if v_out is None else v_out
+
     def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
         """Currents (and, with TIAs, ``v_out``) for word-line ``voltages`` (V, applied).
 
@@ -493,7 +519,7 @@ class SurrogateTile:
         if node_voltages:
             raise SurrogateError("the surrogate engine computes output currents only")
         start = time.perf_counter()
-        currents, v_out = tile_outputs(self.prepared, check_inputs(voltages, self.spec.rows))
+        currents, v_out = tile_outputs(self.prepared, voltages)  # every kind checks them
         return Result(
             engine="surrogate",
             currents=currents,

@@ -323,23 +323,33 @@ class SecantTile:
         v = check_inputs(inputs, self.rows)
         return _through_fit(self.features(v), rms_of(v), self.in_level)
 
-    def features(self, v: np.ndarray) -> np.ndarray:
+    def features(self, v: np.ndarray, *, ones: bool = False, rows: int | None = None) -> np.ndarray:
         """What multiplies :attr:`in_level`: the inputs ``v`` (V, ``(batch, rows)``, checked)
-        themselves.
+        themselves; with ``ones`` or ``rows``, in :data:`FAST_DTYPE`, the word lines beyond
+        ``v``'s up to ``rows`` at 0 V and, with ``ones``, a column of ones after them.
 
         Warns:
             FastModeWarning: negative inputs (the transistors were measured at positive
                 levels only).
         """
-        if v.size and v.min() < 0:
+        features = v
+        used = v.shape[1]
+        rows = used if rows is None else rows
+        if ones or rows > used:
+            features = np.empty((v.shape[0], rows + ones), FAST_DTYPE)
+            features[:, :used] = v
+            features[:, used:] = 1.0 if ones else 0.0
+            features[:, used:rows] = 0.0
+        lowest = float(features[:, :used].min()) if v.size else 0.0
+        if lowest < 0:
             warnings.warn(
-                f"negative inputs (down to {float(v.min()):.3g} V): the fast mode measured this "
+                f"negative inputs (down to {lowest:.3g} V): the fast mode measured this "
                 "tile's transistors at positive levels only and they are not symmetric; use "
                 "the accurate mode",
                 FastModeWarning,
                 stacklevel=4,
             )
-        return v
+        return features
 
 
 @dataclass(frozen=True)
@@ -407,12 +417,17 @@ def rms_of(inputs: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->i", inputs, inputs) / inputs.shape[1])
 
 
-def _through_fit(features: np.ndarray, rms: np.ndarray, in_level: np.ndarray) -> np.ndarray:
+def _through_fit(
+    features: np.ndarray,
+    rms: np.ndarray,
+    in_level: np.ndarray,
+    dtype: type[np.floating] = np.float64,
+) -> np.ndarray:
     """``features @ M0 + x (features @ M1)`` with ``x`` each vector's RMS input ``rms``, in
-    one matmul (in ``in_level``'s precision; the result in double)."""
+    one matmul (in ``in_level``'s precision; the result in ``dtype``)."""
     cols = in_level.shape[1] // 2
     both = features.astype(in_level.dtype, copy=False) @ in_level
-    out = np.multiply(both[:, cols:], rms[:, None], dtype=np.float64)
+    out = np.multiply(both[:, cols:], rms[:, None], dtype=dtype)
     out += both[:, :cols]
     return out
 
@@ -479,18 +494,27 @@ class AttenuationTile:
         v = check_inputs(inputs, self.rows)
         return _through_fit(self.features(v), rms_of(v), self.in_level)
 
-    def features(self, v: np.ndarray) -> np.ndarray:
+    def features(self, v: np.ndarray, *, ones: bool = False, rows: int | None = None) -> np.ndarray:
         """What multiplies :attr:`in_level`: ``v, v^3, v^5, ...`` side by side, for inputs ``v``
-        (V, ``(batch, rows)``, checked), in :data:`FAST_DTYPE`."""
-        return power_features(v, POWERS)
+        (V, ``(batch, rows)``, checked), in :data:`FAST_DTYPE` (with ``ones``, a column of
+        ones after them; ``rows``: see :func:`power_features`)."""
+        return power_features(v, POWERS, ones=ones, rows=rows)
 
 
-def power_features(v: np.ndarray, powers: tuple[int, ...]) -> np.ndarray:
+def power_features(
+    v: np.ndarray, powers: tuple[int, ...], *, ones: bool = False, rows: int | None = None
+) -> np.ndarray:
     """``v ** powers[0], v ** powers[1], ...`` side by side, ``(batch, len(powers) rows)`` in
-    :data:`FAST_DTYPE`, for consecutive odd or even ``powers`` (each the last times ``v^2``)."""
-    rows = v.shape[1]
-    features = np.empty((v.shape[0], len(powers) * rows), FAST_DTYPE)
-    features[:, :rows] = v
+    :data:`FAST_DTYPE`, for consecutive odd or even ``powers`` (each the last times ``v^2``);
+    with ``ones``, a column of ones after them. ``rows`` (default: ``v``'s width) counts
+    word lines beyond ``v``'s at 0 V."""
+    used = v.shape[1]
+    rows = used if rows is None else rows
+    features = np.empty((v.shape[0], len(powers) * rows + ones), FAST_DTYPE)
+    if ones:
+        features[:, -1] = 1.0
+    features[:, :used] = v
+    features[:, used:rows] = 0.0
     square = features[:, :rows] * features[:, :rows]
     if powers[0] == 0:
         features[:, :rows] = 1.0
