@@ -32,41 +32,14 @@ systems, ``O(rows cols^3 + rows^2 cols^2)``: at 128x128 a fraction of a sparse L
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
-
 import numpy as np
 from scipy.linalg import lapack
-from threadpoolctl import ThreadpoolController
 
 from cimspice.errors import ConvergenceError
+from cimspice.threads import single_threaded
 from cimspice.topology import PassiveTopology
 
 __all__ = ["coupling_matrix", "row_admittances", "transfer_and_coupling", "transfer_matrix"]
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-@functools.cache
-def _threadpools() -> ThreadpoolController:
-    """The process's thread pools (found once: a search costs milliseconds)."""
-    return ThreadpoolController()
-
-
-def _one_thread(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run ``function`` with a single BLAS thread: its ``rows`` small factorisations gain
-    nothing from threads, and on a shared machine threads oversubscribe the cores (a 128x128
-    cascade took 6.7 s with two BLAS threads on two busy cores, 0.26 s with one)."""
-
-    @functools.wraps(function)
-    def limited(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with _threadpools().limit(limits=1, user_api="blas"):
-            return function(*args, **kwargs)
-
-    return limited
 
 
 def _check(info: int, what: str) -> None:
@@ -133,7 +106,7 @@ def _through_last(topology: PassiveTopology, work: np.ndarray) -> np.ndarray:
     return solved
 
 
-@_one_thread
+@single_threaded
 def transfer_and_coupling(
     topology: PassiveTopology, conductances: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +123,7 @@ def transfer_matrix(topology: PassiveTopology, conductances: np.ndarray) -> np.n
     return transfer_and_coupling(topology, conductances)[0]
 
 
-@_one_thread
+@single_threaded
 def coupling_matrix(topology: PassiveTopology, conductances: np.ndarray) -> np.ndarray:
     """Siemens, ``(cols, cols)``: ``K``, the currents into the sense nodes per volt on each of
     them with every driver at 0 V (``K[k, j]``: into node ``j`` per volt on node ``k``;
