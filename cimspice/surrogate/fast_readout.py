@@ -288,6 +288,8 @@ class FastTiaTile:
         matrices: np.ndarray,
         couplings: np.ndarray,
         table: TiaTable,
+        *,
+        seconds: float = 0.0,
     ) -> FastTiaTile:
         """Fold the linear loops into a fast model.
 
@@ -299,6 +301,8 @@ class FastTiaTile:
             couplings: siemens, ``(L, cols, cols)``: the sense nodes' coupling ``K`` of the
                 array linearised at each level.
             table: the TIAs' transfer.
+            seconds: time spent on ``matrices`` and ``couplings`` (counted in
+                :attr:`prepare_s`, with the levels' and the folding's).
         """
         start = time.perf_counter()
         levels = reference.levels
@@ -315,7 +319,7 @@ class FastTiaTile:
         cross = couplings.copy()
         cross[:, np.arange(cols), np.arange(cols)] = 0.0
         spread = None if kind is SecantTile else SlopeSpread.build(reference, own, h1)
-        spent = reference.seconds + time.perf_counter() - start
+        spent = reference.seconds + seconds + time.perf_counter() - start
         return cls(
             kind(levels, spent, _fit_in_level(levels, matrices)),
             kind(levels, spent, _fit_in_level(levels, folded)),

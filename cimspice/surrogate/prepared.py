@@ -309,9 +309,15 @@ class SecantTile:
     ) -> np.ndarray:
         """Siemens, ``(LEVELS, rows, cols)``: the secant network's transfer matrix at each
         level (before the fit in the level)."""
-        volts, amps = reference.solution.voltages, reference.solution.currents
-        secant = np.divide(amps, volts, out=np.zeros_like(amps), where=volts != 0)
+        secant = SecantTile.secants(reference)
         return np.stack([transfer_of(secant[:, :, k]) for k in range(len(reference.levels))])
+
+    @staticmethod
+    def secants(reference: TileLevels) -> np.ndarray:
+        """Siemens, ``(rows, cols, LEVELS)``: every cell's ``I / U`` at each level (0 where it
+        carries no voltage)."""
+        volts, amps = reference.solution.voltages, reference.solution.currents
+        return np.divide(amps, volts, out=np.zeros_like(amps), where=volts != 0)
 
     @property
     def rows(self) -> int:
