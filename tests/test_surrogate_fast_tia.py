@@ -221,3 +221,36 @@ def test_calibration_reports_the_fast_modes_tia_outputs(tmp_path):
     assert "surrogate-fast" in cal.speeds
     report = write_report(cal, tmp_path / "report")[0].read_text()
     assert "| surrogate-fast v_out |" in report
+
+
+def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeypatch):
+    from cimspice.network import hardware
+
+    spec = spec_from_dict(
+        {
+            **tile("sinh behavioural", 12, 12).to_dict(),
+            "readout": {
+                "kind": "tia",
+                "r_f": 2e3,
+                "gain": 1e3,
+                "adc_bits": 8,
+                "adc_full_scale": 0.5,
+            },
+            "nonideal": {"read_noise": 0.02, "seed": 4},
+        }
+    )
+    rng = np.random.default_rng(2)
+    w, x = rng.normal(size=(30, 8)), rng.uniform(0.0, 1.0, (40, 30))
+    surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
+
+    def run():
+        hw = hardware.HardwareMatMul(spec, surrogate=surrogate, mode="fast")
+        return hw(0, x, w), len(hw.layers[0].tiles)
+
+    threaded, tiles = run()
+    assert tiles == 6  # 3 row blocks x 2 column blocks of 12-column tiles (differential pairs)
+    # every tile has its own read-noise stream and the partial sums are added in tile order,
+    # so the threads change nothing: the same numbers run again and run serially
+    np.testing.assert_array_equal(run()[0], threaded)
+    monkeypatch.setattr(hardware, "_tile_pool", lambda: None)
+    np.testing.assert_array_equal(run()[0], threaded)

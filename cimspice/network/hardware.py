@@ -54,9 +54,11 @@ a layer without one uses each batch's own ``max |x|``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +104,8 @@ __all__ = [
 HARDWARE_ENGINES = ENGINE_NAMES
 """The engines a network's tiles can run on: every registered engine."""
 _READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
+TILE_THREADS = 2
+"""Threads that run a layer's fast surrogate tiles side by side (each on one BLAS thread)."""
 CHUNK_VALUES = 2**18
 """Input values of a layer run on its tiles at a time: the batch is cut into row blocks of
 about this many values (2 MiB, a cache's worth; 334 vectors of a 784-input layer). On the
@@ -260,7 +264,7 @@ class MappedLayer:
         folded: the fast path's ``(fan_in, fan_out)`` matrix (``None`` when not folded).
         prepare_s: seconds spent programming and preparing the tiles (one-time cost).
         weights: the matrix mapped (to recognise it on later calls).
-        read_rng: the read-noise stream.
+        read_rngs: each tile's read-noise stream.
         gains: each tile's digital output gain: the tile transform's times the drift
             compensation's.
         noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
@@ -276,7 +280,7 @@ class MappedLayer:
     folded: np.ndarray | None
     prepare_s: float
     weights: np.ndarray
-    read_rng: np.random.Generator = field(repr=False, default_factory=np.random.default_rng)
+    read_rngs: list[np.random.Generator] = field(repr=False, default_factory=list)
     gains: list[float] = field(default_factory=list)
     noise: list[np.ndarray | None] = field(default_factory=list)
 
@@ -392,7 +396,7 @@ class HardwareMatMul:
             folded,
             time.perf_counter() - start,
             weights,
-            rng_for(self.spec.nonideal.seed, _READ, index),
+            [rng_for(self.spec.nonideal.seed, _READ, index, s.index) for s in tiling.tiles],
             gains,
             [
                 read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
@@ -531,14 +535,18 @@ class HardwareMatMul:
             phases = [
                 dataclasses.replace(p, voltages=p.voltages.astype(np.float32)) for p in phases
             ]
-        for k, slot in enumerate(layer.tiling.tiles):
+        tiles = layer.tiling.tiles
+
+        def tile_parts(k: int) -> list[np.ndarray]:
+            """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
+            slot = tiles[k]
             volts = self._phase_inputs(phases, slot, pad=not readers)  # every phase at once
             reading = self._tile_reading(layer, k, volts)
             if spec.nonideal.read_noise:
                 outputs = reading * self._to_current
                 used, squares = volts[:, : slot.used_rows], layer.noise[k]
                 assert squares is not None  # computed when the layer was programmed
-                reading = add_read_noise(outputs, used, squares, spec, layer.read_rng)
+                reading = add_read_noise(outputs, used, squares, spec, layer.read_rngs[k])
                 scale = 1.0 / lsb
             else:
                 scale = self._to_current / lsb
@@ -548,11 +556,19 @@ class HardwareMatMul:
                 top = 2 ** (bits - 1) - 1
                 np.rint(outputs, out=outputs)  # like np.round: halves to even
                 np.clip(outputs, -top, top, out=outputs)
-            for p, phase in enumerate(phases):
-                part = outputs[p * n : (p + 1) * n]
-                y[:, slot.outputs] += layer.tiling.combine(
-                    part, slot, phase.weight * layer.gains[k] * lsb
+            return [
+                layer.tiling.combine(
+                    outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
                 )
+                for p, phase in enumerate(phases)
+            ]
+
+        # the surrogate's fast tiles are numpy alone (it lets go of the GIL): two at a time
+        pool = _tile_pool() if readers else None
+        results = (pool or _serial).map(tile_parts, range(len(tiles)))
+        for slot, parts in zip(tiles, results, strict=True):  # in order: the same sums
+            for part in parts:
+                y[:, slot.outputs] += part
 
     def _tile_reading(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
         """``(n, used_cols)``: what tile ``k``'s readout puts out for word-line ``volts``
@@ -581,6 +597,25 @@ class HardwareMatMul:
         for p, phase in enumerate(phases):
             volts[p * n : (p + 1) * n, : slot.used_rows] = phase.voltages[:, slot.rows]
         return volts
+
+
+class _Serial:
+    """``map`` in the calling thread (the pool's stand-in)."""
+
+    @staticmethod
+    def map(
+        function: Callable[[int], list[np.ndarray]], items: range
+    ) -> Iterator[list[np.ndarray]]:
+        return map(function, items)
+
+
+_serial = _Serial()
+
+
+@functools.cache
+def _tile_pool() -> ThreadPoolExecutor:
+    """The threads that run fast surrogate tiles side by side (one per process)."""
+    return ThreadPoolExecutor(max_workers=TILE_THREADS, thread_name_prefix="cimspice-tile")
 
 
 def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:

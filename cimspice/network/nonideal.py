@@ -184,7 +184,8 @@ def add_read_noise(
     noisy = np.square(voltages, dtype=np.float32) @ squares  # variance
     np.sqrt(noisy, out=noisy)
     noisy *= standard_normals(rng, noisy.shape)
-    return np.add(noisy, currents, dtype=np.float64)
+    # in the currents' own precision (single for the surrogate's fast tiles), at least single
+    return np.add(noisy, currents, dtype=np.result_type(currents.dtype, np.float32))
 
 
 NORMAL_TABLE_BITS = 16
