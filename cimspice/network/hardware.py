@@ -35,6 +35,14 @@ them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
 
+The per-tile path runs the batch in row blocks of :data:`CHUNK_VALUES` input values (each
+pass over a tile's arrays then works in the cache), every input phase of a tile in one call,
+on one BLAS thread per product (:mod:`cimspice.threads`). A surrogate tile gives what the ADC
+reads alone (:meth:`~cimspice.surrogate.model.SurrogateTile.read`); the fast modes of
+nonlinear tiles take the layer's voltages in single precision (their arithmetic is single
+already), unpadded, and run :data:`TILE_THREADS` tiles side by side, each with its own
+read-noise stream, their partial sums added in tile order.
+
 Fast path: with linear tiles read by ideal virtual grounds, no ADC and no read noise,
 everything after the tiles is linear, so each layer's tiles, slices, column pairs and partial
 sums are folded at programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is

@@ -4,8 +4,10 @@ The fast modes (:class:`~cimspice.surrogate.prepared.SecantTile`,
 :class:`~cimspice.surrogate.prepared.AttenuationTile`) give the currents ``I0`` into ideal
 virtual grounds. A TIA holds its sense node near 0 V, not at it: at the potentials ``x``,
 ``I = I0 + x @ K`` to first order, ``K`` the sense nodes' coupling of the array linearised at
-the vector's level (the cells' slopes at the uniform levels, :mod:`cimspice.engines.cascade`),
-and every column's TIA sets ``x_j = h(I_j)`` and ``V_out_j = o(I_j)``, its static transfer
+the vector's level (:mod:`cimspice.engines.cascade`: for 1T1R cells the secant network's,
+from the transfer matrix's own cascade; for sinh and 1S1R cells the slopes' network's, each
+column's own share corrected for the vector's cell voltages, :class:`SlopeSpread`), and every
+column's TIA sets ``x_j = h(I_j)`` and ``V_out_j = o(I_j)``, its static transfer
 (:class:`TiaTable`: the behavioural op-amp's law or the CMOS op-amp's measured curves).
 
 Over most of its range a TIA is linear to far better than the fast modes' error (the loop
@@ -98,7 +100,7 @@ class TiaTable:
         """Tabulate ``readout``: a measured transfer over its measured currents, a
         behavioural op-amp's law over ``[-i_max, i_max]`` (ampere)."""
         if isinstance(readout, MeasuredTia):
-            sense_of, v_out_of = readout._splines
+            sense_of, v_out_of = readout.splines
             grid = np.linspace(readout.currents[0], readout.currents[-1], TABLE_POINTS)
             sense, v_out = sense_of(grid), v_out_of(grid)
         else:

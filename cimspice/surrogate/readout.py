@@ -223,7 +223,7 @@ class MeasuredTia:
             RangeWarning: currents beyond the measured table (there its ends are held).
         """
         lo, hi = float(self.currents[0]), float(self.currents[-1])
-        sense_of, v_out_of = self._splines
+        sense_of, v_out_of = self.splines
         slope_of = sense_of.derivative()
         currents, own = currents_at(np.zeros(shape))
         sense = sense_of(np.clip(currents, lo, hi))
@@ -265,7 +265,7 @@ class MeasuredTia:
         return float(np.max(np.abs(self.v_out)))
 
     @functools.cached_property
-    def _splines(self) -> tuple[CubicSpline, CubicSpline]:
+    def splines(self) -> tuple[CubicSpline, CubicSpline]:
         """``x(I)`` and ``V_out(I)``."""
         return CubicSpline(self.currents, self.sense), CubicSpline(self.currents, self.v_out)
 
