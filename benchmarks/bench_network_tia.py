@@ -11,8 +11,8 @@ forward pass of the same model, interleaved (median of the per-pair ratios): the
 (read noise on) and without read noise (the same programmed tiles). The accurate mode (Newton
 on the fitted network, the TIAs' loops around it) is timed on the first ``--accurate-images``
 images, its ratio per image against the ideal pass's over all of them, and its outputs
-compared with the fast mode's there. Programming (mapping, device models, each tile's preparation) is a one-time
-cost, timed apart.
+compared with the fast mode's there. Programming (mapping, device models, each tile's
+preparation) is a one-time cost, timed apart.
 
 Without ``--surrogate`` the surrogate is ``OUT/surrogate.json``, calibrated first if missing
 (``cimspice calibrate SPEC --samples N --batch 8``, its SPICE runs cached in ``OUT/cache``,
