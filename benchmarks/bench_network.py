@@ -22,9 +22,10 @@ import time
 
 import numpy as np
 
-from cimspice.network.evaluate import resolve_model, samples_of
-from cimspice.network.hardware import HardwareMatMul, measure_input_ranges
+from cimspice.mapping.matmul import HardwareMatMul
+from cimspice.nn.model import measure_input_ranges
 from cimspice.spec import CrossbarSpec, load_spec
+from cimspice.studies.evaluate import resolve_model, samples_of
 
 
 def quiet(spec: CrossbarSpec) -> CrossbarSpec:

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_pareto.py [--spec examples/network-128.toml]
         [--model mnist-mlp] [--samples N] [--seeds 2] [--out out/pareto]
 
-Runs :func:`cimspice.compensation.network_report.run_pareto` (the work of ``cimspice
+Runs :func:`cimspice.studies.pareto_report.run_pareto` (the work of ``cimspice
 compensate SPEC --pareto``): the model on the spec's tiles (nominal surrogate) without and with
 each scheme, some combinations, mixed precision and hardware-aware training, every case over
 ``--seeds`` device seeds on the same held-out samples. Prints the markdown table (accuracy and
@@ -18,7 +18,7 @@ import argparse
 import time
 from pathlib import Path
 
-from cimspice.compensation.network_report import ParetoRequest, run_pareto
+from cimspice.studies.pareto_report import ParetoRequest, run_pareto
 
 
 def main() -> None:

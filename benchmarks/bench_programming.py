@@ -5,7 +5,7 @@
 
 Maps the model's weighted layers onto tiles of the spec (mnist-mlp on 128x128: 30 tiles) and
 programs every tile (levels, stuck cells, programming noise with write-verify, drift:
-``cimspice.network.nonideal.program_tile``) and prepares it for the surrogate (the fitted
+``cimspice.devices.generic.program_tile``) and prepares it for the surrogate (the fitted
 network's transfer matrix, by the admittance cascade, ``cimspice.engines.cascade``): the
 whole of ``HardwareMatMul.program``, timed ``--repeats`` times (median), with the share of
 the device models. Beside it, on the first ``--lu-tiles`` programmed tiles, the transfer
@@ -25,10 +25,10 @@ from _common import interleaved
 
 from cimspice.engines import cascade
 from cimspice.engines.nodal import NodalSolver
-from cimspice.network import hardware
-from cimspice.network.evaluate import resolve_model
-from cimspice.network.hardware import HardwareMatMul, tile_spec
+from cimspice.mapping import matmul
+from cimspice.mapping.matmul import HardwareMatMul, tile_spec
 from cimspice.spec import load_spec
+from cimspice.studies.evaluate import resolve_model
 from cimspice.topology import PassiveTopology
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     model, _ = resolve_model(args.model)
 
     devices_s = [0.0]
-    program_tile = hardware.program_tile
+    program_tile = matmul.program_tile
 
     def timed(*a, **k):  # the device models' share of the programming
         start = time.perf_counter()
@@ -51,7 +51,7 @@ def main() -> None:
         devices_s[0] += time.perf_counter() - start
         return out
 
-    hardware.program_tile = timed
+    matmul.program_tile = timed
     totals, devices, hw = [], [], None
     for repeat in range(args.repeats):
         print(f"[bench] programming, run {repeat + 1} ...", file=sys.stderr, flush=True)
@@ -62,7 +62,7 @@ def main() -> None:
             hw.program(index, model.matrix(index))
         totals.append(time.perf_counter() - start)
         devices.append(devices_s[0])
-    hardware.program_tile = program_tile
+    matmul.program_tile = program_tile
     assert hw is not None
     tiles = [
         (p, t)

@@ -7,16 +7,14 @@ inputs are ``(batch, rows)`` or ``(rows,)`` in volts on the word lines; output c
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
+from cimspice.arguments import as_ndarray, real_array
 from cimspice.errors import ArrayFileError, InputError
+from cimspice.outputs import atomic_output
 
 MIN_CONDUCTANCE = 1e-30
 """Siemens: the smallest non-zero conductance accepted (1/G must be a finite resistance)."""
@@ -31,26 +29,6 @@ __all__ = [
 ]
 
 
-def _check_numeric(array: np.ndarray, what: str, *, finite: bool = True) -> np.ndarray:
-    if (
-        array.dtype == object
-        or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer))
-        or array.dtype == np.bool_
-    ):
-        raise InputError(f"{what} must hold real numbers, got dtype {array.dtype}")
-    out = np.asarray(array, dtype=np.float64)
-    if not finite or np.isfinite(np.sum(out)):  # one pass: NaN and inf spread through a sum
-        return out
-    bad = ~np.isfinite(out)  # (or a sum of huge finite values overflowed: look closer)
-    if bad.any():
-        first = tuple(int(k) for k in np.argwhere(bad)[0])
-        raise InputError(
-            f"{what} holds {int(bad.sum())} non-finite value(s) (NaN or inf), "
-            f"first at index {first}"
-        )
-    return out
-
-
 def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Validate a conductance matrix for a ``rows x cols`` array; return it as float64.
 
@@ -58,12 +36,12 @@ def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.nda
         InputError: wrong shape, non-numeric dtype, NaN/inf, or a negative conductance.
 
     """
-    g = np.asarray(conductances)
+    g = as_ndarray(conductances, "conductances")
     if g.shape != (rows, cols):
         raise InputError(
             f"conductances must have shape (rows, cols) = ({rows}, {cols}), got {g.shape}"
         )
-    g = _check_numeric(g, "conductances")
+    g = real_array(g, "conductances")
     tiny = (g > 0) & (g < MIN_CONDUCTANCE)
     if tiny.any():
         first = tuple(int(k) for k in np.argwhere(tiny)[0])
@@ -80,28 +58,24 @@ def check_conductances(conductances: np.ndarray, rows: int, cols: int) -> np.nda
     return g
 
 
-def check_inputs(inputs: np.ndarray, rows: int, *, finite: bool = True) -> np.ndarray:
+def check_inputs(inputs: np.ndarray, rows: int) -> np.ndarray:
     """Validate word-line input voltages; return them as float64 of shape ``(batch, rows)``.
 
-    A 1-D input of shape ``(rows,)`` is a batch of one. ``finite=False`` leaves out the
-    NaN/inf test, for a caller whose first pass over the values makes it (e.g. a sum of
-    squares) and calls again with it when that finds one.
+    A 1-D input of shape ``(rows,)`` is a batch of one.
 
     Raises:
         InputError: wrong shape, empty batch, non-numeric dtype, or NaN/inf.
 
     """
-    v = np.asarray(inputs)
-    if v.ndim == 1:
-        v = v[None, :]
+    given = as_ndarray(inputs, "inputs")
+    v = given[None, :] if given.ndim == 1 else given
     if v.ndim != 2 or v.shape[1] != rows:
         raise InputError(
-            f"inputs must have shape (batch, rows) or (rows,) with rows = {rows}, "
-            f"got {np.asarray(inputs).shape}"
+            f"inputs must have shape (batch, rows) or (rows,) with rows = {rows}, got {given.shape}"
         )
     if v.shape[0] == 0:
         raise InputError("inputs hold an empty batch (shape (0, rows))")
-    return _check_numeric(v, "inputs", finite=finite)
+    return real_array(v, "inputs")
 
 
 def load_array(path: str | Path, what: str) -> np.ndarray:
@@ -112,42 +86,35 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
 
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ArrayFileError(f"{what} file not found: {path}")
+    if not path.is_file():  # a folder, FIFO or device: never opened (a FIFO would block)
+        raise ArrayFileError(f"{what} file {path} is not a regular file")
     try:
-        data = np.load(path, allow_pickle=False)
+        # Mapped first, not read: a header that claims a huge shape costs nothing until the
+        # size is checked, and a file shorter than its header claims fails here.
+        data = np.load(path, allow_pickle=False, mmap_mode="r")
     except (ValueError, OSError, EOFError) as err:
-        raise ArrayFileError(f"{what} file {path} is not a readable .npy array: {err}") from None
+        reason = str(err)
+        if "mmap length" in reason:
+            reason = "it holds less data than its header claims (truncated, or a false shape)"
+        elif "Python objects" in reason:
+            reason = "it holds Python objects (pickles are refused)"
+        raise ArrayFileError(f"{what} file {path} is not a readable .npy array: {reason}") from None
     if not isinstance(data, np.ndarray):
         data.close()
         raise ArrayFileError(f"{what} file {path} holds several arrays (.npz); give one .npy")
-    return data
+    from cimspice.memory import check_fits
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; move it into place only if the block succeeds.
-
-    Nothing is left at ``path`` (nor beside it) when the block raises.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        # the array as stored, and as the float64 copy every consumer makes of it
+        check_fits(data.nbytes + 8 * data.size, f"{what} {path} of shape {data.shape}")
+        return np.array(data)
+    finally:
+        mapping = getattr(data, "_mmap", None)
+        del data
+        if mapping is not None:
+            mapping.close()
 
 
 def save_npz_atomic(path: str | Path, arrays: Mapping[str, np.ndarray]) -> None:

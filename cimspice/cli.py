@@ -1,38 +1,91 @@
 """The ``cimspice`` command line: argument parsing only; the work is done by the library.
 
-Every user error ends with exit code 1 (2 for bad arguments) and one line on stderr, no
-traceback; nothing half-written is left at an output path.
+Error contract: a command line the parser rejects (unknown flag, missing or malformed value,
+a value out of range, flags that do not go together) exits with code 2 and the one line
+``cimspice COMMAND: error: MESSAGE (see cimspice COMMAND --help)`` on stderr; any other error
+exits with code 1 and the one line ``cimspice: error: MESSAGE``; an interrupt exits with 130.
+No traceback for user errors. Every argument and output path is checked before any work; no
+output replaces anything but a regular file, nor an input; the outputs of a command appear
+together or not at all (:mod:`cimspice.outputs`). Warnings are printed, one line each, after
+a command succeeds; numpy's floating-point warnings are not printed (the solvers check their
+own answers).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from cimspice.compensation import MEASURING_ENGINES, SCHEME_NAMES
 from cimspice.simulation import ENGINE_NAMES, ENGINES
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
+    from cimspice.compensation.scheme import Scheme
     from cimspice.engines.ngspice_process import WorkerProcess
+    from cimspice.outputs import OutputPlan
+    from cimspice.result import TransientResult
+    from cimspice.spec import CrossbarSpec
 
 __all__ = ["build_parser", "main"]
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_NUMPY_FP = re.compile(r"encountered in |^Mean of empty slice|^Degrees of freedom <= 0")
+"""numpy's floating-point RuntimeWarnings (overflow, invalid value, divide by zero, ...)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{_usage_line(self.prog, message)}\n")
+
+
+def _usage_line(prog: str, message: str) -> str:
+    flat = " ".join(message.split())
+    return f"{prog}: error: {flat} (see {prog} --help)"
+
+
+def _input_plan(args: argparse.Namespace, spec: CrossbarSpec | None = None) -> OutputPlan:
+    """An output plan holding the command's input files (outputs are added by the caller)."""
+    from cimspice.errors import SpecError
+    from cimspice.outputs import OutputPlan
+
+    plan = OutputPlan()
+    plan.read(args.spec, "SPEC")
+    for flag in ("conductances", "inputs", "surrogate"):
+        plan.read(getattr(args, flag, None), f"--{flag}")
+    if spec is not None and spec.access.model_file:
+        try:
+            plan.read(spec.model_path(), "access.model_file")
+        except SpecError:
+            pass  # a missing model file is reported where it is needed
+    return plan
 
 
 def _cmd_netlist(args: argparse.Namespace) -> None:
-    from cimspice.arrays import atomic_output, load_array
+    from cimspice.arrays import load_array
     from cimspice.netlist import render
+    from cimspice.outputs import atomic_output
     from cimspice.spec import load_spec
 
     spec = load_spec(args.spec)
-    g = load_array(args.conductances, "conductances") if args.conductances else None
-    v = load_array(args.inputs, "inputs") if args.inputs else None
-    text = render(spec, g, v, save_nodes=args.save_nodes)
-    with atomic_output(args.output, "w") as handle:
-        handle.write(text)
+    plan = _input_plan(args, spec)
+    plan.write(args.output, "-o")
+    with plan:
+        g = load_array(args.conductances, "conductances") if args.conductances else None
+        v = load_array(args.inputs, "inputs") if args.inputs else None
+        text = render(spec, g, v, save_nodes=args.save_nodes)
+        with atomic_output(plan.stage(args.output), "w") as handle:
+            handle.write(text)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
@@ -50,16 +103,34 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
             worker.discard()  # only if never used: a used worker's folder holds its result
 
 
-def _simulate_transient(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
+def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
+    from cimspice.spec import load_spec
+
+    spec = load_spec(args.spec)
+    plan = _input_plan(args, spec)
+    plan.write(args.output, "-o")
+    tran = args.analysis == "tran"
+    if args.plot_dir is not None:
+        names = (
+            [_transient_plot(spec, pulsed=bool(args.pulse_period))]
+            if tran
+            else ["cell_voltages.png", "error_map.png"]
+        )
+        plan.folder(args.plot_dir, "--plot-dir", names)
+    with plan:
+        plots = (_simulate_transient if tran else _simulate_op)(args, worker, spec, plan)
+    for name in plots:
+        print(f"wrote {Path(args.plot_dir) / name}", file=sys.stderr)
+
+
+def _simulate_transient(
+    args: argparse.Namespace, worker: WorkerProcess | None, spec: CrossbarSpec, plan: OutputPlan
+) -> list[str]:
+    """The transient analysis; returns the plots written into ``--plot-dir``."""
     from cimspice.arrays import load_array
     from cimspice.engines.ngspice import NgspiceEngine
     from cimspice.engines.transient import run_transient
-    from cimspice.errors import InputError
-    from cimspice.spec import load_spec
 
-    if args.t_stop is None:
-        raise InputError("--analysis tran needs --t-stop")
-    spec = load_spec(args.spec)
     g = load_array(args.conductances, "conductances")
     v = load_array(args.inputs, "inputs")
     engine = NgspiceEngine(timeout_s=args.timeout, keep=args.keep, worker=worker)
@@ -73,21 +144,76 @@ def _simulate_transient(args: argparse.Namespace, worker: WorkerProcess | None) 
         tol=args.settle_tol,
         pulse_period=args.pulse_period or 0.0,
     )
-    result.save(args.output)
-    if args.plot_dir is not None:
-        from cimspice.plots import plot_settling
+    result.save(plan.stage(args.output))
+    if args.plot_dir is None:
+        return []
+    folder = plan.stage(args.plot_dir)
+    return [_plot_transient(spec, result, folder, pulsed=bool(args.pulse_period))]
 
-        path = plot_settling(result, Path(args.plot_dir) / "settling.png")
-        print(f"wrote {path}", file=sys.stderr)
+
+def _transient_plot(spec: CrossbarSpec, *, pulsed: bool) -> str:
+    """The file a transient's plot goes to: ``integration.png`` for an integrator or
+    pulse-width-encoded inputs, else ``settling.png``."""
+    from cimspice.spec import ReadoutKind
+
+    integrating = spec.readout.kind == ReadoutKind.INTEGRATOR or pulsed
+    return "integration.png" if integrating else "settling.png"
 
 
-def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
-    if args.analysis == "tran":
-        _simulate_transient(args, worker)
-        return
+def _plot_transient(
+    spec: CrossbarSpec, result: TransientResult, folder: Path, *, pulsed: bool
+) -> str:
+    """``settling.png`` (step responses) or, for an integrator or pulse-width-encoded
+    inputs, ``integration.png`` (the output and the charge collected over time); returns
+    the file's name."""
+    from cimspice.caption import spec_caption
+    from cimspice.plots import plot_integration, plot_settling, save_figure
+    from cimspice.spec import ReadoutKind
+
+    caption = spec_caption(spec, engine="ngspice transient")
+    waves = result.v_out if result.v_out is not None else result.currents
+    quantity = "TIA output" if result.v_out is not None else "bit-line current"
+    if spec.readout.kind == ReadoutKind.INTEGRATOR:
+        figure = plot_integration(
+            result.time,
+            waves,
+            result.currents,
+            quantity="integrator output V_out",
+            c_f=spec.readout.c_f,
+            t_start=spec.readout.t_reset,
+            title="charge integrator: its output (V_out = -Q / c_f) and the charge Q collected",
+            caption=caption,
+        )
+    elif pulsed:
+        figure = plot_integration(
+            result.time,
+            waves,
+            result.currents,
+            quantity=quantity,
+            unit="V" if result.v_out is not None else "A",
+            title=f"pulse-width-encoded inputs: the {quantity} and the charge collected",
+            caption=caption,
+        )
+    else:
+        figure = plot_settling(
+            result.time,
+            waves,
+            result.settling_time,
+            result.tol,
+            quantity=quantity,
+            caption=caption,
+        )
+    name = _transient_plot(spec, pulsed=pulsed)
+    save_figure(figure, folder / name)
+    return name
+
+
+def _simulate_op(
+    args: argparse.Namespace, worker: WorkerProcess | None, spec: CrossbarSpec, plan: OutputPlan
+) -> list[str]:
+    """The operating points; returns the plots written into ``--plot-dir``."""
     from cimspice.arrays import load_array
     from cimspice.simulation import get_engine
-    from cimspice.spec import load_spec
 
     options: dict[str, object] = {}
     if worker is not None:
@@ -95,25 +221,30 @@ def _simulate(args: argparse.Namespace, worker: WorkerProcess | None) -> None:
     elif args.engine == "surrogate":
         options = {"surrogate": args.surrogate, "mode": args.mode}
     engine = get_engine(args.engine, **options)
-    spec = load_spec(args.spec)
     g = load_array(args.conductances, "conductances")
     v = load_array(args.inputs, "inputs")
     result = engine.run(spec, g, v, node_voltages=args.node_voltages)
-    result.save(args.output)
-    if args.plot_dir is not None:
-        from cimspice.plots import plot_cell_voltages
+    result.save(plan.stage(args.output))
+    if args.plot_dir is None:
+        return []
+    import numpy as np
 
-        if result.v_word is None:
-            result = engine.run(spec, g, v, node_voltages=True)
-        path = plot_cell_voltages(result, v, Path(args.plot_dir) / "cell_voltages.png")
-        print(f"wrote {path}", file=sys.stderr)
-        import numpy as np
+    from cimspice.caption import spec_caption
+    from cimspice.plots import plot_cell_voltages, plot_error_map, save_figure
 
-        from cimspice.plots import plot_error_map
-
-        reference = np.atleast_2d(np.asarray(v, dtype=float)) @ np.asarray(g, dtype=float)
-        path = plot_error_map(result, reference, Path(args.plot_dir) / "error_map.png")
-        print(f"wrote {path}", file=sys.stderr)
+    if result.v_word is None:
+        result = engine.run(spec, g, v, node_voltages=True)
+    folder = plan.stage(args.plot_dir)
+    caption = spec_caption(spec, engine=result.engine)
+    inputs = np.atleast_2d(np.asarray(v, dtype=float))
+    figure = plot_cell_voltages(
+        result.cell_voltages[0], inputs[0], caption=f"{caption}; input vector 0"
+    )
+    save_figure(figure, folder / "cell_voltages.png")
+    reference = inputs @ np.asarray(g, dtype=float)
+    figure = plot_error_map(result.currents, reference, caption=caption)
+    save_figure(figure, folder / "error_map.png")
+    return ["cell_voltages.png", "error_map.png"]
 
 
 def _timeout(text: str) -> float:
@@ -138,6 +269,31 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _ranged(kind: type[float] | type[int], ok: Callable[[float], bool], rule: str) -> Any:
+    """An argparse type: a number of ``kind`` for which ``ok`` holds (``rule`` says which)."""
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    parse.__name__ = f"{noun} {rule}"
+    return parse
+
+
+_positive = _ranged(float, lambda v: v > 0, "> 0")  # inf allowed: no limit
+_fraction = _ranged(float, lambda v: 0 < v < 1, "in (0, 1)")
+_scale = _ranged(float, lambda v: 0 < v <= 1, "in (0, 1]")
+_finite_positive = _ranged(float, lambda v: 0 < v < math.inf, "finite and > 0")
+_weights = _ranged(int, lambda v: v >= -1, ">= 0 (or -1: no limit)")
+_seed = _ranged(int, lambda v: v >= 0, "an integer >= 0 (a random seed)")
+
+
 def _noise_level(text: str) -> float:
     """Argparse type: a finite number >= 0."""
     try:
@@ -153,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cimspice`` command."""
     from cimspice import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cimspice",
         description="Circuit-level SPICE co-simulation of memristor-crossbar compute-in-memory.",
     )
@@ -217,7 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t-stop", type=_timeout, metavar="S", help="tran: simulated window, s")
     p.add_argument("--t-step", type=_timeout, metavar="S", help="tran: print step, s")
     p.add_argument(
-        "--settle-tol", type=float, default=1e-3, metavar="X", help="tran: settling band (1e-3)"
+        "--settle-tol",
+        type=_fraction,
+        default=1e-3,
+        metavar="X",
+        help="tran: settling band, fraction of full scale in (0, 1) (1e-3)",
     )
     p.add_argument(
         "--pulse-period",
@@ -249,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=16, metavar="B", help="vectors per matrix (16)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.add_argument(
         "--jobs", type=_positive_int, default=None, metavar="J", help="parallel ngspice runs"
     )
@@ -267,8 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cache",
         metavar="DIR",
-        default=".cimspice-cache",
-        help="SPICE result cache; an interrupted run resumes from it (.cimspice-cache)",
+        help="SPICE result cache; an interrupted run resumes from it (default: spice/ in the "
+        "user cache, $CIMSPICE_CACHE or ~/.cache/cimspice)",
     )
     p.add_argument(
         "--report-dir",
@@ -281,9 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
         "compensate",
         help="run a compensation scheme on a tile and report its error and cost",
         description="Measure a compensation scheme on SPEC's tile: the error against the "
-        "ideal V @ G before and after (held-out inputs ~ U(0, v_read)), the energy per MVM "
-        "and per MAC, the extra area and latency. Schemes: ir-predistort, "
-        "column-calibration, reference-column, partitioning, input-scaling, write-verify. Targets: "
+        "ideal V @ G of the DAC's levels before and after (held-out inputs ~ U(0, v_read)), "
+        "measured on what the digital side sees (ADC values, else TIA outputs, else "
+        "currents), the energy per MVM and per MAC, the extra area and latency. Schemes: "
+        f"{', '.join(SCHEME_NAMES)}. Targets: "
         "--conductances, or random over the lower 60%% of the spec's window. With -o "
         "(ir-predistort only), write the pre-distorted conductances instead. With --pareto, "
         "evaluate a network on SPEC's tiles instead (surrogate) with every scheme, some "
@@ -310,26 +471,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=["ngspice", "nodal"],
+        choices=MEASURING_ENGINES,
         default="ngspice",
         help="what measures the errors (ngspice, default)",
     )
     p.add_argument(
         "--batch", type=_positive_int, default=32, metavar="B", help="held-out vectors (32)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.add_argument(
         "--t-read", type=_timeout, default=10e-9, metavar="S", help="read time per cycle (10e-9 s)"
     )
     p.add_argument(
         "--mode", help="reference-column: dummy|differential; input-scaling: scale|bit-serial"
     )
-    p.add_argument("--scale", type=float, help="input-scaling: input factor (0.25)")
+    p.add_argument("--scale", type=_scale, help="input-scaling: input factor in (0, 1] (0.25)")
     p.add_argument("--bits", type=_positive_int, help="input-scaling bit-serial: bits (8)")
     p.add_argument("--vectors", type=_positive_int, help="column-calibration: reference vectors")
     p.add_argument("--tile", type=_positive_int, metavar="N", help="partitioning: tile size (16)")
     p.add_argument(
-        "--tol", type=float, metavar="X", help="write-verify: tolerance, fraction of the window"
+        "--tol",
+        type=_finite_positive,
+        metavar="X",
+        help="write-verify: tolerance, fraction of the window (> 0)",
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write before/after error maps (PNG) here")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
@@ -360,13 +524,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--budget",
-        type=float,
+        type=_positive,
         metavar="J",
         help="mixed precision's energy budget per MAC (default: twice the baseline's)",
     )
     g.add_argument(
         "--sram-weights",
-        type=int,
+        type=_weights,
         default=65_536,
         metavar="N",
         help="weights SRAM CIM holds (65536; layers that do not fit go digital; -1: no limit)",
@@ -463,33 +627,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch", type=_positive_int, default=100, metavar="B", help="input vectors (100)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.set_defaults(func=_cmd_demo)
     return parser
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> None:
-    from cimspice.errors import InputError
+    from cimspice.resources import default_cache_dir
     from cimspice.spec import load_spec
-    from cimspice.surrogate.calibrate import calibrate, write_report
+    from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 
     spec = load_spec(args.spec)
-    if args.scheduler and args.executor != "dask":
-        raise InputError("--scheduler needs --executor dask")
-    result = calibrate(
-        spec,
-        samples=args.samples,
-        batch=args.batch,
-        seed=args.seed,
-        cache_dir=args.cache,
-        jobs=args.jobs,
-        executor=args.executor,
-        scheduler=args.scheduler,
-    )
+    cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
     out = Path(args.output)
     report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
-    files = write_report(result, report_dir)
-    result.surrogate.save(out)
+    plan = _input_plan(args, spec)
+    plan.write(out, "-o")
+    plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
+    plan.cache(cache, "--cache")
+    with plan:  # every path checked before the SPICE runs; both outputs appear together
+        result = calibrate(
+            spec,
+            samples=args.samples,
+            batch=args.batch,
+            seed=args.seed,
+            cache_dir=cache,
+            jobs=args.jobs,
+            executor=args.executor,
+            scheduler=args.scheduler,
+        )
+        files = write_report(result, plan.stage(report_dir))
+        result.surrogate.save(plan.stage(out))
     m = result.metrics
     print(f"surrogate written to {out}; report in {report_dir}/ ({len(files)} files)")
     print("held-out error vs ngspice (fraction of full scale):")
@@ -498,9 +666,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def _cmd_compensate(args: argparse.Namespace) -> None:
-    from cimspice.arrays import atomic_output, load_array
-    from cimspice.compensation import default_targets, evaluate_scheme
-    from cimspice.compensation.cost import CostModel
+    from cimspice.compensation import make_scheme
     from cimspice.errors import InputError
     from cimspice.spec import load_spec
 
@@ -523,6 +689,7 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
         )
         if value is not None
     }
+    plan = _input_plan(args, spec)
     if args.output is not None:
         if args.scheme != "ir-predistort":
             raise InputError(
@@ -532,81 +699,124 @@ def _cmd_compensate(args: argparse.Namespace) -> None:
             raise InputError("-o needs --conductances G.npy (the targets to pre-distort)")
         if params:
             raise InputError(f"ir-predistort takes none of --{', --'.join(params)}")
-        import json
-
-        import numpy as np
-
-        from cimspice.compensation.ir_predistort import PredistortParams, predistort, rescaled
-
-        g = load_array(args.conductances, "conductances")
-        # By default the written matrix stands on its own: programmed as it is, the array
-        # outputs V @ G with no digital correction. A floor offset or a rescaling needs one,
-        # and it is written beside the matrix.
-        pd = PredistortParams(shift_floor=args.floor_offset)
-        sol = rescaled(spec, g, pd) if args.rescale else predistort(spec, g, pd)
-        correction = Path(args.output).with_suffix(".json")
-        needs_correction = sol.alpha != 1.0 or sol.offset != 0.0
-        with atomic_output(args.output) as handle:
-            np.save(handle, sol.conductances)
-        if needs_correction:
-            with atomic_output(correction, "w") as handle:
-                json.dump(
-                    {
-                        "conductances": str(args.output),
-                        "alpha": sol.alpha,
-                        "offset_s": sol.offset,
-                        "outputs": "(I - offset_s * sum(V)) / alpha",
-                    },
-                    handle,
-                    indent=2,
-                )
-        print(
-            f"wrote {args.output}: {sol.iterations} iterations, nodal residual "
-            f"{sol.residual:.3e} of full scale, alpha {sol.alpha:.6g}, offset "
-            f"{sol.offset:.6g} S, cells at g_max {int(sol.clipped_high.sum())}, held at g_min "
-            f"{int(sol.clipped_low.sum())}"
-        )
-        if needs_correction:
-            print(f"outputs need (I - offset * sum(V)) / alpha digitally: written to {correction}")
-        if sol.clipped_high.any() and not args.rescale:
-            print("the window leaves no headroom: --rescale scales the targets to fit it")
+        plan.write(args.output, "-o")
+        if args.rescale or args.floor_offset:
+            plan.write(_correction_path(args.output), "correction file (-o with .json)")
+        with plan:
+            _predistort(args, spec, plan)
         return
     if args.rescale or args.floor_offset:
         raise InputError(
             "--rescale and --floor-offset apply with -o (the report uses both on its own)"
         )
+    scheme = make_scheme(args.scheme, **params)
+    scheme.check_tile(spec)  # refused before any work, naming the spec key
+    if args.network:
+        from cimspice.studies.evaluate import check_model_name
+
+        scheme.network_form(spec)  # a scheme with no network form: refused before any work
+        plan.read(check_model_name(args.model), "--model")
+        plan.cache(args.cache_dir, "--cache-dir")
+    if args.json is not None:
+        plan.write(args.json, "--json")
+    if args.plot_dir is not None:
+        plan.folder(args.plot_dir, "--plot-dir", [f"{args.scheme}.png"])
+    with plan:  # the network level too: a failure there leaves no report files behind
+        _compensate_scheme(args, spec, scheme, plan)
+        if args.network:
+            _compensate_network(args, scheme)
+    if args.plot_dir is not None:
+        print(f"wrote {Path(args.plot_dir) / f'{args.scheme}.png'}", file=sys.stderr)
+
+
+def _correction_path(output: str) -> Path:
+    """Where ``compensate -o OUT`` writes its digital correction: ``OUT`` as ``.json``."""
+    return Path(output).with_suffix(".json")
+
+
+def _predistort(args: argparse.Namespace, spec: CrossbarSpec, plan: OutputPlan) -> None:
+    """``compensate --scheme ir-predistort -o OUT``: write the pre-distorted matrix."""
+    import json
+
+    import numpy as np
+
+    from cimspice.arrays import load_array
+    from cimspice.compensation.ir_predistort import PredistortParams, predistort, rescaled
+    from cimspice.outputs import atomic_output
+
+    g = load_array(args.conductances, "conductances")
+    # By default the written matrix stands on its own: programmed as it is, the array
+    # outputs V @ G with no digital correction. A floor offset or a rescaling needs one,
+    # and it is written beside the matrix.
+    pd = PredistortParams(shift_floor=args.floor_offset)
+    sol = rescaled(spec, g, pd) if args.rescale else predistort(spec, g, pd)
+    correction = _correction_path(args.output)
+    needs_correction = sol.alpha != 1.0 or sol.offset != 0.0
+    with atomic_output(plan.stage(args.output)) as handle:
+        np.save(handle, sol.conductances)
+    if needs_correction:
+        with atomic_output(plan.stage(correction), "w") as handle:
+            json.dump(
+                {
+                    "conductances": str(args.output),
+                    "alpha": sol.alpha,
+                    "offset_s": sol.offset,
+                    "outputs": "(I - offset_s * sum(V)) / alpha",
+                },
+                handle,
+                indent=2,
+            )
+    print(
+        f"wrote {args.output}: {sol.iterations} iterations, nodal residual "
+        f"{sol.residual:.3e} of full scale, alpha {sol.alpha:.6g}, offset "
+        f"{sol.offset:.6g} S, cells at g_max {int(sol.clipped_high.sum())}, held at g_min "
+        f"{int(sol.clipped_low.sum())}"
+    )
+    if needs_correction:
+        print(f"outputs need (I - offset * sum(V)) / alpha digitally: written to {correction}")
+    if sol.clipped_high.any() and not args.rescale:
+        print("the window leaves no headroom: --rescale scales the targets to fit it")
+
+
+def _compensate_scheme(
+    args: argparse.Namespace, spec: CrossbarSpec, scheme: Scheme, plan: OutputPlan
+) -> None:
+    """``compensate --scheme NAME``: measure the scheme, print and write its report."""
+    from cimspice.arrays import load_array
+    from cimspice.compensation import default_targets, evaluate_scheme
+    from cimspice.compensation.cost import CostModel
+    from cimspice.outputs import atomic_output
+
     if args.conductances is not None:
         g = load_array(args.conductances, "conductances")
     else:
         g = default_targets(spec, args.seed)
     cost = CostModel(t_read=args.t_read)
     report = evaluate_scheme(
-        args.scheme,
-        spec,
-        g,
-        engine=args.engine,
-        batch=args.batch,
-        seed=args.seed,
-        cost=cost,
-        **params,
+        scheme, spec, g, engine=args.engine, batch=args.batch, seed=args.seed, cost=cost
     )
     print("\n".join(report.lines(cost)))
     if args.json is not None:
         import json
 
-        with atomic_output(args.json, "w") as handle:
+        with atomic_output(plan.stage(args.json), "w") as handle:
             json.dump(report.as_dict(), handle, indent=2)
     if args.plot_dir is not None:
-        from cimspice.plots import plot_compensation
+        from cimspice.caption import spec_caption
+        from cimspice.plots import plot_before_after, save_figure
 
-        path = plot_compensation(report, Path(args.plot_dir) / f"{args.scheme}.png")
-        print(f"wrote {path}", file=sys.stderr)
-    if args.network:
-        _compensate_network(args)
+        figure = plot_before_after(
+            report.outputs_before,
+            report.outputs_after,
+            report.reference,
+            title=f"{args.scheme}: error against V @ G, before and after",
+            caption=spec_caption(spec, engine=report.engine),
+        )
+        save_figure(figure, plan.stage(args.plot_dir) / f"{args.scheme}.png")
 
 
-def _compensate_network(args: argparse.Namespace) -> None:
-    from cimspice.compensation.network_report import ParetoRequest, scheme_network
+def _compensate_network(args: argparse.Namespace, scheme: Scheme) -> None:
+    from cimspice.studies.pareto_report import ParetoRequest, scheme_network
 
     base, after = scheme_network(
         ParetoRequest(
@@ -619,9 +829,7 @@ def _compensate_network(args: argparse.Namespace) -> None:
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             progress=not args.no_progress,
         ),
-        args.scheme,
-        mode=args.mode,
-        tile=args.tile,
+        scheme,
     )
     print(
         f"network level ({args.model} on SPEC's tiles, surrogate, {base.seeds} device seed(s)): "
@@ -632,8 +840,8 @@ def _compensate_network(args: argparse.Namespace) -> None:
 
 
 def _compensate_pareto(args: argparse.Namespace) -> None:
-    from cimspice.compensation.network_report import ParetoRequest, run_pareto
     from cimspice.errors import InputError
+    from cimspice.studies.pareto_report import ParetoRequest, run_pareto
 
     if args.out is None:
         raise InputError("--pareto needs --out DIR (where the plot, table and JSON go)")
@@ -656,7 +864,7 @@ def _compensate_pareto(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from cimspice.network.command import EvaluateRequest, run_evaluate
+    from cimspice.studies.evaluate_request import EvaluateRequest, run_evaluate
 
     run_evaluate(
         EvaluateRequest(
@@ -686,34 +894,63 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     run_demo(Path(args.out), size=args.size, batch=args.batch, seed=args.seed)
 
 
+def _usage_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with a combination of flags, checked right after parsing (no files)."""
+    if args.command == "simulate":
+        if args.analysis == "tran" and args.engine != "ngspice":
+            return "--analysis tran needs --engine ngspice"
+        if args.analysis == "tran" and args.t_stop is None:
+            return "--analysis tran needs --t-stop S"
+        if args.engine == "surrogate" and not args.surrogate:
+            return "--engine surrogate needs --surrogate FILE"
+        if args.engine == "surrogate" and (args.plot_dir or args.node_voltages):
+            return (
+                "the surrogate engine computes output currents only (no --node-voltages or "
+                "--plot-dir)"
+            )
+    if args.command == "calibrate" and args.scheduler and args.executor != "dask":
+        return "--scheduler needs --executor dask"
+    return None
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Each distinct warning as one line on stderr; numpy's floating-point ones left out."""
+    seen: set[str] = set()
+    for record in caught:
+        text = " ".join(str(record.message).split())
+        if issubclass(record.category, RuntimeWarning) and _NUMPY_FP.search(text):
+            continue
+        if text not in seen:
+            seen.add(text)
+            print(f"cimspice: warning: {text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (see the module's error contract)."""
     from cimspice.errors import CimspiceError
+    from cimspice.threads import cap_process_threads
 
     args = build_parser().parse_args(argv)
-    if getattr(args, "analysis", "op") == "tran" and args.engine != "ngspice":
-        print("cimspice: error: --analysis tran needs --engine ngspice", file=sys.stderr)
-        return 2
-    if args.command == "simulate" and args.engine == "surrogate":
-        if not args.surrogate:
-            print("cimspice: error: --engine surrogate needs --surrogate FILE", file=sys.stderr)
-            return 2
-        if args.plot_dir or args.node_voltages:
-            print(
-                "cimspice: error: the surrogate engine computes output currents only "
-                "(no --node-voltages or --plot-dir)",
-                file=sys.stderr,
-            )
-            return 2
-    try:
-        args.func(args)
-    except (CimspiceError, OSError) as err:
-        message = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
-        print(f"cimspice: error: {message}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("cimspice: interrupted", file=sys.stderr)
-        return 130
+    usage = _usage_error(args)
+    if usage is not None:
+        print(_usage_line(f"cimspice {args.command}", usage), file=sys.stderr)
+        return EXIT_USAGE
+    # Warnings wait for the outcome: after a success each is one line; after an error the
+    # error's line stands alone.
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            cap_process_threads()  # BLAS pools sized to the cores this process may use
+            args.func(args)
+        except (CimspiceError, OSError, MemoryError) as err:
+            message = " | ".join(line.strip() for line in str(err).splitlines() if line.strip())
+            if not isinstance(err, CimspiceError | OSError):  # an allocation no estimate foresaw
+                message = f"out of memory: {message or 'an allocation failed'}"
+            print(f"cimspice: error: {message}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("cimspice: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    _print_warnings(caught)
     return 0
 
 

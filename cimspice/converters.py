@@ -12,6 +12,8 @@ import dataclasses
 
 import numpy as np
 
+from cimspice.arguments import instance, real_array
+from cimspice.errors import InputError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
 
@@ -26,6 +28,9 @@ def dac(spec: CrossbarSpec, inputs: np.ndarray) -> np.ndarray:
     is a level. Inputs beyond the range are clipped to it, the rest rounded to the nearest
     level.
     """
+    spec = instance(spec, CrossbarSpec, "spec")
+    if not isinstance(inputs, np.ndarray):
+        inputs = real_array(inputs, "inputs")
     bits = spec.driver.dac_bits
     if not bits:
         return inputs
@@ -49,7 +54,12 @@ def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     Mid-tread and symmetric: code ``k`` stands for ``k * LSB`` with
     ``LSB = full_scale / (2^(N-1) - 1)``; codes clip at ``+-(2^(N-1) - 1)``.
     """
+    spec = instance(spec, CrossbarSpec, "spec")
+    if not isinstance(values, np.ndarray):
+        values = real_array(values, "values")
     bits = spec.readout.adc_bits
+    if not bits:
+        raise InputError("spec has no ADC (readout.adc_bits = 0)")
     top_code = 2 ** (bits - 1) - 1
     lsb = spec.readout.adc_full_scale / top_code
     codes = np.clip(np.round(values / lsb), -top_code, top_code).astype(np.int64)
@@ -61,6 +71,8 @@ def with_adc(spec: CrossbarSpec, result: Result) -> Result:
 
     The ADC reads the TIA outputs if the result has them, else the output currents.
     """
+    spec = instance(spec, CrossbarSpec, "spec")
+    instance(result, Result, "result")
     if not spec.readout.adc_bits:
         return result
     analogue = result.v_out if result.v_out is not None else result.currents

@@ -16,16 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
-from cimspice.arrays import atomic_output, save_npz_atomic
+from cimspice.arrays import save_npz_atomic
+from cimspice.caption import spec_caption
+from cimspice.engines.nodal import tile_work_bytes
+from cimspice.memory import check_fits
 from cimspice.metrics import max_error, nrmse
 from cimspice.netlist import render
-from cimspice.plots import plot_cell_voltages
+from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.result import Result
+from cimspice.seeds import check_seed
 from cimspice.simulation import get_engine
 from cimspice.spec import CrossbarSpec, spec_from_dict
-from cimspice.surrogate.calibrate import calibrate, write_report
+from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 
-__all__ = ["demo_spec", "run_demo"]
+__all__ = ["ENGINES", "demo_files", "demo_spec", "run_demo"]
+
+ENGINES = ("ngspice", "nodal", "surrogate", "ideal")
+"""The engines the demo compares."""
 
 
 def demo_spec(size: int = 64) -> CrossbarSpec:
@@ -47,13 +54,47 @@ def _say(message: str) -> None:
 def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> dict[str, dict]:
     """Run the demo, print its table to stdout and write its files into ``out``.
 
+    The files (:func:`demo_files`) appear together at the end or not at all; the SPICE cache
+    ``out/spice-cache`` is written as the runs finish (a rerun resumes from it).
+
     Returns:
         the table as ``{engine: {"time_s", "max_err", "nrmse"}}`` (errors vs ngspice).
 
+    Raises:
+        OutputError: ``out`` or a file in it is refused (checked before any work).
     """
-    out.mkdir(parents=True, exist_ok=True)
-    spec = demo_spec(size)
+    check_seed(seed)
+    check_fits(  # the deck or solver, node voltages for the heatmap, the arrays
+        tile_work_bytes(demo_spec(size)) + 8.0 * batch * size * (3 * size + 4),
+        f"the demo on a {size}x{size} array with {batch} input vectors",
+    )
+    plan = OutputPlan()
+    plan.folder(out, "demo folder", demo_files())
+    plan.cache(out / "spice-cache", "demo cache")
+    with plan:
+        return _run(out, plan.stage(out), size=size, batch=batch, seed=seed)
+
+
+def demo_files() -> list[str]:
+    """The files the demo writes into its folder (beside its SPICE cache, ``spice-cache/``)."""
+    return [
+        "conductances.npy",
+        "inputs.npy",
+        "deck.cir",
+        "surrogate.json",
+        *(f"surrogate-report/{name}" for name in REPORT_FILES),
+        "table.txt",
+        "table.json",
+        *(f"result_{name}.npz" for name in ENGINES),
+        "cell_voltages.png",
+    ]
+
+
+def _run(final: Path, out: Path, *, size: int, batch: int, seed: int) -> dict[str, dict]:
+    """:func:`run_demo`, writing into ``out`` (the staged ``final``)."""
     rng = np.random.default_rng(seed)
+    spec = demo_spec(size)
+    out.mkdir(parents=True, exist_ok=True)
     g = rng.uniform(spec.device.g_min, spec.device.g_max, size=(size, size))
     v = rng.uniform(0.0, spec.driver.v_read, size=(batch, size))
     np.save(out / "conductances.npy", g)
@@ -62,12 +103,14 @@ def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> d
         handle.write(render(spec, g, v))
 
     _say("[demo] calibrating a surrogate against ngspice (cached in out/.../spice-cache) ...")
-    calibration = calibrate(spec, samples=4, batch=8, seed=seed + 1, cache_dir=out / "spice-cache")
+    calibration = calibrate(
+        spec, samples=4, batch=8, seed=seed + 1, cache_dir=final / "spice-cache"
+    )
     calibration.surrogate.save(out / "surrogate.json")
     write_report(calibration, out / "surrogate-report")
 
     results: dict[str, Result] = {}
-    for name in ("ngspice", "nodal", "surrogate", "ideal"):
+    for name in ENGINES:
         _say(f"[demo] {name}: {size}x{size} array, {batch} input vectors ...")
         start = time.perf_counter()
         options = {"surrogate": calibration.surrogate} if name == "surrogate" else {}
@@ -118,11 +161,18 @@ def run_demo(out: Path, *, size: int = 64, batch: int = 100, seed: int = 0) -> d
     _say("[demo] ngspice: every word line at v_read, node voltages for the IR-drop map ...")
     uniform = np.full((1, size), spec.driver.v_read)
     flat = get_engine("ngspice").run(spec, g, uniform, node_voltages=True)
-    png = plot_cell_voltages(flat, uniform, out / "cell_voltages.png")
+    from cimspice.plots import plot_cell_voltages, save_figure  # matplotlib: only when drawing
+
+    caption = spec_caption(spec, engine="ngspice")
+    figure = plot_cell_voltages(
+        flat.cell_voltages[0], uniform[0], caption=f"{caption}; every word line at v_read"
+    )
+    save_figure(figure, out / "cell_voltages.png")
+    png = final / "cell_voltages.png"
     worst = float(100 * (1 - flat.cell_voltages.min() / spec.driver.v_read))
     print(
         f"\nIR drop with every word line at {spec.driver.v_read} V: the worst cell sees "
         f"{worst:.1f}% less than its input.\nwrote {png} (voltage across every cell, ngspice) "
-        f"and the arrays, deck, table, surrogate.json and surrogate-report/ into {out}/"
+        f"and the arrays, deck, table, surrogate.json and surrogate-report/ into {final}/"
     )
     return table

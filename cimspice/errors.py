@@ -16,9 +16,14 @@ __all__ = [
     "CircuitWarning",
     "ConvergenceError",
     "EngineUnavailableError",
+    "IllConditionedError",
     "InputError",
+    "IntegrityWarning",
+    "MemoryLimitError",
     "ModelError",
+    "ModelFileError",
     "NetlistError",
+    "OutputError",
     "RangeWarning",
     "SimulationError",
     "SimulationTimeoutError",
@@ -52,6 +57,32 @@ class SpecError(CimspiceError, ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class ModelFileError(SpecError):
+    """A spec's model file (``[access] model_file``) is refused: it lies outside the folders
+    model files may come from, is too large or unreadable, or holds something other than
+    model cards. The message names the spec, the model file and the line, never the line's
+    text (a model file is foreign input).
+
+    Attributes:
+        model_file: the model file as the spec gives it.
+        line: the line at fault (1-based), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model_file: str | Path,
+        line: int | None = None,
+        file: str | Path | None = None,
+        key: str | None = "access.model_file",
+    ):
+        self.model_file = str(model_file)
+        self.line = line
+        where = f"model file {self.model_file}" + (f", line {line}" if line is not None else "")
+        super().__init__(f"{where}: {message}", file=file, key=key)
+
+
 class InputError(CimspiceError, ValueError):
     """An array passed to an engine or to the netlist stage is invalid (shape, dtype, value)."""
 
@@ -69,12 +100,22 @@ class EngineUnavailableError(CimspiceError, RuntimeError):
 
 
 class SurrogateError(CimspiceError, ValueError):
-    """A surrogate file is missing, corrupt, or was calibrated for another spec."""
+    """A surrogate file is missing, corrupt, edited after cimspice wrote it, or was calibrated
+    for another spec; or a surrogate was asked for values far outside its calibrated ranges."""
 
 
 class ModelError(CimspiceError, ValueError):
     """A network model is invalid: a model file is missing or malformed, or its layers' weight
     shapes do not chain. The message names the file and the layer at fault."""
+
+
+class OutputError(CimspiceError, OSError):
+    """An output path is refused or could not be written.
+
+    Refused: something other than a regular file is there (a symbolic link, FIFO, device
+    node, folder), it is one of the command's inputs or another of its outputs, or its folder
+    is missing or not writable. The message names the path the user gave (never a temporary).
+    """
 
 
 class SimulationError(CimspiceError, RuntimeError):
@@ -101,6 +142,17 @@ class ConvergenceError(SimulationError):
     """The simulator did not converge (operating point or sweep point)."""
 
 
+class IllConditionedError(SimulationError):
+    """A solver's answer cannot be trusted: the system is so ill-conditioned that rounding
+    alone moves the result by more than the solver's stated accuracy. The message gives the
+    figure (the estimated error as a fraction of full scale) and its cause."""
+
+
+class MemoryLimitError(CimspiceError, MemoryError):
+    """A computation would need more memory than this machine has available; refused before
+    allocating. The message gives the estimate and what is available."""
+
+
 class SimulationTimeoutError(SimulationError):
     """The simulator did not finish within its time limit and was stopped."""
 
@@ -112,3 +164,8 @@ class CircuitWarning(UserWarning):
 
 class RangeWarning(UserWarning):
     """Inputs, conductances or currents outside the ranges a surrogate was calibrated on."""
+
+
+class IntegrityWarning(UserWarning):
+    """A file cimspice reads as trusted carries no checksum (written by an older cimspice), so
+    edits made to it after it was written cannot be detected."""

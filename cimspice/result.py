@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from cimspice.arguments import path_argument, real
 from cimspice.arrays import save_npz_atomic
+from cimspice.errors import InputError
 
 __all__ = ["Result", "TransientResult"]
 
@@ -31,6 +33,10 @@ class Result:
             for readouts without one.
         codes: ``(batch, cols)`` integers: the ADC's output codes, or ``None`` without an ADC.
         digital: ``(batch, cols)``: the values the codes stand for (V for a TIA, else A).
+        power_drivers: watt, ``(batch,)``: the word-line drivers' share of ``power`` (what
+            the array dissipates), or ``None`` when the engine does not split it.
+        power_readout: watt, ``(batch,)``: the readout's share (op-amp outputs or, for CMOS
+            op-amps, their rails), or ``None``.
         elapsed_s: second, wall time of the run as seen by the caller.
         info: engine-specific details (e.g. ngspice's own analysis time), JSON-friendly.
 
@@ -44,6 +50,8 @@ class Result:
     v_out: np.ndarray | None = None
     codes: np.ndarray | None = None
     digital: np.ndarray | None = None
+    power_drivers: np.ndarray | None = None
+    power_readout: np.ndarray | None = None
     elapsed_s: float = 0.0
     info: Mapping[str, Any] = field(default_factory=dict)
 
@@ -57,11 +65,11 @@ class Result:
         """Volt, ``(batch, rows, cols)``: the voltage across each cell (word minus bit).
 
         Raises:
-            ValueError: the run did not record node voltages.
+            InputError: the run did not record node voltages (a ``ValueError`` too).
 
         """
         if self.v_word is None or self.v_bit is None:
-            raise ValueError(
+            raise InputError(
                 f"the {self.engine} result holds no node voltages; run with node_voltages=True"
             )
         return self.v_word - self.v_bit
@@ -76,12 +84,14 @@ class Result:
         everything their supply rails deliver, quiescent power included; ``total``.
 
         Raises:
-            ValueError: the engine did not report the power split.
+            InputError: ``t_read`` is not a finite time > 0, or the engine did not report
+                the power split (a ``ValueError`` too).
         """
-        if "power_drivers" not in self.info:
-            raise ValueError(f"the {self.engine} engine did not report the power split")
-        drivers = np.asarray(self.info["power_drivers"]) * t_read
-        readout = np.asarray(self.info["power_readout"]) * t_read
+        t_read = real(t_read, "t_read", positive=True)
+        if self.power_drivers is None or self.power_readout is None:
+            raise InputError(f"the {self.engine} engine did not report the power split")
+        drivers = np.asarray(self.power_drivers) * t_read
+        readout = np.asarray(self.power_readout) * t_read
         return {"drivers": drivers, "readout": readout, "total": drivers + readout}
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -95,7 +105,7 @@ class Result:
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`arrays` to an ``.npz`` file, atomically."""
-        save_npz_atomic(path, self.arrays())
+        save_npz_atomic(path_argument(path, "path"), self.arrays())
 
 
 @dataclass(frozen=True)
@@ -145,4 +155,4 @@ class TransientResult:
 
     def save(self, path: str | Path) -> None:
         """Write :meth:`arrays` to an ``.npz`` file, atomically."""
-        save_npz_atomic(path, self.arrays())
+        save_npz_atomic(path_argument(path, "path"), self.arrays())

@@ -26,13 +26,22 @@ import enum
 import hashlib
 import json
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cimspice.errors import SpecError
+from cimspice.arguments import a_or_an, check_fields, path_argument
+from cimspice.errors import InputError, SpecError
+from cimspice.model_cards import (
+    ModelCards,
+    builtin_model_cards,
+    check_spice_name,
+    read_model_file,
+    resolve_model_file,
+)
 
 __all__ = [
     "BUILTIN_MODELS",
@@ -51,6 +60,7 @@ __all__ = [
     "ReadoutSpec",
     "SelectorSpec",
     "WireSpec",
+    "as_spec",
     "load_spec",
     "spec_from_dict",
 ]
@@ -93,6 +103,16 @@ def _check_positive(value: float, key: str) -> None:
         raise SpecError(f"must be finite and > 0, got {value!r}", key=key)
 
 
+def _spec_error(message: str, key: str) -> SpecError:
+    return SpecError(message, key=key)
+
+
+def _check_types(section: object, name: str) -> None:
+    """Every field of ``section`` (the ``[name]`` table) checked against its type, as a spec
+    file's values are: a dataclass built in Python is held to the same rules."""
+    check_fields(section, name, _spec_error)
+
+
 _E = TypeVar("_E", bound=enum.Enum)
 
 
@@ -121,10 +141,9 @@ class ArraySpec:
     cell: CellKind = CellKind.PASSIVE
 
     def __post_init__(self) -> None:
+        _check_types(self, "array")
         for key in ("rows", "cols"):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise SpecError(f"must be an integer, got {value!r}", key=f"array.{key}")
             if value < 1:
                 raise SpecError(f"must be >= 1, got {value}", key=f"array.{key}")
         cell = _member(CellKind, self.cell, "array.cell", "cell")
@@ -154,6 +173,7 @@ class WireSpec:
     c_col: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "wire")
         for key in ("r_row", "r_col", "c_row", "c_col"):
             _check_finite_nonneg(getattr(self, key), f"wire.{key}")
 
@@ -180,6 +200,7 @@ class DriverSpec:
     dac_signed: bool = False
 
     def __post_init__(self) -> None:
+        _check_types(self, "driver")
         _check_finite_nonneg(self.r_source, "driver.r_source")
         _check_finite_nonneg(self.v_read, "driver.v_read")
         if self.v_read == 0:
@@ -271,6 +292,7 @@ class ReadoutSpec:
     i_bias: float = 20e-6
 
     def __post_init__(self) -> None:
+        _check_types(self, "readout")
         _check_finite_nonneg(self.r_in, "readout.r_in")
         kind = _member(ReadoutKind, self.kind, "readout.kind", "readout")
         object.__setattr__(self, "kind", kind)
@@ -311,6 +333,7 @@ class DeviceSpec:
     c_cell: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "device")
         _check_finite_nonneg(self.c_cell, "device.c_cell")
         _check_finite_nonneg(self.g_min, "device.g_min")
         _check_finite_nonneg(self.g_max, "device.g_max")
@@ -342,6 +365,7 @@ class SelectorSpec:
     v_s: float = 0.03
 
     def __post_init__(self) -> None:
+        _check_types(self, "selector")
         for key in ("i_s", "v_s"):
             _check_positive(getattr(self, key), f"selector.{key}")
 
@@ -369,7 +393,7 @@ class MappingSpec:
     Weights are scaled per layer: ``w / max|W|`` of the layer spans the whole conductance
     window. Inputs are scaled per layer too: ``x / x_max`` spans ``[0, v_read]`` (or
     ``[-v_read, v_read]``), where ``x_max`` is the layer's input range (see
-    :mod:`cimspice.network.hardware`). Signed inputs go through the DAC in one phase when it
+    :mod:`cimspice.mapping.matmul`). Signed inputs go through the DAC in one phase when it
     is bipolar (``driver.dac_signed = true``); otherwise in two phases, positive parts then
     negative parts (each as positive voltages), their outputs subtracted digitally.
 
@@ -394,6 +418,7 @@ class MappingSpec:
     input_bits: int = 0
 
     def __post_init__(self) -> None:
+        _check_types(self, "mapping")
         scheme = _member(MappingScheme, self.scheme, "mapping.scheme", "mapping scheme")
         object.__setattr__(self, "scheme", scheme)
         for key in ("weight_bits", "slice_bits", "input_bits"):
@@ -422,11 +447,11 @@ class NonidealSpec:
     """Device non-idealities for network evaluation; every one is off by default.
 
     Each is a seeded model applied when a network's weights are programmed into tiles (see
-    :mod:`cimspice.network.nonideal`), in this order: levels, stuck-at faults, programming
+    :mod:`cimspice.devices.generic`), in this order: levels, stuck-at faults, programming
     noise (with write-verify), drift, temperature. Read noise is sampled at every MVM.
 
     Attributes:
-        seed: the device seed (programming noise, faults, drift exponents, read noise).
+        seed: the device seed (programming noise, faults, drift exponents, read noise), >= 0.
         levels: number of programmable conductance levels, evenly spaced over
             ``[g_min, g_max]`` (2..2048); targets snap to the nearest. 0: continuous.
         prog_noise_rel: dimensionless; std of a programmed conductance as a fraction of its
@@ -480,6 +505,9 @@ class NonidealSpec:
     tc_wire: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "nonideal")
+        if self.seed < 0:
+            raise SpecError(f"must be an integer >= 0, got {self.seed}", key="nonideal.seed")
         if self.levels == 1 or not 0 <= self.levels <= MAX_LEVELS:
             raise SpecError(
                 f"must be 0 (continuous) or 2 to {MAX_LEVELS}, got {self.levels}",
@@ -552,21 +580,29 @@ class AccessSpec:
         w: metre, channel width.
         l: metre, channel length.
         model: the transistor's ``.model`` name: a built-in model (``"nmos65"``) or a name
-            defined in ``model_file``.
+            defined in ``model_file`` (an ``nmos`` ``.model``, or a 4-port ``.subckt``
+            drain-gate-source-body taking ``w`` and ``l``); letters, digits, ``_`` and ``.``.
         model_file: path of a SPICE model file (e.g. a foundry card) defining ``model``;
             relative paths are taken from the spec file's folder. Empty: built-in models.
+            The file is checked before use (model cards only, from the spec's folder or a
+            folder in ``CIMSPICE_MODEL_PATH``, at most 16 MiB: see
+            :mod:`cimspice.model_cards`).
+        model_section: the ``.lib`` section (corner) of ``model_file`` to use, when the file
+            has sections. Empty: the file has none.
         r_select: ohm per cell-pitch segment of a select line (driven at column 0; carries
             no DC current, so it matters only in transients).
     """
 
     v_gate: float = 1.2
     w: float = 500e-9
-    l: float = 65e-9  # noqa: E741  (the issue and DESIGN name it l)
+    l: float = 65e-9  # noqa: E741  (SPICE and BSIM name it l)
     model: str = "nmos65"
     model_file: str = ""
+    model_section: str = ""
     r_select: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_types(self, "access")
         for key in ("w", "l"):
             value = getattr(self, key)
             if not (math.isfinite(value) and value > 0):
@@ -579,8 +615,23 @@ class AccessSpec:
         if not math.isfinite(self.v_gate):
             raise SpecError(f"must be finite, got {self.v_gate!r}", key="access.v_gate")
         _check_finite_nonneg(self.r_select, "access.r_select")
-        if not self.model.strip() or any(c.isspace() for c in self.model):
-            raise SpecError(f"must be a model name, got {self.model!r}", key="access.model")
+        # Both names land in decks: nothing but a plain SPICE name may start a statement.
+        for key in ("model", "model_section"):
+            value = getattr(self, key)
+            if (value or key == "model") and not check_spice_name(value):
+                raise SpecError(
+                    f"must be a model name (up to 64 letters, digits, '_' and '.', not "
+                    f"starting with '.'), got {value!r}",
+                    key=f"access.{key}",
+                )
+        if any(not c.isprintable() for c in self.model_file) or len(self.model_file) > 4096:
+            raise SpecError(
+                "must be a path of printable characters (no newlines or control characters), "
+                "at most 4096 long",
+                key="access.model_file",
+            )
+        if self.model_section and not self.model_file:
+            raise SpecError("is set without access.model_file", key="access.model_section")
         if not self.model_file and self.model not in BUILTIN_MODELS:
             known = ", ".join(repr(m) for m in BUILTIN_MODELS)
             raise SpecError(
@@ -606,6 +657,10 @@ class CrossbarSpec:
         nonideal: device non-idealities (network evaluation only).
         source: the file the spec was read from (``None`` if built in memory); not part of
             the spec's identity.
+        cards: the access transistor's checked model cards when they were read already
+            (:func:`load_spec` reads a ``model_file`` at once, and sweeps hand the cards to
+            their workers with the spec); ``None``: read on first use. Not part of the
+            spec's identity.
 
     """
 
@@ -619,6 +674,21 @@ class CrossbarSpec:
     mapping: MappingSpec = field(default_factory=MappingSpec)
     nonideal: NonidealSpec = field(default_factory=NonidealSpec)
     source: Path | None = field(default=None, compare=False)
+    cards: ModelCards | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, cls in _SECTIONS.items():
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise SpecError(
+                    f"must be {a_or_an(cls.__name__)} (the [{name}] table; build a spec from "
+                    f"plain data with spec_from_dict), got {type(value).__name__}",
+                    key=name,
+                )
+        if self.source is not None:
+            if not isinstance(self.source, str | os.PathLike):
+                raise SpecError(f"source must be a path or None, got {self.source!r}")
+            object.__setattr__(self, "source", Path(self.source))
 
     @property
     def rows(self) -> int:
@@ -660,23 +730,48 @@ class CrossbarSpec:
         return self.has_transistors or self.has_cmos_opamps
 
     def model_path(self) -> Path:
-        """The file that defines ``access.model``.
+        """The file that defines ``access.model``, under the model files' path policy (see
+        :mod:`cimspice.model_cards`; a spec built in memory takes the current folder as its
+        folder).
 
         Raises:
-            SpecError: the model file does not exist.
+            ModelFileError: the model file is missing or outside the allowed folders.
         """
         from cimspice.resources import data_dir
 
         if not self.access.model_file:
             return data_dir("models") / BUILTIN_MODELS[self.access.model]["file"]
-        path = Path(self.access.model_file).expanduser()
-        if not path.is_absolute() and self.source is not None:
-            path = self.source.parent / path
-        if not path.is_file():
-            raise SpecError(
-                f"model file not found: {path}", file=self.source, key="access.model_file"
-            )
-        return path
+        return resolve_model_file(self.access.model_file, spec_file=self.source)
+
+    def model_cards(self) -> ModelCards:
+        """The checked model cards of the access transistor, as decks inline them.
+
+        Raises:
+            ModelFileError: the model file is refused (path policy, size, content), or does
+                not define ``access.model`` as an NMOS (the message never holds its text).
+        """
+        if self.cards is not None:
+            return self.cards
+        if not self.access.model_file:
+            return builtin_model_cards(self.model_path())
+        return read_model_file(
+            self.access.model_file,
+            spec_file=self.source,
+            section=self.access.model_section,
+            model=self.access.model,
+        )
+
+    def with_model_cards(self) -> CrossbarSpec:
+        """The spec holding its user model file's cards (read and checked now), so that
+        they travel with it (to sweep workers, say) and the file is read once; unchanged
+        when the tile has no transistors or uses a built-in model.
+
+        Raises:
+            ModelFileError: see :meth:`model_cards`.
+        """
+        if self.cards is not None or not (self.has_transistors and self.access.model_file):
+            return self
+        return dataclasses.replace(self, cards=self.model_cards())
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The spec as plain TOML-shaped data (sections of key/value pairs)."""
@@ -707,6 +802,8 @@ class CrossbarSpec:
                 del data[section][key]
         if self.array.cell != CellKind.ONE_T_ONE_R:
             del data["access"]
+        elif not data["access"]["model_section"]:  # added later: absent = none
+            del data["access"]["model_section"]
         if self.array.cell != CellKind.ONE_S_ONE_R:
             del data["selector"]
         adc = {k: data["readout"][k] for k in ("adc_bits", "adc_full_scale")}
@@ -743,27 +840,6 @@ _SECTIONS: dict[str, type] = {
 _REQUIRED_SECTIONS = ("array",)
 
 
-def _coerce(value: Any, annotation: str, key: str) -> Any:
-    """Check a TOML value against a field's annotation; ints are accepted for floats."""
-    if annotation == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecError(f"must be a number, got {type(value).__name__} {value!r}", key=key)
-        return float(value)
-    if annotation == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"must be an integer, got {type(value).__name__} {value!r}", key=key)
-        return value
-    if annotation == "bool":
-        if not isinstance(value, bool):
-            raise SpecError(f"must be true or false, got {type(value).__name__} {value!r}", key=key)
-        return value
-    if annotation in ("CellKind", "DeviceIV", "ReadoutKind", "OpAmpKind", "MappingScheme", "str"):
-        if not isinstance(value, str):
-            raise SpecError(f"must be a string, got {type(value).__name__} {value!r}", key=key)
-        return value
-    raise AssertionError(f"unhandled annotation {annotation}")  # pragma: no cover
-
-
 def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None) -> CrossbarSpec:
     """Build a validated :class:`CrossbarSpec` from TOML-shaped data.
 
@@ -772,6 +848,11 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None)
             invalid value; the message names ``source`` and the dotted key.
 
     """
+    if not isinstance(data, Mapping):
+        raise SpecError(
+            f"a spec must be a table of sections (a mapping), got {type(data).__name__}",
+            file=source,
+        )
     try:
         for name in data:
             if name not in _SECTIONS:
@@ -791,7 +872,7 @@ def spec_from_dict(data: Mapping[str, Any], *, source: str | Path | None = None)
                 if key not in fields_:
                     known = ", ".join(fields_)
                     raise SpecError(f"unknown key; known keys: {known}", key=f"{name}.{key}")
-                kwargs[key] = _coerce(value, str(fields_[key].type), f"{name}.{key}")
+                kwargs[key] = value  # its type is checked by the section itself
             for fname, f in fields_.items():
                 no_default = (
                     f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
@@ -815,24 +896,51 @@ def _bare_message(err: SpecError) -> str:
     return text
 
 
-def load_spec(path: str | Path) -> CrossbarSpec:
+def load_spec(path: str | os.PathLike[str]) -> CrossbarSpec:
     """Read and validate a spec file (TOML).
 
     Raises:
         SpecError: the file is missing, unreadable, not valid TOML, or holds an invalid spec.
+        InputError: ``path`` is not a path.
 
     """
-    path = Path(path)
+    path = path_argument(path, "path")
+    if path.is_dir():
+        raise SpecError("is a directory, not a spec file", file=path)
+    if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+        raise SpecError("is not a regular file, not a spec file", file=path)
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError("spec file not found", file=path) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", file=path) from None
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(f"cannot read spec file: {err}", file=path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"invalid TOML: {err}", file=path) from None
-    return spec_from_dict(data, source=path)
+    except RecursionError:
+        raise SpecError(
+            "invalid spec: its arrays or tables are nested too deeply", file=path
+        ) from None
+    # A model file is checked now, before any work, and its cards travel with the spec.
+    return spec_from_dict(data, source=path).with_model_cards()
+
+
+def as_spec(spec: CrossbarSpec | str | os.PathLike[str], name: str = "spec") -> CrossbarSpec:
+    """``spec`` itself, or the spec file it names loaded (see :func:`load_spec`).
+
+    The public functions that take a spec take either, as :func:`cimspice.simulate` does.
+
+    Raises:
+        InputError: ``spec`` is neither a :class:`CrossbarSpec` nor a path (names ``name``).
+        SpecError: the file is missing or holds an invalid spec.
+    """
+    if isinstance(spec, CrossbarSpec):
+        return spec
+    if isinstance(spec, str | os.PathLike):
+        return load_spec(spec)
+    raise InputError(
+        f"{name} must be a CrossbarSpec (see load_spec) or the path of a spec file, got "
+        f"{type(spec).__name__}"
+    )

@@ -4,38 +4,48 @@ A :class:`Case` is one conductance matrix with a batch of inputs. :func:`run_cas
 case through the ``ngspice`` engine, ``jobs`` at a time (each run is its own ngspice worker
 process, so the caller's threads only wait), shows progress, and caches each result on disk
 under a SHA-256 of the rendered deck, the ngspice version and the cimspice version. Cache
-entries are written atomically and carry their own key, so an interrupted sweep resumes with
-every finished run intact, and an entry that fails its check is run again.
+entries are written atomically and carry their own key and a checksum of their arrays, so an
+interrupted sweep resumes with every finished run intact, and an entry that fails its check
+(damaged, edited after it was written, written before entries carried checksums, or holding
+arrays of the wrong shape) is set aside and run again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import sys
 import threading
 import warnings
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cimspice import __version__
+from cimspice.arguments import instance, integer, path_argument
 from cimspice.arrays import check_conductances, check_inputs, save_npz_atomic
-from cimspice.engines.ngspice_process import kill_live_workers
+from cimspice.checksums import arrays_checksum
+from cimspice.engines.ngspice_process import check_timeout, kill_live_workers
 from cimspice.errors import InputError
+from cimspice.model_cards import ModelCards
 from cimspice.netlist import build_deck
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
+from cimspice.threads import available_cpus, call_with_one_blas_thread, worker_environment
 
 __all__ = [
     "MAX_JOBS",
     "Case",
     "CaseResult",
     "SweepCache",
+    "check_executor",
+    "local_cluster",
     "ngspice_version",
     "run_cases",
     "simulate_case",
@@ -107,7 +117,7 @@ class SweepCache:
     """
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self.root = path_argument(root, "root")
         self.root.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
@@ -122,19 +132,27 @@ class SweepCache:
         """Where the entry for ``key`` lives."""
         return self.root / f"{key}.npz"
 
-    def load(self, key: str) -> Outputs | None:
+    def load(self, key: str, shape: tuple[int, int] | None = None) -> Outputs | None:
         """``(currents, power, v_out)`` for ``key``, or ``None`` if absent or failing its
-        check."""
+        check: its stored key, its checksum (``sha256`` of its other arrays, see
+        :func:`~cimspice.checksums.arrays_checksum`) and, given the run's ``(batch, cols)``
+        ``shape``, the shapes of its arrays."""
         path = self.path(key)
         if not path.exists():
             return None
         try:
             with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
-                if str(data["key"]) != key:
-                    raise ValueError("stored key differs from the file name")
-                v_out = data["v_out"] if "v_out" in data.files else None
-                return data["currents"], data["power"], v_out
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+                arrays = {name: data[name] for name in data.files if name != "sha256"}
+                if "sha256" not in data.files:
+                    raise ValueError("no checksum (written by an older cimspice)")
+                if str(data["sha256"]) != arrays_checksum(arrays):
+                    raise ValueError("edited or damaged after it was written: checksum differs")
+            if str(arrays["key"]) != key:
+                raise ValueError("stored key differs from the file name")
+            outputs = arrays["currents"], arrays["power"], arrays.get("v_out")
+            _check_shapes(outputs, shape)
+            return outputs
+        except (OSError, ValueError, KeyError, EOFError, MemoryError, zipfile.BadZipFile) as err:
             warnings.warn(
                 f"cache entry {path} failed its check ({err}); running it again",
                 RuntimeWarning,
@@ -152,7 +170,26 @@ class SweepCache:
         arrays = {"key": np.array(key), "currents": currents, "power": power}
         if v_out is not None:
             arrays["v_out"] = v_out
+        arrays["sha256"] = np.array(arrays_checksum(arrays))
         save_npz_atomic(self.path(key), arrays)
+
+
+def _check_shapes(outputs: Outputs, shape: tuple[int, int] | None) -> None:
+    """Raise ``ValueError`` unless a cache entry's arrays are real and, given the run's
+    ``(batch, cols)``, of its shapes."""
+    currents, power, v_out = outputs
+    for name, array in (("currents", currents), ("power", power), ("v_out", v_out)):
+        if array is not None and not np.issubdtype(array.dtype, np.floating):
+            raise ValueError(f"{name} has dtype {array.dtype}, not float")
+    if shape is None:
+        return
+    if currents.shape != shape or power.shape != shape[:1]:
+        raise ValueError(
+            f"currents {currents.shape} and power {power.shape} do not fit the run's "
+            f"{shape[0]} vectors and {shape[1]} columns"
+        )
+    if v_out is not None and v_out.shape != shape:
+        raise ValueError(f"v_out {v_out.shape} does not fit the run's {shape}")
 
 
 def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]:
@@ -182,22 +219,88 @@ def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]
 
 
 def simulate_case(
-    spec_data: dict, conductances: np.ndarray, inputs: np.ndarray, timeout_s: float
+    spec_data: dict,
+    conductances: np.ndarray,
+    inputs: np.ndarray,
+    timeout_s: float,
+    cards: ModelCards | None = None,
 ) -> Outputs:
     """Run one case in ngspice on whichever machine calls it (a Dask worker, say).
 
-    Takes the spec as plain data so that it travels to remote workers as-is.
+    Takes the spec as plain data and its model cards as checked text (see
+    :meth:`~cimspice.spec.CrossbarSpec.with_model_cards`), so that both travel to remote
+    workers as they are, and a user's model file is neither looked for relative to the
+    worker's folder nor read again.
     """
     from cimspice.engines.ngspice import NgspiceEngine
     from cimspice.spec import spec_from_dict
 
-    out = NgspiceEngine(timeout_s=timeout_s).run(spec_from_dict(spec_data), conductances, inputs)
+    spec = spec_from_dict(spec_data)
+    if cards is not None:
+        spec = dataclasses.replace(spec, cards=cards)
+    out = NgspiceEngine(timeout_s=timeout_s).run(spec, conductances, inputs)
     power = out.power if out.power is not None else np.full(out.batch, np.nan)
     return out.currents, power, out.v_out
 
 
+def check_executor(executor: str, scheduler: str | None = None) -> None:
+    """Check an executor name and a Dask scheduler's address before any work.
+
+    The address is checked as Dask reads it (``[scheme://]host[:port]``, scheme ``tcp`` by
+    default), without connecting: a known scheme, and for network schemes a host and a port
+    in 1..65535.
+
+    Raises:
+        InputError: an unknown executor, a scheduler without the Dask executor, Dask missing,
+            or a malformed address (named, with the reason).
+    """
+    if executor not in ("local", "dask"):
+        raise InputError(f"executor must be 'local' or 'dask', got {executor!r}")
+    if scheduler is None:
+        return
+    if executor != "dask":
+        raise InputError("a scheduler address needs the Dask executor (--executor dask)")
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
+    except ImportError:
+        raise InputError(_NO_DASK) from None
+    try:
+        scheme, location = parse_address(scheduler)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            host, port = parse_host_port(location, 8786)
+            if not host:
+                raise ValueError("no host")
+            if not 1 <= int(port) <= 65535:
+                raise ValueError(f"port {port} is not in 1..65535")
+    except (ValueError, TypeError) as err:
+        raise InputError(
+            f"malformed Dask scheduler address {scheduler!r} ({err}); give "
+            "[tcp://]HOST:PORT, e.g. tcp://127.0.0.1:8786"
+        ) from None
+
+
+_NO_DASK = "--executor dask needs Dask: pip install 'dask[distributed]' (or cimspice[dask])"
+
+
+def _simulate_case_remote(
+    spec_data: dict,
+    conductances: np.ndarray,
+    inputs: np.ndarray,
+    timeout_s: float,
+    cards: ModelCards | None = None,
+) -> tuple[Outputs, list[tuple[str, type[Warning]]]]:
+    """:func:`simulate_case` on a Dask worker, with the warnings it raised (a worker's
+    warnings would otherwise end in its own log, never reaching the user)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = simulate_case(spec_data, conductances, inputs, timeout_s, cards)
+    return out, [(str(w.message), w.category) for w in caught]
+
+
 def run_cases(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     cases: Sequence[Case],
     *,
     cache: SweepCache | None = None,
@@ -213,8 +316,9 @@ def run_cases(
         spec: the array spec.
         cases: the runs.
         cache: where to keep and find results; ``None`` runs everything.
-        jobs: runs at a time (default: the number of CPUs); with a local Dask cluster, its
-            number of worker processes.
+        jobs: runs at a time (default: the cores this process may use, see
+            :func:`~cimspice.threads.available_cpus`); with a local Dask cluster, its number
+            of worker processes (each runs its tasks with one BLAS thread).
         timeout_s: limit per run.
         description: label of the progress bar.
         executor: ``"local"`` (ngspice worker processes on this machine) or ``"dask"``
@@ -222,26 +326,36 @@ def run_cases(
         scheduler: address of a running Dask scheduler; ``None`` starts a local cluster.
 
     Raises:
-        InputError: a case's arrays are invalid (checked before anything runs), or bad
-            ``jobs``/``executor``.
+        InputError: a case's arrays are invalid or an argument has the wrong type or value
+            (named; all checked before anything runs).
+        SpecError: ``spec`` names a missing or invalid spec file.
+        ModelFileError: the spec's model file is refused (checked before anything runs).
         SimulationError: a run failed; finished runs are already in the cache.
         CimspiceError: the Dask scheduler cannot be reached.
     """
-    for case in cases:
+    check_executor(executor, scheduler)
+    spec = as_spec(spec).with_model_cards()
+    if isinstance(cases, str | bytes) or not isinstance(cases, Sequence):
+        raise InputError(f"cases must be a sequence of Case, got {type(cases).__name__}")
+    for k, case in enumerate(cases):
+        instance(case, Case, f"cases[{k}]")
         check_conductances(case.conductances, spec.rows, spec.cols)
         check_inputs(case.inputs, spec.rows)
-    if executor not in ("local", "dask"):
-        raise InputError(f"executor must be 'local' or 'dask', got {executor!r}")
-    workers = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_JOBS)
-    if not 1 <= workers <= MAX_JOBS:
-        raise InputError(f"jobs must be between 1 and {MAX_JOBS}, got {workers}")
+    if cache is not None:
+        instance(cache, SweepCache, "cache", "a SweepCache or None")
+    timeout_s = check_timeout(timeout_s)
+    if jobs is None:
+        workers = min(available_cpus(), MAX_JOBS)
+    else:
+        workers = integer(jobs, "jobs", minimum=1, maximum=MAX_JOBS)
     results: list[CaseResult | None] = [None] * len(cases)
     keys: list[str | None] = [None] * len(cases)
     if cache is not None:
         version = ngspice_version()
         for k, case in enumerate(cases):
             keys[k] = SweepCache.key(build_deck(spec, case.conductances, case.inputs).text, version)
-            hit = cache.load(keys[k])  # type: ignore[arg-type]
+            shape = (np.atleast_2d(case.inputs).shape[0], spec.cols)
+            hit = cache.load(keys[k], shape)  # type: ignore[arg-type]
             if hit is not None and spec.has_tia and hit[2] is None:
                 hit = None  # an entry from before TIA outputs were kept: run it again
             if hit is not None:
@@ -261,6 +375,7 @@ def run_cases(
         if executor == "dask":
             _run_dask(
                 spec_data,
+                spec.cards,
                 cases,
                 missing,
                 finish,
@@ -269,12 +384,15 @@ def run_cases(
                 scheduler=scheduler,
             )
         else:
-            _run_local(spec_data, cases, missing, finish, timeout_s=timeout_s, workers=workers)
+            _run_local(
+                spec_data, spec.cards, cases, missing, finish, timeout_s=timeout_s, workers=workers
+            )
     return [r for r in results if r is not None]
 
 
 def _run_local(
     spec_data: dict,
+    cards: ModelCards | None,
     cases: Sequence[Case],
     missing: list[int],
     finish: Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None],
@@ -285,7 +403,8 @@ def _run_local(
     """Threads that each drive one ngspice worker process at a time."""
 
     def one(k: int) -> None:
-        finish(k, *simulate_case(spec_data, cases[k].conductances, cases[k].inputs, timeout_s))
+        case = cases[k]
+        finish(k, *simulate_case(spec_data, case.conductances, case.inputs, timeout_s, cards))
 
     pool = ThreadPoolExecutor(max_workers=workers)
     futures = [pool.submit(one, k) for k in missing]
@@ -312,8 +431,44 @@ def _run_local(
     pool.shutdown(wait=True)
 
 
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, each started
+    with one BLAS thread; closed when the block ends.
+
+    The limits go in Dask's ``distributed.nanny.pre-spawn-environ``, which a nanny sets
+    before it starts a worker process (hence before the worker loads BLAS). Dask lets this
+    process's own environment override that setting, and sets it in this process while it
+    starts workers; so for the cluster's life this process's variables hold the limits too,
+    and they are put back as they were afterwards.
+    """
+    import dask
+    from dask.distributed import LocalCluster
+
+    limits = worker_environment({})
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.update(limits)
+    saved = {name: os.environ.get(name) for name in limits}
+    os.environ.update(limits)
+    try:
+        with (
+            dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            ) as cluster,
+        ):
+            yield cluster
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _run_dask(
     spec_data: dict,
+    cards: ModelCards | None,
     cases: Sequence[Case],
     missing: list[int],
     finish: Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None],
@@ -328,34 +483,29 @@ def _run_dask(
     ngspice raises here like a local one.
     """
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
     except ImportError:
-        raise InputError(
-            "--executor dask needs Dask: pip install 'dask[distributed]' (or cimspice[dask])"
-        ) from None
+        raise InputError(_NO_DASK) from None
     from cimspice.errors import CimspiceError
 
-    cluster = None
-    try:
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-            )
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as err:
-        if cluster is not None:
-            cluster.close()
-        raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            if scheduler is None:
+                cluster = stack.enter_context(local_cluster(workers))
+                client = stack.enter_context(Client(cluster))
+            else:
+                client = stack.enter_context(Client(scheduler, timeout="10s"))
+        except (OSError, TimeoutError, ValueError) as err:
+            raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         futures = {
             client.submit(
-                simulate_case,
+                call_with_one_blas_thread,  # a remote worker's BLAS may span its machine
+                _simulate_case_remote,
                 spec_data,
                 cases[k].conductances,
                 cases[k].inputs,
                 timeout_s,
+                cards,
                 key=f"cimspice-case-{k}-{os.getpid()}-{id(cases)}",
                 retries=2,
                 pure=False,
@@ -363,8 +513,7 @@ def _run_dask(
             for k in missing
         }
         for future in as_completed(futures):
-            finish(futures[future], *future.result())
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+            outputs, caught = future.result()
+            for message, category in caught:
+                warnings.warn(message, category, stacklevel=2)
+            finish(futures[future], *outputs)

@@ -18,9 +18,9 @@ cells = [
         """
         from pathlib import Path
 
-        from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-        from cimspice.network.spotcheck import spot_check
-        from cimspice.network.study import run_sweep
+        from cimspice.studies.evaluate import evaluate, resolve_model, samples_of
+        from cimspice.studies.spotcheck import spot_check
+        from cimspice.studies.sweeps import run_sweep
         from cimspice.spec import spec_from_dict
 
         out = Path("out/notebook04")

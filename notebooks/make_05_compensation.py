@@ -25,7 +25,7 @@ cells = [
 
         from IPython.display import Image, Markdown, display
 
-        from cimspice.compensation.network_report import ParetoRequest, run_pareto
+        from cimspice.studies.pareto_report import ParetoRequest, run_pareto
 
         out = Path("out/notebook05")
         out.mkdir(parents=True, exist_ok=True)
@@ -89,13 +89,13 @@ cells = [
     ),
     code(
         """
-        from cimspice.compensation.mixed_precision import (
+        from cimspice.studies.mixed_precision import (
             MixedPrecisionParams,
             assign,
             sensitivities,
         )
-        from cimspice.compensation.network_schemes import NetworkCase
-        from cimspice.network.evaluate import resolve_model, samples_of
+        from cimspice.studies.schemes import NetworkCase
+        from cimspice.studies.evaluate import resolve_model, samples_of
         from cimspice.spec import load_spec
 
         model, dataset = resolve_model("digits-mlp")

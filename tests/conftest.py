@@ -71,3 +71,25 @@ def random_arrays(rows: int, cols: int, batch: int, seed: int = 0) -> tuple[np.n
     """Conductances ~ U(1, 100) uS and inputs ~ U(0, 0.2) V."""
     rng = np.random.default_rng(seed)
     return rng.uniform(1e-6, 100e-6, (rows, cols)), rng.uniform(0.0, 0.2, (batch, rows))
+
+
+def simulate_with_surrogate(folder: Path, spec_text: str, surrogate: Path) -> tuple[int, str]:
+    """Run ``cimspice simulate --engine surrogate`` in-process on a spec written from
+    ``spec_text`` with small arrays of its size; returns the exit code and stderr."""
+    import contextlib
+    import io
+    import tomllib
+
+    from cimspice.cli import main
+
+    spec = folder / "spec.toml"
+    spec.write_text(spec_text)
+    tile = spec_from_dict(tomllib.loads(spec_text))
+    np.save(folder / "g.npy", np.full((tile.rows, tile.cols), 1e-5))
+    np.save(folder / "v.npy", np.full((2, tile.rows), 0.1))
+    arrays = ["--conductances", str(folder / "g.npy"), "--inputs", str(folder / "v.npy")]
+    engine = ["--engine", "surrogate", "--surrogate", str(surrogate)]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["simulate", str(spec), *arrays, *engine, "-o", str(folder / "o.npz")])
+    return code, err.getvalue()

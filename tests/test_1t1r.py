@@ -134,8 +134,9 @@ def test_a_model_ngspice_rejects_is_a_clear_error(tmp_path):
     spec = spec_from_dict(
         {
             "array": {"rows": 2, "cols": 2, "cell": "1T1R"},
-            "access": {"model": "myfet", "model_file": str(tmp_path / "bad.lib")},
-        }
+            "access": {"model": "myfet", "model_file": "bad.lib"},
+        },
+        source=tmp_path / "spec.toml",  # the folder that model_file is taken from
     )
     with pytest.raises(SimulationError) as info:
         simulate(spec, np.full((2, 2), 1e-5), np.ones(2) * 0.1, engine="ngspice")

@@ -215,17 +215,3 @@ def test_array_energy_is_the_spice_power_over_the_read_time():
 def test_energy_breakdowns_add():
     a = EnergyBreakdown(1.0, 2.0, 3.0, 4.0, 5.0, 10)
     assert (a + a).total == 30.0 and (a + a).macs == 10
-
-
-def test_tradeoff_plot(tmp_path):
-    from cimspice.compensation import evaluate_scheme
-    from cimspice.plots import plot_tradeoff
-
-    spec = make_spec(8, 8, r_row=2.0, r_col=2.0)
-    g = default_targets(spec)
-    reports = {
-        name: evaluate_scheme(name, spec, g, engine="nodal", batch=4)
-        for name in ("ir-predistort", "partitioning")
-    }
-    path = plot_tradeoff(reports, tmp_path / "t.png")
-    assert path.stat().st_size > 1000

@@ -13,15 +13,22 @@ import pytest
 
 from cimspice.cli import main
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
-from cimspice.compensation.mixed_precision import (
+from cimspice.errors import InputError
+from cimspice.mapping.matmul import HardwareMatMul, tile_spec
+from cimspice.nn.model import measure_input_ranges
+from cimspice.simulation import simulate
+from cimspice.spec import spec_from_dict
+from cimspice.studies.energy import MeteredMatMul, Unit
+from cimspice.studies.evaluate import resolve_model, samples_of
+from cimspice.studies.mixed_precision import (
     LayerSensitivity,
     MixedPrecisionParams,
     assign,
     mixed_case,
     sensitivities,
 )
-from cimspice.compensation.network_energy import MeteredMatMul, Unit
-from cimspice.compensation.network_schemes import (
+from cimspice.studies.pareto import best_tradeoff, dominates, markdown_table, pareto_front
+from cimspice.studies.schemes import (
     CaseResult,
     NetworkCase,
     combine,
@@ -31,13 +38,7 @@ from cimspice.compensation.network_schemes import (
     run_case,
     scheme_cases,
 )
-from cimspice.compensation.pareto import best_tradeoff, dominates, markdown_table, pareto_front
-from cimspice.errors import InputError
-from cimspice.network.evaluate import resolve_model, samples_of
-from cimspice.network.hardware import HardwareMatMul, measure_input_ranges, tile_spec
-from cimspice.network.study import with_value
-from cimspice.simulation import simulate
-from cimspice.spec import spec_from_dict
+from cimspice.studies.sweeps import with_value
 
 WIRES = {
     "array": {"rows": 32, "cols": 32},
@@ -268,7 +269,7 @@ def test_compensate_pareto_end_to_end(tmp_path, capsys):
 
 
 def test_seeds_average(digits):
-    from cimspice.compensation.network_schemes import run_seeds
+    from cimspice.studies.schemes import run_seeds
 
     model, data, x, y = digits
     spec = spec_from_dict({**WIRES, "nonideal": {"prog_noise_rel": 0.3}})

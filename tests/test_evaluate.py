@@ -12,11 +12,11 @@ import pytest
 
 from cimspice.cli import main
 from cimspice.errors import InputError, SpecError
-from cimspice.network.evaluate import evaluate, resolve_model, samples_of
-from cimspice.network.hardware import HardwareMatMul
-from cimspice.network.spotcheck import ROUNDOFF, held_out_error, spot_check
-from cimspice.network.study import parse_sweep, run_sweep, with_value
+from cimspice.mapping.matmul import HardwareMatMul
 from cimspice.spec import spec_from_dict
+from cimspice.studies.evaluate import evaluate, resolve_model, samples_of
+from cimspice.studies.spotcheck import ROUNDOFF, held_out_error, spot_check
+from cimspice.studies.sweeps import parse_sweep, run_sweep, with_value
 
 SPEC = """[array]
 rows = 32
@@ -359,3 +359,36 @@ def test_hardware_aware_flag_reports_the_gain(tmp_path, capsys, digits):
         "evaluate", "--model", "digits-mlp", "--spec", str(spec), "--hardware-aware", "-1"
     )
     assert bad.returncode == 2 and "finite number >= 0" in bad.stderr
+
+
+# ----- the dataset a model is evaluated on (issue 11: silent wrong answers) -----
+
+
+def test_dataset_other_than_a_builtin_models_own_is_refused(tmp_path, capsys, digits):
+    spec = write_spec(tmp_path)
+    base = ["evaluate", "--model", "digits-mlp", "--spec", str(spec), "--samples", "20"]
+    code = main([*base, "--dataset", "mnist", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "digits-mlp was trained on the digits dataset" in err and "'mnist'" in err
+    assert main([*base, "--dataset", "digits", "--no-progress"]) == 0  # its own: honoured
+
+
+@pytest.mark.parametrize(
+    ("shape", "dataset", "expect"),
+    [
+        ((64, 5), None, "has 5 outputs, but the digits dataset has 10 classes"),
+        ((784, 12), "mnist", "has 12 outputs, but the mnist dataset has 10 classes"),
+        (
+            (64, 10),
+            "mnist",
+            "takes inputs of size 64, but the mnist dataset's samples have size 784",
+        ),
+    ],
+)
+def test_a_model_file_that_does_not_fit_the_dataset_is_refused(tmp_path, shape, dataset, expect):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "m.npz"
+    np.savez(path, W0=rng.normal(size=shape), b0=np.zeros(shape[1]))
+    with pytest.raises(InputError, match=expect):
+        resolve_model(str(path), dataset=dataset)

@@ -10,8 +10,8 @@ import pytest
 from test_network_layers import small_cnn
 
 from cimspice.errors import CimspiceError, ModelError
-from cimspice.network.layers import Dense, ReLU
-from cimspice.network.model import Model, load_model, load_torch_state_dict, save_model
+from cimspice.nn.layers import Dense, ReLU
+from cimspice.nn.model import Model, load_model, load_torch_state_dict, save_model
 
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 

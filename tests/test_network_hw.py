@@ -12,20 +12,20 @@ import pytest
 import scipy.stats
 
 from cimspice.converters import dac
-from cimspice.errors import InputError, SpecError, SurrogateError
-from cimspice.network.encoding import encode_inputs
-from cimspice.network.hardware import HardwareMatMul, tile_model, tile_spec
-from cimspice.network.layers import Conv2D, Dense, Flatten, ReLU
-from cimspice.network.mapping import slice_weights
-from cimspice.network.model import Model
-from cimspice.network.nonideal import (
+from cimspice.devices.generic import (
     add_read_noise,
     program_tile,
     read_noise_squares,
     snap_to_levels,
     standard_normals,
 )
-from cimspice.network.tiling import tile_layer
+from cimspice.errors import InputError, SpecError, SurrogateError
+from cimspice.mapping.encoding import encode_inputs
+from cimspice.mapping.matmul import HardwareMatMul, tile_model, tile_spec
+from cimspice.mapping.slicing import slice_weights
+from cimspice.mapping.tiling import tile_layer
+from cimspice.nn.layers import Conv2D, Dense, Flatten, ReLU
+from cimspice.nn.model import Model
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.model import LinearTileSurrogate, TileParams
 
@@ -446,10 +446,22 @@ def test_a_fitted_cell_model_warns_outside_its_calibrated_range(wx):
 
 def test_in_place_adc_gives_the_converters_values():
     from cimspice.converters import adc
-    from cimspice.network.hardware import adc_in_place
+    from cimspice.mapping.matmul import adc_in_place
 
     spec = make(readout={"adc_bits": 5, "adc_full_scale": 1e-4})
     currents = np.random.default_rng(5).normal(0, 6e-5, (50, 7))  # some beyond full scale
     currents[0, :3] = [0.5e-4 / 15, 1.5e-4 / 15, -2.5e-4 / 15]  # exact half-LSB ties
     expected = adc(spec, currents)[1]
     np.testing.assert_array_equal(adc_in_place(spec, currents.copy()), expected)
+
+
+def test_a_nan_input_row_is_refused_naming_it(wx):
+    # one NaN row used to set the batch's input range, and so every row's outputs, to NaN
+    w, x = wx
+    spec = make(16, 8)
+    x = x.copy()
+    x[3, 5] = np.nan
+    x[7, 0] = np.inf
+    for engine in ("ideal", "surrogate"):
+        with pytest.raises(InputError, match=r"layer 0: input row 3 holds non-finite .* 2 of 25"):
+            run(spec, w, x, engine)

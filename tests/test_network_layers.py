@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from cimspice.errors import InputError, ModelError
-from cimspice.network.backprop import loss_and_gradients
-from cimspice.network.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
-from cimspice.network.model import Model, softmax
-from cimspice.network.training import copy_model, shift_images
+from cimspice.nn.backprop import loss_and_gradients
+from cimspice.nn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
+from cimspice.nn.model import Model, softmax
+from cimspice.nn.training import copy_model, shift_images
 
 
 def small_cnn(seed: int = 0) -> Model:

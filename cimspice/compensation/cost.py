@@ -2,8 +2,8 @@
 
 What comes from where:
 
-- **Array and readout** (J per MVM): from the engine's power split (``Result.info``
-  ``power_drivers`` and ``power_readout``, ngspice or nodal) held for ``t_read`` seconds per
+- **Array and readout** (J per MVM): from the engine's power split (``Result.power_drivers``
+  and ``Result.power_readout``, ngspice or nodal) held for ``t_read`` seconds per
   cycle (:meth:`cimspice.result.Result.energy_per_mvm`). The drivers' share is everything
   dissipated in the drivers' output resistance, the wires and the cells (called "array" here).
 - **ADC** (J per conversion): Walden's figure of merit, ``E = FOM * 2^ENOB``, defined in
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cimspice.arguments import check_fields
 from cimspice.errors import InputError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
@@ -68,10 +69,15 @@ class CostModel:
     sram_cim_mac: float = 2.0 / 89e12
 
     def __post_init__(self) -> None:
+        check_fields(self, "cost model")
         for key in ("t_read", "adc_fom", "c_line_per_cell", "v_supply"):
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
                 raise InputError(f"cost model: {key} must be finite and > 0, got {value!r}")
+        for key in ("digital_add", "digital_mult", "sram_cim_mac"):
+            value = getattr(self, key)
+            if not (np.isfinite(value) and value >= 0):
+                raise InputError(f"cost model: {key} must be finite and >= 0 J, got {value!r}")
         if not 1 <= self.adc_bits <= 24:
             raise InputError(f"cost model: adc_bits must be 1 to 24, got {self.adc_bits}")
 

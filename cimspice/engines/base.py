@@ -18,16 +18,18 @@ unknown option is an :class:`~cimspice.errors.InputError` naming it and the vali
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from cimspice.arguments import flag
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
 from cimspice.errors import InputError
 from cimspice.result import Result
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = [
     "Engine",
@@ -153,17 +155,13 @@ def run_tile(
     return with_adc(spec, done) if converters else done
 
 
-def check_spec(spec: object) -> CrossbarSpec:
-    """``spec`` if it is a loaded spec.
+def check_spec(spec: CrossbarSpec | str | os.PathLike[str]) -> CrossbarSpec:
+    """``spec`` as a loaded spec: a :class:`CrossbarSpec` or the path of a spec file.
 
     Raises:
-        InputError: anything else (a path, a dict), naming what to do instead.
+        InputError: anything else, naming what to give instead. SpecError: a bad spec file.
     """
-    if not isinstance(spec, CrossbarSpec):
-        raise InputError(
-            f"spec must be a CrossbarSpec (cimspice.load_spec), got {type(spec).__name__}"
-        )
-    return spec
+    return as_spec(spec)
 
 
 class EngineBase:
@@ -184,10 +182,13 @@ class EngineBase:
         """See :meth:`Engine.program`."""
         raise NotImplementedError
 
-    def checked(self, spec: CrossbarSpec, conductances: np.ndarray) -> np.ndarray:
-        """``conductances`` validated for ``spec`` (float64)."""
-        check_spec(spec)
-        return check_conductances(conductances, spec.rows, spec.cols)
+    def checked(
+        self, spec: CrossbarSpec | str | os.PathLike[str], conductances: np.ndarray
+    ) -> tuple[CrossbarSpec, np.ndarray]:
+        """``spec`` loaded (see :func:`check_spec`) and ``conductances`` validated for it
+        (float64)."""
+        spec = check_spec(spec)
+        return spec, check_conductances(conductances, spec.rows, spec.cols)
 
     def run(
         self,
@@ -199,7 +200,8 @@ class EngineBase:
     ) -> Result:
         """DAC -> :meth:`program` -> run -> ADC (:func:`run_tile`) for one batch."""
         start = time.perf_counter()
-        check_spec(spec)
+        spec = check_spec(spec)
+        node_voltages = flag(node_voltages, "node_voltages")
         check_inputs(inputs, spec.rows)  # before any (possibly long) programming
         tile = self.program(spec, conductances)
         return run_tile(

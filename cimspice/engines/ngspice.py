@@ -12,6 +12,7 @@ A batch of input vectors is one ``.dc`` sweep whose sweep variable indexes the v
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -32,6 +33,7 @@ from cimspice.engines.ngspice_process import (
     find_libngspice,
 )
 from cimspice.errors import CircuitWarning, InputError
+from cimspice.memory import check_fits
 from cimspice.netlist import Deck, Sweep, build_deck
 from cimspice.result import Result
 from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
@@ -85,10 +87,40 @@ def run_deck(
     names = arrays.pop("_times_names").tolist()
     times = dict(zip(names, arrays.pop("_times").tolist(), strict=True))
     times["ngspice_version"] = float(arrays.pop("_version"))
+    changes = [str(line) for line in arrays.pop("_changes", np.zeros(0, dtype=str)).tolist()]
+    count = int(arrays.pop("_change_count", len(changes)))
+    _warn_if_circuit_changed(changes, count, worker.log_path if keep else None)
     if keep:
         return arrays, times, worker.run_dir
     shutil.rmtree(worker.run_dir, ignore_errors=True)
     return arrays, times, None
+
+
+_HINTS = (
+    (
+        re.compile(r"value of resistor .* too small", re.IGNORECASE),
+        "ngspice floors every resistance at 1e-12 ohm: conductances above 1e12 S, and wire, "
+        "source or readout resistances below 1e-12 ohm, were changed",
+    ),
+)
+"""What some of ngspice's changes mean for a crossbar deck."""
+
+
+def _warn_if_circuit_changed(changes: list[str], count: int, log: Path | None) -> None:
+    """Warn when ngspice said (only in its log) that it changed the circuit it was given:
+    the results are then those of another circuit."""
+    if count == 0:
+        return
+    hints = [hint for pattern, hint in _HINTS if any(pattern.search(c) for c in changes)]
+    lines = [re.sub(r"^warning:\s*", "", c, flags=re.IGNORECASE) for c in changes[:2]]
+    shown = "; ".join(lines) + (f"; ... ({count} such lines)" if count > len(lines) else "")
+    where = f"; log: {log}" if log is not None else " (keep the run's log with keep=True / --keep)"
+    warnings.warn(
+        f"ngspice changed the circuit while loading it, so the results are for the changed "
+        f"circuit: {shown}" + (f" ({'; '.join(hints)})" if hints else "") + where,
+        CircuitWarning,
+        stacklevel=3,
+    )
 
 
 class _SweepProgress:
@@ -261,7 +293,7 @@ class NgspiceEngine(EngineBase):
 
     def program(self, spec: CrossbarSpec, conductances: np.ndarray) -> NgspiceTile:
         """Check ``conductances`` (S) for ``spec`` and warn about cells that cannot conduct."""
-        g = self.checked(spec, conductances)
+        spec, g = self.checked(spec, conductances)
         _warn_if_cells_blocked(spec)
         return NgspiceTile(self, spec, g)
 
@@ -277,6 +309,11 @@ class NgspiceEngine(EngineBase):
         ``voltages`` (no DAC), run it in ngspice and read the results back (no ADC)."""
         start = time.perf_counter()
         v = check_inputs(voltages, spec.rows)
+        if node_voltages:  # ngspice's vectors, their copy here, and the result's arrays
+            check_fits(
+                4 * 8 * 2 * v.shape[0] * spec.rows * spec.cols,
+                f"node voltages of {v.shape[0]} input vector(s) on a {spec.rows}x{spec.cols} tile",
+            )
         worker, deck = self.start_and_render(
             spec, g, v, save_nodes=True if node_voltages else None, sweep=self.sweep
         )
@@ -337,8 +374,6 @@ class NgspiceEngine(EngineBase):
                 [np.stack([table(n) for n in row], axis=-1) for row in deck.bit_nodes], axis=1
             )
         info: dict[str, object] = {
-            "power_drivers": power_drivers,
-            "power_readout": power_readout,
             "render_s": render_s,
             **{f"ngspice_{k}": t for k, t in times.items()},
         }
@@ -351,6 +386,8 @@ class NgspiceEngine(EngineBase):
             v_word=v_word,
             v_bit=v_bit,
             v_out=v_out,
+            power_drivers=power_drivers,
+            power_readout=power_readout,
             elapsed_s=time.perf_counter() - start,
             info=info,
         )

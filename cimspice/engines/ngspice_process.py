@@ -31,6 +31,7 @@ from cimspice.errors import (
     SimulationError,
     SimulationTimeoutError,
 )
+from cimspice.threads import worker_environment
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -88,6 +89,19 @@ def runs_root() -> Path:
     return root
 
 
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+"""The folder that holds the ``cimspice`` package this process runs."""
+
+
+def _installed_in_site_packages() -> bool:
+    """Whether this cimspice lives in a site-packages folder (which the worker finds on its
+    own; putting it on PYTHONPATH would set it before the standard library)."""
+    import site
+
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    return any(Path(f).resolve() == _PACKAGE_ROOT for f in folders)
+
+
 _REFERENCE = re.compile(rb"Reference value\s*:\s*([-+0-9.eE]+)")
 _LIVE: set[WorkerProcess] = set()
 _LIVE_LOCK = threading.Lock()
@@ -120,18 +134,28 @@ class WorkerProcess:
             run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=runs_root()))
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = run_dir.resolve()  # the worker starts inside it
         self.run_dir = run_dir
         self.deck_path = run_dir / "deck.cir"
         self.log_path = run_dir / "ngspice.log"
-        env = dict(os.environ)
-        env.setdefault("OMP_NUM_THREADS", "1")
+        env = worker_environment()  # one BLAS thread: many workers may run side by side
+        if not _installed_in_site_packages():
+            # A checkout or an editable install: the worker imports this very cimspice,
+            # which its starting folder (below) would not offer it.
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p
+            )
         with open(run_dir / "worker.stderr", "wb") as stderr:
+            # It starts in the run directory, not in the caller's folder: ngspice runs the
+            # commands of a `.spiceinit` in its starting folder, and a folder of shared specs
+            # is no place to take commands from (nor Python modules, for `python -m`).
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "cimspice.engines.ngspice_worker", str(run_dir)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 env=env,
+                cwd=run_dir,
                 start_new_session=True,
             )
         (run_dir / "worker.pid").write_text(f"{self._proc.pid}\n")

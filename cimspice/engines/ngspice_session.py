@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["NgspiceRunError", "NgspiceSession"]
+__all__ = ["CHANGED_CIRCUIT", "MAX_KEPT_CHANGES", "NgspiceRunError", "NgspiceSession"]
 
 # Lines of ngspice output that mean the run failed.
 _ERROR_PATTERNS = re.compile(
@@ -34,6 +34,16 @@ _CONVERGENCE_PATTERNS = re.compile(
 )
 # Lines that look like errors to a naive reader but are not.
 _BENIGN = re.compile(r"^(warning:|note:|using (klu|sparse))", re.IGNORECASE)
+# Lines in which ngspice says it changed the circuit it was given, on stdout or stderr, with
+# or without "Warning:" ("Value of resistor r1 is too small, set to 1e-12", "Rdsw = -1 is
+# negative. Set to zero.", "Pb is clamped to 0.01", "parameter fc limited to 0.9999",
+# "redefinition of .subckt x, ignored", "delta is negative -- reversed").
+CHANGED_CIRCUIT = re.compile(
+    r"\bset to\b|\bclamped\b|\blimited to\b|\bignored\b|\breversed\b|\bremoved\b",
+    re.IGNORECASE,
+)
+MAX_KEPT_CHANGES = 20
+"""Lines about a changed circuit kept for the caller (all of them are in the log)."""
 
 
 class NgspiceRunError(Exception):
@@ -57,6 +67,12 @@ class NgspiceSession:
         self._log = log
         self._errors: list[str] = []
         self._warnings: list[str] = []
+        self._seen_warnings: set[str] = set()
+        self.changes: list[str] = []
+        """The first :data:`MAX_KEPT_CHANGES` distinct lines in which ngspice said it changed
+        the circuit (see ``CHANGED_CIRCUIT``)."""
+        self.change_count = 0
+        """How many such lines there were in all."""
         self._shared = _make_shared(self._on_line)
 
     # ----- output handling -----
@@ -65,8 +81,14 @@ class NgspiceSession:
         self._log.write(f"{stream}: {line}\n")
         self._log.flush()
         text = line.strip()
-        if text.lower().startswith("warning:") and text not in self._warnings:
-            self._warnings.append(text)
+        if CHANGED_CIRCUIT.search(text):
+            self.change_count += 1
+            if len(self.changes) < MAX_KEPT_CHANGES and text not in self.changes:
+                self.changes.append(text)
+        if text.lower().startswith("warning:"):
+            if text not in self._seen_warnings and len(self._warnings) < MAX_KEPT_CHANGES:
+                self._seen_warnings.add(text)
+                self._warnings.append(text)
         elif text and not _BENIGN.match(text) and _ERROR_PATTERNS.search(text):
             self._errors.append(text)
 
@@ -74,6 +96,7 @@ class NgspiceSession:
         if self._errors:
             errors, self._errors = self._errors, []
             warnings, self._warnings = self._warnings, []
+            self._seen_warnings.clear()
             kind = (
                 "convergence" if any(_CONVERGENCE_PATTERNS.search(e) for e in errors) else "netlist"
             )

@@ -8,7 +8,8 @@ quietly). ``DIR/request.json`` names the deck file and the vectors to read back:
 
 The worker's stdout carries one line, ``done <exit code>``, when it has finished. On success
 the worker writes ``DIR/result.npz`` (one ``(n_vectors, n_points)`` array per
-group, plus ``_times`` from ngspice's own accounting) atomically and exits 0. On an ngspice
+group, plus ``_times`` from ngspice's own accounting and ``_changes``, the lines in which
+ngspice said it changed the circuit) atomically and exits 0. On an ngspice
 error it writes ``DIR/error.json`` (``kind``: ``netlist``, ``convergence``, ``unavailable`` or
 ``internal``; ``message``) and exits 2. Every line ngspice prints is in ``DIR/ngspice.log``.
 """
@@ -75,6 +76,9 @@ def _run(run_dir: Path) -> bool:
         arrays["_times_names"] = np.array(list(times), dtype=str)
         arrays["_times"] = np.array(list(times.values()), dtype=float)
         arrays["_version"] = np.array(session.version)
+        # what ngspice changed in the circuit, said only in its log: the caller warns
+        arrays["_changes"] = np.array(session.changes, dtype=str)
+        arrays["_change_count"] = np.array(session.change_count)
     save_npz_atomic(run_dir / "result.npz", arrays)
     return True
 

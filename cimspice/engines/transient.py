@@ -10,13 +10,14 @@ import shutil
 
 import numpy as np
 
+from cimspice.arguments import instance, real
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.converters import dac
 from cimspice.engines.ngspice import NgspiceEngine, run_deck
 from cimspice.errors import InputError, SimulationError
 from cimspice.netlist import Transient
 from cimspice.result import TransientResult
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = ["run_transient", "settling_times"]
 
@@ -73,6 +74,12 @@ def run_transient(
         SimulationError: an output has not settled within the window (it must stay inside
             its band for the last fifth of it); the deck and log are kept and named.
     """
+    instance(engine, NgspiceEngine, "engine", "an NgspiceEngine (transients run in ngspice)")
+    spec = as_spec(spec)
+    t_stop = real(t_stop, "t_stop", positive=True)
+    if t_step is not None:
+        t_step = real(t_step, "t_step", positive=True)
+    tol = real(tol, "tol")
     if not 0 < tol < 1:
         raise InputError(f"the settling tolerance must be in (0, 1), got {tol!r}")
     g = check_conductances(conductances, spec.rows, spec.cols)

@@ -9,6 +9,7 @@ with its metrics; :func:`write_report` turns them into a table and figures.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,23 +20,45 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from cimspice.arguments import instance, integer, path_argument
 from cimspice.converters import dac
 from cimspice.engines.cell_laws import memristor_law
-from cimspice.spec import CrossbarSpec
+from cimspice.engines.nodal import tile_work_bytes
+from cimspice.memory import check_fits
+from cimspice.outputs import OutputPlan
+from cimspice.seeds import check_seed
+from cimspice.spec import CrossbarSpec, as_spec
 from cimspice.surrogate.baselines import analytical_ir_drop, ideal
 from cimspice.surrogate.dataset import training_cases, validation_cases
 from cimspice.surrogate.model import TileParams, TileSurrogate
 from cimspice.surrogate.readout import MeasuredTia, check_readout, measure_tia
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
-from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
+from cimspice.sweep import (
+    MAX_JOBS,
+    CaseResult,
+    SweepCache,
+    check_executor,
+    ngspice_version,
+    run_cases,
+)
 
-__all__ = ["Calibration", "calibrate", "error_metrics", "fit_params", "model_speeds"]
+__all__ = [
+    "REPORT_FILES",
+    "Calibration",
+    "calibrate",
+    "error_metrics",
+    "fit_params",
+    "model_speeds",
+    "write_report",
+]
 
 _MODEL_NAMES = {"accurate": "surrogate", "fast": "surrogate-fast"}
 """Report names of the surrogate's modes (``surrogate`` is the accurate one)."""
 SPEED_BATCH = 64
 """Input vectors in the batch each model is timed on for the report's speed columns."""
 SPEED_REPEATS = 3
+REPORT_FILES = ("report.md", "parity.png", "error_histogram.png", "column_error.png")
+"""The files :func:`write_report` writes into its folder."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +176,7 @@ def error_metrics(predicted: np.ndarray, reference: np.ndarray) -> dict[str, Any
 
 
 def calibrate(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     *,
     samples: int = 8,
     batch: int = 16,
@@ -171,11 +194,33 @@ def calibrate(
         batch: input vectors per matrix.
         seed: seed of every random draw.
         cache_dir: SPICE result cache (reruns are instant; an interrupted sweep resumes).
-        jobs: ngspice runs at a time (default: the number of CPUs).
+        jobs: ngspice runs at a time (default: the cores this process may use).
         executor: ``"local"`` or ``"dask"`` (see :func:`cimspice.sweep.run_cases`).
         scheduler: a Dask scheduler's address (``None``: a local Dask cluster).
+
+    Raises:
+        InputError: an argument of the wrong type or value (named: a negative seed, a bad
+            executor or scheduler address...), before any SPICE run.
+        SpecError: ``spec`` names a missing or invalid spec file.
+        MemoryLimitError: the tile, cases and batches would not fit in memory (before any run).
+        SimulationError: a SPICE run failed (finished runs are in the cache).
     """
+    spec = as_spec(spec)
+    samples = integer(samples, "samples", minimum=1)
+    batch = integer(batch, "batch", minimum=1)
+    seed = check_seed(seed)
+    if cache_dir is not None:
+        cache_dir = path_argument(cache_dir, "cache_dir")
+    if jobs is not None:
+        jobs = integer(jobs, "jobs", minimum=1, maximum=MAX_JOBS)
+    check_executor(executor, scheduler)
     check_readout(spec)  # before any SPICE run
+    runs = 2 * samples + 16  # random, structured and held-out cases, generously
+    check_fits(  # each run: its matrix, and inputs, outputs and deck tables of its batch
+        tile_work_bytes(spec, matrices=runs) + 32.0 * runs * batch * (spec.rows + spec.cols),
+        f"calibrating a {spec.rows}x{spec.cols} tile with {samples} samples of {batch} vectors",
+    )
+    spec = spec.with_model_cards()  # a user's model file: checked now and read once
     rng = np.random.default_rng(seed)
     train = training_cases(spec, samples=samples, batch=batch, rng=rng)
     held_out = validation_cases(spec, samples=max(1, samples // 4), batch=batch, rng=rng)
@@ -324,17 +369,58 @@ def model_speeds(
     return speeds
 
 
+def _write_figures(calibration: Calibration, out: Path) -> list[Path]:
+    """``parity.png`` (the surrogate on its own axes, the baselines beside it, every model's
+    error on a log axis), ``error_histogram.png`` and ``column_error.png``."""
+    from cimspice.caption import spec_caption
+    from cimspice.plots import (
+        plot_column_error,
+        plot_error_histogram,
+        plot_parity,
+        save_figure,
+    )
+
+    spice = calibration.validation["spice"]
+    models = {k: v for k, v in calibration.validation.items() if k != "spice"}
+    vectors = spice.shape[0]
+    caption = spec_caption(
+        calibration.surrogate.spec,
+        engine=f"ngspice (the reference: {vectors} held-out vectors)",
+    )
+    per_column = {k: calibration.metrics[k]["per_column_nrmse"] for k in models}
+    figures = {
+        "parity.png": plot_parity(
+            spice, models, own_axes=tuple(_MODEL_NAMES.values()), caption=caption
+        ),
+        "error_histogram.png": plot_error_histogram(spice, models, caption=caption),
+        "column_error.png": plot_column_error(per_column, caption=caption),
+    }
+    return [save_figure(figure, out / name) for name, figure in figures.items()]
+
+
 def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
-    """Write ``report.md`` and the figures (parity, error histogram, per-column error).
+    """Write ``report.md`` and the figures (parity, error histogram, per-column error) into
+    ``out_dir`` (created), all or nothing (see :mod:`cimspice.outputs`).
 
     Returns:
         the files written.
-    """
-    from cimspice.plots import plot_calibration
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = plot_calibration(calibration.validation, calibration.metrics, out)
+    Raises:
+        OutputError: ``out_dir`` or a file in it is refused, or cannot be written.
+    """
+    instance(calibration, Calibration, "calibration")
+    final = path_argument(out_dir, "out_dir")
+    plan = OutputPlan()
+    plan.folder(final, "report folder", REPORT_FILES)
+    with plan:
+        out = plan.stage(final)
+        files = _write_figures(calibration, out)
+        (out / "report.md").write_text(_report_text(calibration, files))
+    return [final / "report.md", *(final / f.name for f in files)]
+
+
+def _report_text(calibration: Calibration, files: list[Path]) -> str:
+    """The calibration report (markdown) that shows ``files``."""
     s = calibration.surrogate
     p = s.params
     lines = [
@@ -371,6 +457,4 @@ def write_report(calibration: Calibration, out_dir: str | Path) -> list[Path]:
         *[f"![{f.stem}]({f.name})" for f in files],
         "",
     ]
-    report = out / "report.md"
-    report.write_text("\n".join(lines))
-    return [report, *files]
+    return "\n".join(lines)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -40,18 +41,23 @@ from typing import Any
 import numpy as np
 
 from cimspice import __version__
-from cimspice.arrays import atomic_output, check_conductances, check_inputs
+from cimspice.arguments import check_fields, path_argument
+from cimspice.arrays import check_conductances, check_inputs
+from cimspice.checksums import json_checksum
 from cimspice.converters import dac
 from cimspice.engines import cascade
 from cimspice.engines.base import EngineBase
 from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law, memristor_law
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
-from cimspice.errors import RangeWarning, SurrogateError
+from cimspice.errors import InputError, IntegrityWarning, RangeWarning, SurrogateError
+from cimspice.outputs import atomic_output
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
 from cimspice.surrogate.fast_readout import FastTiaTile, TiaTable
 from cimspice.surrogate.prepared import (
+    ENVELOPE_FACTOR,
+    FAST_EXTRAPOLATION,
     LEVELS,
     AttenuationTile,
     LawFor,
@@ -86,7 +92,11 @@ Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTil
 MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
 
-FORMAT = "cimspice-surrogate/1"
+FORMAT = "cimspice-surrogate/2"
+"""The file format written: version 1 plus a checksum (``sha256``, see :func:`load_surrogate`)."""
+LEGACY_FORMATS = ("cimspice-surrogate/1",)
+"""Formats still read: written before checksums, so edits to them cannot be detected (they
+load with an :class:`~cimspice.errors.IntegrityWarning`)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,9 @@ class TileParams:
     r_last: float
     r_cell: float = 0.0
     r_cell_g: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_fields(self, "params")
 
     @classmethod
     def from_spec(cls, spec: CrossbarSpec) -> TileParams:
@@ -139,6 +152,9 @@ class TileSurrogate:
     metadata: dict[str, Any] = field(default_factory=dict)
     transistor: AccessTransistor | None = None
     readout_transfer: MeasuredTia | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self, "surrogate")
 
     def topology(self) -> PassiveTopology:
         """The network with the fitted wire resistances."""
@@ -346,11 +362,35 @@ class TileSurrogate:
             return solution.currents.sum(axis=0).T
         return self.prepare(conductances, mode).currents(v)
 
-    def check_ranges(self, conductances: np.ndarray, inputs: np.ndarray) -> None:
-        """Warn (``RangeWarning``, with the numbers) about values outside calibrated ranges."""
+    def extrapolates(self, mode: str = "accurate") -> bool:
+        """Whether, in ``mode``, the model extrapolates curves fitted or measured over its
+        calibrated range: the fast mode of a nonlinear tile (its per-cell polynomials or secant
+        lines), and any tile with an access transistor (its measured I-V table, or the fitted
+        in-cell resistance standing for it). A linear passive tile, or a two-terminal
+        nonlinear tile in the accurate mode, is an exact network of fitted wires and the
+        spec's own cell law at any value."""
+        if self.is_linear:
+            return False
+        return mode == "fast" or self.transistor is not None or self.spec.has_transistors
+
+    def check_ranges(
+        self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
+    ) -> None:
+        """Check values against the calibrated ranges: warn (``RangeWarning``, with the
+        numbers) about values outside them; refuse values far outside them where the model
+        extrapolates (:meth:`extrapolates`): inputs beyond
+        :data:`~cimspice.surrogate.prepared.ENVELOPE_FACTOR` times the largest calibrated
+        input magnitude, or conductances beyond that many times the calibrated ``g_max``.
+
+        Raises:
+            SurrogateError: values far outside the calibrated ranges of a model that
+                extrapolates (both numbers and the factor named).
+        """
         if not self.ranges:
             return
         g, v = np.asarray(conductances), np.asarray(inputs)
+        if self.extrapolates(mode):
+            self._check_envelope(g, v, mode)
         lo, hi = self.ranges["g_min"], self.ranges["g_max"]
         if g.min() < lo * (1 - 1e-9) or g.max() > hi * (1 + 1e-9):
             warnings.warn(
@@ -368,11 +408,41 @@ class TileSurrogate:
                 stacklevel=3,
             )
 
+    def _check_envelope(self, g: np.ndarray, v: np.ndarray, mode: str) -> None:
+        """The refusal half of :meth:`check_ranges`."""
+        far = []
+        g_top = self.ranges["g_max"]
+        if g_top > 0 and float(g.max()) > ENVELOPE_FACTOR * g_top:
+            far.append(
+                f"conductances reach {float(g.max()):.4g} S, {float(g.max()) / g_top:.3g}x "
+                f"the calibrated g_max {g_top:.4g} S"
+            )
+        v_top = max(abs(self.ranges["v_min"]), abs(self.ranges["v_max"]))
+        v_reach = float(np.max(np.abs(v), initial=0.0))
+        if v_top > 0 and v_reach > ENVELOPE_FACTOR * v_top:
+            far.append(
+                f"inputs reach {v_reach:.4g} V, {v_reach / v_top:.3g}x the largest calibrated "
+                f"{v_top:.4g} V"
+            )
+        if not far:
+            return
+        if mode == "fast" and self.transistor is None and not self.spec.has_transistors:
+            why = FAST_EXTRAPOLATION
+        else:
+            why = (
+                "the access transistor's calibrated model is extrapolated there: calibrate "
+                "over these values"
+            )
+        raise SurrogateError(
+            f"{'; '.join(far)}: beyond {ENVELOPE_FACTOR:g}x its calibrated range this "
+            f"surrogate ({mode} mode) cannot be trusted, since {why}"
+        )
+
     # ----- file format -----
 
     def to_json(self) -> dict[str, Any]:
-        """The surrogate as JSON-ready data."""
-        return {
+        """The surrogate as JSON data, with its checksum (``sha256``, of everything else)."""
+        data = {
             "format": FORMAT,
             "model": "resistive-tile",
             "spec": self.spec.to_dict(),
@@ -386,11 +456,14 @@ class TileSurrogate:
                 if self.readout_transfer
                 else {}
             ),
-            **{k: v for k, v in self.metadata.items() if k != "versions"},
+            **{k: v for k, v in self.metadata.items() if k not in ("versions", "sha256")},
         }
+        data = json.loads(json.dumps(data))  # what a reader will see (tuples are lists, ...)
+        return {**data, "sha256": json_checksum(data)}
 
     def save(self, path: str | Path) -> None:
         """Write the surrogate file (JSON), atomically."""
+        path = path_argument(path, "path")
         with atomic_output(path, "w") as handle:
             json.dump(self.to_json(), handle, indent=2, sort_keys=False)
             handle.write("\n")
@@ -429,17 +502,32 @@ LinearTileSurrogate = TileSurrogate
 def load_surrogate(path: str | Path) -> TileSurrogate:
     """Read a surrogate file.
 
+    Every value is validated, then the file's checksum (``sha256``: of the canonical JSON of
+    everything else, :func:`~cimspice.checksums.json_checksum`) is recomputed: a file edited
+    after cimspice wrote it is refused. Files of the older format (``cimspice-surrogate/1``,
+    written before checksums) load with an :class:`~cimspice.errors.IntegrityWarning`, since
+    edits to them cannot be detected; recalibrating writes a checked file.
+
     Raises:
-        SurrogateError: the file is missing, not JSON, not a cimspice surrogate, or corrupt.
+        SurrogateError: the file is missing, not JSON, not a cimspice surrogate, corrupt, or
+            edited after cimspice wrote it (its checksum does not match, or is missing).
+        InputError: ``path`` is not a path.
     """
-    path = Path(path)
+    path = path_argument(path, "path")
+    if path.exists() and not path.is_file():  # a folder, FIFO or device: never opened
+        raise SurrogateError(f"surrogate file {path} is not a regular file")
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise SurrogateError(f"surrogate file not found: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise SurrogateError(f"surrogate file {path} is not readable JSON: {err}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    except RecursionError:
+        raise SurrogateError(
+            f"surrogate file {path} is not a cimspice surrogate: its JSON is nested too deeply"
+        ) from None
+    formats = (FORMAT, *LEGACY_FORMATS)
+    if not isinstance(data, dict) or data.get("format") not in formats:
         raise SurrogateError(f"{path} is not a cimspice surrogate file (format {FORMAT})")
     try:
         spec = spec_from_dict(data["spec"])
@@ -450,6 +538,11 @@ def load_surrogate(path: str | Path) -> TileSurrogate:
             raw = {**raw, "r_cell_g": 0.0}
         params = TileParams(**_numbers(raw, _PARAM_KEYS, "params"))
         ranges = _numbers(data["ranges"], _RANGE_KEYS, "ranges")
+        if not 0 <= ranges["g_min"] <= ranges["g_max"] or ranges["v_min"] > ranges["v_max"]:
+            raise ValueError(
+                "'ranges' must hold 0 <= g_min <= g_max and v_min <= v_max, got "
+                + ", ".join(f"{k} = {v!r}" for k, v in ranges.items())
+            )
         transistor = None
         if "access_transistor" in data:
             transistor = AccessTransistor.from_json(data["access_transistor"])
@@ -460,9 +553,36 @@ def load_surrogate(path: str | Path) -> TileSurrogate:
         raise
     except (KeyError, TypeError, ValueError) as err:
         raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
+    _verify_checksum(path, data)
     skip = {"format", "spec", "params", "ranges", "access_transistor", "readout_transfer"}
-    metadata = {k: v for k, v in data.items() if k not in skip}
+    metadata = {k: v for k, v in data.items() if k not in skip | {"sha256"}}
     return TileSurrogate(spec, params, ranges, metadata, transistor, transfer)
+
+
+def _verify_checksum(path: Path, data: dict[str, Any]) -> None:
+    """Refuse a surrogate file whose content is not what cimspice wrote (see
+    :func:`load_surrogate`); warn about an old one that cannot tell."""
+    content = {k: v for k, v in data.items() if k != "sha256"}
+    claimed = data.get("sha256")
+    if claimed is None and data["format"] in LEGACY_FORMATS:
+        warnings.warn(
+            f"surrogate file {path} has no checksum (format {data['format']}, written before "
+            "cimspice checked its files): edits made to it cannot be detected; calibrate again "
+            "to get a checked file",
+            IntegrityWarning,
+            stacklevel=3,
+        )
+        return
+    if claimed is None:
+        raise SurrogateError(
+            f"surrogate file {path} has no checksum ('sha256'): it was edited after cimspice "
+            "wrote it (calibrate again)"
+        )
+    if claimed != json_checksum(content):
+        raise SurrogateError(
+            f"surrogate file {path} was edited after cimspice wrote it: its checksum does not "
+            "match its content (calibrate again rather than editing a fitted surrogate)"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -485,9 +605,9 @@ class SurrogateOptions:
                 "the surrogate engine needs a calibrated surrogate (option surrogate: a "
                 "TileSurrogate or the path of a file written by cimspice calibrate)"
             )
-        if not isinstance(self.surrogate, TileSurrogate | str | Path):
-            raise SurrogateError(
-                "option surrogate must be a TileSurrogate or a path, got "
+        if not isinstance(self.surrogate, TileSurrogate | str | os.PathLike):
+            raise InputError(
+                "surrogate must be a TileSurrogate or the path of a surrogate file, got "
                 f"{type(self.surrogate).__name__}"
             )
 
@@ -587,12 +707,12 @@ class SurrogateEngine(EngineBase):
         Raises:
             SurrogateError: the spec differs from the one the surrogate was calibrated for.
         """
+        spec, g = self.checked(spec, conductances)
         if spec.content_hash() != self.surrogate.spec.content_hash():
             raise SurrogateError(
                 "the surrogate was calibrated for another spec (spec hash "
                 f"{self.surrogate.spec.content_hash()[:12]}, this spec {spec.content_hash()[:12]})"
             )
-        g = self.checked(spec, conductances)
         return SurrogateTile(spec, g, self.surrogate.prepare(g, self.mode), self.mode)
 
     def run(
@@ -604,10 +724,10 @@ class SurrogateEngine(EngineBase):
         node_voltages: bool = False,
     ) -> Result:
         """DAC -> program -> run -> ADC, after warning (``RangeWarning``) about conductances
-        or DAC levels outside the calibrated ranges."""
+        or DAC levels outside the calibrated ranges (refused far outside them, see
+        :meth:`TileSurrogate.check_ranges`)."""
         if node_voltages:
             raise SurrogateError("the surrogate engine computes output currents only")
-        self.surrogate.check_ranges(
-            self.checked(spec, conductances), dac(spec, check_inputs(inputs, spec.rows))
-        )
+        spec, g = self.checked(spec, conductances)
+        self.surrogate.check_ranges(g, dac(spec, check_inputs(inputs, spec.rows)), self.mode)
         return super().run(spec, conductances, inputs)

@@ -24,6 +24,7 @@ Four kinds, all with ``currents(inputs) -> (batch, cols)``:
 from __future__ import annotations
 
 import functools
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -34,8 +35,10 @@ import numpy as np
 from cimspice.arrays import check_inputs
 from cimspice.engines.cell_laws import CellLaw
 from cimspice.engines.line_newton import LineSolution, Workspace, solve_cell_voltages
+from cimspice.engines.nodal import NEWTON_BYTES_PER_CELL
 from cimspice.engines.wire_drops import WireDrops
-from cimspice.errors import ConvergenceError
+from cimspice.errors import ConvergenceError, SurrogateError
+from cimspice.memory import chunk_size
 from cimspice.surrogate.readout import CurrentsAt, Readout, sense_bounds
 
 LawFor = Callable[[np.ndarray | None], CellLaw]
@@ -44,6 +47,8 @@ transistors depend on it; two-terminal cells ignore it."""
 
 __all__ = [
     "ACCURATE_TOL_V",
+    "ENVELOPE_FACTOR",
+    "FAST_EXTRAPOLATION",
     "LEVELS",
     "POWERS",
     "AttenuationTile",
@@ -55,6 +60,7 @@ __all__ = [
     "TileLevels",
     "bracket",
     "cell_polynomials",
+    "check_envelope",
     "power_features",
     "rms_of",
     "solve_tile",
@@ -73,6 +79,38 @@ law's largest current on the fitting grid."""
 
 class FastModeWarning(UserWarning):
     """The fast mode is outside the envelope it approximates well (use the accurate mode)."""
+
+
+ENVELOPE_FACTOR = 2.0
+"""How far past its calibrated range a surrogate that extrapolates fitted curves (the fast
+modes; measured access transistors) is used: inputs up to this many times the largest
+calibrated input magnitude, conductances up to this many times the calibrated ``g_max``
+(below, a :class:`~cimspice.errors.RangeWarning`; beyond, a refusal). The fast mode's error
+grows quickly outside its fit (a 16x16 sinh tile, v0 = 0.15 V, calibrated to 0.3 V: 0.4% of
+full scale inside, 4% at 1.5x the input range, 15% at 2x, 140% at 4x)."""
+FAST_EXTRAPOLATION = (
+    "the fast mode's fitted curves are extrapolated there (error ~15% of full scale at 2x "
+    "its input range, over 100% at 4x): use the accurate mode"
+)
+
+
+def check_envelope(inputs: np.ndarray, top: float) -> None:
+    """Refuse ``inputs`` (V) beyond :data:`ENVELOPE_FACTOR` times ``top``, the largest input
+    magnitude a fast-mode tile was fitted to.
+
+    NaN and inf are left to the caller's check of the values (they name them better).
+
+    Raises:
+        SurrogateError: with both numbers.
+    """
+    if not inputs.size:
+        return
+    reach = max(-float(inputs.min()), float(inputs.max()))  # |inputs|' max, no temporary
+    if top > 0 and math.isfinite(reach) and reach > ENVELOPE_FACTOR * top:
+        raise SurrogateError(
+            f"inputs reach {reach:.4g} V, {reach / top:.3g}x the {top:.4g} V up to which the "
+            f"fast mode was fitted (the limit is {ENVELOPE_FACTOR:g}x): {FAST_EXTRAPOLATION}"
+        )
 
 
 SOURCE_TOL_V = 1e-9
@@ -224,8 +262,13 @@ class NewtonTile:
         out = np.empty((v.shape[0], cols))
         v_out = None if self.readout is None else np.empty((v.shape[0], cols))
         work = Workspace()
-        for k in range(0, v.shape[0], self.chunk):
-            part = v[k : k + self.chunk]
+        # at most self.chunk vectors, fewer on tiles too large for that many in memory
+        chunk = min(
+            self.chunk,
+            chunk_size(NEWTON_BYTES_PER_CELL * rows * cols, v.shape[0], f"a {rows}x{cols} tile"),
+        )
+        for k in range(0, v.shape[0], chunk):
+            part = v[k : k + chunk]
             # each vector's attenuations, interpolated between the levels around its RMS
             low, weight = bracket(self.levels, rms_of(part))
             start = np.take(self.attenuation, low, axis=2)
@@ -334,10 +377,14 @@ class SecantTile:
         themselves; with ``ones`` or ``rows``, in :data:`FAST_DTYPE`, the word lines beyond
         ``v``'s up to ``rows`` at 0 V and, with ``ones``, a column of ones after them.
 
+        Raises:
+            SurrogateError: inputs far beyond the levels measured (:func:`check_envelope`).
+
         Warns:
             FastModeWarning: negative inputs (the transistors were measured at positive
                 levels only).
         """
+        check_envelope(v, float(self.levels[-1]))
         features = v
         used = v.shape[1]
         rows = used if rows is None else rows
@@ -503,7 +550,12 @@ class AttenuationTile:
     def features(self, v: np.ndarray, *, ones: bool = False, rows: int | None = None) -> np.ndarray:
         """What multiplies :attr:`in_level`: ``v, v^3, v^5, ...`` side by side, for inputs ``v``
         (V, ``(batch, rows)``, checked), in :data:`FAST_DTYPE` (with ``ones``, a column of
-        ones after them; ``rows``: see :func:`power_features`)."""
+        ones after them; ``rows``: see :func:`power_features`).
+
+        Raises:
+            SurrogateError: inputs far beyond the levels measured (:func:`check_envelope`).
+        """
+        check_envelope(v, float(self.levels[-1]))
         return power_features(v, POWERS, ones=ones, rows=rows)
 
 

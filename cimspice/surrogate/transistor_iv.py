@@ -108,17 +108,22 @@ def measure_access_transistor(spec: CrossbarSpec, v_max: float) -> AccessTransis
     """Sweep one access transistor of ``spec`` in ngspice over ``[-v_max, v_max]`` drain-source.
 
     Raises:
+        ModelFileError: the spec's model file is refused.
         SimulationError and friends: ngspice rejected the model (deck and log kept).
     """
     from cimspice.engines.ngspice import run_deck
 
     acc = spec.access
+    cards = spec.model_cards()
+    prefix = cards.instance_prefix(acc.model)  # X for a subcircuit-wrapped model
     step = 2 * v_max / (TABLE_POINTS - 1)
     # One deck, one run: a transistor per source voltage, each drain held v(sw) above its
     # source by a unity VCVS, v(sw) swept; a 0 V source in each drain reads its current.
+    # The model cards are inlined, as in every deck: the deck runs from any folder.
     lines = [
         "* cimspice: access transistor I-V (drain swept above the source; body at 0 V)",
-        f".include {spec.model_path()}",
+        f"* ---- device models ({cards.name})",
+        cards.text.rstrip("\n"),
         f"vg g 0 dc {acc.v_gate!r}",
         "vsw sw 0 dc 0",
     ]
@@ -127,7 +132,7 @@ def measure_access_transistor(spec: CrossbarSpec, v_max: float) -> AccessTransis
             f"vs{k} s{k} 0 dc {source!r}",
             f"e{k} x{k} s{k} sw 0 1",
             f"vm{k} x{k} d{k} dc 0",
-            f"m{k} d{k} g s{k} 0 {acc.model} w={acc.w!r} l={acc.l!r}",
+            f"{prefix}m{k} d{k} g s{k} 0 {acc.model} w={acc.w!r} l={acc.l!r}",
         ]
     lines += [
         ".options reltol=1e-9 vntol=1e-12 abstol=1e-16",

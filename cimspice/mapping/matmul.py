@@ -1,0 +1,721 @@
+"""The hardware forward pass: every weighted layer's MVMs on tiles, through an engine.
+
+:class:`HardwareMatMul` is a :data:`~cimspice.nn.model.MatMul` for
+:meth:`Model.forward <cimspice.nn.model.Model.forward>`. On a layer's first call it
+maps the weight matrix onto tiles (:mod:`~cimspice.mapping.tiling`), programs every tile's
+devices (:mod:`~cimspice.devices.generic`) and prepares each tile's operator once, the
+one-time programming cost. Then every batch costs, per tile and input phase, one dense matmul
+plus the converters:
+
+1. inputs scaled by the layer's input range and put through the DAC
+   (:mod:`~cimspice.mapping.encoding`);
+2. each tile's column currents from the engine, plus read noise;
+3. each column's ADC (:func:`cimspice.converters.adc`, the spec's ``readout.adc_bits``);
+4. slices, column pairs (or the reference column) and the tiles' partial sums combined
+   digitally, the drift compensation's gain applied, and the result scaled back.
+
+Engines (``engine=``, any of :data:`cimspice.simulation.ENGINES`): each tile is programmed
+once through the engine (``engine.program(tile, G)``, a
+:class:`~cimspice.engines.base.ProgrammedTile`) and run on every batch:
+
+- ``"surrogate"``: a calibrated :class:`~cimspice.surrogate.model.TileSurrogate` of any tile
+  kind (passive, 1T1R, sinh, 1S1R cells; ideal, behavioural-TIA or CMOS-TIA readouts), in its
+  ``accurate`` or ``fast`` mode. Without a calibrated file the spec's nominal surrogate is used,
+  which is exact for a passive linear tile (it *is* the nodal solve of the resistive network,
+  wires included) and refused for every other tile;
+- ``"ideal"``: ``V @ G`` with the programmed conductances (no wires);
+- ``"nodal"``: the exact nodal solve (linear or nonlinear two-terminal cells);
+- ``"ngspice"``: every batch of every tile in ngspice (slow: for small networks and checks).
+
+What the digital side sees: a tile read by ideal virtual grounds gives its column currents; a
+tile ending in TIAs gives their output voltages ``v_out`` (finite gain, offset, saturation:
+the tile's real law), turned into current units by the nominal gain ``-1 / r_f``. Read noise
+(:func:`~cimspice.devices.generic.add_read_noise`) is added in those units and the ADC reads
+them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale / r_f`` in
+current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
+``transfer``); every other tile runs its law on every batch and phase.
+
+The per-tile path runs the batch in row blocks of :data:`CHUNK_VALUES` input values (each
+pass over a tile's arrays then works in the cache), every input phase of a tile in one call,
+on one BLAS thread per product (:mod:`cimspice.threads`). A surrogate tile gives what the ADC
+reads alone (:meth:`~cimspice.surrogate.model.SurrogateTile.read`); the fast modes of
+nonlinear tiles take the layer's voltages in single precision (their arithmetic is single
+already), unpadded, and run :data:`TILE_THREADS` tiles side by side, each with its own
+read-noise stream, their partial sums added in tile order.
+
+Fast path: with linear tiles read by ideal virtual grounds, no ADC and no read noise,
+everything after the tiles is linear, so each layer's tiles, slices, column pairs and partial
+sums are folded at programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is
+then one matmul per input phase, the same sums as the per-tile path in another order (equal
+to rounding).
+
+Per-tile compensation hook: ``tile_transform(tile, targets)`` (see :data:`TileTransform`)
+turns each tile's target conductances into the ones actually programmed plus a digital gain
+applied to the tile's outputs (e.g. IR-drop pre-distortion,
+:mod:`cimspice.studies.schemes`); without one, targets are programmed as they are.
+
+Inputs' ranges: ``input_ranges[layer]`` (the largest ``|x|`` expected; larger inputs clip at
+the DAC's range), usually measured once with :func:`measure_input_ranges` on calibration data;
+a layer without one uses each batch's own ``max |x|``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cimspice.arguments import flag, instance, integer, real
+from cimspice.devices.generic import (
+    ProgrammedDevices,
+    add_read_noise,
+    program_tile,
+    read_noise_squares,
+    rng_for,
+    wire_factor,
+)
+from cimspice.engines.base import ProgrammedTile
+from cimspice.errors import InputError, SpecError, SurrogateError
+from cimspice.mapping.encoding import InputPhase, encode_inputs
+from cimspice.mapping.stats import MVMErrorStats
+from cimspice.mapping.tiling import LayerTiling, TileSlot, outputs_per_tile, tile_layer
+from cimspice.result import Result
+from cimspice.simulation import ENGINE_NAMES, get_engine
+from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind, as_spec
+from cimspice.threads import one_blas_thread
+
+if TYPE_CHECKING:
+    from cimspice.engines.base import Engine
+    from cimspice.surrogate.model import TileSurrogate
+
+__all__ = [
+    "HARDWARE_ENGINES",
+    "HardwareMatMul",
+    "MappedLayer",
+    "TileRecord",
+    "TileTransform",
+    "adc_in_place",
+    "check_network_spec",
+    "check_tile_fits",
+    "tile_engine",
+    "tile_model",
+    "tile_spec",
+]
+
+HARDWARE_ENGINES = ENGINE_NAMES
+"""The engines a network's tiles can run on: every registered engine."""
+_READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
+TILE_THREADS = 2
+"""Threads that run a layer's fast surrogate tiles side by side (each on one BLAS thread)."""
+CHUNK_VALUES = 2**18
+"""Input values of a layer run on its tiles at a time: the batch is cut into row blocks of
+about this many values (2 MiB, a cache's worth; 334 vectors of a 784-input layer). On the
+project's machines the per-tile path of mnist-mlp ran 7.0x the ideal forward pass in blocks
+of 2^17 to 2^20 values and 7.5x in one block."""
+
+TileTransform = Callable[[CrossbarSpec, np.ndarray], tuple[np.ndarray, float]]
+"""``(tile, targets) -> (to_program, gain)``: a per-tile compensation. ``tile`` is the analogue
+tile (:func:`tile_spec`), ``targets`` its ``(rows, cols)`` target conductances (S); it returns
+the conductances to program instead (S, inside the window) and the digital gain that turns the
+tile's outputs back into those of the targets (1 for none)."""
+
+
+def tile_spec(spec: CrossbarSpec) -> CrossbarSpec:
+    """The analogue tile a network runs on: converters off (the network applies them),
+    network sections at their defaults, wire resistances at the spec's temperature."""
+    k = wire_factor(spec)
+    return dataclasses.replace(
+        spec,
+        wire=dataclasses.replace(spec.wire, r_row=spec.wire.r_row * k, r_col=spec.wire.r_col * k),
+        driver=dataclasses.replace(spec.driver, dac_bits=0, dac_signed=False),
+        readout=dataclasses.replace(spec.readout, adc_bits=0, adc_full_scale=0.0),
+        mapping=MappingSpec(),
+        nonideal=NonidealSpec(),
+    )
+
+
+def _analogue_hash(spec: CrossbarSpec) -> str:
+    flat = dataclasses.replace(spec, nonideal=NonidealSpec())  # no temperature scaling
+    return tile_spec(flat).content_hash()
+
+
+def check_network_spec(spec: CrossbarSpec) -> None:
+    """Reject specs a network cannot be evaluated on, naming the key.
+
+    Raises:
+        SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), an integrator
+            readout (``readout.kind``: transient only; a network reads operating points), or
+            tiles too narrow for one weight (``array.cols``).
+    """
+    outputs_per_tile(spec)
+    if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
+        raise SpecError(
+            "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "
+            "remove adc_full_scale to read the outputs exactly)",
+            file=spec.source,
+            key="readout.adc_bits",
+        )
+    if spec.readout.kind == ReadoutKind.INTEGRATOR:
+        raise SpecError(
+            "network evaluation reads each tile's operating point; readout.kind = "
+            "'integrator' integrates over time (transient analysis only): use 'ideal' or 'tia'",
+            file=spec.source,
+            key="readout.kind",
+        )
+
+
+TILE_ARRAYS = 8
+"""``(rows, cols)`` float64 arrays a programmed tile keeps or passes through, about (targets,
+programmed conductances, write-verify pulses, transfer matrix, operator, device draws)."""
+
+
+def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
+    """Refuse tiles too large for this machine's memory, before any is programmed: one tile's
+    arrays (:data:`TILE_ARRAYS`) and, for the surrogate and nodal engines, the nodal
+    factorisation that gives its transfer matrix.
+
+    Raises:
+        MemoryLimitError: they would not fit (the message gives the estimate).
+    """
+    from cimspice.engines.nodal import factor_bytes
+    from cimspice.memory import check_fits
+
+    need = TILE_ARRAYS * 8 * float(spec.rows) * float(spec.cols)
+    if engine != "ideal":
+        need += factor_bytes(spec.rows, spec.cols)
+    check_fits(need, f"a {spec.rows}x{spec.cols} network tile ({engine} engine)")
+
+
+def tile_model(spec: CrossbarSpec, surrogate: TileSurrogate | None = None) -> TileSurrogate:
+    """The tile's surrogate at the spec's temperature: ``surrogate`` (checked against the
+    spec, its fitted wire segments scaled by :func:`~cimspice.devices.generic.wire_factor`)
+    or, without one, the spec's nominal surrogate (exact for a passive linear tile).
+
+    Raises:
+        SurrogateError: the surrogate was calibrated for another tile, or there is none and
+            the tile is not passive and linear.
+    """
+    from cimspice.surrogate.model import TileParams, TileSurrogate
+
+    if surrogate is None:
+        if not spec.is_linear:
+            raise SurrogateError(
+                "this tile is not a passive linear resistive network (cell "
+                f"{spec.array.cell.value!r}, iv {spec.device.iv.value!r}, readout "
+                f"{spec.readout.kind.value!r}): give a surrogate calibrated for it (cimspice "
+                "calibrate SPEC -o FILE, then --surrogate FILE), or use --engine nodal for "
+                "two-terminal cells"
+            )
+        analogue = tile_spec(spec)
+        return TileSurrogate(analogue, TileParams.from_spec(analogue))
+    if _analogue_hash(surrogate.spec) != _analogue_hash(spec):
+        raise SurrogateError(
+            "the surrogate was calibrated for another tile (array, wires, driver, readout or "
+            "device differ from the spec's); calibrate one for this spec"
+        )
+    k = wire_factor(spec)
+    if k == 1.0:
+        return surrogate
+    p = surrogate.params
+    scaled = dataclasses.replace(
+        p,
+        r_first=p.r_first + p.r_row * (k - 1),
+        r_row=p.r_row * k,
+        r_col=p.r_col * k,
+        r_last=p.r_last + p.r_col * (k - 1),
+    )
+    return dataclasses.replace(surrogate, params=scaled)
+
+
+def tile_engine(
+    spec: CrossbarSpec,
+    engine: str,
+    surrogate: TileSurrogate | None = None,
+    **options: Any,
+) -> tuple[Engine, CrossbarSpec, TileSurrogate | None]:
+    """The engine a network's tiles run on, the spec it programs them with, and the surrogate
+    (``engine="surrogate"`` only; see :func:`tile_model`).
+
+    Raises:
+        InputError: unknown engine or option. SurrogateError: see :func:`tile_model`.
+    """
+    if engine not in ENGINE_NAMES:
+        raise InputError(f"unknown tile engine {engine!r}; engines: {', '.join(ENGINE_NAMES)}")
+    if engine == "surrogate":
+        model = tile_model(spec, surrogate)
+        return get_engine("surrogate", surrogate=model, **options), model.spec, model
+    if surrogate is not None:
+        raise InputError(f"a surrogate was given but the tile engine is {engine!r}")
+    return get_engine(engine, **options), tile_spec(spec), None
+
+
+@dataclass(frozen=True)
+class TileRecord:
+    """What one tile was given during an evaluation (for a SPICE spot-check).
+
+    Attributes:
+        layer: the model layer's index.
+        tile: the tile's index in the layer.
+        conductances: siemens, ``(rows, cols)``, as read (non-idealities applied).
+        voltages: volt, ``(n, rows)``, word-line inputs of its first phase (spare rows 0 V).
+        currents: ampere, ``(n, cols)``, what the engine returned (before noise and ADC;
+            spare columns' currents included).
+        v_out: volt, ``(n, cols)``, the TIAs' outputs the engine returned (``None`` for a
+            tile read by ideal virtual grounds).
+    """
+
+    layer: int
+    tile: int
+    conductances: np.ndarray
+    voltages: np.ndarray
+    currents: np.ndarray
+    v_out: np.ndarray | None = None
+
+
+@dataclass
+class MappedLayer:
+    """A layer's weights on programmed tiles.
+
+    Attributes:
+        tiling: the layout.
+        programmed: each tile's devices.
+        tiles: each tile as the engine programmed it.
+        operators: each tile's ``(used_rows, used_cols)`` linear map from word-line volts to
+            column amperes (``None`` for a tile without a transfer matrix: nonlinear, TIAs,
+            or an engine that solves every batch).
+        transfers: each tile's whole ``(rows, cols)`` transfer matrix (or ``None``).
+        folded: the fast path's ``(fan_in, fan_out)`` matrix (``None`` when not folded).
+        prepare_s: seconds spent programming and preparing the tiles (one-time cost).
+        weights: the matrix mapped (to recognise it on later calls).
+        read_rngs: each tile's read-noise stream.
+        gains: each tile's digital output gain: the tile transform's times the drift
+            compensation's.
+        noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
+            (``None`` without read noise; see
+            :func:`~cimspice.devices.generic.read_noise_squares`).
+    """
+
+    tiling: LayerTiling
+    programmed: list[ProgrammedDevices]
+    tiles: list[ProgrammedTile]
+    operators: list[np.ndarray | None]
+    transfers: list[np.ndarray | None]
+    folded: np.ndarray | None
+    prepare_s: float
+    weights: np.ndarray
+    read_rngs: list[np.random.Generator] = field(repr=False, default_factory=list)
+    gains: list[float] = field(default_factory=list)
+    noise: list[np.ndarray | None] = field(default_factory=list)
+
+    def pulses(self) -> dict[str, float]:
+        """Write-verify pulses per programmed cell: ``mean`` and ``max`` over used cells."""
+        counts = np.concatenate(
+            [
+                p.pulses[: s.used_rows, : s.used_cols].ravel()
+                for p, s in zip(self.programmed, self.tiling.tiles, strict=True)
+            ]
+        )
+        return {"mean": float(counts.mean()), "max": int(counts.max())}
+
+
+def _check_options(
+    *,
+    surrogate: object,
+    input_ranges: Any,
+    fold: object,
+    probe: Any,
+    probe_vectors: object,
+    tile_transform: object,
+) -> None:
+    """:class:`HardwareMatMul`'s arguments besides the spec and the engine, named if wrong."""
+    from cimspice.surrogate.model import TileSurrogate
+
+    if surrogate is not None:
+        instance(surrogate, TileSurrogate, "surrogate", "a TileSurrogate or None")
+    if input_ranges is not None:
+        if not isinstance(input_ranges, Mapping):
+            raise InputError(
+                "input_ranges must be a mapping layer -> range, or None, got "
+                f"{type(input_ranges).__name__}"
+            )
+        for key, value in input_ranges.items():
+            integer(key, "input_ranges key")
+            real(value, f"input_ranges[{key}]", positive=True)
+    flag(fold, "fold")
+    if probe is not None:
+        ok = isinstance(probe, tuple) and len(probe) == 2
+        if not ok:
+            raise InputError(f"probe must be a (layer, tile or None) pair or None, got {probe!r}")
+        integer(probe[0], "probe layer", minimum=0)
+        if probe[1] is not None:
+            integer(probe[1], "probe tile", minimum=0)
+    integer(probe_vectors, "probe_vectors", minimum=1)
+    if tile_transform is not None and not callable(tile_transform):
+        raise InputError(
+            f"tile_transform must be callable or None, got {type(tile_transform).__name__}"
+        )
+
+
+class HardwareMatMul:
+    """A :data:`MatMul` running weighted layers' MVMs on tiles of ``spec`` (see the module).
+
+    Args:
+        spec: the tile, its converters and its ``[mapping]`` and ``[nonideal]`` sections.
+        engine: a registered engine's name (see the module); ``"surrogate"`` by default.
+        surrogate: a calibrated surrogate for the ``"surrogate"`` engine (default: the
+            spec's nominal one; see :func:`tile_model`).
+        mode: the surrogate's mode for nonlinear tiles (``"accurate"`` or ``"fast"``).
+        engine_options: further options of the engine (e.g. ngspice's ``timeout_s``).
+        input_ranges: per layer index, the largest input magnitude (see the module).
+        fold: use the fast path when it is exact (linear tiles read by ideal virtual grounds,
+            no ADC, no read noise); ``False`` always runs the tiles one by one.
+        probe: ``(layer, tile)`` whose inputs and outputs on the first call are kept in
+            :attr:`record` (at most ``probe_vectors`` vectors); ``tile=None``: the tile whose
+            word lines are driven hardest.
+        probe_vectors: how many input vectors the probe keeps.
+        tile_transform: a per-tile compensation applied to every tile's targets before
+            programming (see :data:`TileTransform`); ``None``: none.
+
+    Raises:
+        SpecError: see :func:`check_network_spec`; or ``spec`` names a missing or invalid
+            spec file.
+        SurrogateError: see :func:`tile_model`.
+        InputError: unknown engine or option, or an argument of the wrong type or value
+            (named).
+        MemoryLimitError: see :func:`check_tile_fits`.
+    """
+
+    def __init__(
+        self,
+        spec: CrossbarSpec | str | os.PathLike[str],
+        *,
+        engine: str = "surrogate",
+        surrogate: TileSurrogate | None = None,
+        mode: str = "accurate",
+        engine_options: Mapping[str, Any] | None = None,
+        input_ranges: Mapping[int, float] | None = None,
+        fold: bool = True,
+        probe: tuple[int, int | None] | None = None,
+        probe_vectors: int = 8,
+        tile_transform: TileTransform | None = None,
+    ):
+        spec = as_spec(spec)
+        _check_options(
+            surrogate=surrogate,
+            input_ranges=input_ranges,
+            fold=fold,
+            probe=probe,
+            probe_vectors=probe_vectors,
+            tile_transform=tile_transform,
+        )
+        check_network_spec(spec)
+        check_tile_fits(spec, engine)
+        options = dict(engine_options or {})
+        if engine == "surrogate":
+            options.setdefault("mode", mode)
+        self._engine, self._program_spec, self.model = tile_engine(
+            spec, engine, surrogate, **options
+        )
+        self.spec = spec
+        self.engine = engine
+        self.input_ranges = dict(input_ranges or {})
+        self.fold = fold and not spec.readout.adc_bits and not spec.nonideal.read_noise
+        self.probe = probe
+        self.probe_vectors = probe_vectors
+        self.layers: dict[int, MappedLayer] = {}
+        self.stats: dict[int, MVMErrorStats] = {}
+        self.record: TileRecord | None = None
+        self.tile_transform = tile_transform
+        self._tile_spec = tile_spec(spec)
+        self._to_current = -1.0 / spec.readout.r_f if spec.has_tia else 1.0
+
+    # ----- programming -----
+
+    def program(self, index: int, weights: np.ndarray) -> MappedLayer:
+        """Map, program and prepare layer ``index``'s ``(fan_in, fan_out)`` matrix."""
+        start = time.perf_counter()
+        tiling = tile_layer(weights, self.spec)
+        programmed, tiles, operators, transfers, gains = [], [], [], [], []
+        for slot in tiling.tiles:
+            targets, gain = slot.conductances, 1.0
+            if self.tile_transform is not None:
+                targets, gain = self.tile_transform(self._tile_spec, targets)
+            devices = program_tile(
+                targets, self.spec, (slot.used_rows, slot.used_cols), index, slot.index
+            )
+            programmed.append(devices)
+            gains.append(gain * devices.drift_gain)
+            tile = self._engine.program(self._program_spec, devices.conductances)
+            tiles.append(tile)
+            transfer = tile.transfer
+            transfers.append(transfer)
+            operators.append(
+                None
+                if transfer is None
+                else np.ascontiguousarray(transfer[: slot.used_rows, : slot.used_cols])
+            )
+        self._check_ranges(index, programmed)
+        folded = None
+        if self.fold and all(op is not None for op in operators):
+            folded = np.zeros(tiling.shape)
+            for slot, gain, op in zip(tiling.tiles, gains, operators, strict=True):
+                assert op is not None
+                folded[slot.rows, slot.outputs] += gain * tiling.combine(op, slot)
+        layer = MappedLayer(
+            tiling,
+            programmed,
+            tiles,
+            operators,
+            transfers,
+            folded,
+            time.perf_counter() - start,
+            weights,
+            [rng_for(self.spec.nonideal.seed, _READ, index, s.index) for s in tiling.tiles],
+            gains,
+            [
+                read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
+                if self.spec.nonideal.read_noise
+                else None
+                for p, s in zip(programmed, tiling.tiles, strict=True)
+            ],
+        )
+        self.layers[index] = layer
+        return layer
+
+    def _check_ranges(self, index: int, programmed: list[ProgrammedDevices]) -> None:
+        """Warn when a fitted cell model meets conductances it was not calibrated on.
+
+        Only a surrogate with a fitted in-cell resistance (``r_cell``, ``r_cell_g``) or a
+        measured access transistor extrapolates outside its calibrated range; a passive linear
+        tile's model is an exact network at any conductance (its fitted in-cell resistance,
+        if any, changes a cell's current by less than 1e-6).
+        """
+        model = self.model
+        if model is None or not model.ranges:
+            return
+        p = model.params
+        fitted_cell = (p.r_cell + p.r_cell_g) * model.spec.device.g_max >= 1e-6
+        if not fitted_cell and model.transistor is None and model.is_linear:
+            return  # no in-cell resistance worth the name (a fit leaves ~1e-10 ohm)
+        lo = min(float(t.conductances.min()) for t in programmed)
+        hi = max(float(t.conductances.max()) for t in programmed)
+        g_lo, g_hi = model.ranges["g_min"], model.ranges["g_max"]
+        if lo < g_lo * (1 - 1e-9) or hi > g_hi * (1 + 1e-9):
+            from cimspice.errors import RangeWarning
+
+            warnings.warn(
+                f"layer {index}: conductances span [{lo:.4g}, {hi:.4g}] S, outside the "
+                f"surrogate's calibrated [{g_lo:.4g}, {g_hi:.4g}] S (its fitted cell "
+                "model is extrapolated)",
+                RangeWarning,
+                stacklevel=3,
+            )
+
+    @property
+    def prepare_s(self) -> float:
+        """Seconds spent programming and preparing every layer so far."""
+        return sum(layer.prepare_s for layer in self.layers.values())
+
+    # ----- the multiply -----
+
+    def _run_tile(self, layer: MappedLayer, k: int, volts: np.ndarray) -> Result:
+        """The engine's outputs of tile ``k`` for word-line ``volts``: its used word lines'
+        (the spare ones at 0 V) or, already padded, all of them; every column."""
+        if volts.shape[1] < self.spec.rows:
+            padded = np.zeros((volts.shape[0], self.spec.rows))
+            padded[:, : volts.shape[1]] = volts
+            volts = padded
+        return layer.tiles[k].run(volts)
+
+    def _keep_record(self, index: int, layer: MappedLayer, k: int, volts: np.ndarray) -> None:
+        slot = layer.tiling.tiles[k]
+        n = min(self.probe_vectors, volts.shape[0])
+        padded = np.zeros((n, self.spec.rows))
+        padded[:, : slot.used_rows] = volts[:n]
+        g = layer.programmed[k].conductances
+        transfer = layer.transfers[k]
+        v_out = None
+        if transfer is not None:  # every column, spare ones too, for a like-for-like check
+            currents = padded @ transfer
+        else:
+            result = self._run_tile(layer, k, volts[:n])
+            currents, v_out = result.currents, result.v_out
+        self.record = TileRecord(index, k, g.copy(), padded, currents, v_out)
+
+    def __call__(self, index: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``x @ w`` for layer ``index`` on the tiles (``x`` ``(n, fan_in)``).
+
+        Raises:
+            InputError: ``x`` does not fit the layer, or holds NaN or inf (the row named:
+                one such row would set the whole batch's input range, and so every row's
+                DAC codes, to NaN).
+        """
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 2 and not np.isfinite(x).all():
+            bad = ~np.isfinite(x).all(axis=1)
+            raise InputError(
+                f"layer {index}: input row {int(np.argmax(bad))} holds non-finite values (NaN "
+                f"or inf); {int(bad.sum())} of {x.shape[0]} rows do"
+            )
+        layer = self.layers.get(index)
+        if layer is None or (layer.weights is not w and not np.array_equal(layer.weights, w)):
+            layer = self.program(index, np.asarray(w, dtype=float))
+        if x.ndim != 2 or x.shape[1] != layer.tiling.shape[0]:
+            raise InputError(
+                f"layer {index}: inputs of shape {x.shape} do not fit its "
+                f"{layer.tiling.shape[0]}-row weight matrix"
+            )
+        x_max = self.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
+        y = np.zeros((x.shape[0], layer.tiling.shape[1]))
+        if x_max > 0:
+            if layer.folded is not None:
+                for phase in encode_inputs(x, x_max, self.spec):
+                    y += phase.weight * (phase.voltages @ layer.folded)
+            else:
+                # a few thousand vectors at a time, so that every pass over a tile's inputs
+                # and outputs works in the cache; products of that size on one BLAS thread
+                # (see cimspice.threads)
+                step = max(1, CHUNK_VALUES // x.shape[1])
+                with one_blas_thread():
+                    for start in range(0, len(x), step):
+                        rows = slice(start, start + step)
+                        self._per_tile(layer, encode_inputs(x[rows], x_max, self.spec), y[rows])
+            y *= layer.tiling.sliced.w_scale * x_max / self.spec.driver.v_read
+        self.stats.setdefault(index, MVMErrorStats()).update(y, x @ w)
+        if self.probe is not None and self.probe[0] == index and self.record is None:
+            self._probe(index, layer, x[: self.probe_vectors], x_max)
+        return y
+
+    def _probe(self, index: int, layer: MappedLayer, x: np.ndarray, x_max: float) -> None:
+        tiles = layer.tiling.tiles
+        volts = encode_inputs(x, x_max, self.spec)[0].voltages if x_max > 0 else x * 0.0
+        assert self.probe is not None
+        k = self.probe[1]
+        if k is None:  # the tile driven hardest: a spot-check of idle word lines shows little
+            k = int(np.argmax([np.abs(volts[:, slot.rows]).sum() for slot in tiles]))
+        if not 0 <= k < len(tiles):
+            raise InputError(f"layer {index} has {len(tiles)} tile(s); there is no tile {k}")
+        self._keep_record(index, layer, k, volts[:, tiles[k].rows])
+
+    def _per_tile(self, layer: MappedLayer, phases: list[InputPhase], y: np.ndarray) -> None:
+        spec = self.spec
+        n = phases[0].voltages.shape[0]
+        bits = spec.readout.adc_bits
+        # the ADC's step in current units (behind TIAs it reads v_out = -r_f I: step / r_f)
+        lsb = spec.readout.adc_full_scale / (2 ** (bits - 1) - 1) if bits else 1.0
+        if bits and spec.has_tia:
+            lsb /= spec.readout.r_f
+        # tiles that compute in single precision and read their own used word lines (the
+        # surrogate's fast modes) take the voltages converted once per layer: no padding, no
+        # copy per tile, the same numbers
+        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        if readers:
+            phases = [
+                dataclasses.replace(p, voltages=p.voltages.astype(np.float32)) for p in phases
+            ]
+        tiles = layer.tiling.tiles
+
+        def tile_parts(k: int) -> list[np.ndarray]:
+            """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
+            slot = tiles[k]
+            volts = self._phase_inputs(phases, slot, pad=not readers)  # every phase at once
+            reading = self._tile_reading(layer, k, volts)
+            if spec.nonideal.read_noise:
+                outputs = reading * self._to_current
+                used, squares = volts[:, : slot.used_rows], layer.noise[k]
+                assert squares is not None  # computed when the layer was programmed
+                reading = add_read_noise(outputs, used, squares, spec, layer.read_rngs[k])
+                scale = 1.0 / lsb
+            else:
+                scale = self._to_current / lsb
+            # into ADC codes (or, without an ADC, current units), in one new array
+            outputs = np.multiply(reading, scale)
+            if bits:
+                top = 2 ** (bits - 1) - 1
+                np.rint(outputs, out=outputs)  # like np.round: halves to even
+                np.clip(outputs, -top, top, out=outputs)
+            return [
+                layer.tiling.combine(
+                    outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
+                )
+                for p, phase in enumerate(phases)
+            ]
+
+        # the surrogate's fast tiles are numpy alone (it lets go of the GIL): two at a time
+        pool = _tile_pool() if readers else None
+        results = (pool or _serial).map(tile_parts, range(len(tiles)))
+        for slot, parts in zip(tiles, results, strict=True):  # in order: the same sums
+            for part in parts:
+                y[:, slot.outputs] += part
+
+    def _tile_reading(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
+        """``(n, used_cols)``: what tile ``k``'s readout puts out for word-line ``volts``
+        (see :meth:`_run_tile`): its TIAs' ``v_out`` (V), or its column currents (A)."""
+        op = layer.operators[k]
+        if op is not None:
+            return volts[:, : op.shape[0]] @ op
+        used = layer.tiling.tiles[k].used_cols
+        read = getattr(layer.tiles[k], "read", None)
+        if read is not None:  # a tile that offers it gives what the ADC reads alone
+            return read(volts)[:, :used]
+        result = self._run_tile(layer, k, volts)
+        return (result.currents if result.v_out is None else result.v_out)[:, :used]
+
+    def _phase_inputs(
+        self, phases: list[InputPhase], slot: TileSlot, *, pad: bool = True
+    ) -> np.ndarray:
+        """``(phases * n, rows)`` (``pad``) or ``(phases * n, used_rows)``: the word-line
+        voltages of ``slot`` in every phase, one phase after the other (spare word lines at
+        0 V); a view of the layer's own array for one phase that needs no padding."""
+        width = self.spec.rows if pad else slot.used_rows
+        if len(phases) == 1 and slot.used_rows == width:
+            return phases[0].voltages[:, slot.rows]
+        n = phases[0].voltages.shape[0]
+        volts = np.zeros((len(phases) * n, width), phases[0].voltages.dtype)
+        for p, phase in enumerate(phases):
+            volts[p * n : (p + 1) * n, : slot.used_rows] = phase.voltages[:, slot.rows]
+        return volts
+
+
+class _Serial:
+    """``map`` in the calling thread (the pool's stand-in)."""
+
+    @staticmethod
+    def map(
+        function: Callable[[int], list[np.ndarray]], items: range
+    ) -> Iterator[list[np.ndarray]]:
+        return map(function, items)
+
+
+_serial = _Serial()
+
+
+@functools.cache
+def _tile_pool() -> ThreadPoolExecutor:
+    """The threads that run fast surrogate tiles side by side (one per process)."""
+    return ThreadPoolExecutor(max_workers=TILE_THREADS, thread_name_prefix="cimspice-tile")
+
+
+def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
+    """The digital values of :func:`cimspice.converters.adc` (code x LSB), computed in place
+    in ``currents`` (a float array the caller owns, in current units): the same numbers,
+    without the integer codes' temporary arrays. Behind TIAs the ADC reads ``v_out = -r_f I``
+    in volts; its mid-tread levels are symmetric, so that is the same as quantising the
+    currents with the step ``LSB / r_f``."""
+    top = 2 ** (spec.readout.adc_bits - 1) - 1
+    lsb = spec.readout.adc_full_scale / top
+    if spec.has_tia:
+        lsb /= spec.readout.r_f
+    np.divide(currents, lsb, out=currents)
+    np.rint(currents, out=currents)  # like np.round: halves to even
+    np.clip(currents, -top, top, out=currents)
+    currents *= lsb
+    return currents

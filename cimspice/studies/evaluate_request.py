@@ -1,0 +1,224 @@
+"""The work of ``cimspice evaluate``: load, evaluate, spot-check, sweep, print, write.
+
+The command line only parses arguments into an :class:`EvaluateRequest` and calls
+:func:`run_evaluate`; everything it prints goes to ``out`` (stdout) and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from cimspice.outputs import OutputPlan, atomic_output
+
+if TYPE_CHECKING:
+    from cimspice.spec import CrossbarSpec
+
+__all__ = ["EvaluateRequest", "run_evaluate"]
+
+
+@dataclass(frozen=True)
+class EvaluateRequest:
+    """What ``cimspice evaluate`` was asked to do.
+
+    Attributes:
+        model: a built-in model name or a model file.
+        spec: the spec file.
+        surrogate: a calibrated surrogate file (``None``: the spec's nominal surrogate).
+        engine: the hardware engine.
+        mode: the surrogate's mode on nonlinear tiles (``accurate`` or ``fast``).
+        dataset: the dataset of a model file (``None``: inferred from its input size).
+        split: which samples to evaluate (``test``, ``train``, ``all``).
+        samples: evaluate at most this many (``None``: all of the split).
+        json_out: write the results here (JSON, atomically).
+        spot_check: re-run one tile in ngspice.
+        sweep: ``KEY=v1,v2,...`` texts, one sweep each.
+        seeds: device seeds per sweep point.
+        plot_dir: folder for sweep plots.
+        cache_dir: folder of cached built-in models.
+        hardware_aware: evaluate the built-in model trained with this weight-noise level
+            (0: plain training); with a level, the plainly trained model is evaluated on the
+            same tiles too and the gain reported.
+        progress: show progress bars.
+    """
+
+    model: str
+    spec: Path
+    surrogate: Path | None = None
+    engine: str = "surrogate"
+    mode: str = "accurate"
+    dataset: str | None = None
+    split: str = "test"
+    samples: int | None = None
+    json_out: Path | None = None
+    spot_check: bool = False
+    sweep: list[str] = field(default_factory=list)
+    seeds: int = 1
+    plot_dir: Path | None = None
+    cache_dir: Path | None = None
+    hardware_aware: float = 0.0
+    progress: bool = True
+
+
+def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[str, Any]:
+    """Do what ``request`` asks; return the JSON-ready results (also written to ``json_out``).
+
+    Prints to ``out`` (default: the current ``sys.stdout``).
+
+    Raises:
+        CimspiceError: any bad input (spec, model file, surrogate, sweep), named.
+    """
+    from cimspice.errors import InputError
+    from cimspice.mapping.matmul import check_tile_fits
+    from cimspice.spec import load_spec
+    from cimspice.studies.evaluate import check_model_name
+    from cimspice.studies.sweeps import parse_sweep, with_value
+
+    out = sys.stdout if out is None else out
+    spec = load_spec(request.spec)
+    check_tile_fits(spec, request.engine)
+    sweeps = [parse_sweep(text) for text in request.sweep]
+    for key, values in sweeps:  # a bad key or value (or a tile too large) fails before any work
+        for value in values:
+            check_tile_fits(with_value(spec, key, value), request.engine)
+    if sweeps and request.plot_dir is None:
+        raise InputError("--sweep needs --plot-dir (where the accuracy plot goes)")
+    plan = OutputPlan()  # every path is checked before any work, outputs written together
+    plan.read(request.spec, "--spec")
+    plan.read(request.surrogate, "--surrogate")
+    plan.read(check_model_name(request.model), "--model")
+    if request.json_out is not None:
+        plan.write(request.json_out, "--json")
+    if sweeps and request.plot_dir is not None:
+        plan.folder(request.plot_dir, "--plot-dir", [_plot_name(key) for key, _ in sweeps])
+    plan.cache(request.cache_dir, "--cache-dir")
+    with plan:
+        return _run(request, spec, sweeps, plan, out)
+
+
+def _plot_name(key: str) -> str:
+    """The file of a sweep's accuracy plot."""
+    return f"accuracy_vs_{key.replace('.', '_')}.png"
+
+
+def _run(
+    request: EvaluateRequest,
+    spec: CrossbarSpec,
+    sweeps: list[tuple[str, list[Any]]],
+    plan: OutputPlan,
+    out: TextIO,
+) -> dict[str, Any]:
+    """:func:`run_evaluate` once its arguments and paths are checked."""
+    from cimspice.errors import InputError
+    from cimspice.studies.evaluate import evaluate, resolve_model, samples_of
+    from cimspice.studies.sweeps import run_sweep
+
+    surrogate = None
+    if request.surrogate is not None:
+        from cimspice.surrogate.model import load_surrogate
+
+        surrogate = load_surrogate(request.surrogate)
+    if request.spot_check and request.engine != "surrogate":
+        raise InputError(
+            "--spot-check checks the surrogate engine's tiles (use --engine surrogate)"
+        )
+    model, data = resolve_model(
+        request.model,
+        cache_dir=request.cache_dir,
+        dataset=request.dataset,
+        hardware_aware=request.hardware_aware,
+    )
+    x, y = samples_of(data, request.split)
+    if request.samples is not None:
+        x, y = x[: request.samples], y[: request.samples]
+    calibration = data.x_train[:1000]
+    probe = (model.weighted_layers()[0], None) if request.spot_check else None
+    result, hardware = evaluate(
+        model,
+        x,
+        y,
+        spec,
+        engine=request.engine,
+        surrogate=surrogate,
+        mode=request.mode,
+        calibration=calibration,
+        probe=probe,
+        progress=request.progress,
+    )
+    tiles = f"spec {request.spec} ({spec.rows}x{spec.cols} tiles)"
+    if request.engine == "surrogate":
+        source = request.surrogate or "nominal (exact for a passive tile)"
+        print(f"{tiles}; surrogate ({request.mode} mode): {source}", file=out)
+    else:
+        print(f"{tiles}; tile engine: {request.engine}", file=out)
+    print(result.summary(), file=out)
+    if request.spot_check:
+        from cimspice.studies.spotcheck import held_out_error, spot_check
+
+        assert hardware.record is not None
+        held_out = None
+        if surrogate is not None:
+            held_out = held_out_error(surrogate.metadata, mode=request.mode, v_out=spec.has_tia)
+        check = spot_check(spec, hardware.record, held_out=held_out)
+        result.spot_check = check.as_dict()
+        print(check.summary(), file=out)
+    data_out = result.to_json()
+    if request.hardware_aware:
+        plain, _ = resolve_model(request.model, cache_dir=request.cache_dir)
+        baseline, _ = evaluate(
+            plain,
+            x,
+            y,
+            spec,
+            engine=request.engine,
+            surrogate=surrogate,
+            mode=request.mode,
+            calibration=calibration,
+            progress=request.progress,
+        )
+        gain = result.accuracy_hardware - baseline.accuracy_hardware
+        print(
+            f"hardware-aware training (level {request.hardware_aware:g}): hardware accuracy "
+            f"{result.accuracy_hardware:.4f} vs {baseline.accuracy_hardware:.4f} plainly trained "
+            f"({gain:+.4f}); ideal {result.accuracy_ideal:.4f} vs {baseline.accuracy_ideal:.4f}",
+            file=out,
+        )
+        data_out["hardware_aware"] = {
+            "level": request.hardware_aware,
+            "plain_accuracy_ideal": baseline.accuracy_ideal,
+            "plain_accuracy_hardware": baseline.accuracy_hardware,
+            "gain_hardware": gain,
+        }
+    data_out["spec"] = str(request.spec)
+    data_out["surrogate"] = None if request.surrogate is None else str(request.surrogate)
+    data_out["split"] = request.split
+    data_out["sweeps"] = []
+    for key, values in sweeps:
+        sweep = run_sweep(
+            model,
+            x,
+            y,
+            spec,
+            key=key,
+            values=values,
+            seeds=request.seeds,
+            engine=request.engine,
+            surrogate=surrogate,
+            mode=request.mode,
+            calibration=calibration,
+            progress=request.progress,
+        )
+        assert request.plot_dir is not None
+        sweep.plot(plan.stage(request.plot_dir) / _plot_name(key))
+        png = Path(request.plot_dir) / _plot_name(key)
+        print(sweep.summary(), file=out)
+        print(f"wrote {png}", file=out)
+        data_out["sweeps"].append({**sweep.to_json(), "plot": str(png)})
+    if request.json_out is not None:
+        with atomic_output(plan.stage(request.json_out), "w") as handle:
+            json.dump(data_out, handle, indent=2)
+            handle.write("\n")
+    return data_out
