@@ -8,13 +8,14 @@ import pytest
 from scipy.optimize import brentq
 
 from cimspice.engines.cell_laws import memristor_law
+from cimspice.errors import InputError, SurrogateError
 from cimspice.metrics import max_error
 from cimspice.simulation import simulate
 from cimspice.spec import spec_from_dict
 from cimspice.surrogate.calibrate import calibrate, write_report
 from cimspice.surrogate.fast_readout import BAND_TOL, FastTiaTile, TiaTable
 from cimspice.surrogate.model import SurrogateEngine, TileParams, TileSurrogate
-from cimspice.surrogate.prepared import rms_of
+from cimspice.surrogate.prepared import ENVELOPE_FACTOR, rms_of
 from cimspice.surrogate.readout import TiaReadout, measure_tia
 from cimspice.surrogate.transistor_iv import measure_access_transistor
 
@@ -254,3 +255,27 @@ def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeyp
     np.testing.assert_array_equal(run()[0], threaded)
     monkeypatch.setattr(matmul, "_tile_pool", lambda: None)
     np.testing.assert_array_equal(run()[0], threaded)
+
+
+@pytest.mark.parametrize(
+    "kind",  # the attenuation polynomials and the secant model (1T1R: ngspice's transistor)
+    ["sinh behavioural", pytest.param("1T1R behavioural", marks=pytest.mark.ngspice)],
+)
+def test_a_fast_tia_tile_refuses_inputs_far_beyond_its_levels(kind):
+    # every entry point of a fast TIA tile (its outputs, and the network hot path's read in
+    # double or single precision) refuses inputs past ENVELOPE_FACTOR x its top level, as
+    # the fast tiles without TIAs do (issue 11): there its fitted curves are extrapolated
+    spec = tile(kind, 8, 6)
+    g, v = arrays(spec, batch=4)
+    fast = nominal(spec).prepare(g, "fast")
+    assert isinstance(fast, FastTiaTile)
+    top = float(fast.levels[-1])
+    fast.outputs(v)  # inside: read
+    far = np.full((2, spec.rows), 1.25 * ENVELOPE_FACTOR * top)
+    for call in (fast.outputs, fast.read, lambda x: fast.read(x.astype(np.float32))):
+        with pytest.raises(SurrogateError, match=r"inputs reach .* fast mode was fitted"):
+            call(far)
+    # NaN and inf are still named by the value check, not taken for far inputs
+    for bad in (np.nan, np.inf):
+        with pytest.raises(InputError, match="non-finite"):
+            fast.read(np.where(np.eye(2, spec.rows) > 0, bad, v[:2]))
