@@ -37,16 +37,28 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.linalg import lapack
 
-from cimspice.errors import ConvergenceError
+from cimspice.engines.nodal import check_conditioning, wires_text
+from cimspice.errors import IllConditionedError
 from cimspice.threads import single_threaded
 from cimspice.topology import PassiveTopology
 
 __all__ = ["coupling_matrix", "row_admittances", "transfer_and_coupling", "transfer_matrix"]
 
 
-def _check(info: int, what: str) -> None:
-    if info != 0:  # every matrix factored is 1 + (positive semi-definite): only NaN gets here
-        raise ConvergenceError(f"the admittance cascade's {what} failed (LAPACK info {info})")
+def _check(info: int, what: str, topology: PassiveTopology, g: np.ndarray) -> None:
+    """Refuse a failed factorisation: every matrix factored is 1 + (positive semi-definite)
+    in exact arithmetic, so only values beyond double precision get here (inf or NaN, or
+    rounding that left no correct digit)."""
+    if info != 0:
+        _refuse(what, f"failed, LAPACK info {info}", topology, g)
+
+
+def _refuse(what: str, how: str, topology: PassiveTopology, g: np.ndarray) -> None:
+    raise IllConditionedError(
+        f"the crossbar network cannot be solved in double precision, its results cannot be "
+        f"trusted (the admittance cascade's {what}: {how}): cells up to {float(np.max(g)):.3g} "
+        f"S beside {wires_text(topology)} differ by more than double precision spans"
+    )
 
 
 def row_admittances(topology: PassiveTopology, conductances: np.ndarray) -> np.ndarray:
@@ -87,9 +99,9 @@ def _admittances(topology: PassiveTopology, g: np.ndarray) -> Iterator[np.ndarra
         system = d[:, None] * r_w * d[None, :]
         system[k, k] += 1.0
         factor, info = lapack.dpotrf(system, lower=1, overwrite_a=1)
-        _check(info, "row factorisation")
+        _check(info, "row factorisation", topology, g)
         inverse, info = lapack.dpotri(factor, lower=1, overwrite_c=1)
-        _check(info, "row inversion")
+        _check(info, "row inversion", topology, g)
         y = np.tril(inverse)  # dpotri fills the lower triangle
         y += np.tril(inverse, -1).T
         y *= d[:, None]
@@ -113,12 +125,13 @@ def _chain_factors(
     backward = np.empty((rows, cols + 1))  # p_0 .. p_n
     forward[:, 0] = 1.0
     forward[:, 1] = a[:, 0]
-    for j in range(1, cols):
-        forward[:, j + 1] = a[:, j] * forward[:, j] - forward[:, j - 1]
-    backward[:, cols] = 1.0
-    backward[:, cols - 1] = a[:, cols - 1]
-    for j in range(cols - 2, -1, -1):
-        backward[:, j] = a[:, j] * backward[:, j + 1] - backward[:, j + 2]
+    with np.errstate(over="ignore", invalid="ignore"):  # out of range: checked below
+        for j in range(1, cols):
+            forward[:, j + 1] = a[:, j] * forward[:, j] - forward[:, j - 1]
+        backward[:, cols] = 1.0
+        backward[:, cols - 1] = a[:, cols - 1]
+        for j in range(cols - 2, -1, -1):
+            backward[:, j] = a[:, j] * backward[:, j + 1] - backward[:, j + 2]
     if not (np.all(np.isfinite(forward)) and np.all(np.isfinite(backward))):
         return None
     u = -g * forward[:, :cols]  # -G_j t_{j-1}
@@ -142,7 +155,7 @@ def _cascade(topology: PassiveTopology, conductances: np.ndarray, *, sources: bo
         # in place: [E | J_so_far] <- (1 + r_col E)^-1 [E | J_so_far]
         used = work[:, : cols + i] if sources else work
         _, solved, info = lapack.dposv(step, used, lower=1, overwrite_a=1, overwrite_b=1)
-        _check(info, "bit-line step")
+        _check(info, "bit-line step", topology, conductances)
         if solved is not used:  # LAPACK worked on a copy
             used[...] = solved
         e = work[:, :cols]
@@ -154,13 +167,13 @@ def _cascade(topology: PassiveTopology, conductances: np.ndarray, *, sources: bo
     return work
 
 
-def _through_last(topology: PassiveTopology, work: np.ndarray) -> np.ndarray:
-    """``(1 + r_last E)^-1 [E | J]``."""
+def _through_last(topology: PassiveTopology, work: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``(1 + r_last E)^-1 [E | J]`` (``g``: the cells, for a refusal's message)."""
     cols = topology.cols
     last = topology.r_last * work[:, :cols]
     last[np.diag_indices(cols)] += 1.0
     _, solved, info = lapack.dposv(last, work, lower=1, overwrite_a=1, overwrite_b=1)
-    _check(info, "sense step")
+    _check(info, "sense step", topology, g)
     return solved
 
 
@@ -169,10 +182,26 @@ def transfer_and_coupling(
     topology: PassiveTopology, conductances: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(T, K)``: siemens, ``(rows, cols)`` and ``(cols, cols)``, for cells of
-    ``conductances`` (S, ``(rows, cols)``, >= 0) on ``topology`` (see the module)."""
+    ``conductances`` (S, ``(rows, cols)``, >= 0) on ``topology`` (see the module).
+
+    Raises:
+        IllConditionedError: the network is beyond double precision (the nodal solve's
+            rounding estimate, :func:`~cimspice.engines.nodal.check_conditioning`, past
+            its limit, or a factorisation failed).
+    """
     cols = topology.cols
-    both = _through_last(topology, _cascade(topology, conductances, sources=True))
-    return np.ascontiguousarray(both[:, cols:].T), -np.ascontiguousarray(both[:, :cols])
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are refused below
+        work = _cascade(topology, conductances, sources=True)
+        both = _through_last(topology, work, conductances)
+    transfer = np.ascontiguousarray(both[:, cols:].T)
+    # the same refusal as the nodal solve's, from the currents at 1 V on every word line
+    check_conditioning(
+        np.asarray(conductances),
+        transfer.sum(axis=0),
+        wires_text(topology),
+        "the admittance cascade",
+    )
+    return transfer, -np.ascontiguousarray(both[:, :cols])
 
 
 def transfer_matrix(topology: PassiveTopology, conductances: np.ndarray) -> np.ndarray:
@@ -185,7 +214,16 @@ def transfer_matrix(topology: PassiveTopology, conductances: np.ndarray) -> np.n
 def coupling_matrix(topology: PassiveTopology, conductances: np.ndarray) -> np.ndarray:
     """Siemens, ``(cols, cols)``: ``K``, the currents into the sense nodes per volt on each of
     them with every driver at 0 V (``K[k, j]``: into node ``j`` per volt on node ``k``;
-    symmetric, negative diagonal)."""
-    return -np.ascontiguousarray(
-        _through_last(topology, _cascade(topology, conductances, sources=False))
-    )
+    symmetric, negative diagonal).
+
+    Raises:
+        IllConditionedError: the network is beyond double precision (a factorisation
+            failed, or values left the floating-point range).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are refused below
+        coupling = -np.ascontiguousarray(
+            _through_last(topology, _cascade(topology, conductances, sources=False), conductances)
+        )
+    if not np.isfinite(coupling.sum()):
+        _refuse("result", "values out of range", topology, conductances)
+    return coupling
