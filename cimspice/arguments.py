@@ -226,9 +226,9 @@ def real_array(
     if ndim is not None and array.ndim != ndim:
         raise InputError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
     out = np.asarray(array, dtype=np.float64)
-    if not finite:
+    if not finite or np.isfinite(np.sum(out)):  # one pass: NaN and inf spread through a sum
         return out
-    bad = ~np.isfinite(out)
+    bad = ~np.isfinite(out)  # (or a sum of huge finite values overflowed: look closer)
     if bad.any():
         first = tuple(int(k) for k in np.argwhere(bad)[0])
         raise InputError(

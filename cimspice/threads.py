@@ -4,12 +4,18 @@ OpenBLAS (numpy's and scipy's) starts one thread per core it sees. Its threads s
 wait for work, so when another process is busy on one of the cores they fight over it: the
 ``nodal`` engine's sparse solves, which gain nothing from BLAS threads even on an idle machine,
 ran 1.6x (up to 7x) slower with two threads than with one on a 2-core machine with one core
-busy (``benchmarks/bench_threads.py``; BENCHMARKS.md). And every process of a pool that starts
-its own multi-threaded BLAS oversubscribes the machine the same way. The policy:
+busy (``benchmarks/bench_threads.py``; BENCHMARKS.md). Work made of many small dense
+products (a crossbar's row-by-row admittance cascade, a network's tiles) fares the same: on
+the project's 2-core machines under load, a 128x128 admittance cascade took 6.7 s with two
+BLAS threads and 0.26 s with one, the tiles of a network's layer 2-3x longer. And every
+process of a pool that starts its own multi-threaded BLAS oversubscribes the machine the
+same way. The policy:
 
 - **solvers** (:class:`~cimspice.engines.nodal.NodalSolver`: the ``nodal`` engine, every
   transfer matrix of the surrogate and of the compensation schemes) run with
   :func:`solver_threads` BLAS threads: 1, or ``$CIMSPICE_BLAS_THREADS`` if set;
+- **small products** (the admittance cascade of :mod:`cimspice.engines.cascade`, a network's
+  tile reads) run with one BLAS thread: :func:`one_blas_thread`, :func:`single_threaded`;
 - **workers** (ngspice worker processes, Dask workers running SPICE cases) run with one BLAS
   thread each: :func:`worker_environment` for processes cimspice starts,
   :func:`call_with_one_blas_thread` for tasks sent to workers it did not start;
@@ -30,12 +36,13 @@ their environment, before BLAS loads. Importing this module changes nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from cimspice.arguments import integer
 from cimspice.errors import InputError
@@ -48,6 +55,8 @@ __all__ = [
     "call_with_one_blas_thread",
     "cap_process_threads",
     "cgroup_cpu_limit",
+    "one_blas_thread",
+    "single_threaded",
     "solver_blas_threads",
     "solver_threads",
     "worker_environment",
@@ -70,6 +79,7 @@ THREAD_ENV_VARS = (
 )
 """The variables the BLAS and OpenMP runtimes read when they load."""
 
+_P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
@@ -183,10 +193,27 @@ def solver_blas_threads() -> contextlib.AbstractContextManager[None]:
     return blas_threads(solver_threads())
 
 
+def one_blas_thread() -> contextlib.AbstractContextManager[None]:
+    """:func:`blas_threads` with one thread: what work made of many small products runs
+    under (see the module)."""
+    return blas_threads(1)
+
+
+def single_threaded(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` run under :func:`one_blas_thread`."""
+
+    @functools.wraps(function)
+    def limited(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with one_blas_thread():
+            return function(*args, **kwargs)
+
+    return limited
+
+
 def call_with_one_blas_thread(function: Callable[..., _R], *args: Any) -> _R:
     """``function(*args)`` with one BLAS thread: how tasks run on pool or Dask workers (a
     worker started elsewhere may have a BLAS pool as large as its machine)."""
-    with blas_threads(1):
+    with one_blas_thread():
         return function(*args)
 
 

@@ -9,9 +9,16 @@ import dataclasses
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from cimspice.converters import dac
-from cimspice.devices.generic import program_tile, snap_to_levels
+from cimspice.devices.generic import (
+    add_read_noise,
+    program_tile,
+    read_noise_squares,
+    snap_to_levels,
+    standard_normals,
+)
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.mapping.encoding import encode_inputs
 from cimspice.mapping.matmul import HardwareMatMul, tile_model, tile_spec
@@ -306,6 +313,37 @@ def test_read_noise_is_fresh_at_every_mvm(wx):
     first, second = hw(0, x, w), hw(0, x, w)
     assert not np.array_equal(first, second)
     assert len(hw.layers) == 1  # programmed once
+
+
+def test_table_normals_are_standard_normal_draws():
+    single = standard_normals(np.random.default_rng(3), (400_000,))
+    assert single.dtype == np.float32  # it scales a noise term: single precision is plenty
+    draws = single.astype(float)
+    # 4e5 draws: the mean's standard error is 1.6e-3, the variance's 2.2e-3; 5 sigma each
+    assert abs(draws.mean()) < 8e-3
+    assert abs(draws.var() - 1.0) < 1.2e-2
+    # the whole distribution: Kolmogorov-Smirnov against N(0, 1) (critical value at the 1e-3
+    # level for 4e5 draws: 1.95 / sqrt(n) = 3.1e-3; the table's 2^16 quantiles are 1.5e-5
+    # apart in probability, far below it)
+    assert scipy.stats.kstest(draws, "norm").statistic < 3.1e-3
+    # tails cut at the table's last quantile, 4.3 sigma
+    assert 4.0 < np.abs(draws).max() < 4.5
+
+
+def test_read_noise_has_the_variance_of_every_cell_drawn():
+    rng = np.random.default_rng(0)
+    g = rng.uniform(1e-6, 1e-4, (16, 6))
+    v = rng.uniform(0.0, 0.2, (1, 16)).repeat(20_000, axis=0)
+    spec = make(nonideal={"read_noise": 0.05})
+    noisy = add_read_noise(np.zeros((20_000, 6)), v, g, spec, np.random.default_rng(1))
+    # sum_i (0.05 G_ij V_i)^2 per column; 2e4 draws: the sample variance is within 5 of its
+    # standard errors (sqrt(2 / n) = 1%) of it
+    expected = (v[:1] ** 2) @ (0.05 * g) ** 2
+    np.testing.assert_allclose(noisy.var(axis=0), expected[0], rtol=0.05)
+    # the squares computed once give the same draws
+    squares = read_noise_squares(g, spec)
+    again = add_read_noise(np.zeros((20_000, 6)), v, squares, spec, np.random.default_rng(1))
+    np.testing.assert_allclose(again, noisy, rtol=1e-6)
 
 
 # ----- whole models -----

@@ -58,8 +58,10 @@ __all__ = [
     "NodalEngine",
     "NodalSolver",
     "NodalTile",
+    "check_conditioning",
     "factor_bytes",
     "tile_work_bytes",
+    "wires_text",
 ]
 
 NEWTON_BYTES_PER_CELL = 128
@@ -68,6 +70,54 @@ single-precision ``(rows, cols, batch)`` arrays, with room to spare)."""
 TRUST_TOL = 1e-6
 """The largest rounding error (fraction of full scale, see the module) the linear solve
 returns; above it the solve is refused. Real tiles sit near 1e-15."""
+
+
+def wires_text(topology: PassiveTopology) -> str:
+    """The wires of ``topology`` in words, for messages."""
+    return (
+        f"wire segments of {topology.r_row:.3g} ohm (rows) and {topology.r_col:.3g} ohm (columns)"
+    )
+
+
+def check_conditioning(
+    conductances: np.ndarray, full_scale: np.ndarray, wires: str, solve: str = "the nodal solve"
+) -> float:
+    """The rounding error of a linear crossbar solve as a fraction of full scale (see the
+    module), for cells ``conductances`` (S, ``(rows, cols)``) whose columns pass
+    ``full_scale`` (S, ``(cols,)``: the currents with every input at 1 V) beside ``wires``
+    (:func:`wires_text`); ``solve`` names the solve in the message.
+
+    Raises:
+        IllConditionedError: it exceeds :data:`TRUST_TOL`.
+    """
+    cells = conductances.sum(axis=0)  # S per column
+    used = cells > 0
+    if not used.any():
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(full_scale[used] > 0, cells[used] / full_scale[used], np.inf)
+    worst = int(np.argmax(kappa))
+    error = float(np.finfo(float).eps * kappa[worst])
+    if error > TRUST_TOL:
+        column = int(np.flatnonzero(used)[worst])
+        if np.isfinite(error):
+            figure = (
+                f"rounding alone moves column {column}'s current by up to ~{error:.2g} of "
+                f"its full scale (limit {TRUST_TOL:g}): its cells offer {cells[column]:.3g} "
+                f"S, {kappa[worst]:.3g} times the {full_scale[column]:.3g} S the wires let "
+                "through"
+            )
+        else:
+            figure = (
+                f"rounding leaves no correct digit in column {column}'s current (its cells "
+                f"offer {cells[column]:.3g} S; the computed full scale is "
+                f"{full_scale[column]:.3g} S, not positive)"
+            )
+        raise IllConditionedError(
+            f"{solve} cannot be trusted: {figure}; cells up to "
+            f"{float(conductances.max()):.3g} S beside {wires} are beyond double precision"
+        )
+    return error
 
 
 class NodalSolver:
@@ -116,9 +166,7 @@ class NodalSolver:
         self._n_unknown = n_nodes - n_known
         self._linear = linear
         self._drops = WireDrops.from_topology(topo)
-        self._wires_text = (
-            f"wire segments of {topo.r_row:.3g} ohm (rows) and {topo.r_col:.3g} ohm (columns)"
-        )
+        self._wires_text = wires_text(topo)
         self.newton_iterations = 0
         self.rounding_error = 0.0
         if self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
@@ -178,37 +226,11 @@ class NodalSolver:
         Raises:
             IllConditionedError: it exceeds :data:`TRUST_TOL`.
         """
-        cells = self.conductances.sum(axis=0)  # S per column
-        used = cells > 0
-        if not used.any():
+        if not (self.conductances.sum(axis=0) > 0).any():
             return 0.0
         pot = self.node_potentials(np.ones((1, self.spec.rows)))
         full_scale = np.asarray(self._out_map @ pot.T).ravel()  # S: the currents at 1 V
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kappa = np.where(full_scale[used] > 0, cells[used] / full_scale[used], np.inf)
-        worst = int(np.argmax(kappa))
-        error = float(np.finfo(float).eps * kappa[worst])
-        if error > TRUST_TOL:
-            column = int(np.flatnonzero(used)[worst])
-            if np.isfinite(error):
-                figure = (
-                    f"rounding alone moves column {column}'s current by up to ~{error:.2g} of "
-                    f"its full scale (limit {TRUST_TOL:g}): its cells offer {cells[column]:.3g} "
-                    f"S, {kappa[worst]:.3g} times the {full_scale[column]:.3g} S the wires let "
-                    "through"
-                )
-            else:
-                figure = (
-                    f"rounding leaves no correct digit in column {column}'s current (its cells "
-                    f"offer {cells[column]:.3g} S; the computed full scale is "
-                    f"{full_scale[column]:.3g} S, not positive)"
-                )
-            raise IllConditionedError(
-                f"the nodal solve cannot be trusted: {figure}; cells up to "
-                f"{float(self.conductances.max()):.3g} S beside {self._wires_text} are beyond "
-                "double precision"
-            )
-        return error
+        return check_conditioning(self.conductances, full_scale, self._wires_text)
 
     @property
     def is_linear(self) -> bool:

@@ -43,9 +43,10 @@ class InputPhase:
 
 def encode_inputs(x: np.ndarray, x_max: float, spec: CrossbarSpec) -> list[InputPhase]:
     """The phases that apply ``x`` (``(batch, fan_in)``) with input range ``x_max`` (> 0)."""
-    u = np.clip(np.asarray(x, dtype=float) / x_max, -1.0, 1.0)
+    u = np.divide(x, x_max, dtype=float)
+    np.clip(u, -1.0, 1.0, out=u)
     v_read = spec.driver.v_read
-    bipolar = spec.driver.dac_signed or not (u < 0).any()
+    bipolar = spec.driver.dac_signed or u.size == 0 or u.min() >= 0
     bits = spec.mapping.input_bits
     if bits:
         q = np.rint(np.abs(u) * (2**bits - 1)).astype(np.int64)
@@ -65,6 +66,6 @@ def encode_inputs(x: np.ndarray, x_max: float, spec: CrossbarSpec) -> list[Input
         )
         for part, w in parts:
             volts = dac(spec, part * v_read)
-            if np.any(volts):
+            if volts.size and (volts.max() > 0 or volts.min() < 0):
                 phases.append(InputPhase(volts, w))
     return phases

@@ -70,24 +70,32 @@ class LayerTiling:
     scheme: MappingScheme
     shape: tuple[int, int]
 
-    def combine(self, columns: np.ndarray, tile: TileSlot) -> np.ndarray:
-        """``(batch, n_outputs)``: a tile's column outputs recombined, in ``g_unit`` units.
+    def combine(self, columns: np.ndarray, tile: TileSlot, scale: float = 1.0) -> np.ndarray:
+        """``(batch, n_outputs)``: a tile's column outputs recombined, in ``g_unit`` units,
+        times ``scale``.
 
         Args:
             columns: ``(batch, used_cols)``, the tile's column currents (or their digital
                 values); any linear quantity of the columns (e.g. a transfer matrix's rows).
             tile: the tile the columns belong to.
+            scale: a factor applied on the way (free: folded into the last step).
         """
         n = tile.outputs.stop - tile.outputs.start
         k = len(self.sliced.coefficients)
         block = columns[:, : k * self.n_sides * n].reshape(-1, k, self.n_sides, n)
         c = self.sliced.coefficients
+        factor = scale / self.g_unit
+        if self.scheme == MappingScheme.DIFFERENTIAL and k == 1:  # one slice: no sum
+            out = np.subtract(block[:, 0, 0], block[:, 0, 1])
+            out *= c[0] * factor
+            return out
         if self.scheme == MappingScheme.DIFFERENTIAL:
             out = np.einsum("bkn,k->bn", block[:, :, 0] - block[:, :, 1], c)
         else:
             reference = columns[:, k * n]
             out = np.einsum("bkn,k->bn", block[:, :, 0], c) - reference[:, None] * c.sum()
-        return out / self.g_unit
+        out *= factor
+        return out
 
 
 def outputs_per_tile(spec: CrossbarSpec) -> int:

@@ -276,9 +276,7 @@ def calibrate(
         spec, params, ranges, transistor=transistor, readout_transfer=readout_transfer
     )
     spice = np.concatenate([r.currents for r in val])
-    # (the fast mode does not model TIAs on nonlinear tiles)
-    one_mode = surrogate.is_linear or surrogate.readout is not None
-    modes = ["accurate"] if one_mode else ["accurate", "fast"]
+    modes = ["accurate"] if surrogate.is_linear else ["accurate", "fast"]
     solved = {  # per mode and case: (currents, TIA outputs or None)
         mode: [surrogate.outputs(r.case.conductances, dac(spec, r.case.inputs), mode) for r in val]
         for mode in modes
@@ -297,8 +295,11 @@ def calibrate(
     if spec.has_tia and all(r.v_out is not None for r in val):
         # what the ADC reads: the TIAs' outputs, against -I r_f of the ideal model
         spice_out = np.concatenate([r.v_out for r in val if r.v_out is not None])
-        modelled = [v_out for _, v_out in solved["accurate"] if v_out is not None]
-        metrics["surrogate v_out"] = error_metrics(np.concatenate(modelled), spice_out)
+        for mode, pairs in solved.items():
+            modelled = [v_out for _, v_out in pairs if v_out is not None]
+            metrics[f"{_MODEL_NAMES[mode]} v_out"] = error_metrics(
+                np.concatenate(modelled), spice_out
+            )
         # an ideal op-amp that still saturates, at the swing or at a CMOS op-amp's rails
         swing = spec.readout.v_supply / 2 if spec.has_cmos_opamps else spec.readout.v_swing
         ideal_out = np.clip(-spec.readout.r_f * predictions["ideal"], -swing, swing)

@@ -13,15 +13,18 @@ Parameters (ohm, all fitted to ngspice runs):
   larger drain-source voltage and so a larger on-resistance.
 
 The cells follow the spec's own law (``[device] iv``, and the selector of 1S1R cells). A TIA
-readout (behavioural op-amp) on linear cells is solved on top of the array: each bit line's
-sense node sits where its TIA's loop holds it (:mod:`cimspice.surrogate.readout`).
+readout (behavioural or CMOS op-amp) is solved on top of the array: each bit line's sense node
+sits where its TIA's loop holds it (:mod:`cimspice.surrogate.readout`).
 
 For linear cells the tile is linear for a given conductance matrix, so
-:meth:`TileSurrogate.prepare` computes its exact transfer matrix ``T`` once (one sparse
-factorisation and ``rows`` solves); every MVM is then one dense matmul, ``I = V @ T``, in
-either mode. For nonlinear cells there are two modes (:mod:`cimspice.surrogate.prepared`):
-``accurate`` solves the fitted network exactly (Newton), ``fast`` evaluates per-cell
-polynomials of attenuated inputs, a few matmuls per batch.
+:meth:`TileSurrogate.prepare` computes its exact transfer matrix ``T`` once (and, with TIAs,
+the sense nodes' coupling; both by :mod:`cimspice.engines.cascade`); every MVM is then one
+dense matmul, ``I = V @ T``, in either mode. For nonlinear cells there are two modes
+(:mod:`cimspice.surrogate.prepared`): ``accurate`` solves the fitted network exactly
+(Newton, and the TIAs' loops around it), ``fast`` evaluates secant transfer matrices (1T1R) or
+per-cell polynomials of attenuated inputs, a matmul per batch, with TIAs their loops
+linearised at the same levels and folded into that matmul
+(:mod:`cimspice.surrogate.fast_readout`).
 """
 
 from __future__ import annotations
@@ -42,15 +45,16 @@ from cimspice.arguments import check_fields, path_argument
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.checksums import json_checksum
 from cimspice.converters import dac
+from cimspice.engines import cascade
 from cimspice.engines.base import EngineBase
-from cimspice.engines.cell_laws import CellLaw, LinearLaw, SeriesLaw, cell_law
-from cimspice.engines.line_newton import Workspace, solve_cell_voltages
+from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law, memristor_law
 from cimspice.engines.nodal import NodalSolver
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import InputError, IntegrityWarning, RangeWarning, SurrogateError
 from cimspice.outputs import atomic_output
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
+from cimspice.surrogate.fast_readout import FastTiaTile, TiaTable
 from cimspice.surrogate.prepared import (
     ENVELOPE_FACTOR,
     FAST_EXTRAPOLATION,
@@ -71,6 +75,7 @@ __all__ = [
     "FORMAT",
     "MODES",
     "LinearTileSurrogate",
+    "Prepared",
     "PreparedTile",
     "RangeWarning",
     "SurrogateEngine",
@@ -82,9 +87,8 @@ __all__ = [
     "tile_outputs",
 ]
 
-COUPLING_CELLS = 2**20
-"""Cell-vectors per solve when measuring the sense-node coupling (bounds its memory to a few
-8 MiB arrays however large the tile)."""
+Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile
+"""A surrogate bound to one conductance matrix (see :mod:`cimspice.surrogate.prepared`)."""
 MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
 
@@ -175,7 +179,7 @@ class TileSurrogate:
         return p.r_cell + p.r_cell_g * g / self.spec.device.g_max
 
     def _solver(self, g: np.ndarray) -> NodalSolver:
-        return self._network(g / (1.0 + g * self._series(g)))
+        return self._network(self._cells(g))
 
     def _network(self, conductances: np.ndarray) -> NodalSolver:
         """The fitted wires with plain linear cells of ``conductances``."""
@@ -212,23 +216,9 @@ class TileSurrogate:
         """
         return readout_of(self.spec, self.readout_transfer)
 
-    def _coupling(self, g: np.ndarray) -> np.ndarray:
-        """Siemens, ``(cols, cols)``: the currents into the sense nodes per volt on each, with
-        the drivers at 0 V (linear cells; the fitted network, solved exactly)."""
-        rows, cols = self.spec.rows, self.spec.cols
-        law = LinearLaw((g / (1.0 + g * self._series(g)))[:, :, None])
-        # a few sense nodes at a time: every one is a (rows, cols) vector of the solve's batch
-        chunk = max(1, min(cols, COUPLING_CELLS // (rows * cols)))
-        work = Workspace()
-        coupling = np.empty((cols, cols))
-        for k in range(0, cols, chunk):
-            unit = np.eye(cols)[k : k + chunk]
-            drive = np.zeros((len(unit), rows))
-            solution = solve_cell_voltages(
-                law, self._wires, drive, cols, sense=unit, workspace=work
-            )
-            coupling[k : k + len(unit)] = solution.currents.sum(axis=0).T
-        return coupling
+    def _cells(self, g: np.ndarray) -> np.ndarray:
+        """Siemens: linear cells of conductances ``g`` with the fitted series resistance."""
+        return g / (1.0 + g * self._series(g))
 
     @functools.cached_property
     def _wires(self) -> WireDrops:
@@ -241,9 +231,7 @@ class TileSurrogate:
         fitted r_cell): the spec the nodal solve is given."""
         return spec_from_dict({"array": {"rows": self.spec.rows, "cols": self.spec.cols}})
 
-    def prepare(
-        self, conductances: np.ndarray, mode: str = "accurate"
-    ) -> PreparedTile | NewtonTile | AttenuationTile | SecantTile:
+    def prepare(self, conductances: np.ndarray, mode: str = "accurate") -> Prepared:
         """Bind the surrogate to ``conductances`` (S, ``(rows, cols)``).
 
         Args:
@@ -256,10 +244,11 @@ class TileSurrogate:
         start = time.perf_counter()
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
         if self.is_linear:
-            transfer = self._solver(g).transfer_matrix()
+            # the exact matrices of the fitted network (a cascade of row admittances: the
+            # same numbers as the nodal solve's sparse LU, to 5e-13 of full scale at 128x128)
+            transfer, coupling = cascade.transfer_and_coupling(self.topology(), self._cells(g))
             if self.readout is None:
                 return PreparedTile(transfer, time.perf_counter() - start)
-            coupling = self._coupling(g)
             return PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
         readout = self.readout  # refuses a readout it does not model, before any solve
         rows, cols = self.spec.rows, self.spec.cols
@@ -274,17 +263,69 @@ class TileSurrogate:
         )
         if mode == "accurate":
             return NewtonTile.build(reference, readout)
-        if readout is not None:
-            raise SurrogateError(
-                "the fast mode does not model TIA readouts on nonlinear tiles; use the "
-                "accurate mode (--mode accurate)"
-            )
-        if transistor and self.spec.device.iv == DeviceIV.LINEAR:
+        return self._fast(reference, readout)
+
+    def _fast(
+        self, reference: TileLevels, readout: Readout | None
+    ) -> SecantTile | AttenuationTile | FastTiaTile:
+        """The fast mode of a nonlinear tile measured at uniform levels (see the module)."""
+        if self.transistor is not None and self.spec.device.iv == DeviceIV.LINEAR:
             # linear memristors behind transistors: weakly nonlinear, secant transfer matrices
-            return SecantTile.build(
-                reference, lambda secant: self._network(secant).transfer_matrix()
+            def transfer_of(secant: np.ndarray) -> np.ndarray:
+                return cascade.transfer_matrix(self.topology(), secant)
+
+            if readout is None:
+                return SecantTile.build(reference, transfer_of)
+            # with TIAs, the secant network's sense coupling from the same cascade (its loops
+            # measured as close to ngspice as the slopes' network's: 2.4e-4 of full scale
+            # against 2.5e-4 on a 14x10 tile with a CMOS op-amp)
+            start = time.perf_counter()
+            secants = SecantTile.secants(reference)
+            pairs = [
+                cascade.transfer_and_coupling(self.topology(), secants[:, :, k])
+                for k in range(LEVELS)
+            ]
+            matrices, couplings = (np.stack(m) for m in zip(*pairs, strict=True))
+            return FastTiaTile.build(
+                SecantTile,
+                reference,
+                matrices,
+                couplings,
+                self._tia_table,
+                seconds=time.perf_counter() - start,
             )
-        return AttenuationTile.build(reference)
+        if readout is None:
+            return AttenuationTile.build(reference)
+        # the TIAs' loops, linearised at each level: the cells' slopes there
+        start = time.perf_counter()
+        slopes = reference.solution.slopes
+        assert slopes is not None  # every Newton solution carries them
+        couplings = np.stack(
+            [cascade.coupling_matrix(self.topology(), slopes[:, :, k]) for k in range(LEVELS)]
+        )
+        matrices = AttenuationTile.level_matrices(reference)
+        return FastTiaTile.build(
+            AttenuationTile,
+            reference,
+            matrices,
+            couplings,
+            self._tia_table,
+            seconds=time.perf_counter() - start,
+        )
+
+    @functools.cached_property
+    def _tia_table(self) -> TiaTable:
+        """The TIAs' transfer tabulated for the fast mode, over every column current the tile
+        can carry (every cell at the calibrated ``g_max`` and input, by the memristor's own
+        law, with margin, as ``calibrate`` measures a CMOS op-amp)."""
+        readout = self.readout
+        assert readout is not None
+        g_max = self.ranges.get("g_max", self.spec.device.g_max)
+        v_max = self.spec.driver.v_read
+        if self.ranges:
+            v_max = max(v_max, abs(self.ranges["v_max"]), abs(self.ranges["v_min"]))
+        law = memristor_law(np.asarray(g_max), self.spec.device.iv.value, self.spec.device.v0)
+        return TiaTable.of(readout, 1.25 * self.spec.rows * float(law.current(np.asarray(v_max))))
 
     def outputs(
         self, conductances: np.ndarray, inputs: np.ndarray, mode: str = "accurate"
@@ -447,12 +488,9 @@ def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float
     return out
 
 
-def tile_outputs(
-    prepared: PreparedTile | NewtonTile | AttenuationTile | SecantTile, inputs: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs; the fast
-    modes have none)."""
-    if isinstance(prepared, PreparedTile | NewtonTile):
+def tile_outputs(prepared: Prepared, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs)."""
+    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile):
         return prepared.outputs(inputs)
     return prepared.currents(inputs), None
 
@@ -581,7 +619,7 @@ class SurrogateTile:
 
     spec: CrossbarSpec
     conductances: np.ndarray
-    prepared: PreparedTile | NewtonTile | AttenuationTile | SecantTile
+    prepared: Prepared
     mode: str
 
     @property
@@ -595,6 +633,32 @@ class SurrogateTile:
         p = self.prepared
         return p.transfer if isinstance(p, PreparedTile) and p.readout is None else None
 
+    @property
+    def single_precision(self) -> bool:
+        """Whether the tile computes in single precision (the fast modes of nonlinear tiles):
+        it reads single-precision inputs as exactly as double-precision ones."""
+        return isinstance(self.prepared, FastTiaTile | SecantTile | AttenuationTile)
+
+    def read(self, voltages: np.ndarray) -> np.ndarray:
+        """What an ADC reads for word-line ``voltages`` (V, applied; ``(batch, used)`` on the
+        first ``used <= rows`` word lines, the others at 0 V): the TIAs' ``v_out`` (V), or
+        the column currents (A) with ideal virtual grounds. The same numbers as :meth:`run`'s
+        (a fast TIA tile's in single precision), without the rest of a
+        :class:`~cimspice.result.Result`: a network's hot path.
+
+        Raises:
+            InputError: inputs of the wrong shape, or NaN or infinite ones.
+        """
+        if isinstance(self.prepared, FastTiaTile):
+            return self.prepared.read(voltages)
+        v = np.asarray(voltages)
+        if v.ndim == 2 and v.shape[1] < self.spec.rows:
+            padded = np.zeros((v.shape[0], self.spec.rows))
+            padded[:, : v.shape[1]] = v
+            v = padded
+        currents, v_out = tile_outputs(self.prepared, v)
+        return currents if v_out is None else v_out
+
     def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
         """Currents (and, with TIAs, ``v_out``) for word-line ``voltages`` (V, applied).
 
@@ -604,7 +668,7 @@ class SurrogateTile:
         if node_voltages:
             raise SurrogateError("the surrogate engine computes output currents only")
         start = time.perf_counter()
-        currents, v_out = tile_outputs(self.prepared, check_inputs(voltages, self.spec.rows))
+        currents, v_out = tile_outputs(self.prepared, voltages)  # every kind checks them
         return Result(
             engine="surrogate",
             currents=currents,

@@ -24,6 +24,7 @@ Four kinds, all with ``currents(inputs) -> (batch, cols)``:
 from __future__ import annotations
 
 import functools
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -57,7 +58,11 @@ __all__ = [
     "PreparedTile",
     "SecantTile",
     "TileLevels",
+    "bracket",
+    "cell_polynomials",
     "check_envelope",
+    "power_features",
+    "rms_of",
     "solve_tile",
 ]
 
@@ -93,11 +98,15 @@ def check_envelope(inputs: np.ndarray, top: float) -> None:
     """Refuse ``inputs`` (V) beyond :data:`ENVELOPE_FACTOR` times ``top``, the largest input
     magnitude a fast-mode tile was fitted to.
 
+    NaN and inf are left to the caller's check of the values (they name them better).
+
     Raises:
         SurrogateError: with both numbers.
     """
-    reach = float(np.max(np.abs(inputs), initial=0.0))
-    if top > 0 and reach > ENVELOPE_FACTOR * top:
+    if not inputs.size:
+        return
+    reach = max(-float(inputs.min()), float(inputs.max()))  # |inputs|' max, no temporary
+    if top > 0 and math.isfinite(reach) and reach > ENVELOPE_FACTOR * top:
         raise SurrogateError(
             f"inputs reach {reach:.4g} V, {reach / top:.3g}x the {top:.4g} V up to which the "
             f"fast mode was fitted (the limit is {ENVELOPE_FACTOR:g}x): {FAST_EXTRAPOLATION}"
@@ -261,7 +270,7 @@ class NewtonTile:
         for k in range(0, v.shape[0], chunk):
             part = v[k : k + chunk]
             # each vector's attenuations, interpolated between the levels around its RMS
-            low, weight = _bracket(self.levels, part)
+            low, weight = bracket(self.levels, rms_of(part))
             start = np.take(self.attenuation, low, axis=2)
             start *= 1.0 - weight
             upper = np.take(self.attenuation, low + 1, axis=2)
@@ -334,25 +343,66 @@ class SecantTile:
             transfer_of: the fitted wires' transfer matrix for a matrix of cell conductances.
         """
         start = time.perf_counter()
-        volts, amps = reference.solution.voltages, reference.solution.currents
-        secant = np.divide(amps, volts, out=np.zeros_like(amps), where=volts != 0)
-        transfers = np.stack([transfer_of(secant[:, :, k]) for k in range(len(reference.levels))])
-        fit = _fit_in_level(reference.levels, transfers)
+        fit = _fit_in_level(reference.levels, cls.level_matrices(reference, transfer_of))
         return cls(reference.levels, reference.seconds + time.perf_counter() - start, fit)
+
+    @staticmethod
+    def level_matrices(
+        reference: TileLevels, transfer_of: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """Siemens, ``(LEVELS, rows, cols)``: the secant network's transfer matrix at each
+        level (before the fit in the level)."""
+        secant = SecantTile.secants(reference)
+        return np.stack([transfer_of(secant[:, :, k]) for k in range(len(reference.levels))])
+
+    @staticmethod
+    def secants(reference: TileLevels) -> np.ndarray:
+        """Siemens, ``(rows, cols, LEVELS)``: every cell's ``I / U`` at each level (0 where it
+        carries no voltage)."""
+        volts, amps = reference.solution.voltages, reference.solution.currents
+        return np.divide(amps, volts, out=np.zeros_like(amps), where=volts != 0)
+
+    @property
+    def rows(self) -> int:
+        """The tile's word lines."""
+        return self.in_level.shape[0]
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
-        v = check_inputs(inputs, self.in_level.shape[0])
+        v = check_inputs(inputs, self.rows)
+        return _through_fit(self.features(v), rms_of(v), self.in_level)
+
+    def features(self, v: np.ndarray, *, ones: bool = False, rows: int | None = None) -> np.ndarray:
+        """What multiplies :attr:`in_level`: the inputs ``v`` (V, ``(batch, rows)``, checked)
+        themselves; with ``ones`` or ``rows``, in :data:`FAST_DTYPE`, the word lines beyond
+        ``v``'s up to ``rows`` at 0 V and, with ``ones``, a column of ones after them.
+
+        Raises:
+            SurrogateError: inputs far beyond the levels measured (:func:`check_envelope`).
+
+        Warns:
+            FastModeWarning: negative inputs (the transistors were measured at positive
+                levels only).
+        """
         check_envelope(v, float(self.levels[-1]))
-        if v.size and v.min() < 0:
+        features = v
+        used = v.shape[1]
+        rows = used if rows is None else rows
+        if ones or rows > used:
+            features = np.empty((v.shape[0], rows + ones), FAST_DTYPE)
+            features[:, :used] = v
+            features[:, used:] = 1.0 if ones else 0.0
+            features[:, used:rows] = 0.0
+        lowest = float(features[:, :used].min()) if v.size else 0.0
+        if lowest < 0:
             warnings.warn(
-                f"negative inputs (down to {float(v.min()):.3g} V): the fast mode measured this "
+                f"negative inputs (down to {lowest:.3g} V): the fast mode measured this "
                 "tile's transistors at positive levels only and they are not symmetric; use "
                 "the accurate mode",
                 FastModeWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        return _through_fit(v, v, self.in_level)
+        return features
 
 
 @dataclass(frozen=True)
@@ -415,21 +465,29 @@ def _fit_in_level(levels: np.ndarray, matrices: np.ndarray) -> np.ndarray:
     return np.concatenate([line[0], line[1]], axis=1).astype(FAST_DTYPE)
 
 
-def _through_fit(features: np.ndarray, inputs: np.ndarray, in_level: np.ndarray) -> np.ndarray:
-    """``features @ M0 + x (features @ M1)`` with ``x`` each vector's RMS input, in one matmul
-    (in ``in_level``'s precision; the result in double)."""
+def rms_of(inputs: np.ndarray) -> np.ndarray:
+    """Volt, ``(batch,)``: each input vector's RMS, the level the fast modes evaluate at."""
+    return np.sqrt(np.einsum("ij,ij->i", inputs, inputs) / inputs.shape[1])
+
+
+def _through_fit(
+    features: np.ndarray,
+    rms: np.ndarray,
+    in_level: np.ndarray,
+    dtype: type[np.floating] = np.float64,
+) -> np.ndarray:
+    """``features @ M0 + x (features @ M1)`` with ``x`` each vector's RMS input ``rms``, in
+    one matmul (in ``in_level``'s precision; the result in ``dtype``)."""
     cols = in_level.shape[1] // 2
     both = features.astype(in_level.dtype, copy=False) @ in_level
-    rms = np.sqrt(np.einsum("ij,ij->i", inputs, inputs) / inputs.shape[1])
-    out = np.multiply(both[:, cols:], rms[:, None], dtype=np.float64)
+    out = np.multiply(both[:, cols:], rms[:, None], dtype=dtype)
     out += both[:, :cols]
     return out
 
 
-def _bracket(levels: np.ndarray, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per input vector: the lower of the two levels around its RMS and the weight of the
-    upper one (clipped to the end levels)."""
-    rms = np.sqrt(np.mean(inputs**2, axis=1))
+def bracket(levels: np.ndarray, rms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per input vector of RMS ``rms`` (V): the lower of the two ``levels`` around it and the
+    weight of the upper one (clipped to the end levels)."""
     position = np.interp(rms, levels, np.arange(len(levels)))
     low = np.minimum(np.floor(position).astype(int), len(levels) - 2)
     return low, position - low
@@ -455,48 +513,106 @@ class AttenuationTile:
     def build(cls, reference: TileLevels) -> AttenuationTile:
         """Fit the per-cell polynomials for inputs up to the highest level."""
         start = time.perf_counter()
-        levels = reference.levels
-        alpha = reference.solution.voltages / levels
-        law = reference.law_for(None)
-        rows, cols = alpha.shape[:2]
-        v_max = float(levels[-1])
-        grid = np.linspace(0.0, v_max, _GRID + 1)[1:]
-        design = grid[:, None] ** np.array(POWERS)[None, :]  # (grid, P)
-        solve = np.linalg.pinv(design)  # (P, grid)
-        coefficients = np.empty((LEVELS, len(POWERS), rows, cols))
-        worst = 0.0
-        for level in range(LEVELS):
-            # f_ij(alpha_ij v) on the grid: (rows, cols, grid)
-            values = law.current(alpha[:, :, level, None] * grid)
-            coefficients[level] = np.einsum("pg,ijg->pij", solve, values)
-            misfit = np.einsum("gp,pij->ijg", design, coefficients[level]) - values
-            scale = float(np.max(np.abs(values)))
-            if scale > 0:
-                worst = max(worst, float(np.max(np.abs(misfit))) / scale)
+        fit = _fit_in_level(reference.levels, cls.level_matrices(reference))
+        return cls(reference.levels, reference.seconds + time.perf_counter() - start, fit)
+
+    @staticmethod
+    def level_matrices(reference: TileLevels) -> np.ndarray:
+        """``(LEVELS, len(POWERS) rows, cols)``: each level's polynomial coefficients, the
+        ``C_p`` stacked (before the fit in the level).
+
+        Warns:
+            FastModeWarning: the polynomials miss the cell law by more than
+                :data:`FIT_WARN` of its largest current.
+        """
+        coefficients, worst = cell_polynomials(reference, POWERS)
         if worst > FIT_WARN:
             warnings.warn(
                 f"the fast mode's per-cell polynomials (odd powers {POWERS}) miss the cell law "
-                f"by up to {worst:.2g} of its largest current over 0-{v_max:.3g} V: the law is "
-                "too steep for them there; use the accurate mode",
+                f"by up to {worst:.2g} of its largest current over 0-"
+                f"{float(reference.levels[-1]):.3g} V: the law is too steep for them there; use "
+                "the accurate mode",
                 FastModeWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        flat = coefficients.reshape(LEVELS, len(POWERS) * rows, cols)
-        fit = _fit_in_level(levels, flat)
-        return cls(levels, reference.seconds + time.perf_counter() - start, fit)
+        return coefficients
+
+    @property
+    def rows(self) -> int:
+        """The tile's word lines."""
+        return self.in_level.shape[0] // len(POWERS)
 
     def currents(self, inputs: np.ndarray) -> np.ndarray:
         """Ampere, ``(batch, cols)``."""
-        v = check_inputs(inputs, self.in_level.shape[0] // len(POWERS))
+        v = check_inputs(inputs, self.rows)
+        return _through_fit(self.features(v), rms_of(v), self.in_level)
+
+    def features(self, v: np.ndarray, *, ones: bool = False, rows: int | None = None) -> np.ndarray:
+        """What multiplies :attr:`in_level`: ``v, v^3, v^5, ...`` side by side, for inputs ``v``
+        (V, ``(batch, rows)``, checked), in :data:`FAST_DTYPE` (with ``ones``, a column of
+        ones after them; ``rows``: see :func:`power_features`).
+
+        Raises:
+            SurrogateError: inputs far beyond the levels measured (:func:`check_envelope`).
+        """
         check_envelope(v, float(self.levels[-1]))
-        rows = v.shape[1]
-        features = np.empty((v.shape[0], len(POWERS) * rows), FAST_DTYPE)  # v, v^3, v^5, ...
-        features[:, :rows] = v
-        square = features[:, :rows] * features[:, :rows]
-        for k in range(1, len(POWERS)):  # each power the last one times v^2
-            np.multiply(
-                features[:, (k - 1) * rows : k * rows],
-                square,
-                out=features[:, k * rows : (k + 1) * rows],
-            )
-        return _through_fit(features, v, self.in_level)
+        return power_features(v, POWERS, ones=ones, rows=rows)
+
+
+def power_features(
+    v: np.ndarray, powers: tuple[int, ...], *, ones: bool = False, rows: int | None = None
+) -> np.ndarray:
+    """``v ** powers[0], v ** powers[1], ...`` side by side, ``(batch, len(powers) rows)`` in
+    :data:`FAST_DTYPE`, for consecutive odd or even ``powers`` (each the last times ``v^2``);
+    with ``ones``, a column of ones after them. ``rows`` (default: ``v``'s width) counts
+    word lines beyond ``v``'s at 0 V."""
+    used = v.shape[1]
+    rows = used if rows is None else rows
+    features = np.empty((v.shape[0], len(powers) * rows + ones), FAST_DTYPE)
+    if ones:
+        features[:, -1] = 1.0
+    features[:, :used] = v
+    features[:, used:rows] = 0.0
+    square = features[:, :rows] * features[:, :rows]
+    if powers[0] == 0:
+        features[:, :rows] = 1.0
+    for k in range(1, len(powers)):
+        np.multiply(
+            features[:, (k - 1) * rows : k * rows],
+            square,
+            out=features[:, k * rows : (k + 1) * rows],
+        )
+    return features
+
+
+def cell_polynomials(
+    reference: TileLevels, powers: tuple[int, ...], *, slopes: bool = False
+) -> tuple[np.ndarray, float]:
+    """Each cell's current (or with ``slopes``, its slope ``dI/dU``) as a polynomial in its
+    word line's input ``v``, ``sum_p c_p v^p``, at each level: its cell voltage is ``alpha v``,
+    ``alpha`` the attenuation measured at that level.
+
+    Returns:
+        ``(coefficients, worst)``: ``(LEVELS, len(powers) rows, cols)``, the ``c_p`` stacked
+        by power (to multiply :func:`power_features`), and the worst misfit on the fitting
+        grid as a fraction of the largest value there.
+    """
+    levels = reference.levels
+    alpha = reference.solution.voltages / levels
+    law = reference.law_for(None)
+    rows, cols = alpha.shape[:2]
+    grid = np.linspace(0.0, float(levels[-1]), _GRID + 1)[1:]
+    design = grid[:, None] ** np.array(powers)[None, :]  # (grid, P)
+    solve = np.linalg.pinv(design)  # (P, grid)
+    coefficients = np.empty((len(levels), len(powers), rows, cols))
+    worst = 0.0
+    for level in range(len(levels)):
+        # f_ij(alpha_ij v) on the grid: (rows, cols, grid)
+        voltage = alpha[:, :, level, None] * grid
+        values = law.current_and_slope(voltage)[1] if slopes else law.current(voltage)
+        coefficients[level] = np.einsum("pg,ijg->pij", solve, values)
+        misfit = np.einsum("gp,pij->ijg", design, coefficients[level]) - values
+        scale = float(np.max(np.abs(values)))
+        if scale > 0:
+            worst = max(worst, float(np.max(np.abs(misfit))) / scale)
+    return coefficients.reshape(len(levels), len(powers) * rows, cols), worst

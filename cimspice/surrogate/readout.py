@@ -35,6 +35,7 @@ __all__ = [
     "MeasuredTia",
     "Readout",
     "TiaReadout",
+    "bracketed_root",
     "check_readout",
     "measure_tia",
     "readout_of",
@@ -121,7 +122,7 @@ class TiaReadout:
         loop exactly for the array's tangent there, ``I_j ~ c_j - own_j x_j`` (the other
         columns held): ``(1 + r_f own_j) x_j - V_out(x_j) - r_f c_j = 0`` increases in
         ``x_j`` and ``|V_out| <= v_swing`` brackets its root, so a bracketed Newton iteration
-        (:func:`_bracketed_root`) finds it. What is left is the array's curvature and the
+        (:func:`bracketed_root`) finds it. What is left is the array's curvature and the
         weak coupling between columns, which the next iterations remove.
         """
         if start is None:
@@ -156,7 +157,7 @@ class TiaReadout:
 
             lo = np.maximum((pushed - self.v_swing) / damping, lowest)
             hi = np.minimum((pushed + self.v_swing) / damping, highest)
-            sense = _bracketed_root(model, sense, lo, hi)
+            sense = bracketed_root(model, sense, lo, hi)
         raise ConvergenceError(
             f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest scaled loop "
             f"residual {worst:.3g} V)"
@@ -222,7 +223,7 @@ class MeasuredTia:
             RangeWarning: currents beyond the measured table (there its ends are held).
         """
         lo, hi = float(self.currents[0]), float(self.currents[-1])
-        sense_of, v_out_of = self._splines
+        sense_of, v_out_of = self.splines
         slope_of = sense_of.derivative()
         currents, own = currents_at(np.zeros(shape))
         sense = sense_of(np.clip(currents, lo, hi))
@@ -252,7 +253,7 @@ class MeasuredTia:
                 current = np.clip(pushed - own * x, lo, hi)
                 return x - sense_of(current), 1.0 + np.maximum(slope_of(current), 0.0) * own
 
-            sense = _bracketed_root(model, sense, floor, ceiling)
+            sense = bracketed_root(model, sense, floor, ceiling)
         raise ConvergenceError(
             f"the TIA loops did not settle in {SETTLE_MAX_ITER} iterations (largest loop "
             f"residual {worst:.3g} V)"
@@ -264,7 +265,7 @@ class MeasuredTia:
         return float(np.max(np.abs(self.v_out)))
 
     @functools.cached_property
-    def _splines(self) -> tuple[CubicSpline, CubicSpline]:
+    def splines(self) -> tuple[CubicSpline, CubicSpline]:
         """``x(I)`` and ``V_out(I)``."""
         return CubicSpline(self.currents, self.sense), CubicSpline(self.currents, self.v_out)
 
@@ -300,7 +301,7 @@ class MeasuredTia:
         return cls(*tables)
 
 
-def _bracketed_root(
+def bracketed_root(
     model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     start: np.ndarray,
     lo: np.ndarray,
