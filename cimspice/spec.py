@@ -60,6 +60,7 @@ __all__ = [
     "ReadoutSpec",
     "SelectorSpec",
     "WireSpec",
+    "WriteSpec",
     "as_spec",
     "load_spec",
     "spec_from_dict",
@@ -370,6 +371,90 @@ class SelectorSpec:
             _check_positive(getattr(self, key), f"selector.{key}")
 
 
+@dataclass(frozen=True)
+class WriteSpec:
+    """Writing the array: the memristor's dynamic model and the write pulses (``[write]``).
+
+    Used by :mod:`cimspice.write` only (reads use ``[device]``); left out of the spec's
+    :meth:`~CrossbarSpec.content_hash`. The model's name and parameters are checked against
+    the model library when a write is set up (:func:`cimspice.write.models.dynamic_model`).
+
+    Attributes:
+        model: ``"stanford"`` (Stanford-PKU filament-gap RRAM), ``"vteam"`` (threshold
+            VTEAM), or the name of a 3-port ``.subckt`` (p, n, state) in ``model_file``.
+        model_file: your own behavioural model file (relative to the spec file; the
+            security policy of ``access.model_file`` applies).
+        params: overrides of the model's subcircuit parameters, ``{name = value}``.
+        state_min, state_max: the state range of a ``model_file`` model (its node's volts).
+        set_polarity: ``1`` if a positive ``v(p, n)`` moves a ``model_file`` model towards
+            its low-resistance end, ``-1`` if it moves it away.
+        v_set, v_reset: volt (> 0), the SET and RESET amplitudes across the selected lines.
+        t_pulse: second (> 0), the width of a write pulse (its flat top).
+        t_edge: second (> 0), each edge's rise or fall time.
+        v_gate_set, v_gate_reset: volt, a 1T1R cell's gate during SET (it sets the compliance
+            current) and during RESET.
+        bias: how a passive (0T1R, 1S1R) array biases unselected lines: ``"v/2"`` or ``"v/3"``.
+        variation: device-to-device variation: the standard deviation of the log of a per-cell
+            factor on the model's switching-rate parameters (0: identical cells).
+        seed: the seed of that variation (>= 0).
+    """
+
+    model: str = "stanford"
+    model_file: str = ""
+    params: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
+    state_min: float = 0.0
+    state_max: float = 1.0
+    set_polarity: int = 1
+    v_set: float = 2.0
+    v_reset: float = 2.0
+    t_pulse: float = 100e-9
+    t_edge: float = 1e-9
+    v_gate_set: float = 1.0
+    v_gate_reset: float = 2.5
+    bias: str = "v/2"
+    variation: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_types(self, "write")
+        _check_finite_nonneg(self.variation, "write.variation")
+        if self.seed < 0:
+            raise SpecError(f"must be >= 0, got {self.seed}", key="write.seed")
+        if not check_spice_name(self.model):
+            raise SpecError(f"must be a model name, got {self.model!r}", key="write.model")
+        if any(not c.isprintable() for c in self.model_file) or len(self.model_file) > 4096:
+            raise SpecError("must be a printable path", key="write.model_file")
+        raw = self.params
+        items = raw.items() if isinstance(raw, Mapping) else raw
+        try:
+            pairs = tuple(sorted((str(k), v) for k, v in items))
+        except (TypeError, ValueError):
+            raise SpecError("must be a table of numbers", key="write.params") from None
+        for name, value in pairs:
+            if not check_spice_name(name) or isinstance(value, bool):
+                raise SpecError(f"{name!r} must name a number", key="write.params")
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise SpecError(
+                    f"must be a finite number, got {value!r}", key=f"write.params.{name}"
+                )
+        object.__setattr__(self, "params", tuple((k, float(v)) for k, v in pairs))
+        if not self.state_max > self.state_min or not math.isfinite(
+            self.state_max - self.state_min
+        ):
+            raise SpecError(
+                f"must be > write.state_min, got {self.state_max!r}", key="write.state_max"
+            )
+        if self.set_polarity not in (1, -1):
+            raise SpecError(f"must be 1 or -1, got {self.set_polarity}", key="write.set_polarity")
+        for key in ("v_set", "v_reset", "t_pulse", "t_edge"):
+            _check_positive(getattr(self, key), f"write.{key}")
+        for key in ("v_gate_set", "v_gate_reset"):
+            if not math.isfinite(getattr(self, key)):
+                raise SpecError("must be finite", key=f"write.{key}")
+        if self.bias not in ("v/2", "v/3"):
+            raise SpecError(f"must be 'v/2' or 'v/3', got {self.bias!r}", key="write.bias")
+
+
 class MappingScheme(enum.StrEnum):
     """How a signed weight becomes conductances."""
 
@@ -655,6 +740,7 @@ class CrossbarSpec:
         selector: the selector (1S1R cells).
         mapping: how networks are mapped onto the tile (network evaluation only).
         nonideal: device non-idealities (network evaluation only).
+        write: the dynamic memristor model and write pulses (writes only).
         source: the file the spec was read from (``None`` if built in memory); not part of
             the spec's identity.
         cards: the access transistor's checked model cards when they were read already
@@ -673,6 +759,7 @@ class CrossbarSpec:
     selector: SelectorSpec = field(default_factory=SelectorSpec)
     mapping: MappingSpec = field(default_factory=MappingSpec)
     nonideal: NonidealSpec = field(default_factory=NonidealSpec)
+    write: WriteSpec = field(default_factory=WriteSpec)
     source: Path | None = field(default=None, compare=False)
     cards: ModelCards | None = field(default=None, compare=False, repr=False)
 
@@ -790,11 +877,12 @@ class CrossbarSpec:
 
         Keys that do not change the circuit are left out, so the hash stays what it was
         before they existed: ``device.iv`` and ``device.v0`` for linear cells, and always the
-        ``[mapping]`` and ``[nonideal]`` sections (how a network uses the tile is not the
-        tile: a surrogate calibrated for it stays valid whatever they hold).
+        ``[mapping]``, ``[nonideal]`` and ``[write]`` sections (how a network uses or writes
+        the tile is not the tile: a surrogate calibrated for it stays valid whatever they
+        hold).
         """
         data = self.to_dict()
-        del data["mapping"], data["nonideal"]
+        del data["mapping"], data["nonideal"], data["write"]
         if self.device.iv == DeviceIV.LINEAR:
             del data["device"]["iv"], data["device"]["v0"]
         for section, key in (("wire", "c_row"), ("wire", "c_col"), ("device", "c_cell")):
@@ -836,6 +924,7 @@ _SECTIONS: dict[str, type] = {
     "selector": SelectorSpec,
     "mapping": MappingSpec,
     "nonideal": NonidealSpec,
+    "write": WriteSpec,
 }
 _REQUIRED_SECTIONS = ("array",)
 
