@@ -626,6 +626,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.set_defaults(func=_cmd_demo)
+
+    from cimspice.write.cli import add_write_parser
+
+    add_write_parser(sub)
     return parser
 
 
