@@ -176,8 +176,8 @@ def test_write_verify_refuses_targets_outside_the_window():
 def test_cli_disturb_verify_and_errors(tmp_path: Path, capsys):
     spec = tmp_path / "p.toml"
     spec.write_text(
-        '[array]\nrows = 3\ncols = 3\n[wire]\nr_row = 2.0\nr_col = 2.0\n[write]\nmodel = "stanford"\n'
-        "v_reset = 2.0\nt_pulse = 50e-9\n"
+        "[array]\nrows = 3\ncols = 3\n[wire]\nr_row = 2.0\nr_col = 2.0\n"
+        '[write]\nmodel = "stanford"\nv_reset = 2.0\nt_pulse = 50e-9\n'
     )
     code = main(
         ["write", "disturb", str(spec), "--pulses", "2", "--kind", "reset", "--compare-bias",
