@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_pareto.py [--spec examples/network-128.toml]
         [--model mnist-mlp] [--samples N] [--seeds 2] [--out out/pareto]
 
-Runs :func:`cimspice.studies.pareto_report.run_pareto` (the work of ``cimspice
-compensate SPEC --pareto``): the model on the spec's tiles (nominal surrogate) without and with
+Runs :func:`cimspice.studies.pareto_report.run_pareto` (the work of ``cimspice pareto
+SPEC``): the model on the spec's tiles (nominal surrogate) without and with
 each scheme, some combinations, mixed precision and hardware-aware training, every case over
 ``--seeds`` device seeds on the same held-out samples. Prints the markdown table (accuracy and
 energy per MAC, side by side with the baseline's as differences and ratios), the best

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from cimspice.compensation import MEASURING_ENGINES, SCHEME_NAMES
 from cimspice.simulation import ENGINE_NAMES, ENGINES
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
@@ -303,6 +304,9 @@ def _noise_level(text: str) -> float:
     return value
 
 
+_SPEC_HELP = "array spec: a TOML file, or preset:NAME (see cimspice presets)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``cimspice`` command."""
     from cimspice import __version__
@@ -321,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         "device.g_max; without --inputs every word line is at driver.v_read. A batch of inputs "
         "gives a .dc deck with one sweep point per input vector.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument("--conductances", metavar="G.npy", help="conductances, siemens, (rows, cols)")
     p.add_argument("--inputs", metavar="V.npy", help="inputs, volts, (batch, rows) or (rows,)")
     p.add_argument(
@@ -340,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'currents' (A, (batch, cols)) and 'power' (W, (batch,)), plus 'v_word' and 'v_bit' "
         "(V, (batch, rows, cols)) with --node-voltages.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument("--conductances", required=True, metavar="G.npy", help="siemens, (rows, cols)")
     p.add_argument(
         "--inputs", required=True, metavar="V.npy", help="volts, (batch, rows) or (rows,)"
@@ -399,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         "from other distributions, and write SURROGATE (JSON) plus a report (report.md, "
         "parity, error histogram and per-column error PNGs) in --report-dir.",
     )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
     p.add_argument("-o", "--output", required=True, metavar="SURROGATE", help="file to write")
     p.add_argument(
         "--samples", type=_positive_int, default=8, metavar="N", help="random matrices (8)"
@@ -425,8 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cache",
         metavar="DIR",
-        default=".cimspice-cache",
-        help="SPICE result cache; an interrupted run resumes from it (.cimspice-cache)",
+        help="SPICE result cache; an interrupted run resumes from it (default: spice/ in the "
+        "user cache, $CIMSPICE_CACHE or ~/.cache/cimspice)",
     )
     p.add_argument(
         "--report-dir",
@@ -435,106 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_calibrate)
 
-    p = sub.add_parser(
-        "compensate",
-        help="run a compensation scheme on a tile and report its error and cost",
-        description="Measure a compensation scheme on SPEC's tile: the error against the "
-        "ideal V @ G before and after (held-out inputs ~ U(0, v_read)), the energy per MVM "
-        "and per MAC, the extra area and latency. Schemes: ir-predistort, "
-        "column-calibration, reference-column, partitioning, input-scaling, write-verify. Targets: "
-        "--conductances, or random over the lower 60%% of the spec's window. With -o "
-        "(ir-predistort only), write the pre-distorted conductances instead. With --pareto, "
-        "evaluate a network on SPEC's tiles instead (surrogate) with every scheme, some "
-        "combinations, mixed precision (memristor / SRAM CIM / digital per layer) and "
-        "hardware-aware training, and write an accuracy vs energy-per-MAC plot, table and "
-        "JSON to --out.",
-    )
-    p.add_argument("spec", metavar="SPEC", help="array spec (TOML)")
-    p.add_argument("--scheme", metavar="NAME", help="the scheme to run (tile level)")
-    p.add_argument("--conductances", metavar="G.npy", help="target conductances, S, (rows, cols)")
-    p.add_argument(
-        "-o", "--output", metavar="OUT.npy", help="ir-predistort: write G' here (siemens)"
-    )
-    p.add_argument(
-        "--rescale",
-        action="store_true",
-        help="with -o: scale the targets by alpha < 1 when the window leaves no headroom",
-    )
-    p.add_argument(
-        "--floor-offset",
-        action="store_true",
-        help="with -o: raise every target by an offset so that no cell needs less than g_min "
-        "(outputs then need (I - offset * sum(V)) digitally; written to OUT.json)",
-    )
-    p.add_argument(
-        "--engine",
-        choices=["ngspice", "nodal"],
-        default="ngspice",
-        help="what measures the errors (ngspice, default)",
-    )
-    p.add_argument(
-        "--batch", type=_positive_int, default=32, metavar="B", help="held-out vectors (32)"
-    )
-    p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
-    p.add_argument(
-        "--t-read", type=_timeout, default=10e-9, metavar="S", help="read time per cycle (10e-9 s)"
-    )
-    p.add_argument(
-        "--mode", help="reference-column: dummy|differential; input-scaling: scale|bit-serial"
-    )
-    p.add_argument("--scale", type=_scale, help="input-scaling: input factor in (0, 1] (0.25)")
-    p.add_argument("--bits", type=_positive_int, help="input-scaling bit-serial: bits (8)")
-    p.add_argument("--vectors", type=_positive_int, help="column-calibration: reference vectors")
-    p.add_argument("--tile", type=_positive_int, metavar="N", help="partitioning: tile size (16)")
-    p.add_argument(
-        "--tol",
-        type=_finite_positive,
-        metavar="X",
-        help="write-verify: tolerance, fraction of the window (> 0)",
-    )
-    p.add_argument("--plot-dir", metavar="DIR", help="write before/after error maps (PNG) here")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
-    g = p.add_argument_group("network level (--pareto)")
-    g.add_argument(
-        "--pareto", action="store_true", help="network-level Pareto report instead of a scheme"
-    )
-    g.add_argument(
-        "--network",
-        action="store_true",
-        help="with --scheme: also evaluate --model on SPEC's tiles without and with the scheme "
-        "(surrogate; SPEC's [mapping] and [nonideal] apply)",
-    )
-    g.add_argument(
-        "--model", default="mnist-mlp", metavar="NAME|FILE", help="the network (mnist-mlp)"
-    )
-    g.add_argument("--out", metavar="DIR", help="folder for pareto.png, pareto.md, pareto.json")
-    g.add_argument("--samples", type=_positive_int, metavar="N", help="first N held-out samples")
-    g.add_argument(
-        "--seeds", type=_positive_int, default=2, metavar="N", help="device seeds per case (2)"
-    )
-    g.add_argument(
-        "--hardware-aware",
-        type=_noise_level,
-        default=0.05,
-        metavar="LEVEL",
-        help="weight-noise level of the hardware-aware model (0.05; 0: leave it out)",
-    )
-    g.add_argument(
-        "--budget",
-        type=_positive,
-        metavar="J",
-        help="mixed precision's energy budget per MAC (default: twice the baseline's)",
-    )
-    g.add_argument(
-        "--sram-weights",
-        type=_weights,
-        default=65_536,
-        metavar="N",
-        help="weights SRAM CIM holds (65536; layers that do not fit go digital; -1: no limit)",
-    )
-    g.add_argument("--cache-dir", metavar="DIR", help="cache of trained built-in models")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=_cmd_compensate)
+    _add_compensation_commands(sub)
 
     p = sub.add_parser(
         "evaluate",
@@ -551,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME|FILE",
         help="digits-mlp, mnist-mlp, mnist-cnn, or a model file (.npz)",
     )
-    p.add_argument("--spec", required=True, metavar="SPEC", help="array spec (TOML)")
+    p.add_argument("--spec", required=True, metavar="SPEC", help=_SPEC_HELP)
     p.add_argument(
         "--surrogate",
         metavar="FILE",
@@ -627,30 +532,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
     p.set_defaults(func=_cmd_demo)
 
+    p = sub.add_parser(
+        "presets",
+        help="list the named specs shipped with cimspice (use one as SPEC: preset:NAME)",
+        description="List the presets, one line each (name and summary); with NAME, print "
+        "that preset's spec file, with the sources of its numbers.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="print this preset's spec file")
+    p.set_defaults(func=_cmd_presets)
+
     from cimspice.write.cli import add_write_parser
 
-    add_write_parser(sub)
+    add_write_parser(sub, spec_help=_SPEC_HELP)
     return parser
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> None:
+    from cimspice.resources import default_cache_dir
     from cimspice.spec import load_spec
     from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 
     spec = load_spec(args.spec)
+    cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
     out = Path(args.output)
     report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan = _input_plan(args, spec)
     plan.write(out, "-o")
     plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
-    plan.cache(args.cache, "--cache")
+    plan.cache(cache, "--cache")
     with plan:  # every path checked before the SPICE runs; both outputs appear together
         result = calibrate(
             spec,
             samples=args.samples,
             batch=args.batch,
             seed=args.seed,
-            cache_dir=args.cache,
+            cache_dir=cache,
             jobs=args.jobs,
             executor=args.executor,
             scheduler=args.scheduler,
@@ -664,205 +580,301 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
         print(f"  {name:<11} NRMSE {row['nrmse']:.3e}   max {row['max_error']:.3e}")
 
 
+def _add_compensation_commands(sub: Any) -> None:
+    """The compensation commands: ``compensate`` (a scheme on a tile, optionally on a
+    network), ``predistort`` (write pre-distorted conductances) and ``pareto`` (the network
+    report). ``compensate`` also takes the older forms of the other two as aliases."""
+    p = sub.add_parser(
+        "compensate",
+        help="run a compensation scheme on a tile and report its error and cost",
+        description="Measure a compensation scheme on SPEC's tile: the error against the "
+        "ideal V @ G of the DAC's levels before and after (held-out inputs ~ U(0, v_read)), "
+        "measured on what the digital side sees (ADC values, else TIA outputs, else "
+        "currents), the energy per MVM and per MAC, the extra area and latency. Schemes: "
+        f"{', '.join(SCHEME_NAMES)}. Targets: "
+        "--conductances, or random over the lower 60% of the spec's window. With --network, "
+        "also evaluate --model on SPEC's tiles without and with the scheme. Aliases, kept for "
+        "older command lines: 'compensate SPEC --scheme ir-predistort --conductances G.npy -o "
+        "OUT.npy' is 'cimspice predistort', and 'compensate SPEC --pareto --out DIR' is "
+        "'cimspice pareto'.",
+    )
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
+    p.add_argument("--scheme", metavar="NAME", help="the scheme to run (tile level)")
+    p.add_argument("--conductances", metavar="G.npy", help="target conductances, S, (rows, cols)")
+    p.add_argument(
+        "--engine",
+        choices=MEASURING_ENGINES,
+        help="what measures the errors (ngspice, default)",
+    )
+    p.add_argument("--batch", type=_positive_int, metavar="B", help="held-out vectors (32)")
+    p.add_argument("--seed", type=_seed, help="random seed, >= 0 (0)")
+    p.add_argument("--t-read", type=_timeout, metavar="S", help="read time per cycle (10e-9 s)")
+    p.add_argument(
+        "--mode", help="reference-column: dummy|differential; input-scaling: scale|bit-serial"
+    )
+    p.add_argument("--scale", type=_scale, help="input-scaling: input factor in (0, 1] (0.25)")
+    p.add_argument("--bits", type=_positive_int, help="input-scaling bit-serial: bits (8)")
+    p.add_argument("--vectors", type=_positive_int, help="column-calibration: reference vectors")
+    p.add_argument("--tile", type=_positive_int, metavar="N", help="partitioning: tile size (16)")
+    p.add_argument(
+        "--tol",
+        type=_finite_positive,
+        metavar="X",
+        help="write-verify: tolerance, fraction of the window (> 0)",
+    )
+    p.add_argument("--plot-dir", metavar="DIR", help="write before/after error maps (PNG) here")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    g = _network_arguments(p, "network level (--network; --pareto: the pareto command's alias)")
+    g.add_argument(
+        "--network",
+        action="store_true",
+        help="with --scheme: also evaluate --model on SPEC's tiles without and with the scheme "
+        "(surrogate; SPEC's [mapping] and [nonideal] apply)",
+    )
+    g.add_argument(
+        "--pareto", action="store_true", help="alias of 'cimspice pareto SPEC --out DIR'"
+    )
+    g.add_argument("--out", metavar="DIR", help="with --pareto: the pareto command's --out")
+    g = p.add_argument_group("alias of 'cimspice predistort' (-o, with --scheme ir-predistort)")
+    _predistort_arguments(g, output_help="write G' here (siemens): the predistort command")
+    p.set_defaults(func=_cmd_compensate)
+
+    p = sub.add_parser(
+        "predistort",
+        help="write conductances pre-distorted against the wires' IR drop (ir-predistort)",
+        description="Compute conductances G' in the spec's window whose real array (its wires' "
+        "IR drop included) outputs V @ G for the targets G, and write them. By default G' "
+        "stands on its own: programmed as it is, the array outputs V @ G. With --floor-offset "
+        "or --rescale the outputs may need a digital correction, written beside OUT.npy as "
+        "OUT.json (alpha, offset_s). Linear tiles only (0T1R, linear cells, ideal readout).",
+    )
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
+    p.add_argument(
+        "--conductances",
+        required=True,
+        metavar="G.npy",
+        help="target conductances, S, (rows, cols)",
+    )
+    _predistort_arguments(p, output_help="write G' here (siemens)", required=True)
+    p.set_defaults(func=_cmd_predistort)
+
+    p = sub.add_parser(
+        "pareto",
+        help="compensation at network level: accuracy vs energy per MAC of every scheme",
+        description="Evaluate a network on SPEC's tiles (surrogate) with every compensation "
+        "scheme, some combinations, mixed precision (memristor / SRAM CIM / digital per "
+        "layer) and hardware-aware training, and write an accuracy vs energy-per-MAC plot, "
+        "table and JSON (pareto.png, pareto.md, pareto.json) to --out.",
+    )
+    p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for pareto.png, pareto.md, pareto.json"
+    )
+    _network_arguments(p, "the network and the report")
+    p.set_defaults(func=_cmd_pareto)
+
+
+def _network_arguments(p: argparse.ArgumentParser, title: str) -> Any:
+    """Add the network-level arguments (of ``pareto``, and of ``compensate`` for
+    ``--network`` and ``--pareto``) as a group; returns the group. Their defaults are the
+    requests' (``None``: not given)."""
+    g = p.add_argument_group(title)
+    g.add_argument("--model", metavar="NAME|FILE", help="the network (mnist-mlp)")
+    g.add_argument("--samples", type=_positive_int, metavar="N", help="first N held-out samples")
+    g.add_argument("--seeds", type=_positive_int, metavar="N", help="device seeds per case (2)")
+    g.add_argument(
+        "--hardware-aware",
+        type=_noise_level,
+        metavar="LEVEL",
+        help="Pareto report: weight-noise level of the hardware-aware model (0.05; 0: leave it "
+        "out)",
+    )
+    g.add_argument(
+        "--budget",
+        type=_positive,
+        metavar="J",
+        help="Pareto report: mixed precision's energy budget per MAC (default: twice the "
+        "baseline's)",
+    )
+    g.add_argument(
+        "--sram-weights",
+        type=_weights,
+        metavar="N",
+        help="Pareto report: weights SRAM CIM holds (65536; layers that do not fit go digital; "
+        "-1: no limit)",
+    )
+    g.add_argument("--cache-dir", metavar="DIR", help="cache of trained built-in models")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return g
+
+
+def _predistort_arguments(g: Any, *, output_help: str, required: bool = False) -> None:
+    """Add ``-o``, ``--rescale`` and ``--floor-offset`` (``predistort``, and ``compensate``'s
+    alias of it)."""
+    g.add_argument("-o", "--output", required=required, metavar="OUT.npy", help=output_help)
+    g.add_argument(
+        "--rescale",
+        action="store_true",
+        help="scale the targets by alpha < 1 when the window leaves no headroom",
+    )
+    g.add_argument(
+        "--floor-offset",
+        action="store_true",
+        help="raise every target by an offset so that no cell needs less than g_min "
+        "(outputs then need (I - offset * sum(V)) digitally; written to OUT.json)",
+    )
+
+
+_SCHEME_FLAGS: dict[str, tuple[str, ...]] = {
+    "mode": ("mode",),
+    "scale": ("scale",),
+    "bits": ("bits",),
+    "vectors": ("vectors",),
+    "tol": ("tol",),
+    "tile": ("tile_rows", "tile_cols"),
+}
+"""``compensate``'s scheme-parameter flags (dest) -> the fields of a scheme they set."""
+
+_TILE_FLAGS = ("engine", "batch", "seed", "t_read", "json", "plot_dir", *_SCHEME_FLAGS)
+"""The flags of ``compensate``'s tile-level report (dest names)."""
+
+_NETWORK_FLAGS = ("model", "samples", "seeds", "cache_dir", "no_progress")
+"""The network-level flags ``compensate --network`` and ``pareto`` share."""
+
+_PARETO_FLAGS = ("hardware_aware", "budget", "sram_weights")
+"""The network-level flags of the Pareto report only."""
+
+
+def _given(args: argparse.Namespace, dests: Sequence[str]) -> list[str]:
+    """The flags among ``dests`` given on the command line (as typed: ``--t-read``)."""
+    values = ((dest, getattr(args, dest)) for dest in dests)
+    return [f"--{dest.replace('_', '-')}" for dest, v in values if v is not None and v is not False]
+
+
+def _unused(form: str, flags: list[str]) -> None:
+    """Warn that ``flags`` (given, but not used by ``form``) have no effect. A warning, not an
+    error: the older command lines that gave them keep working."""
+    if flags:
+        verb = "has" if len(flags) == 1 else "have"
+        warnings.warn(f"{', '.join(flags)} {verb} no effect with {form}", UserWarning, 2)
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    """``values`` without the ``None`` ones (flags not given: the request's defaults apply)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _cmd_compensate(args: argparse.Namespace) -> None:
+    """``compensate``: a scheme's report, or one of the aliases (``--pareto``: ``pareto``;
+    ``-o``: ``predistort``), each checked and routed to the handler of the command it
+    stands for."""
     from cimspice.errors import InputError
-    from cimspice.spec import load_spec
 
     if args.pareto:
-        _compensate_pareto(args)
+        if args.out is None:
+            raise InputError("--pareto needs --out DIR (where the plot, table and JSON go)")
+        if args.scheme is not None or args.output is not None:
+            raise InputError("--pareto covers every scheme; leave out --scheme and -o")
+        tile = _given(args, ["conductances", "network", "rescale", "floor_offset", *_TILE_FLAGS])
+        _unused("--pareto (cimspice pareto)", tile)
+        _cmd_pareto(args)
         return
     if args.scheme is None:
         raise InputError("give --scheme NAME (tile level) or --pareto (network level)")
-    spec = load_spec(args.spec)
-    params = {
-        key: value
-        for key, value in (
-            ("mode", args.mode),
-            ("scale", args.scale),
-            ("bits", args.bits),
-            ("vectors", args.vectors),
-            ("tol", args.tol),
-            ("tile_rows", args.tile),
-            ("tile_cols", args.tile),
-        )
-        if value is not None
-    }
-    plan = _input_plan(args, spec)
-    if args.output is not None:
-        if args.scheme != "ir-predistort":
-            raise InputError(
-                f"-o writes conductances of --scheme ir-predistort, not {args.scheme!r}"
-            )
-        if args.conductances is None:
-            raise InputError("-o needs --conductances G.npy (the targets to pre-distort)")
-        if params:
-            raise InputError(f"ir-predistort takes none of --{', --'.join(params)}")
-        plan.write(args.output, "-o")
-        if args.rescale or args.floor_offset:
-            plan.write(_correction_path(args.output), "correction file (-o with .json)")
-        with plan:
-            _predistort(args, spec, plan)
+    if args.output is None:
+        _cmd_scheme(args)
         return
+    if args.scheme != "ir-predistort":
+        raise InputError(f"-o writes conductances of --scheme ir-predistort, not {args.scheme!r}")
+    if args.conductances is None:
+        raise InputError("-o needs --conductances G.npy (the targets to pre-distort)")
+    params = _given(args, list(_SCHEME_FLAGS))
+    if params:
+        raise InputError(f"ir-predistort takes none of {', '.join(params)}")
+    others = ["network", *_TILE_FLAGS, *_NETWORK_FLAGS, *_PARETO_FLAGS, "out"]
+    _unused("-o (cimspice predistort)", _given(args, others))
+    _cmd_predistort(args)
+
+
+def _cmd_scheme(args: argparse.Namespace) -> None:
+    """``compensate SPEC --scheme NAME [--network]``: a scheme's report."""
+    from cimspice.compensation.request import CompensateRequest, run_compensate
+    from cimspice.errors import InputError
+
     if args.rescale or args.floor_offset:
         raise InputError(
             "--rescale and --floor-offset apply with -o (the report uses both on its own)"
         )
-    if args.network:
-        from cimspice.studies.evaluate import check_model_name
-
-        plan.read(check_model_name(args.model), "--model")
-        plan.cache(args.cache_dir, "--cache-dir")
-    if args.json is not None:
-        plan.write(args.json, "--json")
-    if args.plot_dir is not None:
-        plan.folder(args.plot_dir, "--plot-dir", [f"{args.scheme}.png"])
-    with plan:  # the network level too: a failure there leaves no report files behind
-        _compensate_scheme(args, spec, params, plan)
-        if args.network:
-            _compensate_network(args)
-    if args.plot_dir is not None:
-        print(f"wrote {Path(args.plot_dir) / f'{args.scheme}.png'}", file=sys.stderr)
-
-
-def _correction_path(output: str) -> Path:
-    """Where ``compensate -o OUT`` writes its digital correction: ``OUT`` as ``.json``."""
-    return Path(output).with_suffix(".json")
-
-
-def _predistort(args: argparse.Namespace, spec: CrossbarSpec, plan: OutputPlan) -> None:
-    """``compensate --scheme ir-predistort -o OUT``: write the pre-distorted matrix."""
-    import json
-
-    import numpy as np
-
-    from cimspice.arrays import load_array
-    from cimspice.compensation.ir_predistort import PredistortParams, predistort, rescaled
-    from cimspice.outputs import atomic_output
-
-    g = load_array(args.conductances, "conductances")
-    # By default the written matrix stands on its own: programmed as it is, the array
-    # outputs V @ G with no digital correction. A floor offset or a rescaling needs one,
-    # and it is written beside the matrix.
-    pd = PredistortParams(shift_floor=args.floor_offset)
-    sol = rescaled(spec, g, pd) if args.rescale else predistort(spec, g, pd)
-    correction = _correction_path(args.output)
-    needs_correction = sol.alpha != 1.0 or sol.offset != 0.0
-    with atomic_output(plan.stage(args.output)) as handle:
-        np.save(handle, sol.conductances)
-    if needs_correction:
-        with atomic_output(plan.stage(correction), "w") as handle:
-            json.dump(
-                {
-                    "conductances": str(args.output),
-                    "alpha": sol.alpha,
-                    "offset_s": sol.offset,
-                    "outputs": "(I - offset_s * sum(V)) / alpha",
-                },
-                handle,
-                indent=2,
-            )
-    print(
-        f"wrote {args.output}: {sol.iterations} iterations, nodal residual "
-        f"{sol.residual:.3e} of full scale, alpha {sol.alpha:.6g}, offset "
-        f"{sol.offset:.6g} S, cells at g_max {int(sol.clipped_high.sum())}, held at g_min "
-        f"{int(sol.clipped_low.sum())}"
+    _unused("--scheme (the tile-level report)", _given(args, ["out"]))
+    _unused("--network", _given(args, list(_PARETO_FLAGS)))
+    if not args.network:
+        _unused("--scheme without --network", _given(args, list(_NETWORK_FLAGS)))
+    params = {
+        name: getattr(args, dest)
+        for dest, names in _SCHEME_FLAGS.items()
+        for name in names
+        if getattr(args, dest) is not None
+    }
+    request = CompensateRequest(
+        spec=Path(args.spec),
+        scheme=args.scheme,
+        params=params,
+        conductances=Path(args.conductances) if args.conductances else None,
+        json_out=args.json,  # a str: "--json new/" is refused as a folder
+        plot_dir=Path(args.plot_dir) if args.plot_dir else None,
+        **_present(engine=args.engine, batch=args.batch, seed=args.seed, t_read=args.t_read),
     )
-    if needs_correction:
-        print(f"outputs need (I - offset * sum(V)) / alpha digitally: written to {correction}")
-    if sol.clipped_high.any() and not args.rescale:
-        print("the window leaves no headroom: --rescale scales the targets to fit it")
+    if not args.network:
+        run_compensate(request)
+        return
+    from cimspice.studies.compensate_request import NetworkLevel, run_compensate_network
 
-
-def _compensate_scheme(
-    args: argparse.Namespace, spec: CrossbarSpec, params: dict[str, object], plan: OutputPlan
-) -> None:
-    """``compensate --scheme NAME``: measure the scheme, print and write its report."""
-    from cimspice.arrays import load_array
-    from cimspice.compensation import default_targets, evaluate_scheme
-    from cimspice.compensation.cost import CostModel
-    from cimspice.outputs import atomic_output
-
-    if args.conductances is not None:
-        g = load_array(args.conductances, "conductances")
-    else:
-        g = default_targets(spec, args.seed)
-    cost = CostModel(t_read=args.t_read)
-    report = evaluate_scheme(
-        args.scheme,
-        spec,
-        g,
-        engine=args.engine,
-        batch=args.batch,
-        seed=args.seed,
-        cost=cost,
-        **params,
-    )
-    print("\n".join(report.lines(cost)))
-    if args.json is not None:
-        import json
-
-        with atomic_output(plan.stage(args.json), "w") as handle:
-            json.dump(report.as_dict(), handle, indent=2)
-    if args.plot_dir is not None:
-        from cimspice.caption import spec_caption
-        from cimspice.plots import plot_before_after, save_figure
-
-        figure = plot_before_after(
-            report.outputs_before,
-            report.outputs_after,
-            report.reference,
-            title=f"{args.scheme}: error against V @ G, before and after",
-            caption=spec_caption(spec, engine=report.engine),
-        )
-        save_figure(figure, plan.stage(args.plot_dir) / f"{args.scheme}.png")
-
-
-def _compensate_network(args: argparse.Namespace) -> None:
-    from cimspice.studies.pareto_report import ParetoRequest, scheme_network
-
-    base, after = scheme_network(
-        ParetoRequest(
-            spec=Path(args.spec),
-            out=Path("."),
-            model=args.model,
-            samples=args.samples,
-            seeds=args.seeds,
-            hardware_aware=args.hardware_aware,
+    run_compensate_network(
+        request,
+        NetworkLevel(
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             progress=not args.no_progress,
+            **_present(model=args.model, samples=args.samples, seeds=args.seeds),
         ),
-        args.scheme,
-        mode=args.mode,
-        tile=args.tile,
-    )
-    print(
-        f"network level ({args.model} on SPEC's tiles, surrogate, {base.seeds} device seed(s)): "
-        f"accuracy {base.accuracy:.4f} -> {after.accuracy:.4f} (exact network "
-        f"{base.accuracy_ideal:.4f}); energy per MAC {base.energy_per_mac:.4g} -> "
-        f"{after.energy_per_mac:.4g} J"
     )
 
 
-def _compensate_pareto(args: argparse.Namespace) -> None:
-    from cimspice.errors import InputError
+def _cmd_predistort(args: argparse.Namespace) -> None:
+    """``predistort`` (and ``compensate --scheme ir-predistort -o``)."""
+    from cimspice.compensation.request import PredistortRequest, run_predistort
+
+    run_predistort(
+        PredistortRequest(
+            spec=Path(args.spec),
+            conductances=Path(args.conductances),
+            output=args.output,  # a str: "-o new/" is refused as a folder
+            rescale=args.rescale,
+            floor_offset=args.floor_offset,
+        )
+    )
+
+
+def _cmd_pareto(args: argparse.Namespace) -> None:
+    """``pareto`` (and ``compensate --pareto``)."""
     from cimspice.studies.pareto_report import ParetoRequest, run_pareto
 
-    if args.out is None:
-        raise InputError("--pareto needs --out DIR (where the plot, table and JSON go)")
-    if args.scheme is not None or args.output is not None:
-        raise InputError("--pareto covers every scheme; leave out --scheme and -o")
+    sram: dict[str, Any] = {}
+    if args.sram_weights is not None:
+        sram["sram_weights"] = args.sram_weights if args.sram_weights >= 0 else None
     run_pareto(
         ParetoRequest(
             spec=Path(args.spec),
             out=Path(args.out),
-            model=args.model,
-            samples=args.samples,
-            seeds=args.seeds,
-            hardware_aware=args.hardware_aware,
-            budget=args.budget,
-            sram_weights=args.sram_weights if args.sram_weights >= 0 else None,
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             progress=not args.no_progress,
+            **_present(
+                model=args.model,
+                samples=args.samples,
+                seeds=args.seeds,
+                hardware_aware=args.hardware_aware,
+                budget=args.budget,
+            ),
+            **sram,
         )
     )
 
@@ -896,6 +908,18 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     from cimspice.demo import run_demo
 
     run_demo(Path(args.out), size=args.size, batch=args.batch, seed=args.seed)
+
+
+def _cmd_presets(args: argparse.Namespace) -> None:
+    from cimspice.spec import preset, preset_names
+
+    if args.name is not None:
+        print(preset(args.name).path.read_text(encoding="utf-8"), end="")
+        return
+    names = preset_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {preset(name).summary}")
 
 
 def _usage_error(args: argparse.Namespace) -> str | None:

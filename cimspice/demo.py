@@ -26,7 +26,7 @@ from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.result import Result
 from cimspice.seeds import check_seed
 from cimspice.simulation import get_engine
-from cimspice.spec import CrossbarSpec, spec_from_dict
+from cimspice.spec import CrossbarSpec, load_preset
 from cimspice.surrogate.calibrate import REPORT_FILES, calibrate, write_report
 
 __all__ = ["ENGINES", "demo_files", "demo_spec", "run_demo"]
@@ -36,15 +36,9 @@ ENGINES = ("ngspice", "nodal", "surrogate", "ideal")
 
 
 def demo_spec(size: int = 64) -> CrossbarSpec:
-    """The demo's array: ``size x size`` passive cells, 2 ohm segments, 1-100 uS, 0.2 V."""
-    return spec_from_dict(
-        {
-            "array": {"rows": size, "cols": size, "cell": "0T1R"},
-            "wire": {"r_row": 2.0, "r_col": 2.0},
-            "driver": {"v_read": 0.2},
-            "device": {"g_min": 1e-6, "g_max": 100e-6},
-        }
-    )
+    """The demo's array (preset ``demo``): ``size x size`` passive cells, 2 ohm segments,
+    1-100 uS, 0.2 V."""
+    return load_preset("demo").replace({"array.size": size})
 
 
 def _say(message: str) -> None:

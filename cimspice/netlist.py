@@ -26,7 +26,7 @@ from cimspice.arrays import check_conductances, check_inputs
 from cimspice.errors import InputError, NetlistError
 from cimspice.memory import check_fits
 from cimspice.resources import data_dir
-from cimspice.spec import BUILTIN_MODELS, CellKind, CrossbarSpec, as_spec
+from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, CellKind, CrossbarSpec, as_spec
 from cimspice.topology import PassiveTopology
 
 __all__ = [
@@ -288,7 +288,7 @@ def _opamp_context(spec: CrossbarSpec, access: dict[str, object]) -> dict[str, o
     """Template variables of the CMOS op-amp (``netlists/opamp_cmos.cir.j2``)."""
     if not spec.has_cmos_opamps:
         return {"cmos": False}
-    path = data_dir("models") / BUILTIN_MODELS["nmos65"]["file"]
+    path = data_dir("models") / BUILTIN_TRANSISTOR_MODELS["nmos65"]["file"]
     # A 1T1R tile on the built-in card has already included it (a model defined twice is an
     # error in ngspice).
     included = bool(access.get("model_builtin")) and access.get("model_source") == path.name

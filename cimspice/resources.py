@@ -7,11 +7,12 @@ source checkout (editable install or running from the repository) they are the t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cimspice.errors import CimspiceError
 
-__all__ = ["data_dir"]
+__all__ = ["data_dir", "default_cache_dir"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -29,3 +30,11 @@ def data_dir(name: str) -> Path:
     raise CimspiceError(
         f"cimspice data folder '{name}' not found beside {_PACKAGE}; the installation is broken"
     )
+
+
+def default_cache_dir() -> Path:
+    """The user's cimspice cache: ``$CIMSPICE_CACHE``, or ``~/.cache/cimspice``. Trained
+    built-in models go in ``models/``, SPICE results of ``calibrate`` in ``spice/``; nothing
+    is cached in the current folder unless asked for."""
+    root = os.environ.get("CIMSPICE_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "cimspice"

@@ -33,6 +33,10 @@ class Result:
             for readouts without one.
         codes: ``(batch, cols)`` integers: the ADC's output codes, or ``None`` without an ADC.
         digital: ``(batch, cols)``: the values the codes stand for (V for a TIA, else A).
+        power_drivers: watt, ``(batch,)``: the word-line drivers' share of ``power`` (what
+            the array dissipates), or ``None`` when the engine does not split it.
+        power_readout: watt, ``(batch,)``: the readout's share (op-amp outputs or, for CMOS
+            op-amps, their rails), or ``None``.
         elapsed_s: second, wall time of the run as seen by the caller.
         info: engine-specific details (e.g. ngspice's own analysis time), JSON-friendly.
 
@@ -46,6 +50,8 @@ class Result:
     v_out: np.ndarray | None = None
     codes: np.ndarray | None = None
     digital: np.ndarray | None = None
+    power_drivers: np.ndarray | None = None
+    power_readout: np.ndarray | None = None
     elapsed_s: float = 0.0
     info: Mapping[str, Any] = field(default_factory=dict)
 
@@ -82,10 +88,10 @@ class Result:
                 the power split (a ``ValueError`` too).
         """
         t_read = real(t_read, "t_read", positive=True)
-        if "power_drivers" not in self.info:
+        if self.power_drivers is None or self.power_readout is None:
             raise InputError(f"the {self.engine} engine did not report the power split")
-        drivers = np.asarray(self.info["power_drivers"]) * t_read
-        readout = np.asarray(self.info["power_readout"]) * t_read
+        drivers = np.asarray(self.power_drivers) * t_read
+        readout = np.asarray(self.power_readout) * t_read
         return {"drivers": drivers, "readout": readout, "total": drivers + readout}
 
     def arrays(self) -> dict[str, np.ndarray]:

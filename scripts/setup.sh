@@ -121,7 +121,7 @@ install_venv() {
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         log "installing cimspice and its test dependencies into $VENV"
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[test]" --config-settings editable_mode=strict
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,datasets]" --config-settings editable_mode=strict
         echo "$want" > "$stamp"
     fi
 }

@@ -19,13 +19,14 @@ import pytest
 
 from cimspice import build_deck, load_spec, render, simulate, spec_from_dict
 from cimspice.compensation import column_calibration as cc
-from cimspice.compensation import default_targets, evaluate_scheme
+from cimspice.compensation import default_targets, evaluate_scheme, make_scheme
 from cimspice.compensation import input_scaling as ins
 from cimspice.compensation import ir_predistort as ip
 from cimspice.compensation import partitioning as pt
 from cimspice.compensation import reference_column as rc
 from cimspice.compensation import write_verify as wv
 from cimspice.compensation.cost import CostModel
+from cimspice.compensation.tile import Bench
 from cimspice.converters import adc, dac
 from cimspice.engines.ngspice import NgspiceEngine
 from cimspice.engines.nodal import NodalSolver
@@ -371,17 +372,49 @@ CASES: list[tuple[str, Callable[[], object], type[CimspiceError], str]] = [
     ("layout-mode", lambda: rc.layout(SPEC, G, "bogus"), InputError, "mode"),
     ("layout-ragged", lambda: rc.layout(SPEC, RAGGED, "dummy"), InputError, "conductances"),
     ("cancel-layout-int", lambda: rc.cancel(np.zeros((2, 4)), 5), InputError, "lay"),
+    # the bench holds the tile, targets and inputs every scheme is measured on
     (
         "partitioned_mvm-params-int",
-        lambda: pt.partitioned_mvm(SPEC, G, V, 5, engine="nodal"),
+        lambda: pt.partitioned_mvm(Bench(SPEC, G, engine="nodal", batch=2), 5),
         InputError,
         "params",
     ),
     (
-        "partitioned_mvm-ragged",
-        lambda: pt.partitioned_mvm(SPEC, G, RAGGED_V, pt.PartitionParams(), engine="nodal"),
+        "partitioned_mvm-bench-int",
+        lambda: pt.partitioned_mvm(5, pt.PartitionParams()),
         InputError,
-        "inputs",
+        "bench",
+    ),
+    ("Bench-spec-int", lambda: Bench(5, G, engine="nodal"), InputError, "spec"),
+    ("Bench-ragged", lambda: Bench(SPEC, RAGGED, engine="nodal"), InputError, "conductances"),
+    ("Bench-batch-float", lambda: Bench(SPEC, G, engine="nodal", batch=2.5), InputError, "batch"),
+    ("Bench-seed-str", lambda: Bench(SPEC, G, engine="nodal", seed="0"), InputError, "seed"),
+    ("Bench-engine-int", lambda: Bench(SPEC, G, engine=5), InputError, "engine"),
+    ("Bench-cost-str", lambda: Bench(SPEC, G, engine="nodal", cost="low"), InputError, "cost"),
+    ("make_scheme-name-int", lambda: make_scheme(5), InputError, "unknown scheme"),
+    (
+        "evaluate_scheme-scheme-object",
+        lambda: evaluate_scheme(object(), SPEC, G, engine="nodal"),
+        InputError,
+        "scheme must be",
+    ),
+    (
+        "column-calibrate-tile-int",
+        lambda: cc.calibrate(5, G),
+        InputError,
+        "tile",
+    ),
+    (
+        "column-calibrate-params-int",
+        lambda: cc.calibrate(Bench(SPEC, G, engine="nodal").baseline, G, params=5),
+        InputError,
+        "params",
+    ),
+    (
+        "cancel-outputs-columns",
+        lambda: rc.cancel(np.zeros((2, 3)), rc.layout(SPEC, G, "dummy")),
+        InputError,
+        "outputs",
     ),
     ("bit_planes-bits-str", lambda: ins.bit_planes(V, 0.2, "4", 0.2), InputError, "bits"),
     ("bit_planes-v_read-0", lambda: ins.bit_planes(V, 0.0, 4, 0.2), InputError, "v_read"),

@@ -294,6 +294,7 @@ PREDISTORT = "compensate spec.toml --scheme ir-predistort --conductances g.npy"
 PARTITIONING = "compensate spec.toml --scheme partitioning --engine nodal"
 EVALUATE = "evaluate --model digits-mlp --spec spec.toml"
 PARETO = "compensate spec.toml --pareto --out p"
+PREDISTORT_CMD = "predistort spec.toml --conductances g.npy"
 
 CASES = [
     # ----- specs -----
@@ -448,8 +449,102 @@ CASES = [
         f"{PARTITIONING} --conductances g.npy --json g.npy",
         "is the input --conductances",
     ),
+    command("compensate-json-trailing-slash", f"{PARTITIONING} --json new/", "names a folder"),
+    command("compensate-o-trailing-slash", f"{PREDISTORT} -o new/", "names a folder"),
     command(
         "pareto-out-is-file", "compensate spec.toml --pareto --out prev.npz", "prev.npz is a file"
+    ),
+    # ----- predistort and pareto: their own commands (the compensate forms above alias them)
+    command(
+        "predistort-over-g", f"{PREDISTORT_CMD} -o g.npy", "-o g.npy is the input --conductances"
+    ),
+    command("predistort-over-spec", f"{PREDISTORT_CMD} -o spec.toml", "is the input SPEC"),
+    command(
+        "predistort-over-g-by-link",
+        f"{PREDISTORT_CMD} -o h.npy",
+        "is the input --conductances",
+        hardlink("h.npy", "g.npy"),
+    ),
+    command("predistort-into-folder", f"{PREDISTORT_CMD} -o models", "-o models is a folder"),
+    command("predistort-into-missing", f"{PREDISTORT_CMD} -o nowhere/x.npy", "folder nowhere"),
+    command("predistort-trailing-slash", f"{PREDISTORT_CMD} -o new/", "names a folder"),
+    command(
+        "predistort-link",
+        f"{PREDISTORT_CMD} -o l.npy",
+        "symbolic link",
+        symlink("l.npy", "prev.npz"),
+    ),
+    command("predistort-fifo", f"{PREDISTORT_CMD} -o f.npy", "is a FIFO", fifo("f.npy")),
+    command(
+        "predistort-correction-over-output",
+        f"{PREDISTORT_CMD} -o x.json --floor-offset",
+        "correction file",
+    ),
+    command(
+        "predistort-correction-is-link",
+        f"{PREDISTORT_CMD} -o x.npy --rescale",
+        "correction file (-o with .json) x.json is a symbolic link",
+        symlink("x.json", "prev.npz"),
+    ),
+    command(
+        "predistort-correction-over-spec",
+        "predistort spec.npy --conductances g.npy -o spec.json --rescale",
+        "spec file not found",
+    ),
+    command(
+        "predistort-g-missing", "predistort spec.toml --conductances no.npy -o x.npy", "no.npy"
+    ),
+    command(
+        "predistort-g-fifo",
+        "predistort spec.toml --conductances f.npy -o x.npy",
+        "not a regular file",
+        fifo("f.npy"),
+    ),
+    command(
+        "predistort-g-shape",
+        "predistort spec.toml --conductances bad.npy -o x.npy",
+        "(rows, cols) = (6, 4)",
+        save("bad.npy", np.ones((4, 6))),
+    ),
+    command(
+        "predistort-g-outside-window",
+        "predistort spec.toml --conductances bad.npy -o x.npy",
+        "outside the spec's window",
+        save("bad.npy", np.full((6, 4), 1e-3)),
+    ),
+    command(
+        "predistort-nonlinear-tile",
+        "predistort t.toml --conductances g.npy -o x.npy",
+        "device.iv",
+        write("t.toml", SPEC + '[device]\niv = "sinh"\n'),
+    ),
+    command("pareto-cmd-out-is-file", "pareto spec.toml --out prev.npz", "prev.npz is a file"),
+    command(
+        "pareto-cmd-holds-fifo",
+        "pareto spec.toml --out models",
+        "FIFO",
+        fifo("models/pareto.md"),
+    ),
+    command(
+        "pareto-cmd-holds-link",
+        "pareto spec.toml --out models",
+        "symbolic link",
+        symlink("models/pareto.json", "../spec.toml"),
+    ),
+    command(
+        "pareto-cmd-cache-is-file", "pareto spec.toml --out p --cache-dir g.npy", "g.npy is a file"
+    ),
+    command("pareto-cmd-spec-missing", "pareto nope.toml --out p", "spec file not found"),
+    command(
+        "pareto-cmd-unknown-model",
+        "pareto spec.toml --out p --model resnet50",
+        "digits-mlp, mnist-mlp",
+    ),
+    command(
+        "pareto-cmd-unwritable",
+        f"pareto spec.toml --out {unwritable_folder()}/p",
+        "output folder",
+        read_only,
     ),
     command(
         "evaluate-json-into-missing",
@@ -494,6 +589,13 @@ CASES = [
     usage("usage-budget", f"{PARETO} --budget -1", "--budget"),
     usage("usage-budget-nan", f"{PARETO} --budget nan", "--budget"),
     usage("usage-sram-weights", f"{PARETO} --sram-weights -5", "--sram-weights"),
+    usage("usage-pareto-no-out", "pareto spec.toml", "--out"),
+    usage("usage-pareto-budget", "pareto spec.toml --out p --budget 0", "--budget"),
+    usage("usage-pareto-seeds", "pareto spec.toml --out p --seeds 0", "--seeds"),
+    usage("usage-pareto-scheme", "pareto spec.toml --out p --scheme partitioning", "--scheme"),
+    usage("usage-predistort-no-o", PREDISTORT_CMD, "-o/--output"),
+    usage("usage-predistort-no-g", "predistort spec.toml -o x.npy", "--conductances"),
+    usage("usage-predistort-engine", f"{PREDISTORT_CMD} -o x.npy --engine nodal", "--engine"),
     usage("usage-scale", "compensate spec.toml --scheme input-scaling --scale 0", "--scale"),
     usage(
         "usage-scheduler", "calibrate spec.toml -o x.json --scheduler tcp://h:1", "--executor dask"

@@ -1,5 +1,7 @@
-"""``cimspice compensate``: the pre-distortion round trip, the report, and bad inputs."""
+"""``cimspice compensate`` and ``cimspice predistort``: the pre-distortion round trip, the
+report, the aliases, and bad inputs."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +28,17 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return {"spec": spec, "g": g, "dir": tmp_path}
 
 
-def test_predistort_round_trip_writes_conductances_in_the_window(files, capsys):
+PREDISTORT_FORMS = {
+    "predistort": ["predistort"],
+    "alias": ["compensate", "--scheme", "ir-predistort"],  # the older form
+}
+
+
+@pytest.mark.parametrize("form", PREDISTORT_FORMS)
+def test_predistort_round_trip_writes_conductances_in_the_window(files, capsys, form):
     out = files["dir"] / "gp.npy"
-    args = ["compensate", str(files["spec"]), "--scheme", "ir-predistort"]
+    command, *scheme = PREDISTORT_FORMS[form]
+    args = [command, str(files["spec"]), *scheme]
     assert main([*args, "--conductances", str(files["g"]), "-o", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out
     gp = np.load(out)
@@ -133,9 +143,61 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_help():
-    proc = run_cli("compensate", "--help")
-    assert proc.returncode == 0 and "ir-predistort" in proc.stdout
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("compensate", "'compensate SPEC --pareto --out DIR' is 'cimspice pareto'"),
+        ("predistort", "--floor-offset"),
+        ("pareto", "pareto.png, pareto.md, pareto.json"),
+    ],
+)
+def test_help(command, says):
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0 and f"usage: cimspice {command}" in proc.stdout
+    assert says in " ".join(proc.stdout.split())
+
+
+@pytest.mark.parametrize("flags", [[], ["--floor-offset"], ["--rescale", "--floor-offset"]])
+def test_predistort_alias_writes_the_same_bytes(files, capsys, monkeypatch, flags):
+    """``compensate --scheme ir-predistort -o`` is an alias of ``predistort``: the same
+    files, byte for byte, and the same lines printed."""
+    g = default_targets(make_spec(8, 6, r_row=2.0, r_col=2.0), seed=4)
+    g[0, :] = 100e-6  # cells at g_max: no headroom, so --rescale scales (alpha < 1)
+    g[-1, :] = 1e-6
+    np.save(files["g"], g)
+    common = [str(files["spec"]), "--conductances", str(files["g"]), "-o", "gp.npy", *flags]
+    forms = {
+        "new": ["predistort", *common],
+        "alias": ["compensate", "--scheme", "ir-predistort", *common],
+    }
+    written, printed = {}, {}
+    for name, args in forms.items():
+        folder = files["dir"] / name
+        folder.mkdir()
+        monkeypatch.chdir(folder)  # the JSON names -o as given: the same relative path
+        assert main(args) == 0
+        printed[name] = capsys.readouterr()
+        written[name] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    assert written["new"] == written["alias"]
+    assert printed["new"] == printed["alias"]
+    if not flags:
+        assert set(written["new"]) == {"gp.npy"}  # no correction needed, none written
+    if "--rescale" in flags:
+        assert json.loads(written["new"]["gp.json"])["alpha"] < 1.0
+
+
+def test_flags_an_alias_does_not_use_warn_and_write_nothing(files):
+    out = files["dir"] / "gp.npy"
+    report = files["dir"] / "r.json"
+    args = ["--scheme", "ir-predistort", "--conductances", str(files["g"]), "-o", str(out)]
+    proc = run_cli(
+        "compensate", str(files["spec"]), *args, "--engine", "nodal", "--json", str(report)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "cimspice: warning: --engine, --json have no effect with -o (cimspice predistort)"
+    ]
+    assert out.exists() and not report.exists()
 
 
 @pytest.mark.parametrize(

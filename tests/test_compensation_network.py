@@ -7,6 +7,7 @@ Small cases: the digits MLP (64-128-10, cached after its first training) on smal
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,17 +249,30 @@ def test_combine_refuses_two_spec_changes():
         combine("y", spec, cases["partitioning 16x16"], cases["mapping reference"])
 
 
-def test_compensate_pareto_end_to_end(tmp_path, capsys):
+def test_compensate_pareto_end_to_end(tmp_path, capsys, monkeypatch):
     spec = tmp_path / "spec.toml"
     spec.write_text(
         "[array]\nrows = 32\ncols = 32\n[wire]\nr_row = 2.0\nr_col = 2.0\n[readout]\n"
         "adc_bits = 8\nadc_full_scale = 20e-6\n[device]\ng_min = 1e-6\ng_max = 25e-6\n"
         "[nonideal]\nprog_noise_rel = 0.05\nverify_tol = 0.5e-6\n"
     )
-    out = tmp_path / "out"
-    args = ["compensate", str(spec), "--pareto", "--model", "digits-mlp", "--out", str(out)]
-    args += ["--samples", "100", "--seeds", "1", "--hardware-aware", "0.1", "--no-progress"]
-    assert main(args) == 0
+    flags = ["--model", "digits-mlp", "--out", "out", "--samples", "100", "--seeds", "1"]
+    flags += ["--hardware-aware", "0.1", "--no-progress"]
+    forms = {
+        "pareto": ["pareto", str(spec), *flags],
+        "alias": ["compensate", str(spec), "--pareto", *flags],  # the older form
+    }
+    written, printed = {}, {}
+    for name, args in forms.items():
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)  # the report names --out as given: the same path
+        assert main(args) == 0
+        printed[name] = capsys.readouterr()
+        written[name] = {p.name: p.read_bytes() for p in sorted(Path("out").iterdir())}
+    # the alias is routed to the same request handler: byte-identical files and output
+    assert written["pareto"] == written["alias"]
+    assert printed["pareto"] == printed["alias"]
+    out = tmp_path / "pareto" / "out"
     data = json.loads((out / "pareto.json").read_text())
     labels = [c["label"] for c in data["cases"]]
     assert labels[0] == "baseline" and "mixed precision" in labels and "all sram" in labels

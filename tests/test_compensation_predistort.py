@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import make_spec
 
-from cimspice.compensation import default_targets
+from cimspice.compensation import default_targets, evaluate_scheme
 from cimspice.compensation import ir_predistort as ir
 from cimspice.errors import InputError
 from cimspice.spec import spec_from_dict
@@ -15,7 +15,7 @@ from cimspice.spec import spec_from_dict
 def test_predistortion_removes_the_ir_drop_in_ngspice(size):
     spec = make_spec(size, size, r_row=2.0, r_col=2.0)
     g = default_targets(spec, seed=1)  # 1-60 uS in the 1-100 uS window
-    report = ir.evaluate(spec, g, engine="ngspice", batch=16, seed=3)
+    report = evaluate_scheme(ir.PredistortParams(), spec, g, engine="ngspice", batch=16, seed=3)
     assert report.engine == "ngspice"
     # 2 ohm segments leave 1.7% (16x16) to 5% (32x32) of full scale uncompensated ...
     assert report.error_before > 0.01
@@ -98,7 +98,7 @@ def test_an_ideal_array_is_left_unchanged():
     sol = ir.predistort(spec, g)
     assert sol.iterations == 0 and sol.converged and sol.alpha == 1.0
     np.testing.assert_array_equal(sol.conductances, g)
-    report = ir.evaluate(spec, g, engine="nodal", batch=4)
+    report = evaluate_scheme(ir.PredistortParams(), spec, g, engine="nodal", batch=4)
     # both errors are the nodal solve's round-off (~1e-15 of full scale)
     assert report.error_before < 1e-12 and report.error_after < 1e-12
 
@@ -144,7 +144,9 @@ def test_issue_target_64x64_in_ngspice():
     # The issue's target: 64x64, 2 ohm segments, targets 1-60 uS in a 1-100 uS window,
     # max error vs V @ G reduced >= 100x, in ngspice. (About 15 s.)
     spec = make_spec(64, 64, r_row=2.0, r_col=2.0)
-    report = ir.evaluate(spec, default_targets(spec), engine="ngspice", batch=8)
+    report = evaluate_scheme(
+        "ir-predistort", spec, default_targets(spec), engine="ngspice", batch=8
+    )
     assert report.error_before > 0.1  # 19% of full scale lost to the wires
     assert report.reduction >= 100
     # with the floor offset no cell is held at the window's edge, and the error is the

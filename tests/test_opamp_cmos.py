@@ -47,19 +47,19 @@ def test_readout_power_is_the_rails_including_quiescent_power():
     g, v = arrays()
     idle = simulate(cmos_spec(), g, np.zeros((1, 8)), engine="ngspice")
     busy = simulate(cmos_spec(), g, v, engine="ngspice")
-    per_opamp = idle.info["power_readout"][0] / 6
+    per_opamp = idle.power_readout[0] / 6
     # Quiescent: 0.32 mA from 1.2 V of rails per op-amp (measured 0.39 mW); with no input
     # the drivers deliver (almost) nothing.
     assert 0.25e-3 <= per_opamp <= 0.55e-3
-    assert abs(idle.info["power_drivers"][0]) < 1e-9
+    assert abs(idle.power_drivers[0]) < 1e-9
     # A class-A output stage: its sink (m7) carries a fixed bias, so the bit-line current
     # each op-amp takes in through r_f relieves the +0.6 V rail of as much (m6 carries less):
     # rail power = idle - 0.6 V * sum(I). The bias points move a little with the outputs,
     # which the review measured at <= 0.8% of the idle power; 1.5% bounds it.
-    predicted = idle.info["power_readout"][0] - 0.6 * busy.currents.sum(axis=1)
-    idle_power = idle.info["power_readout"][0]
-    assert np.all(np.abs(busy.info["power_readout"] - predicted) <= 0.015 * idle_power)
-    assert np.all(busy.info["power_readout"] < idle_power)
+    predicted = idle.power_readout[0] - 0.6 * busy.currents.sum(axis=1)
+    idle_power = idle.power_readout[0]
+    assert np.all(np.abs(busy.power_readout - predicted) <= 0.015 * idle_power)
+    assert np.all(busy.power_readout < idle_power)
 
 
 @pytest.mark.ngspice

@@ -217,10 +217,11 @@ def test_pareto_budget_is_checked_before_any_work(tmp_path, monkeypatch, capsys)
     import cimspice.studies.pareto_report as report
 
     monkeypatch.setattr(report, "run_pareto", no_work)
-    with pytest.raises(SystemExit) as info:
-        main(["compensate", "spec.toml", "--pareto", "--out", "p", "--budget", "-1"])
-    err = capsys.readouterr().err
-    assert info.value.code == 2 and err.count("\n") == 1 and "--budget" in err
+    for command in (["pareto"], ["compensate", "--pareto"]):  # the command and its alias
+        with pytest.raises(SystemExit) as info:
+            main([*command, "spec.toml", "--out", "p", "--budget", "-1"])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and err.count("\n") == 1 and "--budget" in err
     monkeypatch.undo()
     # the library too: a bad budget is refused before the model is even resolved
     monkeypatch.setattr(evaluate, "resolve_model", no_work)

@@ -23,11 +23,33 @@ def test_import_has_no_side_effects():
     assert proc.stdout.strip() == ""
 
 
+def test_import_is_light():
+    # The top-level names are lazy: importing cimspice loads no numpy-heavy unit, no plotting,
+    # no torch, no engine.
+    code = (
+        "import sys, cimspice\n"
+        "heavy = ('numpy', 'scipy', 'matplotlib', 'torch', 'PySpice', 'cimspice.engines',"
+        " 'cimspice.spec', 'cimspice.simulation', 'cimspice.studies', 'cimspice.surrogate')\n"
+        "print(','.join(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
+
+
 def test_public_names():
     import cimspice
 
     for name in cimspice.__all__:
         assert getattr(cimspice, name) is not None
+    for name in (  # the entry points a Python user needs without deep imports
+        "CrossbarSpec TileSpec NetworkSpec ArraySpec WireSpec DriverSpec ReadoutSpec DeviceSpec "
+        "AccessSpec SelectorSpec MappingSpec NonidealSpec load_spec load_preset simulate "
+        "get_engine calibrate evaluate evaluate_scheme run_transient load_surrogate"
+    ).split():
+        assert name in cimspice.__all__
+    assert cimspice.calibrate.__module__ == "cimspice.surrogate.calibrate"
+    assert cimspice.evaluate.__module__ == "cimspice.studies.evaluate"
+    assert set(dir(cimspice)) >= set(cimspice.__all__)
     with pytest.raises(AttributeError):
         cimspice.no_such_name  # noqa: B018
 
@@ -62,6 +84,10 @@ def test_wheel_carries_templates_and_works_from_anywhere(tmp_path):
     for path in (REPO / "models").iterdir():
         if path.is_file() and not path.name.startswith("."):
             assert f"cimspice/models/{path.name}" in names
+    presets = sorted((REPO / "cimspice" / "spec" / "presets").glob("*.toml"))
+    assert presets
+    for path in presets:
+        assert f"cimspice/spec/presets/{path.name}" in names
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -84,11 +110,13 @@ def test_wheel_carries_templates_and_works_from_anywhere(tmp_path):
     code = (
         "import cimspice, sys; from cimspice.cli import main;"
         "assert cimspice.__file__.startswith(sys.argv[1]), cimspice.__file__;"
+        "assert main(['netlist', 'preset:demo', '-o', 'demo.cir']) == 0;"
         "sys.exit(main(['netlist', 'spec.toml', '-o', 'deck.cir']))"
     )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
     subprocess.run([sys.executable, "-c", code, str(target)], cwd=elsewhere, check=True, env=env)
     assert "rc2_1" in (elsewhere / "deck.cir").read_text()
+    assert "64x64 0T1R" in (elsewhere / "demo.cir").read_text()  # a preset from the wheel
 
 
 def test_ruff_clean():

@@ -94,7 +94,7 @@ def test_read_disturb_of_a_threshold_device_reading_above_its_threshold():
         {
             "array": {"rows": 2, "cols": 2},
             "driver": {"v_read": 0.1},
-            "write": {"model": "vteam", "params": {"r_on": 10e3, "r_off": 1e6, "v_off": 0.2}},
+            "write": {"model": "vteam", "model_params": {"r_on": 10e3, "r_off": 1e6, "v_off": 0.2}},
         }
     )
     below = read_disturb(low, 3, t_read=50e-9, progress=False)

@@ -96,15 +96,15 @@ def test_stanford_window_is_in_the_cim_range_and_sets_towards_small_gaps():
 
 
 def test_parameter_overrides_reach_the_instances():
-    m = dynamic_model(one_device("vteam", params={"r_on": 10e3, "r_off": 1e6}))
+    m = dynamic_model(one_device("vteam", model_params={"r_on": 10e3, "r_off": 1e6}))
     table = read_table(m, 0.01)
     assert table.g_high == pytest.approx(1e-4, rel=1e-6)
     assert table.g_low == pytest.approx(1e-6, rel=1e-6)
 
 
 def test_unknown_parameter_of_a_builtin_is_named():
-    with pytest.raises(SpecError, match=r"write\.params\.r_onn.*no parameter 'r_onn'"):
-        dynamic_model(one_device("vteam", params={"r_onn": 1.0}))
+    with pytest.raises(SpecError, match=r"write\.model_params\.r_onn.*no parameter 'r_onn'"):
+        dynamic_model(one_device("vteam", model_params={"r_onn": 1.0}))
     with pytest.raises(SpecError, match="unknown dynamic model 'nope'"):
         dynamic_model(one_device("nope"))
 
@@ -123,7 +123,7 @@ def test_a_users_behavioural_model_runs_like_the_builtins(tmp_path: Path):
     spec = spec_from_dict(
         {
             "array": {"rows": 1, "cols": 1},
-            "write": {"model": "mymem", "model_file": "mymem.lib", "params": {"k": 2e7}},
+            "write": {"model": "mymem", "model_file": "mymem.lib", "model_params": {"k": 2e7}},
         },
         source=tmp_path / "spec.toml",
     )

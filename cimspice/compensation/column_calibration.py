@@ -12,55 +12,70 @@ column by least squares from a few reference input vectors whose ideal outputs a
 
 What it cannot remove: anything that is not affine per column (the part of the IR drop that
 depends on which rows are driven, cell nonlinearity, ADC quantisation). Calibration is a
-one-off cost of ``vectors`` MVMs per programmed matrix.
+one-off cost of ``vectors`` MVMs per programmed matrix. It works on every tile kind: the
+reference inputs go through the same programmed tile, read as the digital side sees it
+(:mod:`~cimspice.compensation.tile`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from cimspice.arguments import check_fields, real_array
+from cimspice.arguments import check_fields, instance, real_array
 from cimspice.arrays import check_conductances
-from cimspice.compensation.cost import CostModel, mvm_energy
-from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import (
-    held_out_inputs,
-    ideal_outputs,
-    output_currents,
-    run_tile,
-    scheme_arguments,
-)
+from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase
+from cimspice.compensation.tile import Bench, MeasuredTile, held_out_inputs
+from cimspice.converters import dac
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["PARAMS", "CalibrationParams", "ColumnCalibration", "calibrate", "evaluate", "fit"]
+__all__ = ["CalibrationParams", "ColumnCalibration", "calibrate", "fit"]
 
 
 @dataclass(frozen=True)
-class CalibrationParams:
-    """Parameters of the calibration.
+class CalibrationParams(SchemeBase):
+    """The ``column-calibration`` scheme: parameters of the calibration.
 
     Attributes:
         vectors: reference input vectors (>= 2), inputs ~ U(0, v_read).
         seed: seed of the reference inputs (kept apart from the held-out inputs' seed).
     """
 
+    name: ClassVar[str] = "column-calibration"
+
     vectors: int = 8
     seed: int = 9_000
 
     def __post_init__(self) -> None:
-        check_fields(self, "column-calibration")
+        check_fields(self, self.name)
         if self.seed < 0:
             raise InputError(f"column-calibration: seed must be >= 0, got {self.seed}")
         if self.vectors < 2:
             raise InputError(f"column-calibration: vectors must be >= 2, got {self.vectors}")
 
+    def apply(self, bench: Bench) -> Outcome:
+        """Calibrate the programmed targets on the reference inputs, then correct the
+        held-out outputs (one multiply and one add per column)."""
+        bench.check_fits(self.vectors)  # the reference vectors, before any simulation
+        cal = calibrate(bench.baseline, bench.targets, self)
+        before = bench.before
+        return Outcome(
+            cal.apply(before.outputs),
+            bench.energy(before, digital_adds=bench.spec.cols, digital_mults=bench.spec.cols),
+            details={
+                "reference vectors (one-off)": self.vectors,
+                "gain range": f"{cal.gain.min():.5f} .. {cal.gain.max():.5f}",
+                "offset range (A)": f"{cal.offset.min():.3e} .. {cal.offset.max():.3e}",
+            },
+        )
 
-PARAMS = CalibrationParams
-"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+    def network_form(self, spec: CrossbarSpec) -> NetworkForm:
+        """Every layer output's gain and offset fitted on the hardware's outputs for
+        reference samples, and removed digitally."""
+        return NetworkForm(self.name, calibrate=True)
 
 
 @dataclass(frozen=True)
@@ -70,7 +85,7 @@ class ColumnCalibration:
     Attributes:
         gain: ``(cols,)``, dimensionless.
         offset: ``(cols,)``, ampere (the units of
-            :func:`~cimspice.compensation.tile.output_currents`).
+            :func:`~cimspice.compensation.tile.digital_outputs`).
     """
 
     gain: np.ndarray
@@ -109,66 +124,19 @@ def fit(ideal: np.ndarray, measured: np.ndarray) -> ColumnCalibration:
 
 
 def calibrate(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    conductances: np.ndarray,
-    *,
-    engine: str = "ngspice",
-    params: CalibrationParams | None = None,
+    tile: MeasuredTile, targets: np.ndarray, params: CalibrationParams | None = None
 ) -> ColumnCalibration:
-    """Run the reference inputs through the tile with ``engine`` and fit every column."""
-    spec = scheme_arguments(
-        spec, engine=engine, batch=1, seed=0, cost=None, params=params, kind=CalibrationParams
-    )
-    params = params or CalibrationParams()
-    g = check_conductances(conductances, spec.rows, spec.cols)
-    v_ref = held_out_inputs(spec, params.vectors, params.seed)
-    measured = output_currents(spec, run_tile(spec, g, v_ref, engine))
-    return fit(ideal_outputs(spec, g, v_ref), measured)
+    """Fit every column of ``tile`` (programmed with ``targets``, S) from its outputs for
+    the reference inputs against their ideal ``V @ targets``.
 
-
-def evaluate(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    target: np.ndarray,
-    *,
-    engine: str = "ngspice",
-    batch: int = 32,
-    seed: int = 0,
-    cost: CostModel | None = None,
-    params: CalibrationParams | None = None,
-) -> CompensationReport:
-    """Calibrate on reference inputs, then measure the held-out error before and after."""
-    spec = scheme_arguments(
-        spec,
-        engine=engine,
-        batch=batch,
-        seed=seed,
-        cost=cost,
-        params=params,
-        kind=CalibrationParams,
-    )
-    params = params or CalibrationParams()
-    cost = cost or CostModel()
-    g = check_conductances(target, spec.rows, spec.cols)
-    cal = calibrate(spec, g, engine=engine, params=params)
-    v = held_out_inputs(spec, batch, seed)
-    reference = ideal_outputs(spec, g, v)
-    result = run_tile(spec, g, v, engine)
-    raw = output_currents(spec, result)
-    macs = spec.rows * spec.cols
-    return CompensationReport(
-        scheme="column-calibration",
-        engine=engine,
-        energy_before=mvm_energy(spec, result, cost, macs=macs),
-        energy_after=mvm_energy(
-            spec, result, cost, macs=macs, digital_adds=spec.cols, digital_mults=spec.cols
-        ),
-        base_cells=macs,
-        details={
-            "reference vectors (one-off)": params.vectors,
-            "gain range": f"{cal.gain.min():.5f} .. {cal.gain.max():.5f}",
-            "offset range (A)": f"{cal.offset.min():.3e} .. {cal.offset.max():.3e}",
-        },
-        reference=reference,
-        outputs_before=raw,
-        outputs_after=cal.apply(raw),
-    )
+    Raises:
+        InputError: an argument of the wrong type or value (named), or what :func:`fit`
+            refuses.
+    """
+    instance(tile, MeasuredTile, "tile", "a MeasuredTile (see Bench.program)")
+    if params is None:
+        params = CalibrationParams()
+    instance(params, CalibrationParams, "params", "a CalibrationParams or None")
+    targets = check_conductances(targets, tile.spec.rows, tile.spec.cols)
+    v_ref = held_out_inputs(tile.spec, params.vectors, params.seed)
+    return fit(dac(tile.spec, v_ref) @ targets, tile.read(v_ref).outputs)

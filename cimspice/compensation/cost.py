@@ -2,8 +2,8 @@
 
 What comes from where:
 
-- **Array and readout** (J per MVM): from the engine's power split (``Result.info``
-  ``power_drivers`` and ``power_readout``, ngspice or nodal) held for ``t_read`` seconds per
+- **Array and readout** (J per MVM): from the engine's power split (``Result.power_drivers``
+  and ``Result.power_readout``, ngspice or nodal) held for ``t_read`` seconds per
   cycle (:meth:`cimspice.result.Result.energy_per_mvm`). The drivers' share is everything
   dissipated in the drivers' output resistance, the wires and the cells (called "array" here).
 - **ADC** (J per conversion): Walden's figure of merit, ``E = FOM * 2^ENOB``, defined in

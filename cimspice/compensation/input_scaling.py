@@ -15,7 +15,12 @@ distorted ``V @ G``. Two remedies, both measured against the ideal ``V @ G``:
   digitally with the planes' weights ``2^b``. Costs ``bits`` cycles, ``bits`` conversions per
   column and ``(bits - 1)`` shift-adds per column; adds the inputs' quantisation error.
 
-Inputs must be ``>= 0`` for the bit-serial mode (a signed input needs two passes).
+Inputs must be ``>= 0`` for the bit-serial mode (a signed input needs two passes). The plane
+level is the DAC's level nearest ``v_bit`` (what the word lines really get). The known gain
+needs a two-terminal cell law: bit-serial refuses 1T1R and 1S1R cells (the access transistor
+or selector in series makes each cell's gain depend on its conductance); ``scale`` works on
+every tile. Both are read as the digital side sees them (:mod:`~cimspice.compensation.tile`):
+with an ADC, scaled outputs lose resolution.
 """
 
 from __future__ import annotations
@@ -24,25 +29,25 @@ import enum
 import math
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from cimspice.arguments import check_fields, integer, real, real_array
-from cimspice.arrays import check_conductances, check_inputs
-from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
-from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import (
-    held_out_inputs,
-    ideal_outputs,
-    output_currents,
-    run_tile,
-    scheme_arguments,
+from cimspice.compensation.cost import EnergyBreakdown
+from cimspice.compensation.scheme import (
+    NetworkForm,
+    Outcome,
+    SchemeBase,
+    enum_field,
+    tile_conflicts,
 )
+from cimspice.compensation.tile import Bench
+from cimspice.converters import dac
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec, DeviceIV, as_spec
 
-__all__ = ["PARAMS", "InputMode", "InputScalingParams", "bit_planes", "evaluate", "planes_gain"]
-
+__all__ = ["MAX_BITS", "InputMode", "InputScalingParams", "bit_planes", "planes_gain"]
 
 MAX_BITS = 16
 """Most bit planes (cycles) of the bit-serial mode."""
@@ -58,16 +63,18 @@ class InputMode(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class InputScalingParams:
-    """Parameters of input scaling.
+class InputScalingParams(SchemeBase):
+    """The ``input-scaling`` scheme.
 
     Attributes:
         mode: ``"scale"`` or ``"bit-serial"``.
         scale: input factor of the ``scale`` mode (``0 < scale <= 1``).
-        bits: input resolution of the ``bit-serial`` mode (1 to 16 cycles).
+        bits: input resolution of the ``bit-serial`` mode (1 to :data:`MAX_BITS` cycles).
         v_bit: volt, the level of an active word line in a bit plane (> 0); 0 means the
             spec's ``v_read``.
     """
+
+    name: ClassVar[str] = "input-scaling"
 
     mode: InputMode = InputMode.SCALE
     scale: float = 0.25
@@ -75,12 +82,8 @@ class InputScalingParams:
     v_bit: float = 0.0
 
     def __post_init__(self) -> None:
-        check_fields(self, "input-scaling")
-        try:
-            object.__setattr__(self, "mode", InputMode(self.mode))
-        except ValueError:
-            known = ", ".join(m.value for m in InputMode)
-            raise InputError(f"input-scaling: unknown mode {self.mode!r}; known: {known}") from None
+        check_fields(self, self.name)
+        enum_field(self, "mode", InputMode, self.name)
         if not 0 < self.scale <= 1:
             raise InputError(f"input-scaling: scale must be in (0, 1], got {self.scale!r}")
         if not 1 <= self.bits <= MAX_BITS:
@@ -88,9 +91,67 @@ class InputScalingParams:
         if not (math.isfinite(self.v_bit) and self.v_bit >= 0):
             raise InputError(f"input-scaling: v_bit must be >= 0 V, got {self.v_bit!r}")
 
+    def check_tile(self, spec: CrossbarSpec) -> None:
+        """Refuse bit-serial inputs on cells without a two-terminal law (see the module)."""
+        keys = tile_conflicts(spec, linear=False, ideal_readout=False)
+        if self.mode == InputMode.BIT_SERIAL and keys:
+            raise InputError(
+                f"input-scaling: bit-serial divides out the cells' known gain at v_bit, which "
+                f"needs two-terminal cells; {keys[0]} puts a device in series whose share of "
+                "v_bit depends on each cell's conductance (use array.cell = '0T1R', or mode "
+                "'scale')"
+            )
 
-PARAMS = InputScalingParams
-"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+    def apply(self, bench: Bench) -> Outcome:
+        """Scaled or bit-serial inputs through the programmed targets (see the module)."""
+        spec = bench.spec
+        if self.mode == InputMode.SCALE:
+            scaled = bench.baseline.read(self.scale * bench.inputs)
+            return Outcome(
+                scaled.outputs / self.scale,
+                bench.energy(scaled, digital_mults=spec.cols),
+                details={"mode": self.mode.value, "scale": self.scale},
+            )
+        v_read = spec.driver.v_read
+        v_bit = float(dac(spec, np.array([self.v_bit or v_read]))[0])
+        if v_bit <= 0:
+            raise InputError(f"input-scaling: v_bit {self.v_bit} V is below the DAC's first level")
+        bench.check_fits(self.bits * bench.batch)  # every plane in one run, before simulating
+        planes, weights = bit_planes(bench.inputs, v_read, self.bits, v_bit)
+        run = bench.baseline.read(planes.reshape(-1, spec.rows))
+        per_plane = run.outputs.reshape(self.bits, -1, spec.cols)
+        gain = planes_gain(spec, v_bit)
+        one = bench.energy(run)
+        cycles = self.bits
+        return Outcome(
+            np.einsum("b,bkj->kj", weights / (v_bit * gain), per_plane),
+            EnergyBreakdown(
+                array=one.array * cycles,
+                readout=one.readout * cycles,
+                adc=one.adc * cycles,
+                dac=one.dac * cycles * v_bit / v_read,
+                digital=(cycles - 1) * spec.cols * bench.cost.digital_add
+                + spec.cols * bench.cost.digital_mult,
+                macs=bench.macs,
+            ),
+            cycles=cycles,
+            details={
+                "mode": self.mode.value,
+                "bits": self.bits,
+                "v_bit (V)": v_bit,
+                "plane gain sinh(x)/x": gain,
+            },
+        )
+
+    def network_form(self, spec: CrossbarSpec) -> NetworkForm:
+        """``scale``: ``driver.v_read`` and the ADC's full scale times ``scale``; bit-serial:
+        ``mapping.input_bits = bits`` (the network's planes are at ``v_read``)."""
+        if self.mode == InputMode.BIT_SERIAL:
+            return NetworkForm(f"bit-serial {self.bits}b", {"mapping.input_bits": self.bits})
+        changes: dict[str, float] = {"driver.v_read": spec.driver.v_read * self.scale}
+        if spec.readout.adc_full_scale:
+            changes["readout.adc_full_scale"] = spec.readout.adc_full_scale * self.scale
+        return NetworkForm(f"input-scaling {self.scale:g}", changes)
 
 
 def bit_planes(
@@ -119,7 +180,7 @@ def bit_planes(
     return planes, weights
 
 
-def planes_gain(spec: CrossbarSpec, v_bit: float) -> float:
+def planes_gain(spec: CrossbarSpec | str | os.PathLike[str], v_bit: float) -> float:
     """The cells' current at ``v_bit`` over ``G v_bit``: ``sinh(x) / x`` (1 for linear)."""
     spec = as_spec(spec)
     v_bit = real(v_bit, "v_bit", positive=True)
@@ -127,72 +188,3 @@ def planes_gain(spec: CrossbarSpec, v_bit: float) -> float:
         return 1.0
     x = v_bit / spec.device.v0
     return math.sinh(x) / x
-
-
-def evaluate(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    target: np.ndarray,
-    *,
-    engine: str = "ngspice",
-    batch: int = 32,
-    seed: int = 0,
-    cost: CostModel | None = None,
-    params: InputScalingParams | None = None,
-) -> CompensationReport:
-    """Full-amplitude inputs (before) against scaled or bit-serial inputs (after)."""
-    spec = scheme_arguments(
-        spec,
-        engine=engine,
-        batch=batch,
-        seed=seed,
-        cost=cost,
-        params=params,
-        kind=InputScalingParams,
-    )
-    params = params or InputScalingParams()
-    cost = cost or CostModel()
-    g = check_conductances(target, spec.rows, spec.cols)
-    v = check_inputs(held_out_inputs(spec, batch, seed), spec.rows)
-    reference = ideal_outputs(spec, g, v)
-    full = run_tile(spec, g, v, engine)
-    macs = spec.rows * spec.cols
-    before = mvm_energy(spec, full, cost, macs=macs)
-    details: dict[str, object] = {"mode": params.mode.value}
-    if params.mode == InputMode.SCALE:
-        scaled = run_tile(spec, g, params.scale * v, engine)
-        outputs = output_currents(spec, scaled) / params.scale
-        after = mvm_energy(spec, scaled, cost, macs=macs, digital_mults=spec.cols)
-        cycles = 1
-        details["scale"] = params.scale
-    else:
-        v_bit = params.v_bit or spec.driver.v_read
-        planes, weights = bit_planes(v, spec.driver.v_read, params.bits, v_bit)
-        run = run_tile(spec, g, planes.reshape(-1, spec.rows), engine)
-        per_plane = output_currents(spec, run).reshape(params.bits, v.shape[0], spec.cols)
-        gain = planes_gain(spec, v_bit)
-        outputs = np.einsum("b,bkj->kj", weights / (v_bit * gain), per_plane)
-        one = mvm_energy(spec, run, cost, macs=macs)
-        cycles = params.bits
-        after = EnergyBreakdown(
-            array=one.array * cycles,
-            readout=one.readout * cycles,
-            adc=one.adc * cycles,
-            dac=one.dac * cycles * v_bit / spec.driver.v_read,
-            digital=(cycles - 1) * spec.cols * cost.digital_add + spec.cols * cost.digital_mult,
-            macs=macs,
-        )
-        details["bits"] = params.bits
-        details["v_bit (V)"] = v_bit
-        details["plane gain sinh(x)/x"] = gain
-    return CompensationReport(
-        scheme="input-scaling",
-        engine=engine,
-        energy_before=before,
-        energy_after=after,
-        base_cells=macs,
-        cycles_after=cycles,
-        details=details,
-        reference=reference,
-        outputs_before=output_currents(spec, full),
-        outputs_after=outputs,
-    )

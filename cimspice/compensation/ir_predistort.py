@@ -42,38 +42,33 @@ until no cell is short) and subtract ``delta * sum_i V_i`` from every output dig
 sum of the inputs per MVM, shared by the columns). The corrected output is
 ``(I - delta * sum(V)) / alpha`` (:meth:`Predistortion.correct`).
 
-Needs a linear tile (``0T1R``, ``iv = "linear"``, ideal readout): anything else has no
-transfer matrix.
+Needs a linear tile (``array.cell = "0T1R"``, ``device.iv = "linear"``, ``readout.kind =
+"ideal"``; an ADC after it is fine): anything else has no transfer matrix to invert, and the
+scheme refuses it naming the keys. Measured like every scheme
+(:mod:`~cimspice.compensation.tile`): with an ADC, what is left after pre-distortion is the
+ADC's quantisation (about half an LSB), not the iteration's residual.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from cimspice.arguments import check_fields, instance, real
 from cimspice.arrays import check_conductances
-from cimspice.compensation.cost import CostModel, mvm_energy
-from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import (
-    errors,
-    held_out_inputs,
-    ideal_outputs,
-    run_tile,
-    scheme_arguments,
-)
-from cimspice.converters import dac
+from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase, tile_conflicts
+from cimspice.compensation.tile import Bench
 from cimspice.errors import ConvergenceError, InputError
+from cimspice.simulation import get_engine
 from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = [
-    "PARAMS",
     "PredistortParams",
     "Predistortion",
     "check_window",
-    "evaluate",
     "predistort",
     "rescaled",
     "transfer",
@@ -94,8 +89,8 @@ SHIFT_STEPS = 8
 
 
 @dataclass(frozen=True)
-class PredistortParams:
-    """Parameters of the pre-distortion iteration.
+class PredistortParams(SchemeBase):
+    """The ``ir-predistort`` scheme: parameters of the pre-distortion iteration.
 
     Attributes:
         tol: target relative residual ``|T(G') - G| / max G`` on the cells not held at the
@@ -106,21 +101,64 @@ class PredistortParams:
             offset that is subtracted digitally (see the module).
     """
 
+    name: ClassVar[str] = "ir-predistort"
+
     tol: float = 1e-9
     max_iter: int = 200
     rescale: bool = True
     shift_floor: bool = True
 
     def __post_init__(self) -> None:
-        check_fields(self, "ir-predistort")
+        check_fields(self, self.name)
         if not (np.isfinite(self.tol) and self.tol > 0):
             raise InputError(f"ir-predistort: tol must be > 0, got {self.tol!r}")
         if self.max_iter < 1:
             raise InputError(f"ir-predistort: max_iter must be >= 1, got {self.max_iter}")
 
+    def check_tile(self, spec: CrossbarSpec) -> None:
+        """Refuse a tile that has no transfer matrix (see the module)."""
+        _require_linear(spec)
 
-PARAMS = PredistortParams
-"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+    def apply(self, bench: Bench) -> Outcome:
+        """Pre-distort the targets, program ``G'`` and correct the outputs
+        (:meth:`Predistortion.correct`). When cells clip at ``g_max`` and :attr:`rescale` is
+        set, the rescaled solution is the one measured; the error the unscaled one leaves
+        (nodal, before the ADC) is in the details."""
+        spec = bench.spec
+        g = check_window(spec, bench.targets, "ir-predistort targets")
+        plain = predistort(spec, g, self)
+        chosen = plain
+        details: dict[str, object] = {
+            "iterations": plain.iterations,
+            "nodal residual": plain.residual,
+            "floor offset (S)": plain.offset,
+            "cells at g_max": int(plain.clipped_high.sum()),
+            "cells held at g_min": int(plain.clipped_low.sum()),
+        }
+        if plain.clipped_high.any() or plain.clipped_low.any():
+            predicted = bench.applied @ transfer(spec, plain.conductances)
+            details["error left by the window (nodal, before the ADC)"] = bench.error(
+                plain.correct(predicted, bench.applied)
+            )
+        if plain.clipped_high.any() and self.rescale:
+            chosen = rescaled(spec, g, self, plain=plain)
+            details["alpha (digital gain 1/alpha)"] = chosen.alpha
+            details["rescaled floor offset (S)"] = chosen.offset
+            details["rescaled nodal residual"] = chosen.residual
+            details["rescaled cells at g_max"] = int(chosen.clipped_high.sum())
+            details["rescaled cells held at g_min"] = int(chosen.clipped_low.sum())
+        after = bench.program(chosen.conductances).read(bench.inputs)
+        energy = bench.energy(
+            after,
+            digital_mults=spec.cols if chosen.alpha != 1 else 0,
+            digital_adds=(spec.rows - 1 + spec.cols) if chosen.offset else 0,
+        )
+        return Outcome(chosen.correct(after.outputs, bench.applied), energy, details=details)
+
+    def network_form(self, spec: CrossbarSpec) -> NetworkForm:
+        """Every programmed tile's targets pre-distorted
+        (:func:`~cimspice.studies.schemes.predistort_transform`)."""
+        return NetworkForm(self.name, predistort=True)
 
 
 @dataclass(frozen=True)
@@ -159,14 +197,24 @@ class Predistortion:
         return (np.asarray(outputs) - self.offset * v.sum(axis=1, keepdims=True)) / self.alpha
 
 
-def transfer(spec: CrossbarSpec, conductances: np.ndarray) -> np.ndarray:
-    """Siemens, ``(rows, cols)``: the tile's exact transfer matrix ``T(G)`` (``I = V @ T``)."""
-    from cimspice.engines.nodal import NodalSolver
+def transfer(spec: CrossbarSpec | str | os.PathLike[str], conductances: np.ndarray) -> np.ndarray:
+    """Siemens, ``(rows, cols)``: the tile's exact transfer matrix ``T(G)`` (``I = V @ T``),
+    from the ``nodal`` engine of :mod:`cimspice.simulation`.
 
-    return NodalSolver(spec, conductances).transfer_matrix()
+    Raises:
+        InputError: a tile that is not linear (naming the keys).
+    """
+    spec = as_spec(spec)
+    _require_linear(spec)
+    t = get_engine("nodal").program(spec, conductances).transfer
+    if t is None:
+        raise InputError("ir-predistort: the nodal engine gave no transfer matrix")
+    return t
 
 
-def check_window(spec: CrossbarSpec, conductances: np.ndarray, what: str) -> np.ndarray:
+def check_window(
+    spec: CrossbarSpec | str | os.PathLike[str], conductances: np.ndarray, what: str
+) -> np.ndarray:
     """``conductances`` validated for ``spec`` and inside its window ``[g_min, g_max]``.
 
     Raises:
@@ -193,10 +241,13 @@ def _params(params: PredistortParams | None) -> PredistortParams:
 
 
 def _require_linear(spec: CrossbarSpec) -> None:
-    if not spec.is_linear:
+    keys = tile_conflicts(spec, linear=True, ideal_readout=True)
+    if keys:
         raise InputError(
-            "ir-predistort needs a linear tile (cell '0T1R', device.iv 'linear', readout "
-            "'ideal'): only a linear tile has a transfer matrix to invert"
+            "ir-predistort needs a linear tile's transfer matrix (I = V @ T(G)) to invert, "
+            f"and {', '.join(keys)} makes the tile nonlinear (it needs array.cell = '0T1R', "
+            "device.iv = 'linear', readout.kind = 'ideal'; column-calibration, partitioning "
+            "and input-scaling work on every tile)"
         )
 
 
@@ -240,7 +291,7 @@ def _iterate(
 
 
 def predistort(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     params: PredistortParams | None = None,
     *,
@@ -253,14 +304,15 @@ def predistort(
     (``clipped_high``, ``clipped_low``); the residual then says what they leave.
 
     Args:
-        spec: a linear tile.
+        spec: a linear tile (a loaded spec or the path of a spec file).
         target: siemens, ``(rows, cols)``, inside the spec's window.
         params: iteration parameters.
         alpha: scale of the targets (``0 < alpha <= 1``); see :func:`rescaled`.
         start: siemens, a first guess of ``G'`` (default: the scaled targets).
 
     Raises:
-        InputError: a nonlinear tile, or targets outside the window.
+        InputError: a nonlinear tile, targets outside the window, or an argument of the
+            wrong type or value (named).
         ConvergenceError: the iteration neither converged nor stalled.
     """
     spec = as_spec(spec)
@@ -295,7 +347,7 @@ def predistort(
 
 
 def rescaled(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     params: PredistortParams | None = None,
     *,
@@ -334,69 +386,3 @@ def rescaled(
         else:
             lo, best = mid, trial
     return best
-
-
-def evaluate(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    target: np.ndarray,
-    *,
-    engine: str = "ngspice",
-    batch: int = 32,
-    seed: int = 0,
-    cost: CostModel | None = None,
-    params: PredistortParams | None = None,
-) -> CompensationReport:
-    """Pre-distort ``target`` and measure the tile's error before and after with ``engine``.
-
-    Before: ``target`` programmed as is. After: ``G'`` programmed, outputs corrected by
-    :meth:`Predistortion.correct`. When cells clip at ``g_max`` and ``params.rescale`` is
-    set, the rescaled solution is the one measured, and the error the unscaled one leaves
-    (nodal) is reported in ``details``.
-    """
-    spec = scheme_arguments(
-        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=params, kind=PredistortParams
-    )
-    params = params or PredistortParams()
-    cost = cost or CostModel()
-    g = check_window(spec, target, "ir-predistort targets")
-    plain = predistort(spec, g, params)
-    chosen = plain
-    details: dict[str, object] = {
-        "iterations": plain.iterations,
-        "nodal residual": plain.residual,
-        "floor offset (S)": plain.offset,
-        "cells at g_max": int(plain.clipped_high.sum()),
-        "cells held at g_min": int(plain.clipped_low.sum()),
-    }
-    v = held_out_inputs(spec, batch, seed)
-    applied = dac(spec, v)
-    reference = ideal_outputs(spec, g, v)
-    if plain.clipped_high.any() or plain.clipped_low.any():
-        predicted = plain.correct(applied @ transfer(spec, plain.conductances), applied)
-        details["error left by the window (nodal)"] = errors(predicted, reference)[0]
-    if plain.clipped_high.any() and params.rescale:
-        chosen = rescaled(spec, g, params, plain=plain)
-        details["alpha (digital gain 1/alpha)"] = chosen.alpha
-        details["rescaled floor offset (S)"] = chosen.offset
-        details["rescaled nodal residual"] = chosen.residual
-        details["rescaled cells at g_max"] = int(chosen.clipped_high.sum())
-        details["rescaled cells held at g_min"] = int(chosen.clipped_low.sum())
-    before = run_tile(spec, g, v, engine)
-    after = run_tile(spec, chosen.conductances, v, engine)
-    corrected = chosen.correct(after.currents, applied)
-    macs = spec.rows * spec.cols
-    gain_mults = spec.cols if chosen.alpha != 1 else 0
-    offset_adds = (spec.rows - 1 + spec.cols) if chosen.offset else 0
-    return CompensationReport(
-        scheme="ir-predistort",
-        engine=engine,
-        energy_before=mvm_energy(spec, before, cost, macs=macs),
-        energy_after=mvm_energy(
-            spec, after, cost, macs=macs, digital_mults=gain_mults, digital_adds=offset_adds
-        ),
-        base_cells=macs,
-        details=details,
-        reference=reference,
-        outputs_before=before.currents,
-        outputs_after=corrected,
-    )

@@ -11,7 +11,8 @@ Cost per MVM: ``n_row_blocks * cols`` ADC conversions (``cols`` before),
 ``n_col_blocks * rows`` DAC conversions, ``(n_row_blocks - 1) * cols`` digital additions;
 the array energy is the sum of the tiles' SPICE energies. Area: no extra cells, but
 ``(n_row_blocks - 1) * cols`` extra ADCs and ``(n_col_blocks - 1) * rows`` extra DACs, plus
-the periphery of the extra tiles.
+the periphery of the extra tiles. Every block is read as the digital side sees it (its own
+ADC per column; :mod:`~cimspice.compensation.tile`), so it works on every tile kind.
 """
 
 from __future__ import annotations
@@ -19,47 +20,62 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from cimspice.arguments import check_fields
-from cimspice.arrays import check_conductances, check_inputs
-from cimspice.compensation.cost import CostModel, EnergyBreakdown, mvm_energy
+from cimspice.arguments import check_fields, instance
+from cimspice.compensation.cost import CostModel, EnergyBreakdown
 from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import (
-    held_out_inputs,
-    ideal_outputs,
-    output_currents,
-    run_tile,
-    scheme_arguments,
-)
+from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase, measure
+from cimspice.compensation.tile import Bench
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["PARAMS", "PartitionParams", "Partitioned", "evaluate", "partitioned_mvm", "sweep"]
+__all__ = ["PartitionParams", "Partitioned", "partitioned_mvm", "sweep"]
 
 
 @dataclass(frozen=True)
-class PartitionParams:
-    """Parameters of the partitioning.
+class PartitionParams(SchemeBase):
+    """The ``partitioning`` scheme.
 
     Attributes:
         tile_rows: largest block height (word lines per tile, >= 1).
         tile_cols: largest block width (bit lines per tile, >= 1).
     """
 
+    name: ClassVar[str] = "partitioning"
+
     tile_rows: int = 16
     tile_cols: int = 16
 
     def __post_init__(self) -> None:
-        check_fields(self, "partitioning")
+        check_fields(self, self.name)
         for key in ("tile_rows", "tile_cols"):
             if getattr(self, key) < 1:
                 raise InputError(f"partitioning: {key} must be >= 1, got {getattr(self, key)}")
 
+    def apply(self, bench: Bench) -> Outcome:
+        """The partitioned MVM (:func:`partitioned_mvm`) of the held-out inputs."""
+        spec = bench.spec
+        part = partitioned_mvm(bench, self)
+        return Outcome(
+            part.outputs,
+            part.energy,
+            extra_adcs=(part.row_blocks - 1) * spec.cols,
+            details={
+                "tile size": f"{min(self.tile_rows, spec.rows)}x{min(self.tile_cols, spec.cols)}",
+                "tiles": part.row_blocks * part.col_blocks,
+                "extra DACs": (part.col_blocks - 1) * spec.rows,
+                "digital adds per MVM": (part.row_blocks - 1) * spec.cols,
+            },
+        )
 
-PARAMS = PartitionParams
-"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+    def network_form(self, spec: CrossbarSpec) -> NetworkForm:
+        """Tiles of ``tile_rows x tile_cols`` (``array.rows``, ``array.cols``): a network's
+        layers are cut into blocks of the tile's size."""
+        rows, cols = self.tile_rows, self.tile_cols
+        return NetworkForm(f"partitioning {rows}x{cols}", {"array.rows": rows, "array.cols": cols})
 
 
 @dataclass(frozen=True)
@@ -83,28 +99,20 @@ def _blocks(n: int, size: int) -> list[slice]:
     return [slice(k, min(k + size, n)) for k in range(0, n, size)]
 
 
-def partitioned_mvm(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    conductances: np.ndarray,
-    inputs: np.ndarray,
-    params: PartitionParams,
-    *,
-    engine: str = "ngspice",
-    cost: CostModel | None = None,
-) -> Partitioned:
-    """Run every block as its own tile with ``engine`` and add the partial outputs."""
-    spec = scheme_arguments(
-        spec, engine=engine, batch=1, seed=0, cost=cost, params=params, kind=PartitionParams
-    )
-    params = params or PartitionParams()
-    cost = cost or CostModel()
-    g = check_conductances(conductances, spec.rows, spec.cols)
-    v = check_inputs(inputs, spec.rows)
+def partitioned_mvm(bench: Bench, params: PartitionParams) -> Partitioned:
+    """Every block of ``bench``'s targets programmed as its own tile and read on its rows of
+    the held-out inputs; the partial outputs added.
+
+    Raises:
+        InputError: ``bench`` or ``params`` of the wrong type (named).
+    """
+    instance(bench, Bench, "bench")
+    instance(params, PartitionParams, "params")
+    spec, g, v = bench.spec, bench.targets, bench.inputs
     row_blocks = _blocks(spec.rows, params.tile_rows)
     col_blocks = _blocks(spec.cols, params.tile_cols)
     out = np.zeros((v.shape[0], spec.cols))
-    macs = spec.rows * spec.cols
-    energy = EnergyBreakdown(0.0, 0.0, 0.0, 0.0, 0.0, macs)
+    energy = EnergyBreakdown(0.0, 0.0, 0.0, 0.0, 0.0, bench.macs)
     for rs in row_blocks:
         for cs in col_blocks:
             block = g[rs, cs]
@@ -112,57 +120,16 @@ def partitioned_mvm(
                 spec,
                 array=dataclasses.replace(spec.array, rows=block.shape[0], cols=block.shape[1]),
             )
-            result = run_tile(sub, block, v[:, rs], engine)
-            out[:, cs] += output_currents(sub, result)
-            energy = energy + mvm_energy(sub, result, cost, macs=macs)
+            reading = bench.program(block, sub).read(v[:, rs])
+            out[:, cs] += reading.outputs
+            energy = energy + bench.energy(reading, spec=sub)
     adds = (len(row_blocks) - 1) * spec.cols
-    energy = energy + EnergyBreakdown(0.0, 0.0, 0.0, 0.0, adds * cost.digital_add, macs)
+    energy = energy + EnergyBreakdown(0.0, 0.0, 0.0, 0.0, adds * bench.cost.digital_add, bench.macs)
     return Partitioned(out, energy, len(row_blocks), len(col_blocks))
 
 
-def evaluate(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    target: np.ndarray,
-    *,
-    engine: str = "ngspice",
-    batch: int = 32,
-    seed: int = 0,
-    cost: CostModel | None = None,
-    params: PartitionParams | None = None,
-) -> CompensationReport:
-    """The whole matrix on one tile (before) against the partitioned MVM (after)."""
-    spec = scheme_arguments(
-        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=params, kind=PartitionParams
-    )
-    params = params or PartitionParams()
-    cost = cost or CostModel()
-    g = check_conductances(target, spec.rows, spec.cols)
-    v = held_out_inputs(spec, batch, seed)
-    reference = ideal_outputs(spec, g, v)
-    whole = run_tile(spec, g, v, engine)
-    part = partitioned_mvm(spec, g, v, params, engine=engine, cost=cost)
-    macs = spec.rows * spec.cols
-    return CompensationReport(
-        scheme="partitioning",
-        engine=engine,
-        energy_before=mvm_energy(spec, whole, cost, macs=macs),
-        energy_after=part.energy,
-        base_cells=macs,
-        extra_adcs=(part.row_blocks - 1) * spec.cols,
-        details={
-            "tile size": f"{min(params.tile_rows, spec.rows)}x{min(params.tile_cols, spec.cols)}",
-            "tiles": part.row_blocks * part.col_blocks,
-            "extra DACs": (part.col_blocks - 1) * spec.rows,
-            "digital adds per MVM": (part.row_blocks - 1) * spec.cols,
-        },
-        reference=reference,
-        outputs_before=output_currents(spec, whole),
-        outputs_after=part.outputs,
-    )
-
-
 def sweep(
-    spec: CrossbarSpec,
+    spec: CrossbarSpec | str | os.PathLike[str],
     target: np.ndarray,
     sizes: list[int],
     *,
@@ -171,16 +138,12 @@ def sweep(
     seed: int = 0,
     cost: CostModel | None = None,
 ) -> list[CompensationReport]:
-    """Error and cost against square tile size (one report per size)."""
-    return [
-        evaluate(
-            spec,
-            target,
-            engine=engine,
-            batch=batch,
-            seed=seed,
-            cost=cost,
-            params=PartitionParams(size, size),
-        )
-        for size in sizes
-    ]
+    """Error and cost against square tile size (one report per size).
+
+    Raises:
+        InputError: a size that is not an integer >= 1, or a bench argument of the wrong type
+            or value (named; see :class:`~cimspice.compensation.tile.Bench`), before any work.
+    """
+    schemes = [PartitionParams(size, size) for size in sizes]
+    bench = Bench(spec, target, engine=engine, batch=batch, seed=seed, cost=cost)
+    return [measure(scheme, bench) for scheme in schemes]

@@ -23,9 +23,17 @@ IR drop of the weights' own currents, and an op-amp input offset (it drives a cu
 word lines' length, and so their IR drop: on a small tile the longer lines can cost more than
 the closer reference gains (the report shows it).
 
-Before: the outputs read without any cancellation. The details also give the error of the
-nominal digital subtraction ``g_min * sum(V)`` (what a tile without reference columns could
-do), which removes the floor but not what the array adds to it.
+Measured like every scheme against ``V @ G`` (:mod:`~cimspice.compensation.tile`), of which
+the floor is a part. Before: the tile read as it is (in absolute terms the error of the
+nominal digital subtraction ``g_min * sum(V)`` a tile without reference columns would do:
+it removes the floor but not what the array adds to it). After: ``data - reference +
+g_min * sum(V)``, the floor as the array produced it removed by the reference column and the
+nominal floor added back digitally, so that both compare with ``V @ G``. A network uses
+``data - reference`` as it is, the weights' product ``V @ (G - g_min)``; the details give
+both errors as fractions of that product's full scale too (the weights' frame).
+
+At network level the scheme is the mapping (``mapping.scheme``): ``dummy`` is the
+``reference`` mapping, ``differential`` the ``differential`` one.
 """
 
 from __future__ import annotations
@@ -35,34 +43,19 @@ import enum
 import os
 import typing
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from cimspice.arguments import check_fields, instance, real_array
 from cimspice.arrays import check_conductances
-from cimspice.compensation.cost import CostModel, mvm_energy
-from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import (
-    errors,
-    held_out_inputs,
-    ideal_outputs,
-    output_currents,
-    run_tile,
-    scheme_arguments,
-)
-from cimspice.converters import dac
+from cimspice.compensation.ir_predistort import check_window
+from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase, enum_field
+from cimspice.compensation.tile import Bench
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec, as_spec
 
-__all__ = [
-    "PARAMS",
-    "ReferenceLayout",
-    "ReferenceMode",
-    "ReferenceParams",
-    "cancel",
-    "evaluate",
-    "layout",
-]
+__all__ = ["ReferenceLayout", "ReferenceMode", "ReferenceParams", "cancel", "layout"]
 
 
 class ReferenceMode(enum.StrEnum):
@@ -75,28 +68,54 @@ class ReferenceMode(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class ReferenceParams:
-    """Parameters of the reference-column scheme.
+class ReferenceParams(SchemeBase):
+    """The ``reference-column`` scheme.
 
     Attributes:
         mode: ``"dummy"`` or ``"differential"``.
     """
 
+    name: ClassVar[str] = "reference-column"
+
     mode: ReferenceMode = ReferenceMode.DUMMY
 
     def __post_init__(self) -> None:
-        check_fields(self, "reference-column")
-        try:
-            object.__setattr__(self, "mode", ReferenceMode(self.mode))
-        except ValueError:
-            known = ", ".join(m.value for m in ReferenceMode)
-            raise InputError(
-                f"reference-column: unknown mode {self.mode!r}; known: {known}"
-            ) from None
+        check_fields(self, self.name)
+        enum_field(self, "mode", ReferenceMode, self.name)
 
+    def apply(self, bench: Bench) -> Outcome:
+        """Read the tile with its reference columns and cancel the floor (see the module)."""
+        spec = bench.spec
+        g = check_window(spec, bench.targets, "reference-column targets")
+        floor = spec.device.g_min
+        lay = layout(spec, g, self.mode)
+        bench.check_fits(bench.batch, lay.spec)  # the wider tile, before any simulation
+        wide = bench.program(lay.conductances, lay.spec).read(bench.inputs)
+        weights = cancel(wide.outputs, lay)  # the weights' product, V @ (G - g_min)
+        common = floor * bench.applied.sum(axis=1, keepdims=True)
+        wanted = bench.applied @ (g - floor)
+        extra = lay.spec.cols - spec.cols
+        details: dict[str, object] = {"mode": self.mode.value}
+        if np.any(wanted):  # targets all at g_min leave the weights' frame no full scale
+            details["weights' frame, error before"] = bench.error(
+                bench.before.outputs - common, wanted
+            )
+            details["weights' frame, error after"] = bench.error(weights, wanted)
+        return Outcome(
+            weights + common,
+            bench.energy(wide, spec=lay.spec, digital_adds=spec.cols),
+            extra_cells=extra * spec.rows,
+            extra_columns=extra,
+            extra_adcs=extra,
+            details=details,
+        )
 
-PARAMS = ReferenceParams
-"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+    def network_form(self, spec: CrossbarSpec) -> NetworkForm:
+        """The mapping with reference columns: ``dummy`` is ``mapping.scheme = "reference"``
+        (one shared reference column), ``differential`` is ``"differential"`` (a column pair
+        per weight)."""
+        mapping = "reference" if self.mode == ReferenceMode.DUMMY else "differential"
+        return NetworkForm(f"mapping {mapping}", {"mapping.scheme": mapping})
 
 
 @dataclass(frozen=True)
@@ -117,9 +136,16 @@ class ReferenceLayout:
 
 
 def layout(
-    spec: CrossbarSpec, conductances: np.ndarray, mode: ReferenceMode | str
+    spec: CrossbarSpec | str | os.PathLike[str],
+    conductances: np.ndarray,
+    mode: ReferenceMode | str,
 ) -> ReferenceLayout:
-    """Place the data columns and their reference columns (all cells at ``g_min``)."""
+    """Place the data columns and their reference columns (all cells at ``g_min``).
+
+    Raises:
+        InputError: an unknown ``mode`` (the known ones listed), or conductances of the wrong
+            shape or values.
+    """
     spec = as_spec(spec)
     mode = ReferenceParams(mode=typing.cast(ReferenceMode, mode)).mode  # a str is converted
     g = check_conductances(conductances, spec.rows, spec.cols)
@@ -140,7 +166,12 @@ def layout(
 
 
 def cancel(outputs: np.ndarray, lay: ReferenceLayout) -> np.ndarray:
-    """Ampere, ``(batch, cols)``: each data column's output minus its reference column's."""
+    """Ampere, ``(batch, cols)``: each data column's output minus its reference column's.
+
+    Raises:
+        InputError: ``lay`` not a :class:`ReferenceLayout`, or ``outputs`` not 2-D real
+            numbers with the physical tile's columns.
+    """
     instance(lay, ReferenceLayout, "lay")
     out = real_array(outputs, "outputs", ndim=2)
     if out.shape[1] != lay.spec.cols:
@@ -148,52 +179,3 @@ def cancel(outputs: np.ndarray, lay: ReferenceLayout) -> np.ndarray:
             f"outputs must have the physical tile's {lay.spec.cols} columns, got shape {out.shape}"
         )
     return out[:, lay.data] - out[:, lay.reference]
-
-
-def evaluate(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    target: np.ndarray,
-    *,
-    engine: str = "ngspice",
-    batch: int = 32,
-    seed: int = 0,
-    cost: CostModel | None = None,
-    params: ReferenceParams | None = None,
-) -> CompensationReport:
-    """Measure ``V @ (G - g_min)`` without cancellation and with reference columns."""
-    from cimspice.compensation.ir_predistort import check_window
-
-    spec = scheme_arguments(
-        spec, engine=engine, batch=batch, seed=seed, cost=cost, params=params, kind=ReferenceParams
-    )
-    params = params or ReferenceParams()
-    cost = cost or CostModel()
-    g = check_window(spec, target, "reference-column targets")
-    v = held_out_inputs(spec, batch, seed)
-    floor = spec.device.g_min
-    reference = ideal_outputs(spec, g - floor, v)
-    plain = run_tile(spec, g, v, engine)
-    raw = output_currents(spec, plain)
-    lay = layout(spec, g, params.mode)
-    wide = run_tile(lay.spec, lay.conductances, v, engine)
-    after = cancel(output_currents(lay.spec, wide), lay)
-    nominal = raw - floor * dac(spec, v).sum(axis=1, keepdims=True)
-    macs = spec.rows * spec.cols
-    extra = lay.spec.cols - spec.cols
-    return CompensationReport(
-        scheme="reference-column",
-        engine=engine,
-        energy_before=mvm_energy(spec, plain, cost, macs=macs),
-        energy_after=mvm_energy(lay.spec, wide, cost, macs=macs, digital_adds=spec.cols),
-        base_cells=macs,
-        extra_cells=extra * spec.rows,
-        extra_columns=extra,
-        extra_adcs=extra,
-        details={
-            "mode": params.mode.value,
-            "nominal digital floor subtraction error": errors(nominal, reference)[0],
-        },
-        reference=reference,
-        outputs_before=raw,
-        outputs_after=after,
-    )

@@ -20,15 +20,17 @@ __all__ = ["CompensationReport"]
 class CompensationReport:
     """One scheme on one tile: its error before and after, and its cost.
 
-    Errors are fractions of full scale against the ideal ``V @ G`` (see
-    :mod:`cimspice.metrics`), measured with ``engine`` on the same held-out inputs.
+    Errors are fractions of full scale against the ideal ``V @ G`` of the DAC's levels (see
+    :mod:`cimspice.metrics`), measured with ``engine`` on the same held-out inputs, on what
+    the digital side sees (:mod:`cimspice.compensation.tile`).
 
     Attributes:
         scheme: the scheme's name (as on the command line).
         engine: the engine that measured both errors (``"ngspice"`` for the tile-level truth).
         reference: ampere, ``(batch, cols)``: the ideal outputs of the held-out inputs.
-        outputs_before: ampere, the tile's outputs without the scheme.
-        outputs_after: ampere, the tile's outputs with it (after its digital correction).
+        outputs_before: ampere, the tile's outputs as the digital side sees them, without the
+            scheme (the targets programmed as they are).
+        outputs_after: ampere, the same with the scheme (after its digital correction).
         energy_before: joule per MVM without the scheme.
         energy_after: joule per MVM with it.
         base_cells: cells of the uncompensated tile (rows x cols).

@@ -19,33 +19,38 @@ as ``tol`` nears ``step`` (the pulse can overshoot a tight band). Energy per pul
 ``v_write^2 * G * t_pulse`` (the cell's Joule heating), plus one read per pulse; both one-off
 per programmed matrix, not per MVM, and reported apart. Latency: ``pulses * (t_pulse +
 t_read)`` per cell, programmed row by row in parallel over the columns.
+
+Measured like every scheme (:mod:`~cimspice.compensation.tile`): before is the targets
+programmed exactly (the same tile every scheme starts from); after is the verified
+conductances, so it adds the error the tolerance leaves to the tile's own. The single-shot
+tile, what write-verify improves on, is read the same way and its error is in the details.
+Programming does not depend on the tile kind: it works on every tile. At network level the
+tolerance becomes ``nonideal.verify_tol`` (siemens: ``tol`` times the window) of the
+network's own programming model (:mod:`cimspice.devices.generic`).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from cimspice.arguments import check_fields, instance
-from cimspice.compensation.cost import CostModel, mvm_energy
-from cimspice.compensation.report import CompensationReport
-from cimspice.compensation.tile import (
-    held_out_inputs,
-    ideal_outputs,
-    run_tile,
-    scheme_arguments,
-)
+from cimspice.compensation.ir_predistort import check_window
+from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase
+from cimspice.compensation.tile import Bench
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec, as_spec
 
-__all__ = ["PARAMS", "Programmed", "WriteVerifyParams", "evaluate", "program"]
+__all__ = ["Programmed", "WriteVerifyParams", "program"]
 
 
 @dataclass(frozen=True)
-class WriteVerifyParams:
-    """Parameters of the programming model (fractions are of the window ``g_max - g_min``).
+class WriteVerifyParams(SchemeBase):
+    """The ``write-verify`` scheme: parameters of the programming model (fractions are of the
+    window ``g_max - g_min``).
 
     Attributes:
         tol: write-verify tolerance (> 0).
@@ -58,6 +63,8 @@ class WriteVerifyParams:
         seed: random seed of the programming noise.
     """
 
+    name: ClassVar[str] = "write-verify"
+
     tol: float = 0.01
     sigma_program: float = 0.05
     step: float = 0.005
@@ -68,7 +75,7 @@ class WriteVerifyParams:
     seed: int = 7
 
     def __post_init__(self) -> None:
-        check_fields(self, "write-verify")
+        check_fields(self, self.name)
         if self.seed < 0:
             raise InputError(f"write-verify: seed must be >= 0, got {self.seed}")
         for key in ("tol", "step", "v_write", "t_pulse"):
@@ -82,9 +89,47 @@ class WriteVerifyParams:
         if self.max_pulses < 1:
             raise InputError(f"write-verify: max_pulses must be >= 1, got {self.max_pulses}")
 
+    def apply(self, bench: Bench) -> Outcome:
+        """Program the targets single-shot and verified; read both (see the module)."""
+        prog = program(bench.spec, bench.targets, self)
+        after = bench.program(prog.verified).read(bench.inputs)
+        single = bench.program(prog.single_shot).read(bench.inputs)
+        rows_time = bench.spec.rows * int(prog.pulses.max(initial=0))
+        return Outcome(
+            after.outputs,
+            bench.energy(after),
+            details={
+                "tolerance (of window)": self.tol,
+                "single-shot error (no verify)": bench.error(single.outputs),
+                "mean pulses per cell": float(prog.pulses.mean()),
+                "max pulses per cell": int(prog.pulses.max(initial=0)),
+                "cells outside tolerance": prog.unconverged,
+                "programming energy, one-off (J)": prog.energy,
+                "programming time, one-off (s)": rows_time * (self.t_pulse + bench.cost.t_read),
+            },
+        )
 
-PARAMS = WriteVerifyParams
-"""The scheme's parameter type (how :func:`cimspice.compensation.evaluate_scheme` builds it)."""
+    def network_form(self, spec: CrossbarSpec) -> NetworkForm:
+        """The network's write-verify at this tolerance (``nonideal.verify_tol``, siemens), at
+        least 20 pulses per cell.
+
+        Raises:
+            InputError: the spec has no programming noise to verify against.
+        """
+        ni = spec.nonideal
+        if not (ni.prog_noise_abs or ni.prog_noise_rel):
+            raise InputError(
+                "write-verify needs programming noise at network level: set "
+                "nonideal.prog_noise_rel or nonideal.prog_noise_abs in the spec"
+            )
+        tol = self.tol * (spec.device.g_max - spec.device.g_min)
+        return NetworkForm(
+            f"write-verify {tol * 1e6:g} uS",
+            {
+                "nonideal.verify_tol": tol,
+                "nonideal.verify_max_pulses": max(ni.verify_max_pulses, 20),
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -106,10 +151,15 @@ class Programmed:
     energy: float
 
 
-def program(spec: CrossbarSpec, target: np.ndarray, params: WriteVerifyParams) -> Programmed:
-    """Program ``target`` once, then write-verify it to ``params.tol``."""
-    from cimspice.compensation.ir_predistort import check_window
+def program(
+    spec: CrossbarSpec | str | os.PathLike[str], target: np.ndarray, params: WriteVerifyParams
+) -> Programmed:
+    """Program ``target`` once, then write-verify it to ``params.tol``.
 
+    Raises:
+        InputError: ``params`` not a :class:`WriteVerifyParams`, or targets of the wrong shape
+            or outside the window.
+    """
     spec = as_spec(spec)
     instance(params, WriteVerifyParams, "params")
     g = check_window(spec, target, "write-verify targets")
@@ -135,53 +185,3 @@ def program(spec: CrossbarSpec, target: np.ndarray, params: WriteVerifyParams) -
         pulses += active
     unconverged = int(np.sum(np.abs(current - g) > band))
     return Programmed(shot, current, pulses, unconverged, energy)
-
-
-def evaluate(
-    spec: CrossbarSpec | str | os.PathLike[str],
-    target: np.ndarray,
-    *,
-    engine: str = "ngspice",
-    batch: int = 32,
-    seed: int = 0,
-    cost: CostModel | None = None,
-    params: WriteVerifyParams | None = None,
-) -> CompensationReport:
-    """Single-shot (before) against write-verified (after) conductances, run in ``engine``."""
-    spec = scheme_arguments(
-        spec,
-        engine=engine,
-        batch=batch,
-        seed=seed,
-        cost=cost,
-        params=params,
-        kind=WriteVerifyParams,
-    )
-    params = params or WriteVerifyParams()
-    cost = cost or CostModel()
-    prog = program(spec, target, params)
-    g = np.asarray(target, dtype=float)
-    v = held_out_inputs(spec, batch, seed)
-    reference = ideal_outputs(spec, g, v)
-    before = run_tile(spec, prog.single_shot, v, engine)
-    after = run_tile(spec, prog.verified, v, engine)
-    macs = spec.rows * spec.cols
-    rows_time = spec.rows * int(prog.pulses.max(initial=0)) * (params.t_pulse + cost.t_read)
-    return CompensationReport(
-        scheme="write-verify",
-        engine=engine,
-        energy_before=mvm_energy(spec, before, cost, macs=macs),
-        energy_after=mvm_energy(spec, after, cost, macs=macs),
-        base_cells=macs,
-        details={
-            "tolerance (of window)": params.tol,
-            "mean pulses per cell": float(prog.pulses.mean()),
-            "max pulses per cell": int(prog.pulses.max(initial=0)),
-            "cells outside tolerance": prog.unconverged,
-            "programming energy, one-off (J)": prog.energy,
-            "programming time, one-off (s)": rows_time,
-        },
-        reference=reference,
-        outputs_before=before.currents,
-        outputs_after=after.currents,
-    )

@@ -53,7 +53,7 @@ class IdealEngine(EngineBase):
 
     Its one-shot :meth:`run` is the exact ``V @ G`` of the inputs given: the spec's DAC and ADC
     are not applied (callers that compare against the converters' levels apply the DAC
-    themselves, e.g. :func:`cimspice.compensation.tile.ideal_outputs`). A network that programs
+    themselves, e.g. :attr:`cimspice.compensation.tile.Bench.reference`). A network that programs
     ideal tiles applies its own converters around :meth:`IdealTile.run`.
     """
 

@@ -36,7 +36,7 @@ from cimspice.errors import CircuitWarning, InputError
 from cimspice.memory import check_fits
 from cimspice.netlist import Deck, Sweep, build_deck
 from cimspice.result import Result
-from cimspice.spec import BUILTIN_MODELS, CrossbarSpec
+from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, CrossbarSpec
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -180,7 +180,7 @@ def _warn_if_cells_blocked(spec: CrossbarSpec) -> None:
         return
     if not spec.has_transistors or spec.access.model_file:
         return
-    vth = BUILTIN_MODELS[spec.access.model]["vth"]
+    vth = BUILTIN_TRANSISTOR_MODELS[spec.access.model]["vth"]
     if spec.access.v_gate < vth:
         warnings.warn(
             f"access.v_gate = {spec.access.v_gate} V is below the threshold of "
@@ -374,8 +374,6 @@ class NgspiceEngine(EngineBase):
                 [np.stack([table(n) for n in row], axis=-1) for row in deck.bit_nodes], axis=1
             )
         info: dict[str, object] = {
-            "power_drivers": power_drivers,
-            "power_readout": power_readout,
             "render_s": render_s,
             **{f"ngspice_{k}": t for k, t in times.items()},
         }
@@ -388,6 +386,8 @@ class NgspiceEngine(EngineBase):
             v_word=v_word,
             v_bit=v_bit,
             v_out=v_out,
+            power_drivers=power_drivers,
+            power_readout=power_readout,
             elapsed_s=time.perf_counter() - start,
             info=info,
         )

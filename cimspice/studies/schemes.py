@@ -3,8 +3,9 @@ with and without each scheme, on the surrogate (or nominal) tile model.
 
 A :class:`NetworkCase` is one configuration of the hardware; :func:`run_case` evaluates a
 model on it and returns a :class:`CaseResult` (accuracy, energy per MAC, write-verify pulses).
-How each tile-level scheme carries over to a network (:func:`scheme_cases` builds them from a
-base spec):
+How each tile-level scheme carries over to a network is the scheme's own
+:meth:`~cimspice.compensation.scheme.Scheme.network_form` (:func:`scheme_case` applies it;
+:func:`scheme_cases` builds every case from a base spec):
 
 ============================ ==============================================================
 ``ir-predistort``            every programmed tile's targets pre-distorted
@@ -15,13 +16,15 @@ base spec):
 ``column-calibration``       per layer output, a gain and offset fitted on the hardware's
                              outputs for reference inputs (the exact network's activations of
                              calibration samples) and removed digitally
-``reference-column``         the mapping scheme: one column per weight and a shared reference
-                             column (``mapping.scheme = "reference"``) instead of
-                             differential pairs
-``partitioning``             smaller tiles (``array.rows`` = ``array.cols``)
-``input-scaling``            ``driver.v_read`` and the ADC's full scale scaled by ``s``
-``bit-serial``               ``mapping.input_bits``: inputs applied one bit plane per cycle
-``write-verify``             the nonideal write-verify tolerance (``nonideal.verify_tol``)
+``reference-column``         the mapping scheme (``mapping.scheme``): ``dummy`` is one column
+                             per weight and a shared reference column (``"reference"``),
+                             ``differential`` a column pair per weight
+``partitioning``             smaller tiles (``array.rows``, ``array.cols``)
+``input-scaling``            ``scale``: ``driver.v_read`` and the ADC's full scale scaled by
+                             ``s``; ``bit-serial``: ``mapping.input_bits``, inputs applied one
+                             bit plane per cycle
+``write-verify``             the nonideal write-verify tolerance (``nonideal.verify_tol``,
+                             the tile-level tolerance times the window)
 ``hardware-aware``           the built-in model trained with weight noise
                              (:mod:`cimspice.nn.training`), same tiles
 ``mixed-precision``          some layers on SRAM CIM or digital units
@@ -43,9 +46,11 @@ from typing import Any
 
 import numpy as np
 
+from cimspice.compensation import make_scheme
 from cimspice.compensation.column_calibration import ColumnCalibration, fit
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
 from cimspice.compensation.ir_predistort import transfer
+from cimspice.compensation.scheme import Scheme
 from cimspice.errors import InputError
 from cimspice.mapping.matmul import HardwareMatMul, TileTransform
 from cimspice.nn.model import Model, measure_input_ranges
@@ -62,6 +67,7 @@ __all__ = [
     "predistort_transform",
     "run_case",
     "run_seeds",
+    "scheme_case",
     "scheme_cases",
 ]
 
@@ -351,6 +357,21 @@ def _per_inference(total: EnergyBreakdown, samples: int) -> EnergyBreakdown:
     )
 
 
+def scheme_case(scheme: Scheme, spec: CrossbarSpec) -> NetworkCase:
+    """``scheme`` at network level on ``spec``'s tiles: its
+    :meth:`~cimspice.compensation.scheme.Scheme.network_form` applied to ``spec``.
+
+    Raises:
+        InputError: the scheme has no network-level form on this spec (named).
+        SpecError: a value the form sets is invalid for the spec (named).
+    """
+    form = scheme.network_form(spec)
+    changed = spec
+    for key, value in form.changes.items():
+        changed = with_value(changed, key, value)
+    return NetworkCase(form.label, changed, (scheme.name,), form.predistort, form.calibrate)
+
+
 def scheme_cases(
     spec: CrossbarSpec,
     *,
@@ -360,7 +381,8 @@ def scheme_cases(
     input_bits: int = 8,
     verify_tol: float = 0.1e-6,
 ) -> dict[str, NetworkCase]:
-    """The base case and one case per network-level scheme (see the module), by label.
+    """The base case and one case per network-level scheme (see the module), by label; the
+    tile-level schemes from the registry (:func:`scheme_case`).
 
     Args:
         spec: the base spec (its own write-verify tolerance is the base's).
@@ -370,41 +392,28 @@ def scheme_cases(
         input_bits: bits of the bit-serial inputs.
         verify_tol: siemens, the tighter write-verify tolerance (the looser one is none).
     """
+    other = "dummy" if spec.mapping.scheme.value == "differential" else "differential"
+    schemes = [
+        make_scheme("ir-predistort"),
+        make_scheme("column-calibration"),
+        make_scheme("reference-column", mode=other),
+        *(make_scheme("partitioning", tile_rows=n, tile_cols=n) for n in tile_sizes),
+        make_scheme("input-scaling", mode="scale", scale=input_scale),
+        make_scheme("input-scaling", mode="bit-serial", bits=input_bits),
+    ]
     ni = spec.nonideal
+    noisy = bool(ni.prog_noise_abs or ni.prog_noise_rel)
+    if noisy:
+        window = spec.device.g_max - spec.device.g_min
+        schemes.append(make_scheme("write-verify", tol=verify_tol / window))
     cases = {"baseline": NetworkCase("baseline", spec)}
-    cases["ir-predistort"] = NetworkCase("ir-predistort", spec, ("ir-predistort",), True)
-    cases["column-calibration"] = NetworkCase(
-        "column-calibration", spec, ("column-calibration",), calibrate=True
-    )
-    other = "reference" if spec.mapping.scheme.value == "differential" else "differential"
-    cases[f"mapping {other}"] = NetworkCase(
-        f"mapping {other}", with_value(spec, "mapping.scheme", other), ("reference-column",)
-    )
-    for size in tile_sizes:
-        label = f"partitioning {size}x{size}"
-        cases[label] = NetworkCase(label, with_value(spec, "array.size", size), ("partitioning",))
-    scaled = with_value(spec, "driver.v_read", spec.driver.v_read * input_scale)
-    if spec.readout.adc_full_scale:
-        scaled = with_value(
-            scaled, "readout.adc_full_scale", spec.readout.adc_full_scale * input_scale
-        )
-    cases[f"input-scaling {input_scale:g}"] = NetworkCase(
-        f"input-scaling {input_scale:g}", scaled, ("input-scaling",)
-    )
-    cases[f"bit-serial {input_bits}b"] = NetworkCase(
-        f"bit-serial {input_bits}b",
-        with_value(spec, "mapping.input_bits", input_bits),
-        ("bit-serial",),
-    )
-    if ni.prog_noise_abs or ni.prog_noise_rel:
+    if noisy:
         cases["no write-verify"] = NetworkCase(
             "no write-verify", with_value(spec, "nonideal.verify_tol", 0.0), ()
         )
-        tight = with_value(spec, "nonideal.verify_tol", verify_tol)
-        tight = with_value(tight, "nonideal.verify_max_pulses", max(ni.verify_max_pulses, 20))
-        cases[f"write-verify {verify_tol * 1e6:g} uS"] = NetworkCase(
-            f"write-verify {verify_tol * 1e6:g} uS", tight, ("write-verify",)
-        )
+    for scheme in schemes:
+        case = scheme_case(scheme, spec)
+        cases[case.label] = case
     if hardware_aware:
         cases["hardware-aware"] = NetworkCase(
             "hardware-aware", spec, ("hardware-aware",), hardware_aware=hardware_aware

@@ -23,8 +23,8 @@ import numpy as np
 
 from cimspice.arguments import instance, integer
 from cimspice.caption import spec_caption
-from cimspice.errors import InputError, SpecError
-from cimspice.spec import CrossbarSpec, as_spec, spec_from_dict
+from cimspice.errors import InputError
+from cimspice.spec import CrossbarSpec, as_spec
 from cimspice.studies.evaluate import evaluate
 
 if TYPE_CHECKING:
@@ -60,22 +60,15 @@ def parse_sweep(text: str) -> tuple[str, list[Any]]:
 
 
 def with_value(spec: CrossbarSpec, key: str, value: Any) -> CrossbarSpec:
-    """``spec`` with ``key`` (dotted, or ``array.size``) set to ``value``, validated.
+    """``spec`` with ``key`` (dotted, or ``array.size``) set to ``value``, validated: one key
+    of :meth:`CrossbarSpec.replace <cimspice.spec.base.Sections.replace>`.
 
     Raises:
         SpecError: unknown key or invalid value (named).
     """
     instance(spec, CrossbarSpec, "spec")
     instance(key, str, "key", "a dotted spec key (str)")
-    data = spec.to_dict()
-    section, _, name = key.partition(".")
-    if key == "array.size":
-        data["array"]["rows"] = data["array"]["cols"] = value
-    elif section not in data or name not in data[section]:
-        raise SpecError("unknown sweep key (give a dotted spec key or array.size)", key=key)
-    else:
-        data[section][name] = value
-    return spec_from_dict(data, source=spec.source)
+    return spec.replace({key: value})
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,9 @@ def _cell(text: str) -> tuple[int, int]:
     return int(parts[0]), int(parts[1])
 
 
-def add_write_parser(sub: Any) -> None:
-    """Add ``write`` and its actions to the command line's subparsers."""
+def add_write_parser(sub: Any, *, spec_help: str) -> None:
+    """Add ``write`` and its actions to the command line's subparsers (``spec_help``: the
+    help of their SPEC argument, as every command words it)."""
     p = sub.add_parser(
         "write",
         help="write the array in SPICE: disturb, read disturb, write-verify",
@@ -56,7 +57,7 @@ def add_write_parser(sub: Any) -> None:
         "conductance change (fraction of the model's window): the half-select disturb of the "
         "spec's biasing (write.bias on passive arrays; both V/2 and V/3 with --compare-bias).",
     )
-    d.add_argument("spec", metavar="SPEC", help="array spec (TOML) with a [write] section")
+    d.add_argument("spec", metavar="SPEC", help=spec_help)
     d.add_argument("--pulses", type=_COUNT, default=10, metavar="N", help="write pulses (10)")
     d.add_argument("--kind", choices=("set", "reset"), default="set", help="pulse kind (set)")
     d.add_argument("--cell", type=_cell, metavar="ROW,COL", help="written cell (the middle)")
@@ -72,7 +73,7 @@ def add_write_parser(sub: Any) -> None:
         description="Read every row (or --row) READS times at driver.v_read and report the "
         "largest conductance change after each pass (fraction of the model's window).",
     )
-    r.add_argument("spec", metavar="SPEC", help="array spec (TOML) with a [write] section")
+    r.add_argument("spec", metavar="SPEC", help=spec_help)
     r.add_argument("--reads", type=_COUNT, default=10, metavar="N", help="read passes (10)")
     r.add_argument("--t-read", type=_POSITIVE, default=100e-9, metavar="S", help="read (100e-9)")
     r.add_argument("--row", type=_INDEX, metavar="I", help="read only this row")
@@ -88,7 +89,7 @@ def add_write_parser(sub: Any) -> None:
         "write it with its report (--report-dir), checked against a held-out run of other "
         "random targets (--held-out).",
     )
-    v.add_argument("spec", metavar="SPEC", help="array spec (TOML) with a [write] section")
+    v.add_argument("spec", metavar="SPEC", help=spec_help)
     v.add_argument("--targets", metavar="G.npy", help="targets, siemens (random: --seed)")
     v.add_argument("--seed", type=_INDEX, default=0, help="seed of random targets (0)")
     v.add_argument("--tol", type=_POSITIVE, default=0.03, help="tolerance, window fraction")

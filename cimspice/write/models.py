@@ -143,7 +143,7 @@ def dynamic_model(spec: CrossbarSpec) -> DynamicModel:
     """
     spec = as_spec(spec)
     w = spec.write
-    overrides = {str(k).lower(): float(v) for k, v in dict(w.params).items()}
+    overrides = {str(k).lower(): float(v) for k, v in dict(w.model_params).items()}
     if not w.model_file:
         if w.model not in BUILTIN_DYNAMIC_MODELS:
             known = ", ".join(repr(m) for m in BUILTIN_DYNAMIC_MODELS)
@@ -161,7 +161,7 @@ def dynamic_model(spec: CrossbarSpec) -> DynamicModel:
                 raise SpecError(
                     f"model {w.model!r} has no parameter {key!r}; its parameters: "
                     + ", ".join(params),
-                    key=f"write.params.{key}",
+                    key=f"write.model_params.{key}",
                     file=spec.source,
                 )
         params.update(overrides)
@@ -171,7 +171,7 @@ def dynamic_model(spec: CrossbarSpec) -> DynamicModel:
         if not state_max > state_min:
             raise SpecError(
                 f"the model's state range [{state_min}, {state_max}] is empty",
-                key="write.params",
+                key="write.model_params",
                 file=spec.source,
             )
         return DynamicModel(
