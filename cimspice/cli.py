@@ -540,6 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("name", nargs="?", metavar="NAME", help="print this preset's spec file")
     p.set_defaults(func=_cmd_presets)
+
+    from cimspice.write.cli import add_write_parser
+
+    add_write_parser(sub, spec_help=_SPEC_HELP)
     return parser
 
 

@@ -137,6 +137,22 @@ class SweepCache:
         check: its stored key, its checksum (``sha256`` of its other arrays, see
         :func:`~cimspice.checksums.arrays_checksum`) and, given the run's ``(batch, cols)``
         ``shape``, the shapes of its arrays."""
+
+        def check(arrays: dict[str, np.ndarray]) -> None:
+            _check_shapes((arrays["currents"], arrays["power"], arrays.get("v_out")), shape)
+
+        arrays = self.load_arrays(key, check)
+        if arrays is None:
+            return None
+        return arrays["currents"], arrays["power"], arrays.get("v_out")
+
+    def load_arrays(
+        self, key: str, check: Callable[[dict[str, np.ndarray]], None] | None = None
+    ) -> dict[str, np.ndarray] | None:
+        """The arrays stored under ``key`` (see :meth:`store_arrays`), or ``None`` if absent or
+        failing its check: its stored key, its checksum and ``check`` (which raises
+        ``ValueError`` or ``KeyError`` on arrays of the wrong names or shapes). A failing entry
+        is set aside as ``.bad`` with a warning."""
         path = self.path(key)
         if not path.exists():
             return None
@@ -149,14 +165,14 @@ class SweepCache:
                     raise ValueError("edited or damaged after it was written: checksum differs")
             if str(arrays["key"]) != key:
                 raise ValueError("stored key differs from the file name")
-            outputs = arrays["currents"], arrays["power"], arrays.get("v_out")
-            _check_shapes(outputs, shape)
-            return outputs
+            if check is not None:
+                check(arrays)
+            return arrays
         except (OSError, ValueError, KeyError, EOFError, MemoryError, zipfile.BadZipFile) as err:
             warnings.warn(
                 f"cache entry {path} failed its check ({err}); running it again",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             # Set it aside rather than delete it: another thread may be storing a good one.
             with contextlib.suppress(OSError):
@@ -167,9 +183,14 @@ class SweepCache:
         self, key: str, currents: np.ndarray, power: np.ndarray, v_out: np.ndarray | None = None
     ) -> None:
         """Write an entry atomically."""
-        arrays = {"key": np.array(key), "currents": currents, "power": power}
+        arrays = {"currents": currents, "power": power}
         if v_out is not None:
             arrays["v_out"] = v_out
+        self.store_arrays(key, arrays)
+
+    def store_arrays(self, key: str, arrays: dict[str, np.ndarray]) -> None:
+        """Write an entry of any named arrays atomically, with its key and a checksum."""
+        arrays = {"key": np.array(key), **arrays}
         arrays["sha256"] = np.array(arrays_checksum(arrays))
         save_npz_atomic(self.path(key), arrays)
 

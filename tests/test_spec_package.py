@@ -60,7 +60,14 @@ BASES = {  # one spec per hash-rule branch: cells, readouts, op-amps, converters
 
 def _other(value, key):
     """A different valid value of the same type for ``key``."""
-    special = {"levels": 64, "drift_time": 2.0, "model": "pch" if value == "nch" else "nch"}
+    special = {
+        "levels": 64,
+        "drift_time": 2.0,
+        "model": "pch" if value == "nch" else "nch",
+        "model_params": {"r_on": 1e4},
+        "set_polarity": -1,
+        "bias": "v/3",
+    }
     if key in special and special[key] != value:
         return special[key]
     if isinstance(value, enum.Enum):

@@ -20,8 +20,9 @@ The package, in the order its modules build on each other:
   ``replace``;
 - :mod:`~cimspice.spec.tile`: the tile's circuit tables and :class:`TileSpec` (with the
   content hash a surrogate is tied to);
+- :mod:`~cimspice.spec.write`: ``[write]``, the dynamic memristor model and write pulses;
 - :mod:`~cimspice.spec.network`: ``[mapping]``, ``[nonideal]`` and :class:`NetworkSpec`, the
-  registry of network tables (never in the hash);
+  registry of network tables (with ``[write]``; never in the hash);
 - :mod:`~cimspice.spec.crossbar`: :class:`CrossbarSpec`, both in one (what a spec file holds);
 - :mod:`~cimspice.spec.load`: :func:`spec_from_dict`, :func:`load_spec`, :func:`load_preset`,
   :func:`as_spec`;
@@ -57,6 +58,7 @@ from cimspice.spec.tile import (
     TileSpec,
     WireSpec,
 )
+from cimspice.spec.write import WriteSpec
 
 __all__ = [
     "BUILTIN_TRANSISTOR_MODELS",
@@ -80,6 +82,7 @@ __all__ = [
     "SelectorSpec",
     "TileSpec",
     "WireSpec",
+    "WriteSpec",
     "as_spec",
     "describe",
     "load_preset",

@@ -1,9 +1,10 @@
 """The spec of a spec file: one tile and how networks use it.
 
 A :class:`CrossbarSpec` is a :class:`~cimspice.spec.tile.TileSpec` (the circuit) and a
-:class:`~cimspice.spec.network.NetworkSpec` (``[mapping]``, ``[nonideal]``) in one: one TOML
-file holds both, every function that takes a spec takes it, and its :attr:`~TileSpec.tile`
-and :attr:`~NetworkSpec.network` give the two parts apart. Its content hash is the tile's.
+:class:`~cimspice.spec.network.NetworkSpec` (``[mapping]``, ``[nonideal]``, ``[write]``) in
+one: one TOML file holds both, every function that takes a spec takes it, and its
+:attr:`~TileSpec.tile` and :attr:`~NetworkSpec.network` give the two parts apart. Its content
+hash is the tile's.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ class CrossbarSpec(NetworkSpec, TileSpec):
 
     Tables (fields, in a spec file's order): ``array``, ``wire``, ``driver``, ``readout``,
     ``device``, ``access``, ``selector`` (the tile: :class:`TileSpec`), ``mapping``,
-    ``nonideal`` (the network: :class:`NetworkSpec`); then ``source`` and ``cards`` (see
-    :class:`TileSpec`; keyword only, not part of the spec's identity).
+    ``nonideal``, ``write`` (the network tables: :class:`NetworkSpec`); then ``source`` and
+    ``cards`` (see :class:`TileSpec`; keyword only, not part of the spec's identity).
     """
 
     @classmethod

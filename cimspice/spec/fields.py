@@ -53,6 +53,7 @@ __all__ = [
     "omit_if_default",
     "param",
     "positive",
+    "printable_path",
     "section",
     "when",
 ]
@@ -130,6 +131,18 @@ positive = Check(
 
 finite = Check(lambda v: None if math.isfinite(v) else f"must be finite, got {v!r}", "finite")
 """A finite number of either sign."""
+
+
+printable_path = Check(
+    lambda v: (
+        None
+        if all(c.isprintable() for c in v) and len(v) <= 4096
+        else "must be a path of printable characters (no newlines or control characters), "
+        "at most 4096 long"
+    ),
+    "printable, at most 4096 characters",
+)
+"""A path of printable characters (no newlines or control characters), at most 4096 long."""
 
 
 def at_least(low: int, what: str = "") -> Check:

@@ -1,4 +1,5 @@
-"""The network spec: how a network's layers use a tile (``[mapping]``, ``[nonideal]``).
+"""The network spec: how a network's layers use a tile (``[mapping]``, ``[nonideal]``), and how
+the tile is written (``[write]``, declared in :mod:`cimspice.spec.write`).
 
 These tables do not change the tile's circuit, so they never enter its content hash: a
 surrogate calibrated for a tile stays valid whatever they hold. :class:`NetworkSpec` is the
@@ -26,6 +27,7 @@ from cimspice.spec.fields import (
     positive,
     section,
 )
+from cimspice.spec.write import WriteSpec
 
 __all__ = [
     "MAX_LEVELS",
@@ -244,11 +246,12 @@ class NonidealSpec(Section):
 
 @dataclass(frozen=True)
 class NetworkSpec(Sections):
-    """How a network's layers use a tile: the network tables of a spec file.
+    """How a network's layers use a tile, and how the tile is written: the network tables of
+    a spec file.
 
     Its fields are the registry of network tables: each is declared with
-    :func:`~cimspice.spec.fields.section` and ``hash=never`` (how a network uses the tile is
-    not the tile).
+    :func:`~cimspice.spec.fields.section` and ``hash=never`` (how a network uses or writes
+    the tile is not the tile's read circuit).
     """
 
     mapping: MappingSpec = section(
@@ -256,6 +259,11 @@ class NetworkSpec(Sections):
     )
     nonideal: NonidealSpec = section(
         NonidealSpec, doc="Seeded device non-idealities (all off by default).", hash=never
+    )
+    write: WriteSpec = section(
+        WriteSpec,
+        doc="The memristor's dynamic model and the write pulses (writes only).",
+        hash=never,
     )
 
     @property

@@ -39,6 +39,7 @@ from cimspice.spec.fields import (
     omit_if_default,
     param,
     positive,
+    printable_path,
     section,
     when,
 )
@@ -438,6 +439,7 @@ class AccessSpec(Section):
     )
     model_file: str = param(
         "",
+        check=printable_path,
         doc="Path of a SPICE model file (a foundry card, say) defining model; relative "
         "paths are taken from the spec file's folder. Empty: built-in models. The file is "
         "checked before use (model cards only, from the spec's folder or a folder in "
@@ -475,12 +477,6 @@ class AccessSpec(Section):
                     "must be a model name (up to 64 letters, digits, '_' and '.', not "
                     f"starting with '.'), got {value!r}",
                 )
-        if any(not c.isprintable() for c in self.model_file) or len(self.model_file) > 4096:
-            raise self.error(
-                "model_file",
-                "must be a path of printable characters (no newlines or control characters), "
-                "at most 4096 long",
-            )
         if self.model_section and not self.model_file:
             raise self.error("model_section", "is set without access.model_file")
         if not self.model_file and self.model not in BUILTIN_TRANSISTOR_MODELS:

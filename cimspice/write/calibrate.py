@@ -1,0 +1,287 @@
+"""The network-level programming model, calibrated from SPICE write-verify runs.
+
+:func:`calibrate_programming` takes :class:`~cimspice.write.verify.VerifyResult` s and bins
+their cells by target level (the target's place in the spec's window, ``u = (G_t - g_min) /
+(g_max - g_min)``). Per bin it keeps the programmed error (a fraction of the window) and the
+pulses of every cell, so that :meth:`ProgrammingModel.program` draws a cell's outcome from the
+SPICE outcomes of cells with targets like its own (an empirical, state-dependent model: no
+assumed distribution). It also fits the generic device model's parameters
+(:mod:`cimspice.devices.generic`: ``sigma = prog_noise_abs + prog_noise_rel * target``, in
+siemens) to the binned spread by least squares, for a device model that takes a Gaussian.
+
+The model is data (:meth:`ProgrammingModel.to_dict`, JSON ``cimspice-programming/1`` with a
+SHA-256 of its content): a device model loads it with :func:`load_programming_model` and needs
+nothing else of this package.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cimspice.checksums import json_checksum
+from cimspice.errors import InputError
+from cimspice.write.verify import VerifyResult
+
+__all__ = [
+    "FORMAT",
+    "ProgrammingModel",
+    "calibrate_programming",
+    "compare",
+    "load_programming_model",
+    "write_calibration_report",
+]
+
+FORMAT = "cimspice-programming/1"
+"""The format name of a saved programming model."""
+
+
+@dataclass(frozen=True)
+class ProgrammingModel:
+    """Programming outcomes per target level, measured in SPICE.
+
+    Attributes:
+        edges: ``(n_bins + 1,)`` bin edges of the target level ``u`` in [0, 1].
+        errors: per bin, the programmed errors (fraction of the window), sorted.
+        pulses: per bin, the pulses per cell.
+        window: siemens, ``(g_min, g_max)`` of the spec the runs were made for.
+        tol: the write-verify tolerance (fraction of the window).
+        prog_noise_abs: siemens, the fitted ``sigma`` at ``G = 0`` (generic device model).
+        prog_noise_rel: the fitted ``sigma`` per siemens of target.
+        energy_per_cell_j: joule, the mean programming energy per cell.
+        time_per_cell_s: second, the mean programming time per cell (rows in turn).
+        source: what the runs were (spec, model, policy), for the report.
+    """
+
+    edges: np.ndarray
+    errors: tuple[np.ndarray, ...]
+    pulses: tuple[np.ndarray, ...]
+    window: tuple[float, float]
+    tol: float
+    prog_noise_abs: float
+    prog_noise_rel: float
+    energy_per_cell_j: float
+    time_per_cell_s: float
+    source: str = ""
+
+    def _bins(self, targets: np.ndarray) -> np.ndarray:
+        g_min, g_max = self.window
+        u = (np.asarray(targets, dtype=float) - g_min) / (g_max - g_min)
+        b = np.clip(np.searchsorted(self.edges, u, side="right") - 1, 0, len(self.errors) - 1)
+        # an empty bin borrows from the nearest bin with data
+        filled = np.array([len(e) > 0 for e in self.errors])
+        if not filled.all():
+            near = np.array(
+                [
+                    np.flatnonzero(filled)[np.argmin(np.abs(np.flatnonzero(filled) - k))]
+                    for k in range(len(filled))
+                ]
+            )
+            b = near[b]
+        return b
+
+    def program(
+        self, targets: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Programmed conductances (siemens, clipped to the window) and pulses per cell for
+        ``targets``: each cell draws the outcome of a SPICE cell from its target's bin."""
+        t = np.asarray(targets, dtype=float)
+        g_min, g_max = self.window
+        bins = self._bins(t)
+        err = np.empty(t.shape)
+        pulses = np.empty(t.shape, dtype=int)
+        for k in np.unique(bins).tolist():
+            mask = bins == k
+            pick = rng.integers(0, len(self.errors[k]), int(mask.sum()))
+            err[mask] = self.errors[k][pick]
+            pulses[mask] = self.pulses[k][pick]
+        return np.clip(t + err * (g_max - g_min), g_min, g_max), pulses
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON-ready data, with its checksum."""
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "edges": self.edges.tolist(),
+            "errors": [e.tolist() for e in self.errors],
+            "pulses": [p.tolist() for p in self.pulses],
+            "window": list(self.window),
+            "tol": self.tol,
+            "prog_noise_abs": self.prog_noise_abs,
+            "prog_noise_rel": self.prog_noise_rel,
+            "energy_per_cell_j": self.energy_per_cell_j,
+            "time_per_cell_s": self.time_per_cell_s,
+            "source": self.source,
+        }
+        data["sha256"] = json_checksum(data)
+        return data
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON, atomically."""
+        from cimspice.outputs import atomic_output
+
+        with atomic_output(path, "w", what="programming model") as handle:
+            json.dump(self.to_dict(), handle, indent=1)
+
+
+def load_programming_model(path: str | Path) -> ProgrammingModel:
+    """Read a model written by :meth:`ProgrammingModel.save`.
+
+    Raises:
+        InputError: not such a file, or edited after it was written (checksum).
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"cannot read programming model {path}: {err}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path} is not a programming model ({FORMAT})")
+    stored = data.pop("sha256", None)
+    if stored != json_checksum(data):
+        raise InputError(f"programming model {path} was edited after cimspice wrote it")
+    try:
+        return ProgrammingModel(
+            edges=np.asarray(data["edges"], dtype=float),
+            errors=tuple(np.asarray(e, dtype=float) for e in data["errors"]),
+            pulses=tuple(np.asarray(p, dtype=int) for p in data["pulses"]),
+            window=(float(data["window"][0]), float(data["window"][1])),
+            tol=float(data["tol"]),
+            prog_noise_abs=float(data["prog_noise_abs"]),
+            prog_noise_rel=float(data["prog_noise_rel"]),
+            energy_per_cell_j=float(data["energy_per_cell_j"]),
+            time_per_cell_s=float(data["time_per_cell_s"]),
+            source=str(data.get("source", "")),
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise InputError(f"programming model {path} is malformed: {err}") from None
+
+
+def calibrate_programming(
+    runs: Sequence[VerifyResult], *, bins: int = 4, source: str = ""
+) -> ProgrammingModel:
+    """Fit the programming model to write-verify runs (of one spec).
+
+    Raises:
+        InputError: no runs, runs of different windows, or a bad bin count.
+    """
+    if not runs:
+        raise InputError("calibration needs at least one write-verify run")
+    if not isinstance(bins, int) or bins < 1:
+        raise InputError(f"bins must be an integer >= 1, got {bins!r}")
+    window = runs[0].window
+    if any(r.window != window for r in runs):
+        raise InputError("every run must be of the same spec window (device.g_min, g_max)")
+    g_min, g_max = window
+    targets = np.concatenate([r.targets.ravel() for r in runs])
+    errors = np.concatenate([r.errors.ravel() for r in runs])
+    pulses = np.concatenate([r.pulses.ravel() for r in runs])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    u = (targets - g_min) / (g_max - g_min)
+    which = np.clip(np.searchsorted(edges, u, side="right") - 1, 0, bins - 1)
+    per_err = tuple(np.sort(errors[which == k]) for k in range(bins))
+    per_pulses = tuple(pulses[which == k] for k in range(bins))
+    # sigma (siemens) per bin against the bin's mean target, fitted as a + b * G
+    centres, sigmas = [], []
+    for k in range(bins):
+        if len(per_err[k]) >= 2:
+            centres.append(float(np.mean(targets[which == k])))
+            sigmas.append(float(np.std(per_err[k]) * (g_max - g_min)))
+    if len(centres) >= 2:
+        b, a = np.polyfit(centres, sigmas, 1)
+    else:
+        a, b = (sigmas[0] if sigmas else 0.0), 0.0
+    cells = sum(r.targets.size for r in runs)
+    return ProgrammingModel(
+        edges=edges,
+        errors=per_err,
+        pulses=per_pulses,
+        window=window,
+        tol=runs[0].tol_s / (g_max - g_min),
+        prog_noise_abs=max(float(a), 0.0),
+        prog_noise_rel=max(float(b), 0.0),
+        energy_per_cell_j=sum(r.energy_j for r in runs) / cells,
+        time_per_cell_s=sum(r.time_s for r in runs) / cells,
+        source=source,
+    )
+
+
+def compare(model: ProgrammingModel, held_out: VerifyResult, seed: int = 0) -> dict[str, float]:
+    """The model against held-out SPICE write-verify: RMS error of each, their
+    Kolmogorov-Smirnov distance, mean pulses of each (model drawn for the same targets)."""
+    rng = np.random.default_rng(seed)
+    draws = [model.program(held_out.targets, rng) for _ in range(20)]
+    g_min, g_max = model.window
+    model_err = np.concatenate(
+        [((g - held_out.targets) / (g_max - g_min)).ravel() for g, _ in draws]
+    )
+    spice_err = held_out.errors.ravel()
+    grid = np.sort(np.concatenate([model_err, spice_err]))
+    cdf = lambda s: np.searchsorted(np.sort(s), grid, side="right") / len(s)  # noqa: E731
+    return {
+        "rms_spice": float(np.sqrt(np.mean(spice_err**2))),
+        "rms_model": float(np.sqrt(np.mean(model_err**2))),
+        "ks": float(np.max(np.abs(cdf(model_err) - cdf(spice_err)))),
+        "pulses_spice": float(held_out.pulses.mean()),
+        "pulses_model": float(np.mean([p.mean() for _, p in draws])),
+        "cells": float(spice_err.size),
+    }
+
+
+def write_calibration_report(
+    model: ProgrammingModel, folder: str | Path, held_out: VerifyResult | None = None
+) -> list[Path]:
+    """``report.md`` and ``errors.png`` (the programmed-error histogram of the calibration
+    runs and, with ``held_out``, of held-out runs beside the model's draws) in ``folder``."""
+    from cimspice.plots import save_figure
+    from cimspice.plots.write import plot_verify_histogram
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Programming model calibrated from SPICE write-verify",
+        "",
+        f"Source: {model.source or '-'}",
+        "",
+        f"Window {model.window[0]:.4g} .. {model.window[1]:.4g} S; verify tolerance "
+        f"{model.tol:.3g} of the window.",
+        "",
+        "| target level | cells | error mean | error std | error max abs | pulses mean |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k, (e, p) in enumerate(zip(model.errors, model.pulses, strict=True)):
+        lo, hi = model.edges[k], model.edges[k + 1]
+        if len(e):
+            lines.append(
+                f"| {lo:.2f}-{hi:.2f} | {len(e)} | {e.mean():.3g} | {e.std():.3g} | "
+                f"{np.abs(e).max():.3g} | {p.mean():.2f} |"
+            )
+        else:
+            lines.append(f"| {lo:.2f}-{hi:.2f} | 0 | - | - | - | - |")
+    lines += [
+        "",
+        f"Generic device model fit: sigma = {model.prog_noise_abs:.3g} S + "
+        f"{model.prog_noise_rel:.3g} * target (nonideal.prog_noise_abs, prog_noise_rel).",
+        f"Energy per cell {model.energy_per_cell_j:.3g} J; time per cell "
+        f"{model.time_per_cell_s:.3g} s (rows programmed in turn).",
+    ]
+    held = None
+    if held_out is not None:
+        c = compare(model, held_out)
+        held = held_out.errors.ravel()
+        lines += [
+            "",
+            "## Held-out SPICE runs",
+            "",
+            f"{int(c['cells'])} cells: RMS error SPICE {c['rms_spice']:.3g}, model "
+            f"{c['rms_model']:.3g}; Kolmogorov-Smirnov distance {c['ks']:.3f}; mean pulses "
+            f"SPICE {c['pulses_spice']:.2f}, model {c['pulses_model']:.2f}.",
+        ]
+    (folder / "report.md").write_text("\n".join(lines) + "\n")
+    calib = np.concatenate(model.errors)
+    fig = plot_verify_histogram(calib, held, tol=model.tol)
+    save_figure(fig, folder / "errors.png")
+    return [folder / "report.md", folder / "errors.png"]

@@ -1,0 +1,249 @@
+"""Write decks: an array of dynamic memristors under a pulse program, as an ngspice transient.
+
+The deck (``netlists/memristor_write.cir.j2``) holds the spec's wires, cells (0T1R, 1T1R with
+the access transistors of ``[access]``, 1S1R with the selectors of ``[selector]``) and
+parasitic capacitors, a dynamic memristor per cell (:mod:`cimspice.write.models`) whose state
+starts where ``states`` says (``.ic``), a piecewise-linear driver on every word line, bit line
+and select line, and three energy integrators. Its output is interpolated to a grid on which
+every phase ends, so that states, currents and energies are read exactly at the phase ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cimspice import __version__
+from cimspice.errors import InputError, NetlistError
+from cimspice.spec import CellKind, CrossbarSpec
+from cimspice.topology import PassiveTopology
+from cimspice.write.models import DynamicModel
+from cimspice.write.pulses import Program
+
+__all__ = ["DEFAULT_RELTOL", "WriteDeck", "build_write_deck", "cell_factors", "print_step"]
+
+DEFAULT_RELTOL = 1e-5
+"""ngspice's reltol in write decks. One device's state under a pulse agrees with an ODE solver to
+~1e-4 of its range at 1e-6 and ~3e-5 at 1e-7 (tests/test_write_models.py); on a 16x16 array
+under a SET pulse the states at 1e-5 agreed with those at 1e-6 to 4e-7 nm (Stanford) and 2e-15
+(VTEAM), 20-40% faster; at 1e-4 to 4e-6 nm and 4e-3 (the VTEAM cell switching)."""
+GRID_S = 1e-15
+"""Phase ends are placed on this grid (second) to find a common print step."""
+
+
+@dataclass(frozen=True)
+class WriteDeck:
+    """A rendered write deck and the names of what it saves.
+
+    Attributes:
+        text: the netlist.
+        t_step: second, the print step (every phase end is a multiple of it).
+        ends: second, each phase's end.
+        state_nodes: ``[rows][cols]`` state node names.
+        word_sources, bit_sources: the drivers' names.
+    """
+
+    text: str
+    t_step: float
+    ends: np.ndarray
+    state_nodes: tuple[tuple[str, ...], ...]
+    word_sources: tuple[str, ...]
+    bit_sources: tuple[str, ...]
+
+    @property
+    def points(self) -> int:
+        """Points of the output grid."""
+        return round(float(self.ends[-1]) / self.t_step) + 1
+
+
+def print_step(ends: np.ndarray) -> float:
+    """The largest step (second) of which every phase end is a multiple (on a 1 fs grid).
+
+    Raises:
+        InputError: a phase end off the 1 fs grid.
+    """
+    ticks = np.rint(np.asarray(ends) / GRID_S)
+    if np.any(np.abs(ticks * GRID_S - ends) > 1e-6 * np.maximum(ends, GRID_S)):
+        raise InputError("phase durations and edges must be whole femtoseconds")
+    step = 0
+    for t in ticks.astype(np.int64).tolist():
+        step = math.gcd(step, t)
+    return step * GRID_S
+
+
+def cell_factors(spec: CrossbarSpec) -> np.ndarray:
+    """Each cell's factor on its model's switching rates, ``(rows, cols)``: log-normal with
+    ``write.variation`` the standard deviation of its log, drawn from ``write.seed`` (ones
+    when there is no variation)."""
+    sigma = spec.write.variation
+    if sigma == 0:
+        return np.ones((spec.rows, spec.cols))
+    rng = np.random.default_rng(np.random.SeedSequence([spec.write.seed, 16]))
+    return np.exp(rng.normal(0.0, sigma, (spec.rows, spec.cols)))
+
+
+def _table(points: list[tuple[float, float]]) -> str:
+    return " ".join(f"{t!r} {v!r}" for t, v in points)
+
+
+def build_write_deck(
+    spec: CrossbarSpec,
+    model: DynamicModel,
+    program: Program,
+    states: np.ndarray,
+    *,
+    reltol: float = DEFAULT_RELTOL,
+) -> WriteDeck:
+    """Render the write deck of ``program`` on ``spec``'s array, every cell starting at
+    ``states`` (``(rows, cols)``, in the model's state units).
+
+    Raises:
+        InputError: states of the wrong shape or outside the model's range; levels of the
+            wrong length.
+        NetlistError: the template is missing or incomplete.
+    """
+    import jinja2
+
+    from cimspice.netlist import _environment
+
+    rows, cols = spec.rows, spec.cols
+    x0 = np.asarray(states, dtype=float)
+    if x0.shape != (rows, cols) or not np.all(np.isfinite(x0)):
+        raise InputError(f"states must be finite, shape ({rows}, {cols}), got {x0.shape}")
+    margin = 0.01 * (model.state_max - model.state_min)  # a bound is approached smoothly
+    if x0.min() < model.state_min - margin or x0.max() > model.state_max + margin:
+        raise InputError(
+            f"states must lie in the model's range [{model.state_min}, {model.state_max}] "
+            f"{model.unit}, got [{x0.min():.6g}, {x0.max():.6g}]"
+        )
+    for phase in program.phases:
+        if phase.word.shape != (rows,) or phase.bit.shape != (cols,) or phase.gate.shape != (rows,):
+            raise InputError(f"a phase's levels do not fit the {rows}x{cols} array")
+    if not (0 < reltol < 1e-2):
+        raise InputError(f"reltol must be in (0, 0.01), got {reltol!r}")
+    ends = program.ends
+    t_step = print_step(ends)
+    topo = PassiveTopology.from_spec(spec)
+    word, bit = topo.word_nodes(), topo.bit_nodes()
+    one_t = spec.array.cell == CellKind.ONE_T_ONE_R
+    one_s = spec.array.cell == CellKind.ONE_S_ONE_R
+    word_sources = tuple(f"vw{i}" for i in range(rows))
+    bit_sources = tuple(f"vb{j}" for j in range(cols))
+    drivers = [
+        (word_sources[i], topo.driver_node(i), _table(program.pwl("word", i))) for i in range(rows)
+    ]
+    drivers += [
+        (bit_sources[j], topo.sense_node(j), _table(program.pwl("bit", j))) for j in range(cols)
+    ]
+    power = [(f"bpw{i}", topo.driver_node(i), word_sources[i], "ew") for i in range(rows)]
+    power += [(f"bpb{j}", topo.sense_node(j), bit_sources[j], "eb") for j in range(cols)]
+    if one_t:
+        drivers += [(f"vg{i}", f"g{i}", _table(program.pwl("gate", i))) for i in range(rows)]
+        power += [(f"bpg{i}", f"g{i}", f"vg{i}", "eg") for i in range(rows)]
+    segments: list[tuple[str, str, str, str]] = []
+    if topo.r_first > 0:
+        segments += [
+            (f"rw{i}_0", topo.driver_node(i), word[i][0], repr(topo.r_first)) for i in range(rows)
+        ]
+    if topo.r_row > 0:
+        segments += [
+            (f"rw{i}_{j}", word[i][j - 1], word[i][j], repr(topo.r_row))
+            for i in range(rows)
+            for j in range(1, cols)
+        ]
+    if topo.r_col > 0:
+        segments += [
+            (f"rb{i}_{j}", bit[i][j], bit[i + 1][j], repr(topo.r_col))
+            for i in range(rows - 1)
+            for j in range(cols)
+        ]
+    if topo.r_last > 0:
+        segments += [
+            (f"rb{rows - 1}_{j}", bit[rows - 1][j], topo.sense_node(j), repr(topo.r_last))
+            for j in range(cols)
+        ]
+    factors = cell_factors(spec)
+    inner = one_t or one_s
+    memristors, initial, caps = [], [], []
+    state_nodes = tuple(tuple(f"x{i}_{j}" for j in range(cols)) for i in range(rows))
+    for i in range(rows):
+        for j in range(cols):
+            top = word[i][j]
+            bottom = f"m{i}_{j}" if inner else bit[i][j]
+            # SET is the word line above the bit line, whatever the model's own polarity
+            p, n = (top, bottom) if model.set_polarity > 0 else (bottom, top)
+            memristors.append(
+                model.instance(f"r{i}_{j}", p, n, state_nodes[i][j], float(factors[i, j]))
+            )
+            initial.append((state_nodes[i][j], repr(float(x0[i, j]))))
+            if spec.device.c_cell > 0:
+                caps.append((f"cc{i}_{j}", top, bottom, repr(spec.device.c_cell)))
+    fixed = {topo.driver_node(i) for i in range(rows)} | {topo.sense_node(j) for j in range(cols)}
+    for c, nodes, prefix in ((spec.wire.c_row, word, "cw"), (spec.wire.c_col, bit, "cb")):
+        if c > 0:
+            count: dict[str, int] = {}
+            for line in nodes:
+                for node in line:
+                    count[node] = count.get(node, 0) + 1
+            caps += [
+                (f"{prefix}{k}", node, "0", repr(c * m))
+                for k, (node, m) in enumerate(count.items())
+                if node not in fixed
+            ]
+    transistors: list[tuple[str, str, str, str]] = []
+    transistor_text = transistor_source = transistor_model = ""
+    if one_t:
+        cards = spec.model_cards()
+        prefix = cards.instance_prefix(spec.access.model)
+        transistors = [
+            (f"{prefix}mn{i}_{j}", f"m{i}_{j}", f"g{i}", bit[i][j])
+            for i in range(rows)
+            for j in range(cols)
+        ]
+        transistor_text = cards.text.rstrip("\n")
+        transistor_source = cards.name
+        transistor_model = spec.access.model
+    selectors = [
+        (f"bs{i}_{j}", f"m{i}_{j}", bit[i][j]) for i in range(rows) for j in range(cols) if one_s
+    ]
+    save = [f"v({n})" for row in state_nodes for n in row] + ["v(ew)", "v(eb)", "v(eg)"]
+    save += [f"i({s})" for s in (*word_sources, *bit_sources)]
+    context = {
+        "version": __version__,
+        "rows": rows,
+        "cols": cols,
+        "cell": spec.array.cell.value,
+        "model_name": model.name,
+        "model_source": model.cards.name,
+        "model_text": model.cards.text.rstrip("\n"),
+        "transistor_text": transistor_text,
+        "transistor_source": transistor_source,
+        "transistor_model": transistor_model,
+        "w": repr(spec.access.w),
+        "l": repr(spec.access.l),
+        "n_phases": len(program.phases),
+        # half a step beyond the last phase end, so that the interpolated grid holds it
+        "t_stop": repr(float(ends[-1]) + 0.5 * t_step),
+        "t_step": repr(t_step),
+        "reltol": repr(reltol),
+        "drivers": drivers,
+        "segments": segments,
+        "memristors": memristors,
+        "selectors": selectors,
+        "i_s": repr(spec.selector.i_s),
+        "v_s": repr(spec.selector.v_s),
+        "transistors": transistors,
+        "capacitors": caps,
+        "power": power,
+        "initial": initial,
+        "save_line": " ".join(save),
+    }
+    try:
+        text = _environment().get_template("memristor_write.cir.j2").render(context)
+    except jinja2.TemplateNotFound as err:
+        raise NetlistError(f"netlist template not found: {err.name}") from None
+    except jinja2.UndefinedError as err:
+        raise NetlistError(f"netlist template memristor_write.cir.j2: {err.message}") from None
+    return WriteDeck(text, t_step, ends, state_nodes, word_sources, bit_sources)

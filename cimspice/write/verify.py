@@ -1,0 +1,234 @@
+"""Write-verify in SPICE: program, read, adjust, row by row through the real array.
+
+Every iteration is one pulse program (one or more chained ngspice decks): for each row that
+still has cells outside tolerance, a SET phase for the cells that read too low and a RESET
+phase for those that read too high (each cell with its own amplitude, or its own width), then
+a read of the row at ``driver.v_read``. A cell's programmed conductance is what the array reads:
+its bit line's current over ``v_read`` (through its access transistor on 1T1R, with the wires'
+drop), the quantity a real verify compares. Between iterations Python decides the next pulses
+from the reads (:class:`VerifyPolicy`): incremental amplitude (ISPP) or incremental width, the
+increment starting again when a cell overshoots and turns around.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cimspice.arrays import check_conductances
+from cimspice.errors import InputError
+from cimspice.spec import CrossbarSpec, as_spec
+from cimspice.sweep import SweepCache
+from cimspice.write.disturb import initial_states
+from cimspice.write.models import dynamic_model
+from cimspice.write.pulses import Phase, Program, read_row, row_pulse
+from cimspice.write.run import run_program
+
+__all__ = ["VerifyPolicy", "VerifyResult", "write_verify"]
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """How write-verify chooses pulses.
+
+    Attributes:
+        tol: a cell is done when its read conductance is within ``tol * (g_max - g_min)``
+            of its target (the spec's ``[device]`` window).
+        mode: ``"amplitude"`` (each further pulse in the same direction ``step`` volts higher,
+            width ``write.t_pulse``) or ``"width"`` (amplitude ``v_set_start`` /
+            ``v_reset_start``, each further pulse ``write.t_pulse`` longer).
+        v_set_start, v_reset_start: volt, the first SET and RESET amplitudes.
+        step: volt, the amplitude increment.
+        v_max: volt, the largest amplitude.
+        max_pulses: most pulses per cell.
+        t_read: second, a verify read's duration.
+    """
+
+    tol: float = 0.02
+    mode: str = "amplitude"
+    v_set_start: float = 1.6
+    v_reset_start: float = 1.0
+    step: float = 0.05
+    v_max: float = 3.0
+    max_pulses: int = 20
+    t_read: float = 20e-9
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("amplitude", "width"):
+            raise InputError(f"mode must be 'amplitude' or 'width', got {self.mode!r}")
+        for name in ("tol", "v_set_start", "v_reset_start", "v_max", "t_read"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
+                raise InputError(f"{name} must be a number > 0, got {value!r}")
+        if not (isinstance(self.step, int | float) and self.step >= 0):
+            raise InputError(f"step must be >= 0 V, got {self.step!r}")
+        if not isinstance(self.max_pulses, int) or self.max_pulses < 1:
+            raise InputError(f"max_pulses must be an integer >= 1, got {self.max_pulses!r}")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What write-verify reached.
+
+    Attributes:
+        targets: siemens, ``(rows, cols)``.
+        programmed: siemens, the last read of every cell.
+        history: siemens, ``(iterations + 1, rows, cols)``: the reads, before and after each
+            iteration.
+        pulses: ``(rows, cols)``, write pulses per cell.
+        converged: ``(rows, cols)``, whether each cell ended within tolerance.
+        states: the cells' final states (the model's units).
+        time_s: second, the simulated programming time (pulses, reads, edges; rows in turn).
+        energy_j: joule, what every source delivered over the whole programming.
+        tol_s: siemens, the tolerance.
+        window: siemens, ``(g_min, g_max)`` of the spec.
+        elapsed_s: wall time of the SPICE runs.
+    """
+
+    targets: np.ndarray
+    programmed: np.ndarray
+    history: np.ndarray
+    pulses: np.ndarray
+    converged: np.ndarray
+    states: np.ndarray
+    time_s: float
+    energy_j: float
+    tol_s: float
+    window: tuple[float, float]
+    elapsed_s: float = field(default=0.0, compare=False)
+
+    @property
+    def errors(self) -> np.ndarray:
+        """``programmed - targets`` as a fraction of the window, ``(rows, cols)``."""
+        return (self.programmed - self.targets) / (self.window[1] - self.window[0])
+
+    def summary(self) -> dict[str, float]:
+        """The figures a report gives."""
+        e = self.errors
+        return {
+            "cells": float(e.size),
+            "converged": float(self.converged.mean()),
+            "error_rms": float(np.sqrt(np.mean(e**2))),
+            "error_max": float(np.max(np.abs(e))),
+            "pulses_mean": float(self.pulses.mean()),
+            "pulses_max": float(self.pulses.max()),
+            "time_s": self.time_s,
+            "energy_j": self.energy_j,
+            "energy_per_cell_j": self.energy_j / e.size,
+        }
+
+
+def _reads(spec: CrossbarSpec, run_bits: np.ndarray, phases: list[Phase], g: np.ndarray) -> None:
+    """Update ``g`` from the read phases of one program."""
+    v_read = spec.driver.v_read
+    for k, phase in enumerate(phases):
+        if phase.kind == "read":
+            g[phase.row] = run_bits[k] / v_read
+
+
+def _row_phases(
+    spec: CrossbarSpec,
+    policy: VerifyPolicy,
+    row: int,
+    direction: np.ndarray,
+    streak: np.ndarray,
+) -> list[Phase]:
+    """The SET and RESET phases of one row: ``direction`` +1 / -1 / 0 per cell."""
+    out = []
+    for kind, sign, start in (("set", 1, policy.v_set_start), ("reset", -1, policy.v_reset_start)):
+        chosen = direction == sign
+        if not chosen.any():
+            continue
+        if policy.mode == "amplitude":
+            a = np.where(chosen, np.minimum(start + policy.step * streak, policy.v_max), 0.0)
+            out.append(row_pulse(spec, row, a, kind))
+            continue
+        for n in np.unique(streak[chosen]).tolist():  # one phase per width
+            group = chosen & (streak == n)
+            out.append(
+                row_pulse(
+                    spec, row, np.where(group, start, 0.0), kind, spec.write.t_pulse * (1 + n)
+                )
+            )
+    return out
+
+
+def write_verify(
+    spec: CrossbarSpec | str,
+    targets: np.ndarray,
+    policy: VerifyPolicy | None = None,
+    *,
+    states: np.ndarray | None = None,
+    cache: SweepCache | None = None,
+    progress: bool = True,
+) -> VerifyResult:
+    """Program ``targets`` (siemens, ``(rows, cols)``, within the spec's window) into the
+    array by write-verify in ngspice, from ``states`` (default: every cell at its model's
+    high-resistance end).
+
+    Raises:
+        InputError: targets of the wrong shape or outside ``[g_min, g_max]``.
+        SimulationError: a deck failed.
+    """
+    spec = as_spec(spec).with_model_cards()
+    policy = VerifyPolicy() if policy is None else policy
+    if not isinstance(policy, VerifyPolicy):
+        raise InputError(f"policy must be a VerifyPolicy, got {type(policy).__name__}")
+    t = check_conductances(targets, spec.rows, spec.cols)
+    g_min, g_max = spec.device.g_min, spec.device.g_max
+    if t.min() < g_min or t.max() > g_max:
+        raise InputError(
+            f"targets must lie in the spec's window [{g_min}, {g_max}] S (device.g_min, "
+            f"device.g_max), got [{t.min():.4g}, {t.max():.4g}]"
+        )
+    model = dynamic_model(spec)
+    x = initial_states(spec, 0.0) if states is None else np.asarray(states, dtype=float)
+    tol = policy.tol * (g_max - g_min)
+    edge = spec.write.t_edge
+    reads = [read_row(spec, i, policy.t_read) for i in range(spec.rows)]
+    first = run_program(
+        spec, Program(tuple(reads), edge), x, model=model, cache=cache, progress=progress
+    )
+    g = np.zeros_like(t)
+    _reads(spec, first.bit_currents, reads, g)
+    x = first.final_states
+    time_s, energy, elapsed = first.program.t_stop, first.total_energy, first.elapsed_s
+    history = [g.copy()]
+    pulses = np.zeros(t.shape, dtype=int)
+    streak = np.zeros(t.shape, dtype=int)
+    last = np.zeros(t.shape, dtype=int)
+    for _ in range(policy.max_pulses):
+        todo = (np.abs(g - t) > tol) & (pulses < policy.max_pulses)
+        if not todo.any():
+            break
+        direction = np.where(todo, np.where(g < t, 1, -1), 0)
+        streak = np.where((direction != 0) & (direction == last), streak + 1, 0)
+        last = np.where(direction != 0, direction, last)
+        phases: list[Phase] = []
+        for i in np.flatnonzero(todo.any(axis=1)).tolist():
+            phases += _row_phases(spec, policy, i, direction[i], streak[i])
+            phases.append(reads[i])
+        run = run_program(
+            spec, Program(tuple(phases), edge), x, model=model, cache=cache, progress=progress
+        )
+        _reads(spec, run.bit_currents, phases, g)
+        x = run.final_states
+        pulses += todo
+        time_s += run.program.t_stop
+        energy += run.total_energy
+        elapsed += run.elapsed_s
+        history.append(g.copy())
+    return VerifyResult(
+        targets=t,
+        programmed=g,
+        history=np.stack(history),
+        pulses=pulses,
+        converged=np.abs(g - t) <= tol,
+        states=x,
+        time_s=time_s,
+        energy_j=energy,
+        tol_s=tol,
+        window=(g_min, g_max),
+        elapsed_s=elapsed,
+    )
