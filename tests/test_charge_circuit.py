@@ -209,7 +209,7 @@ def test_bad_bits_and_levels_are_named():
         build_charge_deck(spec, np.ones((2, 3)), np.zeros((1, 3)), caps)
     with pytest.raises(InputError, match=r"0 or 1, got 0.5 at \(1, 0\)"):
         build_charge_deck(spec, [[1, 0], [0.5, 1], [0, 0]], np.zeros((1, 3)), caps)
-    with pytest.raises(InputError, match="driver.v_read"):
+    with pytest.raises(InputError, match=r"driver\.v_read"):
         build_charge_deck(spec, np.ones((3, 2)), np.full((1, 3), 0.5), caps)
     with pytest.raises(InputError, match="NaN"):
         build_charge_deck(spec, np.ones((3, 2)), np.full((1, 3), np.nan), caps)

@@ -104,7 +104,7 @@ def check_bits(bits: np.ndarray, rows: int, cols: int) -> np.ndarray:
     bad = (b != 0) & (b != 1)
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
-        raise InputError(f"weight bits must be 0 or 1, got {b[i, j]!r} at ({i}, {j})")
+        raise InputError(f"weight bits must be 0 or 1, got {float(b[i, j])!r} at ({i}, {j})")
     return b
 
 
@@ -216,6 +216,9 @@ def build_charge_deck(
         "t_reset": repr(ch.t_reset),
         "t_share": repr(ch.t_share),
         "reltol": repr(reltol),
+        # BSIM4's charges converge to ~1e-15 A and 1e-9 V at best; ideal decks are linear
+        "abstol": "1e-15" if transistor else "1e-18",
+        "vntol": "1e-9" if transistor else "1e-12",
         "v_gate": repr(ch.v_gate),
         "v_threshold": repr(ch.v_gate / 2),
         "r_on": repr(ch.r_on),
