@@ -12,7 +12,7 @@ import numpy as np
 
 from cimspice.charge.capacitors import cell_capacitances
 from cimspice.charge.closed_form import settling_constant
-from cimspice.charge.deck import DEFAULT_RELTOL, NoiseOptions, build_charge_deck
+from cimspice.charge.deck import NoiseOptions, build_charge_deck
 from cimspice.engines.ngspice_process import DEFAULT_TIMEOUT_S
 from cimspice.errors import CircuitWarning
 from cimspice.spec import CrossbarSpec, SwitchKind, as_spec
@@ -66,7 +66,7 @@ def run_cycles(
     *,
     caps: np.ndarray | None = None,
     noise: NoiseOptions | None = None,
-    reltol: float = DEFAULT_RELTOL,
+    reltol: float | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     keep: bool = False,
 ) -> ChargeRun:
@@ -78,7 +78,8 @@ def run_cycles(
         levels: V, ``(cycles, rows)``: the input lines' levels, one row per cycle.
         caps: F, the cell capacitors (default: the spec's draw, :func:`cell_capacitances`).
         noise: the reset switches' thermal noise, or ``None``.
-        reltol: ngspice's relative tolerance.
+        reltol: ngspice's relative tolerance (default: see
+            :func:`~cimspice.charge.deck.build_charge_deck`).
         timeout_s: seconds before the worker is killed.
         keep: keep the run folder (deck, log) after success.
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,7 +40,11 @@ from cimspice.engines.base import run_tile
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec, InputMode
 
-__all__ = ["ChargeLayer", "ChargeMatMul", "slice_weights"]
+if TYPE_CHECKING:
+    from cimspice.nn.model import Model
+    from cimspice.studies.schemes import CaseResult
+
+__all__ = ["ChargeLayer", "ChargeMatMul", "run_charge_case", "slice_weights"]
 
 
 def slice_weights(weights: np.ndarray, bits: int) -> tuple[np.ndarray, float, int]:
@@ -194,3 +198,74 @@ class ChargeMatMul:
             "dac_per_mac": t.dac / t.macs,
             "digital_per_mac": t.digital / t.macs,
         }
+
+
+def run_charge_case(
+    label: str,
+    spec: CrossbarSpec,
+    model: Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    calibration: np.ndarray,
+    engine: ChargeEngine | None = None,
+    cost: CostModel | None = None,
+    batch_size: int = 1000,
+) -> CaseResult:
+    """Evaluate ``model`` on charge tiles of ``spec``, as
+    :func:`~cimspice.studies.schemes.run_case` evaluates it on memristor tiles (the same
+    result type, so both sit in one table and on one Pareto plot).
+
+    Args:
+        label: the case's name.
+        spec: the 1C tile, converters and ``mapping.weight_bits``.
+        model: the network.
+        x: samples.
+        y: their labels.
+        calibration: samples whose exact activations set each layer's input range.
+        engine: the charge engine (default: the nominal model with kT/C noise, seed 0).
+        cost: the energy figures.
+        batch_size: samples per forward batch.
+
+    Raises:
+        InputError: no samples, or not as many labels as samples.
+    """
+    from cimspice.nn.model import measure_input_ranges
+    from cimspice.studies.schemes import CaseResult
+
+    y = np.asarray(y)
+    if len(x) != len(y) or len(x) == 0:
+        raise InputError(f"got {len(x)} samples and {len(y)} labels (need as many, >= 1)")
+    mm = ChargeMatMul(
+        spec,
+        input_ranges=measure_input_ranges(model, calibration),
+        engine=engine or ChargeEngine(surrogate="nominal", noise=True, seed=0),
+        cost=cost or CostModel(),
+    )
+    hw, ideal = [], []
+    for start in range(0, len(x), batch_size):
+        batch = x[start : start + batch_size]
+        ideal.append(model.predict(batch))
+        hw.append(model.predict(batch, mm))
+    total = mm.energy_total()
+    per = len(x)
+    energy = EnergyBreakdown(
+        total.array / per,
+        0.0,
+        total.adc / per,
+        total.dac / per,
+        total.digital / per,
+        total.macs // per,
+    )
+    layers = sorted(mm.energy)
+    return CaseResult(
+        label=label,
+        schemes=(),
+        accuracy=float(np.mean(np.concatenate(hw) == y)),
+        accuracy_ideal=float(np.mean(np.concatenate(ideal) == y)),
+        energy=energy,
+        pulses=0.0,
+        units={i: "charge" for i in layers},
+        layer_energy={i: mm.energy[i].total / per for i in layers},
+        layer_macs={i: mm.energy[i].macs // per for i in layers},
+    )
