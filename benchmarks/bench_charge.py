@@ -2,6 +2,7 @@
 memristor tiles (accuracy and energy per MAC, one table and one Pareto plot).
 
     .venv/bin/python benchmarks/bench_charge.py mac [--size 64] [--repeats 3]
+    .venv/bin/python benchmarks/bench_charge.py surrogate [--size 16] [--cycles 48]
     .venv/bin/python benchmarks/bench_charge.py network [--model mnist-mlp] [--samples 1000]
         [--out bench-out/charge]
 
@@ -11,13 +12,17 @@ NMOS switches: the wall time of
 the whole run (render, worker, ngspice, read-back) beside ngspice's own analysis time, and the
 energy per cycle from the supply currents beside the closed form (ideal switches).
 
-``network``: the built-in model on the memristor tile of ``examples/network-128.toml`` (0T1R,
-2 ohm wires, 64 conductance levels per device of a differential pair, 8-bit DAC and ADC,
-programming noise, drift, read noise, faults; the nominal surrogate, i.e. the exact nodal
-solve of its linear network) and on 128x128 charge tiles at equal precision (7-bit
-sign-magnitude weights: 63 levels per polarity; 8-bit bit-serial inputs; 8-bit ADC; 1 fF
-cells with 0.5 % mismatch, 20 fF columns, kT/C noise; the nominal charge model, exact
-against ngspice for ideal switches), with the SRAM CIM and digital anchors of the cost model.
+``surrogate``: the charge surrogate calibrated against ngspice (multi-level inputs), ideal and
+transistor switches, with its held-out error.
+
+``network``: the built-in model on size x size 1T1R tiles with the devices and converters of
+``examples/network-128.toml`` (2 ohm wires, nmos65 access transistors, 64 conductance levels
+per device of a differential pair, 8-bit DAC and ADC, programming noise, drift, read noise,
+faults; a surrogate calibrated against ngspice here, cached under ``--out``) and on size x size
+charge tiles at equal precision (7-bit sign-magnitude weights: 63 levels per polarity; 8-bit
+bit-serial inputs; 8-bit ADC; 1 fF cells with 0.5 % mismatch, 10 fF per 64 rows of column
+parasitics, kT/C noise; the nominal charge model, exact against ngspice for ideal switches),
+with the SRAM CIM and digital anchors of the cost model.
 """
 
 from __future__ import annotations
@@ -74,55 +79,83 @@ def bench_mac(size: int, repeats: int) -> None:
             )
 
 
-def bench_network(model_name: str, samples: int, out: Path) -> None:
+def memristor_tile(n: int) -> dict:
+    """``examples/network-128.toml``'s devices and converters on n x n 1T1R tiles (the ADC's
+    full scale scaled with the column length)."""
+    import tomllib
+
+    path = Path(__file__).parents[1] / "examples" / "network-128.toml"
+    data = tomllib.loads(path.read_text())
+    data["array"] = {"rows": n, "cols": n, "cell": "1T1R"}
+    data["readout"]["adc_full_scale"] *= n / 128
+    return data
+
+
+def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     from cimspice.compensation.cost import CostModel
     from cimspice.plots import save_figure
-    from cimspice.spec import load_spec
     from cimspice.studies.charge_network import run_charge_case
     from cimspice.studies.energy import Unit
     from cimspice.studies.evaluate import resolve_model, samples_of
     from cimspice.studies.pareto import markdown_table, pareto_front
     from cimspice.studies.pareto_report import pareto_figure
     from cimspice.studies.schemes import NetworkCase, run_case
+    from cimspice.surrogate.calibrate import calibrate
 
     model, data = resolve_model(model_name)
     x, y = samples_of(data, "test")
     x, y = x[:samples], y[:samples]
     calibration = data.x_train[:1000]
     cost = CostModel()
-    memristor = load_spec(Path(__file__).parents[1] / "examples" / "network-128.toml")
+    memristor = spec_from_dict(memristor_tile(size))
     charge = spec_from_dict(
         {
-            "array": {"rows": 128, "cols": 128, "cell": "1C"},
+            "array": {"rows": size, "cols": size, "cell": "1C"},
             "driver": {"v_read": 0.8, "dac_bits": 8},
             "charge": {
                 "mismatch": 0.005,
-                "c_par": 20e-15,
+                "c_par": 10e-15 * size / 64,
                 "adc_bits": 8,
                 "adc_full_scale": 0.2,
             },
             "mapping": {"weight_bits": 7},
         }
     )
+    t0 = time.perf_counter()
+    fitted = calibrate(memristor, samples=4, batch=8, cache_dir=out / "cache")
+    times = {"1T1R calibration": time.perf_counter() - t0}
     layers = model.weighted_layers()
-    results, times = [], {}
+    results = []
     t0 = time.perf_counter()
     results.append(
         run_case(
-            NetworkCase("baseline", memristor), model, x, y, calibration=calibration, cost=cost
+            NetworkCase("baseline", memristor),
+            model,
+            x,
+            y,
+            calibration=calibration,
+            cost=cost,
+            surrogate=fitted.surrogate,
         )
     )
-    times["memristor"] = time.perf_counter() - t0
+    times["1T1R network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     results.append(
         run_charge_case("charge 1C", charge, model, x, y, calibration=calibration, cost=cost)
     )
-    times["charge"] = time.perf_counter() - t0
+    times["charge network"] = time.perf_counter() - t0
     for unit in (Unit.SRAM, Unit.DIGITAL):
         case = NetworkCase(f"all {unit.value}", memristor, units=dict.fromkeys(layers, unit))
-        results.append(run_case(case, model, x, y, calibration=calibration, cost=cost))
+        results.append(
+            run_case(
+                case, model, x, y, calibration=calibration, cost=cost, surrogate=fitted.surrogate
+            )
+        )
     front = pareto_front(results)
-    print(f"\n{model_name}, {samples} test samples (memristor row = 'baseline')\n")
+    print(
+        f"\n{model_name}, {samples} test samples, {size}x{size} tiles "
+        "(1T1R memristor tiles = 'baseline')\n"
+    )
     print(markdown_table(results, front=front))
     print("\n| case | accuracy | exact | J/MAC | array | ADC | DAC | digital |")
     print("|---|---|---|---|---|---|---|---|")
@@ -133,12 +166,36 @@ def bench_network(model_name: str, samples: int, out: Path) -> None:
             f"| {(e.array + e.readout) / m:.3e} | {e.adc / m:.3e} | {e.dac / m:.3e} "
             f"| {e.digital / m:.3e} |"
         )
-    print(f"\nwall time: memristor {times['memristor']:.1f} s, charge {times['charge']:.1f} s")
+    print("\n1T1R surrogate held-out:", fitted.surrogate.metadata.get("validation"))
+    print("wall times (s):", {k: round(v, 1) for k, v in times.items()})
     out.mkdir(parents=True, exist_ok=True)
     marks = {"SRAM CIM MAC": cost.sram_cim_mac, "digital MAC": cost.digital_mac}
-    fig = pareto_figure(results, front, marks=marks, caption=f"{model_name}: memristor vs charge")
-    save_figure(fig, out / "pareto-charge.png")
-    print(f"figure: {out / 'pareto-charge.png'}")
+    caption = f"{model_name}: 1T1R + ADC vs charge-domain (1C) tiles, {size}x{size}"
+    fig = pareto_figure(results, front, marks=marks, caption=caption)
+    print(f"figure: {save_figure(fig, out / 'pareto-charge.png')}")
+
+
+def bench_surrogate(size: int, cycles: int, test_cycles: int) -> None:
+    from cimspice.charge.surrogate import calibrate
+
+    print(f"\ncharge surrogate, {size}x{size}, {cycles} fit + {test_cycles} held-out cycles\n")
+    print(
+        "| switches | calibration (s) | gain | offset (mV) | k_ones (mV) | held-out NRMSE "
+        "| held-out max err | nominal NRMSE |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for switch in ("ideal", "transistor"):
+        spec = spec_from_dict(charge_tile(size, switch))
+        spec = spec.replace({"charge.input_mode": "multi-level"})
+        t0 = time.perf_counter()
+        model, rep = calibrate(spec, cycles=cycles, test_cycles=test_cycles)
+        dt = time.perf_counter() - t0
+        print(
+            f"| {switch} | {dt:.1f} | {model.gain:.5f} | {model.offset * 1e3:.3f} "
+            f"| {model.k_ones * 1e3:.3f} | {rep.nrmse:.2e} | {rep.max_error:.2e} "
+            f"| {rep.nrmse_nominal:.2e} |",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -147,15 +204,22 @@ def main() -> None:
     mac = sub.add_parser("mac")
     mac.add_argument("--size", type=int, default=64)
     mac.add_argument("--repeats", type=int, default=3)
+    sur = sub.add_parser("surrogate")
+    sur.add_argument("--size", type=int, default=16)
+    sur.add_argument("--cycles", type=int, default=48)
+    sur.add_argument("--test-cycles", type=int, default=24)
     net = sub.add_parser("network")
     net.add_argument("--model", default="mnist-mlp")
     net.add_argument("--samples", type=int, default=1000)
+    net.add_argument("--size", type=int, default=64)
     net.add_argument("--out", type=Path, default=Path("bench-out/charge"))
     args = parser.parse_args()
     if args.what == "mac":
         bench_mac(args.size, args.repeats)
+    elif args.what == "surrogate":
+        bench_surrogate(args.size, args.cycles, args.test_cycles)
     else:
-        bench_network(args.model, args.samples, args.out)
+        bench_network(args.model, args.samples, args.size, args.out)
 
 
 if __name__ == "__main__":
