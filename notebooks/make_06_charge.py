@@ -21,7 +21,10 @@ cells = [
         import numpy as np
 
         from cimspice.charge.closed_form import (
-            column_capacitance, cycle_energy, ktc_noise_std, shared_voltage,
+            column_capacitance,
+            cycle_energy,
+            ktc_noise_std,
+            shared_voltage,
         )
         from cimspice.charge.deck import NoiseOptions
         from cimspice.charge.run import run_cycles
@@ -30,10 +33,12 @@ cells = [
 
         out = Path("out/notebook06")
         out.mkdir(parents=True, exist_ok=True)
-        spec = spec_from_dict({
-            "array": {"rows": 16, "cols": 8, "cell": "1C"},
-            "charge": {"input_mode": "multi-level", "mismatch": 0.02, "c_par": 4e-15},
-        })
+        spec = spec_from_dict(
+            {
+                "array": {"rows": 16, "cols": 8, "cell": "1C"},
+                "charge": {"input_mode": "multi-level", "mismatch": 0.02, "c_par": 4e-15},
+            }
+        )
         rng = np.random.default_rng(0)
         bits = rng.integers(0, 2, (16, 8))
         x = rng.uniform(0, spec.driver.v_read, (6, 16))
@@ -55,11 +60,20 @@ cells = [
     ),
     code(
         """
-        noisy = spec_from_dict({
-            "array": {"rows": 4, "cols": 40, "cell": "1C"},
-            "charge": {"input_mode": "multi-level", "r_on": 100.0, "r_reset": 1e5,
-                       "c_cell": 4e-15, "c_par": 4e-15, "t_reset": 20e-9, "t_share": 2e-9},
-        })
+        noisy = spec_from_dict(
+            {
+                "array": {"rows": 4, "cols": 40, "cell": "1C"},
+                "charge": {
+                    "input_mode": "multi-level",
+                    "r_on": 100.0,
+                    "r_reset": 1e5,
+                    "c_cell": 4e-15,
+                    "c_par": 4e-15,
+                    "t_reset": 20e-9,
+                    "t_share": 2e-9,
+                },
+            }
+        )
         nbits = rng.integers(0, 2, (4, 40))
         nx = rng.uniform(0, 0.2, (4, 4))
         nrun = run_cycles(noisy, nbits, nx, noise=NoiseOptions(seed=7), reltol=1e-3)
@@ -84,15 +98,19 @@ cells = [
 
         model, data = resolve_model("digits-mlp")
         xs, ys = samples_of(data, "test")
-        tiles = spec_from_dict({
-            "array": {"rows": 32, "cols": 32, "cell": "1C"},
-            "driver": {"v_read": 0.8, "dac_bits": 8},
-            "charge": {"mismatch": 0.005, "c_par": 5e-15, "adc_bits": 8, "adc_full_scale": 0.2},
-            "mapping": {"weight_bits": 8},
-        })
+        tiles = spec_from_dict(
+            {
+                "array": {"rows": 32, "cols": 32, "cell": "1C"},
+                "driver": {"v_read": 0.8, "dac_bits": 8},
+                "charge": {"mismatch": 0.005, "c_par": 5e-15, "adc_bits": 8, "adc_full_scale": 0.2},
+                "mapping": {"weight_bits": 8},
+            }
+        )
         case = run_charge_case("charge", tiles, model, xs, ys, calibration=data.x_train[:500])
-        print(f"exact {case.accuracy_ideal:.4f}, charge tiles {case.accuracy:.4f}, "
-              f"{case.energy_per_mac:.3e} J per MAC")
+        print(
+            f"exact {case.accuracy_ideal:.4f}, charge tiles {case.accuracy:.4f}, "
+            f"{case.energy_per_mac:.3e} J per MAC"
+        )
         """
     ),
 ]
