@@ -18,7 +18,8 @@ transistor switches, with its held-out error.
 ``network``: the built-in model on size x size 1T1R tiles with the devices and converters of
 ``examples/network-128.toml`` (2 ohm wires, nmos65 access transistors, 64 conductance levels
 per device of a differential pair, 8-bit DAC and ADC, programming noise, drift, read noise,
-faults; a surrogate calibrated against ngspice here, cached under ``--out``) and on size x size
+faults; a surrogate calibrated against ngspice here, cached under ``--out``, in its fast
+mode) and on size x size
 charge tiles at equal precision (7-bit sign-magnitude weights: 63 levels per polarity; 8-bit
 bit-serial inputs; 8-bit ADC; 1 fF cells with 0.5 % mismatch, 10 fF per 64 rows of column
 parasitics, kT/C noise; the nominal charge model, exact against ngspice for ideal switches),
@@ -136,6 +137,7 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
             calibration=calibration,
             cost=cost,
             surrogate=fitted.surrogate,
+            mode="fast",
         )
     )
     times["1T1R network"] = time.perf_counter() - t0

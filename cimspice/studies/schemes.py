@@ -261,6 +261,7 @@ def run_case(
     batch_size: int = 1000,
     predistorter: TileTransform | None = None,
     surrogate: TileSurrogate | None = None,
+    mode: str = "accurate",
 ) -> CaseResult:
     """Evaluate ``model`` (trained for ``case.hardware_aware``) on ``case``.
 
@@ -279,6 +280,7 @@ def run_case(
             :func:`predistort_transform`; pass one to reuse its solutions across cases).
         surrogate: a calibrated surrogate of ``case.spec``'s tile (default: the spec's
             nominal model, which exists for passive linear tiles only).
+        mode: the surrogate's mode on nonlinear tiles (``"accurate"`` or ``"fast"``).
 
     Raises:
         InputError: no samples, or as many labels as samples.
@@ -291,6 +293,7 @@ def run_case(
         case.spec,
         engine=engine,
         surrogate=surrogate,
+        mode=mode,
         input_ranges=measure_input_ranges(model, calibration),
         tile_transform=(predistorter or predistort_transform()) if case.predistort else None,
     )
