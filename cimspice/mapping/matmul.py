@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cimspice.arguments import flag, instance, integer, real
+from cimspice.converters import adc_current_lsb, adc_lsb, round_to_codes
 from cimspice.devices.generic import (
     ProgrammedDevices,
     add_read_noise,
@@ -102,7 +103,6 @@ __all__ = [
     "MappedLayer",
     "TileRecord",
     "TileTransform",
-    "adc_in_place",
     "check_network_spec",
     "check_tile_fits",
     "tile_engine",
@@ -609,10 +609,8 @@ class HardwareMatMul:
         spec = self.spec
         n = phases[0].voltages.shape[0]
         bits = spec.readout.adc_bits
-        # the ADC's step in current units (behind TIAs it reads v_out = -r_f I: step / r_f)
-        lsb = spec.readout.adc_full_scale / (2 ** (bits - 1) - 1) if bits else 1.0
-        if bits and spec.has_tia:
-            lsb /= spec.readout.r_f
+        lsb = adc_current_lsb(spec) if bits else 1.0  # the ADC's step in current units
+        top = adc_lsb(spec)[1] if bits else 0
         # tiles that compute in single precision and read their own used word lines (the
         # surrogate's fast modes) take the voltages converted once per layer: no padding, no
         # copy per tile, the same numbers
@@ -639,9 +637,7 @@ class HardwareMatMul:
             # into ADC codes (or, without an ADC, current units), in one new array
             outputs = np.multiply(reading, scale)
             if bits:
-                top = 2 ** (bits - 1) - 1
-                np.rint(outputs, out=outputs)  # like np.round: halves to even
-                np.clip(outputs, -top, top, out=outputs)
+                round_to_codes(outputs, top)
             return [
                 layer.tiling.combine(
                     outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
@@ -702,20 +698,3 @@ _serial = _Serial()
 def _tile_pool() -> ThreadPoolExecutor:
     """The threads that run fast surrogate tiles side by side (one per process)."""
     return ThreadPoolExecutor(max_workers=TILE_THREADS, thread_name_prefix="cimspice-tile")
-
-
-def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
-    """The digital values of :func:`cimspice.converters.adc` (code x LSB), computed in place
-    in ``currents`` (a float array the caller owns, in current units): the same numbers,
-    without the integer codes' temporary arrays. Behind TIAs the ADC reads ``v_out = -r_f I``
-    in volts; its mid-tread levels are symmetric, so that is the same as quantising the
-    currents with the step ``LSB / r_f``."""
-    top = 2 ** (spec.readout.adc_bits - 1) - 1
-    lsb = spec.readout.adc_full_scale / top
-    if spec.has_tia:
-        lsb /= spec.readout.r_f
-    np.divide(currents, lsb, out=currents)
-    np.rint(currents, out=currents)  # like np.round: halves to even
-    np.clip(currents, -top, top, out=currents)
-    currents *= lsb
-    return currents
