@@ -625,15 +625,15 @@ class HardwareMatMul:
             """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
             slot = tiles[k]
             volts = self._phase_inputs(phases, slot, pad=not readers)  # every phase at once
-            reading = self._tile_reading(layer, k, volts)
+            reading, to_current = self._tile_reading(layer, k, volts)
             if spec.nonideal.read_noise:
-                outputs = reading * self._to_current
+                outputs = reading * to_current
                 used, squares = volts[:, : slot.used_rows], layer.noise[k]
                 assert squares is not None  # computed when the layer was programmed
                 reading = add_read_noise(outputs, used, squares, spec, layer.read_rngs[k])
                 scale = 1.0 / lsb
             else:
-                scale = self._to_current / lsb
+                scale = to_current / lsb
             # into ADC codes (or, without an ADC, current units), in one new array
             outputs = np.multiply(reading, scale)
             if bits:
@@ -652,18 +652,27 @@ class HardwareMatMul:
             for part in parts:
                 y[:, slot.outputs] += part
 
-    def _tile_reading(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
-        """``(n, used_cols)``: what tile ``k``'s readout puts out for word-line ``volts``
-        (see :meth:`_run_tile`): its TIAs' ``v_out`` (V), or its column currents (A)."""
+    def _tile_reading(
+        self, layer: MappedLayer, k: int, volts: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """``(n, used_cols)``: what tile ``k`` puts out for word-line ``volts`` (see
+        :meth:`_run_tile`), and the factor that turns it into column currents (A).
+
+        A tile with a transfer matrix gives currents (its ``transfer`` is the linear map to
+        the currents into ideal virtual grounds, whatever the readout); any other gives what
+        its readout puts out: its TIAs' ``v_out`` (V, factor ``-1 / r_f``), or its column
+        currents."""
         op = layer.operators[k]
         if op is not None:
-            return volts[:, : op.shape[0]] @ op
+            return volts[:, : op.shape[0]] @ op, 1.0
         used = layer.tiling.tiles[k].used_cols
         read = getattr(layer.tiles[k], "read", None)
         if read is not None:  # a tile that offers it gives what the ADC reads alone
-            return read(volts)[:, :used]
+            return read(volts)[:, :used], self._to_current
         result = self._run_tile(layer, k, volts)
-        return (result.currents if result.v_out is None else result.v_out)[:, :used]
+        if result.v_out is None:
+            return result.currents[:, :used], 1.0
+        return result.v_out[:, :used], self._to_current
 
     def _phase_inputs(
         self, phases: list[InputPhase], slot: TileSlot, *, pad: bool = True
