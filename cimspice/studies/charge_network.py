@@ -42,7 +42,7 @@ from cimspice.spec import CrossbarSpec, InputMode
 
 if TYPE_CHECKING:
     from cimspice.nn.model import Model
-    from cimspice.studies.schemes import CaseResult
+    from cimspice.studies.schemes import SchemeOutcome
 
 __all__ = ["ChargeLayer", "ChargeMatMul", "run_charge_case", "slice_weights"]
 
@@ -211,7 +211,7 @@ def run_charge_case(
     engine: ChargeEngine | None = None,
     cost: CostModel | None = None,
     batch_size: int = 1000,
-) -> CaseResult:
+) -> SchemeOutcome:
     """Evaluate ``model`` on charge tiles of ``spec``, as
     :func:`~cimspice.studies.schemes.run_case` evaluates it on memristor tiles (the same
     result type, so both sit in one table and on one Pareto plot).
@@ -231,7 +231,7 @@ def run_charge_case(
         InputError: no samples, or not as many labels as samples.
     """
     from cimspice.nn.model import measure_input_ranges
-    from cimspice.studies.schemes import CaseResult
+    from cimspice.studies.schemes import SchemeOutcome
 
     y = np.asarray(y)
     if len(x) != len(y) or len(x) == 0:
@@ -258,7 +258,7 @@ def run_charge_case(
         total.macs // per,
     )
     layers = sorted(mm.energy)
-    return CaseResult(
+    return SchemeOutcome(
         label=label,
         schemes=(),
         accuracy=float(np.mean(np.concatenate(hw) == y)),
