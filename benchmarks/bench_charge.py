@@ -4,7 +4,7 @@ memristor tiles (accuracy and energy per MAC, one table and one Pareto plot).
     .venv/bin/python benchmarks/bench_charge.py mac [--size 64] [--repeats 3]
     .venv/bin/python benchmarks/bench_charge.py surrogate [--size 16] [--cycles 48]
     .venv/bin/python benchmarks/bench_charge.py network [--model mnist-mlp] [--samples 1000]
-        [--out bench-out/charge]
+        [--out out/bench-charge]
 
 ``mac``: one MAC cycle and a bit-serial vector (8 cycles) of a size x size tile with ideal
 switches (1 fF cells, 1 % mismatch, 20 fF columns, 0.4 V lines), and one cycle with 65 nm
@@ -23,7 +23,9 @@ mode) and on size x size
 charge tiles at equal precision (7-bit sign-magnitude weights: 63 levels per polarity; 8-bit
 bit-serial inputs; 8-bit ADC; 1 fF cells with 0.5 % mismatch, 10 fF per 64 rows of column
 parasitics, kT/C noise; the nominal charge model, exact against ngspice for ideal switches),
-with the SRAM CIM and digital anchors of the cost model.
+and the same with one multi-level cycle per input (an 8-bit DAC per line, the cost model's DAC
+energy) instead of 8 bit-serial cycles; with the SRAM CIM and digital anchors of the cost
+model.
 """
 
 from __future__ import annotations
@@ -143,9 +145,29 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     times["1T1R network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     results.append(
-        run_charge_case("charge 1C", charge, model, x, y, calibration=calibration, cost=cost)
+        run_charge_case(
+            "charge 1C, bit-serial inputs",
+            charge,
+            model,
+            x,
+            y,
+            calibration=calibration,
+            cost=cost,
+        )
     )
     times["charge network"] = time.perf_counter() - t0
+    multi = charge.replace({"charge.input_mode": "multi-level"})
+    results.append(
+        run_charge_case(
+            "charge 1C, 8-bit DAC inputs",
+            multi,
+            model,
+            x,
+            y,
+            calibration=calibration,
+            cost=cost,
+        )
+    )
     for unit in (Unit.SRAM, Unit.DIGITAL):
         case = NetworkCase(f"all {unit.value}", memristor, units=dict.fromkeys(layers, unit))
         results.append(
@@ -214,7 +236,7 @@ def main() -> None:
     net.add_argument("--model", default="mnist-mlp")
     net.add_argument("--samples", type=int, default=1000)
     net.add_argument("--size", type=int, default=64)
-    net.add_argument("--out", type=Path, default=Path("bench-out/charge"))
+    net.add_argument("--out", type=Path, default=Path("out/bench-charge"))
     args = parser.parse_args()
     if args.what == "mac":
         bench_mac(args.size, args.repeats)

@@ -95,3 +95,12 @@ def test_digits_mlp_on_charge_tiles_keeps_its_accuracy():
     hw = np.mean(model.predict(x, mm) == y)
     assert hw >= ideal - 0.03
     assert 0 < mm.summary()["energy_per_mac"] < 1e-11
+
+
+def test_the_conductance_path_refuses_charge_tiles_by_name():
+    from cimspice.mapping.matmul import HardwareMatMul
+
+    with pytest.raises(InputError, match="ChargeMatMul"):
+        HardwareMatMul(charge_spec())
+    with pytest.raises(InputError, match='"1C"'):
+        ChargeMatMul(spec_from_dict({"array": {"rows": 4, "cols": 4}}))
