@@ -101,3 +101,35 @@ def test_engine_refuses_what_it_cannot_run():
     with pytest.raises(InputError, match="surrogate must be"):
         ChargeEngine(surrogate="fast")
     assert isinstance(nominal(spec_of()), ChargeSurrogate)
+
+
+@pytest.mark.ngspice
+def test_engine_noise_in_ngspice_is_the_reset_switches_thermal_noise():
+    # noise=True on the ngspice backend puts trnoise on the reset switches (test_charge_circuit
+    # checks its statistics); here: it is there (outputs move by ~sqrt(kT/C_T)), each run
+    # draws anew, and a reset too short to settle it is refused by name.
+    spec = spec_from_dict(
+        {
+            "array": {"rows": 4, "cols": 40, "cell": "1C"},
+            "charge": {
+                "input_mode": "multi-level",
+                "r_on": 100.0,
+                "r_reset": 1e5,
+                "c_cell": 4e-15,
+                "c_par": 4e-15,
+                "t_reset": 20e-9,
+            },
+        }
+    )
+    bits = np.ones((4, 40))
+    x = np.full((1, 4), 0.1)
+    tile = ChargeEngine(noise=True, seed=5).program(spec, bits)
+    a, b = tile.run(x).v_out, tile.run(x).v_out
+    exact = 4e-15 * 4 * 0.1 / 20e-15
+    sigma = float(ktc_noise_std(20e-15))
+    # 40 columns: the std of 40 Gaussian draws is within 35 % of sigma but for ~1e-4 of runs
+    assert 0.65 * sigma < np.std(a - exact) < 1.35 * sigma
+    assert not np.array_equal(a, b)
+    short = spec.replace({"charge.t_reset": 1e-9})
+    with pytest.raises(InputError, match="t_reset"):
+        ChargeEngine(noise=True).program(short, bits).run(x)

@@ -26,6 +26,7 @@ from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, CrossbarSpec, SwitchKind
 
 __all__ = [
     "DEFAULT_RELTOL",
+    "NOISE_RELTOL",
     "R_OFF",
     "TRANSISTOR_RELTOL",
     "ChargeDeck",
@@ -46,6 +47,10 @@ by < 25 uV (of a ~15 mV injection offset) from 1e-6, at ~4x fewer BSIM4 evaluati
 R_OFF = 1e15
 """Ohm: an open ideal switch (a column's charge leaks ``1e-10`` of itself in 1 ns at 1 fF...
 ``t / (R_OFF C)``)."""
+NOISE_RELTOL = 1e-3
+"""ngspice's reltol in noise decks: the time step is held at the noise step anyway, and the
+deck is linear, so the noise-free part stays exact (tests/test_charge_circuit.py checks the
+noise's mean); at 1e-6 the switch events of a noise deck can stall ngspice's step control."""
 NOISE_STEPS_PER_TAU = 20
 """Noise samples per reset time constant ``r_reset * C_T``: trnoise interpolates its samples
 linearly, which takes ~(step / tau) / 6 of the variance off the filtered noise."""
@@ -185,8 +190,9 @@ def build_charge_deck(
         caps: F, ``(rows, cols)``: the cell capacitors (see
             :func:`~cimspice.charge.capacitors.cell_capacitances`).
         noise: the reset switches' thermal noise (ideal switches only), or ``None``.
-        reltol: ngspice's relative tolerance (default :data:`DEFAULT_RELTOL`, or
-            :data:`TRANSISTOR_RELTOL` with transistor switches).
+        reltol: ngspice's relative tolerance (default :data:`DEFAULT_RELTOL`;
+            :data:`TRANSISTOR_RELTOL` with transistor switches, :data:`NOISE_RELTOL` with
+            noise).
 
     Raises:
         InputError: a tile that is not 1C, bad bits, levels or capacitors, noise with
@@ -210,7 +216,10 @@ def build_charge_deck(
         raise InputError(f"capacitors must be finite and > 0, shape ({rows}, {cols})")
     transistor = ch.switch == SwitchKind.TRANSISTOR
     if reltol is None:
-        reltol = TRANSISTOR_RELTOL if transistor else DEFAULT_RELTOL
+        if noise is not None:
+            reltol = NOISE_RELTOL
+        else:
+            reltol = TRANSISTOR_RELTOL if transistor else DEFAULT_RELTOL
     if not (0 < reltol < 1e-2):
         raise InputError(f"reltol must be in (0, 0.01), got {reltol!r}")
     context: dict[str, object] = {
