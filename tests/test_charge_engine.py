@@ -133,3 +133,38 @@ def test_engine_noise_in_ngspice_is_the_reset_switches_thermal_noise():
     short = spec.replace({"charge.t_reset": 1e-9})
     with pytest.raises(InputError, match="t_reset"):
         ChargeEngine(noise=True).program(short, bits).run(x)
+
+
+@pytest.mark.ngspice
+def test_simulate_command_runs_a_charge_tile(tmp_path):
+    from cimspice.charge.capacitors import cell_capacitances
+    from cimspice.cli import main
+
+    spec_file = tmp_path / "c.toml"
+    spec_file.write_text(
+        '[array]\nrows = 6\ncols = 3\ncell = "1C"\n[driver]\ndac_bits = 2\n'
+        "[charge]\nc_par = 2e-15\n"
+    )
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, (6, 3)).astype(float)
+    v = np.rint(rng.uniform(0, 0.2, (2, 6)) / 0.2 * 3) / 3 * 0.2  # on the DAC's levels
+    np.save(tmp_path / "b.npy", bits)
+    np.save(tmp_path / "v.npy", v)
+    out = tmp_path / "r.npz"
+    args = ["simulate", str(spec_file), "--conductances", str(tmp_path / "b.npy")]
+    args += ["--inputs", str(tmp_path / "v.npy"), "--engine", "charge", "-o", str(out)]
+    assert main(args) == 0
+    spec = spec_from_dict(
+        {
+            "array": {"rows": 6, "cols": 3, "cell": "1C"},
+            "driver": {"dac_bits": 2},
+            "charge": {"c_par": 2e-15},
+        }
+    )
+    caps = cell_capacitances(spec)
+    with np.load(out) as data:
+        # bit-serial (2 cycles per vector) recombined: the multi-level swing, to 1e-6
+        expected = shared_voltage(caps, bits, v, 2e-15)
+        assert np.abs(data["v_out"] - expected).max() <= 1e-6 * np.abs(expected).max()
+        # "currents" of a charge tile: the coupled charge v_out * C_T (coulomb)
+        assert data["currents"] == pytest.approx(data["v_out"] * column_capacitance(caps, 2e-15))

@@ -238,6 +238,10 @@ def build_charge_deck(
         "vntol": "1e-9" if transistor else "1e-12",
         "v_gate": repr(ch.v_gate),
         "v_threshold": repr(ch.v_gate / 2),
+        # a switch without hysteresis chatters when it closes onto a node at its own
+        # voltage (ngspice: "timestep too small"); +-10 % of the clock swing stays inside
+        # the edges, so the clocks remain non-overlapping
+        "v_hysteresis": repr(ch.v_gate / 10),
         "r_on": repr(ch.r_on),
         "r_reset": repr(ch.r_reset),
         "r_off": repr(R_OFF),
