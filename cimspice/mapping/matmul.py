@@ -3,9 +3,9 @@
 :class:`HardwareMatMul` is a :data:`~cimspice.nn.model.MatMul` for
 :meth:`Model.forward <cimspice.nn.model.Model.forward>`. On a layer's first call it
 maps the weight matrix onto tiles (:mod:`~cimspice.mapping.tiling`), programs every tile's
-devices (:mod:`~cimspice.devices.generic`) and prepares each tile's operator once, the
-one-time programming cost. Then every batch costs, per tile and input phase, one dense matmul
-plus the converters:
+devices through the spec's device model (:mod:`~cimspice.devices.tile`) and prepares each
+tile's operator once, the one-time programming cost. Then every batch costs, per tile and
+input phase, one dense matmul plus the converters:
 
 1. inputs scaled by the layer's input range and put through the DAC
    (:mod:`~cimspice.mapping.encoding`);
@@ -30,7 +30,7 @@ once through the engine (``engine.program(tile, G)``, a
 What the digital side sees: a tile read by ideal virtual grounds gives its column currents; a
 tile ending in TIAs gives their output voltages ``v_out`` (finite gain, offset, saturation:
 the tile's real law), turned into current units by the nominal gain ``-1 / r_f``. Read noise
-(:func:`~cimspice.devices.generic.add_read_noise`) is added in those units and the ADC reads
+(:func:`~cimspice.devices.tile.add_read_noise`) is added in those units and the ADC reads
 them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale / r_f`` in
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
@@ -74,9 +74,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cimspice.arguments import flag, instance, integer, real
-from cimspice.devices.generic import (
+from cimspice.devices.registry import device_model
+from cimspice.devices.tile import (
     ProgrammedDevices,
     add_read_noise,
+    noisy_reads,
     program_tile,
     read_noise_squares,
     rng_for,
@@ -153,9 +155,11 @@ def check_network_spec(spec: CrossbarSpec) -> None:
     Raises:
         SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), an integrator
             readout (``readout.kind``: transient only; a network reads operating points), or
-            tiles too narrow for one weight (``array.cols``).
+            tiles too narrow for one weight (``array.cols``), an unknown device model or
+            parameter (``nonideal.model``, ``nonideal.model_params.NAME``).
     """
     outputs_per_tile(spec)
+    device_model(spec)
     if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
         raise SpecError(
             "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "
@@ -196,7 +200,7 @@ def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
 
 def tile_model(spec: CrossbarSpec, surrogate: TileSurrogate | None = None) -> TileSurrogate:
     """The tile's surrogate at the spec's temperature: ``surrogate`` (checked against the
-    spec, its fitted wire segments scaled by :func:`~cimspice.devices.generic.wire_factor`)
+    spec, its fitted wire segments scaled by :func:`~cimspice.devices.tile.wire_factor`)
     or, without one, the spec's nominal surrogate (exact for a passive linear tile).
 
     Raises:
@@ -300,7 +304,7 @@ class MappedLayer:
             compensation's.
         noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
             (``None`` without read noise; see
-            :func:`~cimspice.devices.generic.read_noise_squares`).
+            :func:`~cimspice.devices.tile.read_noise_squares`).
     """
 
     tiling: LayerTiling
@@ -427,7 +431,7 @@ class HardwareMatMul:
         self.spec = spec
         self.engine = engine
         self.input_ranges = dict(input_ranges or {})
-        self.fold = fold and not spec.readout.adc_bits and not spec.nonideal.read_noise
+        self.fold = fold and not spec.readout.adc_bits and not noisy_reads(spec)
         self.probe = probe
         self.probe_vectors = probe_vectors
         self.layers: dict[int, MappedLayer] = {}
@@ -482,7 +486,7 @@ class HardwareMatMul:
             gains,
             [
                 read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
-                if self.spec.nonideal.read_noise
+                if noisy_reads(self.spec)
                 else None
                 for p, s in zip(programmed, tiling.tiles, strict=True)
             ],
@@ -628,7 +632,7 @@ class HardwareMatMul:
             slot = tiles[k]
             volts = self._phase_inputs(phases, slot, pad=not readers)  # every phase at once
             reading = self._tile_reading(layer, k, volts)
-            if spec.nonideal.read_noise:
+            if layer.noise[k] is not None:
                 outputs = reading * self._to_current
                 used, squares = volts[:, : slot.used_rows], layer.noise[k]
                 assert squares is not None  # computed when the layer was programmed

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cimspice.spec.base import Sections
 from cimspice.spec.fields import (
+    Check,
     Section,
     at_least,
     finite,
     never,
     nonneg,
+    number_table,
     off_or_range,
     param,
     positive,
@@ -50,6 +54,8 @@ class MappingScheme(enum.StrEnum):
     ``g_ref = (g_min + g_max) / 2``, plus one reference column at ``g_ref`` per tile whose
     current is subtracted from every other column's (after the ADC)."""
 
+
+_MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
 MAX_SLICE_BITS = 16
 """Largest weight precision and input precision (bits) the mapping accepts."""
@@ -126,6 +132,26 @@ class NonidealSpec(Section):
         0,
         check=at_least(0, "an integer"),
         doc="The device seed. It seeds programming noise, faults, drift exponents and read noise.",
+    )
+    model: str = param(
+        "generic",
+        check=Check(
+            lambda v: (
+                None
+                if _MODEL_NAME.fullmatch(v)
+                else f"must be a model name (lower-case letters, digits, '-', '_'), got {v!r}"
+            ),
+            "a device model name",
+        ),
+        doc="The device model: how a target conductance is programmed, read, and how it "
+        'drifts. "generic": the keys of this table (levels, prog_noise_*, read_noise, '
+        'drift_*, stuck_*, tc_device); a preset such as "pcm-nandakumar2019": its '
+        "parameters, overridden by model_params (see cimspice.devices.registry).",
+    )
+    model_params: tuple[tuple[str, float], ...] | Mapping[str, float] = param(
+        (),
+        doc="Overrides of the device model's parameters, a table {name = value} (stored as "
+        "sorted (name, value) pairs). Unknown names are refused when the model is built.",
     )
     levels: int = param(
         0,
@@ -218,6 +244,9 @@ class NonidealSpec(Section):
     )
 
     def _check(self) -> None:
+        object.__setattr__(
+            self, "model_params", number_table(self.model_params, "nonideal.model_params")
+        )
         if 0 < self.drift_time < self.drift_t0:
             raise self.error(
                 "drift_time",
@@ -237,6 +266,12 @@ class NonidealSpec(Section):
                     f"makes 1 + {key} (temperature - temperature_ref) <= 0: a non-positive "
                     f"{'conductance' if key == 'tc_device' else 'resistance'}",
                 )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table as plain TOML-shaped data (``model_params`` as a table)."""
+        data = super().to_dict()
+        data["model_params"] = dict(self.model_params)
+        return data
 
     @property
     def is_off(self) -> bool:
