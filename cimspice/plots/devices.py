@@ -1,0 +1,99 @@
+"""Device data against a fitted device model: programming error, read noise and drift."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import FigureBase
+
+from cimspice.plots.figure import STYLES, as_array, axes_of, log_ticks, si_axis, titled
+
+__all__ = ["plot_drift_fit", "plot_programming_fit", "plot_read_fit"]
+
+
+def plot_programming_fit(
+    target: np.ndarray,
+    measured: np.ndarray,
+    prog_noise_abs: float,
+    prog_noise_rel: float,
+    *,
+    ax: Axes | None = None,
+    caption: str = "",
+) -> FigureBase:
+    """Programming error (measured - target) against target, with the fitted +-1 and +-3
+    sigma band ``sigma = prog_noise_abs + prog_noise_rel * target``."""
+    g = as_array(target, "target", ndim=1)
+    err = as_array(measured, "measured", ndim=1) - g
+    fig, ax = axes_of(ax, (5.6, 4.0))
+    ax.plot(g, err, ".", ms=2, alpha=0.4, color=STYLES[0][0], label="data")
+    line = np.linspace(float(g.min()), float(g.max()), 200)
+    sigma = prog_noise_abs + prog_noise_rel * line
+    for k, style in ((1, "-"), (3, ":")):
+        ax.plot(line, k * sigma, style, color=STYLES[1][0], label=f"fit +-{k} sigma")
+        ax.plot(line, -k * sigma, style, color=STYLES[1][0])
+    _finish(ax, "target conductance", "programming error (measured - target)")
+    titled(ax, "Programming error against the fitted spread", caption)
+    return fig
+
+
+def plot_read_fit(
+    means: np.ndarray,
+    stds: np.ndarray,
+    read_noise: float,
+    *,
+    ax: Axes | None = None,
+    caption: str = "",
+) -> FigureBase:
+    """Each device's read-to-read std against its mean conductance, with the fitted
+    ``read_noise * G``."""
+    m = as_array(means, "means", ndim=1)
+    s = as_array(stds, "stds", ndim=1)
+    fig, ax = axes_of(ax, (5.6, 4.0))
+    ax.plot(m, s, "o", ms=3, mfc="none", color=STYLES[0][0], label="devices")
+    line = np.linspace(float(m.min()), float(m.max()), 200)
+    ax.plot(line, read_noise * line, "-", color=STYLES[1][0], label=f"fit {read_noise:.3g} G")
+    _finish(ax, "mean conductance", "std per read")
+    titled(ax, "Read noise against the fitted relative std", caption)
+    return fig
+
+
+def plot_drift_fit(
+    time: np.ndarray,
+    ratio: np.ndarray,
+    drift_nu: float,
+    drift_nu_std: float,
+    drift_t0: float,
+    *,
+    ax: Axes | None = None,
+    caption: str = "",
+) -> FigureBase:
+    """Each read's conductance over its device's first one against time (log-log), with
+    the fitted mean power law ``(t / t0)^-nu`` and its +-1 std band of exponents."""
+    t = as_array(time, "time", ndim=1)
+    r = as_array(ratio, "ratio", ndim=1)
+    fig, ax = axes_of(ax, (5.6, 4.0))
+    ax.plot(t, r, ".", ms=2, alpha=0.4, color=STYLES[0][0], label="data")
+    line = np.geomspace(float(t.min()), float(t.max()), 200)
+    for nu, style, label in (
+        (drift_nu, "-", f"fit nu = {drift_nu:.3g}"),
+        (drift_nu - drift_nu_std, ":", f"nu +- {drift_nu_std:.2g}"),
+        (drift_nu + drift_nu_std, ":", None),
+    ):
+        ax.plot(line, (line / drift_t0) ** (-nu), style, color=STYLES[1][0], label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    log_ticks(ax.xaxis, "s")
+    ax.set_xlabel("time since programming")
+    ax.set_ylabel("G(t) / G(t0)")
+    ax.legend(fontsize=8)
+    titled(ax, "Drift against the fitted power law", caption)
+    return fig
+
+
+def _finish(ax: Axes, xlabel: str, ylabel: str) -> None:
+    """Siemens on both axes, their labels and the legend."""
+    si_axis(ax.xaxis, "S")
+    si_axis(ax.yaxis, "S")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
