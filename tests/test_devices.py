@@ -344,3 +344,67 @@ def test_every_preset_runs_a_network_layer(name):
     assert 0 <= err < 0.2  # devices move the result, within reason
     again = HardwareMatMul(spec, engine="ideal")(0, x, w)
     assert np.array_equal(y, again)  # seeded
+
+
+# ----- drift compensation: global, per column, reference column -----
+
+
+def test_per_column_compensation_is_exact_for_a_drift_shared_by_each_column():
+    # generic drift with one exponent for every cell: every kind recovers the fresh product
+    rng = np.random.default_rng(6)
+    w, x = rng.normal(size=(32, 12)), rng.uniform(0, 1, (20, 32))
+    fresh = HardwareMatMul(make(16, 16), engine="ideal")(0, x, w)
+    for kind in ("global", "column", "reference"):
+        spec = make(
+            16,
+            16,
+            {
+                "drift_time": 1e6,
+                "drift_nu": 0.06,
+                "drift_compensation": True,
+                "drift_compensation_kind": kind,
+            },
+        )
+        for fold in (True, False):
+            y = HardwareMatMul(spec, engine="ideal", fold=fold)(0, x, w)
+            # (t / t0)^-nu then its inverse: a few ulps of the product
+            np.testing.assert_allclose(y, fresh, rtol=1e-9, atol=1e-9 * np.abs(fresh).max())
+
+
+@pytest.mark.parametrize("kind", ["global", "column", "reference"])
+def test_each_compensation_recovers_most_of_a_year_of_pcm_drift(kind):
+    rng = np.random.default_rng(4)
+    w, x = rng.normal(size=(64, 20)), rng.uniform(0, 1, (50, 64))
+
+    def err(**extra):
+        y = HardwareMatMul(pcm(64, 64, drift_time=3.15e7, **extra), engine="ideal")(0, x, w)
+        return float(np.sqrt(np.mean((y - x @ w) ** 2)) / np.ptp(x @ w))
+
+    raw = err()
+    fixed = err(drift_compensation=True, drift_compensation_kind=kind)
+    assert fixed < 0.5 * raw
+
+
+def test_compensation_costs_in_the_energy_model():
+    from cimspice.compensation.cost import CostModel
+    from cimspice.studies.energy import MeteredMatMul
+
+    rng = np.random.default_rng(2)
+    w, x = rng.normal(size=(32, 6)), rng.uniform(0, 1, (10, 32))
+    digital, calibration = {}, {}
+    for kind in ("global", "column", "reference"):
+        spec = pcm(16, 16, drift_time=3600.0, drift_compensation=True, drift_compensation_kind=kind)
+        meter = MeteredMatMul(HardwareMatMul(spec, engine="ideal"), CostModel())
+        meter(0, x, w)
+        digital[kind] = meter.layers[0].digital
+        calibration[kind] = meter.drift_calibration(0)
+    cost = CostModel()
+    layer = HardwareMatMul(pcm(16, 16), engine="ideal").program(0, w)
+    used_cols = sum(s.used_cols for s in layer.tiling.tiles)
+    # per column: one more multiply per used column and input vector, the rest the same
+    assert digital["column"] - digital["global"] == pytest.approx(
+        10 * used_cols * cost.digital_mult
+    )
+    assert digital["reference"] == pytest.approx(digital["global"])
+    # calibrating reads every column (global, column) or one reference column per tile
+    assert 0 < calibration["reference"] < calibration["global"] < calibration["column"]

@@ -6,10 +6,13 @@
 ``nonideal.verify_tol``: every cell further than the tolerance from its target gets another
 pulse, a fresh draw, until all are within it or have had ``verify_max_pulses``; stuck cells
 are not verified), drift to ``nonideal.drift_time``, the operating temperature. With
-**global drift compensation** (``nonideal.drift_compensation``) each tile's outputs are
+**drift compensation** (``nonideal.drift_compensation``, measured at the reference
+temperature), by ``nonideal.drift_compensation_kind``: *global*, each tile's outputs
 multiplied by ``sum G(t0) / sum G(t)`` over its used cells (the ratio of its responses to an
-all-``v_read`` calibration input, which on the array is the summed conductance), measured at
-the reference temperature.
+all-``v_read`` calibration input, which on the array is the summed conductance); *column*,
+each column's by its own cells' ratio; *reference*, each tile's by the ratio of an extra
+reference column of devices programmed to known targets spread over the window
+(:func:`reference_gain`).
 
 **Read noise** (:func:`add_read_noise`) is drawn for every MVM: each cell's conductance
 fluctuates by ``N(0, s^2)`` with ``s`` the model's :meth:`read_std
@@ -32,7 +35,7 @@ from scipy.special import ndtri
 
 from cimspice.devices.model import DeviceModel
 from cimspice.devices.registry import device_model
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import CrossbarSpec, DriftCompensation
 
 __all__ = [
     "NORMAL_TABLE_BITS",
@@ -41,12 +44,13 @@ __all__ = [
     "noisy_reads",
     "program_tile",
     "read_noise_squares",
+    "reference_gain",
     "rng_for",
     "standard_normals",
     "wire_factor",
 ]
 
-_PROGRAM, _READ = 0, 1
+_PROGRAM, _READ, _REFERENCE = 0, 1, 2
 
 
 def rng_for(seed: int, *key: int) -> np.random.Generator:
@@ -62,13 +66,17 @@ class ProgrammedDevices:
         conductances: siemens, ``(rows, cols)``: at read time (drift, temperature).
         programmed: siemens, ``(rows, cols)``: just after programming, at ``t0``.
         pulses: ``(rows, cols)`` programming pulses per cell (1 without write-verify).
-        drift_gain: the global drift compensation's digital gain (1 without it).
+        drift_gain: the drift compensation's digital gain of the whole tile (1 without it
+            or with per-column compensation).
+        column_gain: ``(cols,)`` per-column drift compensation's digital gains (``None``
+            without it).
     """
 
     conductances: np.ndarray
     programmed: np.ndarray
     pulses: np.ndarray
     drift_gain: float
+    column_gain: np.ndarray | None = None
 
 
 def program_tile(
@@ -114,12 +122,42 @@ def program_tile(
         pulses[stuck & (np.abs(g - goal) > ni.verify_tol)] = ni.verify_max_pulses
     programmed = g
     read = model.drift(programmed, goal, stuck, ni.drift_time, rng)
-    gain = 1.0
+    gain, column_gain = 1.0, None
     if read is not programmed and ni.drift_compensation:
         r, c = used
-        gain = float(programmed[:r, :c].sum() / read[:r, :c].sum())
+        kind = ni.drift_compensation_kind
+        if kind == DriftCompensation.GLOBAL:
+            gain = float(programmed[:r, :c].sum() / read[:r, :c].sum())
+        elif kind == DriftCompensation.COLUMN:
+            column_gain = np.ones(goal.shape[1])
+            column_gain[:c] = _ratio(programmed[:r, :c].sum(axis=0), read[:r, :c].sum(axis=0))
+        else:
+            gain = reference_gain(model, spec, goal.shape[0], *key)
     read = model.at_temperature(read, ni.temperature, ni.temperature_ref)
-    return ProgrammedDevices(read, programmed, pulses, gain)
+    return ProgrammedDevices(read, programmed, pulses, gain, column_gain)
+
+
+def reference_gain(model: DeviceModel, spec: CrossbarSpec, rows: int, *key: int) -> float:
+    """The drift gain measured on a tile's reference column: ``rows`` extra devices
+    programmed (one pulse each, their own random stream) to targets spread evenly over the
+    window, drifted to the spec's read time like the tile; their summed conductance just
+    after programming over the same at read time."""
+    ni = spec.nonideal
+    rng = rng_for(ni.seed, _REFERENCE, *key)
+    goal = model.snap(np.linspace(spec.device.g_min, spec.device.g_max, rows)[:, None])
+    stuck_on, stuck_off = model.stuck(goal, rng)
+    g = model.pulse(goal, rng) if model.noisy else goal.copy()
+    g[stuck_on] = spec.device.g_max
+    g[stuck_off] = spec.device.g_min
+    read = model.drift(g, goal, stuck_on | stuck_off, ni.drift_time, rng)
+    return float(_ratio(np.array([g.sum()]), np.array([read.sum()]))[0])
+
+
+def _ratio(then: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """``then / now`` where ``now > 0``, 1 elsewhere (nothing to measure a gain on)."""
+    out = np.ones_like(then, dtype=float)
+    np.divide(then, now, out=out, where=now > 0)
+    return out
 
 
 def wire_factor(spec: CrossbarSpec) -> float:

@@ -305,6 +305,8 @@ class MappedLayer:
         noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
             (``None`` without read noise; see
             :func:`~cimspice.devices.tile.read_noise_squares`).
+        column_gains: each tile's per-column drift compensation gains over its used columns
+            (``None`` without it).
     """
 
     tiling: LayerTiling
@@ -318,6 +320,7 @@ class MappedLayer:
     read_rngs: list[np.random.Generator] = field(repr=False, default_factory=list)
     gains: list[float] = field(default_factory=list)
     noise: list[np.ndarray | None] = field(default_factory=list)
+    column_gains: list[np.ndarray | None] = field(default_factory=list)
 
     def pulses(self) -> dict[str, float]:
         """Write-verify pulses per programmed cell: ``mean`` and ``max`` over used cells."""
@@ -448,6 +451,7 @@ class HardwareMatMul:
         start = time.perf_counter()
         tiling = tile_layer(weights, self.spec)
         programmed, tiles, operators, transfers, gains = [], [], [], [], []
+        column_gains: list[np.ndarray | None] = []
         for slot in tiling.tiles:
             targets, gain = slot.conductances, 1.0
             if self.tile_transform is not None:
@@ -457,6 +461,8 @@ class HardwareMatMul:
             )
             programmed.append(devices)
             gains.append(gain * devices.drift_gain)
+            cg = devices.column_gain
+            column_gains.append(None if cg is None else cg[: slot.used_cols].copy())
             tile = self._engine.program(self._program_spec, devices.conductances)
             tiles.append(tile)
             transfer = tile.transfer
@@ -470,9 +476,12 @@ class HardwareMatMul:
         folded = None
         if self.fold and all(op is not None for op in operators):
             folded = np.zeros(tiling.shape)
-            for slot, gain, op in zip(tiling.tiles, gains, operators, strict=True):
+            for slot, gain, op, cg in zip(
+                tiling.tiles, gains, operators, column_gains, strict=True
+            ):
                 assert op is not None
-                folded[slot.rows, slot.outputs] += gain * tiling.combine(op, slot)
+                scaled = op if cg is None else op * cg
+                folded[slot.rows, slot.outputs] += gain * tiling.combine(scaled, slot)
         layer = MappedLayer(
             tiling,
             programmed,
@@ -490,6 +499,7 @@ class HardwareMatMul:
                 else None
                 for p, s in zip(programmed, tiling.tiles, strict=True)
             ],
+            column_gains,
         )
         self.layers[index] = layer
         return layer
@@ -646,6 +656,8 @@ class HardwareMatMul:
                 top = 2 ** (bits - 1) - 1
                 np.rint(outputs, out=outputs)  # like np.round: halves to even
                 np.clip(outputs, -top, top, out=outputs)
+            if layer.column_gains and layer.column_gains[k] is not None:
+                outputs = outputs * layer.column_gains[k]  # per-column drift gains, digital
             return [
                 layer.tiling.combine(
                     outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb

@@ -36,6 +36,7 @@ from cimspice.spec.write import WriteSpec
 __all__ = [
     "MAX_LEVELS",
     "MAX_SLICE_BITS",
+    "DriftCompensation",
     "MappingScheme",
     "MappingSpec",
     "NetworkSpec",
@@ -56,6 +57,21 @@ class MappingScheme(enum.StrEnum):
 
 
 _MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+
+
+class DriftCompensation(enum.StrEnum):
+    """How drift compensation measures the gain it applies (``nonideal.drift_compensation``)."""
+
+    GLOBAL = "global"
+    """One gain per tile: its summed conductance as programmed over now (aihwkit's global
+    compensation: the response to an all-``v_read`` calibration input)."""
+    COLUMN = "column"
+    """One gain per column: each column's summed conductance as programmed over now (the same
+    calibration input, read column by column; one digital multiply per column and MVM)."""
+    REFERENCE = "reference"
+    """One gain per tile from an extra reference column of devices programmed to known
+    targets spread over the window: its summed conductance as programmed over now."""
+
 
 MAX_SLICE_BITS = 16
 """Largest weight precision and input precision (bits) the mapping accepts."""
@@ -214,6 +230,13 @@ class NonidealSpec(Section):
         "of its summed conductance as programmed to its summed conductance now. An "
         "idealised gain: a real chip measures it with an all-v_read calibration input, whose "
         "response also carries the IR drop, nearly the same then and now.",
+    )
+    drift_compensation_kind: DriftCompensation = param(
+        DriftCompensation.GLOBAL,
+        noun="drift compensation",
+        doc='How drift compensation measures its gain. "global": one per tile, its summed '
+        'conductance then over now; "column": one per column; "reference": one per tile from '
+        "an extra column of devices programmed to known targets.",
     )
     stuck_on: float = param(0.0, check=nonneg, doc="Fraction of cells stuck at g_max (<= 1).")
     stuck_off: float = param(
