@@ -8,7 +8,13 @@ from matplotlib.figure import FigureBase
 
 from cimspice.plots.figure import STYLES, as_array, axes_of, log_ticks, si_axis, titled
 
-__all__ = ["plot_drift_fit", "plot_programming_fit", "plot_read_fit"]
+__all__ = [
+    "plot_accuracy_vs_time",
+    "plot_against_published",
+    "plot_drift_fit",
+    "plot_programming_fit",
+    "plot_read_fit",
+]
 
 
 def plot_programming_fit(
@@ -97,3 +103,73 @@ def _finish(ax: Axes, xlabel: str, ylabel: str) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
+
+
+def plot_accuracy_vs_time(
+    times: np.ndarray,
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    ax: Axes | None = None,
+    title: str = "Accuracy against time since programming",
+    caption: str = "",
+) -> FigureBase:
+    """Accuracy (mean, with +-1 std bars over device seeds) against time after programming
+    (log axis), one line per case (e.g. per drift compensation)."""
+    t = as_array(times, "times", ndim=1)
+    fig, ax = axes_of(ax, (5.6, 4.0))
+    for (name, (mean, std)), (colour, marker, line) in zip(curves.items(), STYLES, strict=False):
+        m, s = as_array(mean, name, ndim=1), as_array(std, name, ndim=1)
+        ax.errorbar(t, m, yerr=s, color=colour, marker=marker, ls=line, ms=4, capsize=2, label=name)
+    ax.set_xscale("log")
+    log_ticks(ax.xaxis, "s")
+    ax.set_xlabel("time since programming")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=8)
+    titled(ax, title, caption)
+    return fig
+
+
+def plot_against_published(
+    published: dict[str, tuple[np.ndarray, np.ndarray]],
+    sampled: dict[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    units: tuple[str, str] = ("", ""),
+    log_x: bool = False,
+    ax: Axes | None = None,
+    title: str = "",
+    caption: str = "",
+) -> FigureBase:
+    """A device model's statistics measured on large samples (markers) over the published
+    curves they were fitted to (lines), series by series in the same colour."""
+    fig, ax = axes_of(ax, (5.6, 4.0))
+    for (name, (x, y)), (colour, marker, line) in zip(published.items(), STYLES, strict=False):
+        ax.plot(
+            as_array(x, name),
+            as_array(y, name),
+            ls=line,
+            color=colour,
+            label=f"{name} (published fit)",
+        )
+        if name in sampled:
+            sx, sy = sampled[name]
+            ax.plot(
+                as_array(sx, name),
+                as_array(sy, name),
+                marker,
+                ls="none",
+                mfc="none",
+                color=colour,
+                label=f"{name} (model, sampled)",
+            )
+    if log_x:
+        ax.set_xscale("log")
+    for axis, unit in zip((ax.xaxis, ax.yaxis), units, strict=True):
+        if unit:
+            si_axis(axis, unit)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    titled(ax, title, caption)
+    return fig
