@@ -13,6 +13,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${CIMSPICE_VENV:-$ROOT/.venv}"
 AIHWKIT_VENV="${CIMSPICE_AIHWKIT_VENV:-$ROOT/.venv-aihwkit}"
 AIHWKIT_VERSION=1.1.0   # its cp311 wheel loads with torch 2.13 (CPU); 1.2.0 ships no cp311 wheel
+AIHWKIT_TORCH=2.13.0    # the machine's local CPU wheel (2.13.0+cpu) wins over the CUDA build
 MIN_NGSPICE=42
 APT_DIR="${CIMSPICE_APT_DIR:-/etc/apt}"   # overridable for the test of the sources parser
 
@@ -136,9 +137,10 @@ install_aihwkit_venv() {
     log "creating $AIHWKIT_VENV with aihwkit $AIHWKIT_VERSION"
     python3 -m venv "$AIHWKIT_VENV"
     "$AIHWKIT_VENV/bin/python" -m pip install -q --upgrade pip
-    # torch first (the machine's pip constraints pick the release that exists here), then
-    # aihwkit without its build-time requirements (cmake, scikit-build, mypy...)
-    "$AIHWKIT_VENV/bin/python" -m pip install -q torch numpy scipy requests protobuf tqdm
+    # torch first, pinned (an unpinned torch resolves to a CUDA build and gigabytes of
+    # nvidia packages), then aihwkit without its build-time requirements (cmake, mypy...)
+    "$AIHWKIT_VENV/bin/python" -m pip install -q "torch==$AIHWKIT_TORCH" numpy scipy requests \
+        protobuf tqdm
     "$AIHWKIT_VENV/bin/python" -m pip install -q --no-deps "aihwkit==$AIHWKIT_VERSION"
     "$AIHWKIT_VENV/bin/python" -c "import aihwkit.simulator.rpu_base" \
         || die "aihwkit $AIHWKIT_VERSION does not load in $AIHWKIT_VENV"

@@ -408,3 +408,14 @@ def test_compensation_costs_in_the_energy_model():
     assert digital["reference"] == pytest.approx(digital["global"])
     # calibrating reads every column (global, column) or one reference column per tile
     assert 0 < calibration["reference"] < calibration["global"] < calibration["column"]
+
+
+def test_a_bad_model_in_a_spec_file_names_the_file_and_key(tmp_path):
+    from cimspice.spec import load_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text('[array]\nrows = 8\ncols = 8\n[nonideal]\nmodel = "pcm-x"\n')
+    with pytest.raises(SpecError) as err:
+        HardwareMatMul(load_spec(path), engine="ideal")
+    assert err.value.key == "nonideal.model" and err.value.file == str(path)
+    assert str(err.value).startswith(f"{path}: key 'nonideal.model': unknown device model")

@@ -159,7 +159,13 @@ def check_network_spec(spec: CrossbarSpec) -> None:
             parameter (``nonideal.model``, ``nonideal.model_params.NAME``).
     """
     outputs_per_tile(spec)
-    device_model(spec)
+    try:
+        device_model(spec)
+    except SpecError as err:
+        if err.file is not None or spec.source is None:
+            raise
+        bare = str(err).removeprefix(f"key '{err.key}': ") if err.key else str(err)
+        raise SpecError(bare, file=spec.source, key=err.key) from None
     if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
         raise SpecError(
             "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "
