@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cimspice.arguments import flag, instance, integer, real
+from cimspice.converters import adc_current_lsb, adc_lsb, round_to_codes
 from cimspice.devices.registry import device_model
 from cimspice.devices.tile import (
     ProgrammedDevices,
@@ -104,7 +105,6 @@ __all__ = [
     "MappedLayer",
     "TileRecord",
     "TileTransform",
-    "adc_in_place",
     "check_network_spec",
     "check_tile_fits",
     "tile_engine",
@@ -629,10 +629,8 @@ class HardwareMatMul:
         spec = self.spec
         n = phases[0].voltages.shape[0]
         bits = spec.readout.adc_bits
-        # the ADC's step in current units (behind TIAs it reads v_out = -r_f I: step / r_f)
-        lsb = spec.readout.adc_full_scale / (2 ** (bits - 1) - 1) if bits else 1.0
-        if bits and spec.has_tia:
-            lsb /= spec.readout.r_f
+        lsb = adc_current_lsb(spec) if bits else 1.0  # the ADC's step in current units
+        top = adc_lsb(spec)[1] if bits else 0
         # tiles that compute in single precision and read their own used word lines (the
         # surrogate's fast modes) take the voltages converted once per layer: no padding, no
         # copy per tile, the same numbers
@@ -647,21 +645,19 @@ class HardwareMatMul:
             """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
             slot = tiles[k]
             volts = self._phase_inputs(phases, slot, pad=not readers)  # every phase at once
-            reading = self._tile_reading(layer, k, volts)
+            reading, to_current = self._tile_reading(layer, k, volts)
             if layer.noise[k] is not None:
-                outputs = reading * self._to_current
+                outputs = reading * to_current
                 used, squares = volts[:, : slot.used_rows], layer.noise[k]
                 assert squares is not None  # computed when the layer was programmed
                 reading = add_read_noise(outputs, used, squares, spec, layer.read_rngs[k])
                 scale = 1.0 / lsb
             else:
-                scale = self._to_current / lsb
+                scale = to_current / lsb
             # into ADC codes (or, without an ADC, current units), in one new array
             outputs = np.multiply(reading, scale)
             if bits:
-                top = 2 ** (bits - 1) - 1
-                np.rint(outputs, out=outputs)  # like np.round: halves to even
-                np.clip(outputs, -top, top, out=outputs)
+                round_to_codes(outputs, top)
             if layer.column_gains and layer.column_gains[k] is not None:
                 outputs = outputs * layer.column_gains[k]  # per-column drift gains, digital
             return [
@@ -678,18 +674,27 @@ class HardwareMatMul:
             for part in parts:
                 y[:, slot.outputs] += part
 
-    def _tile_reading(self, layer: MappedLayer, k: int, volts: np.ndarray) -> np.ndarray:
-        """``(n, used_cols)``: what tile ``k``'s readout puts out for word-line ``volts``
-        (see :meth:`_run_tile`): its TIAs' ``v_out`` (V), or its column currents (A)."""
+    def _tile_reading(
+        self, layer: MappedLayer, k: int, volts: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """``(n, used_cols)``: what tile ``k`` puts out for word-line ``volts`` (see
+        :meth:`_run_tile`), and the factor that turns it into column currents (A).
+
+        A tile with a transfer matrix gives currents (its ``transfer`` is the linear map to
+        the currents into ideal virtual grounds, whatever the readout); any other gives what
+        its readout puts out: its TIAs' ``v_out`` (V, factor ``-1 / r_f``), or its column
+        currents."""
         op = layer.operators[k]
         if op is not None:
-            return volts[:, : op.shape[0]] @ op
+            return volts[:, : op.shape[0]] @ op, 1.0
         used = layer.tiling.tiles[k].used_cols
         read = getattr(layer.tiles[k], "read", None)
         if read is not None:  # a tile that offers it gives what the ADC reads alone
-            return read(volts)[:, :used]
+            return read(volts)[:, :used], self._to_current
         result = self._run_tile(layer, k, volts)
-        return (result.currents if result.v_out is None else result.v_out)[:, :used]
+        if result.v_out is None:
+            return result.currents[:, :used], 1.0
+        return result.v_out[:, :used], self._to_current
 
     def _phase_inputs(
         self, phases: list[InputPhase], slot: TileSlot, *, pad: bool = True
@@ -724,20 +729,3 @@ _serial = _Serial()
 def _tile_pool() -> ThreadPoolExecutor:
     """The threads that run fast surrogate tiles side by side (one per process)."""
     return ThreadPoolExecutor(max_workers=TILE_THREADS, thread_name_prefix="cimspice-tile")
-
-
-def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
-    """The digital values of :func:`cimspice.converters.adc` (code x LSB), computed in place
-    in ``currents`` (a float array the caller owns, in current units): the same numbers,
-    without the integer codes' temporary arrays. Behind TIAs the ADC reads ``v_out = -r_f I``
-    in volts; its mid-tread levels are symmetric, so that is the same as quantising the
-    currents with the step ``LSB / r_f``."""
-    top = 2 ** (spec.readout.adc_bits - 1) - 1
-    lsb = spec.readout.adc_full_scale / top
-    if spec.has_tia:
-        lsb /= spec.readout.r_f
-    np.divide(currents, lsb, out=currents)
-    np.rint(currents, out=currents)  # like np.round: halves to even
-    np.clip(currents, -top, top, out=currents)
-    currents *= lsb
-    return currents
