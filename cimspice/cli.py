@@ -539,9 +539,10 @@ def build_parser() -> argparse.ArgumentParser:
         "fit-device",
         help="fit the generic device model to your measurements; write a device file",
         description="Fit the generic device model (nonideal.prog_noise_abs/_rel, read_noise, "
-        "drift_nu/_std/_t0) with standard errors to tidy tables, one per file (CSV with a "
-        "header row, or NPZ of 1-D arrays), recognised by their columns: programming (target, "
-        "measured), repeated reads (device, conductance), drift (device, time, conductance). "
+        "drift_nu/_std/_t0, tc_device) with standard errors to tidy tables, one per file "
+        "(CSV with a header row, or NPZ of 1-D arrays), recognised by their columns: "
+        "programming (target, measured), repeated reads (device, conductance), drift (device, "
+        "time, conductance), temperature (device, temperature, conductance). "
         "Writes a [nonideal] table to copy into a spec.",
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="data files (.csv or .npz)")

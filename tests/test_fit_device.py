@@ -116,33 +116,31 @@ def test_the_command_writes_a_device_file_that_a_spec_takes(tmp_path, capsys):
     d, t, gd = drift_data()
     drift = tmp_path / "drift.npz"
     np.savez(drift, device=d, time=t, conductance=gd)
-    out, report = tmp_path / "device.toml", tmp_path / "report"
-    assert (
-        main(
-            [
-                "fit-device",
-                str(prog),
-                str(reads),
-                str(drift),
-                "-o",
-                str(out),
-                "--report",
-                str(report),
-            ]
-        )
-        == 0
+    temps = tmp_path / "temperature.csv"
+    g0 = np.linspace(10e-6, 90e-6, 20)
+    write_csv(
+        temps,
+        {
+            "device": np.repeat(np.arange(20), 3),
+            "temperature": np.tile([300.0, 330.0, 360.0], 20),
+            "conductance": np.repeat(g0, 3) * (1 + 1e-3 * np.tile([0.0, 30.0, 60.0], 20)),
+        },
     )
+    out, report = tmp_path / "device.toml", tmp_path / "report"
+    files = [str(prog), str(reads), str(drift), str(temps)]
+    assert main(["fit-device", *files, "-o", str(out), "--report", str(report)]) == 0
     printed = capsys.readouterr().out
     assert "prog_noise_rel" in printed and "drift_nu_std" in printed
     keys = load_device_file(out)
     assert keys["model"] == "generic"
     assert keys["prog_noise_rel"] == pytest.approx(TRUE["prog_noise_rel"], rel=0.1)
     assert keys["drift_nu"] == pytest.approx(TRUE["drift_nu"], rel=0.05)
+    assert keys["tc_device"] == pytest.approx(1e-3, rel=1e-9)  # noiseless lines: exact
     applied = apply_device_file(spec(), out)
     assert applied.nonideal.read_noise == keys["read_noise"]
     saved = json.loads((report / "fit.json").read_text())
     assert set(saved["params"]) >= {"prog_noise_abs", "read_noise", "drift_nu"}
-    for name in ("programming.png", "reads.png", "drift.png"):
+    for name in ("programming.png", "reads.png", "drift.png", "temperature.png"):
         assert (report / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -188,3 +186,18 @@ def test_two_tables_of_one_kind_are_refused(tmp_path):
 
     with pytest.raises(InputError, match="a second programming table"):
         read_tables([a, b])
+
+
+def test_temperature_coefficient_is_recovered():
+    from cimspice.devices.fitting import fit_temperature
+
+    model = device_model(spec(tc_device=2e-3))
+    rng = np.random.default_rng(8)
+    g0 = rng.uniform(10e-6, 90e-6, 200)
+    temps = np.array([300.0, 320.0, 340.0, 360.0])
+    g = np.stack([model.at_temperature(g0, t, 300.0) for t in temps], axis=1)
+    g *= 1 + 0.002 * rng.standard_normal(g.shape)  # reads with 0.2 % noise
+    device = np.repeat(np.arange(200), 4)
+    fitted = fit_temperature(device, np.tile(temps, 200), g.ravel())
+    within(fitted["tc_device"], 2e-3)
+    assert fitted["temperature_ref"].value == 300.0

@@ -31,7 +31,7 @@ __all__ = [
     "write_report",
 ]
 
-REPORT_FILES = ("fit.json", "programming.png", "reads.png", "drift.png")
+REPORT_FILES = ("fit.json", "programming.png", "reads.png", "drift.png", "temperature.png")
 """What a report folder may receive (the plots of the tables given)."""
 
 
@@ -75,7 +75,12 @@ def run_fit_device(request: FitDeviceRequest) -> DeviceFit:
 
 def write_report(fit: DeviceFit, folder: Path) -> list[Path]:
     """``fit.json`` and one plot per table fitted, into ``folder``; returns the files."""
-    from cimspice.plots.devices import plot_drift_fit, plot_programming_fit, plot_read_fit
+    from cimspice.plots.devices import (
+        plot_drift_fit,
+        plot_programming_fit,
+        plot_read_fit,
+        plot_temperature_fit,
+    )
     from cimspice.plots.figure import save_figure
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -115,6 +120,20 @@ def write_report(fit: DeviceFit, folder: Path) -> list[Path]:
             caption=caption,
         )
         written.append(save_figure(fig, folder / "drift.png"))
+    if data.temperature is not None:
+        codes, temp, g = (data.temperature[k] for k in ("device", "temperature", "conductance"))
+        t_ref = p["temperature_ref"].value
+        tc = p["tc_device"].value
+        at_ref = np.zeros(int(codes.max()) + 1)
+        for d in np.unique(codes):  # each device's fitted line at T_ref
+            pick = codes == d
+            if np.ptp(temp[pick]) > 0:
+                b, a = np.polyfit(temp[pick], g[pick], 1)
+                at_ref[d] = a + b * t_ref
+        keep = at_ref[codes] > 0
+        ratio = g[keep] / at_ref[codes[keep]]
+        fig = plot_temperature_fit(temp[keep], ratio, tc, t_ref, caption=caption)
+        written.append(save_figure(fig, folder / "temperature.png"))
     return written
 
 

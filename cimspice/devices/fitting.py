@@ -10,6 +10,8 @@ programming        ``target``, ``measured`` (S)    ``prog_noise_abs``, ``prog_no
 repeated reads     ``device``, ``conductance``     ``read_noise``
 drift              ``device``, ``time`` (s),       ``drift_nu``, ``drift_nu_std``,
                    ``conductance`` (S)             ``drift_t0``
+temperature        ``device``, ``temperature``     ``tc_device`` (at ``temperature_ref``, the
+                   (K), ``conductance`` (S)        lowest temperature measured)
 =================  ==============================  ============================================
 
 - **programming**: ``measured - target ~ N(0, (a + b target)^2)`` fitted by maximum likelihood
@@ -22,6 +24,10 @@ drift              ``device``, ``time`` (s),       ``drift_nu``, ``drift_nu_std`
   ``drift_nu`` is their mean, ``drift_nu_std`` their spread with each slope's own fitting
   variance (read noise) subtracted; ``drift_t0`` is the earliest time (when the programmed
   values are taken to hold). Standard errors: ``std / sqrt(n)`` and ``std / sqrt(2 (n - 1))``.
+- **temperature**: per device a least-squares line ``G = a + b T``; ``tc_device`` is the mean
+  of ``b / (a + b T_ref)`` over devices (standard error ``std / sqrt(n)``), with ``T_ref`` the
+  lowest temperature measured, written as ``temperature_ref`` (and ``temperature``: the
+  device file changes nothing until a spec sets another operating temperature).
 
 Every problem with the data is an :class:`~cimspice.errors.InputError` naming the file and
 the column (missing, not a number, non-finite, negative, too few rows or devices).
@@ -52,6 +58,7 @@ __all__ = [
     "fit_drift",
     "fit_programming",
     "fit_reads",
+    "fit_temperature",
     "read_tables",
 ]
 
@@ -60,11 +67,12 @@ MAX_DATA_BYTES = 256 * 2**20
 
 TABLES: dict[str, tuple[str, ...]] = {
     "drift": ("device", "time", "conductance"),
+    "temperature": ("device", "temperature", "conductance"),
     "reads": ("device", "conductance"),
     "programming": ("target", "measured"),
 }
-"""Each table's columns, in the order a file is matched against them (drift before reads: a
-drift table also has ``device`` and ``conductance``)."""
+"""Each table's columns, in the order a file is matched against them (drift and temperature
+before reads: they also have ``device`` and ``conductance``)."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +91,14 @@ class DeviceData:
         programming: ``target``, ``measured`` (S).
         reads: ``device`` (integer codes), ``conductance`` (S).
         drift: ``device`` (integer codes), ``time`` (s), ``conductance`` (S).
+        temperature: ``device`` (integer codes), ``temperature`` (K), ``conductance`` (S).
         sources: table name -> the file it came from.
     """
 
     programming: dict[str, np.ndarray] | None = None
     reads: dict[str, np.ndarray] | None = None
     drift: dict[str, np.ndarray] | None = None
+    temperature: dict[str, np.ndarray] | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -169,6 +179,7 @@ def read_tables(paths: Sequence[str | Path]) -> DeviceData:
         programming=found.get("programming"),
         reads=found.get("reads"),
         drift=found.get("drift"),
+        temperature=found.get("temperature"),
         sources=sources,
     )
 
@@ -361,6 +372,44 @@ def fit_drift(
     }
 
 
+def fit_temperature(
+    device: np.ndarray,
+    temperature: np.ndarray,
+    conductance: np.ndarray,
+    *,
+    where: str = "temperature",
+) -> dict[str, Estimate]:
+    """``tc_device`` (1/K) at the lowest temperature measured (also returned, as
+    ``temperature_ref`` and ``temperature``).
+
+    Raises:
+        InputError: fewer than 2 devices read at two or more temperatures.
+    """
+    codes = np.asarray(device)
+    temp = np.asarray(temperature, dtype=float)
+    g = np.asarray(conductance, dtype=float)
+    t_ref = float(temp.min())
+    tcs = []
+    for d in np.unique(codes):
+        pick = codes == d
+        if np.ptp(temp[pick]) <= 0:
+            continue
+        b, a = np.polyfit(temp[pick], g[pick], 1)
+        if a + b * t_ref > 0:
+            tcs.append(b / (a + b * t_ref))
+    if len(tcs) < 2:
+        raise InputError(
+            f"{where}: column 'temperature' gives fewer than 2 devices read at two or more "
+            "temperatures; the fit needs >= 2 such devices"
+        )
+    tc = np.array(tcs)
+    return {
+        "tc_device": Estimate(float(tc.mean()), float(tc.std(ddof=1) / math.sqrt(tc.size))),
+        "temperature_ref": Estimate(t_ref, 0.0),
+        "temperature": Estimate(t_ref, 0.0),
+    }
+
+
 def fit_device(data: DeviceData) -> DeviceFit:
     """Fit every table ``data`` holds.
 
@@ -399,6 +448,16 @@ def fit_device(data: DeviceData) -> DeviceFit:
             )
         )
         counts["drift devices"] = int(np.unique(data.drift["device"]).size)
+    if data.temperature is not None:
+        params.update(
+            fit_temperature(
+                data.temperature["device"],
+                data.temperature["temperature"],
+                data.temperature["conductance"],
+                where=f"data file {src.get('temperature', 'temperature')}",
+            )
+        )
+        counts["temperature devices"] = int(np.unique(data.temperature["device"]).size)
     if not params:
-        raise InputError("no table to fit: give a programming, reads or drift table")
+        raise InputError("no table to fit: give a programming, reads, drift or temperature table")
     return DeviceFit(params, extra, counts, data)

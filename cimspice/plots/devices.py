@@ -14,6 +14,7 @@ __all__ = [
     "plot_drift_fit",
     "plot_programming_fit",
     "plot_read_fit",
+    "plot_temperature_fit",
 ]
 
 
@@ -172,4 +173,30 @@ def plot_against_published(
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     titled(ax, title, caption)
+    return fig
+
+
+def plot_temperature_fit(
+    temperature: np.ndarray,
+    ratio: np.ndarray,
+    tc_device: float,
+    temperature_ref: float,
+    *,
+    ax: Axes | None = None,
+    caption: str = "",
+) -> FigureBase:
+    """Each read's conductance over its device's at the reference temperature against
+    temperature, with the fitted ``1 + tc_device (T - T_ref)``."""
+    t = as_array(temperature, "temperature", ndim=1)
+    r = as_array(ratio, "ratio", ndim=1)
+    fig, ax = axes_of(ax, (5.6, 4.0))
+    ax.plot(t, r, ".", ms=2, alpha=0.4, color=STYLES[0][0], label="data")
+    line = np.linspace(float(t.min()), float(t.max()), 50)
+    fit = 1 + tc_device * (line - temperature_ref)
+    ax.plot(line, fit, "-", color=STYLES[1][0], label=f"fit tc = {tc_device:.3g} / K")
+    si_axis(ax.xaxis, "K")
+    ax.set_xlabel("temperature")
+    ax.set_ylabel("G(T) / G(T_ref)")
+    ax.legend(fontsize=8)
+    titled(ax, "Conductance against temperature", caption)
     return fig
