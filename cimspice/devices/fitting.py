@@ -38,7 +38,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -429,35 +429,18 @@ def fit_device(data: DeviceData) -> DeviceFit:
         params.update(fitted)
         extra["bias"] = bias
         counts["programming"] = int(data.programming["target"].size)
-    if data.reads is not None:
-        params.update(
-            fit_reads(
-                data.reads["device"],
-                data.reads["conductance"],
-                where=f"data file {src.get('reads', 'reads')}",
-            )
-        )
-        counts["reads"] = int(data.reads["conductance"].size)
-    if data.drift is not None:
-        params.update(
-            fit_drift(
-                data.drift["device"],
-                data.drift["time"],
-                data.drift["conductance"],
-                where=f"data file {src.get('drift', 'drift')}",
-            )
-        )
-        counts["drift devices"] = int(np.unique(data.drift["device"]).size)
-    if data.temperature is not None:
-        params.update(
-            fit_temperature(
-                data.temperature["device"],
-                data.temperature["temperature"],
-                data.temperature["conductance"],
-                where=f"data file {src.get('temperature', 'temperature')}",
-            )
-        )
-        counts["temperature devices"] = int(np.unique(data.temperature["device"]).size)
+    per_device: dict[str, Callable[..., dict[str, Estimate]]] = {
+        "reads": fit_reads,
+        "drift": fit_drift,
+        "temperature": fit_temperature,
+    }
+    for name, fitter in per_device.items():
+        table = getattr(data, name)
+        if table is None:
+            continue
+        columns = [table[c] for c in TABLES[name]]
+        params.update(fitter(*columns, where=f"data file {src.get(name, name)}"))
+        counts[f"{name} devices"] = int(np.unique(table["device"]).size)
     if not params:
         raise InputError("no table to fit: give a programming, reads, drift or temperature table")
     return DeviceFit(params, extra, counts, data)
