@@ -419,3 +419,20 @@ def test_a_bad_model_in_a_spec_file_names_the_file_and_key(tmp_path):
         HardwareMatMul(load_spec(path), engine="ideal")
     assert err.value.key == "nonideal.model" and err.value.file == str(path)
     assert str(err.value).startswith(f"{path}: key 'nonideal.model': unknown device model")
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("t", [0.0, 3600.0, 86400.0])
+def test_every_model_is_seeded_and_keeps_conductances_physical(name, t):
+    nonideal = {"model": name, "drift_time": t, "seed": 5}
+    if name == "generic":
+        nonideal.update(prog_noise_rel=0.3, drift_nu=0.05, drift_nu_std=0.05, read_noise=0.02)
+    spec = make(32, 32, nonideal, {"g_min": 0.0, "g_max": 40e-6})
+    targets = np.random.default_rng(1).uniform(0, 40e-6, (32, 32))
+    first = program_tile(targets, spec, (32, 32), 3, 4)
+    again = program_tile(targets, spec, (32, 32), 3, 4)
+    other = program_tile(targets, spec, (32, 32), 3, 5)
+    assert np.array_equal(first.conductances, again.conductances)  # one stream per key
+    assert np.all(np.isfinite(first.conductances)) and np.all(first.conductances >= 0)
+    if device_model(spec).noisy:
+        assert not np.array_equal(first.programmed, other.programmed)  # tiles differ

@@ -87,7 +87,12 @@ MODELS: dict[str, ModelEntry] = {
 
 
 def register(entry: ModelEntry) -> None:
-    """Add (or replace) a device model; ``nonideal.model = entry.name`` selects it."""
+    """Add (or replace) a device model; ``nonideal.model = entry.name`` selects it.
+
+    The registry is per process: sweeps on worker processes or a Dask cluster
+    (``evaluate --jobs``, ``--executor dask``) see a registered model only if their workers
+    import the module that registers it.
+    """
     MODELS[entry.name] = entry
     model_for.cache_clear()
 
