@@ -436,3 +436,12 @@ def test_every_model_is_seeded_and_keeps_conductances_physical(name, t):
     assert np.all(np.isfinite(first.conductances)) and np.all(first.conductances >= 0)
     if device_model(spec).noisy:
         assert not np.array_equal(first.programmed, other.programmed)  # tiles differ
+
+
+def test_a_preset_reads_before_the_generic_t0():
+    # drift_t0 is the generic model's: a PCM read half a second after programming is fine
+    spec = pcm(16, 16, drift_time=0.5)
+    assert program_tile(np.full((16, 16), 10e-6), spec, (16, 16), 0).conductances.min() >= 0
+    with pytest.raises(SpecError) as err:
+        make(nonideal={"drift_time": 0.5})
+    assert err.value.key == "nonideal.drift_time"

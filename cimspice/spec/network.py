@@ -208,8 +208,9 @@ class NonidealSpec(Section):
         0.0,
         unit="s",
         check=nonneg,
-        doc="Time since programming at which the network is read. 0: no drift; otherwise "
-        ">= drift_t0.",
+        doc="Time since programming at which the network is read. Generic model: 0 for no "
+        "drift, otherwise >= drift_t0; a preset counts it from the end of programming (see "
+        "its module).",
     )
     drift_t0: float = param(
         1.0,
@@ -270,7 +271,7 @@ class NonidealSpec(Section):
         object.__setattr__(
             self, "model_params", number_table(self.model_params, "nonideal.model_params")
         )
-        if 0 < self.drift_time < self.drift_t0:
+        if self.model == "generic" and 0 < self.drift_time < self.drift_t0:
             raise self.error(
                 "drift_time",
                 f"must be 0 (no drift) or >= nonideal.drift_t0 ({self.drift_t0!r} s), "
