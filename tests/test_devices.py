@@ -445,3 +445,20 @@ def test_a_preset_reads_before_the_generic_t0():
     with pytest.raises(SpecError) as err:
         make(nonideal={"drift_time": 0.5})
     assert err.value.key == "nonideal.drift_time"
+
+
+class _NotAModel:
+    @classmethod
+    def from_spec(cls, nonideal, g_min, g_max):
+        return cls()
+
+
+def test_a_registered_class_that_builds_no_device_model_is_refused():
+    from cimspice.errors import ModelError
+
+    register(ModelEntry("broken", "test", __name__, "_NotAModel"))
+    try:
+        with pytest.raises(ModelError, match="lacks the DeviceModel methods"):
+            device_model(make(nonideal={"model": "broken"}))
+    finally:
+        del MODELS["broken"]

@@ -24,10 +24,10 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cimspice.errors import SpecError
+from cimspice.devices.model import DeviceModel
+from cimspice.errors import ModelError, SpecError
 
 if TYPE_CHECKING:
-    from cimspice.devices.model import DeviceModel
     from cimspice.spec import CrossbarSpec, NonidealSpec
 
 __all__ = ["MODELS", "ModelEntry", "device_model", "model_for", "register"]
@@ -104,6 +104,8 @@ def device_model(spec: CrossbarSpec) -> DeviceModel:
         SpecError: an unknown model (``nonideal.model``) or parameter
             (``nonideal.model_params.NAME``), a bad value, or keys of the generic model set
             for another model.
+        ModelError: a registered class that does not build a
+            :class:`~cimspice.devices.model.DeviceModel`.
     """
     return model_for(spec.nonideal, spec.device.g_min, spec.device.g_max)
 
@@ -117,5 +119,10 @@ def model_for(nonideal: NonidealSpec, g_min: float, g_max: float) -> DeviceModel
             f"unknown device model {nonideal.model!r}; known: {', '.join(MODELS)}",
             key="nonideal.model",
         )
-    model: DeviceModel = entry.load().from_spec(nonideal, g_min, g_max)
+    model = entry.load().from_spec(nonideal, g_min, g_max)
+    if not isinstance(model, DeviceModel):
+        raise ModelError(
+            f"device model {entry.name!r} ({entry.module}.{entry.cls}) built a "
+            f"{type(model).__name__}, which lacks the DeviceModel methods"
+        )
     return model
