@@ -16,8 +16,10 @@ drift compensation and with the global one (cimspice ``drift_compensation_kind =
 aihwkit ``GlobalDriftCompensation``). Then the same model on passive tiles with 2 ohm wire
 segments (IR drop, solved exactly: the nominal surrogate is the nodal network) and 8-bit ADCs
 (40 uA full scale: the lowest layer error of 40, 80 and 160 uA at 1 s), which aihwkit cannot
-simulate. (1T1R tiles through a calibrated surrogate took 512 s per evaluation on the loaded
-2-core machine: too slow for 80 of them here.) Prints a markdown table: mean accuracy +- its
+simulate. With ``--surrogate-1t1r FILE`` (a surrogate calibrated for a 1T1R tile with an ADC,
+e.g. ``bench_tile_kinds.py``'s ``1T1R.json``: 32 x 32, 1-25 uS, 8-bit DAC and ADC), the same
+model on those tiles too, in the surrogate's fast mode (8 s per evaluation here; its accurate
+mode took 512 s on the loaded machine). Prints a markdown table: mean accuracy +- its
 standard error over the seeds, and the difference cimspice - aihwkit in units of the combined
 standard error.
 """
@@ -30,13 +32,16 @@ import math
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from cimspice.errors import RangeWarning
 from cimspice.nn.zoo import builtin_model
-from cimspice.spec import spec_from_dict
+from cimspice.spec import NonidealSpec, spec_from_dict
 from cimspice.studies.evaluate import evaluate
+from cimspice.surrogate.model import load_surrogate
 
 TIMES = {"1 s": 1.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 3.15e7}
 HERE = Path(__file__).resolve().parent
@@ -55,6 +60,43 @@ def cimspice_spec(t: float, seed: int, compensate: bool, tile: str = "ideal"):
         data["wire"] = {"r_row": 2.0, "r_col": 2.0}
         data["readout"] = {"adc_bits": 8, "adc_full_scale": 4e-5}
     return spec_from_dict(data)
+
+
+def surrogate_spec(surrogate, t: float, seed: int, compensate: bool):
+    """The calibrated 1T1R surrogate's tile with this comparison's devices (every other
+    ``[nonideal]`` key back at its default)."""
+    nonideal = {f"nonideal.{k}": v for k, v in NonidealSpec().to_dict().items()}
+    nonideal.update(
+        {
+            "nonideal.model": "pcm-nandakumar2019",
+            "nonideal.drift_time": t,
+            "nonideal.seed": seed,
+            "nonideal.drift_compensation": compensate,
+        }
+    )
+    return surrogate.spec.replace(nonideal)
+
+
+def surrogate_accuracies(surrogate, model, data, seeds: int, compensate: bool) -> np.ndarray:
+    with warnings.catch_warnings():  # PCM's clip at 0 S sits below the calibrated 1 uS
+        warnings.simplefilter("ignore", RangeWarning)
+        return np.array(
+            [
+                [
+                    evaluate(
+                        model,
+                        data.x_test,
+                        data.y_test,
+                        surrogate_spec(surrogate, t, s, compensate),
+                        engine="surrogate",
+                        surrogate=surrogate,
+                        mode="fast",
+                    )[0].accuracy_hardware
+                    for s in range(seeds)
+                ]
+                for t in TIMES.values()
+            ]
+        )
 
 
 def aihwkit_accuracies(python: str, model, data, seeds: int, compensate: bool) -> np.ndarray:
@@ -103,6 +145,9 @@ def main() -> None:
     parser.add_argument("--model", default="digits-mlp")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--no-wires", action="store_true", help="skip the wires + ADC rows")
+    parser.add_argument(
+        "--surrogate-1t1r", metavar="FILE", help="a calibrated 1T1R surrogate: add its rows"
+    )
     args = parser.parse_args()
     model, data = builtin_model(args.model)
     n = args.seeds
@@ -117,6 +162,11 @@ def main() -> None:
         if not args.no_wires:
             rows["cimspice 2-ohm wires + 8-bit ADC"] = cimspice_accuracies(
                 model, data, n, compensate, "wires-adc"
+            )
+        if args.surrogate_1t1r:
+            surrogate = load_surrogate(args.surrogate_1t1r)
+            rows["cimspice 1T1R + ADC (surrogate, fast)"] = surrogate_accuracies(
+                surrogate, model, data, n, compensate
             )
         for name, acc in rows.items():
             cells = " | ".join(
