@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import FigureBase
+from matplotlib.ticker import LogLocator, NullFormatter
 
 from cimspice.plots.figure import STYLES, as_array, axes_of, log_ticks, si_axis, titled
 
@@ -89,7 +90,7 @@ def plot_drift_fit(
         ax.plot(line, (line / drift_t0) ** (-nu), style, color=STYLES[1][0], label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    log_ticks(ax.xaxis, "s")
+    _time_axis(ax)
     ax.set_xlabel("time since programming")
     ax.set_ylabel("G(t) / G(t0)")
     ax.legend(fontsize=8)
@@ -122,7 +123,7 @@ def plot_accuracy_vs_time(
         m, s = as_array(mean, name, ndim=1), as_array(std, name, ndim=1)
         ax.errorbar(t, m, yerr=s, color=colour, marker=marker, ls=line, ms=4, capsize=2, label=name)
     ax.set_xscale("log")
-    log_ticks(ax.xaxis, "s")
+    _time_axis(ax)
     ax.set_xlabel("time since programming")
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=8)
@@ -164,11 +165,15 @@ def plot_against_published(
                 color=colour,
                 label=f"{name} (model, sampled)",
             )
-    if log_x:
-        ax.set_xscale("log")
     for axis, unit in zip((ax.xaxis, ax.yaxis), units, strict=True):
         if unit:
             si_axis(axis, unit)
+    if log_x:
+        ax.set_xscale("log")
+        if units[0] == "s":
+            _time_axis(ax)
+        else:
+            log_ticks(ax.xaxis, units[0])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
@@ -200,3 +205,10 @@ def plot_temperature_fit(
     ax.legend(fontsize=8)
     titled(ax, "Conductance against temperature", caption)
     return fig
+
+
+def _time_axis(ax: Axes) -> None:
+    """A log time axis over many decades: one tick per decade or two, SI-prefixed seconds."""
+    ax.xaxis.set_major_locator(LogLocator(base=10.0, numticks=7))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    si_axis(ax.xaxis, "s")
