@@ -462,3 +462,28 @@ def test_a_registered_class_that_builds_no_device_model_is_refused():
             device_model(make(nonideal={"model": "broken"}))
     finally:
         del MODELS["broken"]
+
+
+def test_the_device_plots_draw_on_new_or_given_axes():
+    from cimspice.plots.devices import plot_accuracy_vs_time, plot_against_published
+    from cimspice.plots.figure import new_figure
+
+    t = np.array([1.0, 3600.0, 3.15e7])
+    curves = {"none": (np.array([0.97, 0.96, 0.95]), np.array([0.01, 0.01, 0.02]))}
+    fig = plot_accuracy_vs_time(t, curves)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.get_legend().get_texts()) == 1
+    mine = new_figure((4, 3)).add_subplot()
+    assert (
+        plot_against_published(
+            {"a": (t, t)},
+            {"a": (t, t)},
+            xlabel="t",
+            ylabel="y",
+            units=("s", ""),
+            log_x=True,
+            ax=mine,
+        )
+        is mine.figure
+    )
+    assert len(mine.lines) == 2  # the published line and the sampled markers
