@@ -1,7 +1,6 @@
 """Model files: round trip, users' plain weight files, the bad-input errors, and import of
-PyTorch state_dicts (torch is optional; only the test that needs torch itself is skipped)."""
+PyTorch state_dicts (torch is optional: the test that needs torch itself is marked `torch`)."""
 
-import importlib.util
 import json
 import sys
 
@@ -12,8 +11,6 @@ from test_network_layers import small_cnn
 from cimspice.errors import CimspiceError, ModelError
 from cimspice.nn.layers import Dense, ReLU
 from cimspice.nn.model import Model, load_model, load_torch_state_dict, save_model
-
-HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def test_round_trip_gives_identical_predictions(tmp_path):
@@ -213,7 +210,7 @@ def test_a_state_dict_file_without_torch_is_a_clear_error(tmp_path, monkeypatch)
         load_torch_state_dict(tmp_path / "w.pt")
 
 
-@pytest.mark.skipif(not HAVE_TORCH, reason="torch is optional and not installed")
+@pytest.mark.torch
 def test_a_real_torch_file(tmp_path):
     import torch
 

@@ -728,10 +728,11 @@ class HardwareMatMul:
         if not phases:
             return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
         if arrays.folded is not None:
-            y = None
+            total: Any = None
             for phase in phases:
                 part = phase.weight * (phase.voltages @ arrays.folded)
-                y = part if y is None else y + part
+                total = part if total is None else total + part
+            y = total
         else:
             y = self._per_tile(layer, phases, backend, arrays)
         return y * (layer.tiling.sliced.w_scale * x_max / spec.driver.v_read)

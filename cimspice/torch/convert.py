@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 from torch import nn
@@ -69,8 +70,10 @@ def _check(name: str, module: nn.Module) -> None:
         )
     kind = type(module)
     for base in _CONVERTED:
-        if isinstance(module, base) and kind not in _CONVERTED and not issubclass(
-            kind, AnalogLayer
+        if (
+            isinstance(module, base)
+            and kind not in _CONVERTED
+            and not issubclass(kind, AnalogLayer)
         ):
             raise ModelError(
                 f"{where} is a {kind.__name__}, a subclass of {base.__name__} whose forward "
@@ -132,7 +135,7 @@ def convert(
     if surrogate is not None and not isinstance(surrogate, TileSurrogate):
         from cimspice.surrogate.model import load_surrogate
 
-        surrogate = load_surrogate(surrogate)
+        surrogate = load_surrogate(os.fspath(surrogate))
     for name, module in model.named_modules():
         _check(name, module)
     tiles = AnalogTiles(spec, surrogate, engine=engine, mode=mode)
@@ -144,8 +147,7 @@ def convert(
             continue
         count = _count(module)
         module.__class__ = target
-        cast_module: AnalogLayer = module  # type: ignore[assignment]
-        cast_module.analog_setup(tiles, index, count)
+        cast(AnalogLayer, module).analog_setup(tiles, index, count)
         index += count
     if calibration is not None:
         calibrate_input_ranges(converted, calibration)

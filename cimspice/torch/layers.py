@@ -95,9 +95,10 @@ def _grouped_conv(
     layer: AnalogLayer,
     x: torch.Tensor,
     weight: torch.Tensor,
-    kernel: tuple[int, int],
-    dilation: tuple[int, int],
-    stride: tuple[int, int],
+    *,
+    kernel: tuple[int, ...],
+    dilation: tuple[int, ...],
+    stride: tuple[int, ...],
     groups: int,
 ) -> torch.Tensor:
     """``(n, out, oh, ow)``: a padded ``(n, c, h, w)`` input convolved with ``weight`` of
@@ -128,7 +129,15 @@ class AnalogConv2d(nn.Conv2d, AnalogLayer):
         batched = x.dim() == 4
         x = _pad(self, x if batched else x[None])
         k, d, s = self.kernel_size, self.dilation, self.stride
-        y = _grouped_conv(self, x, self.weight, k, d, s, self.groups)  # type: ignore[arg-type]
+        y = _grouped_conv(
+            self,
+            x,
+            self.weight,
+            kernel=k,
+            dilation=d,
+            stride=s,
+            groups=self.groups,
+        )
         if self.bias is not None:
             y = y + self.bias[:, None, None]
         return y if batched else y[0]
@@ -145,10 +154,10 @@ class AnalogConv1d(nn.Conv1d, AnalogLayer):
             self,
             x[:, :, None, :],
             self.weight[:, :, None, :],
-            (1, self.kernel_size[0]),
-            (1, self.dilation[0]),
-            (1, self.stride[0]),
-            self.groups,
+            kernel=(1, self.kernel_size[0]),
+            dilation=(1, self.dilation[0]),
+            stride=(1, self.stride[0]),
+            groups=self.groups,
         )[:, :, 0, :]
         if self.bias is not None:
             y = y + self.bias[:, None]
@@ -183,7 +192,7 @@ class AnalogMultiheadAttention(nn.MultiheadAttention, AnalogLayer):
             y = y + self.in_proj_bias[k * e : (k + 1) * e]
         return y.reshape(length, n, self.embed_dim)
 
-    def forward(  # type: ignore[override]
+    def forward(  # noqa: PLR0917 (torch's signature)
         self,
         query: torch.Tensor,
         key: torch.Tensor,
