@@ -724,7 +724,25 @@ class HardwareMatMul:
         backend = backend or Backend()
         xp = array_namespace(x)
         arrays = layer.arrays_like(x)
-        phases = encode_inputs(x, x_max, spec, backend.rint) if bool(x_max > 0) else []
+        if not bool(x_max > 0):
+            return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
+        if str(device(x)) != "cpu" or x.shape[0] * x.shape[1] <= CHUNK_VALUES:
+            return self._mvm_block(layer, x, x_max, backend, arrays)
+        # on the CPU as the numpy path: row blocks whose every pass works in the cache
+        step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
+        blocks = [
+            self._mvm_block(layer, x[start : start + step], x_max, backend, arrays)
+            for start in range(0, x.shape[0], step)
+        ]
+        return xp.concat(blocks, axis=0)
+
+    def _mvm_block(
+        self, layer: MappedLayer, x: Any, x_max: Any, backend: Backend, arrays: LayerArrays
+    ) -> Any:
+        """:meth:`mvm` of one block of rows of a non-numpy array."""
+        spec = self.spec
+        xp = array_namespace(x)
+        phases = encode_inputs(x, x_max, spec, backend.rint)
         if not phases:
             return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
         if arrays.folded is not None:
@@ -843,14 +861,17 @@ class HardwareMatMul:
 
 
 def _codes(outputs: Any, top: int, rint: Rounding | None) -> Any:
-    """ADC codes: ``outputs`` (in LSBs) rounded, halves to even, and clipped at ``+-top``
-    (in place for numpy; ``rint`` for other namespaces, e.g. straight through in training)."""
+    """ADC codes: ``outputs`` (in LSBs) clipped at ``+-top`` and rounded, halves to even (the
+    same as rounding first: ``top`` is an integer; clipped first, every value a rounding sees
+    is below ``2^(bits - 1)``). In place for numpy; ``rint`` for other namespaces (e.g.
+    straight through in training)."""
     if isinstance(outputs, np.ndarray):
-        np.rint(outputs, out=outputs)  # like np.round: halves to even
         np.clip(outputs, -top, top, out=outputs)
+        np.rint(outputs, out=outputs)  # like np.round: halves to even
         return outputs
     xp = array_namespace(outputs)
-    return xp.clip(xp.round(outputs) if rint is None else rint(outputs), -top, top)
+    clipped = xp.clip(outputs, -top, top)
+    return xp.round(clipped) if rint is None else rint(clipped)
 
 
 def _phase_inputs(phases: list[InputPhase], slot: TileSlot, rows: int, *, pad: bool = True) -> Any:

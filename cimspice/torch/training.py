@@ -41,8 +41,9 @@ def fit(
     fresh_devices: bool = True,
     progress: bool = False,
 ) -> list[float]:
-    """Train ``model`` on inputs ``x`` and integer labels ``y`` (in place); return the mean
-    training loss of every epoch.
+    """Train ``model`` on inputs ``x`` and integer labels ``y`` (in place; AdamW, the learning
+    rate decaying from ``lr`` to 0 on a cosine over all steps); return the mean training loss
+    of every epoch.
 
     A converted model keeps its device seed and time since programming after training (the
     tiles are programmed again, from the trained weights, on the next forward pass).
@@ -61,6 +62,10 @@ def fit(
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = epochs * -(-len(x) // batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.5 * (1 + np.cos(np.pi * min(step, steps) / steps))
+    )
     loss_fn = nn.CrossEntropyLoss()
     losses = []
     model.train()
@@ -76,6 +81,7 @@ def fit(
                 loss = loss_fn(model(x[rows]), y[rows])
                 loss.backward()
                 optimiser.step()
+                schedule.step()
                 total += float(loss.detach()) * len(rows)
             losses.append(total / len(x))
     finally:
