@@ -1,7 +1,7 @@
 """Hardware-aware training through cimspice.torch: accuracy gain over plain training.
 
     .venv/bin/python benchmarks/bench_hwa_training.py [--seeds 5] [--device-seeds 5]
-        [--epochs 30] [--hwa-epochs 3]
+        [--epochs 30] [--hwa-epochs 6] [--lr 5e-3]
 
 A 64-128-10 MLP on the 8x8 digits (the ``digits-mlp`` architecture, in torch), trained
 digitally with each of ``--seeds`` training seeds. Each trained model is then
@@ -16,8 +16,8 @@ digitally with each of ``--seeds`` training seeds. Each trained model is then
   as evaluation; straight-through quantisers; a fresh device seed every step).
 
 Every model is evaluated on the held-out split over ``--device-seeds`` device seeds that
-training never saw (1000..). The tile: 64x64 passive, 2.5 ohm wire segments, 1-100 uS (a
-strong IR drop), an 8-bit DAC, a 5-bit ADC (200 uA full scale), 64 levels, 5% programming
+training never saw (1000..). The tile: 64x64 passive, 4 ohm wire segments, 1-100 uS (a
+strong IR drop), a 6-bit DAC, a 4-bit ADC (150 uA full scale), 64 levels, 5% programming
 noise (no write-verify), 2% read noise.
 """
 
@@ -38,9 +38,9 @@ from cimspice.torch.training import fit
 
 SPEC = {
     "array": {"rows": 64, "cols": 64},
-    "wire": {"r_row": 2.5, "r_col": 2.5},
-    "driver": {"v_read": 0.2, "dac_bits": 8},
-    "readout": {"adc_bits": 5, "adc_full_scale": 200e-6},
+    "wire": {"r_row": 4.0, "r_col": 4.0},
+    "driver": {"v_read": 0.2, "dac_bits": 6},
+    "readout": {"adc_bits": 4, "adc_full_scale": 150e-6},
     "device": {"g_min": 1e-6, "g_max": 100e-6},
     "nonideal": {"seed": 0, "levels": 64, "prog_noise_rel": 0.05, "read_noise": 0.02},
 }
@@ -56,7 +56,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="training seeds")
     parser.add_argument("--device-seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30, help="plain training epochs")
-    parser.add_argument("--hwa-epochs", type=int, default=3, help="fine-tuning epochs")
+    parser.add_argument("--hwa-epochs", type=int, default=6, help="fine-tuning epochs")
+    parser.add_argument("--lr", type=float, default=5e-3, help="fine-tuning's peak rate")
     args = parser.parse_args()
     torch.set_num_threads(1)
     spec = spec_from_dict(SPEC)
@@ -79,13 +80,13 @@ def main() -> None:
         )
         control = mlp(seed)
         control.load_state_dict(model.state_dict())
-        fit(control, x_train, y_train, epochs=args.hwa_epochs, lr=2e-3, seed=seed + 100)
+        fit(control, x_train, y_train, epochs=args.hwa_epochs, lr=args.lr, seed=seed + 100)
         digital = evaluate_seeds(
             convert(control, spec, calibration=calibration), x_test, y_test, device_seeds
         )
         aware = convert(model, spec, calibration=calibration, learn_ranges=True)
         start = time.perf_counter()
-        fit(aware, x_train, y_train, epochs=args.hwa_epochs, lr=2e-3, seed=seed + 100)
+        fit(aware, x_train, y_train, epochs=args.hwa_epochs, lr=args.lr, seed=seed + 100)
         seconds = time.perf_counter() - start
         hwa = evaluate_seeds(aware, x_test, y_test, device_seeds)
         rows.append((ideal, plain.mean, digital.mean, hwa.mean))

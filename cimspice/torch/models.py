@@ -1,9 +1,11 @@
-"""Torch models: the numpy built-ins as ``nn.Module`` (the same weights and layout).
+"""Torch models: the numpy built-ins as ``nn.Module`` (the same weights and layout), and a
+small ResNet.
 
-:func:`from_numpy` turns a :class:`~cimspice.nn.model.Model` into an ``nn.Sequential`` that
-takes the same inputs (flat vectors, or NHWC images as the numpy models do) and computes the
-same function, so that the built-ins run through :func:`cimspice.torch.convert` as any user
-model does.
+:func:`small_resnet` builds a ResNet of :class:`BasicBlock` residual blocks with batch norm
+(the kind of model the numpy chain cannot express). :func:`from_numpy` turns a
+:class:`~cimspice.nn.model.Model` into an ``nn.Sequential`` that takes the same inputs (flat
+vectors, or NHWC images as the numpy models do) and computes the same function, so that the
+built-ins run through :func:`cimspice.torch.convert` as any user model does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from cimspice.errors import ModelError
 from cimspice.nn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from cimspice.nn.model import Model
 
-__all__ = ["Permute", "from_numpy"]
+__all__ = ["BasicBlock", "Permute", "from_numpy", "small_resnet"]
 
 
 class Permute(nn.Module):
@@ -76,3 +78,35 @@ def from_numpy(model: Model, dtype: torch.dtype = torch.float32) -> nn.Sequentia
                 f"model {model.name!r}: layer {index} ({layer.kind}) has no torch form"
             )
     return nn.Sequential(*modules)
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block: two 3x3 convolutions with batch norm, the input added back."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``relu(x + bn2(conv2(relu(bn1(conv1(x))))))``."""
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(x + self.bn2(self.conv2(y)))
+
+
+def small_resnet(
+    in_channels: int = 1, channels: int = 16, blocks: int = 2, classes: int = 10
+) -> nn.Sequential:
+    """A small ResNet on NCHW images: a 3x3 stem convolution with batch norm, ``blocks``
+    :class:`BasicBlock` s, global average pooling and a linear head."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(),
+        *(BasicBlock(channels) for _ in range(blocks)),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(channels, classes),
+    )
