@@ -316,12 +316,15 @@ class Backend:
             moved there).
         detach: a gradient stop (``x.detach()`` in torch; the identity without gradients).
         to_numpy: an array to a numpy array on the host (for tiles whose law is numpy alone).
+        gradients: whether gradients are recorded (a tile whose law is numpy alone then adds
+            its ideal law's gradient, straight through).
     """
 
     rint: Rounding | None = None
     normals: Callable[[MappedLayer, int, Any], Callable[[tuple[int, ...]], Any]] = _numpy_normals
     detach: Callable[[Any], Any] = _identity
     to_numpy: Callable[[Any], np.ndarray] = _host
+    gradients: bool = False
 
 
 _NUMPY = Backend()
@@ -728,12 +731,14 @@ class HardwareMatMul:
             return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
         if str(device(x)) != "cpu" or x.shape[0] * x.shape[1] <= CHUNK_VALUES:
             return self._mvm_block(layer, x, x_max, backend, arrays)
-        # on the CPU as the numpy path: row blocks whose every pass works in the cache
+        # on the CPU as the numpy path: row blocks whose every pass works in the cache, numpy's
+        # products (tiles whose law is numpy alone) on one BLAS thread each
         step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
-        blocks = [
-            self._mvm_block(layer, x[start : start + step], x_max, backend, arrays)
-            for start in range(0, x.shape[0], step)
-        ]
+        with one_blas_thread():
+            blocks = [
+                self._mvm_block(layer, x[start : start + step], x_max, backend, arrays)
+                for start in range(0, x.shape[0], step)
+            ]
         return xp.concat(blocks, axis=0)
 
     def _mvm_block(
@@ -815,7 +820,9 @@ class HardwareMatMul:
             ]
 
         # the surrogate's fast tiles are numpy alone (it lets go of the GIL): two at a time
-        pool = _tile_pool() if readers and numpy else None
+        # (host arrays only: a device's own stream orders its work anyway)
+        on_host = numpy or str(device(phases[0].voltages)) == "cpu"
+        pool = _tile_pool() if readers and on_host else None
         results = (pool or _serial).map(tile_parts, range(len(tiles)))
         blocks: dict[int, Any] = {}  # output block -> its sum, in tile order: the same sums
         for slot, parts in zip(tiles, results, strict=True):
@@ -854,6 +861,8 @@ class HardwareMatMul:
             return value
         xp = array_namespace(volts)
         value = xp.asarray(value, dtype=volts.dtype, device=device(volts))
+        if not backend.gradients:
+            return value
         ideal = arrays.ideal[k]
         assert ideal is not None  # kept for every tile without an operator
         linear = volts[:, : ideal.shape[0]] @ ideal * (1.0 / self._to_current)

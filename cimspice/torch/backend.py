@@ -71,7 +71,11 @@ def _to_numpy(a: torch.Tensor) -> np.ndarray:
 
 _INFERENCE = Backend(rint=rint, normals=_normals, detach=_detach, to_numpy=_to_numpy)
 _TRAINING = Backend(
-    rint=straight_through_round, normals=_normals, detach=_detach, to_numpy=_to_numpy
+    rint=straight_through_round,
+    normals=_normals,
+    detach=_detach,
+    to_numpy=_to_numpy,
+    gradients=True,
 )
 
 
