@@ -18,6 +18,8 @@ case "$job" in
         cd "$ROOT"
         # ngspice was just installed: its tests must run, never skip.
         export CIMSPICE_REQUIRE_NGSPICE=1
+        # setup.sh installed the torch extra: its tests must run, never skip.
+        export CIMSPICE_REQUIRE_TORCH=1
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *)
