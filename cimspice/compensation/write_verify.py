@@ -41,6 +41,7 @@ from cimspice.arguments import check_fields, instance
 from cimspice.compensation.ir_predistort import check_window
 from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase
 from cimspice.compensation.tile import Bench
+from cimspice.devices.registry import device_model
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec, as_spec
 
@@ -117,10 +118,11 @@ class WriteVerifyParams(SchemeBase):
             InputError: the spec has no programming noise to verify against.
         """
         ni = spec.nonideal
-        if not (ni.prog_noise_abs or ni.prog_noise_rel):
+        if not device_model(spec).noisy:
             raise InputError(
                 "write-verify needs programming noise at network level: set "
-                "nonideal.prog_noise_rel or nonideal.prog_noise_abs in the spec"
+                "nonideal.prog_noise_rel or nonideal.prog_noise_abs in the spec (or choose a "
+                "device model with programming noise, nonideal.model)"
             )
         tol = self.tol * (spec.device.g_max - spec.device.g_min)
         return NetworkForm(

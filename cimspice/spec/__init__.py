@@ -37,6 +37,7 @@ from cimspice.spec.load import as_spec, load_preset, load_spec, spec_from_dict
 from cimspice.spec.network import (
     MAX_LEVELS,
     MAX_SLICE_BITS,
+    DriftCompensation,
     MappingScheme,
     MappingSpec,
     NetworkSpec,
@@ -70,6 +71,7 @@ __all__ = [
     "CrossbarSpec",
     "DeviceIV",
     "DeviceSpec",
+    "DriftCompensation",
     "DriverSpec",
     "MappingScheme",
     "MappingSpec",
