@@ -25,6 +25,7 @@ __all__ = [
     "adc",
     "adc_current_lsb",
     "adc_lsb",
+    "charge_adc",
     "dac",
     "dac_levels",
     "round_to_codes",
@@ -139,3 +140,22 @@ def with_adc(spec: CrossbarSpec, result: Result) -> Result:
     analogue = result.v_out if result.v_out is not None else result.currents
     codes, digital = adc(spec, analogue)
     return dataclasses.replace(result, codes=codes, digital=digital)
+
+
+def charge_adc(spec: CrossbarSpec, swing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A charge-domain (1C) tile's column ADC: codes (int) and the volts they stand for, for
+    column swings ``swing`` (V above ``charge.v_reset``).
+
+    Unipolar: ``2^N`` codes ``0 .. 2^N - 1``, code ``k`` standing for
+    ``k * adc_full_scale / (2^N - 1)``; swings below 0 or beyond full scale clip. Without an
+    ADC (``charge.adc_bits = 0``) the swings are read exactly (codes all 0).
+    """
+    spec = instance(spec, CrossbarSpec, "spec")
+    values = np.asarray(swing, dtype=float)
+    bits = spec.charge.adc_bits
+    if not bits:
+        return np.zeros(values.shape, dtype=np.int64), values
+    top = 2**bits - 1
+    lsb = spec.charge.adc_full_scale / top
+    codes = np.clip(np.rint(values / lsb), 0, top).astype(np.int64)
+    return codes, codes * lsb

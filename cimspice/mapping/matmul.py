@@ -529,6 +529,12 @@ class HardwareMatMul:
         tile_transform: TileTransform | None = None,
     ):
         spec = as_spec(spec)
+        if spec.is_charge:
+            raise InputError(
+                'a charge-domain tile (array.cell = "1C") holds weight bits, not conductances: '
+                "networks run on it through cimspice.studies.charge_network (ChargeMatMul, "
+                "run_charge_case)"
+            )
         _check_options(
             surrogate=surrogate,
             input_ranges=input_ranges,
