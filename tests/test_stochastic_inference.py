@@ -73,11 +73,12 @@ def test_hardware_sampler_matches_the_software_sampler(hardware):
     assert np.max(np.abs(z)) < norm.isf(1e-3 / (2 * len(z)))
     # mean z^2 is 1 in expectation; the four classes of a sample are correlated (they sum to
     # 1), so allow 6 standard deviations of a chi-square mean as if only len(z) / 4 were
-    # independent (a 0.1 -> 0.125 change of the noise level gives ~1.8: see the next test)
+    # independent (measured: 1.05 here; the means move little with the noise level, so the
+    # spread below is what tells a wrong level, see the next test)
     bound = 1 + 6 * np.sqrt(2 / (len(z) / 4))
     assert np.mean(z**2) < bound
     # the spread too: the summed variances of the probabilities agree to 15% (their relative
-    # standard error is sqrt(2 / READS) = 8% per entry, less summed)
+    # standard error is sqrt(2 / READS) = 8% per entry, less summed; measured 0.99)
     ratio = hardware.var(axis=0).sum() / software.var(axis=0).sum()
     assert 0.85 < ratio < 1.15
 
@@ -85,9 +86,8 @@ def test_hardware_sampler_matches_the_software_sampler(hardware):
 def test_the_comparison_sees_a_wrong_noise_level(hardware):
     model, x = tiny_network()
     software = software_samples(model, x, noisy_tiles(0.125), READS, seed=4)
-    z = z_scores(hardware, software)
     ratio = hardware.var(axis=0).sum() / software.var(axis=0).sum()
-    assert np.mean(z**2) > 1 + 6 * np.sqrt(2 / (len(z) / 4)) or not 0.85 < ratio < 1.15
+    assert not 0.85 < ratio < 1.15  # 25% more noise: 1.56x the variance (measured 0.66)
 
 
 def test_without_read_noise_every_read_is_the_exact_network():
@@ -121,7 +121,7 @@ def test_the_software_sampler_refuses_what_it_does_not_model():
             "nonideal": {"read_noise": 0.1, "prog_noise_rel": 0.05},
         }
     )
-    with pytest.raises(InputError, match="nonideal.prog_noise_rel"):
+    with pytest.raises(InputError, match=r"nonideal\.prog_noise_rel"):
         software_samples(model, x, spec, 2)
     with pytest.raises(InputError, match="labels must be"):
         uncertainty_metrics(np.ones((3, 2)) / 2, np.zeros(2))

@@ -85,7 +85,7 @@ class PulseEncoding:
     t_edge: float = 5e-9
     gap: float = 10e-9
     drive: str = "reset"
-    density: float = 1.0
+    density: float = 1 / 3
     steps: tuple[int, int, int] = (8, 4, 1)
 
     def __post_init__(self) -> None:
