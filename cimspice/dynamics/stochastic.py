@@ -37,8 +37,10 @@ from cimspice.spec import CrossbarSpec, as_spec
 
 __all__ = [
     "ECE_BINS",
+    "SamplerComparison",
     "UncertaintyMetrics",
     "calibration_bins",
+    "compare_samplers",
     "hardware_samples",
     "software_samples",
     "uncertainty_metrics",
@@ -189,3 +191,58 @@ def uncertainty_metrics(
     ece = float(np.sum(count[used] * np.abs(conf[used] - acc[used])) / count.sum())
     nll = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None))))
     return UncertaintyMetrics(float(np.mean(p.argmax(axis=1) == y)), nll, ece)
+
+
+@dataclass(frozen=True)
+class SamplerComparison:
+    """Predictive distributions of one network on one test set.
+
+    Attributes:
+        probs: name -> ``(n, classes)`` predictive probabilities: ``"deterministic"`` (the
+            exact network), ``"one noisy read"`` (the hardware's first read alone),
+            ``"hardware sampler"`` and ``"software sampler"`` (the mean of ``reads`` reads).
+        labels: ``(n,)``.
+        reads: reads per sampler.
+        read_noise: the relative read noise.
+    """
+
+    probs: dict[str, np.ndarray]
+    labels: np.ndarray
+    reads: int
+    read_noise: float
+
+    def metrics(self) -> dict[str, UncertaintyMetrics]:
+        """Accuracy, NLL and ECE of every distribution."""
+        return {k: uncertainty_metrics(p, self.labels) for k, p in self.probs.items()}
+
+    def format(self) -> str:
+        """The table as text."""
+        lines = [f"{'predictive distribution':<26} {'accuracy':>8} {'NLL':>7} {'ECE':>7}"]
+        for name, m in self.metrics().items():
+            lines.append(f"{name:<26} {m.accuracy:>8.4f} {m.nll:>7.4f} {m.ece:>7.4f}")
+        return "\n".join(lines)
+
+
+def compare_samplers(
+    model: Model,
+    x: np.ndarray,
+    labels: np.ndarray,
+    spec: CrossbarSpec | str,
+    reads: int,
+    *,
+    seed: int = 0,
+    engine: str = "ideal",
+    progress: bool = False,
+) -> SamplerComparison:
+    """The hardware and the software sampler of ``reads`` reads, one noisy read and the
+    deterministic network on ``(x, labels)``."""
+    spec = as_spec(spec)
+    hardware = hardware_samples(model, x, spec, reads, engine=engine, progress=progress)
+    software = software_samples(model, x, spec, reads, seed=seed, progress=progress)
+    probs = {
+        "deterministic": softmax(model.forward(x)),
+        "one noisy read": hardware[0],
+        f"hardware sampler (K={reads})": hardware.mean(axis=0),
+        f"software sampler (K={reads})": software.mean(axis=0),
+    }
+    return SamplerComparison(probs, np.asarray(labels), reads, spec.nonideal.read_noise)

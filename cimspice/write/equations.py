@@ -11,21 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from cimspice.errors import InputError
 
 __all__ = ["Q_OVER_K", "current", "currents", "integrate", "rates"]
 
+Values = float | np.ndarray
+"""A number, or an array of them (one per device, per time...)."""
+
 Q_OVER_K = 1.602176634e-19 / 1.380649e-23
 """Kelvin per volt: the elementary charge over Boltzmann's constant (SI 2019 exact values)."""
 
 
-def _bound(distance: ArrayLike, delta: ArrayLike) -> np.ndarray:
+def _bound(distance: Values, delta: Values) -> np.ndarray:
     return np.tanh(np.maximum(distance, 0.0) / delta)
 
 
-def currents(name: str, p: Mapping[str, ArrayLike], v: ArrayLike, state: ArrayLike) -> np.ndarray:
+def currents(name: str, p: Mapping[str, Values], v: Values, state: Values) -> np.ndarray:
     """Ampere through the devices, element-wise over broadcast arrays (``v = v(p, n)``,
     ``state`` the state node's value; any parameter may be an array too, one per device)."""
     if name == "stanford":
@@ -44,7 +46,7 @@ def current(name: str, p: Mapping[str, float], v: float, state: float) -> float:
     return float(currents(name, p, v, state))
 
 
-def rates(name: str, p: Mapping[str, ArrayLike], v: ArrayLike, y: np.ndarray) -> np.ndarray:
+def rates(name: str, p: Mapping[str, Values], v: Values, y: np.ndarray) -> np.ndarray:
     """d/dt of the model's states ``y`` at ``v = v(p, n)``: ``[gap (nm), T - t0 (K)]`` for
     ``"stanford"``, ``[x]`` for ``"vteam"`` (per second). Element-wise: ``y`` is
     ``(n_states, ...)`` and ``v`` and the parameters broadcast against ``y[0]``; the result
