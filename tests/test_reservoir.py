@@ -150,3 +150,6 @@ def test_bad_inputs_are_named():
         fit_readout(np.zeros((3, 2)), np.zeros(4), splits(10, 0, 3, 3))
     with pytest.raises(InputError, match="cannot hold"):
         splits(10, 2, 5, 5)
+    stanford = DeviceReservoir(reservoir_spec(2, model="stanford"))
+    with pytest.raises(InputError, match=r"encoding\.steps .* tau_th"):
+        stanford.features(np.zeros(3), NARMA_RANGE)  # 12.5 ns steps against 0.23 ns

@@ -62,6 +62,12 @@ DEFAULT_MODEL_PARAMS = {"r_on": 1e4, "r_off": 1e6}
 window of 1 to 100 uS (the issue's compute-in-memory range) instead of 50 ohm to 1 kohm."""
 
 
+RK4_STABLE = 2.0
+"""The largest Runge-Kutta step, in units of a model's fastest time constant (the Stanford
+model's ``tau_th``), that :func:`integrate_pulses` accepts: classical Runge-Kutta is stable on
+a decay up to 2.78 of them."""
+
+
 @dataclass(frozen=True)
 class PulseEncoding:
     """How inputs become pulses (see the module).
@@ -177,6 +183,14 @@ def integrate_pulses(
     p = _params(model, np.asarray(factors, dtype=float))
     y = _initial(model, a.shape[:-1], np.asarray(state0, dtype=float))
     n_edge, n_flat, n_gap = encoding.steps
+    h_max = max(encoding.t_edge / n_edge, encoding.width / n_flat, encoding.gap / n_gap)
+    tau = dict(model.params).get("tau_th")
+    if tau is not None and h_max > RK4_STABLE * tau:
+        raise InputError(
+            f"encoding.steps {encoding.steps} give Runge-Kutta steps of up to {h_max:.3g} s, "
+            f"unstable for the model's thermal time constant tau_th = {tau:.3g} s (at most "
+            f"{RK4_STABLE} tau_th): give more steps"
+        )
     out = [y[0].copy()] if keep else []
     zero = np.zeros(a.shape[:-1])
     for k in range(a.shape[-1]):

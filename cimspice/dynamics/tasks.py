@@ -44,9 +44,8 @@ def narma10(steps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     y = np.zeros(total + 1)
     for t in range(total):
         past = y[max(0, t - NARMA_ORDER + 1) : t + 1].sum()
-        y[t + 1] = (
-            0.3 * y[t] + 0.05 * y[t] * past + 1.5 * u[t - NARMA_ORDER + 1] * u[t] * (t >= 9) + 0.1
-        )
+        product = u[t - NARMA_ORDER + 1] * u[t] if t >= NARMA_ORDER - 1 else 0.0
+        y[t + 1] = 0.3 * y[t] + 0.05 * y[t] * past + 1.5 * product + 0.1
     if not np.all(np.isfinite(y)):  # the recursion can diverge for other input ranges
         raise InputError(f"the NARMA-10 recursion diverged (seed {seed})")
     return u[WASHOUT:], y[WASHOUT + 1 :]
