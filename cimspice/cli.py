@@ -548,10 +548,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
     spec = load_spec(args.spec)
     cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
-    out = Path(args.output)
-    report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan = _input_plan(args, spec)
-    plan.write(out, "-o")
+    out = plan.write(args.output, "-o")  # checked as typed: "new/" names a folder
+    report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
     plan.cache(cache, "--cache")
     with plan:  # every path checked before the SPICE runs; both outputs appear together
@@ -902,7 +901,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             dataset=args.dataset,
             split=args.split,
             samples=args.samples,
-            json_out=Path(args.json) if args.json else None,
+            json_out=args.json,
             spot_check=args.spot_check,
             sweep=args.sweep,
             seeds=args.seeds,

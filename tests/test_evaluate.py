@@ -450,3 +450,28 @@ def test_a_model_file_that_does_not_fit_the_dataset_is_refused(tmp_path, shape, 
     np.savez(path, W0=rng.normal(size=shape), b0=np.zeros(shape[1]))
     with pytest.raises(InputError, match=expect):
         resolve_model(str(path), dataset=dataset)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "--model", "digits-mlp", "--spec", "preset:demo", "--json", "new/"],
+        ["calibrate", "preset:demo", "-o", "new/"],
+    ],
+)
+def test_an_output_file_typed_as_a_folder_is_refused_before_any_work(
+    tmp_path, argv, capsys, monkeypatch
+):
+    # "new/" once became a file named "new" (the path lost its slash before it was checked)
+    import os
+
+    monkeypatch.setenv("CIMSPICE_CACHE", str(tmp_path.parent / "cache"))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(argv)
+    finally:
+        os.chdir(cwd)
+    assert code != 0
+    assert "'new/' names a folder, not a file" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing written

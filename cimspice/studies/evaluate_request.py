@@ -33,7 +33,8 @@ class EvaluateRequest:
         dataset: the dataset of a model file (``None``: inferred from its input size).
         split: which samples to evaluate (``test``, ``train``, ``all``).
         samples: evaluate at most this many (``None``: all of the split).
-        json_out: write the results here (JSON, atomically).
+        json_out: write the results here (JSON, atomically; a path as typed, so that one
+            ending in ``/`` is refused as a folder).
         spot_check: re-run one tile in ngspice.
         sweep: ``KEY=v1,v2,...`` texts, one sweep each.
         seeds: device seeds per sweep point.
@@ -56,7 +57,7 @@ class EvaluateRequest:
     dataset: str | None = None
     split: str = "test"
     samples: int | None = None
-    json_out: Path | None = None
+    json_out: str | Path | None = None
     spot_check: bool = False
     sweep: list[str] = field(default_factory=list)
     seeds: int = 1
