@@ -27,7 +27,7 @@ NARMA_RANGE = (0.0, 0.5)
 
 def one_train() -> tuple[DeviceReservoir, np.ndarray]:
     """Device 0 of an 8-device reservoir and the pulses of its window at step 30 of a NARMA
-    series (4 pulses of 0.13 to 0.17 V among 12 slots)."""
+    series (4 pulses among 12 slots)."""
     u, _ = narma10(50, 0)
     reservoir = DeviceReservoir(reservoir_spec(8))
     return reservoir, reservoir.amplitudes(u, NARMA_RANGE)[30, 0]
@@ -60,8 +60,8 @@ def test_a_devices_trajectory_agrees_with_ngspice():
     )[1:]
     span = model.state_max - model.state_min
     # 1e-4 of the state range, the issue's target for SPICE against the equations: ngspice
-    # at reltol 1e-7 is ~2e-5 from scipy's Radau on this train and the default Runge-Kutta
-    # steps ~1e-5 from Radau (measured: 1.1e-5 from ngspice)
+    # at reltol 1e-7 is 2.5e-5 from scipy's Radau on this train and the default Runge-Kutta
+    # steps 8e-6 from Radau (measured: 1.7e-5 from ngspice)
     assert np.max(np.abs(ours - after_each_pulse)) <= 1e-4 * span
     assert ours[-1] - x0 > 0.1 * span  # the pulses really moved the state
 
@@ -113,10 +113,11 @@ def test_reservoir_beats_the_linear_baselines_on_narma10():
 
     ours = test_nmse(reservoir.features(u, NARMA_RANGE))
     same_memory = test_nmse(delay_features(u, window))
-    same_size = test_nmse(delay_features(u, devices))
-    # fixed seeds (measured: 0.113 against 0.177 and 0.140)
-    assert ours < 0.75 * same_memory  # the devices' nonlinearity over the same 12 inputs
-    assert ours < 0.9 * same_size  # and against 50 delays, as many features
+    # the devices' nonlinearity over the same 12 inputs: a quarter less error than linear
+    # regression on them (measured at seeds 0, 1, 2: 0.67, 0.68, 0.64 of it; this test runs
+    # seed 0: 0.119 against 0.177). Against 50 delays (as many features) the reservoir is not
+    # reliably better at this size (0.85, 0.99, 1.06 of it): BENCHMARKS.md
+    assert ours < 0.75 * same_memory
     assert ours < 0.15
 
 

@@ -19,10 +19,14 @@ pulse ``k`` of device ``n`` having the amplitude
 
 clipped at 0 V (pulses of one polarity, the model's gradual direction ``drive``), with
 ``mask`` uniform on ``[-1, 1]`` and ``bias`` uniform on ``[-1/2, 1/2]``, both drawn from the
-reservoir's seed. The devices of those papers are volatile (their state decays, which gives
-the fading memory); the shipped models are not, so each window starts from the device reset
-to the end of its window opposite ``drive`` (a full pulse the other way, not simulated): the
-memory is exactly ``window`` steps and the nonlinearity is the model's own (its thresholds,
+reservoir's seed; and only in ``density * window`` of the window's slots (the newest input's
+among them with ``anchor``; 0 V in the others): each device mixes a few inputs, so that its
+nonlinearity forms their products (on NARMA-10's validation splits, seeds 0-2, 4 of 12 slots
+anchored gave a mean NMSE of 0.140, 4 random slots 0.160, 5 random 0.168). The devices of
+those papers are volatile (their state decays, which gives the fading memory); the shipped
+models are not, so each window starts from the device reset to the end of its window
+opposite ``drive`` (a full pulse the other way, not simulated): the memory is exactly
+``window`` steps and the nonlinearity is the model's own (its thresholds,
 its state-dependent rates, its exponential read law, its bounded state).
 
 The pulses are integrated with the model's equations (:func:`cimspice.write.equations.rates`,
@@ -38,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cimspice.arguments import choice, integer, real, real_array
+from cimspice.arguments import choice, flag, integer, real, real_array
 from cimspice.devices.generic import standard_normals
 from cimspice.errors import InputError
 from cimspice.seeds import check_seed
@@ -81,6 +85,8 @@ class PulseEncoding:
         drive: ``"reset"`` or ``"set"``: the direction the pulses switch the device.
         density: the fraction of the window's steps each device receives a pulse in (at
             least one; the others leave it at 0 V).
+        anchor: every device's pulses include the newest input's (the window's last slot),
+            the others at random slots; ``False``: all at random slots.
         steps: Runge-Kutta steps per edge, per flat top and per gap.
     """
 
@@ -92,6 +98,7 @@ class PulseEncoding:
     gap: float = 10e-9
     drive: str = "reset"
     density: float = 1 / 3
+    anchor: bool = True
     steps: tuple[int, int, int] = (8, 4, 1)
 
     def __post_init__(self) -> None:
@@ -102,6 +109,7 @@ class PulseEncoding:
             real(getattr(self, name), f"encoding.{name}", positive=True)
         choice(self.drive, ("reset", "set"), "encoding.drive")
         real(self.density, "encoding.density", positive=True, maximum=1.0)
+        flag(self.anchor, "encoding.anchor")
         if len(self.steps) != 3:
             raise InputError(f"encoding.steps must be 3 integers, got {self.steps!r}")
         for k in self.steps:
@@ -286,8 +294,12 @@ class DeviceReservoir:
         masks = rng.uniform(-1.0, 1.0, (self.devices, w))
         bias = rng.uniform(-0.5, 0.5, self.devices)
         chosen = max(1, round(self.encoding.density * w))
-        picks = np.argsort(rng.random((self.devices, w)), axis=1)[:, :chosen]
         selected = np.zeros((self.devices, w), dtype=bool)
+        if self.encoding.anchor:  # the newest input, then chosen - 1 of the older ones
+            selected[:, -1] = True
+            picks = np.argsort(rng.random((self.devices, w - 1)), axis=1)[:, : chosen - 1]
+        else:
+            picks = np.argsort(rng.random((self.devices, w)), axis=1)[:, :chosen]
         np.put_along_axis(selected, picks, True, axis=1)
         return masks, bias, selected
 
