@@ -2,7 +2,8 @@
 noise as the sampler of stochastic inference.
 
     .venv/bin/python benchmarks/bench_reservoir.py [--devices 50] [--sizes 10,25,50,100]
-        [--steps 3000] [--seeds 3] [--reads 30] [--read-noise 0.1,0.3] [--plot-dir out/reservoir]
+        [--steps 3000] [--seeds 3] [--seed-devices 50,100] [--reads 30]
+        [--read-noise 0.1,0.3] [--plot-dir out/reservoir]
 
 1. NARMA-10 (3000 steps: 1500 train, 700 validation, the rest held out) on a reservoir of
    ``--devices`` VTEAM memristors (cimspice.dynamics.reservoir: 12-step windows of 4 pulses,
@@ -10,7 +11,8 @@ noise as the sampler of stochastic inference.
    radius, leak and input scale chosen on the validation split) and linear regression on as
    many delayed inputs and on the window's 12: the test NMSE table, the reservoir once more
    with 2% read noise on its features; the test NMSE of each model over ``--seeds`` seeds
-   (series, masks, device spread and ESN weights all drawn anew); then the test NMSE against
+   (series, masks, device spread and ESN weights all drawn anew) at each of
+   ``--seed-devices`` sizes; then the test NMSE against
    the number of features (``--sizes``).
 2. The reservoir's integrator against ngspice: one device's 12-pulse window in ngspice
    (cimspice.write.run, reltol 1e-7) against all ``steps x devices`` windows integrated in
@@ -30,7 +32,7 @@ import time
 
 import numpy as np
 
-from cimspice.dynamics.comparison import NARMA_RANGE, narma_table
+from cimspice.dynamics.comparison import NARMA_RANGE, NarmaTable, narma_table
 from cimspice.dynamics.reservoir import (
     DeviceReservoir,
     integrate_pulses,
@@ -57,6 +59,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,25,50,100")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seed-devices", default="50,100")
     parser.add_argument("--reads", type=int, default=30)
     parser.add_argument("--read-noise", default="0.1,0.3")
     parser.add_argument("--plot-dir")
@@ -75,23 +78,31 @@ def main() -> None:
     print(f"memristor reservoir, 2% read noise: {noisy.val_nmse:.4f} {noisy.test_nmse:.4f}")
     print(f"({time.perf_counter() - start:.1f} s)")
 
+    tables = {(args.devices, 0): table}
+
+    def run(n: int, seed: int) -> NarmaTable:
+        if (n, seed) not in tables:
+            tables[n, seed] = narma_table(n, steps=args.steps, seed=seed)
+        return tables[n, seed]
+
     seeds = range(args.seeds)
-    per_seed = {}
-    for seed in seeds:
-        t = table if seed == 0 else narma_table(args.devices, steps=args.steps, seed=seed)
-        for r in t.rows:
-            per_seed.setdefault(r.name, []).append(r.test_nmse)
-    print(f"\n== test NMSE over seeds {list(seeds)} (series, masks, devices, ESN weights)")
-    for name, values in per_seed.items():
-        v = np.array(values)
-        print(f"{name:<24} mean {v.mean():.4f}  std {v.std(ddof=1) if len(v) > 1 else 0:.4f}  "
-              f"per seed {' '.join(f'{x:.4f}' for x in v)}")  # fmt: skip
+    for n in [int(s) for s in args.seed_devices.split(",")]:
+        per_seed: dict[str, list[float]] = {}
+        for seed in seeds:
+            for r in run(n, seed).rows:
+                per_seed.setdefault(r.name, []).append(r.test_nmse)
+        print(f"\n== {n} features: test NMSE over seeds {list(seeds)} (series, masks, devices, "
+              "ESN weights)")  # fmt: skip
+        for name, values in per_seed.items():
+            v = np.array(values)
+            spread = v.std(ddof=1) if len(v) > 1 else 0.0
+            print(f"{name:<24} mean {v.mean():.4f}  std {spread:.4f}  "
+                  f"per seed {' '.join(f'{x:.4f}' for x in v)}")  # fmt: skip
 
     sizes = [int(s) for s in args.sizes.split(",")]
     curves: dict[str, list[float]] = {}
     for n in sizes:
-        t = table if n == args.devices else narma_table(n, steps=args.steps)
-        for r in t.rows[:3]:
+        for r in run(n, 0).rows[:3]:
             curves.setdefault(r.name, []).append(r.test_nmse)
     print("\n== test NMSE against features")
     print(f"{'features':>8} " + " ".join(f"{k:>22}" for k in curves))
