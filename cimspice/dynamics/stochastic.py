@@ -119,8 +119,13 @@ def software_samples(
     ``x`` through ``model`` with every mapped cell's conductance perturbed in numpy.
 
     Only read noise is modelled: ``spec`` must have no programming noise, levels, faults,
-    drift, ADC or DAC (those would change the signal, not the noise), and a linear cell read
-    ideally (the ideal engine's law)."""
+    drift, temperature coefficient away from the reference temperature, ADC, DAC or
+    bit-serial inputs (those change the signal or split the reads), and a linear cell read
+    ideally (the ideal engine's law).
+
+    Raises:
+        InputError: one of those is set (its key named).
+    """
     spec = as_spec(spec)
     reads = integer(reads, "reads", minimum=1)
     ni = spec.nonideal
@@ -131,8 +136,11 @@ def software_samples(
         "nonideal.stuck_on": ni.stuck_on,
         "nonideal.stuck_off": ni.stuck_off,
         "nonideal.drift_nu": ni.drift_nu,
+        "nonideal.drift_nu_std": ni.drift_nu_std,
+        "nonideal.tc_device": ni.tc_device * (ni.temperature - ni.temperature_ref),
         "readout.adc_bits": spec.readout.adc_bits,
         "driver.dac_bits": spec.driver.dac_bits,
+        "mapping.input_bits": spec.mapping.input_bits,
     }
     for key, value in extra.items():
         if value:
