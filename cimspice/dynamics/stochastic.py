@@ -239,13 +239,13 @@ def compare_samplers(
     reads: int,
     *,
     seed: int = 0,
-    engine: str = "ideal",
     progress: bool = False,
 ) -> SamplerComparison:
     """The hardware and the software sampler of ``reads`` reads, one noisy read and the
-    deterministic network on ``(x, labels)``."""
+    deterministic network on ``(x, labels)``; the hardware on the ideal engine, whose law
+    (``V @ G``) is the one the software sampler perturbs."""
     spec = as_spec(spec)
-    hardware = hardware_samples(model, x, spec, reads, engine=engine, progress=progress)
+    hardware = hardware_samples(model, x, spec, reads, engine="ideal", progress=progress)
     software = software_samples(model, x, spec, reads, seed=seed, progress=progress)
     probs = {
         "deterministic": softmax(model.forward(x)),
