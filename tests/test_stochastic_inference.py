@@ -9,6 +9,7 @@ import pytest
 
 from cimspice.dynamics.stochastic import (
     calibration_bins,
+    compare_samplers,
     hardware_samples,
     software_samples,
     uncertainty_metrics,
@@ -125,3 +126,20 @@ def test_the_software_sampler_refuses_what_it_does_not_model():
         software_samples(model, x, spec, 2)
     with pytest.raises(InputError, match="labels must be"):
         uncertainty_metrics(np.ones((3, 2)) / 2, np.zeros(2))
+
+
+def test_comparison_table_holds_every_distribution():
+    model, x = tiny_network()
+    labels = np.argmax(model.forward(x), axis=1)  # the exact network's own labels
+    c = compare_samplers(model, x, labels, noisy_tiles(0.1), reads=4)
+    assert list(c.probs) == [
+        "deterministic",
+        "one noisy read",
+        "hardware sampler (K=4)",
+        "software sampler (K=4)",
+    ]
+    metrics = c.metrics()
+    assert metrics["deterministic"].accuracy == 1.0
+    noisy = c.probs["one noisy read"]
+    assert np.max(np.abs(noisy - c.probs["deterministic"])) > 1e-3  # the read noise is in it
+    assert len(c.format().splitlines()) == 5
