@@ -72,9 +72,11 @@ def main() -> None:
 
     print(f"== NARMA-10, {args.devices} features, {args.steps} steps (seed 0)")
     start = time.perf_counter()
-    table = narma_table(args.devices, steps=args.steps)
+    table = narma_table(args.devices, steps=args.steps, progress=True)
     print(table.format())
-    noisy = narma_table(args.devices, steps=args.steps, read_noise=0.02).row("memristor reservoir")
+    noisy = narma_table(args.devices, steps=args.steps, read_noise=0.02, progress=True).row(
+        "memristor reservoir"
+    )
     print(f"memristor reservoir, 2% read noise: {noisy.val_nmse:.4f} {noisy.test_nmse:.4f}")
     print(f"({time.perf_counter() - start:.1f} s)")
 
@@ -82,7 +84,7 @@ def main() -> None:
 
     def run(n: int, seed: int) -> NarmaTable:
         if (n, seed) not in tables:
-            tables[n, seed] = narma_table(n, steps=args.steps, seed=seed)
+            tables[n, seed] = narma_table(n, steps=args.steps, seed=seed, progress=True)
         return tables[n, seed]
 
     seeds = range(args.seeds)
@@ -145,7 +147,7 @@ def main() -> None:
             {"array": {"rows": 64, "cols": 64}, "nonideal": {"read_noise": level}}
         )
         t0 = time.perf_counter()
-        c = compare_samplers(model, data.x_test, data.y_test, spec, args.reads)
+        c = compare_samplers(model, data.x_test, data.y_test, spec, args.reads, progress=True)
         comparisons[level] = c
         print(f"read noise {level:g} ({len(data.y_test)} test samples, "
               f"{time.perf_counter() - t0:.1f} s)")  # fmt: skip

@@ -115,6 +115,7 @@ def narma_table(
     encoding: PulseEncoding | None = None,
     read_noise: float = 0.0,
     variation: float = 0.1,
+    progress: bool = False,
 ) -> NarmaTable:
     """Run NARMA-10 on the reservoir and the baselines (see the module).
 
@@ -128,6 +129,7 @@ def narma_table(
         encoding: the reservoir's pulse encoding (default :class:`PulseEncoding`).
         read_noise: relative read noise of the reservoir's features.
         variation: device-to-device spread of the switching rates (``write.variation``).
+        progress: show progress bars (the reservoir's pulses, the ESN's grid).
     """
     devices = integer(devices, "devices", minimum=1)
     encoding = encoding or PulseEncoding()
@@ -139,14 +141,19 @@ def narma_table(
     rows.append(
         _row(
             "memristor reservoir",
-            reservoir.features(u, NARMA_RANGE),
+            reservoir.features(u, NARMA_RANGE, progress=progress),
             y,
             split,
             {"window": encoding.window, "read_noise": read_noise},
         )[0]
     )
     best: NarmaRow | None = None
-    for radius, leak, scale in itertools.product(*ESN_GRID.values()):
+    from tqdm import tqdm
+
+    grid = list(itertools.product(*ESN_GRID.values()))
+    for radius, leak, scale in tqdm(
+        grid, desc="ESN grid", leave=False, disable=None if progress else True
+    ):
         esn = EchoStateNetwork(devices, radius, leak, scale, seed)
         setting = {"radius": radius, "leak": leak, "input_scale": scale}
         row = _row("echo-state network", esn.features(u, NARMA_RANGE), y, split, setting)[0]

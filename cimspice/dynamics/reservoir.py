@@ -168,6 +168,7 @@ def integrate_pulses(
     *,
     factors: np.ndarray | float = 1.0,
     keep: bool = False,
+    progress: bool = False,
 ) -> np.ndarray:
     """States after a train of pulses, integrated from the model's equations.
 
@@ -180,6 +181,7 @@ def integrate_pulses(
         factors: per-device factors on the rate parameters (broadcast like ``state0``).
         keep: return the states after every pulse, ``(pulses + 1, ...)`` (the first the
             initial states), instead of the final ``(...)``.
+        progress: show a progress bar over the pulses (stderr; terminals only).
 
     Each pulse is an edge from 0 V to its amplitude (``t_edge``), a flat top (``width``), an
     edge back (``t_edge``) and a gap at 0 V (``gap``), each integrated with ``steps`` classical
@@ -201,7 +203,12 @@ def integrate_pulses(
         )
     out = [y[0].copy()] if keep else []
     zero = np.zeros(a.shape[:-1])
-    for k in range(a.shape[-1]):
+    from tqdm import tqdm
+
+    pulses = tqdm(
+        range(a.shape[-1]), desc="reservoir pulses", leave=False, disable=None if progress else True
+    )
+    for k in pulses:
         top = a[..., k]
         pieces = (
             (encoding.t_edge, zero, top, n_edge),
@@ -336,15 +343,27 @@ class DeviceReservoir:
         a = e.v_center + e.v_span * (bias[None, :, None] + masks[None] * windows[:, None, :])
         return self.direction() * np.maximum(a, 0.0) * selected[None]
 
-    def states(self, u: np.ndarray, u_range: tuple[float, float]) -> np.ndarray:
+    def states(
+        self, u: np.ndarray, u_range: tuple[float, float], *, progress: bool = False
+    ) -> np.ndarray:
         """``(steps, devices)``: each device's state after each step's window."""
         a = self.amplitudes(u, u_range)
         return integrate_pulses(
-            self.model, a, self.reset_state(), self.encoding, factors=self.factors[None, :]
+            self.model,
+            a,
+            self.reset_state(),
+            self.encoding,
+            factors=self.factors[None, :],
+            progress=progress,
         )
 
     def features(
-        self, u: np.ndarray, u_range: tuple[float, float], *, noisy: bool = True
+        self,
+        u: np.ndarray,
+        u_range: tuple[float, float],
+        *,
+        noisy: bool = True,
+        progress: bool = False,
     ) -> np.ndarray:
         """Siemens, ``(steps, devices)``: the conductances read at ``driver.v_read`` after
         each step's window, with the spec's read noise (``noisy``; each read fluctuates by
@@ -352,7 +371,7 @@ class DeviceReservoir:
         :mod:`cimspice.devices.generic`)."""
         m = self.model
         v = self.spec.driver.v_read * self.direction()
-        g = currents(m.name, dict(m.params), v, self.states(u, u_range)) / v
+        g = currents(m.name, dict(m.params), v, self.states(u, u_range, progress=progress)) / v
         sigma = self.spec.nonideal.read_noise
         if noisy and sigma:
             rng = np.random.default_rng(np.random.SeedSequence([self.seed, 6]))
