@@ -63,7 +63,8 @@ __all__ = [
 
 DEFAULT_MODEL_PARAMS = {"r_on": 1e4, "r_off": 1e6}
 """VTEAM's resistances for the default reservoir: its published switching parameters with a
-window of 1 to 100 uS (the issue's compute-in-memory range) instead of 50 ohm to 1 kohm."""
+window of 1 to 100 uS (the read window of cimspice's default specs) instead of 50 ohm to 1
+kohm."""
 
 
 RK4_STABLE = 2.0
