@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install, only where missing, what cimspice needs on Debian 12/13 (run as root):
 #   ngspice >= 42 built with KLU, libngspice0-dev (the shared library PySpice loads),
-#   python3-venv, a virtual environment in .venv and the package with its test extras, and
-#   .venv-aihwkit: IBM aihwkit in its own environment (torch + aihwkit only) for the
-#   side-by-side comparison (benchmarks/bench_aihwkit.py, tests/test_aihwkit.py).
+#   python3-venv, a virtual environment in .venv and the package with its test, datasets and
+#   torch extras (torch 2.13.0, the CPU build, first), and .venv-aihwkit: IBM aihwkit in its
+#   own environment (torch + aihwkit only) for the side-by-side comparison
+#   (benchmarks/bench_aihwkit.py, tests/test_aihwkit.py).
 # On Debian 12 the bookworm-backports suite provides ngspice 46; its archive URI is taken
 # from this machine's own apt sources (no registry host is written here).
 # Usage: bash scripts/setup.sh            (idempotent; prints what it does)
@@ -126,7 +127,9 @@ install_venv() {
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         log "installing cimspice and its test dependencies into $VENV"
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,datasets]" --config-settings editable_mode=strict
+        # torch's CPU build first, pinned, so that pip takes the wheel found locally (if any)
+        "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,datasets,torch]" --config-settings editable_mode=strict
         echo "$want" > "$stamp"
     fi
 }

@@ -28,9 +28,12 @@ tile's devices do not depend on the order tiles are programmed in or on the batc
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 from scipy.special import ndtri
 
 from cimspice.devices.model import DeviceModel
@@ -183,12 +186,12 @@ def noisy_reads(spec: CrossbarSpec) -> bool:
 
 
 def add_read_noise(
-    currents: np.ndarray,
-    voltages: np.ndarray,
-    conductances: np.ndarray,
+    currents: Any,
+    voltages: Any,
+    conductances: Any,
     spec: CrossbarSpec,
-    rng: np.random.Generator,
-) -> np.ndarray:
+    rng: np.random.Generator | Callable[[tuple[int, ...]], Any],
+) -> Any:
     """Ampere, ``(batch, cols)``: ``currents`` plus the bit-line read noise of one MVM each.
 
     Args:
@@ -197,21 +200,36 @@ def add_read_noise(
         conductances: siemens, ``(rows, cols)``, the cells read, or their
             :func:`read_noise_squares` (single precision) computed beforehand.
         spec: whose device model gives each cell's std per read.
-        rng: the read-noise stream.
+        rng: the read-noise stream: a numpy generator (draws by :func:`standard_normals`), or
+            ``normals(shape)`` giving standard normal draws in the arrays' namespace.
 
+    The arrays may be numpy arrays or arrays of another array-API namespace on one device
+    (e.g. torch tensors; ``conductances`` then their squares, single precision, there too).
     The standard deviations are computed in single precision (they scale a random draw: 1e-7
     relative is far below anything noise can show).
     """
     if not noisy_reads(spec):
         return currents
     squares = conductances
-    if squares.dtype != np.float32:
+    if isinstance(squares, np.ndarray) and squares.dtype != np.float32:
         squares = read_noise_squares(conductances, spec)
-    noisy = np.square(voltages, dtype=np.float32) @ squares  # variance
-    np.sqrt(noisy, out=noisy)
-    noisy *= standard_normals(rng, noisy.shape)
-    # in the currents' own precision (single for the surrogate's fast tiles), at least single
-    return np.add(noisy, currents, dtype=np.result_type(currents.dtype, np.float32))
+    if isinstance(voltages, np.ndarray):
+        noisy = np.square(voltages, dtype=np.float32) @ squares  # variance
+        np.sqrt(noisy, out=noisy)
+    else:
+        xp = array_namespace(voltages)
+        noisy = xp.sqrt(xp.square(xp.astype(voltages, xp.float32)) @ squares)
+    draws = (
+        standard_normals(rng, noisy.shape)
+        if isinstance(rng, np.random.Generator)
+        else rng(tuple(noisy.shape))
+    )
+    if isinstance(noisy, np.ndarray):
+        noisy *= draws
+        # in the currents' own precision (single for the surrogate's fast tiles), at least
+        # single
+        return np.add(noisy, currents, dtype=np.result_type(currents.dtype, np.float32))
+    return noisy * draws + currents
 
 
 NORMAL_TABLE_BITS = 16
