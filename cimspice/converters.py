@@ -9,8 +9,11 @@ outputs; ``ideal`` stays the exact ``V @ G`` that errors are measured against.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 
 from cimspice.arguments import instance, real_array
 from cimspice.errors import InputError
@@ -18,14 +21,20 @@ from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
 
 __all__ = [
+    "Rounding",
     "adc",
     "adc_current_lsb",
     "adc_lsb",
     "charge_adc",
     "dac",
+    "dac_levels",
     "round_to_codes",
     "with_adc",
 ]
+
+Rounding = Callable[[Any], Any]
+"""``rint(a) -> a``: rounds an array to integers, halves to even (``np.rint``); in training a
+straight-through rounding (rounded values, the identity's gradient)."""
 
 
 def dac(spec: CrossbarSpec, inputs: np.ndarray) -> np.ndarray:
@@ -39,6 +48,19 @@ def dac(spec: CrossbarSpec, inputs: np.ndarray) -> np.ndarray:
     spec = instance(spec, CrossbarSpec, "spec")
     if not isinstance(inputs, np.ndarray):
         inputs = real_array(inputs, "inputs")
+    return dac_levels(spec, inputs)
+
+
+def dac_levels(spec: CrossbarSpec, inputs: Any, rint: Rounding | None = None) -> Any:
+    """:func:`dac` on an array of any array-API namespace (numpy, torch on its device),
+    unchecked: the one DAC law the network path uses, numpy and torch alike.
+
+    Args:
+        spec: the driver's ``dac_bits``, ``dac_signed`` and ``v_read``.
+        inputs: volt, any shape.
+        rint: the rounding (default: to nearest, halves to even; a straight-through rounding
+            in training).
+    """
     bits = spec.driver.dac_bits
     if not bits:
         return inputs
@@ -47,13 +69,17 @@ def dac(spec: CrossbarSpec, inputs: np.ndarray) -> np.ndarray:
         step, low = top / (2 ** (bits - 1) - 1), -top
     else:
         step, low = top / (2**bits - 1), 0.0
-    # in place on one new array; np.rint rounds halves to even, as np.round does, at a fifth
-    # of its cost on 2-D arrays
-    levels = np.clip(np.asarray(inputs, dtype=float), low, top, out=np.empty(np.shape(inputs)))
-    levels *= 1.0 / step
-    np.rint(levels, out=levels)
-    levels *= step
-    return levels
+    if rint is None and isinstance(inputs, np.ndarray):
+        # in place on one new array; np.rint rounds halves to even, as np.round does, at a
+        # fifth of its cost on 2-D arrays
+        levels = np.clip(np.asarray(inputs, dtype=float), low, top, out=np.empty(inputs.shape))
+        levels *= 1.0 / step
+        np.rint(levels, out=levels)
+        levels *= step
+        return levels
+    xp = array_namespace(inputs)
+    levels = xp.clip(inputs, low, top) * (1.0 / step)
+    return (xp.round(levels) if rint is None else rint(levels)) * step
 
 
 def adc_lsb(spec: CrossbarSpec) -> tuple[float, int]:
@@ -71,13 +97,19 @@ def adc_current_lsb(spec: CrossbarSpec) -> float:
     return lsb / spec.readout.r_f if spec.has_tia else lsb
 
 
-def round_to_codes(steps: np.ndarray, top: int) -> np.ndarray:
-    """``steps`` (values in units of the ADC's step, a float array the caller owns) turned in
-    place into the ADC's codes, as floats: rounded halves to even (as ``np.round``) and
-    clipped at ``+-top``."""
-    np.rint(steps, out=steps)
-    np.clip(steps, -top, top, out=steps)
-    return steps
+def round_to_codes(steps: Any, top: int, rint: Rounding | None = None) -> Any:
+    """The ADC's codes, as floats, of ``steps`` (values in units of the ADC's step): clipped
+    at ``+-top`` and rounded, halves to even (as ``np.round``; clipping first gives the same
+    codes, ``top`` being an integer). A numpy array (which the caller owns) is turned in
+    place; other array-API namespaces (e.g. torch on its device) get a new array, rounded by
+    ``rint`` when given (e.g. straight through in training)."""
+    if isinstance(steps, np.ndarray):
+        np.clip(steps, -top, top, out=steps)
+        np.rint(steps, out=steps)
+        return steps
+    xp = array_namespace(steps)
+    clipped = xp.clip(steps, -top, top)
+    return xp.round(clipped) if rint is None else rint(clipped)
 
 
 def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

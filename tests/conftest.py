@@ -4,10 +4,16 @@ Tests marked ``ngspice`` run the real simulator. ``CIMSPICE_REQUIRE_NGSPICE=1`` 
 ``scripts/run.sh test`` and therefore CI) makes them fail when ngspice is missing;
 ``CIMSPICE_NGSPICE=off`` turns them off; otherwise they are skipped, with the reason, where
 ngspice is not installed.
+
+Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (set by
+``scripts/run.sh test``, and so in CI, which installs the extra) makes them fail when torch is
+missing; otherwise they are skipped there. Tests marked ``cuda`` run where CUDA exists and are
+skipped elsewhere.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -26,6 +32,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if required and off:
         raise pytest.UsageError("CIMSPICE_REQUIRE_NGSPICE=1 contradicts CIMSPICE_NGSPICE=off")
     available = find_libngspice() is not None
+    _torch_switch(items)
     for item in items:
         if "ngspice" not in item.keywords:
             continue
@@ -43,6 +50,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _ngspice_required_but_missing() -> None:
     pytest.fail(
         "ngspice is required (CIMSPICE_REQUIRE_NGSPICE=1) but libngspice.so is not installed",
+        pytrace=False,
+    )
+
+
+def _torch_switch(items: list[pytest.Item]) -> None:
+    """Fail (CIMSPICE_REQUIRE_TORCH=1) or skip torch tests without torch; skip CUDA tests
+    without CUDA."""
+    required = os.environ.get("CIMSPICE_REQUIRE_TORCH") == "1"
+    have_torch = importlib.util.find_spec("torch") is not None
+    cuda = False
+    if have_torch and any("cuda" in item.keywords for item in items):
+        import torch
+
+        cuda = torch.cuda.is_available()
+    for item in items:
+        if "torch" in item.keywords and not have_torch:
+            if required:
+                item.add_marker(
+                    pytest.mark.usefixtures("_torch_required_but_missing"), append=False
+                )
+            else:
+                item.add_marker(pytest.mark.skip(reason="torch (the torch extra) is not installed"))
+        elif "cuda" in item.keywords and not cuda:
+            item.add_marker(pytest.mark.skip(reason="no CUDA device on this machine"))
+
+
+@pytest.fixture
+def _torch_required_but_missing() -> None:
+    pytest.fail(
+        "torch is required (CIMSPICE_REQUIRE_TORCH=1) but not installed: pip install "
+        "'cimspice[torch]'",
         pytrace=False,
     )
 

@@ -1,7 +1,6 @@
 """Model files: round trip, users' plain weight files, the bad-input errors, and import of
-PyTorch state_dicts (torch is optional; only the test that needs torch itself is skipped)."""
+PyTorch state_dicts (torch is optional: the test that needs torch itself is marked `torch`)."""
 
-import importlib.util
 import json
 import sys
 
@@ -11,9 +10,8 @@ from test_network_layers import small_cnn
 
 from cimspice.errors import CimspiceError, ModelError
 from cimspice.nn.layers import Dense, ReLU
-from cimspice.nn.model import Model, load_model, load_torch_state_dict, save_model
-
-HAVE_TORCH = importlib.util.find_spec("torch") is not None
+from cimspice.nn.model import Model, load_model, save_model
+from cimspice.nn.state_dict import load_torch_state_dict
 
 
 def test_round_trip_gives_identical_predictions(tmp_path):
@@ -195,7 +193,7 @@ def test_a_linear_state_dict_defaults_to_a_relu_mlp():
 @pytest.mark.parametrize(
     ("state", "kwargs", "message"),
     [
-        ({"bn.running_mean": np.zeros(3)}, {}, "not a weight or bias"),
+        ({"head.alpha": np.zeros(3)}, {}, "not a weight or bias"),
         ({"c.weight": np.ones((2, 1, 3, 3))}, {}, "pass architecture"),
         ({"a.weight": np.ones((2, 3))}, {"architecture": ["dense", "dense"]}, "2 weighted"),
         ({"a.weight": np.ones((2, 3))}, {"architecture": ["conv2d"]}, "needs a 4-D weight"),
@@ -213,7 +211,7 @@ def test_a_state_dict_file_without_torch_is_a_clear_error(tmp_path, monkeypatch)
         load_torch_state_dict(tmp_path / "w.pt")
 
 
-@pytest.mark.skipif(not HAVE_TORCH, reason="torch is optional and not installed")
+@pytest.mark.torch
 def test_a_real_torch_file(tmp_path):
     import torch
 
@@ -232,3 +230,43 @@ def test_round_trip_of_a_hand_built_mlp(tmp_path):
     model = Model("m", [Dense(np.eye(3), np.ones(3)), ReLU(), Dense(np.ones((3, 2)), [0, 1])], (3,))
     save_model(model, tmp_path / "m.npz")
     assert np.array_equal(load_model(tmp_path / "m.npz").matrix(2), np.ones((3, 2)))
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (
+            {
+                "conv.weight": np.ones((4, 1, 3, 3)),
+                "bn.weight": np.ones(4),
+                "bn.bias": np.zeros(4),
+                "bn.running_mean": np.zeros(4),
+                "bn.running_var": np.ones(4),
+            },
+            r"'bn\.running_mean' belongs to a batch norm layer \('bn'\)",
+        ),
+        (
+            {
+                "fc1.weight": np.ones((8, 8)),
+                "block.shortcut.weight": np.ones((8, 8)),
+                "fc2.weight": np.ones((2, 8)),
+            },
+            r"'block\.shortcut\.weight' belongs to a residual connection's branch",
+        ),
+        (
+            {"layer1.0.downsample.0.weight": np.ones((4, 2, 1, 1))},
+            r"residual connection's branch \('layer1\.0\.downsample\.0'\)",
+        ),
+        (
+            {"fc.weight": np.ones((4, 4)), "norm.weight": np.ones(4), "norm.bias": np.ones(4)},
+            r"'norm\.weight' is a 1-D weight: a normalisation layer",
+        ),
+        ({"attn.in_proj_weight": np.ones((12, 4))}, r"belongs to an attention layer \('attn'\)"),
+        ({"rnn.weight_ih_l0": np.ones((16, 4))}, r"belongs to a recurrent layer \('rnn'\)"),
+        ({"c.weight": np.ones((4, 2, 3))}, r"'c\.weight' is a 3-D weight: a Conv1d layer"),
+    ],
+)
+def test_a_state_dict_of_what_a_chain_cannot_represent_is_refused_by_name(state, message):
+    # issue 13: these used to import as a plain chain (or fail on an unrelated key)
+    with pytest.raises(ModelError, match=message):
+        load_torch_state_dict(state)

@@ -7,10 +7,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+# notebooks of the torch front end need the torch extra (required in CI, see conftest)
+CASES = [pytest.param(p, marks=pytest.mark.torch) if "torch" in p.name else p for p in NOTEBOOKS]
 
 
 @pytest.mark.ngspice
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", CASES, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_executes(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(

@@ -18,11 +18,14 @@ whose voltages are all zero are left out (they would add exactly nothing).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 
-from cimspice.converters import dac
+from cimspice.converters import Rounding, dac_levels
 from cimspice.spec import CrossbarSpec
 
 __all__ = ["InputPhase", "encode_inputs"]
@@ -33,24 +36,39 @@ class InputPhase:
     """One cycle of word-line voltages.
 
     Attributes:
-        voltages: volt, ``(batch, fan_in)``.
+        voltages: volt, ``(batch, fan_in)``: a numpy array, or an array of the inputs' own
+            namespace and device (e.g. a torch tensor).
         weight: the digital weight of the phase's outputs.
     """
 
-    voltages: np.ndarray
+    voltages: Any
     weight: float
 
 
-def encode_inputs(x: np.ndarray, x_max: float, spec: CrossbarSpec) -> list[InputPhase]:
-    """The phases that apply ``x`` (``(batch, fan_in)``) with input range ``x_max`` (> 0)."""
-    u = np.divide(x, x_max, dtype=float)
-    np.clip(u, -1.0, 1.0, out=u)
+def encode_inputs(
+    x: Any, x_max: Any, spec: CrossbarSpec, rint: Rounding | None = None
+) -> list[InputPhase]:
+    """The phases that apply ``x`` (``(batch, fan_in)``) with input range ``x_max`` (> 0).
+
+    Written against the array API: ``x`` may be a numpy array or, e.g., a torch tensor on any
+    device (its phases stay there; ``x_max`` may then be a 0-d tensor, e.g. a learnable input
+    range). ``rint`` is the DAC's and the bit-serial code's rounding (see
+    :func:`~cimspice.converters.dac_levels`). Deciding the sign split and which phases are
+    all zero reads two booleans back from the array's device.
+    """
+    xp = array_namespace(x)
+    if isinstance(x, np.ndarray):
+        u = np.divide(x, x_max, dtype=float)
+        np.clip(u, -1.0, 1.0, out=u)
+    else:
+        u = xp.clip(x / x_max, -1.0, 1.0)
     v_read = spec.driver.v_read
-    bipolar = spec.driver.dac_signed or u.size == 0 or u.min() >= 0
+    bipolar = spec.driver.dac_signed or math.prod(u.shape) == 0 or bool(xp.min(u) >= 0)
     bits = spec.mapping.input_bits
     if bits:
-        q = np.rint(np.abs(u) * (2**bits - 1)).astype(np.int64)
-        sign = np.sign(u)
+        magnitude = xp.abs(u) * (2**bits - 1)
+        q = xp.astype(xp.round(magnitude) if rint is None else rint(magnitude), xp.int64)
+        sign = xp.sign(u)
         raw = [(sign * ((q >> b) & 1), 2.0**b / (2**bits - 1)) for b in range(bits)]
     else:
         raw = [(u, 1.0)]
@@ -60,12 +78,12 @@ def encode_inputs(x: np.ndarray, x_max: float, spec: CrossbarSpec) -> list[Input
             [(level, weight)]
             if bipolar
             else [
-                (np.maximum(level, 0.0), weight),
-                (np.maximum(-level, 0.0), -weight),
+                (xp.maximum(level, 0.0), weight),
+                (xp.maximum(-level, 0.0), -weight),
             ]
         )
         for part, w in parts:
-            volts = dac(spec, part * v_read)
-            if volts.size and (volts.max() > 0 or volts.min() < 0):
+            volts = dac_levels(spec, part * v_read, rint)
+            if math.prod(volts.shape) and bool(xp.any(volts != 0)):
                 phases.append(InputPhase(volts, w))
     return phases

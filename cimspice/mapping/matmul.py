@@ -3,9 +3,9 @@
 :class:`HardwareMatMul` is a :data:`~cimspice.nn.model.MatMul` for
 :meth:`Model.forward <cimspice.nn.model.Model.forward>`. On a layer's first call it
 maps the weight matrix onto tiles (:mod:`~cimspice.mapping.tiling`), programs every tile's
-devices (:mod:`~cimspice.devices.generic`) and prepares each tile's operator once, the
-one-time programming cost. Then every batch costs, per tile and input phase, one dense matmul
-plus the converters:
+devices through the spec's device model (:mod:`~cimspice.devices.tile`) and prepares each
+tile's operator once, the one-time programming cost. Then every batch costs, per tile and
+input phase, one dense matmul plus the converters:
 
 1. inputs scaled by the layer's input range and put through the DAC
    (:mod:`~cimspice.mapping.encoding`);
@@ -30,7 +30,7 @@ once through the engine (``engine.program(tile, G)``, a
 What the digital side sees: a tile read by ideal virtual grounds gives its column currents; a
 tile ending in TIAs gives their output voltages ``v_out`` (finite gain, offset, saturation:
 the tile's real law), turned into current units by the nominal gain ``-1 / r_f``. Read noise
-(:func:`~cimspice.devices.generic.add_read_noise`) is added in those units and the ADC reads
+(:func:`~cimspice.devices.tile.add_read_noise`) is added in those units and the ADC reads
 them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale / r_f`` in
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
@@ -72,15 +72,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
 from cimspice.arguments import flag, instance, integer, real
-from cimspice.converters import adc_current_lsb, adc_lsb, round_to_codes
-from cimspice.devices.generic import (
+from cimspice.converters import Rounding, adc_current_lsb, adc_lsb, round_to_codes
+from cimspice.devices.registry import device_model
+from cimspice.devices.tile import (
     ProgrammedDevices,
     add_read_noise,
+    noisy_reads,
     program_tile,
     read_noise_squares,
     rng_for,
+    standard_normals,
     wire_factor,
 )
 from cimspice.engines.base import ProgrammedTile
@@ -99,7 +103,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HARDWARE_ENGINES",
+    "Backend",
     "HardwareMatMul",
+    "LayerArrays",
     "MappedLayer",
     "TileRecord",
     "TileTransform",
@@ -153,9 +159,17 @@ def check_network_spec(spec: CrossbarSpec) -> None:
     Raises:
         SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), an integrator
             readout (``readout.kind``: transient only; a network reads operating points), or
-            tiles too narrow for one weight (``array.cols``).
+            tiles too narrow for one weight (``array.cols``), an unknown device model or
+            parameter (``nonideal.model``, ``nonideal.model_params.NAME``).
     """
     outputs_per_tile(spec)
+    try:
+        device_model(spec)
+    except SpecError as err:
+        if err.file is not None or spec.source is None:
+            raise
+        bare = str(err).removeprefix(f"key '{err.key}': ") if err.key else str(err)
+        raise SpecError(bare, file=spec.source, key=err.key) from None
     if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
         raise SpecError(
             "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "
@@ -196,7 +210,7 @@ def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
 
 def tile_model(spec: CrossbarSpec, surrogate: TileSurrogate | None = None) -> TileSurrogate:
     """The tile's surrogate at the spec's temperature: ``surrogate`` (checked against the
-    spec, its fitted wire segments scaled by :func:`~cimspice.devices.generic.wire_factor`)
+    spec, its fitted wire segments scaled by :func:`~cimspice.devices.tile.wire_factor`)
     or, without one, the spec's nominal surrogate (exact for a passive linear tile).
 
     Raises:
@@ -280,6 +294,72 @@ class TileRecord:
     v_out: np.ndarray | None = None
 
 
+def _numpy_normals(layer: MappedLayer, k: int, like: Any) -> Callable[[tuple[int, ...]], Any]:
+    """Tile ``k``'s read-noise draws from its numpy stream, moved to ``like``'s device."""
+    xp = array_namespace(like)
+
+    def normals(shape: tuple[int, ...]) -> Any:
+        return xp.asarray(standard_normals(layer.read_rngs[k], shape), device=device(like))
+
+    return normals
+
+
+def _identity(a: Any) -> Any:
+    return a
+
+
+def _host(a: Any) -> np.ndarray:
+    return np.asarray(a)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What :meth:`HardwareMatMul.mvm`'s array-API math needs beyond the standard, for arrays
+    other than numpy's (:mod:`cimspice.torch` gives torch's).
+
+    Attributes:
+        rint: the rounding of the DAC, bit-serial codes and ADC (``None``: to nearest, halves
+            to even); in training a straight-through rounding.
+        normals: ``normals(layer, k, like)`` -> ``draw(shape)``: standard normal draws for
+            tile ``k``'s read noise on ``like``'s device (default: the tile's numpy stream,
+            moved there).
+        detach: a gradient stop (``x.detach()`` in torch; the identity without gradients).
+        to_numpy: an array to a numpy array on the host (for tiles whose law is numpy alone).
+        gradients: whether gradients are recorded (a tile whose law is numpy alone then adds
+            its ideal law's gradient, straight through).
+    """
+
+    rint: Rounding | None = None
+    normals: Callable[[MappedLayer, int, Any], Callable[[tuple[int, ...]], Any]] = _numpy_normals
+    detach: Callable[[Any], Any] = _identity
+    to_numpy: Callable[[Any], np.ndarray] = _host
+    gradients: bool = False
+
+
+_NUMPY = Backend()
+
+
+@dataclass(frozen=True)
+class LayerArrays:
+    """A programmed layer's per-batch arrays in one namespace, on one device and precision.
+
+    Attributes:
+        operators: each tile's ``(used_rows, used_cols)`` operator (``None``: no transfer
+            matrix).
+        folded: the fast path's ``(fan_in, fan_out)`` matrix, or ``None``.
+        noise: each tile's ``(read_noise G)^2``, single precision, or ``None``.
+        ideal: for each tile without an operator, its used conductances (the straight-through
+            gradient's law); ``None`` elsewhere.
+        column_gains: each tile's per-column drift compensation gains, or ``None``.
+    """
+
+    operators: list[Any]
+    folded: Any
+    noise: list[Any]
+    ideal: list[Any]
+    column_gains: list[Any]
+
+
 @dataclass
 class MappedLayer:
     """A layer's weights on programmed tiles.
@@ -300,7 +380,9 @@ class MappedLayer:
             compensation's.
         noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
             (``None`` without read noise; see
-            :func:`~cimspice.devices.generic.read_noise_squares`).
+            :func:`~cimspice.devices.tile.read_noise_squares`).
+        column_gains: each tile's per-column drift compensation gains over its used columns
+            (``None`` without it).
     """
 
     tiling: LayerTiling
@@ -314,6 +396,45 @@ class MappedLayer:
     read_rngs: list[np.random.Generator] = field(repr=False, default_factory=list)
     gains: list[float] = field(default_factory=list)
     noise: list[np.ndarray | None] = field(default_factory=list)
+    column_gains: list[np.ndarray | None] = field(default_factory=list)
+
+    device_arrays: dict[tuple[str, str, str], LayerArrays] = field(default_factory=dict, repr=False)
+
+    @property
+    def arrays(self) -> LayerArrays:
+        """The per-batch arrays as numpy arrays (double precision; noise single)."""
+        gains = self.column_gains or [None] * len(self.operators)
+        return LayerArrays(
+            self.operators, self.folded, self.noise, [None] * len(self.operators), gains
+        )
+
+    def arrays_like(self, x: Any) -> LayerArrays:
+        """The per-batch arrays in ``x``'s namespace, device and precision (the noise's in
+        single precision), copied there once and kept."""
+        key = (type(x).__module__, str(device(x)), str(x.dtype))
+        cached = self.device_arrays.get(key)
+        if cached is not None:
+            return cached
+        xp = array_namespace(x)
+
+        def move(a: np.ndarray | None, dtype: Any = None) -> Any:
+            if a is None:
+                return None
+            return xp.asarray(np.ascontiguousarray(a), dtype=dtype or x.dtype, device=device(x))
+
+        ideal = [
+            move(p.conductances[: s.used_rows, : s.used_cols]) if op is None else None
+            for op, p, s in zip(self.operators, self.programmed, self.tiling.tiles, strict=True)
+        ]
+        arrays = LayerArrays(
+            [move(op) for op in self.operators],
+            move(self.folded),
+            [move(q, xp.float32) for q in self.noise],
+            ideal,
+            [move(g) for g in (self.column_gains or [None] * len(self.operators))],
+        )
+        self.device_arrays[key] = arrays
+        return arrays
 
     def pulses(self) -> dict[str, float]:
         """Write-verify pulses per programmed cell: ``mean`` and ``max`` over used cells."""
@@ -433,7 +554,7 @@ class HardwareMatMul:
         self.spec = spec
         self.engine = engine
         self.input_ranges = dict(input_ranges or {})
-        self.fold = fold and not spec.readout.adc_bits and not spec.nonideal.read_noise
+        self.fold = fold and not spec.readout.adc_bits and not noisy_reads(spec)
         self.probe = probe
         self.probe_vectors = probe_vectors
         self.layers: dict[int, MappedLayer] = {}
@@ -450,6 +571,7 @@ class HardwareMatMul:
         start = time.perf_counter()
         tiling = tile_layer(weights, self.spec)
         programmed, tiles, operators, transfers, gains = [], [], [], [], []
+        column_gains: list[np.ndarray | None] = []
         for slot in tiling.tiles:
             targets, gain = slot.conductances, 1.0
             if self.tile_transform is not None:
@@ -459,6 +581,8 @@ class HardwareMatMul:
             )
             programmed.append(devices)
             gains.append(gain * devices.drift_gain)
+            cg = devices.column_gain
+            column_gains.append(None if cg is None else cg[: slot.used_cols].copy())
             tile = self._engine.program(self._program_spec, devices.conductances)
             tiles.append(tile)
             transfer = tile.transfer
@@ -472,9 +596,12 @@ class HardwareMatMul:
         folded = None
         if self.fold and all(op is not None for op in operators):
             folded = np.zeros(tiling.shape)
-            for slot, gain, op in zip(tiling.tiles, gains, operators, strict=True):
+            for slot, gain, op, cg in zip(
+                tiling.tiles, gains, operators, column_gains, strict=True
+            ):
                 assert op is not None
-                folded[slot.rows, slot.outputs] += gain * tiling.combine(op, slot)
+                scaled = op if cg is None else op * cg
+                folded[slot.rows, slot.outputs] += gain * tiling.combine(scaled, slot)
         layer = MappedLayer(
             tiling,
             programmed,
@@ -488,10 +615,11 @@ class HardwareMatMul:
             gains,
             [
                 read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
-                if self.spec.nonideal.read_noise
+                if noisy_reads(self.spec)
                 else None
                 for p, s in zip(programmed, tiling.tiles, strict=True)
             ],
+            column_gains,
         )
         self.layers[index] = layer
         return layer
@@ -580,25 +708,88 @@ class HardwareMatMul:
                 f"{layer.tiling.shape[0]}-row weight matrix"
             )
         x_max = self.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
-        y = np.zeros((x.shape[0], layer.tiling.shape[1]))
-        if x_max > 0:
+        y = self.mvm(index, x, x_max)
+        self.stats.setdefault(index, MVMErrorStats()).update(y, x @ w)
+        if self.probe is not None and self.probe[0] == index and self.record is None:
+            self._probe(index, layer, x[: self.probe_vectors], x_max)
+        return y
+
+    def mvm(self, index: int, x: Any, x_max: Any, backend: Backend | None = None) -> Any:
+        """``x @ W`` of the programmed layer ``index`` on its tiles, the per-batch math alone
+        (no checks, no statistics): the DAC, every tile, read noise, the ADC, the digital
+        recombination and the scale.
+
+        Written once against the array API: ``x`` (``(n, fan_in)``) may be a numpy array
+        (float64) or an array of another namespace on its device, e.g. a torch tensor on the
+        GPU (:mod:`cimspice.torch`): the MVMs then run there, on copies of the tiles' operators
+        made once per device and precision; only tiles whose law is numpy alone (nonlinear
+        tiles, engines without a transfer matrix) take their inputs to the host.
+
+        Args:
+            index: a layer :meth:`program` has mapped.
+            x: the layer's inputs.
+            x_max: the input range (> 0; a 0-d array of ``x``'s namespace may carry a
+                gradient).
+            backend: what the math needs beyond the array API for non-numpy arrays (rounding,
+                read-noise draws, gradient stops; see :class:`Backend`); ``None``: numpy's.
+        """
+        layer = self.layers[index]
+        spec = self.spec
+        if isinstance(x, np.ndarray):
+            y = np.zeros((x.shape[0], layer.tiling.shape[1]))
+            if not x_max > 0:  # all-zero inputs
+                return y
             if layer.folded is not None:
-                for phase in encode_inputs(x, x_max, self.spec):
+                for phase in encode_inputs(x, x_max, spec):
                     y += phase.weight * (phase.voltages @ layer.folded)
             else:
                 # a few thousand vectors at a time, so that every pass over a tile's inputs
                 # and outputs works in the cache; products of that size on one BLAS thread
                 # (see cimspice.threads)
-                step = max(1, CHUNK_VALUES // x.shape[1])
+                step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
                 with one_blas_thread():
                     for start in range(0, len(x), step):
                         rows = slice(start, start + step)
-                        self._per_tile(layer, encode_inputs(x[rows], x_max, self.spec), y[rows])
-            y *= layer.tiling.sliced.w_scale * x_max / self.spec.driver.v_read
-        self.stats.setdefault(index, MVMErrorStats()).update(y, x @ w)
-        if self.probe is not None and self.probe[0] == index and self.record is None:
-            self._probe(index, layer, x[: self.probe_vectors], x_max)
-        return y
+                        phases = encode_inputs(x[rows], x_max, spec)
+                        if phases:
+                            y[rows] = self._per_tile(layer, phases, _NUMPY, layer.arrays)
+            y *= layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
+            return y
+        backend = backend or Backend()
+        xp = array_namespace(x)
+        arrays = layer.arrays_like(x)
+        if not bool(x_max > 0):
+            return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
+        if str(device(x)) != "cpu" or x.shape[0] * x.shape[1] <= CHUNK_VALUES:
+            return self._mvm_block(layer, x, x_max, backend, arrays)
+        # on the CPU as the numpy path: row blocks whose every pass works in the cache, numpy's
+        # products (tiles whose law is numpy alone) on one BLAS thread each
+        step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
+        with one_blas_thread():
+            blocks = [
+                self._mvm_block(layer, x[start : start + step], x_max, backend, arrays)
+                for start in range(0, x.shape[0], step)
+            ]
+        return xp.concat(blocks, axis=0)
+
+    def _mvm_block(
+        self, layer: MappedLayer, x: Any, x_max: Any, backend: Backend, arrays: LayerArrays
+    ) -> Any:
+        """:meth:`mvm` of one block of rows of a non-numpy array."""
+        spec = self.spec
+        xp = array_namespace(x)
+        phases = encode_inputs(x, x_max, spec, backend.rint)
+        if not phases:
+            return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
+        if arrays.folded is not None:
+            total: Any = None
+            for phase in phases:
+                part = phase.weight * (phase.voltages @ arrays.folded)
+                total = part if total is None else total + part
+            y = total
+        else:
+            y = self._per_tile(layer, phases, backend, arrays)
+        return y * (layer.tiling.sliced.w_scale * x_max / spec.driver.v_read)
 
     def _probe(self, index: int, layer: MappedLayer, x: np.ndarray, x_max: float) -> None:
         tiles = layer.tiling.tiles
@@ -611,8 +802,13 @@ class HardwareMatMul:
             raise InputError(f"layer {index} has {len(tiles)} tile(s); there is no tile {k}")
         self._keep_record(index, layer, k, volts[:, tiles[k].rows])
 
-    def _per_tile(self, layer: MappedLayer, phases: list[InputPhase], y: np.ndarray) -> None:
+    def _per_tile(
+        self, layer: MappedLayer, phases: list[InputPhase], backend: Backend, arrays: LayerArrays
+    ) -> Any:
+        """``(n, fan_out)``: the phases' outputs summed over every tile, before the layer's
+        scale (the arrays' namespace: numpy, or e.g. torch on the inputs' device)."""
         spec = self.spec
+        numpy = isinstance(phases[0].voltages, np.ndarray)
         n = phases[0].voltages.shape[0]
         bits = spec.readout.adc_bits
         lsb = adc_current_lsb(spec) if bits else 1.0  # the ADC's step in current units
@@ -621,29 +817,32 @@ class HardwareMatMul:
         # surrogate's fast modes) take the voltages converted once per layer: no padding, no
         # copy per tile, the same numbers
         readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
-        if readers:
+        if readers and numpy:
             phases = [
                 dataclasses.replace(p, voltages=p.voltages.astype(np.float32)) for p in phases
             ]
         tiles = layer.tiling.tiles
 
-        def tile_parts(k: int) -> list[np.ndarray]:
+        def tile_parts(k: int) -> list[Any]:
             """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
             slot = tiles[k]
-            volts = self._phase_inputs(phases, slot, pad=not readers)  # every phase at once
-            reading, to_current = self._tile_reading(layer, k, volts)
-            if spec.nonideal.read_noise:
+            volts = _phase_inputs(phases, slot, spec.rows, pad=not readers)  # every phase
+            reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
+            if arrays.noise[k] is not None:
                 outputs = reading * to_current
-                used, squares = volts[:, : slot.used_rows], layer.noise[k]
+                used, squares = volts[:, : slot.used_rows], arrays.noise[k]
                 assert squares is not None  # computed when the layer was programmed
-                reading = add_read_noise(outputs, used, squares, spec, layer.read_rngs[k])
+                rng = layer.read_rngs[k] if numpy else backend.normals(layer, k, used)
+                reading = add_read_noise(outputs, used, squares, spec, rng)
                 scale = 1.0 / lsb
             else:
                 scale = to_current / lsb
             # into ADC codes (or, without an ADC, current units), in one new array
-            outputs = np.multiply(reading, scale)
+            outputs = reading * scale
             if bits:
-                round_to_codes(outputs, top)
+                outputs = round_to_codes(outputs, top, backend.rint)
+            if arrays.column_gains[k] is not None:
+                outputs = outputs * arrays.column_gains[k]  # per-column drift gains, digital
             return [
                 layer.tiling.combine(
                     outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
@@ -652,48 +851,82 @@ class HardwareMatMul:
             ]
 
         # the surrogate's fast tiles are numpy alone (it lets go of the GIL): two at a time
-        pool = _tile_pool() if readers else None
+        # (host arrays only: a device's own stream orders its work anyway)
+        on_host = numpy or str(device(phases[0].voltages)) == "cpu"
+        pool = _tile_pool() if readers and on_host else None
         results = (pool or _serial).map(tile_parts, range(len(tiles)))
-        for slot, parts in zip(tiles, results, strict=True):  # in order: the same sums
+        blocks: dict[int, Any] = {}  # output block -> its sum, in tile order: the same sums
+        for slot, parts in zip(tiles, results, strict=True):
             for part in parts:
-                y[:, slot.outputs] += part
+                key = slot.outputs.start
+                blocks[key] = part if key not in blocks else blocks[key] + part
+        if numpy:
+            y = np.empty((n, layer.tiling.shape[1]))
+            for slot in tiles:
+                y[:, slot.outputs] = blocks[slot.outputs.start]
+            return y
+        xp = array_namespace(phases[0].voltages)
+        return xp.concat([blocks[key] for key in sorted(blocks)], axis=1)
 
     def _tile_reading(
-        self, layer: MappedLayer, k: int, volts: np.ndarray
-    ) -> tuple[np.ndarray, float]:
+        self, layer: MappedLayer, k: int, volts: Any, arrays: LayerArrays, backend: Backend
+    ) -> tuple[Any, float]:
         """``(n, used_cols)``: what tile ``k`` puts out for word-line ``volts`` (see
         :meth:`_run_tile`), and the factor that turns it into column currents (A).
 
         A tile with a transfer matrix gives currents (its ``transfer`` is the linear map to
         the currents into ideal virtual grounds, whatever the readout); any other gives what
         its readout puts out: its TIAs' ``v_out`` (V, factor ``-1 / r_f``), or its column
-        currents."""
-        op = layer.operators[k]
+        currents. A tile without an operator runs its numpy law: non-numpy ``volts`` go to
+        the host and back, and the gradient passes through the tile's ideal law (``V @ G``,
+        straight through: :attr:`Backend.detach`)."""
+        op = arrays.operators[k]
         if op is not None:
             return volts[:, : op.shape[0]] @ op, 1.0
         used = layer.tiling.tiles[k].used_cols
+        host = volts if isinstance(volts, np.ndarray) else backend.to_numpy(volts)
         read = getattr(layer.tiles[k], "read", None)
         if read is not None:  # a tile that offers it gives what the ADC reads alone
-            return read(volts)[:, :used], self._to_current
-        result = self._run_tile(layer, k, volts)
-        if result.v_out is None:
-            return result.currents[:, :used], 1.0
-        return result.v_out[:, :used], self._to_current
+            value = read(host)[:, :used]
+            to_current = self._to_current
+        else:
+            result = self._run_tile(layer, k, host)
+            if result.v_out is None:
+                value, to_current = result.currents[:, :used], 1.0
+            else:
+                value, to_current = result.v_out[:, :used], self._to_current
+        if isinstance(volts, np.ndarray):
+            return value, to_current
+        xp = array_namespace(volts)
+        value = xp.asarray(value, dtype=volts.dtype, device=device(volts))
+        if not backend.gradients:
+            return value, to_current
+        ideal = arrays.ideal[k]
+        assert ideal is not None  # kept for every tile without an operator
+        linear = volts[:, : ideal.shape[0]] @ ideal * (1.0 / to_current)
+        return linear + backend.detach(value - linear), to_current
 
-    def _phase_inputs(
-        self, phases: list[InputPhase], slot: TileSlot, *, pad: bool = True
-    ) -> np.ndarray:
-        """``(phases * n, rows)`` (``pad``) or ``(phases * n, used_rows)``: the word-line
-        voltages of ``slot`` in every phase, one phase after the other (spare word lines at
-        0 V); a view of the layer's own array for one phase that needs no padding."""
-        width = self.spec.rows if pad else slot.used_rows
-        if len(phases) == 1 and slot.used_rows == width:
-            return phases[0].voltages[:, slot.rows]
-        n = phases[0].voltages.shape[0]
-        volts = np.zeros((len(phases) * n, width), phases[0].voltages.dtype)
+
+def _phase_inputs(phases: list[InputPhase], slot: TileSlot, rows: int, *, pad: bool = True) -> Any:
+    """``(phases * n, rows)`` (``pad``) or ``(phases * n, used_rows)``: the word-line
+    voltages of ``slot`` in every phase, one phase after the other (spare word lines at
+    0 V); a view of the layer's own array for one phase that needs no padding."""
+    width = rows if pad else slot.used_rows
+    first = phases[0].voltages
+    if len(phases) == 1 and slot.used_rows == width:
+        return first[:, slot.rows]
+    n = first.shape[0]
+    if isinstance(first, np.ndarray):
+        volts = np.zeros((len(phases) * n, width), first.dtype)
         for p, phase in enumerate(phases):
             volts[p * n : (p + 1) * n, : slot.used_rows] = phase.voltages[:, slot.rows]
         return volts
+    xp = array_namespace(first)
+    volts = xp.concat([phase.voltages[:, slot.rows] for phase in phases], axis=0)
+    if width > slot.used_rows:
+        spare = xp.zeros((volts.shape[0], width - slot.used_rows), dtype=volts.dtype)
+        volts = xp.concat([volts, xp.asarray(spare, device=device(volts))], axis=1)
+    return volts
 
 
 class _Serial:

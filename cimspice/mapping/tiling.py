@@ -16,8 +16,10 @@ over the input blocks are added digitally.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace, device
 
 from cimspice.errors import SpecError
 from cimspice.mapping.slicing import SlicedWeights, column_conductances, slice_weights
@@ -70,32 +72,38 @@ class LayerTiling:
     scheme: MappingScheme
     shape: tuple[int, int]
 
-    def combine(self, columns: np.ndarray, tile: TileSlot, scale: float = 1.0) -> np.ndarray:
+    def combine(self, columns: Any, tile: TileSlot, scale: Any = 1.0) -> Any:
         """``(batch, n_outputs)``: a tile's column outputs recombined, in ``g_unit`` units,
         times ``scale``.
 
         Args:
             columns: ``(batch, used_cols)``, the tile's column currents (or their digital
                 values); any linear quantity of the columns (e.g. a transfer matrix's rows).
+                A numpy array or an array of another array-API namespace (e.g. a torch tensor
+                on its device; the result stays there).
             tile: the tile the columns belong to.
             scale: a factor applied on the way (free: folded into the last step).
         """
+        xp = array_namespace(columns)
         n = tile.outputs.stop - tile.outputs.start
         k = len(self.sliced.coefficients)
-        block = columns[:, : k * self.n_sides * n].reshape(-1, k, self.n_sides, n)
+        block = xp.reshape(columns[:, : k * self.n_sides * n], (-1, k, self.n_sides, n))
         c = self.sliced.coefficients
         factor = scale / self.g_unit
         if self.scheme == MappingScheme.DIFFERENTIAL and k == 1:  # one slice: no sum
-            out = np.subtract(block[:, 0, 0], block[:, 0, 1])
-            out *= c[0] * factor
-            return out
+            out = block[:, 0, 0] - block[:, 0, 1]
+            if isinstance(out, np.ndarray):
+                out *= c[0] * factor
+                return out
+            return out * (c[0] * factor)
+        weights = xp.asarray(c, dtype=columns.dtype, device=device(columns))
         if self.scheme == MappingScheme.DIFFERENTIAL:
-            out = np.einsum("bkn,k->bn", block[:, :, 0] - block[:, :, 1], c)
+            out = xp.tensordot(block[:, :, 0] - block[:, :, 1], weights, axes=([1], [0]))
         else:
             reference = columns[:, k * n]
-            out = np.einsum("bkn,k->bn", block[:, :, 0], c) - reference[:, None] * c.sum()
-        out *= factor
-        return out
+            out = xp.tensordot(block[:, :, 0], weights, axes=([1], [0]))
+            out = out - reference[:, None] * float(c.sum())
+        return out * factor
 
 
 def outputs_per_tile(spec: CrossbarSpec) -> int:

@@ -56,7 +56,6 @@ __all__ = [
     "Model",
     "ReLU",
     "load_model",
-    "load_torch_state_dict",
     "measure_input_ranges",
     "save_model",
     "softmax",
@@ -394,30 +393,6 @@ def load_model(path: str | Path) -> Model:
         return _from_plain(arrays, path.stem)
     except ModelError as err:
         raise ModelError(f"{path}: {err}") from None
-
-
-def load_torch_state_dict(
-    path_or_dict: str | Path | Mapping[str, Any],
-    *,
-    input_shape: tuple[int, ...] | None = None,
-    architecture: Sequence[str | Mapping[str, Any]] | None = None,
-    name: str | None = None,
-) -> Model:
-    """Build a model from a PyTorch ``state_dict`` file (needs torch) or mapping.
-
-    The rules (layer order, layout conversion, the ``architecture`` list) are those of
-    :func:`cimspice.nn.state_dict.model_from_state_dict`.
-
-    Raises:
-        ModelError: torch is missing (for a file), the file is unreadable, or the parameters
-            don't fit the architecture.
-
-    """
-    from cimspice.nn.state_dict import model_from_state_dict
-
-    return model_from_state_dict(
-        path_or_dict, input_shape=input_shape, architecture=architecture, name=name
-    )
 
 
 def measure_input_ranges(

@@ -17,7 +17,13 @@ Rules:
   ``(out, in, kh, kw)`` becomes ``(kh, kw, in, out)``; a dense layer after a flatten of
   ``(h, w, c)`` feature maps has its rows reordered from PyTorch's ``(c, h, w)`` flattening to
   cimspice's NHWC ``(h, w, c)``, so the imported model computes what the PyTorch one does on the
-  same images.
+  same images;
+- what a chain cannot represent is refused, naming the construct and the entry: batch or
+  layer norm (running statistics, 1-D weights), residual connections (shortcut, downsample
+  and skip branches), attention (packed projections), recurrent layers, Conv1d/Conv3d
+  weights. Such models run on tiles through :func:`cimspice.torch.convert` instead. (A
+  residual model built only from Linear layers of chaining shapes, with no such name, holds
+  nothing in its state_dict that tells it from a chain: pass ``architecture`` to be sure.)
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from cimspice.errors import InputError, ModelError
 from cimspice.nn.layers import Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU
 from cimspice.nn.model import Model
 
-__all__ = ["model_from_state_dict", "read_state_dict"]
+__all__ = ["load_torch_state_dict", "model_from_state_dict", "read_state_dict"]
 
 _KINDS = ("dense", "conv2d", "relu", "flatten", "maxpool2d")
 
@@ -73,16 +79,64 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
+_TORCH = "run it on tiles with cimspice.torch.convert (the torch extra) instead"
+_RESIDUAL_WORDS = ("downsample", "shortcut", "skip", "residual")
+_NORM_LEAVES = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _refuse_construct(key: str, value: np.ndarray) -> None:
+    """Refuse a state_dict entry of something a chain cannot represent, naming it."""
+    prefix, _, leaf = key.rpartition(".")
+    parts = prefix.lower().split(".")
+    if leaf in _NORM_LEAVES:
+        raise ModelError(
+            f"state_dict entry '{key}' belongs to a batch norm layer ('{prefix}'), which a "
+            f"numpy chain cannot represent; {_TORCH} (or fold it into the weights first)"
+        )
+    if any(word in part for part in parts for word in _RESIDUAL_WORDS):
+        raise ModelError(
+            f"state_dict entry '{key}' belongs to a residual connection's branch ('{prefix}'), "
+            f"which a numpy chain cannot represent; {_TORCH}"
+        )
+    if leaf.startswith(("in_proj", "q_proj", "k_proj", "v_proj")):
+        raise ModelError(
+            f"state_dict entry '{key}' belongs to an attention layer ('{prefix}'), which a "
+            f"numpy chain cannot represent; {_TORCH}"
+        )
+    if leaf.startswith(("weight_ih", "weight_hh", "bias_ih", "bias_hh")):
+        raise ModelError(
+            f"state_dict entry '{key}' belongs to a recurrent layer ('{prefix}'), which a "
+            "numpy chain cannot represent (nor can cimspice.torch.convert map it)"
+        )
+    if leaf == "weight" and value.ndim == 1:
+        raise ModelError(
+            f"state_dict entry '{key}' is a 1-D weight: a normalisation layer ('{prefix}', "
+            f"batch or layer norm), which a numpy chain cannot represent; {_TORCH}"
+        )
+    if leaf == "weight" and value.ndim in (3, 5):
+        kind = "Conv1d" if value.ndim == 3 else "Conv3d"
+        raise ModelError(
+            f"state_dict entry '{key}' is a {value.ndim}-D weight: a {kind} layer "
+            f"('{prefix}'), which a numpy chain cannot represent; {_TORCH}"
+        )
+
+
 def _groups(state: Mapping[str, Any]) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     params: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in state.items():
-        prefix, _, leaf = str(key).rpartition(".")
+    arrays = {str(key): _to_numpy(value) for key, value in state.items()}
+    # batch norm's running statistics first: its 1-D weight would be named less precisely
+    for key, value in sorted(
+        arrays.items(), key=lambda kv: kv[0].rpartition(".")[2] not in _NORM_LEAVES
+    ):
+        _refuse_construct(key, value)
+    for key, value in arrays.items():
+        prefix, _, leaf = key.rpartition(".")
         if leaf not in ("weight", "bias"):
             raise ModelError(
                 f"state_dict entry '{key}' is not a weight or bias (only Linear and Conv2d "
-                "layers can be imported; fold batch norms into the weights first)"
+                f"layers can be imported into a numpy chain; {_TORCH})"
             )
-        params.setdefault(prefix, {})[leaf] = _to_numpy(value)
+        params.setdefault(prefix, {})[leaf] = value
     out = []
     for prefix, entry in params.items():
         if "weight" not in entry:
@@ -234,3 +288,7 @@ def _build(
             raise ModelError(f"layer {index} ({kind}): {err}") from None
         layers.append(layer)
     return layers
+
+
+load_torch_state_dict = model_from_state_dict
+"""The same as :func:`model_from_state_dict` (its older name)."""

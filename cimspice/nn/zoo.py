@@ -39,6 +39,7 @@ __all__ = [
     "RECIPES",
     "TRAINING_VERSION",
     "Recipe",
+    "architecture",
     "builtin_model",
     "cache_path",
     "default_cache_dir",
@@ -130,6 +131,16 @@ _ARCHITECTURES: dict[str, Callable[[np.random.Generator], Model]] = {
     "mnist-mlp": _mnist_mlp,
     "mnist-cnn": _mnist_cnn,
 }
+
+
+def architecture(name: str, seed: int = 0) -> Model:
+    """Built-in ``name``'s layers with freshly initialised (untrained) weights.
+
+    Raises:
+        ModelError: ``name`` is not a built-in model.
+    """
+    _check(name, 0.0)
+    return _ARCHITECTURES[name](np.random.default_rng(seed))
 
 
 def _check(name: str, hardware_aware: float) -> None:

@@ -39,6 +39,7 @@ from cimspice.spec.load import as_spec, load_preset, load_spec, spec_from_dict
 from cimspice.spec.network import (
     MAX_LEVELS,
     MAX_SLICE_BITS,
+    DriftCompensation,
     MappingScheme,
     MappingSpec,
     NetworkSpec,
@@ -73,6 +74,7 @@ __all__ = [
     "CrossbarSpec",
     "DeviceIV",
     "DeviceSpec",
+    "DriftCompensation",
     "DriverSpec",
     "InputMode",
     "MappingScheme",

@@ -1,0 +1,19 @@
+"""The PyTorch front end (the ``torch`` extra): any ``nn.Module`` on crossbar tiles.
+
+:func:`convert` returns a copy of a model whose ``Linear``, ``Conv1d``, ``Conv2d`` and
+attention projections run on tiles through the numpy path's own mapping, devices, converters
+and surrogates (:class:`~cimspice.mapping.matmul.HardwareMatMul`, its per-batch math written
+once against the array API, so that it runs on torch tensors on their device).
+:mod:`cimspice.torch.monte_carlo` reprograms with new device seeds and reads at another time
+since programming; :mod:`cimspice.torch.training` trains through the tiles.
+"""
+
+from cimspice.torch.convert import (
+    SUPPORTED,
+    analog_layers,
+    analog_tiles,
+    calibrate_input_ranges,
+    convert,
+)
+
+__all__ = ["SUPPORTED", "analog_layers", "analog_tiles", "calibrate_input_ranges", "convert"]
