@@ -168,3 +168,32 @@ def test_simulate_command_runs_a_charge_tile(tmp_path):
         assert np.abs(data["v_out"] - expected).max() <= 1e-6 * np.abs(expected).max()
         # "currents" of a charge tile: the coupled charge v_out * C_T (coulomb)
         assert data["currents"] == pytest.approx(data["v_out"] * column_capacitance(caps, 2e-15))
+
+
+@pytest.mark.ngspice
+def test_netlist_command_writes_the_mac_cycle_deck(tmp_path):
+    from cimspice.charge.run import run_cycles
+    from cimspice.cli import main
+    from cimspice.engines.ngspice import run_deck
+
+    spec_file = tmp_path / "c.toml"
+    spec_file.write_text(
+        '[array]\nrows = 4\ncols = 2\ncell = "1C"\n[charge]\ninput_mode = "multi-level"\n'
+    )
+    bits = np.array([[1, 0], [1, 1], [0, 1], [1, 1]], dtype=float)
+    v = np.array([[0.1, 0.2, 0.05, 0.15]])
+    np.save(tmp_path / "b.npy", bits)
+    np.save(tmp_path / "v.npy", v)
+    out = tmp_path / "deck.cir"
+    args = ["netlist", str(spec_file), "--conductances", str(tmp_path / "b.npy")]
+    assert main([*args, "--inputs", str(tmp_path / "v.npy"), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert ".tran" in text and "1 MAC cycle(s)" in text
+    # the written deck is the one run_cycles runs: ngspice gives the same column voltages
+    arrays, _, _ = run_deck(text, {"time": ["time"], "c": ["v(c0)", "v(c1)"]})
+    spec = spec_from_dict(
+        {"array": {"rows": 4, "cols": 2, "cell": "1C"}, "charge": {"input_mode": "multi-level"}}
+    )
+    t_sample = spec.charge.t_reset + 2 * spec.charge.t_edge + spec.charge.t_share
+    sampled = [np.interp(t_sample, arrays["time"][0], w) for w in arrays["c"]]
+    assert sampled == pytest.approx(run_cycles(spec, bits, v).v_col[0], abs=1e-12)

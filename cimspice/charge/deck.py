@@ -34,6 +34,7 @@ __all__ = [
     "build_charge_deck",
     "check_bits",
     "check_levels",
+    "render_charge",
 ]
 
 DEFAULT_RELTOL = 1e-6
@@ -328,3 +329,20 @@ def build_charge_deck(
         cycle_starts=starts,
         column_nodes=tuple(f"c{j}" for j in range(cols)),
     )
+
+
+def render_charge(
+    spec: CrossbarSpec, bits: np.ndarray | None = None, levels: np.ndarray | None = None
+) -> str:
+    """The deck text of ``spec``'s 1C tile (what ``cimspice netlist`` writes for it): weight
+    ``bits`` (default: every cell 1), line ``levels`` (V, ``(cycles, rows)``; default: one
+    cycle with every line at ``driver.v_read``), the spec's capacitor draw.
+
+    Raises:
+        InputError: see :func:`build_charge_deck`.
+    """
+    from cimspice.charge.capacitors import cell_capacitances
+
+    b = np.ones((spec.rows, spec.cols)) if bits is None else bits
+    x = np.full((1, spec.rows), spec.driver.v_read) if levels is None else levels
+    return build_charge_deck(spec, b, x, cell_capacitances(spec)).text
