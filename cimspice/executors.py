@@ -166,14 +166,17 @@ def map_tasks(
     jobs: int | None = None,
     scheduler: str | None = None,
     name: str = "cimspice-task",
+    shared: tuple[Any, ...] = (),
 ) -> None:
-    """Call ``function(*tasks[k])`` for every ``k`` and ``done(k, result)`` in this process as
-    each finishes (in any order).
+    """Call ``function(*shared, *tasks[k])`` for every ``k`` and ``done(k, result)`` in this
+    process as each finishes (in any order).
 
     Args:
         function: a module-level (picklable) function.
         tasks: its argument tuples (picklable).
         done: called with each task's index and result as it arrives.
+        shared: leading arguments every task shares (picklable), sent to each worker once
+            rather than with every task (a model and its samples, say).
         executor: ``"local"`` or ``"dask"`` (see the module).
         jobs: tasks at a time (default: the cores this process may use); ``1`` with the
             local executor runs them in this process.
@@ -191,14 +194,32 @@ def map_tasks(
     if not tasks:
         return
     if executor == "dask":
-        _map_dask(function, tasks, done, workers=workers, scheduler=scheduler, name=name)
+        _map_dask(
+            function, tasks, done, workers=workers, scheduler=scheduler, name=name, shared=shared
+        )
     elif workers == 1 or len(tasks) == 1:
         for k, args in enumerate(tasks):
-            out, caught = _recording_warnings(function, *args)
+            out, caught = _recording_warnings(function, *shared, *args)
             _raise_again(caught)
             done(k, out)
     else:
-        _map_processes(function, tasks, done, workers=min(workers, len(tasks)))
+        _map_processes(function, tasks, done, workers=min(workers, len(tasks)), shared=shared)
+
+
+_SHARED: tuple[Any, ...] = ()
+"""In a pool's worker process: the arguments every task shares (set once, when it starts)."""
+
+
+def _keep_shared(shared: tuple[Any, ...]) -> None:
+    """A pool worker's initializer: keep the shared arguments."""
+    global _SHARED  # noqa: PLW0603 - one value per worker process, set once at its start
+    _SHARED = shared
+
+
+def _with_shared(function: Callable[..., _R], *args: Any) -> tuple[_R, list[Any]]:
+    """In a pool's worker process: :func:`_recording_warnings` of ``function(*shared,
+    *args)``."""
+    return _recording_warnings(function, *_SHARED, *args)
 
 
 def _map_processes(
@@ -207,14 +228,18 @@ def _map_processes(
     done: Callable[[int, _R], None],
     *,
     workers: int,
+    shared: tuple[Any, ...],
 ) -> None:
-    """A pool of ``spawn``-started worker processes with one BLAS thread each."""
+    """A pool of ``spawn``-started worker processes with one BLAS thread each (``shared``
+    sent to each once, as it starts)."""
     context = multiprocessing.get_context("spawn")
     with _one_blas_thread_environment():
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_keep_shared, initargs=(shared,)
+        )
         try:
             futures: dict[Future, int] = {
-                pool.submit(_recording_warnings, function, *args): k for k, args in enumerate(tasks)
+                pool.submit(_with_shared, function, *args): k for k, args in enumerate(tasks)
             }
             pending = set(futures)
             while pending:
@@ -240,9 +265,11 @@ def _map_dask(
     workers: int,
     scheduler: str | None,
     name: str,
+    shared: tuple[Any, ...],
 ) -> None:
     """Dask distributed: one task each, results handed on as they arrive; a worker lost
-    mid-task has its task rerun elsewhere (``retries``)."""
+    mid-task has its task rerun elsewhere (``retries``); ``shared`` scattered to every worker
+    once."""
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
@@ -256,10 +283,12 @@ def _map_dask(
                 client = stack.enter_context(Client(scheduler, timeout="10s"))
         except (OSError, TimeoutError, ValueError) as err:
             raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        scattered = client.scatter(list(shared), broadcast=True) if shared else []
         futures = {
             client.submit(
                 _recording_warnings,
                 function,
+                *scattered,
                 *args,
                 key=f"{name}-{k}-{os.getpid()}-{id(tasks)}",
                 retries=2,

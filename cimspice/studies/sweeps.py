@@ -18,6 +18,7 @@ where it stopped and a repeated one costs nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from cimspice.surrogate.model import LinearTileSurrogate
 
 __all__ = [
-    "SweepPoint",
+    "SweepData",
     "SweepResult",
     "evaluate_point",
     "parse_sweep",
@@ -157,17 +158,16 @@ class SweepResult:
 
 
 @dataclass(frozen=True)
-class SweepPoint:
-    """One point of a sweep: everything its evaluation depends on (picklable, so that it
-    travels to worker processes as it is).
+class SweepData:
+    """What every point of a sweep shares (picklable: it travels to each worker process once,
+    not with every point).
 
     Attributes:
         model: the network.
         x: samples.
         y: labels.
-        spec: the point's spec (its value and device seed set).
         engine: the tiles' engine.
-        surrogate: a calibrated surrogate, or ``None`` (the spec's nominal one).
+        surrogate: a calibrated surrogate, or ``None`` (each tile's nominal one).
         mode: the surrogate's mode on nonlinear tiles.
         calibration: samples that set each layer's input range (``None``: ``x``).
         batch_size: samples per forward batch.
@@ -176,18 +176,18 @@ class SweepPoint:
     model: Model
     x: np.ndarray
     y: np.ndarray
-    spec: CrossbarSpec
     engine: str
     surrogate: LinearTileSurrogate | None
     mode: str
     calibration: np.ndarray | None
     batch_size: int
 
-    def key(self) -> str:
-        """SHA-256 of everything the point depends on: the cimspice code
-        (:func:`~cimspice.resources.code_fingerprint`), the model (its
-        pickled layers and weights), the samples, the full spec (network tables included),
-        the engine and mode, the surrogate (its JSON form) and the batch size."""
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of everything here and of the cimspice code
+        (:func:`~cimspice.resources.code_fingerprint`): the model (its pickled layers and
+        weights), the samples, the engine and mode, the surrogate (its JSON form) and the
+        batch size."""
         h = hashlib.sha256()
         h.update(f"{code_fingerprint()}\0{self.engine}\0{self.mode}\0".encode())
         h.update(f"{self.batch_size}\0".encode())
@@ -196,7 +196,6 @@ class SweepPoint:
         if self.calibration is not None:
             arrays["calibration"] = self.calibration
         h.update(arrays_checksum(arrays).encode())
-        h.update(json.dumps(self.spec.to_dict(), sort_keys=True, default=str).encode())
         if self.surrogate is not None:
             to_json = getattr(self.surrogate, "to_json", None)
             if to_json is not None:
@@ -205,20 +204,26 @@ class SweepPoint:
                 h.update(pickle.dumps(self.surrogate, protocol=5))
         return h.hexdigest()
 
+    def key(self, spec: CrossbarSpec) -> str:
+        """SHA-256 of everything the point on ``spec`` depends on: :attr:`fingerprint` and the
+        full spec (network tables included)."""
+        text = json.dumps(spec.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(f"{self.fingerprint}\0{text}".encode()).hexdigest()
 
-def evaluate_point(point: SweepPoint) -> tuple[float, float]:
-    """One sweep point: ``(hardware accuracy, exact accuracy)`` of :func:`evaluate` (a
-    module-level function, so that worker processes can run it)."""
+
+def evaluate_point(data: SweepData, spec: CrossbarSpec) -> tuple[float, float]:
+    """One sweep point: ``(hardware accuracy, exact accuracy)`` of :func:`evaluate` on
+    ``spec`` (a module-level function, so that worker processes can run it)."""
     result, _ = evaluate(
-        point.model,
-        point.x,
-        point.y,
-        point.spec,
-        engine=point.engine,
-        surrogate=point.surrogate,
-        mode=point.mode,
-        calibration=point.calibration,
-        batch_size=point.batch_size,
+        data.model,
+        data.x,
+        data.y,
+        spec,
+        engine=data.engine,
+        surrogate=data.surrogate,
+        mode=data.mode,
+        calibration=data.calibration,
+        batch_size=data.batch_size,
     )
     return result.accuracy_hardware, result.accuracy_ideal
 
@@ -287,14 +292,12 @@ def run_sweep(
     acc = np.full((len(values), seeds), np.nan)
     ideal = np.full((len(values), seeds), np.nan)
     points = [(i, s) for i in range(len(values)) for s in range(seeds)]
+    data = SweepData(model, x, y, engine, surrogate, mode, calibration, batch_size)
     tasks = []
     for i, s in points:
         point = specs[i]  # its own seed (a sweep may set it) plus the Monte Carlo offset
-        point = with_value(point, "nonideal.seed", point.nonideal.seed + s)
-        tasks.append(
-            SweepPoint(model, x, y, point, engine, surrogate, mode, calibration, batch_size)
-        )
-    keys = [task.key() if cache is not None else "" for task in tasks]
+        tasks.append(with_value(point, "nonideal.seed", point.nonideal.seed + s))
+    keys = [data.key(task) if cache is not None else "" for task in tasks]
     missing = []
     for k, (i, s) in enumerate(points):
         hit = cache.load_arrays(keys[k], _check_entry) if cache is not None else None
@@ -322,6 +325,7 @@ def run_sweep(
             evaluate_point,
             [(tasks[k],) for k in missing],
             done,
+            shared=(data,),
             executor=executor,
             jobs=jobs,
             scheduler=scheduler,
