@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from cimspice.compensation import MEASURING_ENGINES, SCHEME_NAMES
+from cimspice.executors import EXECUTORS
 from cimspice.simulation import ENGINE_NAMES, ENGINES
 
 if TYPE_CHECKING:  # imported lazily at run time: the CLI starts before numpy loads
@@ -412,20 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch", type=_positive_int, default=16, metavar="B", help="vectors per matrix (16)"
     )
     p.add_argument("--seed", type=_seed, default=0, help="random seed, >= 0 (0)")
-    p.add_argument(
-        "--jobs", type=_positive_int, default=None, metavar="J", help="parallel ngspice runs"
-    )
-    p.add_argument(
-        "--executor",
-        choices=["local", "dask"],
-        default="local",
-        help="where SPICE runs go: local worker processes (default) or Dask distributed",
-    )
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDR",
-        help="Dask scheduler address (with --executor dask; default: a local Dask cluster)",
-    )
+    _executor_arguments(p, "SPICE runs", "parallel ngspice runs")
     p.add_argument(
         "--cache",
         metavar="DIR",
@@ -506,7 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", type=_positive_int, default=1, metavar="N", help="device seeds per point (1)"
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write accuracy-vs-parameter PNGs here")
-    p.add_argument("--cache-dir", metavar="DIR", help="cache of trained built-in models")
+    p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache of trained built-in models (models/) and of sweep points (studies/; an "
+        "interrupted sweep resumes from it); default: $CIMSPICE_CACHE or ~/.cache/cimspice",
+    )
+    _executor_arguments(p, "sweep points", "sweep points at a time (default: every core)")
     p.add_argument(
         "--hardware-aware",
         type=_noise_level,
@@ -554,10 +548,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
 
     spec = load_spec(args.spec)
     cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
-    out = Path(args.output)
-    report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan = _input_plan(args, spec)
-    plan.write(out, "-o")
+    out = plan.write(args.output, "-o")  # checked as typed: "new/" names a folder
+    report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
     plan.cache(cache, "--cache")
     with plan:  # every path checked before the SPICE runs; both outputs appear together
@@ -879,6 +872,22 @@ def _cmd_pareto(args: argparse.Namespace) -> None:
     )
 
 
+def _executor_arguments(p: argparse.ArgumentParser, what: str, jobs_help: str) -> None:
+    """``--jobs``, ``--executor`` and ``--scheduler``: where ``what`` run."""
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="J", help=jobs_help)
+    p.add_argument(
+        "--executor",
+        choices=list(EXECUTORS),
+        default="local",
+        help=f"where {what} go: local worker processes (default) or Dask distributed",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address (with --executor dask; default: a local Dask cluster)",
+    )
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from cimspice.studies.evaluate_request import EvaluateRequest, run_evaluate
 
@@ -892,7 +901,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             dataset=args.dataset,
             split=args.split,
             samples=args.samples,
-            json_out=Path(args.json) if args.json else None,
+            json_out=args.json,
             spot_check=args.spot_check,
             sweep=args.sweep,
             seeds=args.seeds,
@@ -900,6 +909,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             hardware_aware=args.hardware_aware,
             progress=not args.no_progress,
+            executor=args.executor,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
         )
     )
 
@@ -936,7 +948,7 @@ def _usage_error(args: argparse.Namespace) -> str | None:
                 "the surrogate engine computes output currents only (no --node-voltages or "
                 "--plot-dir)"
             )
-    if args.command == "calibrate" and args.scheduler and args.executor != "dask":
+    if args.command in ("calibrate", "evaluate") and args.scheduler and args.executor != "dask":
         return "--scheduler needs --executor dask"
     return None
 

@@ -20,7 +20,16 @@ from cimspice.errors import InputError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["Rounding", "adc", "dac", "dac_levels", "with_adc"]
+__all__ = [
+    "Rounding",
+    "adc",
+    "adc_current_lsb",
+    "adc_lsb",
+    "dac",
+    "dac_levels",
+    "round_to_codes",
+    "with_adc",
+]
 
 Rounding = Callable[[Any], Any]
 """``rint(a) -> a``: rounds an array to integers, halves to even (``np.rint``); in training a
@@ -72,6 +81,30 @@ def dac_levels(spec: CrossbarSpec, inputs: Any, rint: Rounding | None = None) ->
     return (xp.round(levels) if rint is None else rint(levels)) * step
 
 
+def adc_lsb(spec: CrossbarSpec) -> tuple[float, int]:
+    """The ADC's step (in the unit it reads: volts, ``readout.adc_full_scale / top``) and its
+    top code ``top = 2^(N-1) - 1``."""
+    top = 2 ** (spec.readout.adc_bits - 1) - 1
+    return spec.readout.adc_full_scale / top, top
+
+
+def adc_current_lsb(spec: CrossbarSpec) -> float:
+    """The ADC's step in column-current units: behind TIAs it reads ``v_out = -r_f I`` in
+    volts, and its mid-tread levels are symmetric, so that is quantising the currents with
+    the step ``LSB / r_f``; without TIAs it reads the currents themselves."""
+    lsb, _ = adc_lsb(spec)
+    return lsb / spec.readout.r_f if spec.has_tia else lsb
+
+
+def round_to_codes(steps: np.ndarray, top: int) -> np.ndarray:
+    """``steps`` (values in units of the ADC's step, a float array the caller owns) turned in
+    place into the ADC's codes, as floats: rounded halves to even (as ``np.round``) and
+    clipped at ``+-top``."""
+    np.rint(steps, out=steps)
+    np.clip(steps, -top, top, out=steps)
+    return steps
+
+
 def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ADC's codes (int) and the values they stand for, for readout outputs ``values``.
 
@@ -81,12 +114,10 @@ def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     spec = instance(spec, CrossbarSpec, "spec")
     if not isinstance(values, np.ndarray):
         values = real_array(values, "values")
-    bits = spec.readout.adc_bits
-    if not bits:
+    if not spec.readout.adc_bits:
         raise InputError("spec has no ADC (readout.adc_bits = 0)")
-    top_code = 2 ** (bits - 1) - 1
-    lsb = spec.readout.adc_full_scale / top_code
-    codes = np.clip(np.round(values / lsb), -top_code, top_code).astype(np.int64)
+    lsb, top = adc_lsb(spec)
+    codes = round_to_codes(np.divide(values, lsb, dtype=float), top).astype(np.int64)
     return codes, codes * lsb
 
 

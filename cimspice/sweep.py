@@ -20,39 +20,32 @@ import sys
 import threading
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from cimspice import __version__
-from cimspice.arguments import instance, integer, path_argument
+from cimspice.arguments import instance, path_argument
 from cimspice.arrays import check_conductances, check_inputs, save_npz_atomic
 from cimspice.checksums import arrays_checksum
 from cimspice.engines.ngspice_process import check_timeout, kill_live_workers
 from cimspice.errors import InputError
+from cimspice.executors import check_executor, map_tasks, worker_count
 from cimspice.model_cards import ModelCards
 from cimspice.netlist import build_deck
 from cimspice.spec import CrossbarSpec, as_spec
-from cimspice.threads import available_cpus, call_with_one_blas_thread, worker_environment
 
 __all__ = [
-    "MAX_JOBS",
     "Case",
     "CaseResult",
     "SweepCache",
-    "check_executor",
-    "local_cluster",
     "ngspice_version",
     "run_cases",
     "simulate_case",
 ]
-
-MAX_JOBS = 64
-"""At most this many ngspice runs at a time (each is a process of ~100 MB or more)."""
 
 
 @dataclass(frozen=True)
@@ -264,62 +257,6 @@ def simulate_case(
     return out.currents, power, out.v_out
 
 
-def check_executor(executor: str, scheduler: str | None = None) -> None:
-    """Check an executor name and a Dask scheduler's address before any work.
-
-    The address is checked as Dask reads it (``[scheme://]host[:port]``, scheme ``tcp`` by
-    default), without connecting: a known scheme, and for network schemes a host and a port
-    in 1..65535.
-
-    Raises:
-        InputError: an unknown executor, a scheduler without the Dask executor, Dask missing,
-            or a malformed address (named, with the reason).
-    """
-    if executor not in ("local", "dask"):
-        raise InputError(f"executor must be 'local' or 'dask', got {executor!r}")
-    if scheduler is None:
-        return
-    if executor != "dask":
-        raise InputError("a scheduler address needs the Dask executor (--executor dask)")
-    try:
-        from distributed.comm.addressing import parse_address, parse_host_port
-        from distributed.comm.registry import get_backend
-    except ImportError:
-        raise InputError(_NO_DASK) from None
-    try:
-        scheme, location = parse_address(scheduler)
-        get_backend(scheme)
-        if scheme in ("tcp", "tls", "ws", "wss"):
-            host, port = parse_host_port(location, 8786)
-            if not host:
-                raise ValueError("no host")
-            if not 1 <= int(port) <= 65535:
-                raise ValueError(f"port {port} is not in 1..65535")
-    except (ValueError, TypeError) as err:
-        raise InputError(
-            f"malformed Dask scheduler address {scheduler!r} ({err}); give "
-            "[tcp://]HOST:PORT, e.g. tcp://127.0.0.1:8786"
-        ) from None
-
-
-_NO_DASK = "--executor dask needs Dask: pip install 'dask[distributed]' (or cimspice[dask])"
-
-
-def _simulate_case_remote(
-    spec_data: dict,
-    conductances: np.ndarray,
-    inputs: np.ndarray,
-    timeout_s: float,
-    cards: ModelCards | None = None,
-) -> tuple[Outputs, list[tuple[str, type[Warning]]]]:
-    """:func:`simulate_case` on a Dask worker, with the warnings it raised (a worker's
-    warnings would otherwise end in its own log, never reaching the user)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = simulate_case(spec_data, conductances, inputs, timeout_s, cards)
-    return out, [(str(w.message), w.category) for w in caught]
-
-
 def run_cases(
     spec: CrossbarSpec | str | os.PathLike[str],
     cases: Sequence[Case],
@@ -365,10 +302,7 @@ def run_cases(
     if cache is not None:
         instance(cache, SweepCache, "cache", "a SweepCache or None")
     timeout_s = check_timeout(timeout_s)
-    if jobs is None:
-        workers = min(available_cpus(), MAX_JOBS)
-    else:
-        workers = integer(jobs, "jobs", minimum=1, maximum=MAX_JOBS)
+    workers = worker_count(jobs)
     results: list[CaseResult | None] = [None] * len(cases)
     keys: list[str | None] = [None] * len(cases)
     if cache is not None:
@@ -394,15 +328,18 @@ def run_cases(
     if missing:
         spec_data = spec.to_dict()
         if executor == "dask":
-            _run_dask(
-                spec_data,
-                spec.cards,
-                cases,
-                missing,
-                finish,
-                timeout_s=timeout_s,
-                workers=workers,
+            tasks = [
+                (spec_data, cases[k].conductances, cases[k].inputs, timeout_s, spec.cards)
+                for k in missing
+            ]
+            map_tasks(
+                simulate_case,
+                tasks,
+                lambda t, outputs: finish(missing[t], *outputs),
+                executor="dask",
+                jobs=workers,
                 scheduler=scheduler,
+                name="cimspice-case",
             )
         else:
             _run_local(
@@ -450,91 +387,3 @@ def _run_local(
         pool.shutdown(wait=True)
         raise
     pool.shutdown(wait=True)
-
-
-@contextlib.contextmanager
-def local_cluster(workers: int) -> Iterator[Any]:
-    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, each started
-    with one BLAS thread; closed when the block ends.
-
-    The limits go in Dask's ``distributed.nanny.pre-spawn-environ``, which a nanny sets
-    before it starts a worker process (hence before the worker loads BLAS). Dask lets this
-    process's own environment override that setting, and sets it in this process while it
-    starts workers; so for the cluster's life this process's variables hold the limits too,
-    and they are put back as they were afterwards.
-    """
-    import dask
-    from dask.distributed import LocalCluster
-
-    limits = worker_environment({})
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
-    environ.update(limits)
-    saved = {name: os.environ.get(name) for name in limits}
-    os.environ.update(limits)
-    try:
-        with (
-            dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-            ) as cluster,
-        ):
-            yield cluster
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _run_dask(
-    spec_data: dict,
-    cards: ModelCards | None,
-    cases: Sequence[Case],
-    missing: list[int],
-    finish: Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None],
-    *,
-    timeout_s: float,
-    workers: int,
-    scheduler: str | None,
-) -> None:
-    """Dask distributed: one task per run, results stored here as they arrive.
-
-    A worker lost mid-run has its tasks rerun elsewhere (``retries``); a run that fails in
-    ngspice raises here like a local one.
-    """
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError:
-        raise InputError(_NO_DASK) from None
-    from cimspice.errors import CimspiceError
-
-    with contextlib.ExitStack() as stack:
-        try:
-            if scheduler is None:
-                cluster = stack.enter_context(local_cluster(workers))
-                client = stack.enter_context(Client(cluster))
-            else:
-                client = stack.enter_context(Client(scheduler, timeout="10s"))
-        except (OSError, TimeoutError, ValueError) as err:
-            raise CimspiceError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-        futures = {
-            client.submit(
-                call_with_one_blas_thread,  # a remote worker's BLAS may span its machine
-                _simulate_case_remote,
-                spec_data,
-                cases[k].conductances,
-                cases[k].inputs,
-                timeout_s,
-                cards,
-                key=f"cimspice-case-{k}-{os.getpid()}-{id(cases)}",
-                retries=2,
-                pure=False,
-            ): k
-            for k in missing
-        }
-        for future in as_completed(futures):
-            outputs, caught = future.result()
-            for message, category in caught:
-                warnings.warn(message, category, stacklevel=2)
-            finish(futures[future], *outputs)

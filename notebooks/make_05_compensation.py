@@ -15,7 +15,7 @@ cells = [
         "mixed precision (layers on memristor tiles, SRAM CIM or digital units). Each case's "
         "accuracy (surrogate tiles) is set against its energy per MAC (cells, DACs, ADCs and "
         "digital logic: `cimspice.compensation.cost`). The command line does the same with "
-        "`cimspice compensate SPEC --pareto --model NAME --out DIR` (the README's figures use "
+        "`cimspice pareto SPEC --model NAME --out DIR` (the README's figures use "
         "the MNIST MLP on the default 128x128 spec: `benchmarks/bench_pareto.py`)."
     ),
     code(

@@ -30,8 +30,8 @@ from cimspice.studies.mixed_precision import (
 )
 from cimspice.studies.pareto import best_tradeoff, dominates, markdown_table, pareto_front
 from cimspice.studies.schemes import (
-    CaseResult,
     NetworkCase,
+    SchemeOutcome,
     combine,
     fit_calibration,
     layer_inputs,
@@ -221,7 +221,7 @@ def test_mixed_precision_with_no_limit_is_the_all_digital_accuracy(digits):
 
 def result(label, accuracy, energy):
     e = EnergyBreakdown(energy, 0.0, 0.0, 0.0, 0.0, 1)
-    return CaseResult(label, (), accuracy, 1.0, e, 1.0, {})
+    return SchemeOutcome(label, (), accuracy, 1.0, e, 1.0, {})
 
 
 def test_pareto_front_is_non_dominated():

@@ -116,6 +116,64 @@ def test_sweep_with_seeds_and_plot(tmp_path, digits):
     np.testing.assert_array_equal(again.accuracy[0], sweep.accuracy[1, :2])  # seeds reproduce
 
 
+def sweep_case(digits):
+    """A small sweep whose points differ (read noise, device seeds): 2 values x 2 seeds."""
+    model, _, x, y = digits
+    spec = spec_from_dict({"array": {"rows": 32, "cols": 32}, "wire": {"r_row": 1.0, "r_col": 1.0}})
+    args = (model, x[:120], y[:120], spec)
+    kwargs = {"key": "nonideal.read_noise", "values": [0.05, 0.3], "seeds": 2}
+    return args, kwargs
+
+
+def test_a_sweep_is_the_same_in_this_process_in_worker_processes_and_on_dask(digits):
+    args, kwargs = sweep_case(digits)
+    here = run_sweep(*args, **kwargs, jobs=1)
+    pool = run_sweep(*args, **kwargs, jobs=2)
+    dask = run_sweep(*args, **kwargs, executor="dask", jobs=2)
+    # every point runs with one BLAS thread wherever it runs: the same sums, the same labels
+    np.testing.assert_array_equal(pool.accuracy, here.accuracy)
+    np.testing.assert_array_equal(dask.accuracy, here.accuracy)
+    assert pool.accuracy_ideal == dask.accuracy_ideal == here.accuracy_ideal
+    assert len(np.unique(here.accuracy)) > 1  # the points really differ
+
+
+def test_an_interrupted_sweep_resumes_where_it_stopped(tmp_path, digits, monkeypatch):
+    import cimspice.studies.sweeps as sweeps
+    from cimspice.sweep import SweepCache
+
+    args, kwargs = sweep_case(digits)
+    uninterrupted = run_sweep(*args, **kwargs)  # no cache
+    cache = SweepCache(tmp_path / "studies")
+    calls = []
+    interrupt = [True]
+    real = sweeps.evaluate
+
+    def counted(*a, **k):
+        calls.append(k)
+        if interrupt[0] and len(calls) == 3:  # Ctrl-C during the third point
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(sweeps, "evaluate", counted)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(*args, **kwargs, cache=cache)
+    assert len(list((tmp_path / "studies").glob("*.npz"))) == 2  # the two finished points
+    calls.clear()
+    interrupt[0] = False
+    resumed = run_sweep(*args, **kwargs, cache=cache)
+    assert len(calls) == 2  # only the two points left ran
+    np.testing.assert_array_equal(resumed.accuracy, uninterrupted.accuracy)
+    calls.clear()
+    again = run_sweep(*args, **kwargs, cache=cache)
+    assert not calls  # nothing ran: every point from the cache
+    np.testing.assert_array_equal(again.accuracy, uninterrupted.accuracy)
+    # a point that differs in anything it depends on is not served from the cache
+    model, x, y, spec = args
+    changed = run_sweep(model, x, y, with_value(spec, "wire.r_row", 2.0), **kwargs, cache=cache)
+    assert len(calls) == 4
+    assert changed.accuracy.shape == uninterrupted.accuracy.shape
+
+
 def test_sweep_array_size_and_bad_sweeps(digits):
     spec = spec_from_dict({"array": {"rows": 64, "cols": 64}})
     assert with_value(spec, "array.size", 16).cols == 16
@@ -392,3 +450,28 @@ def test_a_model_file_that_does_not_fit_the_dataset_is_refused(tmp_path, shape, 
     np.savez(path, W0=rng.normal(size=shape), b0=np.zeros(shape[1]))
     with pytest.raises(InputError, match=expect):
         resolve_model(str(path), dataset=dataset)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "--model", "digits-mlp", "--spec", "preset:demo", "--json", "new/"],
+        ["calibrate", "preset:demo", "-o", "new/"],
+    ],
+)
+def test_an_output_file_typed_as_a_folder_is_refused_before_any_work(
+    tmp_path, argv, capsys, monkeypatch
+):
+    # "new/" once became a file named "new" (the path lost its slash before it was checked)
+    import os
+
+    monkeypatch.setenv("CIMSPICE_CACHE", str(tmp_path.parent / "cache"))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        code = main(argv)
+    finally:
+        os.chdir(cwd)
+    assert code != 0
+    assert "'new/' names a folder, not a file" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing written

@@ -266,11 +266,11 @@ def test_pareto_exact_line_is_the_baselines_when_another_model_is_more_accurate(
     from cimspice.compensation.cost import EnergyBreakdown
     from cimspice.studies.pareto import pareto_front
     from cimspice.studies.pareto_report import pareto_figure
-    from cimspice.studies.schemes import CaseResult
+    from cimspice.studies.schemes import SchemeOutcome
 
     def case(label, accuracy, ideal, joule):
         energy = EnergyBreakdown(joule, 0.0, 0.0, 0.0, 0.0, 1)
-        return CaseResult(label, (), accuracy, ideal, energy, 0.0, {})
+        return SchemeOutcome(label, (), accuracy, ideal, energy, 0.0, {})
 
     results = [case("baseline", 0.95, 0.980, 1e-13), case("hardware-aware", 0.97, 0.985, 1e-13)]
     figure = pareto_figure(results, pareto_front(results), marks={"digital MAC": 2.3e-13})

@@ -444,15 +444,27 @@ def test_a_fitted_cell_model_warns_outside_its_calibrated_range(wx):
     run(spec, w, x, "surrogate", surrogate=passive)  # an exact network: no warning (errors)
 
 
-def test_in_place_adc_gives_the_converters_values():
-    from cimspice.converters import adc
-    from cimspice.mapping.matmul import adc_in_place
+@pytest.mark.parametrize("tia", [False, True])
+def test_the_networks_adc_step_gives_the_converters_values(tia):
+    # the network quantises column currents with adc_current_lsb + round_to_codes; the
+    # converters' adc reads what the readout puts out (currents, or v_out = -r_f I behind
+    # TIAs): the same digital values (to the rounding of one product with r_f)
+    from cimspice.converters import adc, adc_current_lsb, adc_lsb, round_to_codes
 
-    spec = make(readout={"adc_bits": 5, "adc_full_scale": 1e-4})
-    currents = np.random.default_rng(5).normal(0, 6e-5, (50, 7))  # some beyond full scale
-    currents[0, :3] = [0.5e-4 / 15, 1.5e-4 / 15, -2.5e-4 / 15]  # exact half-LSB ties
-    expected = adc(spec, currents)[1]
-    np.testing.assert_array_equal(adc_in_place(spec, currents.copy()), expected)
+    readout = {"adc_bits": 5, "adc_full_scale": 1e-4}
+    if tia:
+        readout = {"kind": "tia", "r_f": 1e4, "adc_bits": 5, "adc_full_scale": 0.5}
+    spec = make(readout=readout)
+    lsb = adc_current_lsb(spec)
+    currents = np.random.default_rng(5).normal(0, 6 * lsb, (50, 7))  # some beyond full scale
+    if not tia:  # exact half-LSB ties round halves to even both ways (behind TIAs, the
+        # product with r_f moves a tie by a rounding error, to either side)
+        currents[0, :3] = [0.5 * lsb, 1.5 * lsb, -2.5 * lsb]
+    network = round_to_codes(currents / lsb, adc_lsb(spec)[1]) * lsb
+    read = -spec.readout.r_f * currents if tia else currents
+    codes, _ = adc(spec, read)
+    expected = (-codes if tia else codes) * lsb
+    np.testing.assert_allclose(network, expected, rtol=1e-12, atol=0)
 
 
 def test_a_nan_input_row_is_refused_naming_it(wx):

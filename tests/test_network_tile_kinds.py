@@ -210,3 +210,22 @@ def test_engines_come_from_the_registry(layer):
     assert rec is not None
     g = get_engine("ideal").program(tile_spec(spec), rec.conductances)
     np.testing.assert_allclose(rec.currents, rec.voltages @ g.transfer, rtol=1e-12)
+
+
+def test_ideal_tiles_behind_tias_read_the_same_as_the_currents(layer):
+    """A tile with a transfer matrix gives currents whatever the readout (the ideal engine's:
+    nodal refuses TIAs, the surrogate's linear tiles read theirs): behind ideal TIAs
+    (infinite gain, no offset) and an ADC over +-0.5 V, the network's outputs are those of
+    the same tiles whose ADC reads the currents over +-0.5 V / r_f. (The ideal engine's tiles
+    once went through the TIA's -1 / r_f a second time: every output at the ADC's clip.)"""
+    w, x = layer
+    r_f = 2e3
+    tia = kind_spec(
+        "passive", readout={"kind": "tia", "r_f": r_f, "adc_bits": 6, "adc_full_scale": 0.5}
+    )
+    currents = kind_spec("passive", readout={"adc_bits": 6, "adc_full_scale": 0.5 / r_f})
+    y_tia = HardwareMatMul(tia, engine="ideal", input_ranges={0: 1.0})(0, x, w)
+    y_currents = HardwareMatMul(currents, engine="ideal", input_ranges={0: 1.0})(0, x, w)
+    # the same codes; the values differ by the rounding of one product and one quotient
+    np.testing.assert_allclose(y_tia, y_currents, rtol=1e-12, atol=1e-15)
+    assert np.abs(y_tia).max() > 0.1 * np.abs(x @ w).max()  # not all clipped or zero

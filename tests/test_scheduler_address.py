@@ -4,8 +4,9 @@ import pytest
 
 from cimspice.cli import main
 from cimspice.errors import InputError
+from cimspice.executors import check_executor
 from cimspice.spec import spec_from_dict
-from cimspice.sweep import check_executor, run_cases
+from cimspice.sweep import run_cases
 
 pytest.importorskip("distributed")
 

@@ -233,7 +233,7 @@ def test_dask_workers_and_tasks_run_with_one_blas_thread(monkeypatch):
     import dask
     from dask.distributed import Client, LocalCluster
 
-    from cimspice.sweep import local_cluster
+    from cimspice.executors import local_cluster
 
     # A user whose environment and Dask configuration give BLAS two threads (Dask lets the
     # environment override its configuration, and writes the configuration into it).

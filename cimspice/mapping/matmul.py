@@ -75,7 +75,7 @@ import numpy as np
 from array_api_compat import array_namespace, device
 
 from cimspice.arguments import flag, instance, integer, real
-from cimspice.converters import Rounding
+from cimspice.converters import Rounding, adc_current_lsb, adc_lsb, round_to_codes
 from cimspice.devices.generic import (
     ProgrammedDevices,
     add_read_noise,
@@ -107,7 +107,6 @@ __all__ = [
     "MappedLayer",
     "TileRecord",
     "TileTransform",
-    "adc_in_place",
     "check_network_spec",
     "check_tile_fits",
     "tile_engine",
@@ -780,10 +779,8 @@ class HardwareMatMul:
         numpy = isinstance(phases[0].voltages, np.ndarray)
         n = phases[0].voltages.shape[0]
         bits = spec.readout.adc_bits
-        # the ADC's step in current units (behind TIAs it reads v_out = -r_f I: step / r_f)
-        lsb = spec.readout.adc_full_scale / (2 ** (bits - 1) - 1) if bits else 1.0
-        if bits and spec.has_tia:
-            lsb /= spec.readout.r_f
+        lsb = adc_current_lsb(spec) if bits else 1.0  # the ADC's step in current units
+        top = adc_lsb(spec)[1] if bits else 0
         # tiles that compute in single precision and read their own used word lines (the
         # surrogate's fast modes) take the voltages converted once per layer: no padding, no
         # copy per tile, the same numbers
@@ -798,20 +795,20 @@ class HardwareMatMul:
             """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
             slot = tiles[k]
             volts = _phase_inputs(phases, slot, spec.rows, pad=not readers)  # every phase
-            reading = self._tile_reading(layer, k, volts, arrays, backend)
+            reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
             if spec.nonideal.read_noise:
-                outputs = reading * self._to_current
+                outputs = reading * to_current
                 used, squares = volts[:, : slot.used_rows], arrays.noise[k]
                 assert squares is not None  # computed when the layer was programmed
                 rng = layer.read_rngs[k] if numpy else backend.normals(layer, k, used)
                 reading = add_read_noise(outputs, used, squares, spec, rng)
                 scale = 1.0 / lsb
             else:
-                scale = self._to_current / lsb
+                scale = to_current / lsb
             # into ADC codes (or, without an ADC, current units), in one new array
             outputs = reading * scale
             if bits:
-                outputs = _codes(outputs, 2 ** (bits - 1) - 1, backend.rint)
+                outputs = _codes(outputs, top, backend.rint)
             return [
                 layer.tiling.combine(
                     outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
@@ -839,45 +836,49 @@ class HardwareMatMul:
 
     def _tile_reading(
         self, layer: MappedLayer, k: int, volts: Any, arrays: LayerArrays, backend: Backend
-    ) -> Any:
-        """``(n, used_cols)``: what tile ``k``'s readout puts out for word-line ``volts``
-        (see :meth:`_run_tile`): its TIAs' ``v_out`` (V), or its column currents (A).
+    ) -> tuple[Any, float]:
+        """``(n, used_cols)``: what tile ``k`` puts out for word-line ``volts`` (see
+        :meth:`_run_tile`), and the factor that turns it into column currents (A).
 
-        A tile without an operator runs its numpy law: non-numpy ``volts`` go to the host and
-        back, and the gradient passes through the tile's ideal law (``V @ G``, straight
-        through: :attr:`Backend.detach`)."""
+        A tile with a transfer matrix gives currents (its ``transfer`` is the linear map to
+        the currents into ideal virtual grounds, whatever the readout); any other gives what
+        its readout puts out: its TIAs' ``v_out`` (V, factor ``-1 / r_f``), or its column
+        currents. Such a tile runs its numpy law: non-numpy ``volts`` go to the host and back,
+        and while gradients are recorded the gradient passes through the tile's ideal law
+        (``V @ G``, straight through: :attr:`Backend.detach`)."""
         op = arrays.operators[k]
         if op is not None:
-            return volts[:, : op.shape[0]] @ op
+            return volts[:, : op.shape[0]] @ op, 1.0
         used = layer.tiling.tiles[k].used_cols
         host = volts if isinstance(volts, np.ndarray) else backend.to_numpy(volts)
         read = getattr(layer.tiles[k], "read", None)
         if read is not None:  # a tile that offers it gives what the ADC reads alone
-            value = read(host)[:, :used]
+            value, factor = read(host)[:, :used], self._to_current
         else:
             result = self._run_tile(layer, k, host)
-            value = (result.currents if result.v_out is None else result.v_out)[:, :used]
+            if result.v_out is None:
+                value, factor = result.currents[:, :used], 1.0
+            else:
+                value, factor = result.v_out[:, :used], self._to_current
         if isinstance(volts, np.ndarray):
-            return value
+            return value, factor
         xp = array_namespace(volts)
         value = xp.asarray(value, dtype=volts.dtype, device=device(volts))
         if not backend.gradients:
-            return value
+            return value, factor
         ideal = arrays.ideal[k]
         assert ideal is not None  # kept for every tile without an operator
-        linear = volts[:, : ideal.shape[0]] @ ideal * (1.0 / self._to_current)
-        return linear + backend.detach(value - linear)
+        linear = volts[:, : ideal.shape[0]] @ ideal * (1.0 / factor)
+        return linear + backend.detach(value - linear), factor
 
 
 def _codes(outputs: Any, top: int, rint: Rounding | None) -> Any:
-    """ADC codes: ``outputs`` (in LSBs) clipped at ``+-top`` and rounded, halves to even (the
-    same as rounding first: ``top`` is an integer; clipped first, every value a rounding sees
-    is below ``2^(bits - 1)``). In place for numpy; ``rint`` for other namespaces (e.g.
-    straight through in training)."""
+    """ADC codes: ``outputs`` (in LSBs) rounded, halves to even, and clipped at ``+-top``: in
+    place for numpy (:func:`~cimspice.converters.round_to_codes`); for other namespaces
+    clipped first (the same codes: ``top`` is an integer; every value a rounding then sees is
+    below ``2^(bits - 1)``) and rounded by ``rint`` (e.g. straight through in training)."""
     if isinstance(outputs, np.ndarray):
-        np.clip(outputs, -top, top, out=outputs)
-        np.rint(outputs, out=outputs)  # like np.round: halves to even
-        return outputs
+        return round_to_codes(outputs, top)
     xp = array_namespace(outputs)
     clipped = xp.clip(outputs, -top, top)
     return xp.round(clipped) if rint is None else rint(clipped)
@@ -922,20 +923,3 @@ _serial = _Serial()
 def _tile_pool() -> ThreadPoolExecutor:
     """The threads that run fast surrogate tiles side by side (one per process)."""
     return ThreadPoolExecutor(max_workers=TILE_THREADS, thread_name_prefix="cimspice-tile")
-
-
-def adc_in_place(spec: CrossbarSpec, currents: np.ndarray) -> np.ndarray:
-    """The digital values of :func:`cimspice.converters.adc` (code x LSB), computed in place
-    in ``currents`` (a float array the caller owns, in current units): the same numbers,
-    without the integer codes' temporary arrays. Behind TIAs the ADC reads ``v_out = -r_f I``
-    in volts; its mid-tread levels are symmetric, so that is the same as quantising the
-    currents with the step ``LSB / r_f``."""
-    top = 2 ** (spec.readout.adc_bits - 1) - 1
-    lsb = spec.readout.adc_full_scale / top
-    if spec.has_tia:
-        lsb /= spec.readout.r_f
-    np.divide(currents, lsb, out=currents)
-    np.rint(currents, out=currents)  # like np.round: halves to even
-    np.clip(currents, -top, top, out=currents)
-    currents *= lsb
-    return currents

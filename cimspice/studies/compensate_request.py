@@ -19,7 +19,7 @@ from cimspice.arguments import check_fields, integer
 if TYPE_CHECKING:
     from cimspice.compensation.report import CompensationReport
     from cimspice.compensation.request import CompensateRequest
-    from cimspice.studies.schemes import CaseResult
+    from cimspice.studies.schemes import SchemeOutcome
 
 __all__ = ["NetworkLevel", "run_compensate_network"]
 
@@ -54,7 +54,7 @@ class NetworkLevel:
 
 def run_compensate_network(
     request: CompensateRequest, network: NetworkLevel, out: TextIO | None = None
-) -> tuple[CompensationReport, CaseResult, CaseResult]:
+) -> tuple[CompensationReport, SchemeOutcome, SchemeOutcome]:
     """:func:`~cimspice.compensation.request.run_compensate`, then ``network.model`` on
     ``request.spec``'s tiles without and with the scheme (its network form); prints both
     to ``out`` (default: stdout).

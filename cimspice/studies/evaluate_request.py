@@ -33,7 +33,8 @@ class EvaluateRequest:
         dataset: the dataset of a model file (``None``: inferred from its input size).
         split: which samples to evaluate (``test``, ``train``, ``all``).
         samples: evaluate at most this many (``None``: all of the split).
-        json_out: write the results here (JSON, atomically).
+        json_out: write the results here (JSON, atomically; a path as typed, so that one
+            ending in ``/`` is refused as a folder).
         spot_check: re-run one tile in ngspice.
         sweep: ``KEY=v1,v2,...`` texts, one sweep each.
         seeds: device seeds per sweep point.
@@ -43,6 +44,9 @@ class EvaluateRequest:
             (0: plain training); with a level, the plainly trained model is evaluated on the
             same tiles too and the gain reported.
         progress: show progress bars.
+        executor: where sweep points run (``local`` or ``dask``).
+        jobs: sweep points at a time (``None``: every core this process may use).
+        scheduler: a running Dask scheduler's address (``None``: a local Dask cluster).
     """
 
     model: str
@@ -53,7 +57,7 @@ class EvaluateRequest:
     dataset: str | None = None
     split: str = "test"
     samples: int | None = None
-    json_out: Path | None = None
+    json_out: str | Path | None = None
     spot_check: bool = False
     sweep: list[str] = field(default_factory=list)
     seeds: int = 1
@@ -61,6 +65,9 @@ class EvaluateRequest:
     cache_dir: Path | None = None
     hardware_aware: float = 0.0
     progress: bool = True
+    executor: str = "local"
+    jobs: int | None = None
+    scheduler: str | None = None
 
 
 def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[str, Any]:
@@ -72,12 +79,15 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
         CimspiceError: any bad input (spec, model file, surrogate, sweep), named.
     """
     from cimspice.errors import InputError
+    from cimspice.executors import check_executor, worker_count
     from cimspice.mapping.matmul import check_tile_fits
     from cimspice.spec import load_spec
     from cimspice.studies.evaluate import check_model_name
     from cimspice.studies.sweeps import parse_sweep, with_value
 
     out = sys.stdout if out is None else out
+    check_executor(request.executor, request.scheduler)
+    worker_count(request.jobs)
     spec = load_spec(request.spec)
     check_tile_fits(spec, request.engine)
     sweeps = [parse_sweep(text) for text in request.sweep]
@@ -113,8 +123,10 @@ def _run(
 ) -> dict[str, Any]:
     """:func:`run_evaluate` once its arguments and paths are checked."""
     from cimspice.errors import InputError
+    from cimspice.resources import default_cache_dir
     from cimspice.studies.evaluate import evaluate, resolve_model, samples_of
     from cimspice.studies.sweeps import run_sweep
+    from cimspice.sweep import SweepCache
 
     surrogate = None
     if request.surrogate is not None:
@@ -210,6 +222,10 @@ def _run(
             mode=request.mode,
             calibration=calibration,
             progress=request.progress,
+            executor=request.executor,
+            jobs=request.jobs,
+            scheduler=request.scheduler,
+            cache=SweepCache(Path(request.cache_dir or default_cache_dir()) / "studies"),
         )
         assert request.plot_dir is not None
         sweep.plot(plan.stage(request.plot_dir) / _plot_name(key))

@@ -13,30 +13,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cimspice.errors import InputError
-from cimspice.studies.schemes import CaseResult
+from cimspice.studies.schemes import SchemeOutcome
 
 __all__ = ["best_tradeoff", "dominates", "markdown_table", "pareto_front", "tradeoff_score"]
 
 
-def dominates(a: CaseResult, b: CaseResult) -> bool:
+def dominates(a: SchemeOutcome, b: SchemeOutcome) -> bool:
     """``a`` is as accurate as ``b`` for no more energy, and better in one of the two."""
     no_worse = a.accuracy >= b.accuracy and a.energy_per_mac <= b.energy_per_mac
     better = a.accuracy > b.accuracy or a.energy_per_mac < b.energy_per_mac
     return no_worse and better
 
 
-def pareto_front(results: Sequence[CaseResult]) -> list[CaseResult]:
+def pareto_front(results: Sequence[SchemeOutcome]) -> list[SchemeOutcome]:
     """The cases no other case dominates, by increasing energy per MAC."""
     front = [r for r in results if not any(dominates(o, r) for o in results)]
     return sorted(front, key=lambda r: (r.energy_per_mac, -r.accuracy))
 
 
-def tradeoff_score(result: CaseResult, baseline: CaseResult) -> float:
+def tradeoff_score(result: SchemeOutcome, baseline: SchemeOutcome) -> float:
     """``(accuracy - accuracy_base) / (energy / energy_base)`` (see the module)."""
     return (result.accuracy - baseline.accuracy) / (result.energy_per_mac / baseline.energy_per_mac)
 
 
-def best_tradeoff(results: Sequence[CaseResult], baseline: CaseResult) -> CaseResult | None:
+def best_tradeoff(
+    results: Sequence[SchemeOutcome], baseline: SchemeOutcome
+) -> SchemeOutcome | None:
     """The front's case with the highest :func:`tradeoff_score` among those more accurate
     than ``baseline`` (``None``: no case is)."""
     better = [r for r in pareto_front(results) if r.accuracy > baseline.accuracy]
@@ -44,10 +46,10 @@ def best_tradeoff(results: Sequence[CaseResult], baseline: CaseResult) -> CaseRe
 
 
 def markdown_table(
-    results: Sequence[CaseResult],
+    results: Sequence[SchemeOutcome],
     baseline_label: str = "baseline",
     *,
-    front: Sequence[CaseResult] | None = None,
+    front: Sequence[SchemeOutcome] | None = None,
 ) -> str:
     """A markdown table of every case: accuracy (mean +- std over seeds), its change against
     the baseline, energy per MAC and its ratio to the baseline's, and whether it is on the

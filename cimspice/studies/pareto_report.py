@@ -40,8 +40,8 @@ from cimspice.studies.mixed_precision import (
 )
 from cimspice.studies.pareto import best_tradeoff, markdown_table, pareto_front, tradeoff_score
 from cimspice.studies.schemes import (
-    CaseResult,
     NetworkCase,
+    SchemeOutcome,
     combine,
     predistort_transform,
     run_case,
@@ -168,7 +168,7 @@ def _run_pareto(
         "predistorter": predistorter,
     }
     cases = report_cases(spec, request.hardware_aware, request.tile_sizes)
-    results: list[CaseResult] = []
+    results: list[SchemeOutcome] = []
     bar = _progress(len(cases) + 4, request.progress)
     for case in cases:
         bar.set_postfix_str(case.label)
@@ -204,7 +204,7 @@ def _run_pareto(
     )
 
 
-def scheme_network(request: ParetoRequest, scheme: Scheme) -> tuple[CaseResult, CaseResult]:
+def scheme_network(request: ParetoRequest, scheme: Scheme) -> tuple[SchemeOutcome, SchemeOutcome]:
     """One scheme at network level: ``(baseline, with the scheme)`` on ``request.spec``'s tiles
     (the scheme's network form: :func:`~cimspice.studies.schemes.scheme_case`).
 
@@ -244,7 +244,7 @@ def _progress(total: int, enabled: bool) -> Any:
 def _write(
     request: ParetoRequest,
     spec: CrossbarSpec,
-    results: list[CaseResult],
+    results: list[SchemeOutcome],
     assignments: dict[str, Assignment],
     *,
     budget: float,
@@ -320,8 +320,8 @@ def _write(
 
 
 def pareto_figure(
-    results: Sequence[CaseResult],
-    front: Sequence[CaseResult],
+    results: Sequence[SchemeOutcome],
+    front: Sequence[SchemeOutcome],
     *,
     marks: Mapping[str, float],
     caption: str = "",

@@ -2,7 +2,7 @@
 with and without each scheme, on the surrogate (or nominal) tile model.
 
 A :class:`NetworkCase` is one configuration of the hardware; :func:`run_case` evaluates a
-model on it and returns a :class:`CaseResult` (accuracy, energy per MAC, write-verify pulses).
+model on it and returns a :class:`SchemeOutcome` (accuracy, energy per MAC, write-verify pulses).
 How each tile-level scheme carries over to a network is the scheme's own
 :meth:`~cimspice.compensation.scheme.Scheme.network_form` (:func:`scheme_case` applies it;
 :func:`scheme_cases` builds every case from a base spec):
@@ -59,8 +59,8 @@ from cimspice.studies.energy import MeteredMatMul, Unit
 from cimspice.studies.sweeps import with_value
 
 __all__ = [
-    "CaseResult",
     "NetworkCase",
+    "SchemeOutcome",
     "combine",
     "fit_calibration",
     "layer_inputs",
@@ -113,7 +113,7 @@ class NetworkCase:
 
 
 @dataclass(frozen=True)
-class CaseResult:
+class SchemeOutcome:
     """A network evaluated on one case.
 
     Attributes:
@@ -259,7 +259,7 @@ def run_case(
     cost: CostModel | None = None,
     batch_size: int = 1000,
     predistorter: TileTransform | None = None,
-) -> CaseResult:
+) -> SchemeOutcome:
     """Evaluate ``model`` (trained for ``case.hardware_aware``) on ``case``.
 
     Args:
@@ -305,7 +305,7 @@ def run_case(
         ideal_correct += int(np.sum(model.predict(batch) == labels))
     pulses = [hardware.layers[i].pulses()["mean"] for i in memristor]
     units = {i: str(case.units.get(i, Unit.MEMRISTOR)) for i in model.weighted_layers()}
-    return CaseResult(
+    return SchemeOutcome(
         case.label,
         case.schemes,
         correct / len(y),
@@ -326,7 +326,7 @@ def run_seeds(
     *,
     seeds: int,
     **options: Any,
-) -> CaseResult:
+) -> SchemeOutcome:
     """:func:`run_case` over device seeds ``nonideal.seed + 0 .. seeds - 1``: the mean
     accuracy (and its standard deviation), the energy and pulses of the first seed's devices
     (which vary with the seed by far less than accuracy does).

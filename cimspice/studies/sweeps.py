@@ -8,11 +8,20 @@ seeds (``nonideal.seed + 0 .. seeds - 1``; sweeping ``nonideal.seed`` itself mov
 and the accuracies' mean and standard deviation reported. A sweep over a key that changes the
 tile's circuit (array size, wires, device window, ...) cannot use one calibrated surrogate
 file; without one, each swept tile's nominal surrogate is used (passive linear tiles).
+
+The points (value x seed) are independent: they run on an executor of
+:mod:`cimspice.executors` (this process, local worker processes, or Dask), with the same
+results wherever they run, and each point's accuracies are stored as it finishes in a cache
+keyed by everything the point depends on (:func:`point_key`), so an interrupted sweep resumes
+where it stopped and a repeated one costs nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import pickle
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,15 +32,26 @@ import numpy as np
 
 from cimspice.arguments import instance, integer
 from cimspice.caption import spec_caption
+from cimspice.checksums import arrays_checksum
 from cimspice.errors import InputError
+from cimspice.executors import check_executor, map_tasks, worker_count
+from cimspice.resources import code_fingerprint
 from cimspice.spec import CrossbarSpec, as_spec
 from cimspice.studies.evaluate import evaluate
+from cimspice.sweep import SweepCache
 
 if TYPE_CHECKING:
     from cimspice.nn.model import Model
     from cimspice.surrogate.model import LinearTileSurrogate
 
-__all__ = ["SweepResult", "parse_sweep", "run_sweep", "with_value"]
+__all__ = [
+    "SweepPoint",
+    "SweepResult",
+    "evaluate_point",
+    "parse_sweep",
+    "run_sweep",
+    "with_value",
+]
 
 
 def _value(text: str) -> Any:
@@ -136,6 +156,73 @@ class SweepResult:
         return save_figure(figure, path)
 
 
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep: everything its evaluation depends on (picklable, so that it
+    travels to worker processes as it is).
+
+    Attributes:
+        model: the network.
+        x: samples.
+        y: labels.
+        spec: the point's spec (its value and device seed set).
+        engine: the tiles' engine.
+        surrogate: a calibrated surrogate, or ``None`` (the spec's nominal one).
+        mode: the surrogate's mode on nonlinear tiles.
+        calibration: samples that set each layer's input range (``None``: ``x``).
+        batch_size: samples per forward batch.
+    """
+
+    model: Model
+    x: np.ndarray
+    y: np.ndarray
+    spec: CrossbarSpec
+    engine: str
+    surrogate: LinearTileSurrogate | None
+    mode: str
+    calibration: np.ndarray | None
+    batch_size: int
+
+    def key(self) -> str:
+        """SHA-256 of everything the point depends on: the cimspice code
+        (:func:`~cimspice.resources.code_fingerprint`), the model (its
+        pickled layers and weights), the samples, the full spec (network tables included),
+        the engine and mode, the surrogate (its JSON form) and the batch size."""
+        h = hashlib.sha256()
+        h.update(f"{code_fingerprint()}\0{self.engine}\0{self.mode}\0".encode())
+        h.update(f"{self.batch_size}\0".encode())
+        h.update(pickle.dumps(self.model, protocol=5))
+        arrays = {"x": self.x, "y": self.y}
+        if self.calibration is not None:
+            arrays["calibration"] = self.calibration
+        h.update(arrays_checksum(arrays).encode())
+        h.update(json.dumps(self.spec.to_dict(), sort_keys=True, default=str).encode())
+        if self.surrogate is not None:
+            to_json = getattr(self.surrogate, "to_json", None)
+            if to_json is not None:
+                h.update(json.dumps(to_json(), sort_keys=True, default=str).encode())
+            else:
+                h.update(pickle.dumps(self.surrogate, protocol=5))
+        return h.hexdigest()
+
+
+def evaluate_point(point: SweepPoint) -> tuple[float, float]:
+    """One sweep point: ``(hardware accuracy, exact accuracy)`` of :func:`evaluate` (a
+    module-level function, so that worker processes can run it)."""
+    result, _ = evaluate(
+        point.model,
+        point.x,
+        point.y,
+        point.spec,
+        engine=point.engine,
+        surrogate=point.surrogate,
+        mode=point.mode,
+        calibration=point.calibration,
+        batch_size=point.batch_size,
+    )
+    return result.accuracy_hardware, result.accuracy_ideal
+
+
 def run_sweep(
     model: Model,
     x: np.ndarray,
@@ -151,47 +238,107 @@ def run_sweep(
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
     progress: bool = False,
+    executor: str = "local",
+    jobs: int | None = 1,
+    scheduler: str | None = None,
+    cache: SweepCache | None = None,
 ) -> SweepResult:
     """Evaluate ``model`` on ``spec`` with ``key`` set to each of ``values``, ``seeds`` times.
+
+    Args:
+        model: the network.
+        x: samples.
+        y: labels.
+        spec: the base spec.
+        key: the swept dotted spec key.
+        values: its values.
+        seeds: device seeds per value (``nonideal.seed + 0 .. seeds - 1``).
+        engine: the tiles' engine.
+        surrogate: a calibrated surrogate (``None``: each tile's nominal one).
+        mode: the surrogate's mode on nonlinear tiles.
+        calibration: samples that set each layer's input range (``None``: ``x``).
+        batch_size: samples per forward batch.
+        progress: show a progress bar over the points.
+        executor: where the points run, ``"local"`` or ``"dask"`` (see
+            :func:`cimspice.executors.map_tasks`).
+        jobs: points at a time: ``1`` (the default) runs them in this process, ``None`` on
+            every core this process may use.
+        scheduler: a running Dask scheduler's address (``None``: a local Dask cluster).
+        cache: where each point's accuracies are kept and found (``None``: no cache).
 
     Raises:
         SpecError: a swept value is invalid (the message names the key), or ``spec`` names
             a missing or invalid spec file.
-        InputError: ``seeds`` < 1, no values, or an argument of the wrong type (named).
+        InputError: ``seeds`` < 1, no values, a bad executor, or an argument of the wrong
+            type (named), all before any point runs.
         SurrogateError: ``surrogate`` does not fit a swept tile.
     """
     spec = as_spec(spec)
     seeds = integer(seeds, "seeds", minimum=1)
     if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
         raise InputError(f"values must be a non-empty list of values, got {values!r}")
+    check_executor(executor, scheduler)
+    worker_count(jobs)
+    if cache is not None:
+        instance(cache, SweepCache, "cache", "a SweepCache or None")
     specs = [with_value(spec, key, v) for v in values]  # every value checked before running
     base = spec.nonideal.seed
     seed_list = list(range(base, base + seeds))
-    acc = np.zeros((len(values), seeds))
-    ideal = float("nan")
+    acc = np.full((len(values), seeds), np.nan)
+    ideal = np.full((len(values), seeds), np.nan)
     points = [(i, s) for i in range(len(values)) for s in range(seeds)]
-    if progress:
-        from tqdm import tqdm
-
-        points = tqdm(points, desc=f"sweep {key}", unit="run")
+    tasks = []
     for i, s in points:
         point = specs[i]  # its own seed (a sweep may set it) plus the Monte Carlo offset
         point = with_value(point, "nonideal.seed", point.nonideal.seed + s)
-        result, _ = evaluate(
-            model,
-            x,
-            y,
-            point,
-            engine=engine,
-            surrogate=surrogate,
-            mode=mode,
-            calibration=calibration,
-            batch_size=batch_size,
+        tasks.append(
+            SweepPoint(model, x, y, point, engine, surrogate, mode, calibration, batch_size)
         )
-        acc[i, s] = result.accuracy_hardware
-        ideal = result.accuracy_ideal
+    keys = [task.key() if cache is not None else "" for task in tasks]
+    missing = []
+    for k, (i, s) in enumerate(points):
+        hit = cache.load_arrays(keys[k], _check_entry) if cache is not None else None
+        if hit is None:
+            missing.append(k)
+        else:
+            acc[i, s], ideal[i, s] = hit["accuracy"]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(points), initial=len(points) - len(missing), desc=f"sweep {key}")
+
+    def done(t: int, accuracies: tuple[float, float]) -> None:
+        k = missing[t]
+        i, s = points[k]
+        acc[i, s], ideal[i, s] = accuracies
+        if cache is not None:  # at once: an interrupted sweep keeps every finished point
+            cache.store_arrays(keys[k], {"accuracy": np.array(accuracies, dtype=float)})
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        map_tasks(
+            evaluate_point,
+            [(tasks[k],) for k in missing],
+            done,
+            executor=executor,
+            jobs=jobs,
+            scheduler=scheduler,
+            name="cimspice-sweep-point",
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     if engine == "surrogate":
         engine = "surrogate (calibrated)" if surrogate is not None else "surrogate (nominal)"
         engine += "" if spec.is_linear else f", {mode} mode"
     caption = f"{spec_caption(spec, engine=engine)}; {model.name} on {len(x)} samples"
-    return SweepResult(key, list(values), acc, ideal, seed_list, caption)
+    return SweepResult(key, list(values), acc, float(ideal.flat[-1]), seed_list, caption)
+
+
+def _check_entry(arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a cache entry that is not one point's two accuracies."""
+    accuracy = arrays["accuracy"]
+    if accuracy.shape != (2,) or not np.issubdtype(accuracy.dtype, np.floating):
+        raise ValueError(f"accuracy has shape {accuracy.shape} and dtype {accuracy.dtype}")

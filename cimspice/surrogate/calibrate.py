@@ -24,6 +24,7 @@ from cimspice.arguments import instance, integer, path_argument
 from cimspice.converters import dac
 from cimspice.engines.cell_laws import memristor_law
 from cimspice.engines.nodal import tile_work_bytes
+from cimspice.executors import MAX_JOBS, check_executor
 from cimspice.memory import check_fits
 from cimspice.outputs import OutputPlan
 from cimspice.seeds import check_seed
@@ -33,14 +34,7 @@ from cimspice.surrogate.dataset import training_cases, validation_cases
 from cimspice.surrogate.model import TileParams, TileSurrogate
 from cimspice.surrogate.readout import MeasuredTia, check_readout, measure_tia
 from cimspice.surrogate.transistor_iv import AccessTransistor, measure_access_transistor
-from cimspice.sweep import (
-    MAX_JOBS,
-    CaseResult,
-    SweepCache,
-    check_executor,
-    ngspice_version,
-    run_cases,
-)
+from cimspice.sweep import CaseResult, SweepCache, ngspice_version, run_cases
 
 __all__ = [
     "REPORT_FILES",
