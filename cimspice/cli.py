@@ -535,6 +535,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME", help="print this preset's spec file")
     p.set_defaults(func=_cmd_presets)
 
+    p = sub.add_parser(
+        "fit-device",
+        help="fit the generic device model to your measurements; write a device file",
+        description="Fit the generic device model (nonideal.prog_noise_abs/_rel, read_noise, "
+        "drift_nu/_std/_t0, tc_device) with standard errors to tidy tables, one per file "
+        "(CSV with a header row, or NPZ of 1-D arrays), recognised by their columns: "
+        "programming (target, measured), repeated reads (device, conductance), drift (device, "
+        "time, conductance), temperature (device, temperature, conductance). "
+        "Writes a [nonideal] table to copy into a spec.",
+    )
+    p.add_argument("data", nargs="+", metavar="DATA", help="data files (.csv or .npz)")
+    p.add_argument("-o", "--output", required=True, metavar="DEVICE.toml", help="device file")
+    p.add_argument("--report", metavar="DIR", help="write fit.json and plots of data vs fit here")
+    p.set_defaults(func=_cmd_fit_device)
+
     from cimspice.write.cli import add_write_parser
 
     add_write_parser(sub, spec_help=_SPEC_HELP)
@@ -914,6 +929,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             scheduler=args.scheduler,
         )
     )
+
+
+def _cmd_fit_device(args: argparse.Namespace) -> None:
+    from cimspice.devices.fit_request import FitDeviceRequest, run_fit_device
+
+    fit = run_fit_device(
+        FitDeviceRequest(
+            data=[Path(p) for p in args.data],
+            output=Path(args.output),
+            report=Path(args.report) if args.report else None,
+        )
+    )
+    for key, est in fit.params.items():
+        print(f"{key:<16} {est.value:.6g} +- {est.stderr:.2g}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:

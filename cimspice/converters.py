@@ -25,6 +25,7 @@ __all__ = [
     "adc",
     "adc_current_lsb",
     "adc_lsb",
+    "charge_adc",
     "dac",
     "dac_levels",
     "round_to_codes",
@@ -96,13 +97,19 @@ def adc_current_lsb(spec: CrossbarSpec) -> float:
     return lsb / spec.readout.r_f if spec.has_tia else lsb
 
 
-def round_to_codes(steps: np.ndarray, top: int) -> np.ndarray:
-    """``steps`` (values in units of the ADC's step, a float array the caller owns) turned in
-    place into the ADC's codes, as floats: rounded halves to even (as ``np.round``) and
-    clipped at ``+-top``."""
-    np.rint(steps, out=steps)
-    np.clip(steps, -top, top, out=steps)
-    return steps
+def round_to_codes(steps: Any, top: int, rint: Rounding | None = None) -> Any:
+    """The ADC's codes, as floats, of ``steps`` (values in units of the ADC's step): clipped
+    at ``+-top`` and rounded, halves to even (as ``np.round``; clipping first gives the same
+    codes, ``top`` being an integer). A numpy array (which the caller owns) is turned in
+    place; other array-API namespaces (e.g. torch on its device) get a new array, rounded by
+    ``rint`` when given (e.g. straight through in training)."""
+    if isinstance(steps, np.ndarray):
+        np.clip(steps, -top, top, out=steps)
+        np.rint(steps, out=steps)
+        return steps
+    xp = array_namespace(steps)
+    clipped = xp.clip(steps, -top, top)
+    return xp.round(clipped) if rint is None else rint(clipped)
 
 
 def adc(spec: CrossbarSpec, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,3 +140,22 @@ def with_adc(spec: CrossbarSpec, result: Result) -> Result:
     analogue = result.v_out if result.v_out is not None else result.currents
     codes, digital = adc(spec, analogue)
     return dataclasses.replace(result, codes=codes, digital=digital)
+
+
+def charge_adc(spec: CrossbarSpec, swing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A charge-domain (1C) tile's column ADC: codes (int) and the volts they stand for, for
+    column swings ``swing`` (V above ``charge.v_reset``).
+
+    Unipolar: ``2^N`` codes ``0 .. 2^N - 1``, code ``k`` standing for
+    ``k * adc_full_scale / (2^N - 1)``; swings below 0 or beyond full scale clip. Without an
+    ADC (``charge.adc_bits = 0``) the swings are read exactly (codes all 0).
+    """
+    spec = instance(spec, CrossbarSpec, "spec")
+    values = np.asarray(swing, dtype=float)
+    bits = spec.charge.adc_bits
+    if not bits:
+        return np.zeros(values.shape, dtype=np.int64), values
+    top = 2**bits - 1
+    lsb = spec.charge.adc_full_scale / top
+    codes = np.clip(np.rint(values / lsb), 0, top).astype(np.int64)
+    return codes, codes * lsb

@@ -348,6 +348,11 @@ def build_deck(
 
     """
     spec = as_spec(spec)
+    if spec.is_charge:
+        raise NetlistError(
+            'a charge-domain tile (array.cell = "1C") has no DC crossbar deck: its MAC-cycle '
+            "transient is cimspice.charge.deck.build_charge_deck"
+        )
     if save_nodes is not None:
         save_nodes = flag(save_nodes, "save_nodes")
     if transient is not None:

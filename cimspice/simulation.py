@@ -26,7 +26,14 @@ if TYPE_CHECKING:  # this module stays cheap to import: the command line lists e
     from cimspice.result import Result
     from cimspice.spec import CrossbarSpec
 
-__all__ = ["ENGINES", "ENGINE_NAMES", "EngineEntry", "engine_options", "get_engine", "simulate"]
+__all__ = [
+    "ENGINES",
+    "ENGINE_NAMES",
+    "EngineEntry",
+    "engine_options",
+    "get_engine",
+    "simulate",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,8 @@ class EngineEntry:
         module: the module that holds the engine class (imported on first use).
         cls: the engine class's name in it.
         linear_exact: whether it solves a passive linear tile exactly (it can check another).
+        charge_domain: whether it runs charge-domain (1C) tiles (and only those) rather
+            than resistive crossbars.
     """
 
     name: str
@@ -46,6 +55,7 @@ class EngineEntry:
     module: str
     cls: str
     linear_exact: bool
+    charge_domain: bool = False
 
     def load(self) -> type[Engine]:
         """The engine class."""
@@ -78,6 +88,14 @@ ENGINES: dict[str, EngineEntry] = {
         ),
         EngineEntry(
             "ideal", "V @ G: the reference", "cimspice.engines.ideal", "IdealEngine", False
+        ),
+        EngineEntry(
+            "charge",
+            "charge-domain (1C) tiles: MAC cycles in ngspice or their calibrated surrogate",
+            "cimspice.charge.engine",
+            "ChargeEngine",
+            False,
+            charge_domain=True,
         ),
     )
 }

@@ -2,7 +2,9 @@
 # Install, only where missing, what cimspice needs on Debian 12/13 (run as root):
 #   ngspice >= 42 built with KLU, libngspice0-dev (the shared library PySpice loads),
 #   python3-venv, a virtual environment in .venv and the package with its test, datasets and
-#   torch extras (torch 2.13.0, the CPU build, first).
+#   torch extras (torch 2.13.0, the CPU build, first), and .venv-aihwkit: IBM aihwkit in its
+#   own environment (torch + aihwkit only) for the side-by-side comparison
+#   (benchmarks/bench_aihwkit.py, tests/test_aihwkit.py).
 # On Debian 12 the bookworm-backports suite provides ngspice 46; its archive URI is taken
 # from this machine's own apt sources (no registry host is written here).
 # Usage: bash scripts/setup.sh            (idempotent; prints what it does)
@@ -10,6 +12,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${CIMSPICE_VENV:-$ROOT/.venv}"
+AIHWKIT_VENV="${CIMSPICE_AIHWKIT_VENV:-$ROOT/.venv-aihwkit}"
+AIHWKIT_VERSION=1.1.0   # its cp311 wheel loads with torch 2.13 (CPU); 1.2.0 ships no cp311 wheel
+AIHWKIT_TORCH=2.13.0    # the machine's local CPU wheel (2.13.0+cpu) wins over the CUDA build
 MIN_NGSPICE=42
 APT_DIR="${CIMSPICE_APT_DIR:-/etc/apt}"   # overridable for the test of the sources parser
 
@@ -129,9 +134,26 @@ install_venv() {
     fi
 }
 
+install_aihwkit_venv() {
+    local stamp="$AIHWKIT_VENV/.aihwkit-installed"
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$AIHWKIT_VERSION" ] && return
+    log "creating $AIHWKIT_VENV with aihwkit $AIHWKIT_VERSION"
+    python3 -m venv "$AIHWKIT_VENV"
+    "$AIHWKIT_VENV/bin/python" -m pip install -q --upgrade pip
+    # torch first, pinned (an unpinned torch resolves to a CUDA build and gigabytes of
+    # nvidia packages), then aihwkit without its build-time requirements (cmake, mypy...)
+    "$AIHWKIT_VENV/bin/python" -m pip install -q "torch==$AIHWKIT_TORCH" numpy scipy requests \
+        protobuf tqdm
+    "$AIHWKIT_VENV/bin/python" -m pip install -q --no-deps "aihwkit==$AIHWKIT_VERSION"
+    "$AIHWKIT_VENV/bin/python" -c "import aihwkit.simulator.rpu_base" \
+        || die "aihwkit $AIHWKIT_VERSION does not load in $AIHWKIT_VENV"
+    echo "$AIHWKIT_VERSION" > "$stamp"
+}
+
 # Sourced (by the test of the apt-sources parser), define the functions only.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     install_ngspice
     install_venv
+    install_aihwkit_venv
     log "ready: $VENV"
 fi

@@ -55,7 +55,12 @@ BASES = {  # one spec per hash-rule branch: cells, readouts, op-amps, converters
         "access": {"model": "nch", "model_file": "m.lib", "model_section": "tt"},
     },
     "1s1r": {"array": {"rows": 4, "cols": 3, "cell": "1S1R"}},
+    "1c": {"array": {"rows": 4, "cols": 3, "cell": "1C"}, "driver": {"dac_bits": 4}},
 }
+
+# Keys a charge-domain (1C) tile refuses away from their defaults (it does not model them;
+# tests/test_charge_spec.py checks each refusal names its key): the 1c base changes the rest.
+_REFUSED_BY_1C = {"wire", "readout.kind", "readout.r_in", "readout.adc_bits", "driver.dac_signed"}
 
 
 def _other(value, key):
@@ -87,6 +92,7 @@ _COMPANIONS = {
     "access.model_section": {"access.model_file": "m.lib"},
     "access.model": {"access.model_file": "m.lib"},
     "mapping.slice_bits": {"mapping.weight_bits": 4},
+    "charge.adc_bits": {"charge.adc_full_scale": 0.1},
 }
 
 
@@ -96,6 +102,8 @@ def _changes():
         for table, info in CrossbarSpec.sections().items():
             for key in info.cls.params():
                 dotted = f"{table}.{key}"
+                if spec.is_charge and {table, dotted} & _REFUSED_BY_1C:
+                    continue
                 changes = {dotted: _other(getattr(getattr(spec, table), key), key)}
                 for companion, value in _COMPANIONS.get(dotted, {}).items():
                     other_table, other_key = companion.split(".")

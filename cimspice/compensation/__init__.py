@@ -23,7 +23,8 @@ line and the network level use:
 ``input-scaling``     :mod:`~cimspice.compensation.input_scaling`: smaller input voltages,
                       or bit-serial inputs, against cell nonlinearity
 ``write-verify``      :mod:`~cimspice.compensation.write_verify`: programming to a
-                      tolerance, pulses against precision (a minimal, documented model)
+                      tolerance, pulses against precision (the network's programming
+                      model: the spec's device model)
 ===================== ================================================================
 
 The cost model (converters, digital logic, SRAM CIM) is :mod:`~cimspice.compensation.cost`.

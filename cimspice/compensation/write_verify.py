@@ -1,32 +1,27 @@
-"""Write-verify programming: conductance precision against programming pulses (a minimal model).
+"""Write-verify programming: conductance precision against programming pulses, at tile level.
 
-The network branch owns the full programming model; this is the smallest model that shows the
-trade-off at tile level, and every parameter is an assumption of the usual magnitude, not a
-published figure.
+There is one programming model, the network's (:func:`cimspice.devices.tile.program_tile`
+driving the spec's device model, :mod:`cimspice.devices`): one programming pulse lands a cell
+at its target plus the device model's programming error; write-verify reads every cell
+(assumed exact) and gives each cell further than ``tol * (g_max - g_min)`` from its target
+another pulse, up to ``max_pulses`` pulses. Stuck cells never converge. When the spec's device
+model has no programming error (a tile spec without ``[nonideal]`` noise), the generic model
+with an error of ``sigma_program`` of the window stands in, so the trade-off shows on any
+tile; the scheme's ``tol``, ``max_pulses`` and ``seed`` become the spec's
+``nonideal.verify_tol`` (siemens), ``verify_max_pulses`` and ``seed``, so the tile-level scheme
+and a network programmed from the same spec give the same conductances.
 
-- **Single shot**: one programming operation lands each cell at its target plus Gaussian
-  error of ``sigma_program * (g_max - g_min)`` (clipped to the window).
-- **Write-verify**: afterwards, each cell is read (assumed exact) and, while it is further
-  than ``tol * (g_max - g_min)`` from its target, given one pulse towards it. A pulse moves a
-  cell by ``step * (g_max - g_min) * (1 + step_sigma * e)``, ``e ~ N(0, 1)`` (cycle-to-cycle
-  variation), at most up to the target's far side; the loop ends when every cell is within
-  tolerance or after ``max_pulses`` pulses per cell. A cell within tolerance takes no more
-  pulses.
-
-So a tolerance ``tol`` leaves a uniform-ish error of at most ``tol`` of the window and costs
-about ``sigma_program / step`` pulses per cell for the coarse approach plus a few more, rising
-as ``tol`` nears ``step`` (the pulse can overshoot a tight band). Energy per pulse:
-``v_write^2 * G * t_pulse`` (the cell's Joule heating), plus one read per pulse; both one-off
-per programmed matrix, not per MVM, and reported apart. Latency: ``pulses * (t_pulse +
-t_read)`` per cell, programmed row by row in parallel over the columns.
+So a tolerance ``tol`` leaves an error of at most ``tol`` of the window on converged cells and
+costs about ``1 / P(|error| <= tol)`` pulses per cell, rising as ``tol`` tightens. Energy per
+pulse: ``v_write^2 * G * t_pulse`` (the cell's Joule heating at its target), plus one read per
+pulse; both one-off per programmed matrix, not per MVM, and reported apart. Latency: ``pulses
+* (t_pulse + t_read)`` per cell, programmed row by row in parallel over the columns.
 
 Measured like every scheme (:mod:`~cimspice.compensation.tile`): before is the targets
 programmed exactly (the same tile every scheme starts from); after is the verified
 conductances, so it adds the error the tolerance leaves to the tile's own. The single-shot
-tile, what write-verify improves on, is read the same way and its error is in the details.
-Programming does not depend on the tile kind: it works on every tile. At network level the
-tolerance becomes ``nonideal.verify_tol`` (siemens: ``tol`` times the window) of the
-network's own programming model (:mod:`cimspice.devices.generic`).
+tile (one pulse, no verify: what write-verify improves on) is read the same way and its error
+is in the details. Programming does not depend on the tile kind: it works on every tile.
 """
 
 from __future__ import annotations
@@ -41,23 +36,24 @@ from cimspice.arguments import check_fields, instance
 from cimspice.compensation.ir_predistort import check_window
 from cimspice.compensation.scheme import NetworkForm, Outcome, SchemeBase
 from cimspice.compensation.tile import Bench
+from cimspice.devices.registry import device_model
+from cimspice.devices.tile import program_tile
 from cimspice.errors import InputError
 from cimspice.spec import CrossbarSpec, as_spec
 
-__all__ = ["Programmed", "WriteVerifyParams", "program"]
+__all__ = ["Programmed", "WriteVerifyParams", "program", "programming_spec"]
 
 
 @dataclass(frozen=True)
 class WriteVerifyParams(SchemeBase):
-    """The ``write-verify`` scheme: parameters of the programming model (fractions are of the
+    """The ``write-verify`` scheme: its tolerance and pulse budget (fractions are of the
     window ``g_max - g_min``).
 
     Attributes:
         tol: write-verify tolerance (> 0).
-        sigma_program: single-shot programming error, standard deviation (>= 0).
-        step: mean conductance change of one pulse (> 0).
-        step_sigma: relative cycle-to-cycle variation of a pulse (>= 0).
-        max_pulses: pulse limit per cell (>= 1).
+        sigma_program: programming error, standard deviation, of the generic device model
+            that stands in when the spec's device model has none (>= 0).
+        max_pulses: pulse limit per cell, the first programming pulse included (>= 1).
         v_write: volt, pulse amplitude.
         t_pulse: second, pulse width.
         seed: random seed of the programming noise.
@@ -67,8 +63,6 @@ class WriteVerifyParams(SchemeBase):
 
     tol: float = 0.01
     sigma_program: float = 0.05
-    step: float = 0.005
-    step_sigma: float = 0.3
     max_pulses: int = 200
     v_write: float = 1.5
     t_pulse: float = 100e-9
@@ -78,14 +72,14 @@ class WriteVerifyParams(SchemeBase):
         check_fields(self, self.name)
         if self.seed < 0:
             raise InputError(f"write-verify: seed must be >= 0, got {self.seed}")
-        for key in ("tol", "step", "v_write", "t_pulse"):
+        for key in ("tol", "v_write", "t_pulse"):
             value = getattr(self, key)
             if not (np.isfinite(value) and value > 0):
                 raise InputError(f"write-verify: {key} must be > 0, got {value!r}")
-        for key in ("sigma_program", "step_sigma"):
-            value = getattr(self, key)
-            if not (np.isfinite(value) and value >= 0):
-                raise InputError(f"write-verify: {key} must be >= 0, got {value!r}")
+        if not (np.isfinite(self.sigma_program) and self.sigma_program >= 0):
+            raise InputError(
+                f"write-verify: sigma_program must be >= 0, got {self.sigma_program!r}"
+            )
         if self.max_pulses < 1:
             raise InputError(f"write-verify: max_pulses must be >= 1, got {self.max_pulses}")
 
@@ -117,10 +111,11 @@ class WriteVerifyParams(SchemeBase):
             InputError: the spec has no programming noise to verify against.
         """
         ni = spec.nonideal
-        if not (ni.prog_noise_abs or ni.prog_noise_rel):
+        if not device_model(spec).noisy:
             raise InputError(
                 "write-verify needs programming noise at network level: set "
-                "nonideal.prog_noise_rel or nonideal.prog_noise_abs in the spec"
+                "nonideal.prog_noise_rel or nonideal.prog_noise_abs in the spec (or choose a "
+                "device model with programming noise, nonideal.model)"
             )
         tol = self.tol * (spec.device.g_max - spec.device.g_min)
         return NetworkForm(
@@ -137,11 +132,11 @@ class Programmed:
     """Conductances as programmed.
 
     Attributes:
-        single_shot: siemens, after the one programming operation.
+        single_shot: siemens, after one programming pulse.
         verified: siemens, after write-verify.
-        pulses: ``(rows, cols)`` verify pulses each cell took.
+        pulses: ``(rows, cols)`` verify pulses each cell took after its first.
         unconverged: cells still outside the tolerance at ``max_pulses``.
-        energy: joule, every pulse's ``v_write^2 G t_pulse`` summed (one-off).
+        energy: joule, every verify pulse's ``v_write^2 G t_pulse`` summed (one-off).
     """
 
     single_shot: np.ndarray
@@ -151,37 +146,48 @@ class Programmed:
     energy: float
 
 
+def programming_spec(spec: CrossbarSpec, params: WriteVerifyParams) -> CrossbarSpec:
+    """``spec`` with the scheme's write-verify (``nonideal.verify_tol`` = ``tol`` of the
+    window, ``verify_max_pulses``, ``seed``), no drift, and the generic model's programming
+    error of ``sigma_program`` of the window when the spec's device model has none."""
+    window = spec.device.g_max - spec.device.g_min
+    changes: dict[str, object] = {
+        "nonideal.verify_tol": params.tol * window,
+        "nonideal.verify_max_pulses": params.max_pulses,
+        "nonideal.seed": params.seed,
+        "nonideal.drift_time": 0.0,
+    }
+    if not device_model(spec).noisy:
+        changes |= {
+            "nonideal.prog_noise_abs": params.sigma_program * window,
+            "nonideal.prog_noise_rel": 0.0,
+        }
+    return spec.replace(changes)
+
+
 def program(
     spec: CrossbarSpec | str | os.PathLike[str], target: np.ndarray, params: WriteVerifyParams
 ) -> Programmed:
-    """Program ``target`` once, then write-verify it to ``params.tol``.
+    """Program ``target`` once, then write-verify it to ``params.tol``, with the spec's
+    device model (see the module).
 
     Raises:
         InputError: ``params`` not a :class:`WriteVerifyParams`, or targets of the wrong shape
             or outside the window.
+        SpecError: the spec's device model refuses the stand-in programming error (named).
     """
     spec = as_spec(spec)
     instance(params, WriteVerifyParams, "params")
     g = check_window(spec, target, "write-verify targets")
-    lo, hi = spec.device.g_min, spec.device.g_max
-    window = hi - lo
-    rng = np.random.default_rng(params.seed)
-    shot = np.clip(g + rng.normal(0.0, params.sigma_program * window, g.shape), lo, hi)
-    current = shot.copy()
-    pulses = np.zeros(g.shape, dtype=np.int64)
-    energy = 0.0
-    band = params.tol * window
-    for _ in range(params.max_pulses):
-        off = current - g
-        active = np.abs(off) > band
-        if not active.any():
-            break
-        size = params.step * window * (1 + params.step_sigma * rng.standard_normal(g.shape))
-        move = -np.sign(off) * np.maximum(size, 0.0)
-        # a pulse can overshoot by at most the band's width (the verify read stops the next)
-        move = np.where(np.abs(move) > np.abs(off) + band, -off - np.sign(off) * band, move)
-        energy += float(np.sum(params.v_write**2 * current[active] * params.t_pulse))
-        current = np.where(active, np.clip(current + move, lo, hi), current)
-        pulses += active
-    unconverged = int(np.sum(np.abs(current - g) > band))
-    return Programmed(shot, current, pulses, unconverged, energy)
+    verifying = programming_spec(spec, params)
+    once = verifying.replace({"nonideal.verify_tol": 0.0})
+    used = g.shape
+    shot = program_tile(g, once, used).programmed
+    devices = program_tile(g, verifying, used)
+    verified = devices.programmed
+    pulses = devices.pulses - 1  # the verify pulses, after the first programming pulse
+    # each verify pulse heats its cell at about its target
+    energy = float(np.sum(pulses * g) * params.v_write**2 * params.t_pulse)
+    band = params.tol * (spec.device.g_max - spec.device.g_min)
+    unconverged = int(np.sum(np.abs(verified - g) > band * (1 + 1e-12)))
+    return Programmed(shot, verified, pulses, unconverged, energy)

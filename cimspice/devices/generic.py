@@ -1,9 +1,11 @@
-"""Device non-idealities: seeded models of how programmed conductances differ from targets.
+"""The generic device model (``nonideal.model = "generic"``, the default): seeded, generic
+knobs of how programmed conductances differ from targets.
 
 Every parameter lives in the spec's ``[nonideal]`` section
 (:class:`~cimspice.spec.NonidealSpec`, which documents units and defaults; all off by default).
-:func:`program_tile` turns a tile's target conductances into the conductances it is read
-with, in this order:
+:class:`GenericModel` is one :class:`~cimspice.devices.model.DeviceModel`;
+:func:`~cimspice.devices.tile.program_tile` turns a tile's target conductances into the
+conductances it is read with, in this order:
 
 1. **levels**: targets snap to the nearest of ``levels`` conductances evenly spaced over
    ``[g_min, g_max]``;
@@ -34,18 +36,26 @@ tile's devices do not depend on the order tiles are programmed in or on the batc
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
-from array_api_compat import array_namespace
-from scipy.special import ndtri
 
+from cimspice.devices.model import Window, relative_std
+from cimspice.devices.tile import (
+    ProgrammedDevices,
+    add_read_noise,
+    program_tile,
+    read_noise_squares,
+    rng_for,
+    standard_normals,
+    wire_factor,
+)
+from cimspice.errors import SpecError
 from cimspice.spec import CrossbarSpec, NonidealSpec
 
 __all__ = [
+    "GenericModel",
     "ProgrammedDevices",
     "add_read_noise",
     "program_tile",
@@ -56,175 +66,105 @@ __all__ = [
     "wire_factor",
 ]
 
-_PROGRAM, _READ = 0, 1
-
-
-def rng_for(seed: int, *key: int) -> np.random.Generator:
-    """An independent, reproducible random stream for ``seed`` and a key (layer, tile, ...)."""
-    return np.random.default_rng(np.random.SeedSequence([seed, *key]))
-
 
 @dataclass(frozen=True)
-class ProgrammedDevices:
-    """A tile's conductances as programmed and as read.
+class GenericModel:
+    """The generic device model: its parameters are the ``[nonideal]`` keys.
 
     Attributes:
-        conductances: siemens, ``(rows, cols)``: at read time (drift, temperature).
-        programmed: siemens, ``(rows, cols)``: just after programming, at ``t0``.
-        pulses: ``(rows, cols)`` programming pulses per cell (1 without write-verify).
-        drift_gain: the global drift compensation's digital gain (1 without it).
+        window: the conductance window (``[device]``).
+        nonideal: the ``[nonideal]`` table it reads its parameters from.
     """
 
-    conductances: np.ndarray
-    programmed: np.ndarray
-    pulses: np.ndarray
-    drift_gain: float
+    name: ClassVar[str] = "generic"
+    window: Window
+    nonideal: NonidealSpec
+
+    @classmethod
+    def from_spec(cls, nonideal: NonidealSpec, g_min: float, g_max: float) -> GenericModel:
+        """The model of ``nonideal``'s keys (``model_params`` must be empty: its parameters
+        are the table's own keys)."""
+        if nonideal.model_params:
+            name = next(iter(dict(nonideal.model_params)))
+            raise SpecError(
+                "the generic device model takes its parameters from the [nonideal] keys "
+                "themselves (levels, prog_noise_rel, read_noise, drift_nu, ...), not "
+                "model_params",
+                key=f"nonideal.model_params.{name}",
+            )
+        return cls(Window(g_min, g_max), nonideal)
+
+    @property
+    def noisy(self) -> bool:
+        """Whether programming draws noise."""
+        return self.nonideal.prog_noise_abs > 0 or self.nonideal.prog_noise_rel > 0
+
+    @property
+    def noisy_reads(self) -> bool:
+        """Whether reads draw noise."""
+        return bool(self.nonideal.read_noise)
+
+    def snap(self, targets: np.ndarray) -> np.ndarray:
+        """Targets on ``levels`` evenly spaced levels (continuous without)."""
+        return _snap(targets, self.nonideal.levels, self.window.g_min, self.window.g_max)
+
+    def stuck(self, goal: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """A fraction ``stuck_on`` of cells stuck at ``g_max``, ``stuck_off`` at ``g_min``."""
+        ni = self.nonideal
+        draw = rng.random(goal.shape)
+        stuck_on = draw < ni.stuck_on
+        stuck_off = (draw >= ni.stuck_on) & (draw < ni.stuck_on + ni.stuck_off)
+        return stuck_on, stuck_off
+
+    def pulse(self, goal: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``goal + N(0, (prog_noise_abs + prog_noise_rel goal)^2)`` within the window."""
+        ni = self.nonideal
+        sigma = ni.prog_noise_abs + ni.prog_noise_rel * goal
+        g = goal + sigma * rng.standard_normal(goal.shape)
+        return np.clip(g, self.window.g_min, self.window.g_max)
+
+    def drift(
+        self,
+        programmed: np.ndarray,
+        goal: np.ndarray,
+        stuck: np.ndarray,
+        t: float,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """``G (t / t0)^-nu``, a per-cell ``nu ~ N(drift_nu, drift_nu_std^2)`` clipped at 0
+        (stuck cells do not drift); ``programmed`` itself at ``t = 0`` or without drift."""
+        ni = self.nonideal
+        if not (t > 0 and (ni.drift_nu > 0 or ni.drift_nu_std > 0)):
+            return programmed
+        nu = np.maximum(ni.drift_nu + ni.drift_nu_std * rng.standard_normal(goal.shape), 0.0)
+        nu[stuck] = 0.0
+        return programmed * (t / ni.drift_t0) ** (-nu)
+
+    def at_temperature(self, g: np.ndarray, temperature: float, reference: float) -> np.ndarray:
+        """``G (1 + tc_device (T - T_ref))``."""
+        tc = self.nonideal.tc_device
+        if tc and temperature != reference:
+            return g * (1.0 + tc * (temperature - reference))
+        return g
+
+    def read_std(self, conductances: np.ndarray, t: float) -> np.ndarray | None:
+        """``read_noise G`` (``None`` without read noise)."""
+        return relative_std(conductances, self.nonideal.read_noise)
+
+
+def _snap(targets: np.ndarray, levels: int, g_min: float, g_max: float) -> np.ndarray:
+    if not levels:
+        return targets
+    step = (g_max - g_min) / (levels - 1)
+    return g_min + np.clip(np.rint((targets - g_min) / step), 0, levels - 1) * step
 
 
 def snap_to_levels(targets: np.ndarray, spec: CrossbarSpec) -> np.ndarray:
     """Siemens: ``targets`` moved to the nearest of ``nonideal.levels`` levels (if set)."""
-    levels = spec.nonideal.levels
-    if not levels:
-        return targets
-    g_min, g_max = spec.device.g_min, spec.device.g_max
-    step = (g_max - g_min) / (levels - 1)
-    return g_min + np.clip(np.rint((targets - g_min) / step), 0, levels - 1) * step
+    return _snap(targets, spec.nonideal.levels, spec.device.g_min, spec.device.g_max)
 
 
 def _pulse(targets: np.ndarray, ni: NonidealSpec, spec: CrossbarSpec, rng: np.random.Generator):
     sigma = ni.prog_noise_abs + ni.prog_noise_rel * targets
     g = targets + sigma * rng.standard_normal(targets.shape)
     return np.clip(g, spec.device.g_min, spec.device.g_max)
-
-
-def program_tile(
-    targets: np.ndarray, spec: CrossbarSpec, used: tuple[int, int], *key: int
-) -> ProgrammedDevices:
-    """Program a tile's target conductances (S, ``(rows, cols)``) with the spec's devices.
-
-    Args:
-        targets: siemens, the conductances the mapping asks for.
-        spec: the spec whose ``[nonideal]`` section applies.
-        used: ``(rows, cols)`` of the tile that carry weights (for drift compensation).
-        key: identifies the tile (e.g. layer and tile index) in the random streams.
-    """
-    ni = spec.nonideal
-    g_min, g_max = spec.device.g_min, spec.device.g_max
-    rng = rng_for(ni.seed, _PROGRAM, *key)
-    goal = snap_to_levels(np.asarray(targets, dtype=float), spec)
-    draw = rng.random(goal.shape)
-    stuck_on = draw < ni.stuck_on
-    stuck_off = (draw >= ni.stuck_on) & (draw < ni.stuck_on + ni.stuck_off)
-    stuck = stuck_on | stuck_off
-    pulses = np.ones(goal.shape, dtype=np.int64)
-    noisy = ni.prog_noise_abs > 0 or ni.prog_noise_rel > 0
-    g = _pulse(goal, ni, spec, rng) if noisy else goal.copy()
-    if ni.verify_tol > 0 and noisy:
-        for _ in range(ni.verify_max_pulses - 1):
-            redo = (np.abs(g - goal) > ni.verify_tol) & ~stuck
-            if not redo.any():
-                break
-            g[redo] = _pulse(goal[redo], ni, spec, rng)
-            pulses[redo] += 1
-    g[stuck_on] = g_max
-    g[stuck_off] = g_min
-    if ni.verify_tol > 0:  # the verify loop gives up on stuck cells off their target
-        pulses[stuck & (np.abs(g - goal) > ni.verify_tol)] = ni.verify_max_pulses
-    programmed = g
-    read = programmed
-    gain = 1.0
-    if ni.drift_time > 0 and (ni.drift_nu > 0 or ni.drift_nu_std > 0):
-        nu = np.maximum(ni.drift_nu + ni.drift_nu_std * rng.standard_normal(goal.shape), 0.0)
-        nu[stuck] = 0.0
-        read = programmed * (ni.drift_time / ni.drift_t0) ** (-nu)
-        if ni.drift_compensation:
-            r, c = used
-            gain = float(programmed[:r, :c].sum() / read[:r, :c].sum())
-    if ni.tc_device and ni.temperature != ni.temperature_ref:
-        read = read * (1.0 + ni.tc_device * (ni.temperature - ni.temperature_ref))
-    return ProgrammedDevices(read, programmed, pulses, gain)
-
-
-def wire_factor(spec: CrossbarSpec) -> float:
-    """How much the wires' resistances are scaled at the spec's temperature (1: not at all)."""
-    ni = spec.nonideal
-    return 1.0 + ni.tc_wire * (ni.temperature - ni.temperature_ref)
-
-
-def read_noise_squares(conductances: np.ndarray, spec: CrossbarSpec) -> np.ndarray:
-    """``(read_noise G)^2`` of ``conductances`` (S, ``(rows, cols)``), single precision:
-    what :func:`add_read_noise` multiplies the squared inputs by (computed once per tile)."""
-    squares = np.square(np.asarray(conductances, dtype=float) * spec.nonideal.read_noise)
-    return squares.astype(np.float32)
-
-
-def add_read_noise(
-    currents: Any,
-    voltages: Any,
-    conductances: Any,
-    spec: CrossbarSpec,
-    rng: np.random.Generator | Callable[[tuple[int, ...]], Any],
-) -> Any:
-    """Ampere, ``(batch, cols)``: ``currents`` plus the bit-line read noise of one MVM each.
-
-    Args:
-        currents: ampere, ``(batch, cols)``, the noiseless column currents.
-        voltages: volt, ``(batch, rows)``, the word-line inputs.
-        conductances: siemens, ``(rows, cols)``, the cells read, or their
-            :func:`read_noise_squares` (single precision) computed beforehand.
-        spec: whose ``nonideal.read_noise`` is the relative std per cell and read.
-        rng: the read-noise stream: a numpy generator (draws by :func:`standard_normals`), or
-            ``normals(shape)`` giving standard normal draws in the arrays' namespace.
-
-    The arrays may be numpy arrays or arrays of another array-API namespace on one device
-    (e.g. torch tensors; ``conductances`` then their squares, single precision, there too).
-    The standard deviations are computed in single precision (they scale a random draw: 1e-7
-    relative is far below anything noise can show).
-    """
-    sigma = spec.nonideal.read_noise
-    if not sigma:
-        return currents
-    squares = conductances
-    if isinstance(squares, np.ndarray) and squares.dtype != np.float32:
-        squares = read_noise_squares(conductances, spec)
-    if isinstance(voltages, np.ndarray):
-        noisy = np.square(voltages, dtype=np.float32) @ squares  # variance
-        np.sqrt(noisy, out=noisy)
-    else:
-        xp = array_namespace(voltages)
-        noisy = xp.sqrt(xp.square(xp.astype(voltages, xp.float32)) @ squares)
-    draws = (
-        standard_normals(rng, noisy.shape)
-        if isinstance(rng, np.random.Generator)
-        else rng(tuple(noisy.shape))
-    )
-    if isinstance(noisy, np.ndarray):
-        noisy *= draws
-        # in the currents' own precision (single for the surrogate's fast tiles), at least
-        # single
-        return np.add(noisy, currents, dtype=np.result_type(currents.dtype, np.float32))
-    return noisy * draws + currents
-
-
-NORMAL_TABLE_BITS = 16
-"""Bits of a uniform random integer that pick one of the standard normal's quantiles in
-:func:`standard_normals`."""
-
-
-@functools.cache
-def _normal_quantiles() -> np.ndarray:
-    """The standard normal's ``2^16`` quantiles at ``(k + 1/2) / 2^16``, single precision,
-    scaled to unit variance."""
-    n = 2**NORMAL_TABLE_BITS
-    table = ndtri((np.arange(n) + 0.5) / n)
-    return (table / np.sqrt(np.mean(table**2))).astype(np.float32)
-
-
-def standard_normals(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Standard normal draws, single precision, by inverse transform on a table: a uniform
-    16-bit integer picks one of the distribution's ``2^16`` quantiles (variance 1, tails cut
-    at 4.3 sigma, where 2 in 10^5 draws would land). Three times as fast as numpy's ziggurat
-    on these machines (16-bit integers and one gather per draw), which for read noise on
-    every output of every MVM cost as much as the tiles' matmuls."""
-    picks = rng.integers(0, 2**NORMAL_TABLE_BITS, size=shape, dtype=np.uint16)
-    return _normal_quantiles().take(picks)

@@ -27,7 +27,7 @@ import numpy as np
 from cimspice.arguments import flag
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.converters import dac, with_adc
-from cimspice.errors import InputError
+from cimspice.errors import EngineUnavailableError, InputError
 from cimspice.result import Result
 from cimspice.spec import CrossbarSpec, as_spec
 
@@ -174,6 +174,8 @@ class EngineBase:
     name: ClassVar[str] = ""
     Options: ClassVar[type] = NoOptions
     converters: ClassVar[bool] = True
+    charge_domain: ClassVar[bool] = False
+    """Whether the engine models charge-domain (1C) tiles."""
 
     def __init__(self, options: Any = None, **given: Any):
         self.options = make_options(self.Options, self.name, options, **given)
@@ -188,6 +190,11 @@ class EngineBase:
         """``spec`` loaded (see :func:`check_spec`) and ``conductances`` validated for it
         (float64)."""
         spec = check_spec(spec)
+        if spec.is_charge and not self.charge_domain:
+            raise EngineUnavailableError(
+                f"engine {self.name!r} models resistive crossbars; a charge-domain tile "
+                '(array.cell = "1C") runs on engine "charge"'
+            )
         return spec, check_conductances(conductances, spec.rows, spec.cols)
 
     def run(

@@ -3,9 +3,9 @@
 :class:`HardwareMatMul` is a :data:`~cimspice.nn.model.MatMul` for
 :meth:`Model.forward <cimspice.nn.model.Model.forward>`. On a layer's first call it
 maps the weight matrix onto tiles (:mod:`~cimspice.mapping.tiling`), programs every tile's
-devices (:mod:`~cimspice.devices.generic`) and prepares each tile's operator once, the
-one-time programming cost. Then every batch costs, per tile and input phase, one dense matmul
-plus the converters:
+devices through the spec's device model (:mod:`~cimspice.devices.tile`) and prepares each
+tile's operator once, the one-time programming cost. Then every batch costs, per tile and
+input phase, one dense matmul plus the converters:
 
 1. inputs scaled by the layer's input range and put through the DAC
    (:mod:`~cimspice.mapping.encoding`);
@@ -30,7 +30,7 @@ once through the engine (``engine.program(tile, G)``, a
 What the digital side sees: a tile read by ideal virtual grounds gives its column currents; a
 tile ending in TIAs gives their output voltages ``v_out`` (finite gain, offset, saturation:
 the tile's real law), turned into current units by the nominal gain ``-1 / r_f``. Read noise
-(:func:`~cimspice.devices.generic.add_read_noise`) is added in those units and the ADC reads
+(:func:`~cimspice.devices.tile.add_read_noise`) is added in those units and the ADC reads
 them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale / r_f`` in
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
@@ -76,9 +76,11 @@ from array_api_compat import array_namespace, device
 
 from cimspice.arguments import flag, instance, integer, real
 from cimspice.converters import Rounding, adc_current_lsb, adc_lsb, round_to_codes
-from cimspice.devices.generic import (
+from cimspice.devices.registry import device_model
+from cimspice.devices.tile import (
     ProgrammedDevices,
     add_read_noise,
+    noisy_reads,
     program_tile,
     read_noise_squares,
     rng_for,
@@ -157,9 +159,17 @@ def check_network_spec(spec: CrossbarSpec) -> None:
     Raises:
         SpecError: an ADC with 0 bits but a full scale (``readout.adc_bits``), an integrator
             readout (``readout.kind``: transient only; a network reads operating points), or
-            tiles too narrow for one weight (``array.cols``).
+            tiles too narrow for one weight (``array.cols``), an unknown device model or
+            parameter (``nonideal.model``, ``nonideal.model_params.NAME``).
     """
     outputs_per_tile(spec)
+    try:
+        device_model(spec)
+    except SpecError as err:
+        if err.file is not None or spec.source is None:
+            raise
+        bare = str(err).removeprefix(f"key '{err.key}': ") if err.key else str(err)
+        raise SpecError(bare, file=spec.source, key=err.key) from None
     if spec.readout.adc_full_scale > 0 and spec.readout.adc_bits == 0:
         raise SpecError(
             "an ADC with 0 bits: readout.adc_full_scale is set, so give 2 to 24 bits (or "
@@ -200,7 +210,7 @@ def check_tile_fits(spec: CrossbarSpec, engine: str = "surrogate") -> None:
 
 def tile_model(spec: CrossbarSpec, surrogate: TileSurrogate | None = None) -> TileSurrogate:
     """The tile's surrogate at the spec's temperature: ``surrogate`` (checked against the
-    spec, its fitted wire segments scaled by :func:`~cimspice.devices.generic.wire_factor`)
+    spec, its fitted wire segments scaled by :func:`~cimspice.devices.tile.wire_factor`)
     or, without one, the spec's nominal surrogate (exact for a passive linear tile).
 
     Raises:
@@ -340,12 +350,14 @@ class LayerArrays:
         noise: each tile's ``(read_noise G)^2``, single precision, or ``None``.
         ideal: for each tile without an operator, its used conductances (the straight-through
             gradient's law); ``None`` elsewhere.
+        column_gains: each tile's per-column drift compensation gains, or ``None``.
     """
 
     operators: list[Any]
     folded: Any
     noise: list[Any]
     ideal: list[Any]
+    column_gains: list[Any]
 
 
 @dataclass
@@ -368,7 +380,9 @@ class MappedLayer:
             compensation's.
         noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
             (``None`` without read noise; see
-            :func:`~cimspice.devices.generic.read_noise_squares`).
+            :func:`~cimspice.devices.tile.read_noise_squares`).
+        column_gains: each tile's per-column drift compensation gains over its used columns
+            (``None`` without it).
     """
 
     tiling: LayerTiling
@@ -382,13 +396,17 @@ class MappedLayer:
     read_rngs: list[np.random.Generator] = field(repr=False, default_factory=list)
     gains: list[float] = field(default_factory=list)
     noise: list[np.ndarray | None] = field(default_factory=list)
+    column_gains: list[np.ndarray | None] = field(default_factory=list)
 
     device_arrays: dict[tuple[str, str, str], LayerArrays] = field(default_factory=dict, repr=False)
 
     @property
     def arrays(self) -> LayerArrays:
         """The per-batch arrays as numpy arrays (double precision; noise single)."""
-        return LayerArrays(self.operators, self.folded, self.noise, [None] * len(self.operators))
+        gains = self.column_gains or [None] * len(self.operators)
+        return LayerArrays(
+            self.operators, self.folded, self.noise, [None] * len(self.operators), gains
+        )
 
     def arrays_like(self, x: Any) -> LayerArrays:
         """The per-batch arrays in ``x``'s namespace, device and precision (the noise's in
@@ -413,6 +431,7 @@ class MappedLayer:
             move(self.folded),
             [move(q, xp.float32) for q in self.noise],
             ideal,
+            [move(g) for g in (self.column_gains or [None] * len(self.operators))],
         )
         self.device_arrays[key] = arrays
         return arrays
@@ -510,6 +529,12 @@ class HardwareMatMul:
         tile_transform: TileTransform | None = None,
     ):
         spec = as_spec(spec)
+        if spec.is_charge:
+            raise InputError(
+                'a charge-domain tile (array.cell = "1C") holds weight bits, not conductances: '
+                "networks run on it through cimspice.studies.charge_network (ChargeMatMul, "
+                "run_charge_case)"
+            )
         _check_options(
             surrogate=surrogate,
             input_ranges=input_ranges,
@@ -529,7 +554,7 @@ class HardwareMatMul:
         self.spec = spec
         self.engine = engine
         self.input_ranges = dict(input_ranges or {})
-        self.fold = fold and not spec.readout.adc_bits and not spec.nonideal.read_noise
+        self.fold = fold and not spec.readout.adc_bits and not noisy_reads(spec)
         self.probe = probe
         self.probe_vectors = probe_vectors
         self.layers: dict[int, MappedLayer] = {}
@@ -546,6 +571,7 @@ class HardwareMatMul:
         start = time.perf_counter()
         tiling = tile_layer(weights, self.spec)
         programmed, tiles, operators, transfers, gains = [], [], [], [], []
+        column_gains: list[np.ndarray | None] = []
         for slot in tiling.tiles:
             targets, gain = slot.conductances, 1.0
             if self.tile_transform is not None:
@@ -555,6 +581,8 @@ class HardwareMatMul:
             )
             programmed.append(devices)
             gains.append(gain * devices.drift_gain)
+            cg = devices.column_gain
+            column_gains.append(None if cg is None else cg[: slot.used_cols].copy())
             tile = self._engine.program(self._program_spec, devices.conductances)
             tiles.append(tile)
             transfer = tile.transfer
@@ -568,9 +596,12 @@ class HardwareMatMul:
         folded = None
         if self.fold and all(op is not None for op in operators):
             folded = np.zeros(tiling.shape)
-            for slot, gain, op in zip(tiling.tiles, gains, operators, strict=True):
+            for slot, gain, op, cg in zip(
+                tiling.tiles, gains, operators, column_gains, strict=True
+            ):
                 assert op is not None
-                folded[slot.rows, slot.outputs] += gain * tiling.combine(op, slot)
+                scaled = op if cg is None else op * cg
+                folded[slot.rows, slot.outputs] += gain * tiling.combine(scaled, slot)
         layer = MappedLayer(
             tiling,
             programmed,
@@ -584,10 +615,11 @@ class HardwareMatMul:
             gains,
             [
                 read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
-                if self.spec.nonideal.read_noise
+                if noisy_reads(self.spec)
                 else None
                 for p, s in zip(programmed, tiling.tiles, strict=True)
             ],
+            column_gains,
         )
         self.layers[index] = layer
         return layer
@@ -796,7 +828,7 @@ class HardwareMatMul:
             slot = tiles[k]
             volts = _phase_inputs(phases, slot, spec.rows, pad=not readers)  # every phase
             reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
-            if spec.nonideal.read_noise:
+            if arrays.noise[k] is not None:
                 outputs = reading * to_current
                 used, squares = volts[:, : slot.used_rows], arrays.noise[k]
                 assert squares is not None  # computed when the layer was programmed
@@ -808,7 +840,9 @@ class HardwareMatMul:
             # into ADC codes (or, without an ADC, current units), in one new array
             outputs = reading * scale
             if bits:
-                outputs = _codes(outputs, top, backend.rint)
+                outputs = round_to_codes(outputs, top, backend.rint)
+            if arrays.column_gains[k] is not None:
+                outputs = outputs * arrays.column_gains[k]  # per-column drift gains, digital
             return [
                 layer.tiling.combine(
                     outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
@@ -843,9 +877,9 @@ class HardwareMatMul:
         A tile with a transfer matrix gives currents (its ``transfer`` is the linear map to
         the currents into ideal virtual grounds, whatever the readout); any other gives what
         its readout puts out: its TIAs' ``v_out`` (V, factor ``-1 / r_f``), or its column
-        currents. Such a tile runs its numpy law: non-numpy ``volts`` go to the host and back,
-        and while gradients are recorded the gradient passes through the tile's ideal law
-        (``V @ G``, straight through: :attr:`Backend.detach`)."""
+        currents. A tile without an operator runs its numpy law: non-numpy ``volts`` go to
+        the host and back, and the gradient passes through the tile's ideal law (``V @ G``,
+        straight through: :attr:`Backend.detach`)."""
         op = arrays.operators[k]
         if op is not None:
             return volts[:, : op.shape[0]] @ op, 1.0
@@ -853,35 +887,24 @@ class HardwareMatMul:
         host = volts if isinstance(volts, np.ndarray) else backend.to_numpy(volts)
         read = getattr(layer.tiles[k], "read", None)
         if read is not None:  # a tile that offers it gives what the ADC reads alone
-            value, factor = read(host)[:, :used], self._to_current
+            value = read(host)[:, :used]
+            to_current = self._to_current
         else:
             result = self._run_tile(layer, k, host)
             if result.v_out is None:
-                value, factor = result.currents[:, :used], 1.0
+                value, to_current = result.currents[:, :used], 1.0
             else:
-                value, factor = result.v_out[:, :used], self._to_current
+                value, to_current = result.v_out[:, :used], self._to_current
         if isinstance(volts, np.ndarray):
-            return value, factor
+            return value, to_current
         xp = array_namespace(volts)
         value = xp.asarray(value, dtype=volts.dtype, device=device(volts))
         if not backend.gradients:
-            return value, factor
+            return value, to_current
         ideal = arrays.ideal[k]
         assert ideal is not None  # kept for every tile without an operator
-        linear = volts[:, : ideal.shape[0]] @ ideal * (1.0 / factor)
-        return linear + backend.detach(value - linear), factor
-
-
-def _codes(outputs: Any, top: int, rint: Rounding | None) -> Any:
-    """ADC codes: ``outputs`` (in LSBs) rounded, halves to even, and clipped at ``+-top``: in
-    place for numpy (:func:`~cimspice.converters.round_to_codes`); for other namespaces
-    clipped first (the same codes: ``top`` is an integer; every value a rounding then sees is
-    below ``2^(bits - 1)``) and rounded by ``rint`` (e.g. straight through in training)."""
-    if isinstance(outputs, np.ndarray):
-        return round_to_codes(outputs, top)
-    xp = array_namespace(outputs)
-    clipped = xp.clip(outputs, -top, top)
-    return xp.round(clipped) if rint is None else rint(clipped)
+        linear = volts[:, : ideal.shape[0]] @ ideal * (1.0 / to_current)
+        return linear + backend.detach(value - linear), to_current
 
 
 def _phase_inputs(phases: list[InputPhase], slot: TileSlot, rows: int, *, pad: bool = True) -> Any:

@@ -18,6 +18,7 @@ The package, in the order its modules build on each other:
   unit, doc, value check, hash rule);
 - :mod:`~cimspice.spec.base`: building a spec from TOML data, ``to_dict``, dotted-key
   ``replace``;
+- :mod:`~cimspice.spec.charge`: ``[charge]``, the charge-domain (1C) tile's table;
 - :mod:`~cimspice.spec.tile`: the tile's circuit tables and :class:`TileSpec` (with the
   content hash a surrogate is tied to);
 - :mod:`~cimspice.spec.write`: ``[write]``, the dynamic memristor model and write pulses;
@@ -31,12 +32,14 @@ The package, in the order its modules build on each other:
 Every invalid spec raises :class:`~cimspice.errors.SpecError` naming the file and the key.
 """
 
+from cimspice.spec.charge import ChargeSpec, InputMode, SwitchKind
 from cimspice.spec.crossbar import CrossbarSpec
 from cimspice.spec.fields import describe
 from cimspice.spec.load import as_spec, load_preset, load_spec, spec_from_dict
 from cimspice.spec.network import (
     MAX_LEVELS,
     MAX_SLICE_BITS,
+    DriftCompensation,
     MappingScheme,
     MappingSpec,
     NetworkSpec,
@@ -67,10 +70,13 @@ __all__ = [
     "AccessSpec",
     "ArraySpec",
     "CellKind",
+    "ChargeSpec",
     "CrossbarSpec",
     "DeviceIV",
     "DeviceSpec",
+    "DriftCompensation",
     "DriverSpec",
+    "InputMode",
     "MappingScheme",
     "MappingSpec",
     "NetworkSpec",
@@ -80,6 +86,7 @@ __all__ = [
     "ReadoutKind",
     "ReadoutSpec",
     "SelectorSpec",
+    "SwitchKind",
     "TileSpec",
     "WireSpec",
     "WriteSpec",

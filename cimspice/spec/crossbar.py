@@ -23,7 +23,7 @@ class CrossbarSpec(NetworkSpec, TileSpec):
     """A whole spec: the tile's circuit tables, then the network tables.
 
     Tables (fields, in a spec file's order): ``array``, ``wire``, ``driver``, ``readout``,
-    ``device``, ``access``, ``selector`` (the tile: :class:`TileSpec`), ``mapping``,
+    ``device``, ``access``, ``selector``, ``charge`` (the tile: :class:`TileSpec`), ``mapping``,
     ``nonideal``, ``write`` (the network tables: :class:`NetworkSpec`); then ``source`` and
     ``cards`` (see :class:`TileSpec`; keyword only, not part of the spec's identity).
     """

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 
 from cimspice.arguments import check_fields
 from cimspice.errors import SpecError
+from cimspice.model_cards import check_spice_name
 
 __all__ = [
     "PARAM",
@@ -49,6 +50,7 @@ __all__ = [
     "finite",
     "never",
     "nonneg",
+    "number_table",
     "off_or_range",
     "omit_if_default",
     "param",
@@ -155,6 +157,27 @@ def off_or_range(low: int, high: int, *, off: str = "off", unit: str = " bits") 
     """0 (``off``) or an integer in ``low..high``."""
     rule = f"0 ({off}) to {high}{unit}" if low == 1 else f"0 ({off}) or {low} to {high}{unit}"
     return Check(lambda v: None if v == 0 or low <= v <= high else f"must be {rule}, got {v}", rule)
+
+
+def number_table(raw: Any, key: str) -> tuple[tuple[str, float], ...]:
+    """A table of named numbers (``{name = value}`` or (name, value) pairs) as sorted pairs of
+    floats; ``key`` (``"write.model_params"``) is the dotted key errors name.
+
+    Raises:
+        SpecError: not a table, a name that is not a plain name, or a value that is not a
+            finite number (the dotted key of the entry named).
+    """
+    try:
+        items = raw.items() if isinstance(raw, Mapping) else raw
+        pairs = sorted((str(k), v) for k, v in items)
+    except (TypeError, ValueError):
+        raise SpecError("must be a table of numbers", key=key) from None
+    for name, value in pairs:
+        if not check_spice_name(name) or isinstance(value, bool):
+            raise SpecError(f"{name!r} must name a number", key=key)
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise SpecError(f"must be a finite number, got {value!r}", key=f"{key}.{name}")
+    return tuple((k, float(v)) for k, v in pairs)
 
 
 # ----- declarations -----

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cimspice.spec.base import Sections
 from cimspice.spec.fields import (
+    Check,
     Section,
     at_least,
     finite,
     never,
     nonneg,
+    number_table,
     off_or_range,
     param,
     positive,
@@ -32,6 +36,7 @@ from cimspice.spec.write import WriteSpec
 __all__ = [
     "MAX_LEVELS",
     "MAX_SLICE_BITS",
+    "DriftCompensation",
     "MappingScheme",
     "MappingSpec",
     "NetworkSpec",
@@ -49,6 +54,23 @@ class MappingScheme(enum.StrEnum):
     """One column per weight at ``g_ref + w * (g_max - g_min) / 2`` around the mid conductance
     ``g_ref = (g_min + g_max) / 2``, plus one reference column at ``g_ref`` per tile whose
     current is subtracted from every other column's (after the ADC)."""
+
+
+_MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+
+
+class DriftCompensation(enum.StrEnum):
+    """How drift compensation measures the gain it applies (``nonideal.drift_compensation``)."""
+
+    GLOBAL = "global"
+    """One gain per tile: its summed conductance as programmed over now (aihwkit's global
+    compensation: the response to an all-``v_read`` calibration input)."""
+    COLUMN = "column"
+    """One gain per column: each column's summed conductance as programmed over now (the same
+    calibration input, read column by column; one digital multiply per column and MVM)."""
+    REFERENCE = "reference"
+    """One gain per tile from an extra reference column of devices programmed to known
+    targets spread over the window: its summed conductance as programmed over now."""
 
 
 MAX_SLICE_BITS = 16
@@ -127,6 +149,26 @@ class NonidealSpec(Section):
         check=at_least(0, "an integer"),
         doc="The device seed. It seeds programming noise, faults, drift exponents and read noise.",
     )
+    model: str = param(
+        "generic",
+        check=Check(
+            lambda v: (
+                None
+                if _MODEL_NAME.fullmatch(v)
+                else f"must be a model name (lower-case letters, digits, '-', '_'), got {v!r}"
+            ),
+            "a device model name",
+        ),
+        doc="The device model: how a target conductance is programmed, read, and how it "
+        'drifts. "generic": the keys of this table (levels, prog_noise_*, read_noise, '
+        'drift_*, stuck_*, tc_device); a preset such as "pcm-nandakumar2019": its '
+        "parameters, overridden by model_params (see cimspice.devices.registry).",
+    )
+    model_params: tuple[tuple[str, float], ...] | Mapping[str, float] = param(
+        (),
+        doc="Overrides of the device model's parameters, a table {name = value} (stored as "
+        "sorted (name, value) pairs). Unknown names are refused when the model is built.",
+    )
     levels: int = param(
         0,
         check=off_or_range(2, MAX_LEVELS, off="continuous", unit=""),
@@ -166,8 +208,9 @@ class NonidealSpec(Section):
         0.0,
         unit="s",
         check=nonneg,
-        doc="Time since programming at which the network is read. 0: no drift; otherwise "
-        ">= drift_t0.",
+        doc="Time since programming at which the network is read. Generic model: 0 for no "
+        "drift, otherwise >= drift_t0; a preset counts it from the end of programming (see "
+        "its module).",
     )
     drift_t0: float = param(
         1.0,
@@ -188,6 +231,13 @@ class NonidealSpec(Section):
         "of its summed conductance as programmed to its summed conductance now. An "
         "idealised gain: a real chip measures it with an all-v_read calibration input, whose "
         "response also carries the IR drop, nearly the same then and now.",
+    )
+    drift_compensation_kind: DriftCompensation = param(
+        DriftCompensation.GLOBAL,
+        noun="drift compensation",
+        doc='How drift compensation measures its gain. "global": one per tile, its summed '
+        'conductance then over now; "column": one per column; "reference": one per tile from '
+        "an extra column of devices programmed to known targets.",
     )
     stuck_on: float = param(0.0, check=nonneg, doc="Fraction of cells stuck at g_max (<= 1).")
     stuck_off: float = param(
@@ -218,7 +268,10 @@ class NonidealSpec(Section):
     )
 
     def _check(self) -> None:
-        if 0 < self.drift_time < self.drift_t0:
+        object.__setattr__(
+            self, "model_params", number_table(self.model_params, "nonideal.model_params")
+        )
+        if self.model == "generic" and 0 < self.drift_time < self.drift_t0:
             raise self.error(
                 "drift_time",
                 f"must be 0 (no drift) or >= nonideal.drift_t0 ({self.drift_t0!r} s), "
@@ -237,6 +290,12 @@ class NonidealSpec(Section):
                     f"makes 1 + {key} (temperature - temperature_ref) <= 0: a non-positive "
                     f"{'conductance' if key == 'tc_device' else 'resistance'}",
                 )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table as plain TOML-shaped data (``model_params`` as a table)."""
+        data = super().to_dict()
+        data["model_params"] = dict(self.model_params)
+        return data
 
     @property
     def is_off(self) -> bool:

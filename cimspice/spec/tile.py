@@ -30,6 +30,7 @@ from cimspice.model_cards import (
     resolve_model_file,
 )
 from cimspice.spec.base import Sections
+from cimspice.spec.charge import ChargeSpec, InputMode
 from cimspice.spec.fields import (
     Section,
     at_least,
@@ -72,9 +73,14 @@ class CellKind(enum.StrEnum):
     ONE_S_ONE_R = "1S1R"
     """A memristor in series with a two-terminal threshold selector (see
     :class:`SelectorSpec`)."""
+    ONE_C = "1C"
+    """A charge-domain cell: a weight bit (SRAM-like, modelled as switches) and a coupling
+    capacitor onto the column line (see :class:`~cimspice.spec.charge.ChargeSpec`)."""
 
 
-IMPLEMENTED_CELLS = frozenset({CellKind.PASSIVE, CellKind.ONE_T_ONE_R, CellKind.ONE_S_ONE_R})
+IMPLEMENTED_CELLS = frozenset(
+    {CellKind.PASSIVE, CellKind.ONE_T_ONE_R, CellKind.ONE_S_ONE_R, CellKind.ONE_C}
+)
 """The cells the netlists and engines implement."""
 
 
@@ -157,7 +163,8 @@ class ArraySpec(Section):
     cell: CellKind = param(
         CellKind.PASSIVE,
         doc='The cell at each crossing. "0T1R": a passive memristor; "1T1R": with an NMOS '
-        'access transistor (see [access]); "1S1R": with a selector (see [selector]).',
+        'access transistor (see [access]); "1S1R": with a selector (see [selector]); '
+        '"1C": a charge-domain cell, a weight bit and a coupling capacitor (see [charge]).',
         noun="cell",
     )
 
@@ -499,6 +506,40 @@ def _is_1s1r(spec: TileSpec) -> bool:
     return spec.array.cell == CellKind.ONE_S_ONE_R
 
 
+def _is_1c(spec: TileSpec) -> bool:
+    return spec.array.cell == CellKind.ONE_C
+
+
+def _check_charge_tile(spec: TileSpec) -> None:
+    """The rules a charge-domain (1C) tile sets on the other tables (keys it does not model
+    must stay at their defaults, so that nothing given is silently ignored)."""
+    for name in ("wire", "readout"):
+        table = getattr(spec, name)
+        for key, default in type(table).defaults().items():
+            value = getattr(table, key)
+            if value != default and (name == "wire" or key in ("kind", "r_in", "adc_bits")):
+                what = (
+                    "the column's capacitance is charge.c_par"
+                    if name == "wire"
+                    else "its readout is the column ADC of [charge] (charge.adc_bits)"
+                )
+                raise type(table).error(
+                    key,
+                    f"is not used by a charge-domain (1C) tile ({what}); leave it at "
+                    f"{default!r}, got {value!r}",
+                )
+    if spec.driver.dac_signed:
+        raise DriverSpec.error(
+            "dac_signed", "a charge-domain (1C) tile's inputs are unipolar ([0, v_read])"
+        )
+    if spec.charge.input_mode == InputMode.BIT_SERIAL and spec.driver.dac_bits == 0:
+        raise DriverSpec.error(
+            "dac_bits",
+            'bit-serial inputs (charge.input_mode = "bit-serial") need driver.dac_bits >= 1 '
+            '(one MAC cycle per bit), or set charge.input_mode = "multi-level"',
+        )
+
+
 @dataclass(frozen=True)
 class TileSpec(Sections):
     """One crossbar tile's circuit: array, wires, drivers, readout, devices.
@@ -533,6 +574,11 @@ class TileSpec(Sections):
         doc="The selector of 1S1R cells.",
         hash=when(_is_1s1r, "the cell is 1S1R"),
     )
+    charge: ChargeSpec = section(
+        ChargeSpec,
+        doc="The charge-domain cell, its switches, phases and ADC (1C cells).",
+        hash=when(_is_1c, "the cell is 1C"),
+    )
     source: Path | None = field(default=None, compare=False, kw_only=True)
     cards: ModelCards | None = field(default=None, compare=False, repr=False, kw_only=True)
 
@@ -542,6 +588,8 @@ class TileSpec(Sections):
             if not isinstance(self.source, str | os.PathLike):
                 raise SpecError(f"source must be a path or None, got {self.source!r}")
             object.__setattr__(self, "source", Path(self.source))
+        if self.array.cell == CellKind.ONE_C:
+            _check_charge_tile(self)
 
     @property
     def tile(self) -> TileSpec:
@@ -569,6 +617,11 @@ class TileSpec(Sections):
             and self.array.cell == CellKind.PASSIVE
             and self.readout.kind == ReadoutKind.IDEAL
         )
+
+    @property
+    def is_charge(self) -> bool:
+        """Whether the tile computes in the charge domain (1C cells, see ``[charge]``)."""
+        return self.array.cell == CellKind.ONE_C
 
     @property
     def has_tia(self) -> bool:

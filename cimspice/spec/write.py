@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from cimspice.errors import SpecError
 from cimspice.model_cards import check_spice_name
 from cimspice.spec.fields import (
     Check,
@@ -23,6 +22,7 @@ from cimspice.spec.fields import (
     at_least,
     finite,
     nonneg,
+    number_table,
     param,
     positive,
     printable_path,
@@ -119,7 +119,9 @@ class WriteSpec(Section):
     def _check(self) -> None:
         if not check_spice_name(self.model):
             raise self.error("model", f"must be a model name, got {self.model!r}")
-        object.__setattr__(self, "model_params", _model_params(self.model_params))
+        object.__setattr__(
+            self, "model_params", number_table(self.model_params, "write.model_params")
+        )
         if not self.state_max > self.state_min or not math.isfinite(
             self.state_max - self.state_min
         ):
@@ -130,20 +132,3 @@ class WriteSpec(Section):
         data = super().to_dict()
         data["model_params"] = dict(self.model_params)
         return data
-
-
-def _model_params(raw: Any) -> tuple[tuple[str, float], ...]:
-    """``write.model_params`` (a table or (name, value) pairs) as sorted pairs of floats."""
-    try:
-        items = raw.items() if isinstance(raw, Mapping) else raw
-        pairs = sorted((str(k), v) for k, v in items)
-    except (TypeError, ValueError):
-        raise SpecError("must be a table of numbers", key="write.model_params") from None
-    for name, value in pairs:
-        if not check_spice_name(name) or isinstance(value, bool):
-            raise SpecError(f"{name!r} must name a number", key="write.model_params")
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            raise SpecError(
-                f"must be a finite number, got {value!r}", key=f"write.model_params.{name}"
-            )
-    return tuple((k, float(v)) for k, v in pairs)

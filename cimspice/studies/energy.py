@@ -15,7 +15,9 @@ layer on its :class:`Unit` and adds up what the layer's MVMs cost, with the figu
   spec's ADC bits, or the cost model's default without an ADC); **digital**: one add per
   used column (recombining slices, column pairs and partial sums), one multiply per output
   (the phase's weight and the layer's scale), and, when the layer is column-calibrated, one
-  add and one multiply per output;
+  add and one multiply per output; with per-column drift compensation, one multiply per used
+  column (a global or reference-column gain folds into the per-output multiply). Measuring
+  the drift gains is a one-off cost per refresh (:meth:`MeteredMatMul.drift_calibration`);
 - ``sram``: an all-digital SRAM compute-in-memory macro, exact (full-precision arithmetic),
   ``cost.sram_cim_mac`` per MAC;
 - ``digital``: a digital MAC unit, exact, ``cost.digital_mac`` per MAC.
@@ -36,6 +38,7 @@ from cimspice.compensation.column_calibration import ColumnCalibration
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
 from cimspice.mapping.encoding import encode_inputs
 from cimspice.mapping.matmul import HardwareMatMul
+from cimspice.spec import DriftCompensation
 
 __all__ = ["LayerEnergy", "MeteredMatMul", "Unit"]
 
@@ -124,12 +127,48 @@ class MeteredMatMul:
         fan_out = layer.tiling.shape[1]
         for phase in phases:
             squared = phase.voltages * phase.voltages
-            for slot, tile in zip(layer.tiling.tiles, layer.programmed, strict=True):
+            for k, (slot, tile) in enumerate(
+                zip(layer.tiling.tiles, layer.programmed, strict=True)
+            ):
                 row_g = tile.conductances[: slot.used_rows].sum(axis=1)
                 meter.array += self.cost.t_read * float(np.sum(squared[:, slot.rows] @ row_g))
                 meter.add_converters(n * slot.used_cols * e_adc, n * slot.used_rows * e_dac)
                 meter.digital += n * slot.used_cols * self.cost.digital_add
+                if layer.column_gains and layer.column_gains[k] is not None:
+                    meter.digital += n * slot.used_cols * self.cost.digital_mult
             meter.digital += n * fan_out * self.cost.digital_mult
+
+    def drift_calibration(self, index: int) -> float:
+        """Joule, one-off: measuring layer ``index``'s drift compensation gains once (at
+        each read time they are refreshed), by ``nonideal.drift_compensation_kind``.
+
+        *global* and *column*: one all-``v_read`` input on every tile (every used word line's
+        DAC, every used column's ADC, the cells' ``t_read v_read^2 sum G``) and one divide
+        (costed as a multiply) per tile or per used column; *reference*: the reference
+        column alone (the used word lines' DACs, one ADC, its cells, taken at the window's
+        mean conductance), one divide per tile. 0 without drift compensation.
+        """
+        hw = self.hardware
+        spec = hw.spec
+        if not spec.nonideal.drift_compensation:
+            return 0.0
+        kind = spec.nonideal.drift_compensation_kind
+        layer = hw.layers[index]
+        v2 = spec.driver.v_read**2
+        e_adc, e_dac = self.cost.adc_energy(spec), self.cost.dac_energy(spec)
+        mid = 0.5 * (spec.device.g_min + spec.device.g_max)
+        total = 0.0
+        for slot, tile in zip(layer.tiling.tiles, layer.programmed, strict=True):
+            total += slot.used_rows * e_dac
+            if kind == DriftCompensation.REFERENCE:
+                total += self.cost.t_read * v2 * mid * slot.used_rows + e_adc
+                total += self.cost.digital_mult
+                continue
+            cells = tile.conductances[: slot.used_rows, : slot.used_cols]
+            total += self.cost.t_read * v2 * float(cells.sum()) + slot.used_cols * e_adc
+            divides = slot.used_cols if kind == DriftCompensation.COLUMN else 1
+            total += divides * self.cost.digital_mult
+        return total
 
     def total(self) -> EnergyBreakdown:
         """Every layer's energy added up; ``macs`` is the MACs of all layers."""

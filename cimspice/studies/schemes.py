@@ -57,6 +57,7 @@ from cimspice.nn.model import Model, measure_input_ranges
 from cimspice.spec import CrossbarSpec
 from cimspice.studies.energy import MeteredMatMul, Unit
 from cimspice.studies.sweeps import with_value
+from cimspice.surrogate.model import TileSurrogate
 
 __all__ = [
     "NetworkCase",
@@ -259,6 +260,8 @@ def run_case(
     cost: CostModel | None = None,
     batch_size: int = 1000,
     predistorter: TileTransform | None = None,
+    surrogate: TileSurrogate | None = None,
+    mode: str = "accurate",
 ) -> SchemeOutcome:
     """Evaluate ``model`` (trained for ``case.hardware_aware``) on ``case``.
 
@@ -275,6 +278,9 @@ def run_case(
         batch_size: samples per forward batch.
         predistorter: the transform of ``case.predistort`` (default: a fresh
             :func:`predistort_transform`; pass one to reuse its solutions across cases).
+        surrogate: a calibrated surrogate of ``case.spec``'s tile (default: the spec's
+            nominal model, which exists for passive linear tiles only).
+        mode: the surrogate's mode on nonlinear tiles (``"accurate"`` or ``"fast"``).
 
     Raises:
         InputError: no samples, or as many labels as samples.
@@ -286,6 +292,8 @@ def run_case(
     hardware = HardwareMatMul(
         case.spec,
         engine=engine,
+        surrogate=surrogate,
+        mode=mode,
         input_ranges=measure_input_ranges(model, calibration),
         tile_transform=(predistorter or predistort_transform()) if case.predistort else None,
     )

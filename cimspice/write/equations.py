@@ -14,32 +14,45 @@ import numpy as np
 
 from cimspice.errors import InputError
 
-__all__ = ["Q_OVER_K", "current", "integrate", "rates"]
+__all__ = ["Q_OVER_K", "current", "currents", "integrate", "rates"]
+
+Values = float | np.ndarray
+"""A number, or an array of them (one per device, per time...)."""
 
 Q_OVER_K = 1.602176634e-19 / 1.380649e-23
 """Kelvin per volt: the elementary charge over Boltzmann's constant (SI 2019 exact values)."""
 
 
-def _bound(distance: np.ndarray | float, delta: float) -> np.ndarray:
+def _bound(distance: Values, delta: Values) -> np.ndarray:
     return np.tanh(np.maximum(distance, 0.0) / delta)
+
+
+def currents(name: str, p: Mapping[str, Values], v: Values, state: Values) -> np.ndarray:
+    """Ampere through the devices, element-wise over broadcast arrays (``v = v(p, n)``,
+    ``state`` the state node's value; any parameter may be an array too, one per device)."""
+    if name == "stanford":
+        g = np.clip(state, p["gap_min"], p["gap_max"])
+        return np.asarray(p["i0"] * np.exp(-g / p["g0"]) * np.sinh(np.divide(v, p["v0"])))
+    if name == "vteam":
+        x = np.clip(state, 0.0, 1.0)
+        return np.asarray(
+            np.divide(v, p["r_on"] * np.exp(np.log(np.divide(p["r_off"], p["r_on"])) * x))
+        )
+    raise InputError(f"no reference equations for dynamic model {name!r}")
 
 
 def current(name: str, p: Mapping[str, float], v: float, state: float) -> float:
     """Ampere through the device (``v = v(p, n)``, ``state`` its state node's value)."""
-    if name == "stanford":
-        g = min(max(state, p["gap_min"]), p["gap_max"])
-        return float(p["i0"] * np.exp(-g / p["g0"]) * np.sinh(v / p["v0"]))
-    if name == "vteam":
-        x = min(max(state, 0.0), 1.0)
-        return float(v / (p["r_on"] * np.exp(np.log(p["r_off"] / p["r_on"]) * x)))
-    raise InputError(f"no reference equations for dynamic model {name!r}")
+    return float(currents(name, p, v, state))
 
 
-def rates(name: str, p: Mapping[str, float], v: float, y: np.ndarray) -> np.ndarray:
+def rates(name: str, p: Mapping[str, Values], v: Values, y: np.ndarray) -> np.ndarray:
     """d/dt of the model's states ``y`` at ``v = v(p, n)``: ``[gap (nm), T - t0 (K)]`` for
-    ``"stanford"``, ``[x]`` for ``"vteam"`` (per second)."""
+    ``"stanford"``, ``[x]`` for ``"vteam"`` (per second). Element-wise: ``y`` is
+    ``(n_states, ...)`` and ``v`` and the parameters broadcast against ``y[0]``; the result
+    has ``y``'s shape."""
     if name == "stanford":
-        gap, dt = float(y[0]), float(y[1])
+        gap, dt = y[0], y[1]
         temp = p["t0"] + dt
         gamma = p["gamma0"] - p["beta"] * (gap / p["g1"]) ** 3
         field = gamma * p["a0"] / p["tox"] * v * Q_OVER_K / temp
@@ -50,14 +63,15 @@ def rates(name: str, p: Mapping[str, float], v: float, y: np.ndarray) -> np.ndar
             p["gap_max"] - gap, p["delta"]
         )
         dgap = -p["vel0"] * 1e9 * (generation - recombination)  # m/s -> nm/s
-        power = abs(v * current(name, p, v, gap))
+        power = np.abs(np.multiply(v, currents(name, p, v, gap)))
         ddt = power / p["cth"] - dt / p["tau_th"]
-        return np.array([dgap, ddt])
+        return np.stack(np.broadcast_arrays(dgap, ddt)).astype(float)
     if name == "vteam":
-        x = float(y[0])
-        off = p["k_off"] / p["d"] * max(v / p["v_off"] - 1, 0.0) ** p["alpha_off"]
-        on = p["k_on"] / p["d"] * max(v / p["v_on"] - 1, 0.0) ** p["alpha_on"]
-        return np.array([off * _bound(1 - x, p["delta"]) + on * _bound(x, p["delta"])])
+        x = y[0]
+        off = p["k_off"] / p["d"] * np.maximum(np.divide(v, p["v_off"]) - 1, 0.0) ** p["alpha_off"]
+        on = p["k_on"] / p["d"] * np.maximum(np.divide(v, p["v_on"]) - 1, 0.0) ** p["alpha_on"]
+        rate = off * _bound(1 - x, p["delta"]) + on * _bound(x, p["delta"])
+        return np.asarray(rate, dtype=float)[None]
     raise InputError(f"no reference equations for dynamic model {name!r}")
 
 

@@ -1,0 +1,106 @@
+"""Writes notebooks/07_dynamics.ipynb (run from the repository root); outputs are left
+empty, the test suite executes the notebook."""
+
+from _notebook import code, write
+from nbformat.v4 import new_markdown_cell
+
+cells = [
+    new_markdown_cell(
+        "# Device dynamics and read noise as a resource\n\n"
+        "Two uses of what is otherwise an error: the switching dynamics of a memristor as "
+        "the memory and nonlinearity of a **reservoir computer**, and its **read noise** as "
+        "the random source of stochastic inference. Small settings, so that the notebook runs "
+        "in under a minute; `benchmarks/bench_reservoir.py` runs the full-size tables "
+        "(BENCHMARKS.md)."
+    ),
+    new_markdown_cell(
+        "## A reservoir of VTEAM memristors on NARMA-10\n\n"
+        "Each device gets, for every time step, the last 12 inputs as voltage pulses (4 of "
+        "them, at random positions, each scaled by its own random mask: "
+        "`cimspice.dynamics.reservoir`); its conductance read afterwards is one feature, and a "
+        "ridge readout is trained on them. The device states are integrated from the VTEAM "
+        "equations (`cimspice.write.equations`, the ones checked against ngspice). Beside it: "
+        "an echo-state network of as many units (tuned on the validation split) and linear "
+        "regression on delayed inputs."
+    ),
+    code(
+        """
+        from pathlib import Path
+
+        import numpy as np
+        from IPython.display import Image, display
+
+        from cimspice.dynamics.comparison import NARMA_RANGE, narma_table
+        from cimspice.plots import save_figure
+        from cimspice.plots.dynamics import plot_prediction
+
+        out = Path("out/notebook06")
+        out.mkdir(parents=True, exist_ok=True)
+        table = narma_table(30, steps=1600, train=800, val=380)
+        print(table.format())
+        fig = plot_prediction(
+            table.target,
+            {r.name: r.prediction for r in table.rows[:3]},
+            caption="NARMA-10, 30 features, seed 0; VTEAM (write.equations)",
+        )
+        display(Image(save_figure(fig, out / "narma_prediction.png")))
+        """
+    ),
+    new_markdown_cell(
+        "## One device's trajectory: numpy against ngspice\n\n"
+        "The same 12-slot pulse train on one device, as a write program in ngspice "
+        "(`cimspice.write.run`) and through the reservoir's Runge-Kutta integrator."
+    ),
+    code(
+        """
+        from cimspice.dynamics.reservoir import (
+            DeviceReservoir,
+            integrate_pulses,
+            pulse_program,
+            reservoir_spec,
+        )
+        from cimspice.dynamics.tasks import narma10
+        from cimspice.write.run import run_program
+
+        u, _ = narma10(50, 0)
+        reservoir = DeviceReservoir(reservoir_spec(8))
+        a = reservoir.amplitudes(u, NARMA_RANGE)[30, 0]
+        one = reservoir_spec(1)
+        x0 = reservoir.reset_state()
+        program = pulse_program(one, reservoir.model, a, reservoir.encoding)
+        spice = run_program(one, program, np.full((1, 1), x0), reltol=1e-7, progress=False)
+        ours = integrate_pulses(
+            reservoir.model, a, x0, reservoir.encoding, factors=reservoir.factors[0], keep=True
+        )
+        print("pulse amplitudes (V):", np.round(a, 3))
+        print("state after each slot, ngspice:", np.round(spice.states[::2, 0, 0], 4))
+        print("largest difference:", float(np.max(np.abs(ours - spice.states[::2, 0, 0]))))
+        """
+    ),
+    new_markdown_cell(
+        "## Read noise as a sampler\n\n"
+        "The digits MLP on 64x64 tiles with 30% read noise, read 10 times: the mean of the "
+        "softmax is a predictive distribution. The hardware sampler (the network through "
+        "`HardwareMatMul`) against the software sampler (each mapped cell's conductance "
+        "perturbed in numpy) and the deterministic network; the reliability diagram shows "
+        "confidence against accuracy."
+    ),
+    code(
+        """
+        from cimspice.dynamics.stochastic import calibration_bins, compare_samplers
+        from cimspice.nn.zoo import builtin_model
+        from cimspice.plots.dynamics import plot_reliability
+        from cimspice.spec import spec_from_dict
+
+        model, data = builtin_model("digits-mlp")
+        spec = spec_from_dict({"array": {"rows": 64, "cols": 64}, "nonideal": {"read_noise": 0.3}})
+        c = compare_samplers(model, data.x_test[:200], data.y_test[:200], spec, reads=10)
+        print(c.format())
+        bins = {k: calibration_bins(p, c.labels) for k, p in c.probs.items()}
+        fig = plot_reliability(bins, caption="digits-mlp, 64x64 ideal tiles, read noise 0.3")
+        display(Image(save_figure(fig, out / "reliability.png")))
+        """
+    ),
+]
+
+write(cells, "notebooks/07_dynamics.ipynb")
