@@ -83,7 +83,12 @@ def _cmd_netlist(args: argparse.Namespace) -> None:
     with plan:
         g = load_array(args.conductances, "conductances") if args.conductances else None
         v = load_array(args.inputs, "inputs") if args.inputs else None
-        text = render(spec, g, v, save_nodes=args.save_nodes)
+        if spec.is_charge:  # weight bits and line levels: the MAC-cycle transient
+            from cimspice.charge.deck import render_charge
+
+            text = render_charge(spec, g, v)
+        else:
+            text = render(spec, g, v, save_nodes=args.save_nodes)
         with atomic_output(plan.stage(args.output), "w") as handle:
             handle.write(text)
 
@@ -327,8 +332,17 @@ def build_parser() -> argparse.ArgumentParser:
         "gives a .dc deck with one sweep point per input vector.",
     )
     p.add_argument("spec", metavar="SPEC", help=_SPEC_HELP)
-    p.add_argument("--conductances", metavar="G.npy", help="conductances, siemens, (rows, cols)")
-    p.add_argument("--inputs", metavar="V.npy", help="inputs, volts, (batch, rows) or (rows,)")
+    p.add_argument(
+        "--conductances",
+        metavar="G.npy",
+        help="conductances, siemens, (rows, cols); a charge-domain (1C) tile: weight bits",
+    )
+    p.add_argument(
+        "--inputs",
+        metavar="V.npy",
+        help="inputs, volts, (batch, rows) or (rows,); a 1C tile: line levels, one MAC cycle "
+        "per row",
+    )
     p.add_argument(
         "--save-nodes",
         action=argparse.BooleanOptionalAction,

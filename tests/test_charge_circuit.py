@@ -120,7 +120,7 @@ def test_ktc_noise_of_the_reset_switch():
     # trnoise's linear interpolation takes ~(1/20)/6 ~ 0.8 % off the variance (0.4 % off the
     # std). r_reset is 1000 r_on so that the bottom plates are AC ground for the reset noise
     # (the drivers are noiseless; otherwise the column sees less than C_T). The deck is
-    # linear, so reltol 1e-3 (for speed) leaves the noise-free part exact (checked below by
+    # linear, so a noise deck's reltol 1e-3 leaves the noise-free part exact (checked below by
     # the mean).
     rows, cols, c_par = 4, 160, 4e-15
     spec = charge_spec(
@@ -134,7 +134,7 @@ def test_ktc_noise_of_the_reset_switch():
         t_share=2e-9,
     )
     bits, x = draw(rows, cols, cycles=4)
-    run = run_cycles(spec, bits, x, noise=NoiseOptions(seed=3), reltol=1e-3)
+    run = run_cycles(spec, bits, x, noise=NoiseOptions(seed=3))  # reltol: NOISE_RELTOL
     noise = run.v_col - shared_voltage(run.caps, bits, x, c_par)
     c_total = column_capacitance(run.caps, c_par)
     assert c_total == pytest.approx(np.full(cols, 20e-15), rel=1e-12)

@@ -101,3 +101,99 @@ def test_engine_refuses_what_it_cannot_run():
     with pytest.raises(InputError, match="surrogate must be"):
         ChargeEngine(surrogate="fast")
     assert isinstance(nominal(spec_of()), ChargeSurrogate)
+
+
+@pytest.mark.ngspice
+def test_engine_noise_in_ngspice_is_the_reset_switches_thermal_noise():
+    # noise=True on the ngspice backend puts trnoise on the reset switches (test_charge_circuit
+    # checks its statistics); here: it is there (outputs move by ~sqrt(kT/C_T)), each run
+    # draws anew, and a reset too short to settle it is refused by name.
+    spec = spec_from_dict(
+        {
+            "array": {"rows": 4, "cols": 40, "cell": "1C"},
+            "charge": {
+                "input_mode": "multi-level",
+                "r_on": 100.0,
+                "r_reset": 1e5,
+                "c_cell": 4e-15,
+                "c_par": 4e-15,
+                "t_reset": 20e-9,
+            },
+        }
+    )
+    bits = np.ones((4, 40))
+    x = np.full((1, 4), 0.1)
+    tile = ChargeEngine(noise=True, seed=5).program(spec, bits)
+    a, b = tile.run(x).v_out, tile.run(x).v_out
+    exact = 4e-15 * 4 * 0.1 / 20e-15
+    sigma = float(ktc_noise_std(20e-15))
+    # 40 columns: the std of 40 Gaussian draws is within 35 % of sigma but for ~1e-4 of runs
+    assert 0.65 * sigma < np.std(a - exact) < 1.35 * sigma
+    assert not np.array_equal(a, b)
+    short = spec.replace({"charge.t_reset": 1e-9})
+    with pytest.raises(InputError, match="t_reset"):
+        ChargeEngine(noise=True).program(short, bits).run(x)
+
+
+@pytest.mark.ngspice
+def test_simulate_command_runs_a_charge_tile(tmp_path):
+    from cimspice.charge.capacitors import cell_capacitances
+    from cimspice.cli import main
+
+    spec_file = tmp_path / "c.toml"
+    spec_file.write_text(
+        '[array]\nrows = 6\ncols = 3\ncell = "1C"\n[driver]\ndac_bits = 2\n'
+        "[charge]\nc_par = 2e-15\n"
+    )
+    rng = np.random.default_rng(3)
+    bits = rng.integers(0, 2, (6, 3)).astype(float)
+    v = np.rint(rng.uniform(0, 0.2, (2, 6)) / 0.2 * 3) / 3 * 0.2  # on the DAC's levels
+    np.save(tmp_path / "b.npy", bits)
+    np.save(tmp_path / "v.npy", v)
+    out = tmp_path / "r.npz"
+    args = ["simulate", str(spec_file), "--conductances", str(tmp_path / "b.npy")]
+    args += ["--inputs", str(tmp_path / "v.npy"), "--engine", "charge", "-o", str(out)]
+    assert main(args) == 0
+    spec = spec_from_dict(
+        {
+            "array": {"rows": 6, "cols": 3, "cell": "1C"},
+            "driver": {"dac_bits": 2},
+            "charge": {"c_par": 2e-15},
+        }
+    )
+    caps = cell_capacitances(spec)
+    with np.load(out) as data:
+        # bit-serial (2 cycles per vector) recombined: the multi-level swing, to 1e-6
+        expected = shared_voltage(caps, bits, v, 2e-15)
+        assert np.abs(data["v_out"] - expected).max() <= 1e-6 * np.abs(expected).max()
+        # "currents" of a charge tile: the coupled charge v_out * C_T (coulomb)
+        assert data["currents"] == pytest.approx(data["v_out"] * column_capacitance(caps, 2e-15))
+
+
+@pytest.mark.ngspice
+def test_netlist_command_writes_the_mac_cycle_deck(tmp_path):
+    from cimspice.charge.run import run_cycles
+    from cimspice.cli import main
+    from cimspice.engines.ngspice import run_deck
+
+    spec_file = tmp_path / "c.toml"
+    spec_file.write_text(
+        '[array]\nrows = 4\ncols = 2\ncell = "1C"\n[charge]\ninput_mode = "multi-level"\n'
+    )
+    bits = np.array([[1, 0], [1, 1], [0, 1], [1, 1]], dtype=float)
+    v = np.array([[0.1, 0.2, 0.05, 0.15]])
+    np.save(tmp_path / "b.npy", bits)
+    np.save(tmp_path / "v.npy", v)
+    out = tmp_path / "deck.cir"
+    args = ["netlist", str(spec_file), "--conductances", str(tmp_path / "b.npy")]
+    assert main([*args, "--inputs", str(tmp_path / "v.npy"), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert ".tran" in text and "1 MAC cycle(s)" in text
+    # the written deck is the one run_cycles runs: ngspice gives the same column voltages
+    arrays, _, _ = run_deck(text, {"time": ["time"], "c": ["v(c0)", "v(c1)"]})
+    spec = spec_from_dict(
+        {"array": {"rows": 4, "cols": 2, "cell": "1C"}, "charge": {"input_mode": "multi-level"}}
+    )
+    t_sample = spec.charge.t_reset + 2 * spec.charge.t_edge + spec.charge.t_share
+    sampled = [np.interp(t_sample, arrays["time"][0], w) for w in arrays["c"]]
+    assert sampled == pytest.approx(run_cycles(spec, bits, v).v_col[0], abs=1e-12)

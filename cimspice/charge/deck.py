@@ -26,6 +26,7 @@ from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, CrossbarSpec, SwitchKind
 
 __all__ = [
     "DEFAULT_RELTOL",
+    "NOISE_RELTOL",
     "R_OFF",
     "TRANSISTOR_RELTOL",
     "ChargeDeck",
@@ -33,6 +34,7 @@ __all__ = [
     "build_charge_deck",
     "check_bits",
     "check_levels",
+    "render_charge",
 ]
 
 DEFAULT_RELTOL = 1e-6
@@ -46,6 +48,10 @@ by < 25 uV (of a ~15 mV injection offset) from 1e-6, at ~4x fewer BSIM4 evaluati
 R_OFF = 1e15
 """Ohm: an open ideal switch (a column's charge leaks ``1e-10`` of itself in 1 ns at 1 fF...
 ``t / (R_OFF C)``)."""
+NOISE_RELTOL = 1e-3
+"""ngspice's reltol in noise decks: the time step is held at the noise step anyway, and the
+deck is linear, so the noise-free part stays exact (tests/test_charge_circuit.py checks the
+noise's mean); at 1e-6 the switch events of a noise deck can stall ngspice's step control."""
 NOISE_STEPS_PER_TAU = 20
 """Noise samples per reset time constant ``r_reset * C_T``: trnoise interpolates its samples
 linearly, which takes ~(step / tau) / 6 of the variance off the filtered noise."""
@@ -185,8 +191,9 @@ def build_charge_deck(
         caps: F, ``(rows, cols)``: the cell capacitors (see
             :func:`~cimspice.charge.capacitors.cell_capacitances`).
         noise: the reset switches' thermal noise (ideal switches only), or ``None``.
-        reltol: ngspice's relative tolerance (default :data:`DEFAULT_RELTOL`, or
-            :data:`TRANSISTOR_RELTOL` with transistor switches).
+        reltol: ngspice's relative tolerance (default :data:`DEFAULT_RELTOL`;
+            :data:`TRANSISTOR_RELTOL` with transistor switches, :data:`NOISE_RELTOL` with
+            noise).
 
     Raises:
         InputError: a tile that is not 1C, bad bits, levels or capacitors, noise with
@@ -210,7 +217,10 @@ def build_charge_deck(
         raise InputError(f"capacitors must be finite and > 0, shape ({rows}, {cols})")
     transistor = ch.switch == SwitchKind.TRANSISTOR
     if reltol is None:
-        reltol = TRANSISTOR_RELTOL if transistor else DEFAULT_RELTOL
+        if noise is not None:
+            reltol = NOISE_RELTOL
+        else:
+            reltol = TRANSISTOR_RELTOL if transistor else DEFAULT_RELTOL
     if not (0 < reltol < 1e-2):
         raise InputError(f"reltol must be in (0, 0.01), got {reltol!r}")
     context: dict[str, object] = {
@@ -229,6 +239,10 @@ def build_charge_deck(
         "vntol": "1e-9" if transistor else "1e-12",
         "v_gate": repr(ch.v_gate),
         "v_threshold": repr(ch.v_gate / 2),
+        # a switch without hysteresis chatters when it closes onto a node at its own
+        # voltage (ngspice: "timestep too small"); +-10 % of the clock swing stays inside
+        # the edges, so the clocks remain non-overlapping
+        "v_hysteresis": repr(ch.v_gate / 10),
         "r_on": repr(ch.r_on),
         "r_reset": repr(ch.r_reset),
         "r_off": repr(R_OFF),
@@ -315,3 +329,20 @@ def build_charge_deck(
         cycle_starts=starts,
         column_nodes=tuple(f"c{j}" for j in range(cols)),
     )
+
+
+def render_charge(
+    spec: CrossbarSpec, bits: np.ndarray | None = None, levels: np.ndarray | None = None
+) -> str:
+    """The deck text of ``spec``'s 1C tile (what ``cimspice netlist`` writes for it): weight
+    ``bits`` (default: every cell 1), line ``levels`` (V, ``(cycles, rows)``; default: one
+    cycle with every line at ``driver.v_read``), the spec's capacitor draw.
+
+    Raises:
+        InputError: see :func:`build_charge_deck`.
+    """
+    from cimspice.charge.capacitors import cell_capacitances
+
+    b = np.ones((spec.rows, spec.cols)) if bits is None else bits
+    x = np.full((1, spec.rows), spec.driver.v_read) if levels is None else levels
+    return build_charge_deck(spec, b, x, cell_capacitances(spec)).text

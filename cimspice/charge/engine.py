@@ -47,9 +47,11 @@ class ChargeOptions:
     Attributes:
         surrogate: a calibrated :class:`ChargeSurrogate`, ``"nominal"`` (ideal charge
             sharing with the tile's capacitors), or ``None``: every cycle in ngspice.
-        noise: add the kT/C noise of the reset switches (surrogate: the analytical term;
-            ngspice: not available, the deck's noise runs are :func:`run_cycles`'s).
-        seed: the noise stream's seed.
+        noise: add the kT/C noise of the reset switches: on a surrogate the analytical term,
+            in ngspice the switches' thermal noise (``trnoise``; ideal switches and a reset
+            phase of >= 10 time constants only, see :class:`~cimspice.charge.deck.NoiseOptions`).
+        seed: the noise stream's seed (ngspice: each run's noise seed is ``seed + 1`` plus
+            the number of earlier runs of the tile).
         timeout_s: seconds an ngspice run may take.
     """
 
@@ -59,6 +61,8 @@ class ChargeOptions:
     timeout_s: float = 600.0
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**31 - 2**20):
+            raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
         if not (
             self.surrogate is None
             or self.surrogate == "nominal"
@@ -93,6 +97,7 @@ class ChargeTile:
     prepare_s: float = 0.0
     caps: np.ndarray = dataclasses.field(init=False)
     _rng: np.random.Generator = dataclasses.field(init=False)
+    _runs: int = dataclasses.field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.caps = cell_capacitances(self.spec)
@@ -123,10 +128,20 @@ class ChargeTile:
         model = self._model()
         c_par = self.spec.charge.c_par
         if model is None:
+            from cimspice.charge.deck import NoiseOptions
             from cimspice.charge.run import run_cycles
 
+            noise = None
+            if self.options.noise:
+                noise = NoiseOptions(seed=self.options.seed + 1 + self._runs)
+            self._runs += 1
             run = run_cycles(
-                self.spec, self.bits, lines, caps=self.caps, timeout_s=self.options.timeout_s
+                self.spec,
+                self.bits,
+                lines,
+                caps=self.caps,
+                noise=noise,
+                timeout_s=self.options.timeout_s,
             )
             return run.v_col - self.spec.charge.v_reset, run.energy
         rng = self._rng if self.options.noise else None

@@ -1,4 +1,4 @@
-"""Writes notebooks/06_charge.ipynb (run from the repository root); outputs are left empty,
+"""Writes notebooks/08_charge.ipynb (run from the repository root); outputs are left empty,
 the test suite executes the notebook."""
 
 from _notebook import code, write
@@ -31,7 +31,7 @@ cells = [
         from cimspice.plots import plot_error_histogram, plot_parity, save_figure
         from cimspice.spec import spec_from_dict
 
-        out = Path("out/notebook06")
+        out = Path("out/notebook08")
         out.mkdir(parents=True, exist_ok=True)
         spec = spec_from_dict(
             {
@@ -114,4 +114,4 @@ cells = [
         """
     ),
 ]
-write(cells, "notebooks/06_charge.ipynb")
+write(cells, "notebooks/08_charge.ipynb")
