@@ -42,8 +42,8 @@ cells = [
         y_train, y_test = torch.from_numpy(data.y_train), torch.from_numpy(data.y_test)
 
 
-        model = small_resnet(in_channels=1, channels=16, blocks=2, classes=10)
-        fit(model, x_train, y_train, epochs=15, lr=5e-3)
+        model = small_resnet(in_channels=1, channels=8, blocks=2, classes=10)
+        fit(model, x_train, y_train, epochs=10, lr=1e-2)
         print(f"exact accuracy: {accuracy(model, x_test, y_test):.4f}")
         """
     ),
@@ -72,8 +72,8 @@ cells = [
     ),
     code(
         """
-        times = [1.0, 60.0, 3600.0, 86400.0, 30 * 86400.0, 365 * 86400.0]
-        seeds = (0, 1, 2)
+        times = [1.0, 3600.0, 86400.0, 365 * 86400.0]
+        seeds = (0, 1)
         table = accuracy_over_time(analog, x_test, y_test, times, seeds)  # (times, seeds)
         for t, row in zip(times, table, strict=True):
             print(f"{t:>12.0f} s: {row.mean():.4f} +- {row.std(ddof=1):.4f}")
@@ -92,12 +92,13 @@ cells = [
     new_markdown_cell(
         "Fine-tuning through the tiles (`cimspice.torch.training.fit` on the converted model: "
         "every step's forward pass is the evaluation's, a fresh device seed each step) and the "
-        "accuracy a day after programming, against the plain model's."
+        "accuracy a day after programming, against the plain model's (one pass over 400 "
+        "training images, to keep the notebook short)."
     ),
     code(
         """
         day = accuracy_over_time(analog, x_test, y_test, [86400.0], seeds)[0]
-        fit(analog, x_train, y_train, epochs=1, lr=1e-3)
+        fit(analog, x_train[:400], y_train[:400], epochs=1, lr=1e-3)
         tuned = accuracy_over_time(analog, x_test, y_test, [86400.0], seeds)[0]
         print(f"one day after programming: plain {day.mean():.4f}, fine-tuned {tuned.mean():.4f}")
         """

@@ -12,7 +12,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from cimspice.errors import InputError, ModelError
+from cimspice.errors import CimspiceError, InputError, ModelError
 from cimspice.mapping.matmul import HardwareMatMul
 from cimspice.nn.zoo import BUILTIN_MODELS, architecture
 from cimspice.spec import spec_from_dict
@@ -257,6 +257,11 @@ def test_subclasses_and_attention_extras_are_refused_by_name():
         convert(nn.MultiheadAttention(4, 2, add_bias_kv=True), ideal_spec())
     with pytest.raises(InputError, match=r"torch\.nn\.Module"):
         convert("model.pt", ideal_spec())
+
+
+def test_a_surrogate_file_that_is_missing_is_named(tmp_path):
+    with pytest.raises(CimspiceError, match=r"missing\.json"):
+        convert(nn.Linear(2, 2), ideal_spec(), surrogate=tmp_path / "missing.json")
 
 
 def test_layers_keep_their_attributes_and_the_state_dict_round_trips(tmp_path):

@@ -57,6 +57,8 @@ def encode_inputs(
     all zero reads two booleans back from the array's device.
     """
     xp = array_namespace(x)
+    if not spec.mapping.input_bits:
+        return _one_shot(x, x_max, spec, rint)
     if isinstance(x, np.ndarray):
         u = np.divide(x, x_max, dtype=float)
         np.clip(u, -1.0, 1.0, out=u)
@@ -86,4 +88,45 @@ def encode_inputs(
             volts = dac_levels(spec, part * v_read, rint)
             if math.prod(volts.shape) and bool(xp.any(volts != 0)):
                 phases.append(InputPhase(volts, w))
+    return phases
+
+
+def _one_shot(x: Any, x_max: Any, spec: CrossbarSpec, rint: Rounding | None) -> list[InputPhase]:
+    """:func:`encode_inputs` without bit-serial inputs, in as few passes over ``x`` as it
+    takes: ``x / x_max`` scaled straight into DAC codes (by ``hi``, the top code), clipped,
+    rounded and turned into volts (``v_read / hi`` a code); without a DAC scaled into volts
+    and clipped. The same levels as scaling by ``x_max``, clipping to ``[-1, 1]``,
+    scaling by ``v_read`` and applying :func:`~cimspice.converters.dac_levels` (up to the
+    last bit of the scaled values)."""
+    xp = array_namespace(x)
+    v_read = spec.driver.v_read
+    bits = spec.driver.dac_bits
+    signed = spec.driver.dac_signed
+    bipolar = signed or math.prod(x.shape) == 0 or bool(xp.min(x) >= 0)
+    if bits:
+        hi: float = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
+        step = v_read / hi
+    else:
+        hi, step = v_read, 1.0
+    lo = -hi if bipolar else 0.0
+    phases = []
+    for sign in (1.0,) if bipolar else (1.0, -1.0):
+        # x / x_max first: the largest input lands on the top code exactly (and keeps its
+        # gradient through the clip)
+        if isinstance(x, np.ndarray):
+            volts = np.divide(x, x_max, dtype=float)
+            volts *= sign * hi
+            np.clip(volts, lo, hi, out=volts)
+            if bits:
+                if rint is None:
+                    np.rint(volts, out=volts)
+                else:
+                    volts = rint(volts)
+                volts *= step
+        else:
+            volts = xp.clip((x / x_max) * (sign * hi), lo, hi)
+            if bits:
+                volts = (xp.round(volts) if rint is None else rint(volts)) * step
+        if math.prod(volts.shape) and bool(xp.any(volts != 0)):
+            phases.append(InputPhase(volts, sign))
     return phases
