@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from cimspice.errors import RangeWarning
-from cimspice.mapping.matmul import HardwareMatMul, measure_input_ranges
+from cimspice.mapping.matmul import HardwareMatMul
+from cimspice.nn.model import measure_input_ranges
 from cimspice.spec import CrossbarSpec, load_spec
 from cimspice.studies.evaluate import resolve_model, samples_of
 from cimspice.surrogate.model import TileSurrogate, load_surrogate
