@@ -43,6 +43,7 @@ __all__ = [
     "CaseResult",
     "SweepCache",
     "ngspice_version",
+    "progress_counter",
     "run_cases",
     "simulate_case",
 ]
@@ -206,8 +207,12 @@ def _check_shapes(outputs: Outputs, shape: tuple[int, int] | None) -> None:
         raise ValueError(f"v_out {v_out.shape} does not fit the run's {shape}")
 
 
-def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]:
-    """A progress bar on stderr (tqdm); returns the function that advances it."""
+def progress_counter(
+    total: int, description: str, done: int = 0, *, enabled: bool = True
+) -> Callable[[], None]:
+    """A progress bar on stderr (tqdm) over ``total`` runs, ``done`` of them already; returns
+    the function that advances it by one (thread-safe; the bar closes at ``total``). Shown
+    only on a terminal, and never unless ``enabled``."""
     from tqdm import tqdm
 
     bar = tqdm(
@@ -217,7 +222,7 @@ def _progress(total: int, description: str, done: int = 0) -> Callable[[], None]
         unit="run",
         file=sys.stderr,
         leave=False,
-        disable=None,
+        disable=None if enabled else True,
     )
     lock = threading.Lock()
     if done >= total:
@@ -316,7 +321,7 @@ def run_cases(
             if hit is not None:
                 results[k] = CaseResult(case, *hit, cached=True)
     missing = [k for k, r in enumerate(results) if r is None]
-    advance = _progress(len(cases), description, done=len(cases) - len(missing))
+    advance = progress_counter(len(cases), description, done=len(cases) - len(missing))
 
     def finish(k: int, currents: np.ndarray, power: np.ndarray, v_out: np.ndarray | None) -> None:
         key = keys[k]

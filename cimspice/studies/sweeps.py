@@ -39,7 +39,7 @@ from cimspice.executors import check_executor, map_tasks, worker_count
 from cimspice.resources import code_fingerprint
 from cimspice.spec import CrossbarSpec, as_spec
 from cimspice.studies.evaluate import evaluate
-from cimspice.sweep import SweepCache
+from cimspice.sweep import SweepCache, progress_counter
 
 if TYPE_CHECKING:
     from cimspice.nn.model import Model
@@ -305,11 +305,9 @@ def run_sweep(
             missing.append(k)
         else:
             acc[i, s], ideal[i, s] = hit["accuracy"]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(points), initial=len(points) - len(missing), desc=f"sweep {key}")
+    advance = progress_counter(
+        len(points), f"sweep {key}", done=len(points) - len(missing), enabled=progress
+    )
 
     def done(t: int, accuracies: tuple[float, float]) -> None:
         k = missing[t]
@@ -317,23 +315,18 @@ def run_sweep(
         acc[i, s], ideal[i, s] = accuracies
         if cache is not None:  # at once: an interrupted sweep keeps every finished point
             cache.store_arrays(keys[k], {"accuracy": np.array(accuracies, dtype=float)})
-        if bar is not None:
-            bar.update(1)
+        advance()
 
-    try:
-        map_tasks(
-            evaluate_point,
-            [(tasks[k],) for k in missing],
-            done,
-            shared=(data,),
-            executor=executor,
-            jobs=jobs,
-            scheduler=scheduler,
-            name="cimspice-sweep-point",
-        )
-    finally:
-        if bar is not None:
-            bar.close()
+    map_tasks(
+        evaluate_point,
+        [(tasks[k],) for k in missing],
+        done,
+        shared=(data,),
+        executor=executor,
+        jobs=jobs,
+        scheduler=scheduler,
+        name="cimspice-sweep-point",
+    )
     if engine == "surrogate":
         engine = "surrogate (calibrated)" if surrogate is not None else "surrogate (nominal)"
         engine += "" if spec.is_linear else f", {mode} mode"
