@@ -86,11 +86,14 @@ def plot_verify_histogram(
     held_out: np.ndarray | None = None,
     *,
     tol: float = 0.0,
+    draws: Mapping[str, np.ndarray] | None = None,
     ax: Axes | None = None,
     caption: str = "",
 ) -> FigureBase:
     """Programmed conductance minus target (fraction of the window) after write-verify: the
-    calibration runs, and held-out runs when given; the tolerance band dashed.
+    calibration runs, and held-out runs when given; the tolerance band dashed. ``draws``:
+    models' errors by label (any number of draws each), drawn as outlines scaled to the
+    held-out runs' cell count (or the calibration runs' without them).
 
     Raises:
         InputError: empty or non-finite errors.
@@ -100,6 +103,9 @@ def plot_verify_histogram(
         raise InputError("plot_verify_histogram needs at least one error")
     fig, ax = axes_of(ax, (7.0, 4.4))
     values = [e] + ([as_array(held_out, "held_out").ravel()] if held_out is not None else [])
+    models = {k: as_array(v, f"draws[{k!r}]").ravel() for k, v in (draws or {}).items()}
+    if any(v.size == 0 for v in models.values()):
+        raise InputError("plot_verify_histogram: a model's draws are empty")
     lim = max(float(np.max(np.abs(np.concatenate(values)))), tol, 1e-6) * 1.05
     bins = np.linspace(-lim, lim, 41).tolist()
     ax.hist(
@@ -114,6 +120,17 @@ def plot_verify_histogram(
             lw=1.5,
             color="black",
             label=f"held-out runs ({h.size} cells)",
+        )
+    count = values[-1].size
+    for (label, d), style in zip(models.items(), ("--", ":", "-."), strict=False):
+        ax.hist(
+            np.clip(d, bins[0], bins[-1]),
+            bins=bins,
+            weights=np.full(d.size, count / d.size),
+            histtype="step",
+            lw=1.5,
+            ls=style,
+            label=f"{label} (scaled to {count} cells)",
         )
     if tol > 0:
         for x in (-tol, tol):

@@ -25,7 +25,10 @@ from typing import Any
 import numpy as np
 
 from cimspice.checksums import json_checksum
+from cimspice.devices.generic import GenericModel
+from cimspice.devices.model import Window
 from cimspice.errors import InputError
+from cimspice.spec import NonidealSpec
 from cimspice.write.verify import VerifyResult
 
 __all__ = [
@@ -33,7 +36,9 @@ __all__ = [
     "ProgrammingModel",
     "calibrate_programming",
     "compare",
+    "ks_distance",
     "load_programming_model",
+    "model_errors",
     "write_calibration_report",
 ]
 
@@ -101,6 +106,16 @@ class ProgrammingModel:
             err[mask] = self.errors[k][pick]
             pulses[mask] = self.pulses[k][pick]
         return np.clip(t + err * (g_max - g_min), g_min, g_max), pulses
+
+    def generic(self) -> GenericModel:
+        """The generic device model (:mod:`cimspice.devices.generic`) with the fitted
+        programming noise, ``sigma = prog_noise_abs + prog_noise_rel * target``, and nothing
+        else: its :meth:`~cimspice.devices.generic.GenericModel.pulse` is the Gaussian
+        stand-in for a write-verified cell."""
+        nonideal = NonidealSpec(
+            prog_noise_abs=self.prog_noise_abs, prog_noise_rel=self.prog_noise_rel
+        )
+        return GenericModel(Window(*self.window), nonideal)
 
     def to_dict(self) -> dict[str, Any]:
         """The model as JSON-ready data, with its checksum."""
@@ -209,24 +224,56 @@ def calibrate_programming(
     )
 
 
-def compare(model: ProgrammingModel, held_out: VerifyResult, seed: int = 0) -> dict[str, float]:
-    """The model against held-out SPICE write-verify: RMS error of each, their
-    Kolmogorov-Smirnov distance, mean pulses of each (model drawn for the same targets)."""
+def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The two-sample Kolmogorov-Smirnov distance: the largest gap between the empirical
+    distribution functions of ``a`` and ``b``."""
+    a, b = np.sort(np.ravel(a)), np.sort(np.ravel(b))
+    grid = np.concatenate([a, b])
+    cdf_a = np.searchsorted(a, grid, side="right") / a.size
+    cdf_b = np.searchsorted(b, grid, side="right") / b.size
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
+def model_errors(
+    model: ProgrammingModel, targets: np.ndarray, seed: int = 0, draws: int = 20
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``draws`` programmings of ``targets`` by the model's empirical draws and by its
+    generic Gaussian model: their errors (fraction of the window, flat) and the empirical
+    draws' pulses per cell (flat)."""
     rng = np.random.default_rng(seed)
-    draws = [model.program(held_out.targets, rng) for _ in range(20)]
     g_min, g_max = model.window
-    model_err = np.concatenate(
-        [((g - held_out.targets) / (g_max - g_min)).ravel() for g, _ in draws]
+    t = np.asarray(targets, dtype=float)
+    sampled = [model.program(t, rng) for _ in range(draws)]
+    model_err = np.concatenate([((g - t) / (g_max - g_min)).ravel() for g, _ in sampled])
+    generic = model.generic()
+    generic_err = np.concatenate(
+        [((generic.pulse(t, rng) - t) / (g_max - g_min)).ravel() for _ in range(draws)]
     )
+    return model_err, generic_err, np.concatenate([p.ravel() for _, p in sampled])
+
+
+def compare(
+    model: ProgrammingModel, held_out: VerifyResult, seed: int = 0, draws: int = 20
+) -> dict[str, float]:
+    """The model against held-out SPICE write-verify (errors as a fraction of the window):
+    RMS error and standard deviation of SPICE, of the model's empirical draws and of the
+    generic Gaussian model's (:meth:`ProgrammingModel.generic`), each model's
+    Kolmogorov-Smirnov distance to SPICE, mean pulses of SPICE and of the model (both models
+    drawn ``draws`` times for the held-out targets)."""
+    model_err, generic_err, pulses = model_errors(model, held_out.targets, seed, draws)
     spice_err = held_out.errors.ravel()
-    grid = np.sort(np.concatenate([model_err, spice_err]))
-    cdf = lambda s: np.searchsorted(np.sort(s), grid, side="right") / len(s)  # noqa: E731
+    rms = lambda e: float(np.sqrt(np.mean(e**2)))  # noqa: E731
     return {
-        "rms_spice": float(np.sqrt(np.mean(spice_err**2))),
-        "rms_model": float(np.sqrt(np.mean(model_err**2))),
-        "ks": float(np.max(np.abs(cdf(model_err) - cdf(spice_err)))),
+        "rms_spice": rms(spice_err),
+        "rms_model": rms(model_err),
+        "rms_generic": rms(generic_err),
+        "std_spice": float(np.std(spice_err)),
+        "std_model": float(np.std(model_err)),
+        "std_generic": float(np.std(generic_err)),
+        "ks": ks_distance(model_err, spice_err),
+        "ks_generic": ks_distance(generic_err, spice_err),
         "pulses_spice": float(held_out.pulses.mean()),
-        "pulses_model": float(np.mean([p.mean() for _, p in draws])),
+        "pulses_model": float(pulses.mean()),
         "cells": float(spice_err.size),
     }
 
@@ -269,19 +316,24 @@ def write_calibration_report(
         f"{model.time_per_cell_s:.3g} s (rows programmed in turn).",
     ]
     held = None
+    draws: dict[str, np.ndarray] = {}
     if held_out is not None:
         c = compare(model, held_out)
         held = held_out.errors.ravel()
+        model_err, generic_err, _ = model_errors(model, held_out.targets)
+        draws = {"programming model": model_err, "generic Gaussian fit": generic_err}
         lines += [
             "",
             "## Held-out SPICE runs",
             "",
             f"{int(c['cells'])} cells: RMS error SPICE {c['rms_spice']:.3g}, model "
-            f"{c['rms_model']:.3g}; Kolmogorov-Smirnov distance {c['ks']:.3f}; mean pulses "
-            f"SPICE {c['pulses_spice']:.2f}, model {c['pulses_model']:.2f}.",
+            f"{c['rms_model']:.3g}, generic Gaussian {c['rms_generic']:.3g}; "
+            f"Kolmogorov-Smirnov distance to SPICE: model {c['ks']:.3f}, generic Gaussian "
+            f"{c['ks_generic']:.3f}; mean pulses SPICE {c['pulses_spice']:.2f}, model "
+            f"{c['pulses_model']:.2f}.",
         ]
     (folder / "report.md").write_text("\n".join(lines) + "\n")
     calib = np.concatenate(model.errors)
-    fig = plot_verify_histogram(calib, held, tol=model.tol)
+    fig = plot_verify_histogram(calib, held, tol=model.tol, draws=draws)
     save_figure(fig, folder / "errors.png")
     return [folder / "report.md", folder / "errors.png"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +131,8 @@ def run_program(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: bool = True,
     budget_bytes: int = OUTPUT_BUDGET_BYTES,
+    dynamic_rows: Sequence[int] | None = None,
+    static_cells: str = "resistor",
 ) -> WriteResult:
     """Run ``program`` on ``spec``'s array from ``states`` in ngspice.
 
@@ -144,6 +146,10 @@ def run_program(
         timeout_s: limit per deck.
         progress: show a progress bar on a terminal.
         budget_bytes: most bytes of saved waveforms per deck.
+        dynamic_rows: 1T1R only: the rows whose cells are dynamic; the others are fixed
+            resistors at their states, which stay as they were (the approximation of
+            :mod:`cimspice.write.deck`). Default: every row.
+        static_cells: ``"resistor"`` or ``"open"``: what the static rows' cells become.
 
     Raises:
         InputError: bad states or program.
@@ -153,8 +159,10 @@ def run_program(
     spec = as_spec(spec).with_model_cards()
     model = model if model is not None else dynamic_model(spec)
     x = np.asarray(states, dtype=float)
-    build_write_deck(spec, model, program.split(0, 1), x, reltol=reltol)  # checks, up front
-    saved = spec.rows * spec.cols + spec.rows + spec.cols + 3
+    dynamic = build_write_deck(  # checks, up front
+        spec, model, program, x, reltol=reltol, dynamic_rows=dynamic_rows, static_cells=static_cells
+    ).dynamic_rows
+    saved = len(dynamic) * spec.cols + spec.rows + spec.cols + 3
     pieces = _chunks(program, saved, budget_bytes)
     version = ngspice_version() if cache is not None else 0
     all_states = [x]
@@ -165,11 +173,19 @@ def run_program(
     try:
         for first, stop in pieces:
             part = program.split(first, stop)
-            deck = build_write_deck(spec, model, part, all_states[-1], reltol=reltol)
+            deck = build_write_deck(
+                spec,
+                model,
+                part,
+                all_states[-1],
+                reltol=reltol,
+                dynamic_rows=dynamic,
+                static_cells=static_cells,
+            )
             key = SweepCache.key(deck.text, version) if cache is not None else None
             arrays = cache.load_arrays(key, _checker(deck)) if cache and key else None
             if arrays is None:
-                arrays = _run(deck, timeout_s, bar)
+                arrays = _run(deck, all_states[-1], timeout_s, bar)
                 if cache is not None and key is not None:
                     cache.store_arrays(key, arrays)
             else:
@@ -213,14 +229,18 @@ def _checker(deck: WriteDeck) -> Callable[[dict[str, np.ndarray]], None]:
     return check
 
 
-def _run(deck: WriteDeck, timeout_s: float, bar: _Progress) -> dict[str, np.ndarray]:
-    """Run one deck; its values at the phase ends."""
+def _run(
+    deck: WriteDeck, states: np.ndarray, timeout_s: float, bar: _Progress
+) -> dict[str, np.ndarray]:
+    """Run one deck from ``states``; its values at the phase ends (a static row's cells keep
+    their states)."""
     from cimspice.engines.ngspice import run_deck
 
     rows, cols = len(deck.state_nodes), len(deck.state_nodes[0])
+    dynamic = list(deck.dynamic_rows)
     vectors = {
         "time": ["time"],
-        "states": [n for row in deck.state_nodes for n in row],
+        "states": [n for i in dynamic for n in deck.state_nodes[i]],
         "energy": ["ew", "eb", "eg"],
         "bit": [f"{s}#branch" for s in deck.bit_sources],
         "word": [f"{s}#branch" for s in deck.word_sources],
@@ -236,8 +256,10 @@ def _run(deck: WriteDeck, timeout_s: float, bar: _Progress) -> dict[str, np.ndar
             "ngspice's output grid misses a phase end (the deck's interpolation failed)"
         )
     n = len(deck.ends)
+    out_states = np.broadcast_to(states, (n, rows, cols)).copy()
+    out_states[:, dynamic] = arrays["states"][:, idx].T.reshape(n, len(dynamic), cols)
     return {
-        "states": arrays["states"][:, idx].T.reshape(n, rows, cols).copy(),
+        "states": out_states,
         "bit": arrays["bit"][:, idx].T.copy(),
         "word": arrays["word"][:, idx].T.copy(),
         "energy": arrays["energy"][:, idx].T * 1e-12,  # pJ -> J

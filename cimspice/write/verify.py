@@ -8,22 +8,34 @@ its bit line's current over ``v_read`` (through its access transistor on 1T1R, w
 drop), the quantity a real verify compares. Between iterations Python decides the next pulses
 from the reads (:class:`VerifyPolicy`): incremental amplitude (ISPP) or incremental width, the
 increment starting again when a cell overshoots and turns around.
+
+Row decks (``row_decks=True``, 1T1R): every row's pulses and read go into a deck of their own
+in which only that row's cells are dynamic; the other rows' cells are static at their states
+(:mod:`cimspice.write.deck`: fixed resistors, or left out with ``static_cells="open"``),
+because their access transistors are off while another row is written. Every row deck of an
+iteration starts from the states at the start of that iteration, so the decks are independent
+and run in parallel (``jobs``) with the same result in any order; the simulated programming
+time and energy still add the rows up as written in turn. tests/test_write_rows.py checks
+this against the whole-array decks.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from cimspice.arrays import check_conductances
 from cimspice.errors import InputError
-from cimspice.spec import CrossbarSpec, as_spec
-from cimspice.sweep import SweepCache
+from cimspice.executors import worker_count
+from cimspice.spec import CellKind, CrossbarSpec, as_spec
+from cimspice.sweep import SweepCache, progress_counter
+from cimspice.write.deck import STATIC_CELLS
 from cimspice.write.disturb import initial_states
-from cimspice.write.models import dynamic_model
+from cimspice.write.models import DynamicModel, dynamic_model
 from cimspice.write.pulses import Phase, Program, read_row, row_pulse
-from cimspice.write.run import run_program
+from cimspice.write.run import WriteResult, run_program
 
 __all__ = ["VerifyPolicy", "VerifyResult", "write_verify"]
 
@@ -154,6 +166,54 @@ def _row_phases(
     return out
 
 
+@dataclass
+class _Totals:
+    """What the runs of a write-verify added up to."""
+
+    time_s: float = 0.0
+    energy_j: float = 0.0
+    elapsed_s: float = 0.0
+
+    def add(self, run: WriteResult) -> None:
+        self.time_s += run.program.t_stop
+        self.energy_j += run.total_energy
+        self.elapsed_s += run.elapsed_s
+
+
+def _run_rows(
+    spec: CrossbarSpec,
+    programs: dict[int, Program],
+    x: np.ndarray,
+    model: DynamicModel,
+    *,
+    cache: SweepCache | None,
+    jobs: int,
+    static_cells: str,
+    progress: bool,
+    description: str,
+) -> dict[int, WriteResult]:
+    """Each row's program in a deck of its own (only that row dynamic), all from ``x``."""
+    advance = progress_counter(len(programs), description, enabled=progress)
+
+    def one(row: int) -> WriteResult:
+        out = run_program(
+            spec,
+            programs[row],
+            x,
+            model=model,
+            cache=cache,
+            progress=False,
+            dynamic_rows=[row],
+            static_cells=static_cells,
+        )
+        advance()
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(programs)))) as pool:
+        runs = list(pool.map(one, list(programs)))
+    return dict(zip(programs, runs, strict=True))
+
+
 def write_verify(
     spec: CrossbarSpec | str,
     targets: np.ndarray,
@@ -162,13 +222,30 @@ def write_verify(
     states: np.ndarray | None = None,
     cache: SweepCache | None = None,
     progress: bool = True,
+    row_decks: bool = False,
+    static_cells: str = "resistor",
+    jobs: int | None = 1,
 ) -> VerifyResult:
     """Program ``targets`` (siemens, ``(rows, cols)``, within the spec's window) into the
     array by write-verify in ngspice, from ``states`` (default: every cell at its model's
     high-resistance end).
 
+    Args:
+        spec: the array spec (its ``[write]`` section names the dynamic model).
+        targets: siemens, ``(rows, cols)``.
+        policy: how pulses are chosen (default :class:`VerifyPolicy`).
+        states: ``(rows, cols)``, the cells' states before programming.
+        cache: where to keep and find each deck's results.
+        progress: show progress bars on a terminal.
+        row_decks: 1T1R only: a deck per row and iteration, the other rows static (see the
+            module); ``False``: each iteration is one program on the whole, dynamic array.
+        static_cells: with ``row_decks``, ``"resistor"`` or ``"open"`` (the approximations of
+            :mod:`cimspice.write.deck`).
+        jobs: with ``row_decks``, how many row decks run at once (``None``: the cores).
+
     Raises:
-        InputError: targets of the wrong shape or outside ``[g_min, g_max]``.
+        InputError: targets of the wrong shape or outside ``[g_min, g_max]``; row decks on a
+            passive array.
         SimulationError: a deck failed.
     """
     spec = as_spec(spec).with_model_cards()
@@ -182,42 +259,61 @@ def write_verify(
             f"targets must lie in the spec's window [{g_min}, {g_max}] S (device.g_min, "
             f"device.g_max), got [{t.min():.4g}, {t.max():.4g}]"
         )
+    if row_decks and spec.array.cell != CellKind.ONE_T_ONE_R:
+        raise InputError(
+            "row_decks needs 1T1R cells (the other rows are isolated by their access "
+            f"transistors); array.cell is {spec.array.cell.value}"
+        )
+    if static_cells not in STATIC_CELLS:
+        raise InputError(f"static_cells must be 'resistor' or 'open', got {static_cells!r}")
+    workers = worker_count(jobs)
     model = dynamic_model(spec)
     x = initial_states(spec, 0.0) if states is None else np.asarray(states, dtype=float)
     tol = policy.tol * (g_max - g_min)
     edge = spec.write.t_edge
     reads = [read_row(spec, i, policy.t_read) for i in range(spec.rows)]
-    first = run_program(
-        spec, Program(tuple(reads), edge), x, model=model, cache=cache, progress=progress
-    )
     g = np.zeros_like(t)
-    _reads(spec, first.bit_currents, reads, g)
-    x = first.final_states
-    time_s, energy, elapsed = first.program.t_stop, first.total_energy, first.elapsed_s
+    totals = _Totals()
+
+    def run(programs: dict[int, Program], x: np.ndarray, what: str) -> np.ndarray:
+        """Run the rows' programs, update ``g`` from their reads; the new states."""
+        if not row_decks:
+            phases = [p for program in programs.values() for p in program.phases]
+            out = run_program(
+                spec, Program(tuple(phases), edge), x, model=model, cache=cache, progress=progress
+            )
+            _reads(spec, out.bit_currents, phases, g)
+            totals.add(out)
+            return out.final_states
+        new = x.copy()
+        runs = _run_rows(
+            spec, programs, x, model, cache=cache, jobs=workers, static_cells=static_cells,
+            progress=progress, description=what,
+        )  # fmt: skip
+        for i, r in runs.items():
+            _reads(spec, r.bit_currents, list(r.program.phases), g)
+            new[i] = r.final_states[i]
+            totals.add(r)
+        return new
+
+    x = run({i: Program((reads[i],), edge) for i in range(spec.rows)}, x, "verify read")
     history = [g.copy()]
     pulses = np.zeros(t.shape, dtype=int)
     streak = np.zeros(t.shape, dtype=int)
     last = np.zeros(t.shape, dtype=int)
-    for _ in range(policy.max_pulses):
+    for k in range(policy.max_pulses):
         todo = (np.abs(g - t) > tol) & (pulses < policy.max_pulses)
         if not todo.any():
             break
         direction = np.where(todo, np.where(g < t, 1, -1), 0)
         streak = np.where((direction != 0) & (direction == last), streak + 1, 0)
         last = np.where(direction != 0, direction, last)
-        phases: list[Phase] = []
-        for i in np.flatnonzero(todo.any(axis=1)).tolist():
-            phases += _row_phases(spec, policy, i, direction[i], streak[i])
-            phases.append(reads[i])
-        run = run_program(
-            spec, Program(tuple(phases), edge), x, model=model, cache=cache, progress=progress
-        )
-        _reads(spec, run.bit_currents, phases, g)
-        x = run.final_states
+        programs = {
+            i: Program((*_row_phases(spec, policy, i, direction[i], streak[i]), reads[i]), edge)
+            for i in np.flatnonzero(todo.any(axis=1)).tolist()
+        }
+        x = run(programs, x, f"write-verify pulse {k + 1}")
         pulses += todo
-        time_s += run.program.t_stop
-        energy += run.total_energy
-        elapsed += run.elapsed_s
         history.append(g.copy())
     return VerifyResult(
         targets=t,
@@ -226,9 +322,9 @@ def write_verify(
         pulses=pulses,
         converged=np.abs(g - t) <= tol,
         states=x,
-        time_s=time_s,
-        energy_j=energy,
+        time_s=totals.time_s,
+        energy_j=totals.energy_j,
         tol_s=tol,
         window=(g_min, g_max),
-        elapsed_s=elapsed,
+        elapsed_s=totals.elapsed_s,
     )
