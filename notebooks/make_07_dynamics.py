@@ -78,6 +78,93 @@ cells = [
         """
     ),
     new_markdown_cell(
+        "## Writing the array in SPICE: disturb and write-verify\n\n"
+        "Half-select disturb of a small passive array of Stanford-PKU RRAM cells: four RESET "
+        "pulses on the centre cell under V/2 and under V/3 biasing, every cell's conductance "
+        "change as a fraction of the model's window (`cimspice.write.disturb`, ngspice "
+        "transients). Then write-verify of 4x4 1T1R arrays of VTEAM cells in ngspice, row by "
+        "row (`write_verify(..., row_decks=True)`: a deck per row with only that row's cells "
+        "dynamic, the other rows left out behind their off transistors), two runs calibrating "
+        "the programming model (`cimspice.write.calibrate`) and a third held out: the "
+        "histogram of programmed minus target conductance, with the model's draws and its "
+        "generic Gaussian fit for the held-out targets. `benchmarks/bench_write_verify.py` "
+        "runs it at 64x64 (BENCHMARKS.md)."
+    ),
+    code(
+        """
+        from cimspice.plots.write import plot_disturb_maps
+        from cimspice.spec import spec_from_dict
+        from cimspice.write.disturb import half_select_disturb
+
+        passive = {
+            "array": {"rows": 5, "cols": 5},
+            "wire": {"r_row": 2.0, "r_col": 2.0},
+            "write": {"model": "stanford", "v_reset": 2.0, "t_pulse": 50e-9},
+        }
+        maps = {}
+        for bias in ("v/2", "v/3"):
+            passive["write"]["bias"] = bias
+            d = half_select_disturb(spec_from_dict(passive), 4, kind="reset", progress=False)
+            maps[bias] = d.disturb_map()
+            print(f"{bias}: largest disturb of another cell {d.worst_disturb()[-1]:.3g}")
+        caption = "5x5 0T1R, Stanford RRAM, 4 RESET pulses"
+        fig = plot_disturb_maps(maps, cell=(2, 2), caption=caption)
+        display(Image(save_figure(fig, out / "disturb.png")))
+        """
+    ),
+    code(
+        """
+        from cimspice.write.calibrate import (
+            calibrate_programming,
+            compare,
+            write_calibration_report,
+        )
+        from cimspice.write.verify import VerifyPolicy, write_verify
+
+
+        def one_t(seed):
+            write = {
+                "model": "vteam",
+                "model_params": {"r_on": 1.8e4, "r_off": 1e6},
+                "t_pulse": 50e-9,
+                "v_gate_set": 1.0,
+                "v_gate_reset": 3.0,
+                "variation": 0.2,
+                "seed": seed,
+            }
+            return spec_from_dict(
+                {
+                    "array": {"rows": 4, "cols": 4, "cell": "1T1R"},
+                    "wire": {"r_row": 2.0, "r_col": 2.0},
+                    "device": {"g_min": 5e-6, "g_max": 50e-6},
+                    "write": write,
+                }
+            )
+
+
+        start = {"v_set_start": 0.8, "v_reset_start": 0.03}
+        policy = VerifyPolicy(tol=0.04, step=0.004, max_pulses=30, **start)
+        runs = []
+        for seed in (0, 1, 2):
+            targets = np.random.default_rng(10 + seed).uniform(5e-6, 50e-6, (4, 4))
+            run = write_verify(
+                one_t(seed),
+                targets,
+                policy,
+                row_decks=True,
+                static_cells="open",
+                jobs=2,
+                progress=False,
+            )
+            runs.append(run)
+            print(seed, {k: round(v, 4) for k, v in run.summary().items() if "_j" not in k})
+        model = calibrate_programming(runs[:2], bins=2, source="two 4x4 VTEAM 1T1R runs")
+        print({k: round(v, 4) for k, v in compare(model, runs[2]).items()})
+        report, png = write_calibration_report(model, out / "write_verify", held_out=runs[2])
+        display(Image(png))
+        """
+    ),
+    new_markdown_cell(
         "## Read noise as a sampler\n\n"
         "The digits MLP on 64x64 tiles with 30% read noise, read 10 times: the mean of the "
         "softmax is a predictive distribution. The hardware sampler (the network through "
