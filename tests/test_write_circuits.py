@@ -56,9 +56,11 @@ def one_t(n: int = 2, **write) -> object:
 def test_the_gate_sets_the_compliance_current_of_a_1t1r_set():
     # SET a high-resistance cell at 2.2 V (a bare device collapses to the smallest gap at
     # this level) with three gate voltages: the current at the end of the pulse is the
-    # transistor's saturation current
+    # transistor's saturation current. (At a 1.0 V gate the cell reaches the smallest gap
+    # too; under the trapezoidal rule at reltol 1e-5 it had stopped at 0.52 nm, a time-step
+    # artefact: the same deck at reltol 1e-7 and 1e-8 reaches 0.1 nm by either method.)
     peaks, gaps = [], []
-    for v_gate in (0.8, 0.9, 1.0):
+    for v_gate in (0.8, 0.85, 0.9):
         spec = one_t(1, v_set=2.2, v_gate_set=v_gate)
         program = Program((cell_pulse(spec, (0, 0), "set"), rest(spec, 20e-9)), 1e-9)
         out = run_program(spec, program, np.full((1, 1), 1.6), progress=False)
@@ -138,7 +140,10 @@ def test_a_read_phase_reads_the_cell_conductance():
 
 def test_write_verify_in_spice_and_its_calibrated_model_against_held_out_runs(tmp_path):
     spec = one_t(2)
-    policy = VerifyPolicy(tol=0.03, v_set_start=1.8, v_reset_start=1.6, step=0.1, max_pulses=12)
+    # (v_max 2.4 V: above it the Stanford SET runs away faster than ngspice's Gear steps follow)
+    policy = VerifyPolicy(
+        tol=0.03, v_set_start=1.8, v_reset_start=1.6, step=0.1, v_max=2.4, max_pulses=12
+    )
     runs = []
     for seed in (0, 1, 2):
         targets = np.random.default_rng(seed).uniform(5e-6, 50e-6, (2, 2))

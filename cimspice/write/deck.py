@@ -257,6 +257,7 @@ def build_write_deck(
         "t_stop": repr(float(ends[-1]) + 0.5 * t_step),
         "t_step": repr(t_step),
         "reltol": repr(reltol),
+        "method": "gear" if one_t else "trap",
         "drivers": drivers,
         "segments": segments,
         "memristors": memristors,
@@ -343,8 +344,9 @@ def _dynamic_rows(
     spec: CrossbarSpec, program: Program, dynamic_rows: Sequence[int] | None
 ) -> tuple[int, ...]:
     """The checked rows of dynamic cells (all rows by default)."""
-    if dynamic_rows is None:
-        return tuple(range(spec.rows))
+    every = tuple(range(spec.rows))
+    if dynamic_rows is None or sorted({int(i) for i in dynamic_rows}) == list(every):
+        return every
     if spec.array.cell != CellKind.ONE_T_ONE_R:
         raise InputError(
             "static rows (dynamic_rows) need 1T1R cells: in a passive array the unselected "
