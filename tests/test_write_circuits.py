@@ -139,33 +139,52 @@ def test_a_read_phase_reads_the_cell_conductance():
 
 
 def test_write_verify_in_spice_and_its_calibrated_model_against_held_out_runs(tmp_path):
-    spec = one_t(2)
-    # (v_max 2.4 V: above it the Stanford SET runs away faster than ngspice's Gear steps follow)
-    policy = VerifyPolicy(
-        tol=0.03, v_set_start=1.8, v_reset_start=1.6, step=0.1, v_max=2.4, max_pulses=12
+    # VTEAM cells (the benchmark's: r_on 18 kohm, r_off 1 Mohm): the SET is abrupt and ends
+    # near r_on, the RESET gradual, so verify comes down from above in RESET steps. (The
+    # Stanford cells of this file oscillate under this policy once the reads are right: their
+    # SET jumps across most of the window, e.g. 14 -> 33 -> 92 uS at a 0.9 V gate; at a 1.0 V
+    # gate ngspice fails on some states.)
+    spec = spec_from_dict(
+        {
+            "array": {"rows": 2, "cols": 2, "cell": "1T1R"},
+            "wire": {"r_row": 2.0, "r_col": 2.0},
+            "device": {"g_min": 5e-6, "g_max": 50e-6},
+            "write": {
+                "model": "vteam",
+                "model_params": {"r_on": 1.8e4, "r_off": 1e6},
+                "t_pulse": 50e-9,
+                "v_gate_set": 1.0,
+                "v_gate_reset": 3.0,
+            },
+        }
     )
+    policy = VerifyPolicy(tol=0.04, v_set_start=0.8, v_reset_start=0.03, step=0.004, max_pulses=30)
     runs = []
     for seed in (0, 1, 2):
         targets = np.random.default_rng(seed).uniform(5e-6, 50e-6, (2, 2))
         runs.append(write_verify(spec, targets, policy, progress=False))
     for r in runs:
-        assert r.history.shape[1:] == (2, 2) and r.pulses.max() <= 12
+        assert r.history.shape[1:] == (2, 2) and r.pulses.max() <= 30
         assert r.time_s > 0 and r.energy_j > 0
-    # verify brings the cells towards their targets through the real array: the RMS error
-    # falls at least twofold from the first read, and some cells reach the band (the
-    # Stanford model's abrupt SET makes others oscillate around theirs: 1/3 converged here)
+    # verify brings the cells to their targets through the real array: the RMS error falls
+    # at least fivefold from the first read, and most cells end within the band
     for r in runs:
         first = np.sqrt(np.mean((r.history[0] - r.targets) ** 2))
         last = np.sqrt(np.mean((r.programmed - r.targets) ** 2))
-        assert last < first / 2
-    assert any(r.converged.any() for r in runs)
+        assert last < first / 5
+    assert np.mean([r.converged.mean() for r in runs]) > 0.7
     model = calibrate_programming(runs[:2], bins=2, source="test")
     model.save(tmp_path / "m.json")
     loaded = load_programming_model(tmp_path / "m.json")
-    c = compare(loaded, runs[2])
-    # 4 held-out cells: the model's RMS error within a factor 3 of SPICE's (a small sample:
-    # one cell that does not converge dominates either figure)
-    assert c["rms_model"] / 3 <= c["rms_spice"] <= 3 * c["rms_model"]
+    # the saved model is the model (its agreement with held-out runs is tested on more
+    # cells in tests/test_write_rows.py, where 4 cells are not a sample)
+    for a, b in zip(loaded.errors, model.errors, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (loaded.prog_noise_abs, loaded.prog_noise_rel) == (
+        model.prog_noise_abs,
+        model.prog_noise_rel,
+    )
+    assert compare(loaded, runs[2]) == compare(model, runs[2])
     data = json.loads((tmp_path / "m.json").read_text())
     data["tol"] = 0.5
     (tmp_path / "m.json").write_text(json.dumps(data))
