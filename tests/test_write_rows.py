@@ -178,3 +178,28 @@ def test_calibrated_programming_model_against_held_out_row_deck_runs():
         assert c["std_spice"] / 2 < c[key] < 2 * c["std_spice"]
     # pulses per cell: the model's draws within 30% of SPICE's mean
     assert c["pulses_model"] == pytest.approx(c["pulses_spice"], rel=0.3)
+
+
+def test_cli_write_verify_in_row_decks(tmp_path, capsys):
+    from cimspice.cli import main
+
+    spec = tmp_path / "a.toml"
+    spec.write_text(
+        '[array]\nrows = 2\ncols = 2\ncell = "1T1R"\n[device]\ng_min = 5e-6\ng_max = 50e-6\n'
+        '[write]\nmodel = "vteam"\nt_pulse = 50e-9\nv_gate_reset = 3.0\n'
+        "model_params = { r_on = 1.8e4, r_off = 1e6 }\n"
+    )
+    out = tmp_path / "v.npz"
+    code = main(
+        ["write", "verify", str(spec), "--row-decks", "--static-cells", "open", "--jobs", "2",
+         "--max-pulses", "3", "--v-set-start", "0.8", "--v-reset-start", "0.03", "--step",
+         "0.004", "-o", str(out), "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    with np.load(out) as data:
+        assert data["history"].shape[1:] == (2, 2) and data["pulses"].max() <= 3
+    assert "write-verify of 4 cells" in capsys.readouterr().out
+    passive = tmp_path / "p.toml"
+    passive.write_text('[array]\nrows = 2\ncols = 2\n[write]\nmodel = "vteam"\n')
+    assert main(["write", "verify", str(passive), "--row-decks", "-o", str(out)]) == 1
+    assert "row_decks needs 1T1R cells" in capsys.readouterr().err

@@ -102,6 +102,20 @@ def add_write_parser(sub: Any, *, spec_help: str) -> None:
     v.add_argument("--calibration", metavar="MODEL.json", help="write the programming model")
     v.add_argument("--report-dir", metavar="DIR", help="calibration report (MODEL-report)")
     v.add_argument("--held-out", type=_COUNT, default=1, metavar="N", help="held-out runs (1)")
+    v.add_argument(
+        "--row-decks",
+        action="store_true",
+        help="1T1R: a deck per row and pulse, only that row's cells dynamic, the other rows "
+        "static behind their off transistors (cimspice.write.deck)",
+    )
+    v.add_argument(
+        "--static-cells",
+        choices=("resistor", "open"),
+        default="resistor",
+        help="with --row-decks: the other rows' cells as fixed resistors with their "
+        "transistors, or left out (faster)",
+    )
+    v.add_argument("--jobs", type=_COUNT, default=1, metavar="J", help="row decks at once (1)")
     _common(v, json_out=False)
     v.set_defaults(func=_cmd_verify)
 
@@ -257,7 +271,10 @@ def _cmd_verify(args: argparse.Namespace) -> None:
         )
         plan.folder(report_dir, "--report-dir", ["report.md", "errors.png"])
     with plan:
-        run = write_verify(spec, targets, policy, cache=_cache(args), progress=not args.no_progress)
+        rows = {"row_decks": args.row_decks, "static_cells": args.static_cells, "jobs": args.jobs}
+        run = write_verify(
+            spec, targets, policy, cache=_cache(args), progress=not args.no_progress, **rows
+        )
         s = run.summary()
         with open(plan.stage(args.output), "wb") as handle:
             np.savez(
@@ -280,7 +297,7 @@ def _cmd_verify(args: argparse.Namespace) -> None:
                 rng = np.random.default_rng(args.seed + 1000 + k)
                 other = rng.uniform(g_min, g_max, (spec.rows, spec.cols))
                 h = write_verify(
-                    spec, other, policy, cache=_cache(args), progress=not args.no_progress
+                    spec, other, policy, cache=_cache(args), progress=not args.no_progress, **rows
                 )
                 held = h if held is None else _join(held, h)
             model.save(plan.stage(args.calibration))
