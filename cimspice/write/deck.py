@@ -163,7 +163,7 @@ def build_write_deck(
     if static_cells not in STATIC_CELLS:
         raise InputError(f"static_cells must be 'resistor' or 'open', got {static_cells!r}")
     omit = static_cells == "open" and len(dynamic) < rows
-    static_g = _static_conductances(spec, model, x0, dynamic)
+    static_g = None if omit else _static_conductances(spec, model, x0, dynamic)
     ends = program.ends
     t_step = print_step(ends)
     topo = PassiveTopology.from_spec(spec)
