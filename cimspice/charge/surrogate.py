@@ -23,11 +23,34 @@ from typing import Any
 import numpy as np
 
 from cimspice.charge.capacitors import cell_capacitances
-from cimspice.charge.closed_form import column_capacitance, ktc_noise_std, shared_voltage
+from cimspice.charge.closed_form import (
+    column_capacitance,
+    ktc_noise_std,
+    share_noise_std,
+    shared_voltage,
+)
 from cimspice.errors import SurrogateError
-from cimspice.spec import CrossbarSpec
+from cimspice.spec import ChargeNoise, CrossbarSpec
 
-__all__ = ["ChargeReport", "ChargeSurrogate", "calibrate", "nominal"]
+__all__ = ["ChargeReport", "ChargeSurrogate", "calibrate", "column_noise_std", "nominal"]
+
+
+def column_noise_std(
+    spec: CrossbarSpec, caps: np.ndarray, kind: ChargeNoise, temperature_k: float = 300.0
+) -> np.ndarray:
+    """Volt, ``(cols,)``: each column's sampled thermal noise of ``kind``: 0 (``"off"``),
+    the reset's ``sqrt(k T / C_T)`` (``"ktc"``) or, with the share phase's added
+    (``"thermal"``, :func:`~cimspice.charge.closed_form.share_noise_std`),
+    ``sqrt(k T / c_column)``. ``tests/test_charge_noise.py`` checks both against ngspice's
+    transient noise."""
+    c_ground = spec.charge.c_column
+    c_t = column_capacitance(caps, c_ground)
+    if kind == ChargeNoise.OFF:
+        return np.zeros(c_t.shape)
+    ktc = ktc_noise_std(c_t, temperature_k)
+    if kind == ChargeNoise.KTC:
+        return ktc
+    return np.sqrt(ktc**2 + share_noise_std(caps, c_ground, temperature_k) ** 2)
 
 
 @dataclass(frozen=True)
@@ -69,16 +92,17 @@ class ChargeSurrogate:
         *,
         caps: np.ndarray | None = None,
         rng: np.random.Generator | None = None,
+        noise: ChargeNoise = ChargeNoise.KTC,
     ) -> np.ndarray:
         """Volt, ``(cycles, cols)``: each column's swing above ``v_reset`` after sharing, for
         weight ``bits`` ``(rows, cols)`` and line ``levels`` ``(cycles, rows)``; with ``rng``
-        the kT/C noise is added."""
+        the thermal noise of kind ``noise`` is added (:func:`column_noise_std`)."""
         c = cell_capacitances(spec) if caps is None else caps
         b = np.asarray(bits, dtype=float)
-        dv = shared_voltage(c, b, levels, spec.charge.c_par)
+        dv = shared_voltage(c, b, levels, spec.charge.c_column)
         out = self.gain * dv + self.offset + self.k_ones * (b.sum(axis=0) / spec.rows)
         if rng is not None:
-            sigma = ktc_noise_std(column_capacitance(c, spec.charge.c_par), self.temperature_k)
+            sigma = column_noise_std(spec, c, noise, self.temperature_k)
             out = out + sigma * rng.standard_normal(out.shape)
         return out
 
@@ -120,7 +144,7 @@ class ChargeReport:
 
 
 def _features(spec: CrossbarSpec, caps: np.ndarray, bits: np.ndarray, x: np.ndarray) -> Any:
-    dv = shared_voltage(caps, bits, x, spec.charge.c_par)
+    dv = shared_voltage(caps, bits, x, spec.charge.c_column)
     ones = np.broadcast_to(bits.sum(axis=0) / spec.rows, dv.shape)
     return np.stack([dv.ravel(), np.ones(dv.size), ones.ravel()], axis=1)
 
