@@ -579,6 +579,20 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
     plan = _input_plan(args, spec)
     out = plan.write(args.output, "-o")  # checked as typed: "new/" names a folder
+    if spec.is_charge:  # MAC cycles in ngspice: --samples bit patterns of --batch cycles
+        from cimspice.charge.surrogate import calibrate as calibrate_charge
+
+        with plan:
+            model, report = calibrate_charge(
+                spec, cycles=max(8, args.samples * args.batch), seed=args.seed
+            )
+            model.save(plan.stage(out))
+        print(f"charge surrogate written to {out}")
+        print(
+            f"held-out error vs ngspice (fraction of full scale): NRMSE {report.nrmse:.3e}   "
+            f"max {report.max_error:.3e} (ideal sharing: NRMSE {report.nrmse_nominal:.3e})"
+        )
+        return
     report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
     plan.cache(cache, "--cache")

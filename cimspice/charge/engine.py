@@ -183,6 +183,23 @@ class ChargeTile:
         swing = model.swing(self.spec, self.bits, lines, caps=self.caps, rng=rng, noise=kind)
         return swing, cycle_energy(self.caps, self.bits, lines, c_par)
 
+    def noiseless(self, voltages: np.ndarray) -> np.ndarray:
+        """Volt, ``(batch, cols)``: the columns' swings for line levels ``voltages``
+        recombined over the input bits (``v_out`` of :meth:`run`), from the tile's surrogate
+        without noise and without counting the cycles (a probe of what it computes).
+
+        Raises:
+            InputError: the tile runs every cycle in ngspice (it has no surrogate).
+        """
+        model = self._model()
+        if model is None:
+            raise InputError("this charge tile runs in ngspice: it has no surrogate to probe")
+        v = np.atleast_2d(np.asarray(voltages, dtype=float))
+        planes, weights = input_planes(self.spec, v)
+        n_p, batch, rows = planes.shape
+        swing = model.swing(self.spec, self.bits, planes.reshape(n_p * batch, rows), caps=self.caps)
+        return np.tensordot(weights, swing.reshape(n_p, batch, -1), axes=1)
+
     def reseed(self, rng: np.random.Generator) -> None:
         """Draw this tile's noise from ``rng`` (a network gives each tile its own stream);
         the ngspice backend's noise seeds are drawn from it too."""

@@ -17,10 +17,16 @@ term is the analytical kT/C of the reset switch, checked against ngspice's trans
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from cimspice.arguments import path_argument
+from cimspice.checksums import json_checksum
+from cimspice.outputs import atomic_output
 
 from cimspice.charge.capacitors import cell_capacitances
 from cimspice.charge.closed_form import (
@@ -32,7 +38,18 @@ from cimspice.charge.closed_form import (
 from cimspice.errors import SurrogateError
 from cimspice.spec import ChargeNoise, CrossbarSpec
 
-__all__ = ["ChargeReport", "ChargeSurrogate", "calibrate", "column_noise_std", "nominal"]
+__all__ = [
+    "FORMAT",
+    "ChargeReport",
+    "ChargeSurrogate",
+    "calibrate",
+    "column_noise_std",
+    "load_charge_surrogate",
+    "nominal",
+]
+
+FORMAT = "cimspice-charge-surrogate/1"
+"""The ``format`` of a charge surrogate file."""
 
 
 def column_noise_std(
@@ -64,6 +81,8 @@ class ChargeSurrogate:
             reset switch).
         k_ones: volt per fraction of the column's cells holding a 1.
         temperature_k: kelvin, of the kT/C noise term.
+        held_out: the calibration's held-out ``(nrmse, max_error)`` (fractions of full
+            scale; ``None``: not calibrated), what a spot-check is set beside.
     """
 
     spec_hash: str
@@ -71,6 +90,7 @@ class ChargeSurrogate:
     offset: float = 0.0
     k_ones: float = 0.0
     temperature_k: float = 300.0
+    held_out: tuple[float, float] | None = None
 
     def check(self, spec: CrossbarSpec) -> None:
         """Refuse a spec other than the one it was fitted to.
@@ -109,6 +129,53 @@ class ChargeSurrogate:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON)."""
         return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        """Write the surrogate file (JSON with its checksum), atomically."""
+        data = json.loads(json.dumps({"format": FORMAT, **self.to_dict()}))
+        data["sha256"] = json_checksum(data)
+        with atomic_output(path_argument(path, "path"), "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+
+
+def load_charge_surrogate(path: str | Path) -> ChargeSurrogate:
+    """Read a charge surrogate file (:meth:`ChargeSurrogate.save`).
+
+    Raises:
+        SurrogateError: missing, not JSON, not a charge surrogate, a bad value, or edited
+            after cimspice wrote it (its checksum does not match).
+    """
+    path = path_argument(path, "path")
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SurrogateError(f"surrogate file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise SurrogateError(f"surrogate file {path} is not readable JSON: {err}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SurrogateError(f"{path} is not a charge surrogate file (format {FORMAT})")
+    claimed = data.pop("sha256", None)
+    if claimed != json_checksum(data):
+        raise SurrogateError(
+            f"surrogate file {path} was edited after cimspice wrote it (its checksum does not "
+            "match): calibrate again"
+        )
+    try:
+        held = data.get("held_out")
+        numbers = {k: data[k] for k in ("gain", "offset", "k_ones", "temperature_k")}
+        for key, value in numbers.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"'{key}' must be a number, got {value!r}")
+        if not isinstance(data["spec_hash"], str):
+            raise ValueError("'spec_hash' must be a string")
+        return ChargeSurrogate(
+            spec_hash=data["spec_hash"],
+            **{k: float(v) for k, v in numbers.items()},
+            held_out=None if held is None else (float(held[0]), float(held[1])),
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
 
 
 def nominal(spec: CrossbarSpec) -> ChargeSurrogate:
@@ -187,16 +254,20 @@ def calibrate(
 
     a_fit, y_fit = simulate(cycles, 1)
     coef, *_ = np.linalg.lstsq(a_fit, y_fit, rcond=None)
+    a_test, y_test = simulate(test_cycles, 2)
+    full = float(np.abs(y_test).max())
+    err = a_test @ coef - y_test
+    nominal_err = a_test[:, 0] - y_test
     model = ChargeSurrogate(
         spec_hash=spec.content_hash(),
         gain=float(coef[0]),
         offset=float(coef[1]),
         k_ones=float(coef[2]),
+        held_out=(
+            float(np.sqrt(np.mean(err**2)) / full),
+            float(np.abs(err).max() / full),
+        ),
     )
-    a_test, y_test = simulate(test_cycles, 2)
-    full = float(np.abs(y_test).max())
-    err = a_test @ coef - y_test
-    nominal_err = a_test[:, 0] - y_test
     report = ChargeReport(
         full_scale=full,
         nrmse=float(np.sqrt(np.mean(err**2)) / full),

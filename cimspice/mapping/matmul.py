@@ -99,6 +99,7 @@ from cimspice.threads import one_blas_thread
 
 if TYPE_CHECKING:
     from cimspice.engines.base import Engine
+    from cimspice.mapping.charge_tiles import ChargeTiles
     from cimspice.surrogate.model import TileSurrogate
 
 __all__ = [
@@ -283,7 +284,9 @@ class TileRecord:
         currents: ampere, ``(n, cols)``, what the engine returned (before noise and ADC;
             spare columns' currents included).
         v_out: volt, ``(n, cols)``, the TIAs' outputs the engine returned (``None`` for a
-            tile read by ideal virtual grounds).
+            tile read by ideal virtual grounds); a charge-domain tile's column swings.
+        programmed: the tile as the engine programmed it (a charge-domain tile's weight
+            bits and capacitors, for its spot-check).
     """
 
     layer: int
@@ -292,6 +295,7 @@ class TileRecord:
     voltages: np.ndarray
     currents: np.ndarray
     v_out: np.ndarray | None = None
+    programmed: ProgrammedTile | None = None
 
 
 def _numpy_normals(layer: MappedLayer, k: int, like: Any) -> Callable[[tuple[int, ...]], Any]:
@@ -529,14 +533,13 @@ class HardwareMatMul:
         tile_transform: TileTransform | None = None,
     ):
         spec = as_spec(spec)
+        self._kind: ChargeTiles | None = None  # a tile kind whose read is not a matrix
         if spec.is_charge:
-            raise InputError(
-                'a charge-domain tile (array.cell = "1C") holds weight bits, not conductances: '
-                "networks run on it through cimspice.studies.charge_network (ChargeMatMul, "
-                "run_charge_case)"
-            )
+            from cimspice.mapping.charge_tiles import charge_tiles
+
+            self._kind = charge_tiles(spec, engine, surrogate, engine_options or {})
         _check_options(
-            surrogate=surrogate,
+            surrogate=None if self._kind else surrogate,
             input_ranges=input_ranges,
             fold=fold,
             probe=probe,
@@ -548,9 +551,12 @@ class HardwareMatMul:
         options = dict(engine_options or {})
         if engine == "surrogate":
             options.setdefault("mode", mode)
-        self._engine, self._program_spec, self.model = tile_engine(
-            spec, engine, surrogate, **options
-        )
+        if self._kind is not None:
+            self._engine, self._program_spec, self.model = self._kind.engine, spec, None
+        else:
+            self._engine, self._program_spec, self.model = tile_engine(
+                spec, engine, surrogate, **options
+            )
         self.spec = spec
         self.engine = engine
         self.input_ranges = dict(input_ranges or {})
@@ -561,8 +567,10 @@ class HardwareMatMul:
         self.stats: dict[int, MVMErrorStats] = {}
         self.record: TileRecord | None = None
         self.tile_transform = tile_transform
-        self._tile_spec = tile_spec(spec)
+        self._tile_spec = self._kind.program_spec if self._kind else tile_spec(spec)
         self._to_current = -1.0 / spec.readout.r_f if spec.has_tia else 1.0
+        if self._kind is not None:
+            self._to_current = self._kind.to_current
 
     # ----- programming -----
 
@@ -583,7 +591,10 @@ class HardwareMatMul:
             gains.append(gain * devices.drift_gain)
             cg = devices.column_gain
             column_gains.append(None if cg is None else cg[: slot.used_cols].copy())
-            tile = self._engine.program(self._program_spec, devices.conductances)
+            if self._kind is not None:
+                tile = self._kind.program(devices.conductances, index, slot.index)
+            else:
+                tile = self._engine.program(self._program_spec, devices.conductances)
             tiles.append(tile)
             transfer = tile.transfer
             transfers.append(transfer)
@@ -679,10 +690,12 @@ class HardwareMatMul:
         v_out = None
         if transfer is not None:  # every column, spare ones too, for a like-for-like check
             currents = padded @ transfer
+        elif self._kind is not None:  # without noise, its noise stream untouched
+            currents, v_out = self._kind.probe(layer.tiles[k], padded)
         else:
             result = self._run_tile(layer, k, volts[:n])
             currents, v_out = result.currents, result.v_out
-        self.record = TileRecord(index, k, g.copy(), padded, currents, v_out)
+        self.record = TileRecord(index, k, g.copy(), padded, currents, v_out, layer.tiles[k])
 
     def __call__(self, index: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``x @ w`` for layer ``index`` on the tiles (``x`` ``(n, fan_in)``).

@@ -128,8 +128,12 @@ def _run(
     from cimspice.studies.sweeps import run_sweep
     from cimspice.sweep import SweepCache
 
-    surrogate = None
-    if request.surrogate is not None:
+    surrogate: Any = None
+    if request.surrogate is not None and spec.is_charge:
+        from cimspice.charge.surrogate import load_charge_surrogate
+
+        surrogate = load_charge_surrogate(request.surrogate)
+    elif request.surrogate is not None:
         from cimspice.surrogate.model import load_surrogate
 
         surrogate = load_surrogate(request.surrogate)
@@ -172,7 +176,9 @@ def _run(
 
         assert hardware.record is not None
         held_out = None
-        if surrogate is not None:
+        if spec.is_charge:  # a calibrated charge surrogate's held-out error, if any
+            held_out = None if surrogate is None else surrogate.held_out
+        elif surrogate is not None:
             held_out = held_out_error(surrogate.metadata, mode=request.mode, v_out=spec.has_tia)
         check = spot_check(spec, hardware.record, held_out=held_out)
         result.spot_check = check.as_dict()
