@@ -20,9 +20,11 @@ transistor switches, with its held-out error.
 per device of a differential pair, 8-bit DAC and ADC, programming noise, drift, read noise,
 faults; a surrogate calibrated against ngspice here, cached under ``--out``, in its fast
 mode) and on size x size
-charge tiles at equal precision (7-bit sign-magnitude weights: 63 levels per polarity; 8-bit
+charge tiles at equal precision (6 weight bits and a sign, bit-sliced over column pairs
+through the same mapping as memristor tiles: 63 levels per polarity; 8-bit
 bit-serial inputs; 8-bit ADC; 1 fF cells with 0.5 % mismatch, 10 fF per 64 rows of column
-parasitics, kT/C noise; the nominal charge model, exact against ngspice for ideal switches),
+parasitics, kT/C noise (``charge.noise = "ktc"``); the nominal charge model, exact against
+ngspice for ideal switches),
 and the same with one multi-level cycle per input (an 8-bit DAC per line, the cost model's DAC
 energy) instead of 8 bit-serial cycles; with the SRAM CIM and digital anchors of the cost
 model.
@@ -97,7 +99,6 @@ def memristor_tile(n: int) -> dict:
 def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     from cimspice.compensation.cost import CostModel
     from cimspice.plots import save_figure
-    from cimspice.studies.charge_network import run_charge_case
     from cimspice.studies.energy import Unit
     from cimspice.studies.evaluate import resolve_model, samples_of
     from cimspice.studies.pareto import markdown_table, pareto_front
@@ -120,8 +121,9 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
                 "c_par": 10e-15 * size / 64,
                 "adc_bits": 8,
                 "adc_full_scale": 0.2,
+                "noise": "ktc",
             },
-            "mapping": {"weight_bits": 7},
+            "mapping": {"weight_bits": 6, "slice_bits": 1},
         }
     )
     t0 = time.perf_counter()
@@ -145,9 +147,8 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     times["1T1R network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     results.append(
-        run_charge_case(
-            "charge 1C, bit-serial inputs",
-            charge,
+        run_case(
+            NetworkCase("charge 1C, bit-serial inputs", charge),
             model,
             x,
             y,
@@ -158,9 +159,8 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     times["charge network"] = time.perf_counter() - t0
     multi = charge.replace({"charge.input_mode": "multi-level"})
     results.append(
-        run_charge_case(
-            "charge 1C, 8-bit DAC inputs",
-            multi,
+        run_case(
+            NetworkCase("charge 1C, 8-bit DAC inputs", multi),
             model,
             x,
             y,

@@ -140,13 +140,13 @@ def test_evaluate_command_spot_checks_a_charge_tile(tmp_path):
 
 
 def test_charge_tiles_refuse_what_they_cannot_hold():
-    with pytest.raises(SpecError, match="mapping.weight_bits"):
+    with pytest.raises(SpecError, match=r"mapping.weight_bits"):
         HardwareMatMul(charge_spec(weight_bits=0).replace({"mapping.slice_bits": 0}))
-    with pytest.raises(SpecError, match="mapping.slice_bits"):
+    with pytest.raises(SpecError, match=r"mapping.slice_bits"):
         HardwareMatMul(charge_spec().replace({"mapping.slice_bits": 2}))
-    with pytest.raises(SpecError, match="mapping.scheme"):
+    with pytest.raises(SpecError, match=r"mapping.scheme"):
         HardwareMatMul(charge_spec().replace({"mapping.scheme": "reference"}))
-    with pytest.raises(SpecError, match="nonideal.read_noise"):
+    with pytest.raises(SpecError, match=r"nonideal.read_noise"):
         HardwareMatMul(charge_spec(nonideal={"read_noise": 0.01}))
     with pytest.raises(InputError, match="nodal"):
         HardwareMatMul(charge_spec(), engine="nodal")
@@ -154,4 +154,5 @@ def test_charge_tiles_refuse_what_they_cannot_hold():
 
     passive = spec_from_dict({"array": {"rows": 4, "cols": 4}})
     with pytest.raises(SurrogateError, match="charge surrogate"):
-        HardwareMatMul(charge_spec(), surrogate=TileSurrogate(passive, TileParams.from_spec(passive)))
+        memristor = TileSurrogate(passive, TileParams.from_spec(passive))
+        HardwareMatMul(charge_spec(), surrogate=memristor)

@@ -18,8 +18,8 @@ __all__ = [
     "cycle_energy",
     "ktc_noise_std",
     "mismatch_std",
-    "share_noise_std",
     "settling_constant",
+    "share_noise_std",
     "shared_voltage",
 ]
 
@@ -67,9 +67,7 @@ def ktc_noise_std(c_total: float | np.ndarray, temperature_k: float = 300.0) -> 
     return np.sqrt(BOLTZMANN * temperature_k / np.asarray(c_total, dtype=float))
 
 
-def share_noise_std(
-    caps: np.ndarray, c_ground: float, temperature_k: float = 300.0
-) -> np.ndarray:
+def share_noise_std(caps: np.ndarray, c_ground: float, temperature_k: float = 300.0) -> np.ndarray:
     """Volt, ``(cols,)``: the thermal noise the share phase adds to each floating column,
     ``sqrt(k T C_s / (C_T c_ground))`` with ``C_s = sum_i C_ij`` and ``C_T = C_s + c_ground``.
 

@@ -254,7 +254,7 @@ def build_charge_deck(
         "r_reset": repr(ch.r_reset),
         "r_off": repr(R_OFF),
         "v_reset": repr(ch.v_reset),
-        "c_par": ch.c_column,
+        "c_par": ch.c_par,
         "noise": noise is not None,
     }
     r_source = spec.driver.r_source
@@ -268,7 +268,7 @@ def build_charge_deck(
                 'thermal noise runs with ideal switches only (charge.switch = "ideal"); '
                 "with transistor switches use the analytical kT/C term"
             )
-        tau = ch.r_reset * float(column_capacitance(c, ch.c_column).min())
+        tau = ch.r_reset * float(column_capacitance(c, ch.c_par).min())
         if ch.t_reset < SETTLED_TAUS * tau:
             raise InputError(
                 f"with noise, charge.t_reset ({ch.t_reset!r} s) must be at least "

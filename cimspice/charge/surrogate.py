@@ -25,9 +25,6 @@ from typing import Any
 import numpy as np
 
 from cimspice.arguments import path_argument
-from cimspice.checksums import json_checksum
-from cimspice.outputs import atomic_output
-
 from cimspice.charge.capacitors import cell_capacitances
 from cimspice.charge.closed_form import (
     column_capacitance,
@@ -35,7 +32,9 @@ from cimspice.charge.closed_form import (
     share_noise_std,
     shared_voltage,
 )
+from cimspice.checksums import json_checksum
 from cimspice.errors import SurrogateError
+from cimspice.outputs import atomic_output
 from cimspice.spec import ChargeNoise, CrossbarSpec
 
 __all__ = [
@@ -58,9 +57,9 @@ def column_noise_std(
     """Volt, ``(cols,)``: each column's sampled thermal noise of ``kind``: 0 (``"off"``),
     the reset's ``sqrt(k T / C_T)`` (``"ktc"``) or, with the share phase's added
     (``"thermal"``, :func:`~cimspice.charge.closed_form.share_noise_std`),
-    ``sqrt(k T / c_column)``. ``tests/test_charge_noise.py`` checks both against ngspice's
+    ``sqrt(k T / c_par)``. ``tests/test_charge_noise.py`` checks both against ngspice's
     transient noise."""
-    c_ground = spec.charge.c_column
+    c_ground = spec.charge.c_par
     c_t = column_capacitance(caps, c_ground)
     if kind == ChargeNoise.OFF:
         return np.zeros(c_t.shape)
@@ -119,7 +118,7 @@ class ChargeSurrogate:
         the thermal noise of kind ``noise`` is added (:func:`column_noise_std`)."""
         c = cell_capacitances(spec) if caps is None else caps
         b = np.asarray(bits, dtype=float)
-        dv = shared_voltage(c, b, levels, spec.charge.c_column)
+        dv = shared_voltage(c, b, levels, spec.charge.c_par)
         out = self.gain * dv + self.offset + self.k_ones * (b.sum(axis=0) / spec.rows)
         if rng is not None:
             sigma = column_noise_std(spec, c, noise, self.temperature_k)
@@ -211,7 +210,7 @@ class ChargeReport:
 
 
 def _features(spec: CrossbarSpec, caps: np.ndarray, bits: np.ndarray, x: np.ndarray) -> Any:
-    dv = shared_voltage(caps, bits, x, spec.charge.c_column)
+    dv = shared_voltage(caps, bits, x, spec.charge.c_par)
     ones = np.broadcast_to(bits.sum(axis=0) / spec.rows, dv.shape)
     return np.stack([dv.ravel(), np.ones(dv.size), ones.ravel()], axis=1)
 

@@ -20,7 +20,7 @@ statistics); this module holds the four things that differ, behind :class:`Charg
 - **units**: a tile gives its columns' ADC values (or swings) in volts; the digital side
   turns them into the current units the recombination expects with the *nominal*
   capacitances (it does not know the mismatch): ``to_current = (g_max - g_min) C_T / c_cell``
-  with ``C_T = rows c_cell + c_column``, so that a column reads
+  with ``C_T = rows c_cell + c_par``, so that a column reads
   ``(g_max - g_min) sum_i w_i x_i`` as a differential memristor column would.
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from cimspice.charge.capacitors import cell_capacitances
 from cimspice.charge.engine import ChargeEngine, ChargeTile
 from cimspice.charge.surrogate import ChargeSurrogate
 from cimspice.devices.tile import rng_for
+from cimspice.engines.base import Engine, ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.simulation import get_engine
 from cimspice.spec import CrossbarSpec, MappingScheme, MappingSpec, NonidealSpec
@@ -111,6 +112,12 @@ class ChargeTiles:
     program_spec: CrossbarSpec
     to_current: float
 
+    @property
+    def registered(self) -> Engine:
+        """The engine as the registry's :class:`~cimspice.engines.base.Engine` (what
+        :class:`~cimspice.mapping.matmul.HardwareMatMul` holds)."""
+        return cast("Engine", self.engine)
+
     def program(self, conductances: np.ndarray, layer: int, tile: int) -> ChargeTile:
         """Tile ``tile`` of layer ``layer`` holding the bits the target ``conductances``
         (``g_min`` or ``g_max``, as programmed) stand for.
@@ -129,13 +136,13 @@ class ChargeTiles:
             rng=rng_for(self.spec.nonideal.seed, _NOISE_STREAM, layer, tile),
         )
 
-    def probe(self, tile: ChargeTile, voltages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def probe(self, tile: ProgrammedTile, voltages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(charge, v_out)`` of ``tile`` for ``voltages`` without noise and without using
         its noise stream (what a spot-check compares ngspice with): the coupled charge
         (C) and the columns' swings (V)."""
+        assert isinstance(tile, ChargeTile) and tile.caps is not None
         v_out = tile.noiseless(voltages)
-        assert tile.caps is not None
-        c_t = tile.caps.sum(axis=0) + self.program_spec.charge.c_column
+        c_t = tile.caps.sum(axis=0) + self.program_spec.charge.c_par
         return v_out * c_t, v_out
 
 
@@ -182,6 +189,6 @@ def charge_tiles(
     assert isinstance(charge_engine, ChargeEngine)
     program_spec = dataclasses.replace(spec, mapping=MappingSpec(), nonideal=NonidealSpec())
     ch = spec.charge
-    c_t = spec.rows * ch.c_cell + ch.c_column
+    c_t = spec.rows * ch.c_cell + ch.c_par
     to_current = (spec.device.g_max - spec.device.g_min) * c_t / ch.c_cell
     return ChargeTiles(spec, charge_engine, program_spec, to_current)

@@ -551,8 +551,9 @@ class HardwareMatMul:
         options = dict(engine_options or {})
         if engine == "surrogate":
             options.setdefault("mode", mode)
+        self._engine: Engine
         if self._kind is not None:
-            self._engine, self._program_spec, self.model = self._kind.engine, spec, None
+            self._engine, self._program_spec, self.model = self._kind.registered, spec, None
         else:
             self._engine, self._program_spec, self.model = tile_engine(
                 spec, engine, surrogate, **options
@@ -591,6 +592,7 @@ class HardwareMatMul:
             gains.append(gain * devices.drift_gain)
             cg = devices.column_gain
             column_gains.append(None if cg is None else cg[: slot.used_cols].copy())
+            tile: ProgrammedTile
             if self._kind is not None:
                 tile = self._kind.program(devices.conductances, index, slot.index)
             else:

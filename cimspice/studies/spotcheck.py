@@ -140,18 +140,18 @@ def spot_check(
         if result.v_out is None:
             raise InputError("the record holds TIA outputs but the spec's tile has no TIAs")
         mine, spice, quantity = record.v_out, result.v_out, "v_out"
-    return _compare(record, mine, spice, quantity, held_out, elapsed)
+    return _compare(record, (mine, spice), quantity, held_out, elapsed)
 
 
 def _compare(
     record: TileRecord,
-    mine: np.ndarray,
-    spice: np.ndarray,
+    pair: tuple[np.ndarray, np.ndarray],
     quantity: str,
     held_out: tuple[float, float] | None,
     elapsed: float,
 ) -> SpotCheck:
-    """The :class:`SpotCheck` of the evaluation's ``mine`` against ngspice's ``spice``."""
+    """The :class:`SpotCheck` of the evaluation's outputs against ngspice's (``pair``)."""
+    mine, spice = pair
     err_rms, err_max = nrmse(mine, spice), max_error(mine, spice)
     within = None
     if held_out is not None:
@@ -185,4 +185,5 @@ def _charge_spot_check(
     engine = ChargeEngine(surrogate=None, noise=False, timeout_s=timeout_s)
     spice = engine.program(tile.spec, tile.bits, caps=tile.caps).run(record.voltages).v_out
     assert spice is not None
-    return _compare(record, record.v_out, spice, "v_out", held_out, time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    return _compare(record, (record.v_out, spice), "v_out", held_out, elapsed)
