@@ -26,7 +26,7 @@ def noisy_spec(cols=24, **charge):
                 "c_par": 4e-15,
                 "r_on": 1e5,
                 "r_reset": 1e5,
-                "t_reset": 25e-9,
+                "t_reset": 160e-9,
                 "t_share": 160e-9,
                 **charge,
             },

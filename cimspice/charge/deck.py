@@ -254,7 +254,7 @@ def build_charge_deck(
         "r_reset": repr(ch.r_reset),
         "r_off": repr(R_OFF),
         "v_reset": repr(ch.v_reset),
-        "c_par": ch.c_par,
+        "c_par": ch.c_column,
         "noise": noise is not None,
     }
     r_source = spec.driver.r_source
@@ -268,7 +268,7 @@ def build_charge_deck(
                 'thermal noise runs with ideal switches only (charge.switch = "ideal"); '
                 "with transistor switches use the analytical kT/C term"
             )
-        tau = ch.r_reset * float(column_capacitance(c, ch.c_par).min())
+        tau = ch.r_reset * float(column_capacitance(c, ch.c_column).min())
         if ch.t_reset < SETTLED_TAUS * tau:
             raise InputError(
                 f"with noise, charge.t_reset ({ch.t_reset!r} s) must be at least "
@@ -276,12 +276,13 @@ def build_charge_deck(
             )
         if switch_noise:
             share = settling_constant(c, ch.r_on + r_source, ch.r_on)
-            if ch.t_share < SETTLED_TAUS * share:
-                raise InputError(
-                    f"with switch noise, charge.t_share ({ch.t_share!r} s) must be at least "
-                    f"{SETTLED_TAUS} drive time constants = {SETTLED_TAUS * share:.3g} s (the "
-                    "bottom plates' noise reaches equilibrium)"
-                )
+            for key, value in (("t_share", ch.t_share), ("t_reset", ch.t_reset)):
+                if value < SETTLED_TAUS * share:
+                    raise InputError(
+                        f"with switch noise, charge.{key} ({value!r} s) must be at least "
+                        f"{SETTLED_TAUS} line time constants = {SETTLED_TAUS * share:.3g} s "
+                        "(the bottom plates' noise reaches equilibrium in each phase)"
+                    )
             # the fastest node: a bottom plate through its switch onto its capacitor
             tau = min(tau, ch.r_on * float(c.min()))
         step = tau / NOISE_STEPS_PER_TAU

@@ -158,7 +158,7 @@ class ChargeTile:
         """Each column's swing (V, ``(cycles, cols)``) and each cycle's energy (J) for line
         levels ``lines`` ``(cycles, rows)``."""
         model = self._model()
-        c_par = self.spec.charge.c_par
+        c_par = self.spec.charge.c_column
         kind = noise_kind(self.spec, self.options.noise)
         assert self.caps is not None and self.rng is not None  # set on construction
         if model is None:
@@ -232,7 +232,7 @@ class ChargeTile:
         v_out = np.tensordot(weights, swing, axes=1)
         digital = np.tensordot(weights, values, axes=1)
         assert self.caps is not None
-        c_t = column_capacitance(self.caps, self.spec.charge.c_par)
+        c_t = column_capacitance(self.caps, self.spec.charge.c_column)
         info: dict[str, Any] = {
             "energy_per_cycle": float(np.mean(energy)),
             "cycles": int(n_p * batch),

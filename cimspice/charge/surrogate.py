@@ -57,9 +57,9 @@ def column_noise_std(
     """Volt, ``(cols,)``: each column's sampled thermal noise of ``kind``: 0 (``"off"``),
     the reset's ``sqrt(k T / C_T)`` (``"ktc"``) or, with the share phase's added
     (``"thermal"``, :func:`~cimspice.charge.closed_form.share_noise_std`),
-    ``sqrt(k T / c_par)``. ``tests/test_charge_noise.py`` checks both against ngspice's
+    ``sqrt(k T / c_column)``. ``tests/test_charge_noise.py`` checks both against ngspice's
     transient noise."""
-    c_ground = spec.charge.c_par
+    c_ground = spec.charge.c_column
     c_t = column_capacitance(caps, c_ground)
     if kind == ChargeNoise.OFF:
         return np.zeros(c_t.shape)
@@ -118,7 +118,7 @@ class ChargeSurrogate:
         the thermal noise of kind ``noise`` is added (:func:`column_noise_std`)."""
         c = cell_capacitances(spec) if caps is None else caps
         b = np.asarray(bits, dtype=float)
-        dv = shared_voltage(c, b, levels, spec.charge.c_par)
+        dv = shared_voltage(c, b, levels, spec.charge.c_column)
         out = self.gain * dv + self.offset + self.k_ones * (b.sum(axis=0) / spec.rows)
         if rng is not None:
             sigma = column_noise_std(spec, c, noise, self.temperature_k)
@@ -210,7 +210,7 @@ class ChargeReport:
 
 
 def _features(spec: CrossbarSpec, caps: np.ndarray, bits: np.ndarray, x: np.ndarray) -> Any:
-    dv = shared_voltage(caps, bits, x, spec.charge.c_par)
+    dv = shared_voltage(caps, bits, x, spec.charge.c_column)
     ones = np.broadcast_to(bits.sum(axis=0) / spec.rows, dv.shape)
     return np.stack([dv.ravel(), np.ones(dv.size), ones.ravel()], axis=1)
 

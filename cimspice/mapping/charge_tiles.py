@@ -20,7 +20,7 @@ statistics); this module holds the four things that differ, behind :class:`Charg
 - **units**: a tile gives its columns' ADC values (or swings) in volts; the digital side
   turns them into the current units the recombination expects with the *nominal*
   capacitances (it does not know the mismatch): ``to_current = (g_max - g_min) C_T / c_cell``
-  with ``C_T = rows c_cell + c_par``, so that a column reads
+  with ``C_T = rows c_cell + c_column``, so that a column reads
   ``(g_max - g_min) sum_i w_i x_i`` as a differential memristor column would.
 """
 
@@ -142,7 +142,7 @@ class ChargeTiles:
         (C) and the columns' swings (V)."""
         assert isinstance(tile, ChargeTile) and tile.caps is not None
         v_out = tile.noiseless(voltages)
-        c_t = tile.caps.sum(axis=0) + self.program_spec.charge.c_par
+        c_t = tile.caps.sum(axis=0) + self.program_spec.charge.c_column
         return v_out * c_t, v_out
 
 
@@ -189,6 +189,6 @@ def charge_tiles(
     assert isinstance(charge_engine, ChargeEngine)
     program_spec = dataclasses.replace(spec, mapping=MappingSpec(), nonideal=NonidealSpec())
     ch = spec.charge
-    c_t = spec.rows * ch.c_cell + ch.c_par
+    c_t = spec.rows * ch.c_cell + ch.c_column
     to_current = (spec.device.g_max - spec.device.g_min) * c_t / ch.c_cell
     return ChargeTiles(spec, charge_engine, program_spec, to_current)
