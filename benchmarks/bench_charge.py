@@ -5,6 +5,8 @@ memristor tiles (accuracy and energy per MAC, one table and one Pareto plot).
     .venv/bin/python benchmarks/bench_charge.py surrogate [--size 16] [--cycles 48]
     .venv/bin/python benchmarks/bench_charge.py network [--model mnist-mlp] [--samples 1000]
         [--out out/bench-charge]
+    .venv/bin/python benchmarks/bench_charge.py sar [--bits 4 6 8] [--per-lsb 2]
+    .venv/bin/python benchmarks/bench_charge.py noise [--cols 24] [--cycles 13]
 
 ``mac``: one MAC cycle and a bit-serial vector (8 cycles) of a size x size tile with ideal
 switches (1 fF cells, 1 % mismatch, 20 fF columns, 0.4 V lines), and one cycle with 65 nm
@@ -14,6 +16,12 @@ energy per cycle from the supply currents beside the closed form (ideal switches
 
 ``surrogate``: the charge surrogate calibrated against ngspice (multi-level inputs), ideal and
 transistor switches, with its held-out error.
+
+``sar``: the transistor-level SAR readout converting a ramp (each point a quarter LSB from
+a code edge) against the ideal quantiser, and its energy per conversion from ngspice.
+
+``noise``: every switch's and driver's thermal noise (trnoise) against the analytical
+``sqrt(k T / c_par)``, and the reset switches' alone against ``sqrt(k T / C_T)``.
 
 ``network``: the built-in model on size x size 1T1R tiles with the devices and converters of
 ``examples/network-128.toml`` (2 ohm wires, nmos65 access transistors, 64 conductance levels
@@ -222,6 +230,83 @@ def bench_surrogate(size: int, cycles: int, test_cycles: int) -> None:
         )
 
 
+def bench_sar(bits: list[int], per_lsb: int) -> None:
+    from cimspice.charge.sar import reference_levels, run_sar
+    from cimspice.converters import charge_adc
+
+    print(f"\ncapacitive SAR at transistor level, a ramp of {per_lsb} points per LSB\n")
+    print("| bits | unit C | conversions | codes equal | max |diff| | fJ/conversion | s |")
+    print("|---|---|---|---|---|---|---|")
+    for n in bits:
+        spec = spec_from_dict(
+            {
+                "array": {"rows": 4, "cols": 2, "cell": "1C"},
+                "charge": {
+                    "input_mode": "multi-level",
+                    "adc": "sar",
+                    "adc_bits": n,
+                    "adc_full_scale": 0.2,
+                },
+            }
+        )
+        _, _, lsb = reference_levels(spec)
+        swing = np.arange(-0.75 * lsb, 0.2 + lsb, lsb / per_lsb)
+        t0 = time.perf_counter()
+        run = run_sar(spec, swing)
+        dt = time.perf_counter() - t0
+        ideal, _ = charge_adc(spec, swing)
+        print(
+            f"| {n} | {spec.charge.sar_c_unit:.1e} | {swing.size} "
+            f"| {np.mean(run.codes == ideal):.3f} | {np.abs(run.codes - ideal).max()} "
+            f"| {np.mean(run.energy) * 1e15:.1f} | {dt:.1f} |",
+            flush=True,
+        )
+
+
+def bench_noise(cols: int, cycles: int) -> None:
+    from cimspice.charge.capacitors import cell_capacitances
+    from cimspice.charge.closed_form import shared_voltage
+    from cimspice.charge.deck import NoiseOptions
+    from cimspice.charge.run import run_cycles
+    from cimspice.charge.surrogate import column_noise_std
+    from cimspice.spec import ChargeNoise
+
+    spec = spec_from_dict(
+        {
+            "array": {"rows": 4, "cols": cols, "cell": "1C"},
+            "driver": {"r_source": 5e3},
+            "charge": {
+                "input_mode": "multi-level",
+                "c_cell": 4e-15,
+                "c_par": 4e-15,
+                "r_on": 1e5,
+                "r_reset": 1e5,
+                "t_reset": 160e-9,
+                "t_share": 160e-9,
+            },
+        }
+    )
+    rng = np.random.default_rng(2)
+    bits = rng.integers(0, 2, (4, cols)).astype(float)
+    x = rng.uniform(0, 0.2, (cycles, 4))
+    caps = cell_capacitances(spec)
+    print(f"\nthermal noise, 4x{cols} tile, {cycles} cycles, ngspice trnoise vs analytical\n")
+    print("| noisy | ngspice std (mV) | analytical (mV) | ratio | mean (mV) | s |")
+    print("|---|---|---|---|---|---|")
+    for switches, kind in ((False, ChargeNoise.KTC), (True, ChargeNoise.THERMAL)):
+        t0 = time.perf_counter()
+        run = run_cycles(spec, bits, x, caps=caps, noise=NoiseOptions(seed=7, switches=switches))
+        dt = time.perf_counter() - t0
+        d = run.v_col - shared_voltage(caps, bits, x, spec.charge.c_par)
+        e = float(column_noise_std(spec, caps, kind)[0])
+        label = "every switch and driver" if switches else "reset switches only"
+        print(
+            f"| {label} | {np.std(d) * 1e3:.4f} | {e * 1e3:.4f} | {np.std(d) / e:.3f} "
+            f"| {np.mean(d) * 1e3:.4f} | {dt:.1f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -237,11 +322,21 @@ def main() -> None:
     net.add_argument("--samples", type=int, default=1000)
     net.add_argument("--size", type=int, default=64)
     net.add_argument("--out", type=Path, default=Path("out/bench-charge"))
+    sar = sub.add_parser("sar")
+    sar.add_argument("--bits", type=int, nargs="+", default=[4, 6, 8])
+    sar.add_argument("--per-lsb", type=int, default=2)
+    noise = sub.add_parser("noise")
+    noise.add_argument("--cols", type=int, default=24)
+    noise.add_argument("--cycles", type=int, default=13)
     args = parser.parse_args()
     if args.what == "mac":
         bench_mac(args.size, args.repeats)
     elif args.what == "surrogate":
         bench_surrogate(args.size, args.cycles, args.test_cycles)
+    elif args.what == "sar":
+        bench_sar(args.bits, args.per_lsb)
+    elif args.what == "noise":
+        bench_noise(args.cols, args.cycles)
     else:
         bench_network(args.model, args.samples, args.size, args.out)
 

@@ -154,11 +154,16 @@ class MeteredMatMul:
         """Layer ``index``'s 1C tiles since the last call: the cycles they ran and their
         switching energy (their own tallies), the conversions (see the module)."""
         from cimspice.charge.engine import ChargeTile
-        from cimspice.spec import InputMode
+        from cimspice.spec import ChargeAdc, InputMode
 
         spec = self.hardware.spec
         layer = self.hardware.layers[index]
-        e_adc = self.cost.adc_energy(spec, spec.charge.adc_bits or None)
+        if spec.charge.adc == ChargeAdc.SAR:  # the transistor-level SAR's, from ngspice
+            from cimspice.charge.sar import energy_per_conversion
+
+            e_adc = energy_per_conversion(spec)
+        else:
+            e_adc = self.cost.adc_energy(spec, spec.charge.adc_bits or None)
         e_dac = self.cost.dac_energy(spec) if spec.charge.input_mode == InputMode.MULTI_LEVEL else 0
         for k, (slot, tile) in enumerate(zip(layer.tiling.tiles, layer.tiles, strict=True)):
             assert isinstance(tile, ChargeTile)
