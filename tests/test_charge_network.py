@@ -156,3 +156,37 @@ def test_charge_tiles_refuse_what_they_cannot_hold():
     with pytest.raises(SurrogateError, match="charge surrogate"):
         memristor = TileSurrogate(passive, TileParams.from_spec(passive))
         HardwareMatMul(charge_spec(), surrogate=memristor)
+
+
+@pytest.mark.ngspice
+def test_a_calibrated_charge_surrogate_file_goes_beside_the_spot_check(tmp_path):
+    # calibrate writes a checked charge surrogate file (its held-out error in it); evaluate
+    # runs the network on it and sets the spot-check beside that figure. Ideal switches:
+    # the fit is the circuit, both errors are round-off (within, by ROUNDOFF's rule).
+    from cimspice.charge.surrogate import load_charge_surrogate
+    from cimspice.cli import main
+
+    spec_file = tmp_path / "c.toml"
+    spec_file.write_text(
+        '[array]\nrows = 16\ncols = 24\ncell = "1C"\n[driver]\nv_read = 0.8\n'
+        '[charge]\ninput_mode = "multi-level"\nc_par = 5e-15\nmismatch = 0.01\n'
+        "[mapping]\nweight_bits = 4\nslice_bits = 1\n"
+    )
+    fitted = tmp_path / "s.json"
+    assert main(["calibrate", str(spec_file), "-o", str(fitted), "--samples", "2"]) == 0
+    model = load_charge_surrogate(fitted)
+    assert model.held_out is not None and model.held_out[0] < 1e-9
+    out = tmp_path / "e.json"
+    args = ["evaluate", "--model", "digits-mlp", "--spec", str(spec_file), "--samples", "20"]
+    args += ["--surrogate", str(fitted), "--spot-check", "--no-progress", "--json", str(out)]
+    assert main(args) == 0
+    check = json.loads(out.read_text())["spot_check"]
+    assert check["held_out_nrmse"] == pytest.approx(model.held_out[0])
+    assert check["within"] is True
+    # an edited file is refused by name; a memristor surrogate file is no charge surrogate
+    data = json.loads(fitted.read_text())
+    data["gain"] = 1.1
+    fitted.write_text(json.dumps(data))
+    with pytest.raises(SurrogateError, match="edited"):
+        load_charge_surrogate(fitted)
+    assert main(args) != 0

@@ -25,7 +25,7 @@ import numpy as np
 
 from cimspice import __version__
 from cimspice.charge.closed_form import BOLTZMANN, column_capacitance, settling_constant
-from cimspice.errors import InputError, NetlistError
+from cimspice.errors import InputError
 from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, CrossbarSpec, SwitchKind
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "build_charge_deck",
     "check_bits",
     "check_levels",
+    "pwl_table",
     "render_charge",
 ]
 
@@ -149,7 +150,8 @@ def check_levels(levels: np.ndarray, spec: CrossbarSpec) -> np.ndarray:
     return x
 
 
-def _pwl(points: list[tuple[float, float]]) -> str:
+def pwl_table(points: list[tuple[float, float]]) -> str:
+    """An ngspice ``pwl(...)`` table of ``(time, value)`` points."""
     return " ".join(f"{t!r} {v!r}" for t, v in points)
 
 
@@ -168,7 +170,7 @@ def _clock_tables(spec: CrossbarSpec, cycles: int) -> tuple[str, str, np.ndarray
         drv += [(t0 + ch.t_reset + e, 0.0), (t0 + ch.t_reset + 2 * e, hi), (t_s, hi)]
         drv += [(t_s + e, 0.0)]
         samples[k] = t_s
-    return _pwl(rst), _pwl(drv), samples, np.arange(cycles + 1) * period
+    return pwl_table(rst), pwl_table(drv), samples, np.arange(cycles + 1) * period
 
 
 def _level_table(values: np.ndarray, period: float, edge: float) -> str:
@@ -177,7 +179,7 @@ def _level_table(values: np.ndarray, period: float, edge: float) -> str:
         if values[k] != values[k - 1]:
             t0 = k * period
             points += [(t0, float(values[k - 1])), (t0 + edge, float(values[k]))]
-    return _pwl(points)
+    return pwl_table(points)
 
 
 def build_charge_deck(
@@ -207,9 +209,7 @@ def build_charge_deck(
             transistor switches or with a reset phase too short to settle the noise.
         NetlistError: the template is missing or incomplete.
     """
-    import jinja2
-
-    from cimspice.netlist import _environment
+    from cimspice.netlist import render_template
 
     if not spec.is_charge:
         raise InputError(
@@ -352,12 +352,7 @@ def build_charge_deck(
         t_step=repr(ch.t_edge / 4),
         t_stop=repr(float(starts[-1])),
     )
-    try:
-        text = _environment().get_template("charge_array.cir.j2").render(context)
-    except jinja2.TemplateNotFound as err:
-        raise NetlistError(f"netlist template not found: {err}") from None
-    except jinja2.UndefinedError as err:
-        raise NetlistError(f"netlist template charge_array.cir.j2 is incomplete: {err}") from None
+    text = render_template("charge_array.cir.j2", context)
     return ChargeDeck(
         text=text,
         cycles=len(x),

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from cimspice import __version__
-from cimspice.errors import InputError, NetlistError
+from cimspice.charge.deck import pwl_table
+from cimspice.errors import InputError
 from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, ChargeAdc, CrossbarSpec
 
 __all__ = [
@@ -93,10 +94,6 @@ class SarDeck:
     starts: np.ndarray
 
 
-def _pwl(points: list[tuple[float, float]]) -> str:
-    return " ".join(f"{t!r} {v!r}" for t, v in points)
-
-
 def build_sar_deck(spec: CrossbarSpec, inputs: np.ndarray, *, reltol: float = 1e-4) -> SarDeck:
     """Render the deck of one conversion per value of ``inputs`` (V, the column's voltage,
     ``v_reset`` plus its swing).
@@ -105,10 +102,8 @@ def build_sar_deck(spec: CrossbarSpec, inputs: np.ndarray, *, reltol: float = 1e
         InputError: not a SAR readout, or inputs that are not finite 1-D volts.
         NetlistError: the template is missing or incomplete.
     """
-    import jinja2
-
     from cimspice.model_cards import builtin_model_cards
-    from cimspice.netlist import _environment
+    from cimspice.netlist import render_template
     from cimspice.resources import data_dir
 
     v_low, v_high, _ = reference_levels(spec)
@@ -163,24 +158,19 @@ def build_sar_deck(spec: CrossbarSpec, inputs: np.ndarray, *, reltol: float = 1e
         "v_high": repr(v_high),
         "v_low": repr(v_low),
         "v_cm": repr(V_CM * vdd),
-        "input_table": _pwl(values),
-        "top_table": _pwl(top),
-        "sample_table": _pwl(sample),
-        "clock_table": _pwl(clock),
-        "trial_tables": [_pwl(t) for t in trials],
-        "latch_tables": [_pwl(t) for t in latches],
+        "input_table": pwl_table(values),
+        "top_table": pwl_table(top),
+        "sample_table": pwl_table(sample),
+        "clock_table": pwl_table(clock),
+        "trial_tables": [pwl_table(t) for t in trials],
+        "latch_tables": [pwl_table(t) for t in latches],
         "save_line": " ".join(f"v(d{k})" for k in range(bits)),
         "t_step": repr(e / 4),
         "t_stop": repr(float(starts[-1])),
         "t_max": repr(e * 2),
         **SIZES,
     }
-    try:
-        text = _environment().get_template("charge_sar.cir.j2").render(context)
-    except jinja2.TemplateNotFound as err:
-        raise NetlistError(f"netlist template not found: {err}") from None
-    except jinja2.UndefinedError as err:
-        raise NetlistError(f"netlist template charge_sar.cir.j2 is incomplete: {err}") from None
+    text = render_template("charge_sar.cir.j2", context)
     return SarDeck(text=text, read_times=reads, starts=starts)
 
 
