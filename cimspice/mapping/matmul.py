@@ -54,6 +54,12 @@ turns each tile's target conductances into the ones actually programmed plus a d
 applied to the tile's outputs (e.g. IR-drop pre-distortion,
 :mod:`cimspice.studies.schemes`); without one, targets are programmed as they are.
 
+Charge-domain (1C) tiles are a tile kind whose read is not a matrix
+(:class:`~cimspice.mapping.charge_tiles.ChargeTiles`): they take the same mapping, encoding
+and recombination; the kind programs each tile (its weight bits, capacitor draw and noise
+stream), gives the factor from its outputs (V) to the recombination's current units, and
+probes a tile without noise for a spot-check.
+
 Inputs' ranges: ``input_ranges[layer]`` (the largest ``|x|`` expected; larger inputs clip at
 the DAC's range), usually measured once with :func:`measure_input_ranges` on calibration data;
 a layer without one uses each batch's own ``max |x|``.
