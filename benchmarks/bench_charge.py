@@ -34,7 +34,8 @@ bit-serial inputs; 8-bit ADC; 1 fF cells with 0.5 % mismatch, 10 fF per 64 rows 
 parasitics, kT/C noise (``charge.noise = "ktc"``); the nominal charge model, exact against
 ngspice for ideal switches),
 and the same with one multi-level cycle per input (an 8-bit DAC per line, the cost model's DAC
-energy) instead of 8 bit-serial cycles; with the SRAM CIM and digital anchors of the cost
+energy) instead of 8 bit-serial cycles, and bit-serial with the transistor-level SAR readout
+(its sampling capacitors on the columns, its energy per conversion from ngspice); with the SRAM CIM and digital anchors of the cost
 model.
 """
 
@@ -169,6 +170,24 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     results.append(
         run_case(
             NetworkCase("charge 1C, 8-bit DAC inputs", multi),
+            model,
+            x,
+            y,
+            calibration=calibration,
+            cost=cost,
+        )
+    )
+    # the transistor-level SAR: its 2^8 units of 0.5 fF join each column (at 64 rows C_T
+    # 74 -> 202 fF), so the full scale follows the swing down; its energy per conversion
+    # from ngspice
+    c_t = size * charge.charge.c_cell + charge.charge.c_par
+    c_sar = 2**8 * charge.charge.sar_c_unit
+    sar = charge.replace(
+        {"charge.adc": "sar", "charge.adc_full_scale": 0.2 * c_t / (c_t + c_sar)}
+    )
+    results.append(
+        run_case(
+            NetworkCase("charge 1C, bit-serial, SAR readout", sar),
             model,
             x,
             y,
