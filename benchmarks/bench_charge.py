@@ -35,8 +35,8 @@ parasitics, kT/C noise (``charge.noise = "ktc"``); the nominal charge model, exa
 ngspice for ideal switches),
 and the same with one multi-level cycle per input (an 8-bit DAC per line, the cost model's DAC
 energy) instead of 8 bit-serial cycles, and bit-serial with the transistor-level SAR readout
-(its sampling capacitors on the columns, its energy per conversion from ngspice); with the SRAM CIM and digital anchors of the cost
-model.
+(its sampling capacitors on the columns, its energy per conversion from ngspice); with the
+SRAM CIM and digital anchors of the cost model.
 """
 
 from __future__ import annotations
@@ -182,9 +182,7 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     # from ngspice
     c_t = size * charge.charge.c_cell + charge.charge.c_par
     c_sar = 2**8 * charge.charge.sar_c_unit
-    sar = charge.replace(
-        {"charge.adc": "sar", "charge.adc_full_scale": 0.2 * c_t / (c_t + c_sar)}
-    )
+    sar = charge.replace({"charge.adc": "sar", "charge.adc_full_scale": 0.2 * c_t / (c_t + c_sar)})
     results.append(
         run_case(
             NetworkCase("charge 1C, bit-serial, SAR readout", sar),
