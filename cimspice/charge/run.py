@@ -43,7 +43,7 @@ SETTLED_TAUS = 14
 the columns more than e^-14 ~ 1e-6 from their shared value: warned about."""
 
 
-def _warn_if_unsettled(spec: CrossbarSpec, caps: np.ndarray) -> None:
+def _warn_if_unsettled(spec: CrossbarSpec, caps: np.ndarray, cycles: int) -> None:
     ch = spec.charge
     if ch.switch != SwitchKind.IDEAL:
         return  # a transistor's resistance is not a key; its settling is what SPICE gives
@@ -58,7 +58,7 @@ def _warn_if_unsettled(spec: CrossbarSpec, caps: np.ndarray) -> None:
             stacklevel=3,
         )
     reset = settling_constant(caps, ch.r_on, ch.r_on)  # the pull-downs emptying the lines
-    if ch.t_reset < SETTLED_TAUS * reset:
+    if cycles > 1 and ch.t_reset < SETTLED_TAUS * reset:  # (the first starts settled)
         warnings.warn(
             f"charge.t_reset ({ch.t_reset:g} s) is {ch.t_reset / reset:.3g} reset time "
             f"constants (~{reset:.3g} s: the line pull-downs discharging their cells): each "
@@ -102,7 +102,7 @@ def run_cycles(
     spec = as_spec(spec)
     c = cell_capacitances(spec) if caps is None else np.asarray(caps, dtype=float)
     deck = build_charge_deck(spec, bits, levels, c, noise=noise, reltol=reltol)
-    _warn_if_unsettled(spec, c)
+    _warn_if_unsettled(spec, c, deck.cycles)
     vectors = {
         "time": ["time"],
         "columns": [f"v({n})" for n in deck.column_nodes],
