@@ -63,7 +63,6 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-@jinja2.pass_context
 def render_template(name: str, context: dict[str, object]) -> str:
     """Template ``name`` of ``netlists/`` rendered with ``context`` (undefined names refused).
 
@@ -78,6 +77,7 @@ def render_template(name: str, context: dict[str, object]) -> str:
         raise NetlistError(f"netlist template {name}: {err.message}") from None
 
 
+@jinja2.pass_context
 def _render_part(context: jinja2.runtime.Context, name: str) -> str:
     """``{{ part("x.cir.j2") }}``: render a sub-template with the same variables.
 
