@@ -581,6 +581,21 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     out = plan.write(args.output, "-o")  # checked as typed: "new/" names a folder
     if spec.is_charge:  # MAC cycles in ngspice: --samples bit patterns of --batch cycles
         from cimspice.charge.surrogate import calibrate as calibrate_charge
+        from cimspice.errors import InputError
+
+        given = {
+            "--cache": args.cache,
+            "--report-dir": args.report_dir,
+            "--jobs": args.jobs,
+            "--scheduler": args.scheduler,
+            "--executor": None if args.executor == "local" else args.executor,
+        }
+        for option, value in given.items():
+            if value is not None:
+                raise InputError(
+                    f"{option} does not apply to a charge-domain (1C) tile: its calibration "
+                    "runs its MAC cycles in one ngspice process and writes no report folder"
+                )
 
         with plan:
             model, report = calibrate_charge(

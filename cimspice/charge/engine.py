@@ -118,12 +118,12 @@ class ChargeTile:
             or the closed form on a surrogate).
     """
 
-    spec: CrossbarSpec
-    bits: np.ndarray
+    spec: CrossbarSpec = dataclasses.field(repr=False)
+    bits: np.ndarray = dataclasses.field(repr=False)
     options: ChargeOptions
     prepare_s: float = 0.0
-    caps: np.ndarray | None = None
-    rng: np.random.Generator | None = None
+    caps: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    rng: np.random.Generator | None = dataclasses.field(default=None, repr=False)
     cycles_run: int = 0
     energy_j: float = 0.0
     _runs: int = dataclasses.field(init=False, default=0)

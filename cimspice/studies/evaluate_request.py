@@ -165,7 +165,10 @@ def _run(
         progress=request.progress,
     )
     tiles = f"spec {request.spec} ({spec.rows}x{spec.cols} tiles)"
-    if request.engine == "surrogate":
+    if request.engine == "surrogate" and spec.is_charge:
+        source = request.surrogate or "nominal (ideal charge sharing, the drawn capacitors)"
+        print(f"{tiles}; charge surrogate: {source}", file=out)
+    elif request.engine == "surrogate":
         source = request.surrogate or "nominal (exact for a passive tile)"
         print(f"{tiles}; surrogate ({request.mode} mode): {source}", file=out)
     else:
