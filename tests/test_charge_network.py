@@ -190,3 +190,14 @@ def test_a_calibrated_charge_surrogate_file_goes_beside_the_spot_check(tmp_path)
     with pytest.raises(SurrogateError, match="edited"):
         load_charge_surrogate(fitted)
     assert main(args) != 0
+
+
+def test_calibrate_refuses_options_a_charge_tile_does_not_use(tmp_path, capsys):
+    from cimspice.cli import main
+
+    spec_file = tmp_path / "c.toml"
+    spec_file.write_text('[array]\nrows = 4\ncols = 4\ncell = "1C"\n[driver]\ndac_bits = 2\n')
+    args = ["calibrate", str(spec_file), "-o", str(tmp_path / "s.json")]
+    assert main([*args, "--report-dir", str(tmp_path / "r")]) != 0
+    assert "--report-dir does not apply to a charge-domain" in capsys.readouterr().err
+    assert not (tmp_path / "s.json").exists()
