@@ -75,7 +75,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from array_api_compat import array_namespace, device
@@ -104,6 +104,7 @@ from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind, 
 from cimspice.threads import one_blas_thread
 
 if TYPE_CHECKING:
+    from cimspice.charge.surrogate import ChargeSurrogate
     from cimspice.engines.base import Engine
     from cimspice.mapping.charge_tiles import ChargeTiles
     from cimspice.surrogate.model import TileSurrogate
@@ -502,7 +503,8 @@ class HardwareMatMul:
         spec: the tile, its converters and its ``[mapping]`` and ``[nonideal]`` sections.
         engine: a registered engine's name (see the module); ``"surrogate"`` by default.
         surrogate: a calibrated surrogate for the ``"surrogate"`` engine (default: the
-            spec's nominal one; see :func:`tile_model`).
+            spec's nominal one; see :func:`tile_model`); for charge-domain (1C) tiles a
+            :class:`~cimspice.charge.surrogate.ChargeSurrogate`.
         mode: the surrogate's mode for nonlinear tiles (``"accurate"`` or ``"fast"``).
         engine_options: further options of the engine (e.g. ngspice's ``timeout_s``).
         input_ranges: per layer index, the largest input magnitude (see the module).
@@ -529,7 +531,7 @@ class HardwareMatMul:
         spec: CrossbarSpec | str | os.PathLike[str],
         *,
         engine: str = "surrogate",
-        surrogate: TileSurrogate | None = None,
+        surrogate: TileSurrogate | ChargeSurrogate | None = None,
         mode: str = "accurate",
         engine_options: Mapping[str, Any] | None = None,
         input_ranges: Mapping[int, float] | None = None,
@@ -561,8 +563,9 @@ class HardwareMatMul:
         if self._kind is not None:
             self._engine, self._program_spec, self.model = self._kind.registered, spec, None
         else:
+            resistive = cast("TileSurrogate | None", surrogate)  # _check_options checked it
             self._engine, self._program_spec, self.model = tile_engine(
-                spec, engine, surrogate, **options
+                spec, engine, resistive, **options
             )
         self.spec = spec
         self.engine = engine

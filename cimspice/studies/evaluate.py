@@ -35,6 +35,7 @@ from cimspice.outputs import atomic_output
 from cimspice.spec import CrossbarSpec, as_spec
 
 if TYPE_CHECKING:
+    from cimspice.charge.surrogate import ChargeSurrogate
     from cimspice.nn.datasets import Dataset
     from cimspice.nn.model import Model
     from cimspice.surrogate.model import LinearTileSurrogate
@@ -239,7 +240,7 @@ def evaluate(
     spec: CrossbarSpec | str | os.PathLike[str],
     *,
     engine: str = "surrogate",
-    surrogate: LinearTileSurrogate | None = None,
+    surrogate: LinearTileSurrogate | ChargeSurrogate | None = None,
     mode: str = "accurate",
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
@@ -255,7 +256,8 @@ def evaluate(
         spec: the tile, converters, mapping and non-idealities.
         engine: a registered engine's name (see ``HardwareMatMul``).
         surrogate: a calibrated surrogate of any tile kind (default: the spec's nominal
-            one, for passive linear tiles).
+            one, for passive linear tiles and charge-domain tiles); a
+            :class:`~cimspice.charge.surrogate.ChargeSurrogate` for 1C tiles.
         mode: the surrogate's mode on nonlinear tiles (``"accurate"`` or ``"fast"``).
         calibration: samples whose exact activations set each layer's input range
             (default: ``x`` itself).
