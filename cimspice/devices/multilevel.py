@@ -43,6 +43,7 @@ class MultiLevelModel(ParamModel):
     """
 
     name: ClassVar[str] = "memristor-rao2023"
+    VARIED: ClassVar[tuple[str, ...]] = ("prog_std_steps",)
     levels: float = 2048.0
     level_exponent: float = 1.0
     prog_std_steps: float = 0.0

@@ -67,6 +67,7 @@ class PCMModel(ParamModel):
     """
 
     name: ClassVar[str] = "pcm-nandakumar2019"
+    VARIED: ClassVar[tuple[str, ...]] = ("prog_noise_scale", "drift_scale", "read_noise_scale")
     prog_c0: float = 0.26348e-6
     prog_c1: float = 1.9650e-6
     prog_c2: float = -1.1731e-6

@@ -64,6 +64,7 @@ class ReRAMWan2022Model(ParamModel):
     """
 
     name: ClassVar[str] = "reram-wan2022"
+    VARIED: ClassVar[tuple[str, ...]] = ("noise_scale",)
     s1s_0: float = 0.348
     s1s_1: float = 16.030
     s1s_2: float = -43.853
