@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cimspice.errors import ModelFileError
+from cimspice.errors import SpecError
 
 __all__ = ["DATA_FILE", "Missing", "PublishedCurve", "missing_data", "published_curves"]
 
@@ -93,14 +93,14 @@ def _load() -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ModelFileError(f"not valid TOML: {err}", file=DATA_FILE) from None
+        raise SpecError(f"not valid TOML: {err}", file=DATA_FILE) from None
 
 
 def published_curves(preset: str | None = None) -> list[PublishedCurve]:
     """Every published curve (of ``preset`` only, when given).
 
     Raises:
-        ModelFileError: a curve with a missing key or an unknown unit.
+        SpecError: a curve with a missing key or an unknown unit.
     """
     curves = []
     for k, raw in enumerate(_load().get("curve", [])):
@@ -113,9 +113,9 @@ def published_curves(preset: str | None = None) -> list[PublishedCurve]:
                 }
             )
         except (KeyError, TypeError) as err:
-            raise ModelFileError(f"curve {k}: {err}", file=DATA_FILE, key="curve") from None
+            raise SpecError(f"curve {k}: {err}", file=DATA_FILE, key="curve") from None
         if curve.x_unit not in _UNITS or curve.y_unit not in _UNITS:
-            raise ModelFileError(f"curve {k}: unit not in {sorted(_UNITS)}", file=DATA_FILE)
+            raise SpecError(f"curve {k}: unit not in {sorted(_UNITS)}", file=DATA_FILE)
         if preset is None or curve.preset == preset:
             curves.append(curve)
     return curves
