@@ -1,4 +1,5 @@
-"""Fitting the generic device model to a user's measurements, with uncertainties.
+"""Fitting the generic device model to a user's measurements, with uncertainties (the PCM
+preset's laws: :mod:`cimspice.devices.pcm_fitting`, on the same tables).
 
 Three tidy tables (each a CSV file with a header row, or an NPZ file of equal-length 1-D
 arrays named like the columns), recognised by their columns:
