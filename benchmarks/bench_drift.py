@@ -6,7 +6,9 @@ with and without each drift compensation.
 
 Tiles: 64 x 64, ideal wires (``engine="ideal"``: ``V @ G`` per tile; the device layer is the
 subject), differential mapping, no ADC. Presets: ``pcm-nandakumar2019`` (window 0-25 uS, read
-1 s, 1 h, 1 day, 1 year after programming), ``reram-wan2022`` (0-40 uS; 1 s, 1 h, 1 day, 2
+1 s, 1 h, 1 day, 1 year after programming), the same with die-to-die and tile-to-tile
+spread of 0.3 (log-normal sigma on its noise and drift scales: user parameters, not
+sourced), ``reram-wan2022`` (0-40 uS; 1 s, 1 h, 1 day, 2
 days: its data stop at 2 days), ``memristor-rao2023`` (2,048 even levels over 1-100 uS, a
 window of this script's choosing: the source's is not available; no drift or noise is
 sourced, so the preset is the levels alone), ``generic`` (drift nu = 0.05 +- 0.01,
@@ -33,6 +35,11 @@ YEAR = 3.15e7
 PRESETS = {
     "pcm-nandakumar2019": (
         {"model": "pcm-nandakumar2019"},
+        (0.0, 25e-6),
+        (1.0, 3600.0, 86400.0, YEAR),
+    ),
+    "pcm-nandakumar2019-spread": (
+        {"model": "pcm-nandakumar2019", "model_params": {"die_spread": 0.3, "tile_spread": 0.3}},
         (0.0, 25e-6),
         (1.0, 3600.0, 86400.0, YEAR),
     ),
