@@ -66,7 +66,7 @@ import functools
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -748,11 +748,13 @@ class HardwareMatMul:
                 # (see cimspice.threads)
                 step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
                 with one_blas_thread():
+                    blocks = []
                     for start in range(0, len(x), step):
                         rows = slice(start, start + step)
                         phases = encode_inputs(x[rows], x_max, spec)
                         if phases:
-                            y[rows] = self._per_tile(layer, phases, _NUMPY, layer.arrays)
+                            blocks.append((rows, phases))
+                    self._per_tile_host(layer, blocks, y)
             y *= layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
             return y
         backend = backend or Backend()
@@ -806,67 +808,111 @@ class HardwareMatMul:
         self, layer: MappedLayer, phases: list[InputPhase], backend: Backend, arrays: LayerArrays
     ) -> Any:
         """``(n, fan_out)``: the phases' outputs summed over every tile, before the layer's
-        scale (the arrays' namespace: numpy, or e.g. torch on the inputs' device)."""
+        scale, for arrays of a namespace other than numpy's (e.g. torch on the inputs'
+        device; numpy arrays go through :meth:`_per_tile_host`)."""
+        tiles = layer.tiling.tiles
+        # tiles that read their own used word lines (the surrogate's fast modes) take the
+        # voltages unpadded; they are numpy alone (they let go of the GIL): two at a time on
+        # the host (a device's own stream orders its work anyway)
+        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        on_host = str(device(phases[0].voltages)) == "cpu"
+        pool = _tile_pool() if readers and on_host else None
+        results = (pool or _serial).map(
+            lambda k: self._tile_parts(layer, k, phases, backend, arrays, pad=not readers),
+            range(len(tiles)),
+        )
+        blocks: dict[int, Any] = {}  # output block -> its sum, in tile order
+        for slot, parts in zip(tiles, results, strict=True):
+            for part in parts:
+                key = slot.outputs.start
+                blocks[key] = part if key not in blocks else blocks[key] + part
+        xp = array_namespace(phases[0].voltages)
+        return xp.concat([blocks[key] for key in sorted(blocks)], axis=1)
+
+    def _per_tile_host(
+        self, layer: MappedLayer, blocks: list[tuple[slice, list[InputPhase]]], y: np.ndarray
+    ) -> None:
+        """:meth:`_per_tile` of numpy row ``blocks`` (each ``(rows, phases)``), written into
+        ``y[rows]`` (before the layer's scale).
+
+        Tiles that compute in single precision and read their own used word lines (the
+        surrogate's fast modes) take the voltages converted once per block (no padding, no
+        copy per tile, the same numbers), and the tiles feeding one block of outputs run
+        as one task, :data:`TILE_THREADS` tasks side by side (the fast tiles are numpy
+        alone and let go of the GIL): every task runs its tiles block after block and tile
+        after tile, so each tile's read-noise stream and each output's sum go in the same
+        order whatever the threads do."""
+        tiles = layer.tiling.tiles
+        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        if readers:
+            blocks = [
+                (
+                    rows,
+                    [dataclasses.replace(p, voltages=p.voltages.astype(np.float32)) for p in ps],
+                )
+                for rows, ps in blocks
+            ]
+        groups: dict[int, list[int]] = {}  # output block -> its tiles, in tile order
+        for k, slot in enumerate(tiles):
+            groups.setdefault(slot.outputs.start, []).append(k)
+
+        def run(group: list[int]) -> None:
+            outputs = tiles[group[0]].outputs
+            for rows, phases in blocks:
+                total: np.ndarray | None = None
+                for k in group:
+                    for part in self._tile_parts(
+                        layer, k, phases, _NUMPY, layer.arrays, pad=not readers
+                    ):
+                        total = part if total is None else total + part
+                y[rows, outputs] = total
+
+        pool = _tile_pool() if readers and len(groups) > 1 else None
+        list((pool or _serial).map(run, list(groups.values())))
+
+    def _tile_parts(
+        self,
+        layer: MappedLayer,
+        k: int,
+        phases: list[InputPhase],
+        backend: Backend,
+        arrays: LayerArrays,
+        *,
+        pad: bool,
+    ) -> list[Any]:
+        """Tile ``k``'s contribution to the outputs in each phase (digital units, before the
+        layer's scale): the tile read, its read noise, the ADC, the drift gains and the
+        digital recombination. ``pad``: the tile's inputs padded to every word line."""
         spec = self.spec
         numpy = isinstance(phases[0].voltages, np.ndarray)
         n = phases[0].voltages.shape[0]
         bits = spec.readout.adc_bits
         lsb = adc_current_lsb(spec) if bits else 1.0  # the ADC's step in current units
         top = adc_lsb(spec)[1] if bits else 0
-        # tiles that compute in single precision and read their own used word lines (the
-        # surrogate's fast modes) take the voltages converted once per layer: no padding, no
-        # copy per tile, the same numbers
-        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
-        if readers and numpy:
-            phases = [
-                dataclasses.replace(p, voltages=p.voltages.astype(np.float32)) for p in phases
-            ]
-        tiles = layer.tiling.tiles
-
-        def tile_parts(k: int) -> list[Any]:
-            """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
-            slot = tiles[k]
-            volts = _phase_inputs(phases, slot, spec.rows, pad=not readers)  # every phase
-            reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
-            if arrays.noise[k] is not None:
-                outputs = reading * to_current
-                used, squares = volts[:, : slot.used_rows], arrays.noise[k]
-                assert squares is not None  # computed when the layer was programmed
-                rng = layer.read_rngs[k] if numpy else backend.normals(layer, k, used)
-                reading = add_read_noise(outputs, used, squares, spec, rng)
-                scale = 1.0 / lsb
-            else:
-                scale = to_current / lsb
-            # into ADC codes (or, without an ADC, current units), in one new array
-            outputs = reading * scale
-            if bits:
-                outputs = round_to_codes(outputs, top, backend.rint)
-            if arrays.column_gains[k] is not None:
-                outputs = outputs * arrays.column_gains[k]  # per-column drift gains, digital
-            return [
-                layer.tiling.combine(
-                    outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
-                )
-                for p, phase in enumerate(phases)
-            ]
-
-        # the surrogate's fast tiles are numpy alone (it lets go of the GIL): two at a time
-        # (host arrays only: a device's own stream orders its work anyway)
-        on_host = numpy or str(device(phases[0].voltages)) == "cpu"
-        pool = _tile_pool() if readers and on_host else None
-        results = (pool or _serial).map(tile_parts, range(len(tiles)))
-        blocks: dict[int, Any] = {}  # output block -> its sum, in tile order: the same sums
-        for slot, parts in zip(tiles, results, strict=True):
-            for part in parts:
-                key = slot.outputs.start
-                blocks[key] = part if key not in blocks else blocks[key] + part
-        if numpy:
-            y = np.empty((n, layer.tiling.shape[1]))
-            for slot in tiles:
-                y[:, slot.outputs] = blocks[slot.outputs.start]
-            return y
-        xp = array_namespace(phases[0].voltages)
-        return xp.concat([blocks[key] for key in sorted(blocks)], axis=1)
+        slot = layer.tiling.tiles[k]
+        volts = _phase_inputs(phases, slot, spec.rows, pad=pad)  # every phase
+        reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
+        if arrays.noise[k] is not None:
+            outputs = reading * to_current
+            used, squares = volts[:, : slot.used_rows], arrays.noise[k]
+            assert squares is not None  # computed when the layer was programmed
+            rng = layer.read_rngs[k] if numpy else backend.normals(layer, k, used)
+            reading = add_read_noise(outputs, used, squares, spec, rng)
+            scale = 1.0 / lsb
+        else:
+            scale = to_current / lsb
+        # into ADC codes (or, without an ADC, current units), in one new array
+        outputs = reading * scale
+        if bits:
+            outputs = round_to_codes(outputs, top, backend.rint)
+        if arrays.column_gains[k] is not None:
+            outputs = outputs * arrays.column_gains[k]  # per-column drift gains, digital
+        return [
+            layer.tiling.combine(
+                outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
+            )
+            for p, phase in enumerate(phases)
+        ]
 
     def _tile_reading(
         self, layer: MappedLayer, k: int, volts: Any, arrays: LayerArrays, backend: Backend
@@ -933,9 +979,7 @@ class _Serial:
     """``map`` in the calling thread (the pool's stand-in)."""
 
     @staticmethod
-    def map(
-        function: Callable[[int], list[np.ndarray]], items: range
-    ) -> Iterator[list[np.ndarray]]:
+    def map(function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         return map(function, items)
 
 
