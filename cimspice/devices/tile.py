@@ -5,7 +5,9 @@
 :mod:`cimspice.devices.model`): levels, stuck cells, programming pulses (with write-verify,
 ``nonideal.verify_tol``: every cell further than the tolerance from its target gets another
 pulse, a fresh draw, until all are within it or have had ``verify_max_pulses``; stuck cells
-are not verified), drift to ``nonideal.drift_time``, the operating temperature. With
+are not verified), drift to ``nonideal.drift_time``, the operating temperature. A model with
+die-to-die or tile-to-tile spread (:meth:`~cimspice.devices.model.ParamModel.varied`) draws
+the tile's parameters first, from a die stream (per seed) and a tile stream (per key). With
 **drift compensation** (``nonideal.drift_compensation``, measured at the reference
 temperature), by ``nonideal.drift_compensation_kind``: *global*, each tile's outputs
 multiplied by ``sum G(t0) / sum G(t)`` over its used cells (the ratio of its responses to an
@@ -54,7 +56,7 @@ __all__ = [
     "wire_factor",
 ]
 
-_PROGRAM, _READ, _REFERENCE = 0, 1, 2
+_PROGRAM, _READ, _REFERENCE, _DIE = 0, 1, 2, 3
 
 
 def rng_for(seed: int, *key: int) -> np.random.Generator:
@@ -105,6 +107,8 @@ def program_tile(
     """
     ni = spec.nonideal
     model = device_model(spec) if model is None else model
+    if getattr(model, "varies", False):  # die-to-die and tile-to-tile parameter spread
+        model = model.varied(rng_for(ni.seed, _DIE), rng_for(ni.seed, _DIE, *key))  # type: ignore[attr-defined]
     g_min, g_max = spec.device.g_min, spec.device.g_max
     rng = rng_for(ni.seed, _PROGRAM, *key)
     goal = model.snap(np.asarray(targets, dtype=float))
