@@ -855,10 +855,17 @@ class HardwareMatMul:
         spec = self.spec
         tiles = layer.tiling.tiles
         readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        # tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile) take
+        # their used word lines unpadded and run in threads; an engine's tiles (nodal,
+        # ngspice) get every word line, in this thread
+        own = all(
+            op is not None or getattr(tile, "single_precision", False)
+            for op, tile in zip(layer.operators, layer.tiles, strict=True)
+        )
         groups: dict[int, list[int]] = {}  # output block -> its tiles, in tile order
         for k, slot in enumerate(tiles):
             groups.setdefault(slot.outputs.start, []).append(k)
-        pool = _tile_pool() if readers else _serial
+        pool = _tile_pool() if own else _serial
         step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
         chunks = [slice(start, start + step) for start in range(0, len(x), step)]
         row_blocks = {slot.rows.start: slot.rows for slot in tiles}
@@ -887,7 +894,7 @@ class HardwareMatMul:
                 phases,
                 _NUMPY,
                 layer.arrays,
-                pad=not readers,
+                pad=not own,
                 idle=idle[tiles[k].rows.start],
             )
 
