@@ -201,3 +201,23 @@ def test_calibrate_refuses_options_a_charge_tile_does_not_use(tmp_path, capsys):
     assert main([*args, "--report-dir", str(tmp_path / "r")]) != 0
     assert "--report-dir does not apply to a charge-domain" in capsys.readouterr().err
     assert not (tmp_path / "s.json").exists()
+
+
+def test_idle_row_blocks_of_noisy_charge_tiles_draw_their_own_noise():
+    # kT/C noise is sampled on every column whatever the inputs, so a tile whose lines are
+    # all idle for a vector still adds its own draw to it (the forward pass may not give
+    # every idle vector one shared draw). Inputs on the first 16 lines only: with 48 lines
+    # (3 row blocks, 2 of them idle) the outputs' noise variance over identical vectors is
+    # 3x that of the 16-line layer alone. 2000 vectors: the ratio's standard error is ~4 %,
+    # so [2.5, 3.5] holds it; a shared draw would give 1.
+    spec = charge_spec(noise="ktc", c_cell=1e-16, c_par=1e-16)
+    rng = np.random.default_rng(5)
+    w1 = rng.uniform(-1, 1, (16, 7))
+    w1[0, 0] = 1.0  # the same scale with the extra rows
+    w3 = np.vstack([w1, rng.uniform(-0.9, 0.9, (32, 7))])
+    x1 = np.tile(rng.uniform(0.2, 1.0, 16), (2000, 1))
+    x3 = np.hstack([x1, np.zeros((2000, 32))])
+    one = HardwareMatMul(spec, input_ranges={0: 1.0})(0, x1, w1)
+    three = HardwareMatMul(spec, input_ranges={0: 1.0})(0, x3, w3)
+    ratio = three.var(axis=0) / one.var(axis=0)
+    assert np.all((ratio > 2.5) & (ratio < 3.5)), ratio

@@ -206,15 +206,15 @@ class ChargeTile:
         self.rng = rng
         self._noise_seed = int(rng.integers(1, 2**30))
 
-    def read(self, voltages: np.ndarray) -> np.ndarray:
-        """``(batch, cols)``: what the digital side receives for line levels ``voltages``:
-        the ADC's values (V) recombined over the input bits or, without an ADC
-        (``charge.adc_bits = 0``), the columns' swings (see :meth:`run`)."""
+    def read(self, voltages: np.ndarray, cols: int | None = None) -> np.ndarray:
+        """``(batch, cols)``: what the digital side receives for line levels ``voltages``
+        (every line, ``(batch, rows)``): the ADC's values (V) recombined over the input bits
+        or, without an ADC (``charge.adc_bits = 0``), the columns' swings (see :meth:`run`),
+        of the first ``cols`` columns (default: all)."""
         result = self.run(voltages)
-        if result.digital is not None:
-            return result.digital
-        assert result.v_out is not None
-        return result.v_out
+        out = result.digital if result.digital is not None else result.v_out
+        assert out is not None
+        return out if cols is None else out[:, :cols]
 
     def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
         """See the module (``node_voltages`` is refused: a charge tile has no DC nodes)."""

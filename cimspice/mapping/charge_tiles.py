@@ -34,13 +34,13 @@ from typing import Any, cast
 import numpy as np
 
 from cimspice.charge.capacitors import cell_capacitances
-from cimspice.charge.engine import ChargeEngine, ChargeTile
+from cimspice.charge.engine import ChargeEngine, ChargeTile, noise_kind
 from cimspice.charge.surrogate import ChargeSurrogate
 from cimspice.devices.tile import rng_for
 from cimspice.engines.base import Engine, ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.simulation import get_engine
-from cimspice.spec import CrossbarSpec, MappingScheme, MappingSpec, NonidealSpec
+from cimspice.spec import ChargeNoise, CrossbarSpec, MappingScheme, MappingSpec, NonidealSpec
 
 __all__ = ["CHARGE_ENGINES", "ChargeTiles", "charge_tiles", "check_charge_mapping"]
 
@@ -111,6 +111,13 @@ class ChargeTiles:
     engine: ChargeEngine
     program_spec: CrossbarSpec
     to_current: float
+
+    @property
+    def quiet(self) -> bool:
+        """Whether a tile's output for an all-zero input is the same every time (no thermal
+        noise): the forward pass may then skip idle input vectors (they take the zero
+        vector's outputs). With noise every vector's columns carry their own draw."""
+        return noise_kind(self.program_spec, self.engine.options.noise) == ChargeNoise.OFF
 
     @property
     def registered(self) -> Engine:

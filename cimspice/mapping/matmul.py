@@ -922,7 +922,8 @@ class HardwareMatMul:
                 _NUMPY,
                 layer.arrays,
                 pad=not own,
-                idle=idle[tiles[k].rows.start],
+                # a noisy charge tile's idle vectors each carry their own noise: none skipped
+                idle=idle[tiles[k].rows.start] if self._kind is None or self._kind.quiet else None,
             )
 
         def run(group: list[int]) -> None:
