@@ -221,3 +221,30 @@ def test_idle_row_blocks_of_noisy_charge_tiles_draw_their_own_noise():
     three = HardwareMatMul(spec, input_ranges={0: 1.0})(0, x3, w3)
     ratio = three.var(axis=0) / one.var(axis=0)
     assert np.all((ratio > 2.5) & (ratio < 3.5)), ratio
+
+
+@pytest.mark.torch
+def test_a_torch_model_converts_onto_charge_tiles():
+    # cimspice.torch.convert on a 1C spec: the converted model's forward pass is the numpy
+    # HardwareMatMul's on the same tiles (no noise: equal to float rounding, the torch path
+    # running the tiles' numpy law on the host), and gradients reach the weights (straight
+    # through the tiles' ideal law).
+    import torch
+
+    from cimspice.torch import convert
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(20, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    spec = charge_spec(dac_bits=4, adc_bits=6, adc_full_scale=0.3, mismatch=0.01)
+    hw = convert(net, spec)  # each batch's own input ranges, as the numpy pass's below
+    x = torch.rand(6, 20)
+    y = hw(x)
+    mm = HardwareMatMul(spec)
+    w0 = net[0].weight.detach().numpy().T
+    h = np.maximum(mm(0, x.numpy().astype(float), w0) + net[0].bias.detach().numpy(), 0)
+    w2 = net[2].weight.detach().numpy().T
+    expected = mm(2, h, w2) + net[2].bias.detach().numpy()
+    assert y.detach().numpy() == pytest.approx(expected, abs=1e-5 * np.abs(expected).max())
+    y.sum().backward()  # on the converted copy's parameters
+    grads = [p.grad for p in hw.parameters() if p.ndim == 2]
+    assert grads and all(g is not None and torch.any(g != 0) for g in grads)
