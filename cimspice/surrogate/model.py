@@ -54,7 +54,7 @@ from cimspice.errors import InputError, IntegrityWarning, RangeWarning, Surrogat
 from cimspice.outputs import atomic_output
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
-from cimspice.surrogate.fast_readout import FastTiaTile, TiaTable
+from cimspice.surrogate.fast_readout import FastTiaTile, FoldedTiaTile, TiaTable
 from cimspice.surrogate.prepared import (
     ENVELOPE_FACTOR,
     FAST_EXTRAPOLATION,
@@ -88,7 +88,7 @@ __all__ = [
     "tile_outputs",
 ]
 
-Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile
+Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile | FoldedTiaTile
 """A surrogate bound to one conductance matrix (see :mod:`cimspice.surrogate.prepared`)."""
 MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
@@ -238,7 +238,8 @@ class TileSurrogate:
         Args:
             conductances: siemens, ``(rows, cols)``.
             mode: ``"accurate"`` or ``"fast"`` (see the module docstring); linear cells give
-                the exact transfer matrix either way.
+                the exact transfer matrix either way, and behind TIAs the fast mode folds the
+                op-amps' tangent into it (:class:`~cimspice.surrogate.fast_readout.FoldedTiaTile`).
         """
         if mode not in MODES:
             raise SurrogateError(f"unknown surrogate mode {mode!r}; modes: {', '.join(MODES)}")
@@ -250,7 +251,10 @@ class TileSurrogate:
             transfer, coupling = cascade.transfer_and_coupling(self.topology(), self._cells(g))
             if self.readout is None:
                 return PreparedTile(transfer, time.perf_counter() - start)
-            return PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
+            exact = PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
+            if mode == "fast":  # the TIAs' tangent folded in, the exact loops off the band
+                return FoldedTiaTile.build(exact, self._tia_table)
+            return exact
         readout = self.readout  # refuses a readout it does not model, before any solve
         rows, cols = self.spec.rows, self.spec.cols
         transistor = self.transistor is not None
@@ -491,7 +495,7 @@ def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float
 
 def tile_outputs(prepared: Prepared, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs)."""
-    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile):
+    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile | FoldedTiaTile):
         return prepared.outputs(inputs)
     return prepared.currents(inputs), None
 
@@ -638,7 +642,7 @@ class SurrogateTile:
     def single_precision(self) -> bool:
         """Whether the tile computes in single precision (the fast modes of nonlinear tiles):
         it reads single-precision inputs as exactly as double-precision ones."""
-        return isinstance(self.prepared, FastTiaTile | SecantTile | AttenuationTile)
+        return isinstance(self.prepared, FastTiaTile | FoldedTiaTile | SecantTile | AttenuationTile)
 
     def read(self, voltages: np.ndarray, cols: int | None = None) -> np.ndarray:
         """What an ADC reads for word-line ``voltages`` (V, applied; ``(batch, used)`` on the
@@ -651,7 +655,7 @@ class SurrogateTile:
         Raises:
             InputError: inputs of the wrong shape, or NaN or infinite ones.
         """
-        if isinstance(self.prepared, FastTiaTile):
+        if isinstance(self.prepared, FastTiaTile | FoldedTiaTile):
             return self.prepared.read(voltages, cols)
         if isinstance(self.prepared, SecantTile | AttenuationTile):
             return fast_read(self.prepared, voltages, cols)
