@@ -8,7 +8,8 @@ ngspice is not installed.
 Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (set by
 ``scripts/run.sh test``, and so in CI, which installs the extra) makes them fail when torch is
 missing; otherwise they are skipped there. Tests marked ``cuda`` run where CUDA exists and are
-skipped elsewhere.
+skipped elsewhere. Tests marked ``large`` need the ``large`` extra (scikit-sparse):
+``CIMSPICE_REQUIRE_LARGE=1`` (set by ``scripts/run.sh test``) makes them fail without it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("CIMSPICE_REQUIRE_NGSPICE=1 contradicts CIMSPICE_NGSPICE=off")
     available = find_libngspice() is not None
     _torch_switch(items)
+    _large_switch(items)
     for item in items:
         if "ngspice" not in item.keywords:
             continue
@@ -81,6 +83,31 @@ def _torch_required_but_missing() -> None:
     pytest.fail(
         "torch is required (CIMSPICE_REQUIRE_TORCH=1) but not installed: pip install "
         "'cimspice[torch]'",
+        pytrace=False,
+    )
+
+
+def _large_switch(items: list[pytest.Item]) -> None:
+    """Fail (CIMSPICE_REQUIRE_LARGE=1) or skip ``large`` tests without scikit-sparse."""
+    if importlib.util.find_spec("sksparse") is not None:
+        return
+    required = os.environ.get("CIMSPICE_REQUIRE_LARGE") == "1"
+    for item in items:
+        if "large" not in item.keywords:
+            continue
+        if required:
+            item.add_marker(pytest.mark.usefixtures("_large_required_but_missing"), append=False)
+        else:
+            item.add_marker(
+                pytest.mark.skip(reason="scikit-sparse (the large extra) is not installed")
+            )
+
+
+@pytest.fixture
+def _large_required_but_missing() -> None:
+    pytest.fail(
+        "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip install "
+        "'cimspice[large]' (after apt-get install libsuitesparse-dev)",
         pytrace=False,
     )
 

@@ -39,7 +39,6 @@ sensitive, and they stay accurate.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from dataclasses import dataclass, field
 
@@ -53,7 +52,8 @@ from cimspice.engines.base import EngineBase
 from cimspice.engines.cell_laws import CellLaw, cell_law
 from cimspice.engines.conditioning import TRUST_TOL, check_conditioning, wires_text
 from cimspice.engines.line_newton import NEWTON_TOL_V, solve_cell_voltages
-from cimspice.engines.port_reduction import PortReduction, has_resistive_ports, port_reduction
+from cimspice.engines.port_reduction import AUTO_CELLS as PORTS_AUTO_CELLS
+from cimspice.engines.port_reduction import PortReduction, port_reduction, suits
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import EngineUnavailableError, IllConditionedError, InputError
 from cimspice.memory import check_fits, chunk_size
@@ -85,10 +85,6 @@ SOLVERS = ("auto", "lu", "ports")
 """The linear solvers: ``lu`` (SuperLU of every node), ``ports`` (the nested-dissection
 Cholesky reduction to the ports, the ``large`` extra), ``auto`` (``ports`` from
 :data:`PORTS_AUTO_CELLS` cells on where it applies and is installed, ``lu`` otherwise)."""
-PORTS_AUTO_CELLS = 128 * 128
-"""Cells from which ``solver="auto"`` reduces a linear tile to its ports: above it the
-reduction is faster than the LU and its memory grows more slowly
-(benchmarks/bench_large_tiles.py)."""
 
 
 class NodalSolver:
@@ -384,14 +380,7 @@ def _pick_solver(solver: object, linear: bool, topology: PassiveTopology) -> str
         )
     if solver != "auto":
         return solver
-    if (
-        linear
-        and topology.rows * topology.cols >= PORTS_AUTO_CELLS
-        and has_resistive_ports(topology)
-        and importlib.util.find_spec("sksparse") is not None
-    ):
-        return "ports"
-    return "lu"
+    return "ports" if linear and suits(topology) else "lu"
 
 
 def factor_bytes(rows: int, cols: int, *, linear: bool = True) -> float:

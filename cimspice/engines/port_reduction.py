@@ -37,6 +37,7 @@ the nodal solve's refuses a network beyond double precision
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from dataclasses import dataclass
@@ -53,16 +54,22 @@ from cimspice.memory import check_fits, format_bytes
 from cimspice.topology import PassiveTopology
 
 __all__ = [
+    "AUTO_CELLS",
     "EXTRA",
     "PortReduction",
     "has_resistive_ports",
     "load_cholmod",
     "port_reduction",
     "reduction_bytes",
+    "suits",
 ]
 
 EXTRA = "large"
 """The optional extra that brings the sparse Cholesky factorisation (scikit-sparse)."""
+AUTO_CELLS = 128 * 128
+"""Cells from which the reduction is the faster exact linear solve, where it applies
+(:func:`suits`): 0.15 s against the admittance cascade's 0.28 s and the sparse LU's ~0.5 s at
+128x128, 0.06 against 0.05 s at 64x64 (benchmarks/bench_large_tiles.py)."""
 
 
 def load_cholmod() -> ModuleType:
@@ -86,6 +93,17 @@ def has_resistive_ports(topology: PassiveTopology) -> bool:
     """Whether ``topology`` has the ports this reduction needs: resistive word and bit
     lines (``r_row``, ``r_col`` > 0; the end links then are too)."""
     return min(topology.r_first, topology.r_row, topology.r_col, topology.r_last) > 0
+
+
+def suits(topology: PassiveTopology) -> bool:
+    """Whether the reduction is the exact linear solve to take for ``topology`` (the linear
+    network of its cells): at least :data:`AUTO_CELLS` cells, resistive wires
+    (:func:`has_resistive_ports`), scikit-sparse installed."""
+    return (
+        topology.rows * topology.cols >= AUTO_CELLS
+        and has_resistive_ports(topology)
+        and importlib.util.find_spec("sksparse") is not None
+    )
 
 
 def reduction_bytes(rows: int, cols: int) -> float:
