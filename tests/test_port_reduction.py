@@ -100,6 +100,14 @@ def test_auto_takes_the_reduction_on_large_tiles_only():
         g, v = random_arrays(*shape, 3, seed=4)
         result = get_engine("nodal").program(spec, g).run(v)
         assert result.info["solver"] == expected
+    # node voltages, which the reduction does not keep, come from the LU auto builds for them
+    tile = get_engine("nodal").program(spec, g)
+    with_nodes = tile.run(v, node_voltages=True)
+    assert with_nodes.info["solver"] == "lu" and with_nodes.v_word is not None
+    reference = get_engine("nodal", solver="lu").program(spec, g).run(v, node_voltages=True)
+    np.testing.assert_array_equal(with_nodes.v_bit, reference.v_bit)  # the same solve
+    # round-off between the two solves (see test_reduction_is_the_sparse_lu)
+    assert full_scale_error(tile.run(v).currents, with_nodes.currents) <= 1e-11
     # zero-resistance wires have no ports: the LU, whatever the size
     spec = make_spec(128, 128)
     g, v = random_arrays(128, 128, 3, seed=4)

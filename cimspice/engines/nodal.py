@@ -13,7 +13,7 @@ its ``rows + cols`` ports by a nested-dissection sparse Cholesky factorisation
 (:mod:`cimspice.engines.port_reduction`): memory near ``n log n`` instead of the LU's fill-in
 (a 1024x1024 tile in ~2.7 GB where the LU outgrew 11 GB), the exact transfer matrix at once,
 every batch one matmul. It returns currents and power, not the inner node voltages (those
-need ``solver="lu"``).
+need the LU: ``"auto"`` builds it when they are asked for).
 
 Nonlinear two-terminal cells (``iv = "sinh"``, and 1S1R cells: a memristor in series with a
 selector) are solved by Newton's method on the cell voltages, all input vectors at once, with
@@ -129,6 +129,9 @@ class NodalSolver:
         linear = spec.is_linear and spec.array.cell.value != "1S1R"
         topo = PassiveTopology.from_spec(spec) if topology is None else topology
         self.solver = _pick_solver(solver, linear, topo)
+        self._chosen = solver == "auto"  # whether the solver was picked here, not asked for
+        self._topology = topology
+        self._full: NodalSolver | None = None
         if self.solver == "lu":
             check_fits(
                 factor_bytes(spec.rows, spec.cols, linear=linear),
@@ -230,9 +233,7 @@ class NodalSolver:
         if not self._linear:
             raise InputError("node_potentials() holds for linear cells only; use solve()")
         if self._ports is not None:
-            raise InputError(
-                "the port reduction (solver='ports') keeps no node potentials: use solver='lu'"
-            )
+            return self._full_solver().node_potentials(v)
         known = np.concatenate([v, np.zeros((v.shape[0], 1))], axis=1)
         if self._n_unknown == 0:
             return known
@@ -240,6 +241,25 @@ class NodalSolver:
         with solver_blas_threads():
             x = self._lu.solve(np.asfortranarray(rhs))
         return np.concatenate([known, x.T], axis=1)
+
+    def _full_solver(self) -> NodalSolver:
+        """The sparse LU of every node, for node voltages the port reduction does not keep:
+        built on first use where ``solver="auto"`` chose the reduction (with all its memory:
+        see :func:`factor_bytes`).
+
+        Raises:
+            InputError: ``solver="ports"`` was asked for explicitly.
+        """
+        if not self._chosen:
+            raise InputError(
+                "the port reduction (solver='ports') keeps no node potentials or node "
+                "voltages: use solver='lu' or 'auto' (or leave node_voltages off)"
+            )
+        if self._full is None:
+            self._full = NodalSolver(
+                self.spec, self.conductances, topology=self._topology, solver="lu"
+            )
+        return self._full
 
     def _chunk(self, batch: int) -> int:
         """Input vectors solved at once: as many as fit the working memory
@@ -293,10 +313,7 @@ class NodalSolver:
         v = check_inputs(inputs, self.spec.rows)
         batch, rows, cols = v.shape[0], self.spec.rows, self.spec.cols
         if node_voltages and self._ports is not None:
-            raise InputError(
-                "node voltages of a tile reduced to its ports (solver='ports') are not "
-                "computed: use solver='lu' (or leave node_voltages off)"
-            )
+            return self._full_solver().solve(v, node_voltages=True)
         if node_voltages:
             check_fits(
                 3 * 8 * batch * rows * cols,
