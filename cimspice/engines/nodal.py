@@ -150,9 +150,8 @@ class NodalSolver:
         self.newton_iterations = 0
         self.rounding_error = 0.0
         self._ports: PortReduction | None = None
-        if self.solver == "ports":
-            with solver_blas_threads():
-                self._ports = port_reduction(topo, self.conductances)
+        if self.solver == "ports":  # under the thread policy of its own (see port_reduction)
+            self._ports = port_reduction(topo, self.conductances)
             self.rounding_error = self._ports.rounding_error
         elif self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
             with solver_blas_threads():

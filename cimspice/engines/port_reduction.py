@@ -56,6 +56,7 @@ from cimspice.engines.conditioning import check_conditioning, wires_text
 from cimspice.engines.dissection import dissection_order
 from cimspice.errors import EngineUnavailableError, IllConditionedError, MemoryLimitError
 from cimspice.memory import check_fits, format_bytes
+from cimspice.threads import solver_blas_threads
 from cimspice.topology import PassiveTopology
 
 __all__ = [
@@ -173,7 +174,9 @@ def port_reduction(topology: PassiveTopology, conductances: np.ndarray) -> PortR
     del order
     n = matrix.shape[0]
     k = ports.size
-    with np.errstate(all="ignore"):  # inf and NaN are refused below
+    # CHOLMOD's BLAS (the system's, loaded with scikit-sparse above) under the solvers' thread
+    # policy; inf and NaN are refused below
+    with solver_blas_threads(), np.errstate(all="ignore"):
         factor = cholmod.analyze(matrix, mode="supernodal", ordering_method="natural")
         try:
             factor.cholesky_inplace(matrix)
