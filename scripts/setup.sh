@@ -3,8 +3,8 @@
 #   ngspice >= 42 built with KLU, libngspice0-dev (the shared library PySpice loads),
 #   python3-venv, SuiteSparse (libsuitesparse-dev, with OpenBLAS for its supernodal Cholesky)
 #   for the large extra, a virtual environment in .venv and the package with its test,
-#   datasets, torch and large extras (torch 2.13.0, the CPU build, first), and .venv-aihwkit: IBM aihwkit in its
-#   own environment (torch + aihwkit only) for the side-by-side comparison
+#   datasets, torch and large extras (torch 2.13.0, the CPU build, first), and .venv-aihwkit:
+#   IBM aihwkit in its own environment (torch + aihwkit only) for the side-by-side comparison
 #   (benchmarks/bench_aihwkit.py, tests/test_aihwkit.py).
 # On Debian 12 the bookworm-backports suite provides ngspice 46; its archive URI is taken
 # from this machine's own apt sources (no registry host is written here).
@@ -112,7 +112,8 @@ install_ngspice() {
 # The large extra's scikit-sparse compiles against SuiteSparse's headers; CHOLMOD's supernodal
 # factorisation runs on the system BLAS, so OpenBLAS replaces the reference BLAS (10x slower).
 install_suitesparse() {
-    if [ -f /usr/include/suitesparse/cholmod.h ] && dpkg-query -W libopenblas0-pthread >/dev/null 2>&1; then
+    if [ -f /usr/include/suitesparse/cholmod.h ] \
+        && dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "install ok installed"; then
         log "SuiteSparse (CHOLMOD) and OpenBLAS present"
         return
     fi
