@@ -136,7 +136,11 @@ class NodalSolver:
             check_fits(
                 factor_bytes(spec.rows, spec.cols, linear=linear),
                 f"the nodal network of a {spec.rows}x{spec.cols} tile"
-                + (" and its sparse LU factor" if linear else ""),
+                + (
+                    " and its sparse LU factor (solver='ports', the large extra, needs far less)"
+                    if linear
+                    else ""
+                ),
             )
         word, bit, n_nodes = topo.node_indices()
         self._word = word
