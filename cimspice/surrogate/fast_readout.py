@@ -28,13 +28,14 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from cimspice.arrays import check_inputs
 from cimspice.errors import InputError, RangeWarning
 from cimspice.surrogate.prepared import (
+    ENVELOPE_FACTOR,
     FAST_DTYPE,
     AttenuationTile,
     SecantTile,
@@ -281,6 +282,7 @@ class FastTiaTile:
     cross: np.ndarray
     spread: SlopeSpread | None
     prepare_s: float
+    _columns: dict[int, np.ndarray | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -354,21 +356,71 @@ class FastTiaTile:
         assert currents is not None
         return currents, v_out.astype(np.float64)
 
-    def read(self, inputs: np.ndarray) -> np.ndarray:
+    def read(self, inputs: np.ndarray, cols: int | None = None) -> np.ndarray:
         """Volt, ``(batch, cols)``, single precision: the TIAs' outputs alone, what an ADC
         reads (rounding 6e-8 of them, a thousandth of the fast mode's error), for inputs
         ``(batch, used)`` (V, single or double precision) on the first ``used <= rows`` word
-        lines, the others at 0 V.
+        lines, the others at 0 V; of the first ``cols`` columns only (default: all).
+
+        A column's output in the linear band depends on its own column of the folded
+        matrices alone, so the first ``cols`` cost that share of the matmul when the other
+        columns cannot leave the band for any input the envelope admits (a network's spare
+        columns, whose cells sit at ``g_min``; :meth:`_matrix`): then a vector that takes a
+        read column outside it is solved with every column's loop, as :meth:`outputs` does,
+        and the numbers are those of reading every column. Otherwise every column is read.
 
         Raises:
             InputError: inputs of the wrong shape, or NaN or infinite ones.
         """
-        return self._solve(_word_lines(inputs, self.base.rows), currents=False)[1]
+        return self._solve(_word_lines(inputs, self.base.rows), currents=False, cols=cols)[1]
 
-    def _solve(self, v: np.ndarray, *, currents: bool) -> tuple[np.ndarray | None, np.ndarray]:
-        """``(currents or None, v_out)`` for inputs ``v`` (see :meth:`read`); ``v_out`` in
-        :data:`FAST_DTYPE`."""
+    def _matrix(self, cols: int) -> np.ndarray | None:
+        """:attr:`_with_offset` for the first ``cols`` columns (kept once made), or ``None``
+        when the others might leave the linear band (their loops then pull on the first
+        ones): their outputs' largest distance from their offsets, for inputs and RMS up to
+        the envelope's reach, must keep them inside it. Cells whose slopes follow each
+        vector (:attr:`spread`) always read every column."""
+        width = self.folded.in_level.shape[1] // 2
+        if cols >= width:
+            return self._with_offset
+        if cols not in self._columns:
+            both = self._with_offset.astype(np.float64)
+            reach = ENVELOPE_FACTOR * float(self.levels[-1])
+            rest = slice(cols, width)
+            moves = reach * np.abs(both[:-1, rest]).sum(axis=0)
+            moves += reach * reach * np.abs(both[:-1, width + cols :]).sum(axis=0)
+            moves += reach * np.abs(both[-1, width + cols :])
+            low, high = self.table.band
+            inside = self.spread is None and bool(
+                np.all(both[-1, rest] - moves > low) and np.all(both[-1, rest] + moves < high)
+            )
+            self._columns[cols] = (
+                np.ascontiguousarray(
+                    np.concatenate(
+                        [self._with_offset[:, :cols], self._with_offset[:, width : width + cols]],
+                        axis=1,
+                    )
+                )
+                if inside
+                else None
+            )
+        return self._columns[cols]
+
+    def _solve(
+        self, v: np.ndarray, *, currents: bool, cols: int | None = None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(currents or None, v_out)`` for inputs ``v`` (see :meth:`read`) and the first
+        ``cols`` columns (default: all); ``v_out`` in :data:`FAST_DTYPE`."""
         rows, used = self.base.rows, v.shape[1]
+        width = self.folded.in_level.shape[1] // 2
+        cols = width if cols is None else min(cols, width)
+        matrix = self._matrix(cols)
+        if matrix is None:  # every column read, the first ones kept
+            currents_all, v_out_all = self._solve(v, currents=currents)
+            return (
+                None if currents_all is None else currents_all[:, :cols],
+                v_out_all[:, :cols],
+            )
         # the offsets ride on a column of ones: one matmul gives the outputs
         features = self.folded.features(v, ones=True, rows=rows)
         rms = np.einsum("ij,ij->i", features[:, :used], features[:, :used])
@@ -376,7 +428,7 @@ class FastTiaTile:
         np.sqrt(rms, out=rms)
         if not np.all(np.isfinite(rms)):  # NaN and inf reach the RMS: name them
             check_inputs(v, used)
-        v_out = _through_fit(features, rms, self._with_offset, FAST_DTYPE)
+        v_out = _through_fit(features, rms, matrix, FAST_DTYPE)
         h0, h1, o0, o1 = self.table.tangent
         extra = None
         if self.spread is not None:
@@ -385,7 +437,7 @@ class FastTiaTile:
             sense = v_out - o0
             sense *= h1 / o1
             sense += h0
-            sense *= extra
+            sense *= extra[:, :cols]
             sense *= o1
             v_out -= sense
         low, high = self.table.band
@@ -396,13 +448,14 @@ class FastTiaTile:
         if currents:
             amperes = np.subtract(v_out, o0, dtype=np.float64)
             amperes *= 1.0 / o1
-        if outside.size:
+        if outside.size:  # every column's loop, the other columns' pull included
             part = self.base.features(v[outside], rows=rows)
             base = _through_fit(part, rms[outside], self.base.in_level)
             more = None if extra is None else extra[outside]
-            solved, v_out[outside] = self._loops(base, rms[outside].astype(np.float64), more)
+            solved, looped = self._loops(base, rms[outside].astype(np.float64), more)
+            v_out[outside] = looped[:, :cols]
             if amperes is not None:
-                amperes[outside] = solved
+                amperes[outside] = solved[:, :cols]
         return amperes, v_out
 
     def _loops(

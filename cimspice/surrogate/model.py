@@ -641,25 +641,26 @@ class SurrogateTile:
         it reads single-precision inputs as exactly as double-precision ones."""
         return isinstance(self.prepared, FastTiaTile | SecantTile | AttenuationTile)
 
-    def read(self, voltages: np.ndarray) -> np.ndarray:
+    def read(self, voltages: np.ndarray, cols: int | None = None) -> np.ndarray:
         """What an ADC reads for word-line ``voltages`` (V, applied; ``(batch, used)`` on the
         first ``used <= rows`` word lines, the others at 0 V): the TIAs' ``v_out`` (V), or
-        the column currents (A) with ideal virtual grounds. The same numbers as :meth:`run`'s
-        (a fast TIA tile's in single precision), without the rest of a
+        the column currents (A) with ideal virtual grounds, of the first ``cols`` columns
+        (default: all; a fast TIA tile computes those alone). The same numbers as
+        :meth:`run`'s (a fast TIA tile's in single precision), without the rest of a
         :class:`~cimspice.result.Result`: a network's hot path.
 
         Raises:
             InputError: inputs of the wrong shape, or NaN or infinite ones.
         """
         if isinstance(self.prepared, FastTiaTile):
-            return self.prepared.read(voltages)
+            return self.prepared.read(voltages, cols)
         v = np.asarray(voltages)
         if v.ndim == 2 and v.shape[1] < self.spec.rows:
             padded = np.zeros((v.shape[0], self.spec.rows))
             padded[:, : v.shape[1]] = v
             v = padded
         currents, v_out = tile_outputs(self.prepared, v)
-        return currents if v_out is None else v_out
+        return (currents if v_out is None else v_out)[:, :cols]
 
     def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
         """Currents (and, with TIAs, ``v_out``) for word-line ``voltages`` (V, applied).

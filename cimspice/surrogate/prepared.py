@@ -94,9 +94,9 @@ FAST_EXTRAPOLATION = (
 )
 
 
-def check_envelope(inputs: np.ndarray, top: float) -> None:
+def check_envelope(inputs: np.ndarray, top: float) -> float:
     """Refuse ``inputs`` (V) beyond :data:`ENVELOPE_FACTOR` times ``top``, the largest input
-    magnitude a fast-mode tile was fitted to.
+    magnitude a fast-mode tile was fitted to; return the lowest input (0 for none).
 
     NaN and inf are left to the caller's check of the values (they name them better).
 
@@ -104,13 +104,15 @@ def check_envelope(inputs: np.ndarray, top: float) -> None:
         SurrogateError: with both numbers.
     """
     if not inputs.size:
-        return
-    reach = max(-float(inputs.min()), float(inputs.max()))  # |inputs|' max, no temporary
+        return 0.0
+    lowest = float(inputs.min())
+    reach = max(-lowest, float(inputs.max()))  # |inputs|' max, no temporary
     if top > 0 and math.isfinite(reach) and reach > ENVELOPE_FACTOR * top:
         raise SurrogateError(
             f"inputs reach {reach:.4g} V, {reach / top:.3g}x the {top:.4g} V up to which the "
             f"fast mode was fitted (the limit is {ENVELOPE_FACTOR:g}x): {FAST_EXTRAPOLATION}"
         )
+    return lowest
 
 
 SOURCE_TOL_V = 1e-9
@@ -384,7 +386,7 @@ class SecantTile:
             FastModeWarning: negative inputs (the transistors were measured at positive
                 levels only).
         """
-        check_envelope(v, float(self.levels[-1]))
+        lowest = check_envelope(v, float(self.levels[-1]))
         features = v
         used = v.shape[1]
         rows = used if rows is None else rows
@@ -393,7 +395,6 @@ class SecantTile:
             features[:, :used] = v
             features[:, used:] = 1.0 if ones else 0.0
             features[:, used:rows] = 0.0
-        lowest = float(features[:, :used].min()) if v.size else 0.0
         if lowest < 0:
             warnings.warn(
                 f"negative inputs (down to {lowest:.3g} V): the fast mode measured this "
