@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from conftest import make_spec, random_arrays
 
-from cimspice.engines import cascade, transfer
+from cimspice.engines import cascade, nodal, transfer
 from cimspice.engines.dissection import dissection_order
 from cimspice.engines.nodal import NodalSolver
-from cimspice.engines.port_reduction import AUTO_CELLS, load_cholmod, port_reduction
+from cimspice.engines.port_reduction import AUTO_CELLS, load_cholmod, port_reduction, suits
 from cimspice.errors import EngineUnavailableError, IllConditionedError, InputError
 from cimspice.simulation import get_engine
 from cimspice.topology import PassiveTopology
@@ -203,3 +203,30 @@ def test_dissection_keeps_the_factor_near_n_log_n():
 def test_cholmod_is_importable_when_required():
     # CI installs the extra (scripts/setup.sh): the import itself must work there
     assert load_cholmod().__name__ == "sksparse.cholmod"
+
+
+def test_surrogate_prepares_large_tiles_by_the_reduction(monkeypatch):
+    """A linear surrogate of a tile above the threshold (nominal parameters: the spec's own
+    network, fitted series resistances included) gets the reduction's transfer matrix, which
+    is the sparse LU's on the same network."""
+    from cimspice.surrogate.model import LinearTileSurrogate, TileParams
+
+    spec = make_spec(160, 144, r_row=0.5, r_col=3.0, r_source=20.0, r_in=7.0)
+    g, v = random_arrays(160, 144, 200, seed=7)  # more vectors than rows: the transfer matrix
+    surrogate = LinearTileSurrogate(spec, TileParams.from_spec(spec))
+    assert suits(surrogate.topology())
+    calls = []
+
+    def spy(topology, conductances):
+        calls.append(topology.rows)
+        return port_reduction(topology, conductances)
+
+    monkeypatch.setattr(transfer, "port_reduction", spy)
+    monkeypatch.setattr(nodal, "port_reduction", spy)
+    lu = NodalSolver(spec, g, solver="lu").solve(v).currents
+    # round-off of two exact solves (measured ~3e-13 of full scale)
+    assert full_scale_error(surrogate.currents(g, v), lu) <= 1e-11
+    assert calls == [160]
+    # fewer vectors than rows are solved directly, by the nodal solver's automatic choice
+    assert full_scale_error(surrogate.currents(g, v[:20]), lu[:20]) <= 1e-11
+    assert calls == [160, 160]

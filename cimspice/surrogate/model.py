@@ -183,8 +183,9 @@ class TileSurrogate:
         return self._network(self._cells(g))
 
     def _network(self, conductances: np.ndarray) -> NodalSolver:
-        """The fitted wires with plain linear cells of ``conductances``."""
-        return NodalSolver(self._passive, conductances, topology=self.topology())
+        """The fitted wires with plain linear cells of ``conductances`` (large tiles reduced
+        to their ports, as the nodal engine's default does)."""
+        return NodalSolver(self._passive, conductances, topology=self.topology(), solver="auto")
 
     def cell_law(self, conductances: np.ndarray, source: np.ndarray | None = None) -> CellLaw:
         """The law of every cell (memristor, selector, fitted series resistance, measured
