@@ -19,6 +19,7 @@ whose voltages are all zero are left out (they would add exactly nothing).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,13 @@ from array_api_compat import array_namespace
 from cimspice.converters import Rounding, dac_levels
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["InputPhase", "encode_inputs"]
+__all__ = ["InPlaceDac", "InputPhase", "encode_inputs"]
+
+InPlaceDac = Callable[[Any, Any, float, "tuple[float, float]", "float | None"], Any]
+"""``dac(x, x_max, scale, (lo, hi), step)``: ``clip((x / x_max) * scale, lo, hi)``, rounded and
+times ``step`` (``None``: neither), in one new array turned in place (a namespace's own
+in-place operations, where no gradient is recorded): the same numbers as the generic chain
+with fewer passes and one allocation."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,9 @@ def encode_inputs(
     x_max: Any,
     spec: CrossbarSpec,
     rint: Rounding | None = None,
+    *,
     dtype: type[np.floating] | None = None,
+    dac: InPlaceDac | None = None,
 ) -> list[InputPhase]:
     """The phases that apply ``x`` (``(batch, fan_in)``) with input range ``x_max`` (> 0).
 
@@ -59,11 +68,12 @@ def encode_inputs(
     range). ``rint`` is the DAC's and the bit-serial code's rounding (see
     :func:`~cimspice.converters.dac_levels`). Deciding the sign split and which phases are
     all zero reads two booleans back from the array's device. ``dtype``: numpy inputs' phases
-    in that precision (the levels computed in double precision, then rounded once).
+    in that precision (the levels computed in double precision, then rounded once). ``dac``:
+    another namespace's DAC chain in place (one-shot inputs, rounding to nearest).
     """
     xp = array_namespace(x)
     if not spec.mapping.input_bits:
-        return _one_shot(x, x_max, spec, rint, dtype)
+        return _one_shot(x, x_max, spec, rint, dtype=dtype, dac=dac)
     if isinstance(x, np.ndarray):
         u = np.divide(x, x_max, dtype=float)
         np.clip(u, -1.0, 1.0, out=u)
@@ -103,7 +113,9 @@ def _one_shot(
     x_max: Any,
     spec: CrossbarSpec,
     rint: Rounding | None,
+    *,
     dtype: type[np.floating] | None = None,
+    dac: InPlaceDac | None = None,
 ) -> list[InputPhase]:
     """:func:`encode_inputs` without bit-serial inputs, in as few passes over ``x`` as it
     takes: ``x / x_max`` scaled straight into DAC codes (by ``hi``, the top code), clipped,
@@ -140,9 +152,12 @@ def _one_shot(
             if volts.size and volts.any():
                 phases.append(InputPhase(volts, sign))
             continue
-        volts = xp.clip((x / x_max) * (sign * hi), lo, hi)
-        if bits:
-            volts = (xp.round(volts) if rint is None else rint(volts)) * step
-        if math.prod(volts.shape) and bool(xp.any(volts != 0)):
+        if dac is not None:
+            volts = dac(x, x_max, sign * hi, (lo, hi), step if bits else None)
+        else:
+            volts = xp.clip((x / x_max) * (sign * hi), lo, hi)
+            if bits:
+                volts = (xp.round(volts) if rint is None else rint(volts)) * step
+        if math.prod(volts.shape) and bool(xp.any(volts)):
             phases.append(InputPhase(volts, sign))
     return phases

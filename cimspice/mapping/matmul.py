@@ -91,7 +91,7 @@ from cimspice.devices.tile import (
 )
 from cimspice.engines.base import ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
-from cimspice.mapping.encoding import InputPhase, encode_inputs
+from cimspice.mapping.encoding import InPlaceDac, InputPhase, encode_inputs
 from cimspice.mapping.stats import MVMErrorStats
 from cimspice.mapping.tiling import LayerTiling, TileSlot, outputs_per_tile, tile_layer
 from cimspice.result import Result
@@ -335,6 +335,8 @@ class Backend:
         to_numpy: an array to a numpy array on the host (for tiles whose law is numpy alone).
         gradients: whether gradients are recorded (a tile whose law is numpy alone then adds
             its ideal law's gradient, straight through).
+        dac: the DAC's chain in place where no gradient is recorded (see
+            :data:`~cimspice.mapping.encoding.InPlaceDac`; ``None``: the generic chain).
     """
 
     rint: Rounding | None = None
@@ -342,6 +344,7 @@ class Backend:
     detach: Callable[[Any], Any] = _identity
     to_numpy: Callable[[Any], np.ndarray] = _host
     gradients: bool = False
+    dac: InPlaceDac | None = None
 
 
 _NUMPY = Backend()
@@ -790,7 +793,7 @@ class HardwareMatMul:
         """:meth:`mvm` of one block of rows of a non-numpy array."""
         spec = self.spec
         xp = array_namespace(x)
-        phases = encode_inputs(x, x_max, spec, backend.rint)
+        phases = encode_inputs(x, x_max, spec, backend.rint, dac=backend.dac)
         if not phases:
             return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
         if arrays.folded is not None:
@@ -855,10 +858,17 @@ class HardwareMatMul:
         spec = self.spec
         tiles = layer.tiling.tiles
         readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        # tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile) take
+        # their used word lines unpadded and run in threads; an engine's tiles (nodal,
+        # ngspice) get every word line, in this thread
+        own = all(
+            op is not None or getattr(tile, "single_precision", False)
+            for op, tile in zip(layer.operators, layer.tiles, strict=True)
+        )
         groups: dict[int, list[int]] = {}  # output block -> its tiles, in tile order
         for k, slot in enumerate(tiles):
             groups.setdefault(slot.outputs.start, []).append(k)
-        pool = _tile_pool() if readers else _serial
+        pool = _tile_pool() if own else _serial
         step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
         chunks = [slice(start, start + step) for start in range(0, len(x), step)]
         row_blocks = {slot.rows.start: slot.rows for slot in tiles}
@@ -887,7 +897,7 @@ class HardwareMatMul:
                 phases,
                 _NUMPY,
                 layer.arrays,
-                pad=not readers,
+                pad=not own,
                 idle=idle[tiles[k].rows.start],
             )
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cimspice.arrays import check_inputs
-from cimspice.errors import InputError, RangeWarning
+from cimspice.errors import RangeWarning
 from cimspice.surrogate.prepared import (
     ENVELOPE_FACTOR,
     FAST_DTYPE,
@@ -45,6 +45,7 @@ from cimspice.surrogate.prepared import (
     bracket,
     cell_polynomials,
     power_features,
+    word_lines,
 )
 from cimspice.surrogate.readout import MeasuredTia, Readout, TiaReadout, bracketed_root
 
@@ -155,26 +156,6 @@ class TiaTable:
         """Whether ``currents`` (ampere) stay on the grid."""
         top = self.lo + self.step * (len(self.sense) - 1)
         return bool(np.all((currents >= self.lo) & (currents <= top)))
-
-
-def _word_lines(inputs: np.ndarray, rows: int) -> np.ndarray:
-    """``inputs`` as ``(batch, used)`` volts on the first ``used <= rows`` word lines, single
-    or double precision as given (their values are checked where the RMS is taken).
-
-    Raises:
-        InputError: any other shape, an empty batch, or values that are not real numbers.
-    """
-    v = np.asarray(inputs)
-    if v.ndim == 1:
-        v = v[None, :]
-    if v.ndim != 2 or not 0 < v.shape[1] <= rows or v.shape[0] == 0:
-        raise InputError(
-            f"inputs must have shape (batch, used) with 0 < used <= rows = {rows} and a batch "
-            f"of at least one, got {np.asarray(inputs).shape}"
-        )
-    if v.dtype not in (np.float32, np.float64):
-        v = check_inputs(v, v.shape[1])
-    return v
 
 
 def _behavioural_sense(readout: TiaReadout, currents: np.ndarray) -> np.ndarray:
@@ -372,7 +353,7 @@ class FastTiaTile:
         Raises:
             InputError: inputs of the wrong shape, or NaN or infinite ones.
         """
-        return self._solve(_word_lines(inputs, self.base.rows), currents=False, cols=cols)[1]
+        return self._solve(word_lines(inputs, self.base.rows), currents=False, cols=cols)[1]
 
     def _matrix(self, cols: int) -> np.ndarray | None:
         """:attr:`_with_offset` for the first ``cols`` columns (kept once made), or ``None``

@@ -66,6 +66,7 @@ from cimspice.surrogate.prepared import (
     PreparedTile,
     SecantTile,
     TileLevels,
+    fast_read,
     solve_tile,
 )
 from cimspice.surrogate.readout import MeasuredTia, Readout, readout_of
@@ -646,8 +647,8 @@ class SurrogateTile:
         """What an ADC reads for word-line ``voltages`` (V, applied; ``(batch, used)`` on the
         first ``used <= rows`` word lines, the others at 0 V): the TIAs' ``v_out`` (V), or
         the column currents (A) with ideal virtual grounds, of the first ``cols`` columns
-        (default: all; a fast TIA tile computes those alone). The same numbers as
-        :meth:`run`'s (a fast TIA tile's in single precision), without the rest of a
+        (default: all; the fast modes compute those alone). The same numbers as
+        :meth:`run`'s (the fast modes' in single precision), without the rest of a
         :class:`~cimspice.result.Result`: a network's hot path.
 
         Raises:
@@ -655,6 +656,8 @@ class SurrogateTile:
         """
         if isinstance(self.prepared, FastTiaTile):
             return self.prepared.read(voltages, cols)
+        if isinstance(self.prepared, SecantTile | AttenuationTile):
+            return fast_read(self.prepared, voltages, cols)
         v = np.asarray(voltages)
         if v.ndim == 2 and v.shape[1] < self.spec.rows:
             padded = np.zeros((v.shape[0], self.spec.rows))
