@@ -88,28 +88,33 @@ def _torch_required_but_missing() -> None:
 
 
 def _large_switch(items: list[pytest.Item]) -> None:
-    """Fail (CIMSPICE_REQUIRE_LARGE=1) or skip ``large`` tests without scikit-sparse."""
+    """Skip ``large`` tests without scikit-sparse unless CIMSPICE_REQUIRE_LARGE=1, where
+    :func:`_large_required` fails them instead."""
     if importlib.util.find_spec("sksparse") is not None:
         return
-    required = os.environ.get("CIMSPICE_REQUIRE_LARGE") == "1"
+    if os.environ.get("CIMSPICE_REQUIRE_LARGE") == "1":
+        return
     for item in items:
-        if "large" not in item.keywords:
-            continue
-        if required:
-            item.add_marker(pytest.mark.usefixtures("_large_required_but_missing"), append=False)
-        else:
+        if "large" in item.keywords:
             item.add_marker(
                 pytest.mark.skip(reason="scikit-sparse (the large extra) is not installed")
             )
 
 
-@pytest.fixture
-def _large_required_but_missing() -> None:
-    pytest.fail(
-        "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip install "
-        "'cimspice[large]' (after apt-get install libsuitesparse-dev)",
-        pytrace=False,
-    )
+@pytest.fixture(autouse=True)
+def _large_required(request: pytest.FixtureRequest) -> None:
+    """Fail a ``large`` test when CIMSPICE_REQUIRE_LARGE=1 and scikit-sparse is missing (an
+    autouse fixture: a fixture added by a marker after collection would not run)."""
+    if request.node.get_closest_marker("large") is None:
+        return
+    if os.environ.get("CIMSPICE_REQUIRE_LARGE") != "1":
+        return
+    if importlib.util.find_spec("sksparse") is None:
+        pytest.fail(
+            "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip "
+            "install 'cimspice[large]' (after apt-get install libsuitesparse-dev)",
+            pytrace=False,
+        )
 
 
 def make_spec(
