@@ -351,3 +351,53 @@ def test_a_fast_tia_tile_refuses_inputs_far_beyond_its_levels(kind):
     for bad in (np.nan, np.inf):
         with pytest.raises(InputError, match="non-finite"):
             fast.read(np.where(np.eye(2, spec.rows) > 0, bad, v[:2]))
+
+
+@pytest.mark.parametrize(
+    "readout",
+    [
+        {"r_f": 2e3, "gain": 1e3, "v_offset": 1e-3},
+        pytest.param({"opamp": "cmos", "r_f": 2e3, "i_bias": 80e-6}, marks=pytest.mark.ngspice),
+    ],
+    ids=["behavioural", "cmos"],
+)
+def test_a_linear_tiles_fast_mode_folds_the_tias_tangent(readout):
+    # passive linear cells behind TIAs: the fast mode is one matmul of the transfer with the
+    # TIAs' tangent folded in (FoldedTiaTile); a vector with an output outside the linear
+    # band is solved exactly (the accurate mode's loops). Against the accurate mode: the
+    # band's error, BAND_TOL (1e-5) of the swing per TIA times the loops' gain on it (the
+    # tile's coupling is weak: measured below 2e-5 of full scale; 1e-4 bounds it); the
+    # saturated vectors exactly the accurate mode's
+    from cimspice.surrogate.fast_readout import FoldedTiaTile
+
+    spec = spec_from_dict(
+        {
+            "array": {"rows": ROWS, "cols": COLS},
+            "wire": {"r_row": 2.0, "r_col": 3.0},
+            "driver": {"v_read": 0.3},
+            "readout": {"kind": "tia", **readout},
+        }
+    )
+    g, v = arrays(spec, batch=40, seed=4)
+    v[:10] *= 0.05  # some vectors well inside the band, the rest driving columns to the rails
+    surrogate = nominal(spec)
+    fast = surrogate.prepare(g, "fast")
+    accurate = surrogate.prepare(g, "accurate")
+    assert isinstance(fast, FoldedTiaTile)
+    currents, v_out = fast.outputs(v)
+    exact_currents, exact_v_out = accurate.outputs(v)
+    assert exact_v_out is not None
+    low, high = fast.table.band
+    outside = ((exact_v_out < low) | (exact_v_out > high)).any(axis=1)
+    assert 0 < outside.sum() < len(v)  # both paths taken
+    swing = np.abs(exact_v_out).max()
+    assert np.abs(v_out - exact_v_out).max() <= 1e-4 * swing
+    np.testing.assert_array_equal(v_out[outside], exact_v_out[outside])
+    np.testing.assert_array_equal(currents[outside], exact_currents[outside])
+    # the hot path's read: single precision, the first word lines and columns
+    read = fast.read(v[:, :9].astype(np.float32), 6)
+    padded = v.copy()
+    padded[:, 9:] = 0.0
+    whole = accurate.outputs(padded)[1]
+    assert read.shape == (len(v), 6)
+    assert np.abs(read - whole[:, :6]).max() <= 1e-4 * swing
