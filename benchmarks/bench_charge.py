@@ -286,28 +286,15 @@ def bench_noise(cols: int, cycles: int) -> None:
     from cimspice.charge.deck import NoiseOptions
     from cimspice.charge.run import run_cycles
     from cimspice.charge.surrogate import column_noise_std
-    from cimspice.spec import ChargeNoise
+    from cimspice.spec import ChargeNoise, load_spec
 
-    spec = spec_from_dict(
-        {
-            "array": {"rows": 4, "cols": cols, "cell": "1C"},
-            "driver": {"r_source": 5e3},
-            "charge": {
-                "input_mode": "multi-level",
-                "c_cell": 4e-15,
-                "c_par": 4e-15,
-                "r_on": 1e5,
-                "r_reset": 1e5,
-                "t_reset": 160e-9,
-                "t_share": 160e-9,
-            },
-        }
-    )
+    example = Path(__file__).resolve().parents[1] / "examples" / "charge-noise.toml"
+    spec = load_spec(example).replace({"array.cols": cols})
     rng = np.random.default_rng(2)
     bits = rng.integers(0, 2, (4, cols)).astype(float)
     x = rng.uniform(0, 0.2, (cycles, 4))
     caps = cell_capacitances(spec)
-    print(f"\nthermal noise, 4x{cols} tile, {cycles} cycles, ngspice trnoise vs analytical\n")
+    print(f"\nthermal noise, examples/charge-noise.toml at 4x{cols}, {cycles} cycles\n")
     print("| noisy | ngspice std (mV) | analytical (mV) | ratio | mean (mV) | s |")
     print("|---|---|---|---|---|---|")
     for switches, kind in ((False, ChargeNoise.KTC), (True, ChargeNoise.THERMAL)):

@@ -2,6 +2,8 @@
 noise (trnoise on every switch and driver resistance) against the analytical term the
 surrogate adds (:func:`cimspice.charge.surrogate.column_noise_std`)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,26 +14,15 @@ from cimspice.charge.engine import ChargeEngine
 from cimspice.charge.run import run_cycles
 from cimspice.charge.surrogate import column_noise_std
 from cimspice.errors import InputError, SpecError
-from cimspice.spec import ChargeNoise, spec_from_dict
+from cimspice.spec import ChargeNoise, load_spec
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "charge-noise.toml"
 
 
 def noisy_spec(cols=24, **charge):
-    return spec_from_dict(
-        {
-            "array": {"rows": 4, "cols": cols, "cell": "1C"},
-            "driver": {"r_source": 5e3},
-            "charge": {
-                "input_mode": "multi-level",
-                "c_cell": 4e-15,
-                "c_par": 4e-15,
-                "r_on": 1e5,
-                "r_reset": 1e5,
-                "t_reset": 160e-9,
-                "t_share": 160e-9,
-                **charge,
-            },
-        }
-    )
+    """examples/charge-noise.toml (4x24, 100 kohm switches, 4 fF) with ``charge`` keys set."""
+    spec = load_spec(EXAMPLE).replace({"array.cols": cols})
+    return spec.replace({f"charge.{k}": v for k, v in charge.items()}) if charge else spec
 
 
 def test_the_share_phase_noise_is_equipartition():
