@@ -37,6 +37,7 @@ from cimspice.resources import default_cache_dir
 __all__ = [
     "BUILTIN_MODELS",
     "RECIPES",
+    "TORCH_MODELS",
     "TRAINING_VERSION",
     "Recipe",
     "architecture",
@@ -47,6 +48,10 @@ __all__ = [
 
 BUILTIN_MODELS = ("digits-mlp", "mnist-mlp", "mnist-cnn")
 """Names :func:`builtin_model` accepts."""
+
+TORCH_MODELS = ("mnist-resnet", "digits-transformer")
+"""Built-ins written in PyTorch (the ``torch`` extra), trained and cached by
+:mod:`cimspice.torch.zoo`: a small ResNet on MNIST, a small transformer on digits."""
 
 TRAINING_VERSION = "1"
 """Version of the training code; bump it when a change alters trained weights (new cache key)."""

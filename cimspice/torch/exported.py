@@ -46,7 +46,14 @@ from torch import fx, nn
 
 from cimspice.errors import ModelError
 
-__all__ = ["TRUST", "ExportedModel", "check_archive", "lift_products", "load_exported"]
+__all__ = [
+    "TRUST",
+    "ExportedModel",
+    "FixedBatch",
+    "check_archive",
+    "lift_products",
+    "load_exported",
+]
 
 TRUST = (
     "load .pt2 files only from sources you would run code from (PyTorch's torch.export.load "
@@ -254,18 +261,18 @@ class ExportedModel:
 
     Attributes:
         module: the graph module (eval mode), every constant-matrix product a call into an
-            ``nn.Linear`` / ``nn.Conv1d`` / ``nn.Conv2d`` (see :func:`lift_products`).
+            ``nn.Linear`` / ``nn.Conv1d`` / ``nn.Conv2d`` (see :func:`lift_products`); inside
+            a :class:`FixedBatch` when the program was exported with a fixed batch size.
         sample_shape: the shape of one input sample (the exported input without its batch
             dimension).
-        batch: the exported batch size when it is fixed (the module then takes batches of
-            exactly that size), ``None`` when it is dynamic.
+        batch: the exported batch size when it is fixed, ``None`` when it is dynamic.
         dtype: the input's dtype.
         outputs: the size of the output's last dimension (the class scores).
         lifted: the lifted products, one line each.
         digital: products left digital (their matrix is not a constant), one line each.
     """
 
-    module: fx.GraphModule
+    module: nn.Module
     sample_shape: tuple[int, ...]
     batch: int | None
     dtype: torch.dtype
@@ -321,16 +328,63 @@ def load_exported(path: str | os.PathLike[str]) -> ExportedModel:
     # (its graph is fixed in the mode it was exported in, e.g. batch norm's statistics)
     module = fx.GraphModule(unlifted, unlifted.graph)
     module.eval()
+    _plain_signature(module, path)
     lifted, digital = lift_products(module)
+    batch = int(first) if isinstance(first, int) else None
     return ExportedModel(
-        module,
+        module if batch is None else FixedBatch(module, batch).eval(),
         tuple(int(d) for d in sample),
-        int(first) if isinstance(first, int) else None,
+        batch,
         example.dtype,
         int(scores.shape[1]),
         lifted,
         digital,
     )
+
+
+class FixedBatch(nn.Module):
+    """A program exported with a fixed batch size, taking any number of samples: the inputs
+    run in chunks of that size, the last one filled up with copies of its last sample (which
+    change no input range) and the extra outputs dropped."""
+
+    def __init__(self, module: nn.Module, batch: int):
+        super().__init__()
+        self.module = module
+        self.batch = batch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The program's outputs for every sample of ``x``."""
+        parts = []
+        for start in range(0, len(x), self.batch):
+            chunk = x[start : start + self.batch]
+            short = self.batch - len(chunk)
+            if short:
+                chunk = torch.cat([chunk, chunk[-1:].expand(short, *chunk.shape[1:])])
+            parts.append(self.module(chunk)[: self.batch - short])
+        return torch.cat(parts)
+
+    def extra_repr(self) -> str:
+        """The batch size."""
+        return f"batch={self.batch}"
+
+
+def _plain_signature(module: fx.GraphModule, path: Path) -> None:
+    """Make ``module`` take its one tensor and return its one tensor directly (no pytree
+    flattening, whose specs PyTorch deprecates on copy)."""
+    graph = module.graph
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != 1:
+        raise ModelError(f"{path}: the program's graph takes {len(placeholders)} inputs, not 1")
+    graph.set_codegen(fx.graph.CodeGen())
+    for spec in ("_in_spec", "_out_spec"):  # copied from the exported module; unused now
+        module.__dict__.pop(spec, None)
+    output = next(n for n in graph.nodes if n.op == "output")
+    values = output.args[0]
+    if isinstance(values, list | tuple):
+        if len(values) != 1:
+            raise ModelError(f"{path}: the program's graph returns {len(values)} values, not 1")
+        output.args = (values[0],)
+    module.recompile()
 
 
 # ----- the graph rewrite -----
