@@ -195,6 +195,13 @@ def _dataset_for(name: str, shape: tuple[int, ...], outputs: int, dataset: str |
     return data
 
 
+def _dtype(module: nn.Module) -> Any:
+    """The dtype of ``module``'s parameters (float32 when it has none)."""
+    import torch
+
+    return next((p.dtype for p in module.parameters()), torch.float32)
+
+
 def _predict(module: nn.Module, x: Any, batch: int) -> np.ndarray:
     """Top-1 labels of ``x`` (a tensor), ``batch`` samples at a time."""
     import torch
@@ -233,7 +240,7 @@ def evaluate_module(
     from cimspice.studies.evaluate import Evaluation
     from cimspice.torch import analog_layers, analog_tiles, calibrate_input_ranges, convert
 
-    dtype = next(iter(model.module.parameters())).dtype
+    dtype = _dtype(model.module)
     converted = convert(model.module, spec, surrogate, engine=engine, mode=mode)
     if not any(True for _ in analog_layers(converted)):
         raise InputError(
@@ -324,7 +331,7 @@ def seed_accuracies(
 
     from cimspice.torch.monte_carlo import evaluate_seeds
 
-    dtype = next(iter(model.module.parameters())).dtype
+    dtype = _dtype(model.module)
     results = evaluate_seeds(
         converted,
         torch.as_tensor(model.x, dtype=dtype),
