@@ -446,7 +446,8 @@ def _parameter(tensor: torch.Tensor) -> nn.Parameter:
     return nn.Parameter(tensor.detach().clone(), requires_grad=False)
 
 
-def _pair(value: Any, dims: int) -> tuple[int, ...]:
+def _pair(value: Any, dims: int) -> Any:
+    """``value`` (an int or a list) as a tuple of ``dims`` ints (torch's layers' argument)."""
     values = tuple(value) if isinstance(value, list | tuple) else (value,)
     return values * dims if len(values) == 1 else values
 
@@ -476,11 +477,12 @@ def _layer(  # noqa: PLR0911 (one reason per way a product stays digital)
             return f"its bias has shape {tuple(bias.shape)}, not ({matrix.shape[1]},)"
         weight, bias_node = matrix.T, bias
     else:
-        weight = _constant(module, kw["weight"])
+        constant = _constant(module, kw["weight"])
         x = kw["input"]
         bias_node = None
-        if weight is None:
+        if constant is None:
             return "its weight is not a constant of the program"
+        weight = constant
         if kw.get("bias") is not None:
             bias_node = _constant(module, kw["bias"])
             if bias_node is None:
@@ -511,7 +513,7 @@ def _layer(  # noqa: PLR0911 (one reason per way a product stays digital)
         layer = kind(
             weight.shape[1] * groups,
             weight.shape[0],
-            tuple(weight.shape[2:]),
+            _pair(list(weight.shape[2:]), dims),
             stride=_pair(stride, dims),
             padding=padding if isinstance(padding, str) else _pair(padding, dims),
             dilation=_pair(dilation, dims),

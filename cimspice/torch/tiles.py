@@ -12,6 +12,10 @@ step, ``load_state_dict``, ``.to(device)``) and when the devices change
 (:meth:`AnalogTiles.reprogram`: a new seed or another time since programming). Pickling keeps
 the configuration and drops the programmed tiles (they are programmed again, identically, on
 first use).
+
+With :attr:`AnalogTiles.recording` on (``cimspice evaluate`` sets it), every multiply also
+updates its layer's MVM error statistics in :attr:`HardwareMatMul.stats`, as the numpy path's
+multiply does, and the first inputs of each layer are kept for a spot-check.
 """
 
 from __future__ import annotations
