@@ -565,17 +565,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "fit-device",
-        help="fit the generic device model to your measurements; write a device file",
+        help="fit a device model to your measurements; write a device file",
         description="Fit the generic device model (nonideal.prog_noise_abs/_rel, read_noise, "
         "drift_nu/_std/_t0, tc_device) with standard errors to tidy tables, one per file "
         "(CSV with a header row, or NPZ of 1-D arrays), recognised by their columns: "
         "programming (target, measured), repeated reads (device, conductance), drift (device, "
-        "time, conductance), temperature (device, temperature, conductance). "
+        "time, conductance), temperature (device, temperature, conductance). With --model "
+        "pcm-nandakumar2019 (and --g-max), fit the PCM model instead: its programming-noise "
+        "quadratic from the programming table, its drift-exponent lines and 1/f noise growth "
+        "from the drift table (time in s after programming; an optional target column). "
         "Writes a [nonideal] table to copy into a spec.",
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="data files (.csv or .npz)")
     p.add_argument("-o", "--output", required=True, metavar="DEVICE.toml", help="device file")
     p.add_argument("--report", metavar="DIR", help="write fit.json and plots of data vs fit here")
+    p.add_argument(
+        "--model",
+        default="generic",
+        choices=("generic", "pcm-nandakumar2019"),
+        help="the device model to fit (default: generic)",
+    )
+    p.add_argument(
+        "--g-max",
+        type=float,
+        metavar="SIEMENS",
+        help="the window's top the data were taken on (needed by the PCM model)",
+    )
     p.set_defaults(func=_cmd_fit_device)
 
     from cimspice.write.cli import add_write_parser
@@ -968,6 +983,8 @@ def _cmd_fit_device(args: argparse.Namespace) -> None:
             data=[Path(p) for p in args.data],
             output=Path(args.output),
             report=Path(args.report) if args.report else None,
+            model=args.model,
+            g_max=args.g_max,
         )
     )
     for key, est in fit.params.items():

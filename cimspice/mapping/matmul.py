@@ -35,13 +35,15 @@ them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
 
-The per-tile path runs the batch in row blocks of :data:`CHUNK_VALUES` input values (each
-pass over a tile's arrays then works in the cache), every input phase of a tile in one call,
-on one BLAS thread per product (:mod:`cimspice.threads`). A surrogate tile gives what the ADC
-reads alone (:meth:`~cimspice.surrogate.model.SurrogateTile.read`); the fast modes of
-nonlinear tiles take the layer's voltages in single precision (their arithmetic is single
-already), unpadded, and run :data:`TILE_THREADS` tiles side by side, each with its own
-read-noise stream, their partial sums added in tile order.
+The per-tile path runs the batch in row blocks of :data:`CHUNK_VALUES` input values, every
+input phase of a tile in one call, on one BLAS thread per product (:mod:`cimspice.threads`).
+A surrogate tile gives what the ADC reads alone
+(:meth:`~cimspice.surrogate.model.SurrogateTile.read`, of its used columns alone); the fast
+modes of nonlinear tiles take the layer's voltages in single precision (their arithmetic is
+single already), unpadded, and run in :data:`TILE_THREADS` threads: the tiles feeding one
+block of outputs are one task, each tile with its own read-noise stream, their partial sums
+added in tile order. Input vectors that drive none of a tile's word lines (blank image
+margins, ReLU zeros) are skipped, exactly (:class:`_IdleRows`).
 
 Fast path: with linear tiles read by ideal virtual grounds, no ADC and no read noise,
 everything after the tiles is linear, so each layer's tiles, slices, column pairs and partial
@@ -66,7 +68,7 @@ import functools
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -89,7 +91,7 @@ from cimspice.devices.tile import (
 )
 from cimspice.engines.base import ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
-from cimspice.mapping.encoding import InputPhase, encode_inputs
+from cimspice.mapping.encoding import InPlaceDac, InputPhase, encode_inputs
 from cimspice.mapping.stats import MVMErrorStats
 from cimspice.mapping.tiling import LayerTiling, TileSlot, outputs_per_tile, tile_layer
 from cimspice.result import Result
@@ -121,11 +123,17 @@ HARDWARE_ENGINES = ENGINE_NAMES
 _READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
 TILE_THREADS = 2
 """Threads that run a layer's fast surrogate tiles side by side (each on one BLAS thread)."""
-CHUNK_VALUES = 2**18
+CHUNK_VALUES = 2**21
 """Input values of a layer run on its tiles at a time: the batch is cut into row blocks of
-about this many values (2 MiB, a cache's worth; 334 vectors of a 784-input layer). On the
-project's machines the per-tile path of mnist-mlp ran 7.0x the ideal forward pass in blocks
-of 2^17 to 2^20 values and 7.5x in one block."""
+about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer). Large enough
+that each numpy call of a tile's chain outlasts the hand-over of the GIL between the tile
+threads (with blocks of 2^18 values two threads ran no faster than one), small enough that a
+block of a tile's outputs stays in the cache: on mnist-mlp's 1T1R + CMOS TIA tiles the pass
+took 0.51 s in blocks of 2^18 values, 0.33 s in 2^20 and 0.31-0.36 s in 2^21 or 2^22."""
+
+IDLE_SHARE = 0.125
+"""The share of a tile's input vectors that must drive none of its word lines for the
+per-tile path to skip them (:class:`_IdleRows`)."""
 
 TileTransform = Callable[[CrossbarSpec, np.ndarray], tuple[np.ndarray, float]]
 """``(tile, targets) -> (to_program, gain)``: a per-tile compensation. ``tile`` is the analogue
@@ -327,6 +335,8 @@ class Backend:
         to_numpy: an array to a numpy array on the host (for tiles whose law is numpy alone).
         gradients: whether gradients are recorded (a tile whose law is numpy alone then adds
             its ideal law's gradient, straight through).
+        dac: the DAC's chain in place where no gradient is recorded (see
+            :data:`~cimspice.mapping.encoding.InPlaceDac`; ``None``: the generic chain).
     """
 
     rint: Rounding | None = None
@@ -334,6 +344,7 @@ class Backend:
     detach: Callable[[Any], Any] = _identity
     to_numpy: Callable[[Any], np.ndarray] = _host
     gradients: bool = False
+    dac: InPlaceDac | None = None
 
 
 _NUMPY = Backend()
@@ -709,10 +720,19 @@ class HardwareMatMul:
             )
         x_max = self.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
         y = self.mvm(index, x, x_max)
-        self.stats.setdefault(index, MVMErrorStats()).update(y, x @ w)
+        self.stats.setdefault(index, MVMErrorStats()).update(y, self._exact(layer, x, w))
         if self.probe is not None and self.probe[0] == index and self.record is None:
             self._probe(index, layer, x[: self.probe_vectors], x_max)
         return y
+
+    @staticmethod
+    def _exact(layer: MappedLayer, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The exact ``x @ w`` the layer's error statistics compare with: in single
+        precision when every tile computes in it (the surrogate's fast modes, whose error,
+        4e-5 of full scale at best, is 400 times single precision's 1e-7), else in double."""
+        if all(getattr(tile, "single_precision", False) for tile in layer.tiles):
+            return x.astype(np.float32) @ w.astype(np.float32)
+        return x @ w
 
     def mvm(self, index: int, x: Any, x_max: Any, backend: Backend | None = None) -> Any:
         """``x @ W`` of the programmed layer ``index`` on its tiles, the per-batch math alone
@@ -746,13 +766,8 @@ class HardwareMatMul:
                 # a few thousand vectors at a time, so that every pass over a tile's inputs
                 # and outputs works in the cache; products of that size on one BLAS thread
                 # (see cimspice.threads)
-                step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
                 with one_blas_thread():
-                    for start in range(0, len(x), step):
-                        rows = slice(start, start + step)
-                        phases = encode_inputs(x[rows], x_max, spec)
-                        if phases:
-                            y[rows] = self._per_tile(layer, phases, _NUMPY, layer.arrays)
+                    self._per_tile_host(layer, x, x_max, y)
             y *= layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
             return y
         backend = backend or Backend()
@@ -778,7 +793,7 @@ class HardwareMatMul:
         """:meth:`mvm` of one block of rows of a non-numpy array."""
         spec = self.spec
         xp = array_namespace(x)
-        phases = encode_inputs(x, x_max, spec, backend.rint)
+        phases = encode_inputs(x, x_max, spec, backend.rint, dac=backend.dac)
         if not phases:
             return xp.zeros((x.shape[0], layer.tiling.shape[1]), dtype=x.dtype, device=device(x))
         if arrays.folded is not None:
@@ -806,67 +821,149 @@ class HardwareMatMul:
         self, layer: MappedLayer, phases: list[InputPhase], backend: Backend, arrays: LayerArrays
     ) -> Any:
         """``(n, fan_out)``: the phases' outputs summed over every tile, before the layer's
-        scale (the arrays' namespace: numpy, or e.g. torch on the inputs' device)."""
+        scale, for arrays of a namespace other than numpy's (e.g. torch on the inputs'
+        device; numpy arrays go through :meth:`_per_tile_host`)."""
+        tiles = layer.tiling.tiles
+        # tiles that read their own used word lines (the surrogate's fast modes) take the
+        # voltages unpadded; they are numpy alone (they let go of the GIL): two at a time on
+        # the host (a device's own stream orders its work anyway)
+        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        on_host = str(device(phases[0].voltages)) == "cpu"
+        pool = _tile_pool() if readers and on_host else None
+        results = (pool or _serial).map(
+            lambda k: self._tile_parts(layer, k, phases, backend, arrays, pad=not readers),
+            range(len(tiles)),
+        )
+        blocks: dict[int, Any] = {}  # output block -> its sum, in tile order
+        for slot, parts in zip(tiles, results, strict=True):
+            for part in parts:
+                key = slot.outputs.start
+                blocks[key] = part if key not in blocks else blocks[key] + part
+        xp = array_namespace(phases[0].voltages)
+        return xp.concat([blocks[key] for key in sorted(blocks)], axis=1)
+
+    def _per_tile_host(
+        self, layer: MappedLayer, x: np.ndarray, x_max: float, y: np.ndarray
+    ) -> None:
+        """:meth:`_per_tile` of numpy inputs ``x``, written into ``y`` (before the layer's
+        scale), in row blocks of :data:`CHUNK_VALUES` input values.
+
+        Tiles that compute in single precision and read their own used word lines (the
+        surrogate's fast modes) take the voltages converted once per block (no padding, no
+        copy per tile, the same numbers), and run :data:`TILE_THREADS` tasks side by side
+        (the fast tiles are numpy alone and let go of the GIL): first the blocks' DAC,
+        then the tiles feeding one block of outputs as one task, which runs its tiles block
+        after block and tile after tile, so each tile's read-noise stream and each output's
+        sum go in the same order whatever the threads do."""
+        spec = self.spec
+        tiles = layer.tiling.tiles
+        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        # tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile) take
+        # their used word lines unpadded and run in threads; an engine's tiles (nodal,
+        # ngspice) get every word line, in this thread
+        own = all(
+            op is not None or getattr(tile, "single_precision", False)
+            for op, tile in zip(layer.operators, layer.tiles, strict=True)
+        )
+        groups: dict[int, list[int]] = {}  # output block -> its tiles, in tile order
+        for k, slot in enumerate(tiles):
+            groups.setdefault(slot.outputs.start, []).append(k)
+        pool = _tile_pool() if own else _serial
+        step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
+        chunks = [slice(start, start + step) for start in range(0, len(x), step)]
+        row_blocks = {slot.rows.start: slot.rows for slot in tiles}
+
+        def encode(rows: slice) -> tuple[list[InputPhase], dict[int, _IdleRows | None]]:
+            """The block's phases and, per row block of the layer, its idle vectors (found
+            while the voltages are in the cache)."""
+            phases = encode_inputs(x[rows], x_max, spec, dtype=np.float32 if readers else None)
+            idle = {
+                start: _IdleRows.of([p.voltages[:, word_lines] for p in phases])
+                for start, word_lines in row_blocks.items()
+                if phases
+            }
+            return phases, idle
+
+        blocks = [
+            (rows, phases, idle)
+            for rows, (phases, idle) in zip(chunks, pool.map(encode, chunks), strict=True)
+            if phases
+        ]
+
+        def parts(k: int, phases: list[InputPhase], idle: dict[int, _IdleRows | None]) -> Any:
+            return self._tile_parts(
+                layer,
+                k,
+                phases,
+                _NUMPY,
+                layer.arrays,
+                pad=not own,
+                idle=idle[tiles[k].rows.start],
+            )
+
+        def run(group: list[int]) -> None:
+            for rows, phases, idle in blocks:
+                total: np.ndarray | None = None
+                for k in group:
+                    for part in parts(k, phases, idle):
+                        if total is None:
+                            total = part  # a new array: ours to add to
+                        else:
+                            total += part
+                y[rows, tiles[group[0]].outputs] = total
+
+        # one block of outputs (a narrow layer) runs in this thread: its tiles' small arrays
+        # side by side cost more in handing the GIL over than they gain
+        list((pool if len(groups) > 1 else _serial).map(run, list(groups.values())))
+
+    def _tile_parts(
+        self,
+        layer: MappedLayer,
+        k: int,
+        phases: list[InputPhase],
+        backend: Backend,
+        arrays: LayerArrays,
+        *,
+        pad: bool,
+        idle: _IdleRows | None = None,
+    ) -> list[Any]:
+        """Tile ``k``'s contribution to the outputs in each phase (digital units, before the
+        layer's scale): the tile read, its read noise, the ADC, the drift gains and the
+        digital recombination. ``pad``: the tile's inputs padded to every word line;
+        ``idle``: the input vectors (of every phase, one after the other) that drive none
+        of its word lines, skipped (numpy arrays only)."""
         spec = self.spec
         numpy = isinstance(phases[0].voltages, np.ndarray)
         n = phases[0].voltages.shape[0]
         bits = spec.readout.adc_bits
         lsb = adc_current_lsb(spec) if bits else 1.0  # the ADC's step in current units
         top = adc_lsb(spec)[1] if bits else 0
-        # tiles that compute in single precision and read their own used word lines (the
-        # surrogate's fast modes) take the voltages converted once per layer: no padding, no
-        # copy per tile, the same numbers
-        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
-        if readers and numpy:
-            phases = [
-                dataclasses.replace(p, voltages=p.voltages.astype(np.float32)) for p in phases
-            ]
-        tiles = layer.tiling.tiles
-
-        def tile_parts(k: int) -> list[Any]:
-            """Tile ``k``'s contribution to the outputs in each phase (digital units)."""
-            slot = tiles[k]
-            volts = _phase_inputs(phases, slot, spec.rows, pad=not readers)  # every phase
-            reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
-            if arrays.noise[k] is not None:
-                outputs = reading * to_current
-                used, squares = volts[:, : slot.used_rows], arrays.noise[k]
-                assert squares is not None  # computed when the layer was programmed
-                rng = layer.read_rngs[k] if numpy else backend.normals(layer, k, used)
-                reading = add_read_noise(outputs, used, squares, spec, rng)
-                scale = 1.0 / lsb
-            else:
-                scale = to_current / lsb
-            # into ADC codes (or, without an ADC, current units), in one new array
-            outputs = reading * scale
-            if bits:
-                outputs = round_to_codes(outputs, top, backend.rint)
-            if arrays.column_gains[k] is not None:
-                outputs = outputs * arrays.column_gains[k]  # per-column drift gains, digital
-            return [
-                layer.tiling.combine(
-                    outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
-                )
-                for p, phase in enumerate(phases)
-            ]
-
-        # the surrogate's fast tiles are numpy alone (it lets go of the GIL): two at a time
-        # (host arrays only: a device's own stream orders its work anyway)
-        on_host = numpy or str(device(phases[0].voltages)) == "cpu"
-        pool = _tile_pool() if readers and on_host else None
-        results = (pool or _serial).map(tile_parts, range(len(tiles)))
-        blocks: dict[int, Any] = {}  # output block -> its sum, in tile order: the same sums
-        for slot, parts in zip(tiles, results, strict=True):
-            for part in parts:
-                key = slot.outputs.start
-                blocks[key] = part if key not in blocks else blocks[key] + part
-        if numpy:
-            y = np.empty((n, layer.tiling.shape[1]))
-            for slot in tiles:
-                y[:, slot.outputs] = blocks[slot.outputs.start]
-            return y
-        xp = array_namespace(phases[0].voltages)
-        return xp.concat([blocks[key] for key in sorted(blocks)], axis=1)
+        slot = layer.tiling.tiles[k]
+        volts = _phase_inputs(phases, slot, spec.rows, pad=pad)  # every phase
+        if idle is not None:
+            volts = idle.compact(volts)
+        reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
+        # into the ADC's steps (or, without an ADC, current units), in one new array
+        outputs = reading * (to_current / lsb)
+        if arrays.noise[k] is not None:
+            used, squares = volts[:, : slot.used_rows], arrays.noise[k]
+            assert squares is not None  # computed when the layer was programmed
+            rng: Any = layer.read_rngs[k] if numpy else backend.normals(layer, k, used)
+            if idle is not None:
+                rng = idle.normals(rng, outputs.shape[1])
+            outputs = add_read_noise(outputs, used, squares, spec, rng, unit=lsb)
+        if bits:
+            outputs = round_to_codes(outputs, top, backend.rint)
+        if arrays.column_gains[k] is not None:
+            outputs = outputs * arrays.column_gains[k]  # per-column drift gains, digital
+        if idle is not None:
+            outputs = idle.expand(outputs)
+        return [
+            layer.tiling.combine(
+                outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
+            )
+            for p, phase in enumerate(phases)
+        ]
 
     def _tile_reading(
         self, layer: MappedLayer, k: int, volts: Any, arrays: LayerArrays, backend: Backend
@@ -887,7 +984,7 @@ class HardwareMatMul:
         host = volts if isinstance(volts, np.ndarray) else backend.to_numpy(volts)
         read = getattr(layer.tiles[k], "read", None)
         if read is not None:  # a tile that offers it gives what the ADC reads alone
-            value = read(host)[:, :used]
+            value = read(host, used)
             to_current = self._to_current
         else:
             result = self._run_tile(layer, k, host)
@@ -929,13 +1026,69 @@ def _phase_inputs(phases: list[InputPhase], slot: TileSlot, rows: int, *, pad: b
     return volts
 
 
+@dataclass(frozen=True)
+class _IdleRows:
+    """A tile's input vectors that drive none of its word lines, skipped: the tile reads
+    the others and one all-zero vector, whose outputs every idle vector takes.
+
+    Exact: a tile's outputs for an input depend on that input alone, and an all-zero input
+    has no read noise (its variance is ``0 @ sigma^2``). The read-noise stream is drawn for
+    every vector as without skipping (the same draws reach the same vectors), so the
+    results are those of the full batch. Worth it on sparse inputs: images' blank margins
+    and ReLU activations leave whole tiles idle for many vectors (64% of the vectors on
+    the first of mnist-mlp's seven row blocks of 128 pixels).
+
+    Attributes:
+        active: the indices of the vectors that drive the tile.
+        total: the number of vectors.
+    """
+
+    active: np.ndarray
+    total: int
+
+    @classmethod
+    def of(cls, volts: list[np.ndarray]) -> _IdleRows | None:
+        """The idle rows of a tile's word-line voltages in each phase (each ``(vectors,
+        used word lines)``, the phases one after the other), or ``None`` when fewer than
+        :data:`IDLE_SHARE` of them are idle (skipping costs a gather)."""
+        driven = np.concatenate([v.any(axis=1) for v in volts])
+        active = np.flatnonzero(driven)
+        if driven.size - active.size < IDLE_SHARE * driven.size:
+            return None
+        return cls(active, driven.size)
+
+    def compact(self, volts: np.ndarray) -> np.ndarray:
+        """The active vectors of ``volts``, then one all-zero vector."""
+        out = np.zeros((self.active.size + 1, volts.shape[1]), volts.dtype)
+        np.take(volts, self.active, axis=0, out=out[:-1])
+        return out
+
+    def normals(
+        self, rng: np.random.Generator, cols: int
+    ) -> Callable[[tuple[int, ...]], np.ndarray]:
+        """The read-noise draws of the compacted rows: drawn for every vector (``(total,
+        cols)``, the same stream as without skipping), the active ones picked."""
+        draws = standard_normals(rng, (self.total, cols))
+        pick = np.append(self.active, 0)  # the zero vector's noise is zero: any draw
+
+        def normals(shape: tuple[int, ...]) -> np.ndarray:
+            return draws.take(pick, axis=0)
+
+        return normals
+
+    def expand(self, outputs: np.ndarray) -> np.ndarray:
+        """``(total, ...)``: the compacted rows' ``outputs`` back in place, the idle
+        vectors given the zero vector's."""
+        where = np.full(self.total, self.active.size)
+        where[self.active] = np.arange(self.active.size)
+        return outputs.take(where, axis=0)
+
+
 class _Serial:
     """``map`` in the calling thread (the pool's stand-in)."""
 
     @staticmethod
-    def map(
-        function: Callable[[int], list[np.ndarray]], items: range
-    ) -> Iterator[list[np.ndarray]]:
+    def map(function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         return map(function, items)
 
 

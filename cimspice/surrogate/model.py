@@ -54,7 +54,7 @@ from cimspice.errors import InputError, IntegrityWarning, RangeWarning, Surrogat
 from cimspice.outputs import atomic_output
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
-from cimspice.surrogate.fast_readout import FastTiaTile, TiaTable
+from cimspice.surrogate.fast_readout import FastTiaTile, FoldedTiaTile, TiaTable
 from cimspice.surrogate.prepared import (
     ENVELOPE_FACTOR,
     FAST_EXTRAPOLATION,
@@ -65,6 +65,7 @@ from cimspice.surrogate.prepared import (
     PreparedTile,
     SecantTile,
     TileLevels,
+    fast_read,
     solve_tile,
 )
 from cimspice.surrogate.readout import MeasuredTia, Readout, readout_of
@@ -87,7 +88,7 @@ __all__ = [
     "tile_outputs",
 ]
 
-Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile
+Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile | FoldedTiaTile
 """A surrogate bound to one conductance matrix (see :mod:`cimspice.surrogate.prepared`)."""
 MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
@@ -237,7 +238,8 @@ class TileSurrogate:
         Args:
             conductances: siemens, ``(rows, cols)``.
             mode: ``"accurate"`` or ``"fast"`` (see the module docstring); linear cells give
-                the exact transfer matrix either way.
+                the exact transfer matrix either way, and behind TIAs the fast mode folds the
+                op-amps' tangent into it (:class:`~cimspice.surrogate.fast_readout.FoldedTiaTile`).
         """
         if mode not in MODES:
             raise SurrogateError(f"unknown surrogate mode {mode!r}; modes: {', '.join(MODES)}")
@@ -249,7 +251,10 @@ class TileSurrogate:
             transfer, coupling = cascade.transfer_and_coupling(self.topology(), self._cells(g))
             if self.readout is None:
                 return PreparedTile(transfer, time.perf_counter() - start)
-            return PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
+            exact = PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
+            if mode == "fast":  # the TIAs' tangent folded in, the exact loops off the band
+                return FoldedTiaTile.build(exact, self._tia_table)
+            return exact
         readout = self.readout  # refuses a readout it does not model, before any solve
         rows, cols = self.spec.rows, self.spec.cols
         transistor = self.transistor is not None
@@ -490,7 +495,7 @@ def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float
 
 def tile_outputs(prepared: Prepared, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs)."""
-    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile):
+    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile | FoldedTiaTile):
         return prepared.outputs(inputs)
     return prepared.currents(inputs), None
 
@@ -637,27 +642,30 @@ class SurrogateTile:
     def single_precision(self) -> bool:
         """Whether the tile computes in single precision (the fast modes of nonlinear tiles):
         it reads single-precision inputs as exactly as double-precision ones."""
-        return isinstance(self.prepared, FastTiaTile | SecantTile | AttenuationTile)
+        return isinstance(self.prepared, FastTiaTile | FoldedTiaTile | SecantTile | AttenuationTile)
 
-    def read(self, voltages: np.ndarray) -> np.ndarray:
+    def read(self, voltages: np.ndarray, cols: int | None = None) -> np.ndarray:
         """What an ADC reads for word-line ``voltages`` (V, applied; ``(batch, used)`` on the
         first ``used <= rows`` word lines, the others at 0 V): the TIAs' ``v_out`` (V), or
-        the column currents (A) with ideal virtual grounds. The same numbers as :meth:`run`'s
-        (a fast TIA tile's in single precision), without the rest of a
+        the column currents (A) with ideal virtual grounds, of the first ``cols`` columns
+        (default: all; the fast modes compute those alone). The same numbers as
+        :meth:`run`'s (the fast modes' in single precision), without the rest of a
         :class:`~cimspice.result.Result`: a network's hot path.
 
         Raises:
             InputError: inputs of the wrong shape, or NaN or infinite ones.
         """
-        if isinstance(self.prepared, FastTiaTile):
-            return self.prepared.read(voltages)
+        if isinstance(self.prepared, FastTiaTile | FoldedTiaTile):
+            return self.prepared.read(voltages, cols)
+        if isinstance(self.prepared, SecantTile | AttenuationTile):
+            return fast_read(self.prepared, voltages, cols)
         v = np.asarray(voltages)
         if v.ndim == 2 and v.shape[1] < self.spec.rows:
             padded = np.zeros((v.shape[0], self.spec.rows))
             padded[:, : v.shape[1]] = v
             v = padded
         currents, v_out = tile_outputs(self.prepared, v)
-        return currents if v_out is None else v_out
+        return (currents if v_out is None else v_out)[:, :cols]
 
     def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
         """Currents (and, with TIAs, ``v_out``) for word-line ``voltages`` (V, applied).
