@@ -398,6 +398,16 @@ def _nodes(document):
             ),
             ["not arithmetic"],
         ),
+        (
+            "a string evaluated by sympy",
+            _json_edit(
+                "models/model.json",
+                lambda d: d["graph_module"]["graph"]["tensor_values"]["input"]["sizes"][0][
+                    "as_expr"
+                ].update(expr_str="S('__import__')('os')"),
+            ),
+            ["'S'", "not arithmetic"],
+        ),
     ],
 )
 def test_a_pt2_with_a_part_that_runs_code_is_refused_before_loading(

@@ -69,11 +69,25 @@ _OPERATORS = frozenset(
     "getitem add sub mul truediv floordiv mod pow neg pos abs eq ne lt le gt ge and_ or_ "
     "xor not_ invert lshift rshift".split()
 )
-_SYMBOLIC_WORDS = frozenset(
-    "floor ceiling sqrt oo zoo nan pi positive negative nonnegative nonpositive integer "
-    "real finite".split()
+_SYMPY_NAMES = frozenset(
+    "Symbol Dummy Integer Rational Float Add Mul Pow Mod Abs Max Min Eq Ne Lt Le Gt Ge And Or "
+    "Not Piecewise ExprCondPair BooleanTrue BooleanFalse True False None FloorDiv CeilDiv "
+    "CleanDiv CeilToInt FloorToInt PythonMod IntTrueDiv FloatTrueDiv ToFloat TruncToInt "
+    "TruncToFloat RoundToInt RoundDecimal Identity PowByNatural FloatPow LShift RShift "
+    "IsNonOverlappingAndDenseIndicator Where floor ceiling sqrt oo zoo nan pi".split()
 )
-_STRING = re.compile(r"""(['"])\w*\1""")
+"""The names a symbolic expression may call or hold: sympy's and PyTorch's arithmetic
+classes (as ``srepr`` writes them). Not ``S``, ``N``, ``sympify`` or ``Function``: they
+evaluate a string."""
+_SYMPY_FAMILIES = re.compile(r"(OpaqueUnaryFn|BitwiseFn)_[a-z][a-z_]*[a-z]")
+_ASSUMPTIONS = frozenset(
+    "positive negative nonnegative nonpositive integer real finite nonzero zero precision "
+    "evaluate".split()
+)
+"""Keyword arguments a symbolic expression may pass (assumptions, a float's precision)."""
+_LITERAL_TAKERS = frozenset({"Symbol", "Dummy", "Float", "Integer", "Rational"})
+"""The classes whose first argument may be a string literal (a name or a number)."""
+_LITERAL = re.compile(r"""(['"])[\w.+\-]*\1""")
 _MAX_JSON = 256 * 2**20
 """Largest graph description (bytes of JSON) read; a larger one is refused."""
 
@@ -126,21 +140,27 @@ def _check_expression(text: str, path: Path) -> None:
         raise _refuse(path, f"a symbolic expression does not parse: {text[:80]!r}") from None
     for i, token in enumerate(tokens):
         kind, string = token.type, token.string
+        before = [t.string for t in tokens[max(0, i - 2) : i]]
+        following = tokens[i + 1].string if i + 1 < len(tokens) else ""
         if kind in (tokenize.NUMBER, tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER):
             continue
-        if kind == tokenize.STRING and _STRING.fullmatch(string):
+        if (
+            kind == tokenize.STRING
+            and _LITERAL.fullmatch(string)
+            and len(before) == 2
+            and before[0] in _LITERAL_TAKERS
+            and before[1] == "("
+        ):
             continue
-        if kind == tokenize.OP and string not in {".", "[", "]", "{", "}", ":", "@", ";"}:
+        if kind == tokenize.OP and string not in {".", "[", "]", "{", "}", ":", ":=", "@", ";"}:
             continue
-        if kind == tokenize.NAME and "__" not in string:
-            following = tokens[i + 1].string if i + 1 < len(tokens) else ""
-            if (
-                string[0].isupper()
-                or string in _SYMBOLIC_WORDS
-                or re.fullmatch(r"[a-z]{1,4}\d+", string)
-                or following == "="
-            ):
-                continue
+        if kind == tokenize.NAME and (
+            string in _SYMPY_NAMES
+            or _SYMPY_FAMILIES.fullmatch(string)
+            or re.fullmatch(r"[a-z]{1,4}\d+", string)
+            or (string in _ASSUMPTIONS and following == "=")
+        ):
+            continue
         raise _refuse(
             path, f"a symbolic expression holds {string!r}, which is not arithmetic: {text[:80]!r}"
         )
