@@ -523,6 +523,10 @@ class FoldedTiaTile:
         """The tile's word lines."""
         return self.folded.shape[0] - 1
 
+    def currents(self, inputs: np.ndarray) -> np.ndarray:
+        """Ampere, ``(batch, cols)``: what reaches each sense node."""
+        return self.outputs(inputs)[0]
+
     def outputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(currents, v_out)``: ampere and volt, each ``(batch, cols)``, double precision
         (in the band the currents are the outputs' through the tangent, ``(V_out - o0) / o1``).

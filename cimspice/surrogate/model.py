@@ -46,6 +46,7 @@ from cimspice.arrays import check_conductances, check_inputs
 from cimspice.checksums import json_checksum
 from cimspice.converters import dac
 from cimspice.engines import cascade
+from cimspice.engines import transfer as exact_transfer
 from cimspice.engines.base import EngineBase
 from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law, memristor_law
 from cimspice.engines.nodal import NodalSolver
@@ -183,8 +184,9 @@ class TileSurrogate:
         return self._network(self._cells(g))
 
     def _network(self, conductances: np.ndarray) -> NodalSolver:
-        """The fitted wires with plain linear cells of ``conductances``."""
-        return NodalSolver(self._passive, conductances, topology=self.topology())
+        """The fitted wires with plain linear cells of ``conductances`` (large tiles reduced
+        to their ports, as the nodal engine's default does)."""
+        return NodalSolver(self._passive, conductances, topology=self.topology(), solver="auto")
 
     def cell_law(self, conductances: np.ndarray, source: np.ndarray | None = None) -> CellLaw:
         """The law of every cell (memristor, selector, fitted series resistance, measured
@@ -246,12 +248,13 @@ class TileSurrogate:
         start = time.perf_counter()
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
         if self.is_linear:
-            # the exact matrices of the fitted network (a cascade of row admittances: the
-            # same numbers as the nodal solve's sparse LU, to 5e-13 of full scale at 128x128)
-            transfer, coupling = cascade.transfer_and_coupling(self.topology(), self._cells(g))
+            # the exact matrices of the fitted network (a cascade of row admittances, or on
+            # large tiles the port reduction: the same numbers as the nodal solve's sparse LU,
+            # to 5e-13 of full scale at 128x128)
+            matrix, coupling = exact_transfer.transfer_and_coupling(self.topology(), self._cells(g))
             if self.readout is None:
-                return PreparedTile(transfer, time.perf_counter() - start)
-            exact = PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
+                return PreparedTile(matrix, time.perf_counter() - start)
+            exact = PreparedTile(matrix, time.perf_counter() - start, self.readout, coupling)
             if mode == "fast":  # the TIAs' tangent folded in, the exact loops off the band
                 return FoldedTiaTile.build(exact, self._tia_table)
             return exact
@@ -277,7 +280,7 @@ class TileSurrogate:
         if self.transistor is not None and self.spec.device.iv == DeviceIV.LINEAR:
             # linear memristors behind transistors: weakly nonlinear, secant transfer matrices
             def transfer_of(secant: np.ndarray) -> np.ndarray:
-                return cascade.transfer_matrix(self.topology(), secant)
+                return exact_transfer.transfer_matrix(self.topology(), secant)
 
             if readout is None:
                 return SecantTile.build(reference, transfer_of)
@@ -287,7 +290,7 @@ class TileSurrogate:
             start = time.perf_counter()
             secants = SecantTile.secants(reference)
             pairs = [
-                cascade.transfer_and_coupling(self.topology(), secants[:, :, k])
+                exact_transfer.transfer_and_coupling(self.topology(), secants[:, :, k])
                 for k in range(LEVELS)
             ]
             matrices, couplings = (np.stack(m) for m in zip(*pairs, strict=True))
