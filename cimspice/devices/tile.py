@@ -228,7 +228,7 @@ def add_read_noise(
         np.sqrt(noisy, out=noisy)
     else:
         xp = array_namespace(voltages)
-        noisy = xp.sqrt(xp.square(xp.astype(voltages, xp.float32)) @ squares)
+        noisy = xp.sqrt(xp.square(xp.astype(voltages, xp.float32, copy=False)) @ squares)
     if isinstance(rng, np.random.Generator):  # the draws scaled by the table: no pass more
         draws = standard_normals(rng, noisy.shape, 1.0 / unit)
     else:
