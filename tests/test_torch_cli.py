@@ -446,6 +446,13 @@ def test_guard_code_in_a_pt2_is_never_executed(tmp_path, good_pt2, monkeypatch):
     assert not marker.exists()
 
 
+def test_a_model_exported_in_training_mode_is_refused(tmp_path):
+    model = Residual().train()  # batch norm on batch statistics: not what evaluation wants
+    pt2 = export(model, torch.zeros(4, 64), tmp_path / "train.pt2")
+    with pytest.raises(ModelError, match=r"exported in training mode .*batch_norm.*model\.eval"):
+        load_exported(pt2)
+
+
 def test_a_model_with_nothing_to_map_is_refused(tmp_path, spec_file, capsys):
     class Scale(nn.Module):
         def forward(self, x):

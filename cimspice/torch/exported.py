@@ -349,6 +349,7 @@ def load_exported(path: str | os.PathLike[str]) -> ExportedModel:
     module = fx.GraphModule(unlifted, unlifted.graph)
     module.eval()
     _plain_signature(module, path)
+    _check_inference_mode(module, path)
     lifted, digital = lift_products(module)
     batch = int(first) if isinstance(first, int) else None
     return ExportedModel(
@@ -405,6 +406,27 @@ def _plain_signature(module: fx.GraphModule, path: Path) -> None:
             raise ModelError(f"{path}: the program's graph returns {len(values)} values, not 1")
         output.args = (values[0],)
     module.recompile()
+
+
+_TRAINING_FLAGS = {"batch_norm": 5, "dropout": 2, "feature_dropout": 2, "alpha_dropout": 2}
+"""``aten`` operators whose behaviour an export in training mode fixes, and the position of
+their training flag."""
+
+
+def _check_inference_mode(module: fx.GraphModule, path: Path) -> None:
+    """Refuse a program exported in training mode: its graph fixes batch norm on each batch's
+    own statistics and dropout on, which an evaluation would silently inherit."""
+    for node in module.graph.nodes:
+        if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
+            continue
+        name = node.target._schema.name.removeprefix("aten::")
+        flag = _TRAINING_FLAGS.get(name)
+        training = flag is not None and len(node.args) > flag and node.args[flag] is True
+        if training or name.startswith("_native_batch_norm_legit_functional"):
+            raise ModelError(
+                f"{path}: exported in training mode ({node.name}: {name} with training on: "
+                "batch norm on each batch's statistics, or dropout); export model.eval()"
+            )
 
 
 # ----- the graph rewrite -----
