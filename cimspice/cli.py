@@ -456,7 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         required=True,
         metavar="NAME|FILE",
-        help="digits-mlp, mnist-mlp, mnist-cnn, or a model file (.npz)",
+        help="digits-mlp, mnist-mlp, mnist-cnn, or a model file (.npz); with the torch extra "
+        "also mnist-resnet, digits-transformer, or a PyTorch model saved with torch.export "
+        "(.pt2; load only files you would run code from: TorchScript and pickles are refused)",
     )
     p.add_argument("--spec", required=True, metavar="SPEC", help=_SPEC_HELP)
     p.add_argument(
@@ -483,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", choices=["digits", "mnist"], help="dataset of a model FILE (default: by size)"
     )
     p.add_argument(
+        "--data",
+        metavar="FILE.npz",
+        help="samples for a PyTorch model: an .npz with 'inputs' (n, *sample shape) and "
+        "'labels' (n,) integer classes, evaluated whole (its first 1000 samples set the input "
+        "ranges); default: the built-in dataset of the model's sample size",
+    )
+    p.add_argument(
         "--split",
         choices=["test", "train", "all"],
         default="test",
@@ -505,7 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
         " repeatable; needs --plot-dir",
     )
     p.add_argument(
-        "--seeds", type=_positive_int, default=1, metavar="N", help="device seeds per point (1)"
+        "--seeds",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="device seeds per sweep point (1); for a PyTorch model, the hardware accuracy over "
+        "N device seeds (mean and spread)",
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write accuracy-vs-parameter PNGs here")
     p.add_argument(
@@ -972,6 +986,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             engine=args.engine,
             mode=args.mode,
             dataset=args.dataset,
+            data=Path(args.data) if args.data else None,
             split=args.split,
             samples=args.samples,
             json_out=args.json,
