@@ -6,13 +6,14 @@ badcrossbar (PyPI, ``pip install badcrossbar``; Joksas and Mehonic, SoftwareX 20
 same circuit as cimspice's reference topology: word lines driven at their first cell through
 one segment, bit lines read at their last cell through one segment into 0 V, ``r`` ohm per
 segment on both. For each size: random conductances in 1-100 uS, ``--vectors`` random input
-vectors in 0-0.2 V, 2 ohm segments (one seed); the ``nodal`` engine (program + run: one
-sparse LU, every vector from it), the admittance cascade's transfer matrix (dense row-by-row
-algebra, memory ``O(cols (rows + cols))``, then one matmul) and ``badcrossbar.compute`` (its
-own sparse solve of the node network, output currents only), each timed once in the same run,
-the peak memory each adds (tracemalloc: numpy's and Python's allocations, not SuperLU's C
-heap), and the largest difference of each from the nodal engine's output currents, as a
-fraction of full scale.
+vectors in 0-0.2 V, 2 ohm segments (one seed); the ``nodal`` engine with ``solver="lu"``
+(program + run: one sparse LU, every vector from it; benchmarks/bench_large_tiles.py has the
+port reduction, the engine's choice from 128x128 on), the admittance cascade's transfer
+matrix (dense row-by-row algebra, memory ``O(cols (rows + cols))``, then one matmul) and
+``badcrossbar.compute`` (its own sparse solve of the node network, output currents only), each
+timed once in the same run, the peak memory each adds (tracemalloc: numpy's and Python's
+allocations, not SuperLU's C heap), and the largest difference of each from the nodal
+engine's output currents, as a fraction of full scale.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def timed(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any,
 
 def run_nodal(spec: CrossbarSpec, g: np.ndarray, v: np.ndarray) -> Result:
     """The nodal engine: program (one sparse LU), then every vector."""
-    return get_engine("nodal").program(spec, g).run(v)
+    return get_engine("nodal", solver="lu").program(spec, g).run(v)
 
 
 def run_cascade(topology: PassiveTopology, g: np.ndarray, v: np.ndarray) -> np.ndarray:

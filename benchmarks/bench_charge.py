@@ -5,6 +5,8 @@ memristor tiles (accuracy and energy per MAC, one table and one Pareto plot).
     .venv/bin/python benchmarks/bench_charge.py surrogate [--size 16] [--cycles 48]
     .venv/bin/python benchmarks/bench_charge.py network [--model mnist-mlp] [--samples 1000]
         [--out out/bench-charge]
+    .venv/bin/python benchmarks/bench_charge.py sar [--bits 4 6 8] [--per-lsb 2]
+    .venv/bin/python benchmarks/bench_charge.py noise [--cols 24] [--cycles 13]
 
 ``mac``: one MAC cycle and a bit-serial vector (8 cycles) of a size x size tile with ideal
 switches (1 fF cells, 1 % mismatch, 20 fF columns, 0.4 V lines), and one cycle with 65 nm
@@ -15,17 +17,26 @@ energy per cycle from the supply currents beside the closed form (ideal switches
 ``surrogate``: the charge surrogate calibrated against ngspice (multi-level inputs), ideal and
 transistor switches, with its held-out error.
 
+``sar``: the transistor-level SAR readout converting a ramp (each point a quarter LSB from
+a code edge) against the ideal quantiser, and its energy per conversion from ngspice.
+
+``noise``: every switch's and driver's thermal noise (trnoise) against the analytical
+``sqrt(k T / c_par)``, and the reset switches' alone against ``sqrt(k T / C_T)``.
+
 ``network``: the built-in model on size x size 1T1R tiles with the devices and converters of
 ``examples/network-128.toml`` (2 ohm wires, nmos65 access transistors, 64 conductance levels
 per device of a differential pair, 8-bit DAC and ADC, programming noise, drift, read noise,
 faults; a surrogate calibrated against ngspice here, cached under ``--out``, in its fast
 mode) and on size x size
-charge tiles at equal precision (7-bit sign-magnitude weights: 63 levels per polarity; 8-bit
+charge tiles at equal precision (6 weight bits and a sign, bit-sliced over column pairs
+through the same mapping as memristor tiles: 63 levels per polarity; 8-bit
 bit-serial inputs; 8-bit ADC; 1 fF cells with 0.5 % mismatch, 10 fF per 64 rows of column
-parasitics, kT/C noise; the nominal charge model, exact against ngspice for ideal switches),
+parasitics, kT/C noise (``charge.noise = "ktc"``); the nominal charge model, exact against
+ngspice for ideal switches),
 and the same with one multi-level cycle per input (an 8-bit DAC per line, the cost model's DAC
-energy) instead of 8 bit-serial cycles; with the SRAM CIM and digital anchors of the cost
-model.
+energy) instead of 8 bit-serial cycles, and bit-serial with the transistor-level SAR readout
+(its sampling capacitors on the columns, its energy per conversion from ngspice); with the
+SRAM CIM and digital anchors of the cost model.
 """
 
 from __future__ import annotations
@@ -97,7 +108,6 @@ def memristor_tile(n: int) -> dict:
 def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     from cimspice.compensation.cost import CostModel
     from cimspice.plots import save_figure
-    from cimspice.studies.charge_network import run_charge_case
     from cimspice.studies.energy import Unit
     from cimspice.studies.evaluate import resolve_model, samples_of
     from cimspice.studies.pareto import markdown_table, pareto_front
@@ -120,8 +130,9 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
                 "c_par": 10e-15 * size / 64,
                 "adc_bits": 8,
                 "adc_full_scale": 0.2,
+                "noise": "ktc",
             },
-            "mapping": {"weight_bits": 7},
+            "mapping": {"weight_bits": 6, "slice_bits": 1},
         }
     )
     t0 = time.perf_counter()
@@ -145,9 +156,8 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     times["1T1R network"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     results.append(
-        run_charge_case(
-            "charge 1C, bit-serial inputs",
-            charge,
+        run_case(
+            NetworkCase("charge 1C, bit-serial inputs", charge),
             model,
             x,
             y,
@@ -158,9 +168,24 @@ def bench_network(model_name: str, samples: int, size: int, out: Path) -> None:
     times["charge network"] = time.perf_counter() - t0
     multi = charge.replace({"charge.input_mode": "multi-level"})
     results.append(
-        run_charge_case(
-            "charge 1C, 8-bit DAC inputs",
-            multi,
+        run_case(
+            NetworkCase("charge 1C, 8-bit DAC inputs", multi),
+            model,
+            x,
+            y,
+            calibration=calibration,
+            cost=cost,
+        )
+    )
+    # the transistor-level SAR: its 2^8 units of 0.5 fF join each column (at 64 rows C_T
+    # 74 -> 202 fF), so the full scale follows the swing down; its energy per conversion
+    # from ngspice
+    c_t = size * charge.charge.c_cell + charge.charge.c_par
+    c_sar = 2**8 * charge.charge.sar_c_unit
+    sar = charge.replace({"charge.adc": "sar", "charge.adc_full_scale": 0.2 * c_t / (c_t + c_sar)})
+    results.append(
+        run_case(
+            NetworkCase("charge 1C, bit-serial, SAR readout", sar),
             model,
             x,
             y,
@@ -222,6 +247,70 @@ def bench_surrogate(size: int, cycles: int, test_cycles: int) -> None:
         )
 
 
+def bench_sar(bits: list[int], per_lsb: int) -> None:
+    from cimspice.charge.sar import reference_levels, run_sar
+    from cimspice.converters import charge_adc
+
+    print(f"\ncapacitive SAR at transistor level, a ramp of {per_lsb} points per LSB\n")
+    print("| bits | unit C | conversions | codes equal | max |diff| | fJ/conversion | s |")
+    print("|---|---|---|---|---|---|---|")
+    for n in bits:
+        spec = spec_from_dict(
+            {
+                "array": {"rows": 4, "cols": 2, "cell": "1C"},
+                "charge": {
+                    "input_mode": "multi-level",
+                    "adc": "sar",
+                    "adc_bits": n,
+                    "adc_full_scale": 0.2,
+                },
+            }
+        )
+        _, _, lsb = reference_levels(spec)
+        swing = np.arange(-0.75 * lsb, 0.2 + lsb, lsb / per_lsb)
+        t0 = time.perf_counter()
+        run = run_sar(spec, swing)
+        dt = time.perf_counter() - t0
+        ideal, _ = charge_adc(spec, swing)
+        print(
+            f"| {n} | {spec.charge.sar_c_unit:.1e} | {swing.size} "
+            f"| {np.mean(run.codes == ideal):.3f} | {np.abs(run.codes - ideal).max()} "
+            f"| {np.mean(run.energy) * 1e15:.1f} | {dt:.1f} |",
+            flush=True,
+        )
+
+
+def bench_noise(cols: int, cycles: int) -> None:
+    from cimspice.charge.capacitors import cell_capacitances
+    from cimspice.charge.closed_form import shared_voltage
+    from cimspice.charge.deck import NoiseOptions
+    from cimspice.charge.run import run_cycles
+    from cimspice.charge.surrogate import column_noise_std
+    from cimspice.spec import ChargeNoise, load_spec
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "charge-noise.toml"
+    spec = load_spec(example).replace({"array.cols": cols})
+    rng = np.random.default_rng(2)
+    bits = rng.integers(0, 2, (4, cols)).astype(float)
+    x = rng.uniform(0, 0.2, (cycles, 4))
+    caps = cell_capacitances(spec)
+    print(f"\nthermal noise, examples/charge-noise.toml at 4x{cols}, {cycles} cycles\n")
+    print("| noisy | ngspice std (mV) | analytical (mV) | ratio | mean (mV) | s |")
+    print("|---|---|---|---|---|---|")
+    for switches, kind in ((False, ChargeNoise.KTC), (True, ChargeNoise.THERMAL)):
+        t0 = time.perf_counter()
+        run = run_cycles(spec, bits, x, caps=caps, noise=NoiseOptions(seed=7, switches=switches))
+        dt = time.perf_counter() - t0
+        d = run.v_col - shared_voltage(caps, bits, x, spec.charge.c_par)
+        e = float(column_noise_std(spec, caps, kind)[0])
+        label = "every switch and driver" if switches else "reset switches only"
+        print(
+            f"| {label} | {np.std(d) * 1e3:.4f} | {e * 1e3:.4f} | {np.std(d) / e:.3f} "
+            f"| {np.mean(d) * 1e3:.4f} | {dt:.1f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -237,11 +326,21 @@ def main() -> None:
     net.add_argument("--samples", type=int, default=1000)
     net.add_argument("--size", type=int, default=64)
     net.add_argument("--out", type=Path, default=Path("out/bench-charge"))
+    sar = sub.add_parser("sar")
+    sar.add_argument("--bits", type=int, nargs="+", default=[4, 6, 8])
+    sar.add_argument("--per-lsb", type=int, default=2)
+    noise = sub.add_parser("noise")
+    noise.add_argument("--cols", type=int, default=24)
+    noise.add_argument("--cycles", type=int, default=13)
     args = parser.parse_args()
     if args.what == "mac":
         bench_mac(args.size, args.repeats)
     elif args.what == "surrogate":
         bench_surrogate(args.size, args.cycles, args.test_cycles)
+    elif args.what == "sar":
+        bench_sar(args.bits, args.per_lsb)
+    elif args.what == "noise":
+        bench_noise(args.cols, args.cycles)
     else:
         bench_network(args.model, args.samples, args.size, args.out)
 

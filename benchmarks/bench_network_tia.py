@@ -68,6 +68,27 @@ def surrogate_for(args: argparse.Namespace) -> TileSurrogate:
     return load_surrogate(path)
 
 
+def print_rows(args: argparse.Namespace, spec: CrossbarSpec, rows: list[tuple]) -> None:
+    """The table of the runs measured."""
+    print(
+        f"\n{args.model}, spec {args.spec} ({spec.rows}x{spec.cols} {spec.array.cell.value}, "
+        f"{spec.readout.opamp.value} TIA, {spec.readout.adc_bits}-bit ADC), surrogate "
+        f"{args.surrogate or Path(args.out) / 'surrogate.json'}; fast mode: medians of "
+        f"{args.repeats} interleaved pairs over the images; accurate mode: one run.\n"
+    )
+    print(
+        "| mode, configuration | tiles | programming, once (s) | images | ideal forward (s) | "
+        "hardware forward (s) | hardware / ideal | accuracy ideal | accuracy hardware |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        once = "(same tiles)" if np.isnan(r[2]) else f"{r[2]:.1f}"
+        print(
+            f"| {r[0]} | {r[1]} | {once} | {r[3]} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.1f}x | "
+            f"{r[7]:.4f} | {r[8]:.4f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default="examples/network-128-1t1r-cmos.toml")
@@ -128,6 +149,9 @@ def main() -> None:
     fast = hw  # no read noise: comparable with the accurate mode below
 
     n = args.accurate_images
+    if n <= 0:  # the fast mode alone
+        print_rows(args, spec, rows)
+        return
     log(f"accurate mode, no read noise: programming, then {n} images ...")
     accurate = HardwareMatMul(
         quiet(spec), surrogate=surrogate, mode="accurate", input_ranges=ranges, fold=False
@@ -159,23 +183,7 @@ def main() -> None:
         )
     )
 
-    print(
-        f"\n{args.model}, spec {args.spec} ({spec.rows}x{spec.cols} {spec.array.cell.value}, "
-        f"{spec.readout.opamp.value} TIA, {spec.readout.adc_bits}-bit ADC), surrogate "
-        f"{args.surrogate or Path(args.out) / 'surrogate.json'}; fast mode: medians of "
-        f"{args.repeats} interleaved pairs over the images; accurate mode: one run.\n"
-    )
-    print(
-        "| mode, configuration | tiles | programming, once (s) | images | ideal forward (s) | "
-        "hardware forward (s) | hardware / ideal | accuracy ideal | accuracy hardware |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        once = "(same tiles)" if np.isnan(r[2]) else f"{r[2]:.1f}"
-        print(
-            f"| {r[0]} | {r[1]} | {once} | {r[3]} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.1f}x | "
-            f"{r[7]:.4f} | {r[8]:.4f} |"
-        )
+    print_rows(args, spec, rows)
     per_image = rows[-1][5] / n
     print(
         f"\naccurate mode: {per_image:.2f} s per image, {per_image * len(x) / 3600:.1f} h for "

@@ -7,7 +7,8 @@ PCM (``pcm-nandakumar2019``, 25 uS window): programming-error std, drift-exponen
 std against the target conductance, and the 1/f noise's relative std against time (Joshi et
 al. 2020, Fig. 2 a-c, as fitted in aihwkit). ReRAM (``reram-wan2022``, 40 uS window): the
 spread around the target at 1 s, 1 day and 2 days (Wan et al. 2022, Extended Data Fig. 3, as
-fitted in aihwkit) and CrossSim's independent fit of the 1 s data. Prints a table (model vs
+fitted in aihwkit), and the independent fits of ``cimspice/devices/published.toml`` (Sandia
+CrossSim's fits of Joshi 2020 Fig. 3b and of Wan 2022's 1 s data). Prints a table (model vs
 published at a few points) and writes ``pcm_*.png`` and ``reram_sigma.png`` into ``--out``.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cimspice.devices.published import missing_data, published_curves
 from cimspice.devices.registry import device_model
 from cimspice.devices.tile import program_tile
 from cimspice.plots.devices import plot_against_published
@@ -44,14 +46,18 @@ def pcm(n: int, out: Path) -> None:
     model = device_model(spec("pcm-nandakumar2019", g_max))
     sampled_std = [np.std(model.pulse(np.full(n, v * g_max), rng) - v * g_max) for v in x]
     published = 0.26348e-6 + 1.9650e-6 * fine - 1.1731e-6 * fine**2
+    (crosssim,) = published_curves("pcm-nandakumar2019")
     save_figure(
         plot_against_published(
-            {"programming std": (fine * g_max, published)},
+            {
+                "programming std": (fine * g_max, published),
+                crosssim.label: (crosssim.grid(), crosssim(crosssim.grid())),
+            },
             {"programming std": (x * g_max, np.array(sampled_std))},
             xlabel="target conductance",
             ylabel="std of G - target",
             units=("S", "S"),
-            title="PCM programming error (Joshi 2020 Fig. 2a)",
+            title="PCM programming error (Joshi 2020: aihwkit and CrossSim fits)",
             caption=CAPTION,
         ),
         out / "pcm_programming.png",
@@ -114,6 +120,10 @@ def pcm(n: int, out: Path) -> None:
         fit = 0.26348 + 1.9650 * x[k] - 1.1731 * x[k] ** 2
         at = f"G = {x[k] * 25:.2f} uS"
         print(f"| programming std (uS) | {at} | {sampled_std[k] * 1e6:.4f} | {fit:.4f} |")
+        other = crosssim(x[k] * g_max) * 1e6
+        print(
+            f"| (CrossSim fit of Joshi Fig. 3b) | {at} | {sampled_std[k] * 1e6:.4f} | {other:.4f} |"
+        )
         lk = np.log(x[k])
         m, d = (
             np.clip(-0.0155 * lk + 0.0244, 0.049, 0.1),
@@ -136,6 +146,7 @@ def reram(n: int, out: Path) -> None:
         "2 days": (0.782, 20.274, -43.507, 37.062, -11.934),
     }
     published, sampled = {}, {}
+    (crosssim,) = published_curves("reram-wan2022")
     print("\n| ReRAM spread (uS) | G (uS) | model (sampled) | aihwkit fit | CrossSim fit (1 s) |")
     print("|---|---|---|---|---|")
     for (label, coeffs), t in zip(fits.items(), (0.0, 86400.0, 172800.0), strict=True):
@@ -148,19 +159,9 @@ def reram(n: int, out: Path) -> None:
         sampled[label] = (g, np.array(stds))
         for k in (1, 4, 8):
             fit = sum(c * (g[k] / g_max) ** j for j, c in enumerate(coeffs))
-            cross = (
-                1.536e-4 * (g[k] * 1e6) ** 3
-                - 1.167e-2 * (g[k] * 1e6) ** 2
-                + 0.2374 * g[k] * 1e6
-                + 1.053
-            )
-            extra = f"{cross:.3f}" if label == "1 s" else "-"
+            extra = f"{crosssim(g[k]) * 1e6:.3f}" if label == "1 s" else "-"
             print(f"| {label} | {g[k] * 1e6:.1f} | {stds[k] * 1e6:.3f} | {fit:.3f} | {extra} |")
-    gu = fine * 1e6
-    published["1 s, CrossSim"] = (
-        fine,
-        1e-6 * (1.536e-4 * gu**3 - 1.167e-2 * gu**2 + 0.2374 * gu + 1.053),
-    )
+    published[crosssim.label] = (fine, crosssim(fine))
     save_figure(
         plot_against_published(
             published,
@@ -183,6 +184,9 @@ def main() -> None:
     out = Path(args.out)
     pcm(args.devices, out)
     reram(args.devices, out)
+    print("\nNot available offline (cimspice/devices/published.toml):")
+    for gap in missing_data():
+        print(f"- {gap.preset}: {gap.what}")
 
 
 if __name__ == "__main__":

@@ -456,7 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         required=True,
         metavar="NAME|FILE",
-        help="digits-mlp, mnist-mlp, mnist-cnn, or a model file (.npz)",
+        help="digits-mlp, mnist-mlp, mnist-cnn, or a model file (.npz); with the torch extra "
+        "also mnist-resnet, digits-transformer, or a PyTorch model saved with torch.export "
+        "(.pt2; load only files you would run code from: TorchScript and pickles are refused)",
     )
     p.add_argument("--spec", required=True, metavar="SPEC", help=_SPEC_HELP)
     p.add_argument(
@@ -483,6 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", choices=["digits", "mnist"], help="dataset of a model FILE (default: by size)"
     )
     p.add_argument(
+        "--data",
+        metavar="FILE.npz",
+        help="samples for a PyTorch model: an .npz with 'inputs' (n, *sample shape) and "
+        "'labels' (n,) integer classes, evaluated whole (its first 1000 samples set the input "
+        "ranges); default: the built-in dataset of the model's sample size",
+    )
+    p.add_argument(
         "--split",
         choices=["test", "train", "all"],
         default="test",
@@ -505,7 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
         " repeatable; needs --plot-dir",
     )
     p.add_argument(
-        "--seeds", type=_positive_int, default=1, metavar="N", help="device seeds per point (1)"
+        "--seeds",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="device seeds per sweep point (1); for a PyTorch model, the hardware accuracy over "
+        "N device seeds (mean and spread)",
     )
     p.add_argument("--plot-dir", metavar="DIR", help="write accuracy-vs-parameter PNGs here")
     p.add_argument(
@@ -551,17 +565,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "fit-device",
-        help="fit the generic device model to your measurements; write a device file",
+        help="fit a device model to your measurements; write a device file",
         description="Fit the generic device model (nonideal.prog_noise_abs/_rel, read_noise, "
         "drift_nu/_std/_t0, tc_device) with standard errors to tidy tables, one per file "
         "(CSV with a header row, or NPZ of 1-D arrays), recognised by their columns: "
         "programming (target, measured), repeated reads (device, conductance), drift (device, "
-        "time, conductance), temperature (device, temperature, conductance). "
+        "time, conductance), temperature (device, temperature, conductance). With --model "
+        "pcm-nandakumar2019 (and --g-max), fit the PCM model instead: its programming-noise "
+        "quadratic from the programming table, its drift-exponent lines and 1/f noise growth "
+        "from the drift table (time in s after programming; an optional target column). "
         "Writes a [nonideal] table to copy into a spec.",
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="data files (.csv or .npz)")
     p.add_argument("-o", "--output", required=True, metavar="DEVICE.toml", help="device file")
     p.add_argument("--report", metavar="DIR", help="write fit.json and plots of data vs fit here")
+    p.add_argument(
+        "--model",
+        default="generic",
+        choices=("generic", "pcm-nandakumar2019"),
+        help="the device model to fit (default: generic)",
+    )
+    p.add_argument(
+        "--g-max",
+        type=float,
+        metavar="SIEMENS",
+        help="the window's top the data were taken on (needed by the PCM model)",
+    )
     p.set_defaults(func=_cmd_fit_device)
 
     from cimspice.write.cli import add_write_parser
@@ -579,6 +608,35 @@ def _cmd_calibrate(args: argparse.Namespace) -> None:
     cache = Path(args.cache) if args.cache else default_cache_dir() / "spice"
     plan = _input_plan(args, spec)
     out = plan.write(args.output, "-o")  # checked as typed: "new/" names a folder
+    if spec.is_charge:  # MAC cycles in ngspice: --samples bit patterns of --batch cycles
+        from cimspice.charge.surrogate import calibrate as calibrate_charge
+        from cimspice.errors import InputError
+
+        given = {
+            "--cache": args.cache,
+            "--report-dir": args.report_dir,
+            "--jobs": args.jobs,
+            "--scheduler": args.scheduler,
+            "--executor": None if args.executor == "local" else args.executor,
+        }
+        for option, value in given.items():
+            if value is not None:
+                raise InputError(
+                    f"{option} does not apply to a charge-domain (1C) tile: its calibration "
+                    "runs its MAC cycles in one ngspice process and writes no report folder"
+                )
+
+        with plan:
+            model, report = calibrate_charge(
+                spec, cycles=max(8, args.samples * args.batch), seed=args.seed
+            )
+            model.save(plan.stage(out))
+        print(f"charge surrogate written to {out}")
+        print(
+            f"held-out error vs ngspice (fraction of full scale): NRMSE {report.nrmse:.3e}   "
+            f"max {report.max_error:.3e} (ideal sharing: NRMSE {report.nrmse_nominal:.3e})"
+        )
+        return
     report_dir = Path(args.report_dir) if args.report_dir else out.with_name(out.stem + "-report")
     plan.folder(report_dir, "--report-dir" if args.report_dir else "report folder", REPORT_FILES)
     plan.cache(cache, "--cache")
@@ -928,6 +986,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             engine=args.engine,
             mode=args.mode,
             dataset=args.dataset,
+            data=Path(args.data) if args.data else None,
             split=args.split,
             samples=args.samples,
             json_out=args.json,
@@ -953,6 +1012,8 @@ def _cmd_fit_device(args: argparse.Namespace) -> None:
             data=[Path(p) for p in args.data],
             output=Path(args.output),
             report=Path(args.report) if args.report else None,
+            model=args.model,
+            g_max=args.g_max,
         )
     )
     for key, est in fit.params.items():

@@ -63,6 +63,20 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def render_template(name: str, context: dict[str, object]) -> str:
+    """Template ``name`` of ``netlists/`` rendered with ``context`` (undefined names refused).
+
+    Raises:
+        NetlistError: the template is missing, or names something ``context`` lacks.
+    """
+    try:
+        return _environment().get_template(name).render(context)
+    except jinja2.TemplateNotFound as err:
+        raise NetlistError(f"netlist template not found: {err.name}") from None
+    except jinja2.UndefinedError as err:
+        raise NetlistError(f"netlist template {name}: {err.message}") from None
+
+
 @jinja2.pass_context
 def _render_part(context: jinja2.runtime.Context, name: str) -> str:
     """``{{ part("x.cir.j2") }}``: render a sub-template with the same variables.

@@ -93,8 +93,8 @@ cells = [
     ),
     code(
         """
-        from cimspice.studies.charge_network import run_charge_case
         from cimspice.studies.evaluate import resolve_model, samples_of
+        from cimspice.studies.schemes import NetworkCase, run_case
 
         model, data = resolve_model("digits-mlp")
         xs, ys = samples_of(data, "test")
@@ -102,11 +102,18 @@ cells = [
             {
                 "array": {"rows": 32, "cols": 32, "cell": "1C"},
                 "driver": {"v_read": 0.8, "dac_bits": 8},
-                "charge": {"mismatch": 0.005, "c_par": 5e-15, "adc_bits": 8, "adc_full_scale": 0.2},
-                "mapping": {"weight_bits": 8},
+                "charge": {
+                    "mismatch": 0.005,
+                    "c_par": 5e-15,
+                    "adc_bits": 8,
+                    "adc_full_scale": 0.2,
+                    "noise": "ktc",
+                },
+                "mapping": {"weight_bits": 7, "slice_bits": 1},
             }
         )
-        case = run_charge_case("charge", tiles, model, xs, ys, calibration=data.x_train[:500])
+        # the same mapping and evaluation as memristor tiles (HardwareMatMul, MeteredMatMul)
+        case = run_case(NetworkCase("charge", tiles), model, xs, ys, calibration=data.x_train[:500])
         print(
             f"exact {case.accuracy_ideal:.4f}, charge tiles {case.accuracy:.4f}, "
             f"{case.energy_per_mac:.3e} J per MAC"

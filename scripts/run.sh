@@ -20,6 +20,8 @@ case "$job" in
         export CIMSPICE_REQUIRE_NGSPICE=1
         # setup.sh installed the torch extra: its tests must run, never skip.
         export CIMSPICE_REQUIRE_TORCH=1
+        # and the large extra (scikit-sparse on SuiteSparse): the port-reduction tests too
+        export CIMSPICE_REQUIRE_LARGE=1
         # and aihwkit's environment was made: the side-by-side test must run too
         export CIMSPICE_REQUIRE_AIHWKIT=1
         export CIMSPICE_AIHWKIT_PYTHON="${CIMSPICE_AIHWKIT_VENV:-$ROOT/.venv-aihwkit}/bin/python"

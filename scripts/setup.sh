@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install, only where missing, what cimspice needs on Debian 12/13 (run as root):
 #   ngspice >= 42 built with KLU, libngspice0-dev (the shared library PySpice loads),
-#   python3-venv, a virtual environment in .venv and the package with its test, datasets and
-#   torch extras (torch 2.13.0, the CPU build, first), and .venv-aihwkit: IBM aihwkit in its
-#   own environment (torch + aihwkit only) for the side-by-side comparison
+#   python3-venv, SuiteSparse (libsuitesparse-dev, with OpenBLAS for its supernodal Cholesky)
+#   for the large extra, a virtual environment in .venv and the package with its test,
+#   datasets, torch and large extras (torch 2.13.0, the CPU build, first), and .venv-aihwkit:
+#   IBM aihwkit in its own environment (torch + aihwkit only) for the side-by-side comparison
 #   (benchmarks/bench_aihwkit.py, tests/test_aihwkit.py).
 # On Debian 12 the bookworm-backports suite provides ngspice 46; its archive URI is taken
 # from this machine's own apt sources (no registry host is written here).
@@ -108,6 +109,29 @@ install_ngspice() {
     log "ngspice-$have installed"
 }
 
+# The large extra's scikit-sparse compiles against SuiteSparse's headers; CHOLMOD's supernodal
+# factorisation runs on the system BLAS, so OpenBLAS replaces the reference BLAS (10x slower).
+install_suitesparse() {
+    if [ -f /usr/include/suitesparse/cholmod.h ] \
+        && dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "install ok installed"; then
+        log "SuiteSparse (CHOLMOD) and OpenBLAS present"
+        return
+    fi
+    [ "$(id -u)" = 0 ] || die "SuiteSparse (libsuitesparse-dev) is missing; run as root to install it"
+    apt_update
+    log "installing libsuitesparse-dev and libopenblas0-pthread"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        libsuitesparse-dev libopenblas0-pthread >/dev/null
+}
+
+# scikit-sparse 0.5 needs SuiteSparse 7 (CHOLMOD 5); Debian 12 ships SuiteSparse 5, for which
+# 0.4.16 is the last release that builds.
+sksparse_requirement() {
+    local major
+    major="$(dpkg-query -W -f='${Version}' libsuitesparse-dev 2>/dev/null | sed -n 's/^\([0-9]*:\)\{0,1\}\([0-9][0-9]*\).*/\2/p')"
+    if [ -n "$major" ] && [ "$major" -lt 7 ]; then echo "scikit-sparse==0.4.16"; else echo "scikit-sparse>=0.5"; fi
+}
+
 install_venv() {
     if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         [ "$(id -u)" = 0 ] || die "python3-venv is missing; run as root to install it"
@@ -129,7 +153,9 @@ install_venv() {
         "$VENV/bin/python" -m pip install -q --upgrade pip
         # torch's CPU build first, pinned, so that pip takes the wheel found locally (if any)
         "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,datasets,torch]" --config-settings editable_mode=strict
+        # scikit-sparse pinned to what builds on this SuiteSparse, before the large extra
+        "$VENV/bin/python" -m pip install -q "$(sksparse_requirement)"
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,datasets,torch,large]" --config-settings editable_mode=strict
         echo "$want" > "$stamp"
     fi
 }
@@ -153,6 +179,7 @@ install_aihwkit_venv() {
 # Sourced (by the test of the apt-sources parser), define the functions only.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     install_ngspice
+    install_suitesparse
     install_venv
     install_aihwkit_venv
     log "ready: $VENV"

@@ -8,7 +8,8 @@ ngspice is not installed.
 Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (set by
 ``scripts/run.sh test``, and so in CI, which installs the extra) makes them fail when torch is
 missing; otherwise they are skipped there. Tests marked ``cuda`` run where CUDA exists and are
-skipped elsewhere.
+skipped elsewhere. Tests marked ``large`` need the ``large`` extra (scikit-sparse):
+``CIMSPICE_REQUIRE_LARGE=1`` (set by ``scripts/run.sh test``) makes them fail without it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("CIMSPICE_REQUIRE_NGSPICE=1 contradicts CIMSPICE_NGSPICE=off")
     available = find_libngspice() is not None
     _torch_switch(items)
+    _large_switch(items)
     for item in items:
         if "ngspice" not in item.keywords:
             continue
@@ -66,23 +68,56 @@ def _torch_switch(items: list[pytest.Item]) -> None:
         cuda = torch.cuda.is_available()
     for item in items:
         if "torch" in item.keywords and not have_torch:
-            if required:
-                item.add_marker(
-                    pytest.mark.usefixtures("_torch_required_but_missing"), append=False
-                )
-            else:
+            if not required:  # required: _torch_required fails them
                 item.add_marker(pytest.mark.skip(reason="torch (the torch extra) is not installed"))
         elif "cuda" in item.keywords and not cuda:
             item.add_marker(pytest.mark.skip(reason="no CUDA device on this machine"))
 
 
-@pytest.fixture
-def _torch_required_but_missing() -> None:
-    pytest.fail(
-        "torch is required (CIMSPICE_REQUIRE_TORCH=1) but not installed: pip install "
-        "'cimspice[torch]'",
-        pytrace=False,
-    )
+@pytest.fixture(autouse=True)
+def _torch_required(request: pytest.FixtureRequest) -> None:
+    """Fail a ``torch`` test when CIMSPICE_REQUIRE_TORCH=1 and torch is missing (an autouse
+    fixture: a fixture added by a marker after collection would not run)."""
+    if request.node.get_closest_marker("torch") is None:
+        return
+    if os.environ.get("CIMSPICE_REQUIRE_TORCH") != "1":
+        return
+    if importlib.util.find_spec("torch") is None:
+        pytest.fail(
+            "torch is required (CIMSPICE_REQUIRE_TORCH=1) but not installed: pip install "
+            "'cimspice[torch]'",
+            pytrace=False,
+        )
+
+
+def _large_switch(items: list[pytest.Item]) -> None:
+    """Skip ``large`` tests without scikit-sparse unless CIMSPICE_REQUIRE_LARGE=1, where
+    :func:`_large_required` fails them instead."""
+    if importlib.util.find_spec("sksparse") is not None:
+        return
+    if os.environ.get("CIMSPICE_REQUIRE_LARGE") == "1":
+        return
+    for item in items:
+        if "large" in item.keywords:
+            item.add_marker(
+                pytest.mark.skip(reason="scikit-sparse (the large extra) is not installed")
+            )
+
+
+@pytest.fixture(autouse=True)
+def _large_required(request: pytest.FixtureRequest) -> None:
+    """Fail a ``large`` test when CIMSPICE_REQUIRE_LARGE=1 and scikit-sparse is missing (an
+    autouse fixture: a fixture added by a marker after collection would not run)."""
+    if request.node.get_closest_marker("large") is None:
+        return
+    if os.environ.get("CIMSPICE_REQUIRE_LARGE") != "1":
+        return
+    if importlib.util.find_spec("sksparse") is None:
+        pytest.fail(
+            "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip "
+            "install 'cimspice[large]' (after apt-get install libsuitesparse-dev)",
+            pytrace=False,
+        )
 
 
 def make_spec(

@@ -178,6 +178,42 @@ def test_saturated_columns_take_the_tabulated_loops():
     assert np.max(np.abs(v_out - accurate_v_out)[saturated]) <= 1e-3 * spec.readout.v_swing
 
 
+@pytest.mark.parametrize(
+    ("kind", "readout", "narrow"),
+    [
+        pytest.param(
+            "1T1R behavioural", {"r_f": 1e3, "gain": 1e3}, True, marks=pytest.mark.ngspice
+        ),
+        pytest.param("1T1R behavioural", {}, True, marks=pytest.mark.ngspice),
+        ("sinh behavioural", {"r_f": 1e3, "gain": 1e3}, False),
+    ],
+    ids=["1T1R band", "1T1R rails", "sinh"],
+)
+def test_reading_the_first_columns_alone_gives_their_numbers(kind, readout, narrow):
+    # a network reads a tile's used columns only (read(v, cols)). Where the other columns
+    # cannot leave the linear band (1T1R tiles' spare columns at g_min), each read column's
+    # output is its own column of the folded matrices and only those are computed
+    # ("narrow"), a read column at the rails (the default TIA) taking every column's loop;
+    # where the cells' slopes follow each vector (sinh) every column is read. Either way
+    # the first columns' numbers are those of reading every column, to single precision's
+    # rounding (a narrower matmul may sum in another order: 1e-6 of the swing bounds it)
+    spec = tile(kind, 9, 7)
+    spec = spec_from_dict({**spec.to_dict(), "readout": {"kind": "tia", **readout}})
+    g, v = arrays(spec, batch=40, seed=0)
+    g[:, 4:] = spec.device.g_min  # spare columns, as a network leaves them
+    prepared = nominal(spec).prepare(g, "fast")  # 1T1R: the measured transistor's secants
+    assert isinstance(prepared, FastTiaTile)
+    every = prepared.read(v)
+    low, high = prepared.table.band
+    at_rails = bool(np.any((every[:, :4] < low) | (every[:, :4] > high)))
+    assert at_rails == (readout == {})  # the loops' path is taken where it should be
+    for cols in (1, 4, spec.cols):
+        first = prepared.read(v, cols)
+        assert first.shape == (len(v), cols)
+        np.testing.assert_allclose(first, every[:, :cols], rtol=0, atol=1e-6 * spec.readout.v_swing)
+    assert (prepared._columns[4] is not None) == narrow  # the spare columns' share skipped
+
+
 @pytest.mark.parametrize("gain", [300.0, 1e4])
 def test_a_behavioural_table_is_the_op_amps_loop(gain):
     readout = TiaReadout(r_f=2e3, gain=gain, v_offset=2e-3, v_swing=0.5)
@@ -224,10 +260,9 @@ def test_calibration_reports_the_fast_modes_tia_outputs(tmp_path):
     assert "| surrogate-fast v_out |" in report
 
 
-def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeypatch):
-    from cimspice.mapping import matmul
-
-    spec = spec_from_dict(
+def network_tile(read_noise):
+    """A 12x12 sinh tile behind behavioural TIAs with an 8-bit ADC, for a network."""
+    return spec_from_dict(
         {
             **tile("sinh behavioural", 12, 12).to_dict(),
             "readout": {
@@ -237,9 +272,15 @@ def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeyp
                 "adc_bits": 8,
                 "adc_full_scale": 0.5,
             },
-            "nonideal": {"read_noise": 0.02, "seed": 4},
+            "nonideal": {"read_noise": read_noise, "seed": 4},
         }
     )
+
+
+def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeypatch):
+    from cimspice.mapping import matmul
+
+    spec = network_tile(0.02)
     rng = np.random.default_rng(2)
     w, x = rng.normal(size=(30, 8)), rng.uniform(0.0, 1.0, (40, 30))
     surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
@@ -253,8 +294,39 @@ def test_a_network_on_fast_tia_tiles_runs_them_side_by_side_reproducibly(monkeyp
     # every tile has its own read-noise stream and the partial sums are added in tile order,
     # so the threads change nothing: the same numbers run again and run serially
     np.testing.assert_array_equal(run()[0], threaded)
-    monkeypatch.setattr(matmul, "_tile_pool", lambda: None)
+    monkeypatch.setattr(matmul, "_tile_pool", lambda: matmul._serial)
     np.testing.assert_array_equal(run()[0], threaded)
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.02], ids=["quiet", "read noise"])
+def test_skipping_idle_vectors_gives_the_full_batchs_numbers(monkeypatch, noise):
+    # vectors that drive none of a tile's word lines are skipped (_IdleRows): the tile reads
+    # the others and one zero vector. Exact, the read-noise stream included: the numbers
+    # must equal those of reading every vector (IDLE_SHARE above 1 turns skipping off)
+    from cimspice.mapping import matmul
+
+    spec = network_tile(noise)
+    rng = np.random.default_rng(5)
+    w, x = rng.normal(size=(30, 8)), rng.uniform(0.0, 1.0, (60, 30))
+    x[:40, :12] = 0.0  # the first row block idle for two thirds of the vectors
+    x[10:20, 12:24] = 0.0  # the second for a sixth (below IDLE_SHARE: read in full)
+    surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
+
+    def run():
+        hw = matmul.HardwareMatMul(spec, surrogate=surrogate, mode="fast", input_ranges={0: 1.0})
+        return hw(0, x, w)
+
+    calls = []
+    original = matmul._IdleRows.compact
+    monkeypatch.setattr(
+        matmul._IdleRows, "compact", lambda self, v: calls.append(v.shape) or original(self, v)
+    )
+    skipped = run()
+    assert calls, "no tile skipped its idle vectors: the test would show nothing"
+    monkeypatch.setattr(matmul, "IDLE_SHARE", 2.0)
+    calls.clear()
+    np.testing.assert_array_equal(run(), skipped)
+    assert not calls
 
 
 @pytest.mark.parametrize(
@@ -279,3 +351,53 @@ def test_a_fast_tia_tile_refuses_inputs_far_beyond_its_levels(kind):
     for bad in (np.nan, np.inf):
         with pytest.raises(InputError, match="non-finite"):
             fast.read(np.where(np.eye(2, spec.rows) > 0, bad, v[:2]))
+
+
+@pytest.mark.parametrize(
+    "readout",
+    [
+        {"r_f": 2e3, "gain": 1e3, "v_offset": 1e-3},
+        pytest.param({"opamp": "cmos", "r_f": 2e3, "i_bias": 80e-6}, marks=pytest.mark.ngspice),
+    ],
+    ids=["behavioural", "cmos"],
+)
+def test_a_linear_tiles_fast_mode_folds_the_tias_tangent(readout):
+    # passive linear cells behind TIAs: the fast mode is one matmul of the transfer with the
+    # TIAs' tangent folded in (FoldedTiaTile); a vector with an output outside the linear
+    # band is solved exactly (the accurate mode's loops). Against the accurate mode: the
+    # band's error, BAND_TOL (1e-5) of the swing per TIA times the loops' gain on it (the
+    # tile's coupling is weak: measured below 2e-5 of full scale; 1e-4 bounds it); the
+    # saturated vectors exactly the accurate mode's
+    from cimspice.surrogate.fast_readout import FoldedTiaTile
+
+    spec = spec_from_dict(
+        {
+            "array": {"rows": ROWS, "cols": COLS},
+            "wire": {"r_row": 2.0, "r_col": 3.0},
+            "driver": {"v_read": 0.3},
+            "readout": {"kind": "tia", **readout},
+        }
+    )
+    g, v = arrays(spec, batch=40, seed=4)
+    v[:10] *= 0.05  # some vectors well inside the band, the rest driving columns to the rails
+    surrogate = nominal(spec)
+    fast = surrogate.prepare(g, "fast")
+    accurate = surrogate.prepare(g, "accurate")
+    assert isinstance(fast, FoldedTiaTile)
+    currents, v_out = fast.outputs(v)
+    exact_currents, exact_v_out = accurate.outputs(v)
+    assert exact_v_out is not None
+    low, high = fast.table.band
+    outside = ((exact_v_out < low) | (exact_v_out > high)).any(axis=1)
+    assert 0 < outside.sum() < len(v)  # both paths taken
+    swing = np.abs(exact_v_out).max()
+    assert np.abs(v_out - exact_v_out).max() <= 1e-4 * swing
+    np.testing.assert_array_equal(v_out[outside], exact_v_out[outside])
+    np.testing.assert_array_equal(currents[outside], exact_currents[outside])
+    # the hot path's read: single precision, the first word lines and columns
+    read = fast.read(v[:, :9].astype(np.float32), 6)
+    padded = v.copy()
+    padded[:, 9:] = 0.0
+    whole = accurate.outputs(padded)[1]
+    assert read.shape == (len(v), 6)
+    assert np.abs(read - whole[:, :6]).max() <= 1e-4 * swing

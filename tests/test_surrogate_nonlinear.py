@@ -124,3 +124,39 @@ def test_fast_mode_warns_outside_its_envelope():
     fast.currents(np.full((2, 6), 0.1))  # positive inputs: no warning (warnings are errors)
     with pytest.warns(FastModeWarning, match="negative inputs"):
         fast.currents(np.full((2, 6), -0.1))
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["0T1R", pytest.param("1T1R", marks=pytest.mark.ngspice)],
+    ids=["sinh: attenuation polynomials", "1T1R: secant transfer"],
+)
+def test_a_fast_tiles_hot_path_read_is_its_currents(cell):
+    # SurrogateTile.read, a network's hot path: the first `used` word lines in single
+    # precision, unpadded, and the first `cols` columns alone. The same numbers as the
+    # currents of the padded inputs, to single precision (its arithmetic: 1e-6 of full scale
+    # bounds the rounding of sums of 24 terms)
+    from cimspice.surrogate.model import SurrogateTile
+    from cimspice.surrogate.transistor_iv import measure_access_transistor
+
+    extra = {"device": {"iv": "linear"}, "driver": {"v_read": 0.2}} if cell == "1T1R" else {}
+    spec = sinh_spec(24, cell=cell, **extra)
+    transistor = (
+        measure_access_transistor(spec, 1.25 * spec.driver.v_read) if cell == "1T1R" else None
+    )
+    surrogate = TileSurrogate(spec, TileParams.from_spec(spec), transistor=transistor)
+    rng = np.random.default_rng(7)
+    g = rng.uniform(1e-6, 1e-4, (24, 24))
+    used, cols = 17, 9
+    v = rng.uniform(0, spec.driver.v_read, (30, used))
+    tile = SurrogateTile(spec, g, surrogate.prepare(g, "fast"), "fast")
+    kind = {"0T1R": "AttenuationTile", "1T1R": "SecantTile"}[cell]
+    assert type(tile.prepared).__name__ == kind
+    padded = np.zeros((30, 24))
+    padded[:, :used] = v
+    full = surrogate.currents(g, padded, "fast")
+    read = tile.read(v.astype(np.float32), cols)
+    assert read.shape == (30, cols) and read.dtype == np.float32
+    scale = np.abs(full).max()
+    np.testing.assert_allclose(read, full[:, :cols], rtol=0, atol=1e-6 * scale)
+    np.testing.assert_allclose(tile.read(v), full, rtol=0, atol=1e-6 * scale)

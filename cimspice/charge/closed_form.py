@@ -19,6 +19,7 @@ __all__ = [
     "ktc_noise_std",
     "mismatch_std",
     "settling_constant",
+    "share_noise_std",
     "shared_voltage",
 ]
 
@@ -64,6 +65,25 @@ def ktc_noise_std(c_total: float | np.ndarray, temperature_k: float = 300.0) -> 
     """Volt: ``sqrt(k T / C)``, the noise a switch samples onto ``c_total`` when it opens
     (whatever its resistance: equipartition)."""
     return np.sqrt(BOLTZMANN * temperature_k / np.asarray(c_total, dtype=float))
+
+
+def share_noise_std(caps: np.ndarray, c_ground: float, temperature_k: float = 300.0) -> np.ndarray:
+    """Volt, ``(cols,)``: the thermal noise the share phase adds to each floating column,
+    ``sqrt(k T C_s / (C_T c_ground))`` with ``C_s = sum_i C_ij`` and ``C_T = C_s + c_ground``.
+
+    In the share phase every bottom plate is joined to a source or to ground through
+    resistors (the weight-bit switch, the line's pull-up, the driver), whose thermal noise
+    moves it; the column, whose charge is conserved, follows by ``sum_i C_i dp_i / C_T``.
+    In equilibrium the plates' voltages are Gaussian with the energy
+    ``(sum_i C_i dp_i^2 - C_T dV^2) / 2`` as their exponent (equipartition; the resistors do
+    not enter), whose inverse (Sherman-Morrison) is ``diag(1 / C_i) + 1 1^T / c_ground``: so
+    ``var dV = k T (C_s / C_T^2 + C_s^2 / (C_T^2 c_ground)) = k T C_s / (C_T c_ground)``.
+    Added to the reset's ``k T / C_T`` (independent of it), the column holds
+    ``k T / c_ground``.
+    """
+    c_s = np.asarray(caps, dtype=float).sum(axis=0)
+    c_t = c_s + c_ground
+    return np.sqrt(BOLTZMANN * temperature_k * c_s / (c_t * c_ground))
 
 
 def cycle_energy(

@@ -8,8 +8,12 @@ voltage-controlled switches) or NMOS of the built-in 65 nm card (``charge.switch
 
 With :class:`NoiseOptions` each column's reset switch gets its thermal noise as a series
 ``trnoise`` source of one-sided density ``4 k T r_reset``: when the switch opens, the column
-keeps ``kT / C_T`` of it (the kT/C noise). Only ideal switches carry noise (ngspice's
-transient noise has no transistor thermal noise); the others are noiseless.
+keeps ``kT / C_T`` of it (the kT/C noise). With ``switches`` every other switch (each cell's
+weight-bit switch, each line's pull-up and pull-down) and each driver's source resistance
+(``driver.r_source``) get theirs too (``4 k T r_on``, ``4 k T r_source``): in the share
+phase they move the bottom plates, and the floating columns with them. Only ideal switches
+carry noise (ngspice's transient noise has no transistor thermal noise); the others are
+noiseless.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cimspice import __version__
-from cimspice.charge.closed_form import BOLTZMANN, column_capacitance
-from cimspice.errors import InputError, NetlistError
+from cimspice.charge.closed_form import BOLTZMANN, column_capacitance, settling_constant
+from cimspice.errors import InputError
 from cimspice.spec import BUILTIN_TRANSISTOR_MODELS, CrossbarSpec, SwitchKind
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "build_charge_deck",
     "check_bits",
     "check_levels",
+    "pwl_table",
     "render_charge",
 ]
 
@@ -67,10 +72,13 @@ class NoiseOptions:
     Attributes:
         seed: ngspice's random seed (a positive integer).
         temperature_k: kelvin, the switches' temperature.
+        switches: every switch and driver resistance noisy too, not the reset switches
+            alone (see the module).
     """
 
     seed: int = 1
     temperature_k: float = 300.0
+    switches: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.seed, int) and 1 <= self.seed < 2**31):
@@ -142,7 +150,8 @@ def check_levels(levels: np.ndarray, spec: CrossbarSpec) -> np.ndarray:
     return x
 
 
-def _pwl(points: list[tuple[float, float]]) -> str:
+def pwl_table(points: list[tuple[float, float]]) -> str:
+    """An ngspice ``pwl(...)`` table of ``(time, value)`` points."""
     return " ".join(f"{t!r} {v!r}" for t, v in points)
 
 
@@ -161,7 +170,7 @@ def _clock_tables(spec: CrossbarSpec, cycles: int) -> tuple[str, str, np.ndarray
         drv += [(t0 + ch.t_reset + e, 0.0), (t0 + ch.t_reset + 2 * e, hi), (t_s, hi)]
         drv += [(t_s + e, 0.0)]
         samples[k] = t_s
-    return _pwl(rst), _pwl(drv), samples, np.arange(cycles + 1) * period
+    return pwl_table(rst), pwl_table(drv), samples, np.arange(cycles + 1) * period
 
 
 def _level_table(values: np.ndarray, period: float, edge: float) -> str:
@@ -170,7 +179,7 @@ def _level_table(values: np.ndarray, period: float, edge: float) -> str:
         if values[k] != values[k - 1]:
             t0 = k * period
             points += [(t0, float(values[k - 1])), (t0 + edge, float(values[k]))]
-    return _pwl(points)
+    return pwl_table(points)
 
 
 def build_charge_deck(
@@ -200,9 +209,7 @@ def build_charge_deck(
             transistor switches or with a reset phase too short to settle the noise.
         NetlistError: the template is missing or incomplete.
     """
-    import jinja2
-
-    from cimspice.netlist import _environment
+    from cimspice.netlist import render_template
 
     if not spec.is_charge:
         raise InputError(
@@ -247,9 +254,60 @@ def build_charge_deck(
         "r_reset": repr(ch.r_reset),
         "r_off": repr(R_OFF),
         "v_reset": repr(ch.v_reset),
-        "c_par": ch.c_par,
+        "c_par": ch.c_column,
         "noise": noise is not None,
     }
+    r_source = spec.driver.r_source
+    switch_noise = noise is not None and noise.switches
+    context["switch_noise"] = switch_noise
+    context["rms_on"] = ""
+    rms_on = rms_source = ""  # trnoise arguments of the switches and drivers
+    if noise is not None:
+        if transistor:
+            raise InputError(
+                'thermal noise runs with ideal switches only (charge.switch = "ideal"); '
+                "with transistor switches use the analytical kT/C term"
+            )
+        tau = ch.r_reset * float(column_capacitance(c, ch.c_column).min())
+        if ch.t_reset < SETTLED_TAUS * tau:
+            raise InputError(
+                f"with noise, charge.t_reset ({ch.t_reset!r} s) must be at least "
+                f"{SETTLED_TAUS} reset time constants r_reset * C_T = {SETTLED_TAUS * tau:.3g} s"
+            )
+        if switch_noise:
+            share = settling_constant(c, ch.r_on + r_source, ch.r_on)
+            for key, value in (("t_share", ch.t_share), ("t_reset", ch.t_reset)):
+                if value < SETTLED_TAUS * share:
+                    raise InputError(
+                        f"with switch noise, charge.{key} ({value!r} s) must be at least "
+                        f"{SETTLED_TAUS} line time constants = {SETTLED_TAUS * share:.3g} s "
+                        "(the bottom plates' noise reaches equilibrium in each phase)"
+                    )
+            # the fastest node: a bottom plate through its switch onto its capacitor
+            tau = min(tau, ch.r_on * float(c.min()))
+        step = tau / NOISE_STEPS_PER_TAU
+        k_t = BOLTZMANN * noise.temperature_k
+
+        def rms(r: float) -> str:
+            return f"{math.sqrt(2 * k_t * r / step)!r} {step!r} 0 0"
+
+        rms_on, rms_source = rms(ch.r_on), rms(r_source)
+        context.update(
+            rms_on=rms_on,
+            noise_seed=noise.seed,
+            temperature_k=noise.temperature_k,
+            noise_step=repr(step),
+            noise_rms=repr(math.sqrt(2 * k_t * ch.r_reset / step)),
+            t_max=repr(step),
+        )
+    context["source_line"] = [
+        (f"vns{i} xs{i} xn{i} dc 0 trnoise({rms_source})\nrs{i} xn{i} x{i} {r_source!r}")
+        if r_source > 0 and switch_noise
+        else f"rs{i} xs{i} x{i} {r_source!r}"
+        if r_source > 0
+        else f"vsx{i} xs{i} x{i} 0"
+        for i in range(rows)
+    ]
     cells: list[str] = []
     if transistor:
         from cimspice.model_cards import builtin_model_cards
@@ -274,36 +332,14 @@ def build_charge_deck(
         r = repr(ch.r_on)
         for i in range(rows):
             for j in range(cols):
-                ends = f"x{i} p{i}_{j}" if b[i, j] else f"p{i}_{j} 0"
-                cells.append(f"rw{i}_{j} {ends} {r}")
+                near, far = (f"x{i}", f"p{i}_{j}") if b[i, j] else ("0", f"p{i}_{j}")
+                if switch_noise:  # the switch's thermal noise in series
+                    cells.append(f"vnw{i}_{j} {near} w{i}_{j} dc 0 trnoise({rms_on})")
+                    near = f"w{i}_{j}"
+                cells.append(f"rw{i}_{j} {near} {far} {r}")
     for i in range(rows):
         for j in range(cols):
             cells.append(f"c{i}_{j} p{i}_{j} c{j} {float(c[i, j])!r}")
-    r_source = spec.driver.r_source
-    context["source_line"] = [
-        f"rs{i} xs{i} x{i} {r_source!r}" if r_source > 0 else f"vsx{i} xs{i} x{i} 0"
-        for i in range(rows)
-    ]
-    if noise is not None:
-        if transistor:
-            raise InputError(
-                'thermal noise runs with ideal switches only (charge.switch = "ideal"); '
-                "with transistor switches use the analytical kT/C term"
-            )
-        tau = ch.r_reset * float(column_capacitance(c, ch.c_par).min())
-        if ch.t_reset < SETTLED_TAUS * tau:
-            raise InputError(
-                f"with noise, charge.t_reset ({ch.t_reset!r} s) must be at least "
-                f"{SETTLED_TAUS} reset time constants r_reset * C_T = {SETTLED_TAUS * tau:.3g} s"
-            )
-        step = tau / NOISE_STEPS_PER_TAU
-        context.update(
-            noise_seed=noise.seed,
-            temperature_k=noise.temperature_k,
-            noise_step=repr(step),
-            noise_rms=repr(math.sqrt(2 * BOLTZMANN * noise.temperature_k * ch.r_reset / step)),
-            t_max=repr(step),
-        )
     rst, drv, samples, starts = _clock_tables(spec, len(x))
     context.update(
         rst_table=rst,
@@ -316,12 +352,7 @@ def build_charge_deck(
         t_step=repr(ch.t_edge / 4),
         t_stop=repr(float(starts[-1])),
     )
-    try:
-        text = _environment().get_template("charge_array.cir.j2").render(context)
-    except jinja2.TemplateNotFound as err:
-        raise NetlistError(f"netlist template not found: {err}") from None
-    except jinja2.UndefinedError as err:
-        raise NetlistError(f"netlist template charge_array.cir.j2 is incomplete: {err}") from None
+    text = render_template("charge_array.cir.j2", context)
     return ChargeDeck(
         text=text,
         cycles=len(x),

@@ -39,11 +39,11 @@ class ChargeRun:
 
 
 SETTLED_TAUS = 14
-"""Share phases shorter than this many drive time constants leave the columns more than
-e^-14 ~ 1e-6 from their shared value: warned about."""
+"""Share (reset) phases shorter than this many drive (line discharge) time constants leave
+the columns more than e^-14 ~ 1e-6 from their shared value: warned about."""
 
 
-def _warn_if_unsettled(spec: CrossbarSpec, caps: np.ndarray) -> None:
+def _warn_if_unsettled(spec: CrossbarSpec, caps: np.ndarray, cycles: int) -> None:
     ch = spec.charge
     if ch.switch != SwitchKind.IDEAL:
         return  # a transistor's resistance is not a key; its settling is what SPICE gives
@@ -54,6 +54,16 @@ def _warn_if_unsettled(spec: CrossbarSpec, caps: np.ndarray) -> None:
             f"(~{tau:.3g} s: the line switches charging their cells): the columns are sampled "
             f"~{math.exp(-ch.t_share / tau):.2g} of the swing before they settle; lengthen "
             "t_share or lower r_on for the settled value",
+            CircuitWarning,
+            stacklevel=3,
+        )
+    reset = settling_constant(caps, ch.r_on, ch.r_on)  # the pull-downs emptying the lines
+    if cycles > 1 and ch.t_reset < SETTLED_TAUS * reset:  # (the first starts settled)
+        warnings.warn(
+            f"charge.t_reset ({ch.t_reset:g} s) is {ch.t_reset / reset:.3g} reset time "
+            f"constants (~{reset:.3g} s: the line pull-downs discharging their cells): each "
+            f"cycle keeps ~{math.exp(-ch.t_reset / reset):.2g} of the previous one's line "
+            "levels; lengthen t_reset or lower r_on",
             CircuitWarning,
             stacklevel=3,
         )
@@ -92,7 +102,7 @@ def run_cycles(
     spec = as_spec(spec)
     c = cell_capacitances(spec) if caps is None else np.asarray(caps, dtype=float)
     deck = build_charge_deck(spec, bits, levels, c, noise=noise, reltol=reltol)
-    _warn_if_unsettled(spec, c)
+    _warn_if_unsettled(spec, c, deck.cycles)
     vectors = {
         "time": ["time"],
         "columns": [f"v({n})" for n in deck.column_nodes],

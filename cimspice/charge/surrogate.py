@@ -17,17 +17,56 @@ term is the analytical kT/C of the reset switch, checked against ngspice's trans
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cimspice.arguments import path_argument
 from cimspice.charge.capacitors import cell_capacitances
-from cimspice.charge.closed_form import column_capacitance, ktc_noise_std, shared_voltage
+from cimspice.charge.closed_form import (
+    column_capacitance,
+    ktc_noise_std,
+    share_noise_std,
+    shared_voltage,
+)
+from cimspice.checksums import json_checksum
 from cimspice.errors import SurrogateError
-from cimspice.spec import CrossbarSpec
+from cimspice.outputs import atomic_output
+from cimspice.spec import ChargeNoise, CrossbarSpec
 
-__all__ = ["ChargeReport", "ChargeSurrogate", "calibrate", "nominal"]
+__all__ = [
+    "FORMAT",
+    "ChargeReport",
+    "ChargeSurrogate",
+    "calibrate",
+    "column_noise_std",
+    "load_charge_surrogate",
+    "nominal",
+]
+
+FORMAT = "cimspice-charge-surrogate/1"
+"""The ``format`` of a charge surrogate file."""
+
+
+def column_noise_std(
+    spec: CrossbarSpec, caps: np.ndarray, kind: ChargeNoise, temperature_k: float = 300.0
+) -> np.ndarray:
+    """Volt, ``(cols,)``: each column's sampled thermal noise of ``kind``: 0 (``"off"``),
+    the reset's ``sqrt(k T / C_T)`` (``"ktc"``) or, with the share phase's added
+    (``"thermal"``, :func:`~cimspice.charge.closed_form.share_noise_std`),
+    ``sqrt(k T / c_column)``. ``tests/test_charge_noise.py`` checks both against ngspice's
+    transient noise."""
+    c_ground = spec.charge.c_column
+    c_t = column_capacitance(caps, c_ground)
+    if kind == ChargeNoise.OFF:
+        return np.zeros(c_t.shape)
+    ktc = ktc_noise_std(c_t, temperature_k)
+    if kind == ChargeNoise.KTC:
+        return ktc
+    return np.sqrt(ktc**2 + share_noise_std(caps, c_ground, temperature_k) ** 2)
 
 
 @dataclass(frozen=True)
@@ -41,6 +80,8 @@ class ChargeSurrogate:
             reset switch).
         k_ones: volt per fraction of the column's cells holding a 1.
         temperature_k: kelvin, of the kT/C noise term.
+        held_out: the calibration's held-out ``(nrmse, max_error)`` (fractions of full
+            scale; ``None``: not calibrated), what a spot-check is set beside.
     """
 
     spec_hash: str
@@ -48,6 +89,7 @@ class ChargeSurrogate:
     offset: float = 0.0
     k_ones: float = 0.0
     temperature_k: float = 300.0
+    held_out: tuple[float, float] | None = None
 
     def check(self, spec: CrossbarSpec) -> None:
         """Refuse a spec other than the one it was fitted to.
@@ -69,22 +111,70 @@ class ChargeSurrogate:
         *,
         caps: np.ndarray | None = None,
         rng: np.random.Generator | None = None,
+        noise: ChargeNoise = ChargeNoise.KTC,
     ) -> np.ndarray:
         """Volt, ``(cycles, cols)``: each column's swing above ``v_reset`` after sharing, for
         weight ``bits`` ``(rows, cols)`` and line ``levels`` ``(cycles, rows)``; with ``rng``
-        the kT/C noise is added."""
+        the thermal noise of kind ``noise`` is added (:func:`column_noise_std`)."""
         c = cell_capacitances(spec) if caps is None else caps
         b = np.asarray(bits, dtype=float)
-        dv = shared_voltage(c, b, levels, spec.charge.c_par)
+        dv = shared_voltage(c, b, levels, spec.charge.c_column)
         out = self.gain * dv + self.offset + self.k_ones * (b.sum(axis=0) / spec.rows)
         if rng is not None:
-            sigma = ktc_noise_std(column_capacitance(c, spec.charge.c_par), self.temperature_k)
+            sigma = column_noise_std(spec, c, noise, self.temperature_k)
             out = out + sigma * rng.standard_normal(out.shape)
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON)."""
         return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        """Write the surrogate file (JSON with its checksum), atomically."""
+        data = json.loads(json.dumps({"format": FORMAT, **self.to_dict()}))
+        data["sha256"] = json_checksum(data)
+        with atomic_output(path_argument(path, "path"), "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+
+
+def load_charge_surrogate(path: str | Path) -> ChargeSurrogate:
+    """Read a charge surrogate file (:meth:`ChargeSurrogate.save`).
+
+    Raises:
+        SurrogateError: missing, not JSON, not a charge surrogate, a bad value, or edited
+            after cimspice wrote it (its checksum does not match).
+    """
+    path = path_argument(path, "path")
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SurrogateError(f"surrogate file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise SurrogateError(f"surrogate file {path} is not readable JSON: {err}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SurrogateError(f"{path} is not a charge surrogate file (format {FORMAT})")
+    claimed = data.pop("sha256", None)
+    if claimed != json_checksum(data):
+        raise SurrogateError(
+            f"surrogate file {path} was edited after cimspice wrote it (its checksum does not "
+            "match): calibrate again"
+        )
+    try:
+        held = data.get("held_out")
+        numbers = {k: data[k] for k in ("gain", "offset", "k_ones", "temperature_k")}
+        for key, value in numbers.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"'{key}' must be a number, got {value!r}")
+        if not isinstance(data["spec_hash"], str):
+            raise ValueError("'spec_hash' must be a string")
+        return ChargeSurrogate(
+            spec_hash=data["spec_hash"],
+            **{k: float(v) for k, v in numbers.items()},
+            held_out=None if held is None else (float(held[0]), float(held[1])),
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise SurrogateError(f"surrogate file {path} is corrupt: {err}") from None
 
 
 def nominal(spec: CrossbarSpec) -> ChargeSurrogate:
@@ -120,7 +210,7 @@ class ChargeReport:
 
 
 def _features(spec: CrossbarSpec, caps: np.ndarray, bits: np.ndarray, x: np.ndarray) -> Any:
-    dv = shared_voltage(caps, bits, x, spec.charge.c_par)
+    dv = shared_voltage(caps, bits, x, spec.charge.c_column)
     ones = np.broadcast_to(bits.sum(axis=0) / spec.rows, dv.shape)
     return np.stack([dv.ravel(), np.ones(dv.size), ones.ravel()], axis=1)
 
@@ -163,16 +253,20 @@ def calibrate(
 
     a_fit, y_fit = simulate(cycles, 1)
     coef, *_ = np.linalg.lstsq(a_fit, y_fit, rcond=None)
+    a_test, y_test = simulate(test_cycles, 2)
+    full = float(np.abs(y_test).max())
+    err = a_test @ coef - y_test
+    nominal_err = a_test[:, 0] - y_test
     model = ChargeSurrogate(
         spec_hash=spec.content_hash(),
         gain=float(coef[0]),
         offset=float(coef[1]),
         k_ones=float(coef[2]),
+        held_out=(
+            float(np.sqrt(np.mean(err**2)) / full),
+            float(np.abs(err).max() / full),
+        ),
     )
-    a_test, y_test = simulate(test_cycles, 2)
-    full = float(np.abs(y_test).max())
-    err = a_test @ coef - y_test
-    nominal_err = a_test[:, 0] - y_test
     report = ChargeReport(
         full_scale=full,
         nrmse=float(np.sqrt(np.mean(err**2)) / full),

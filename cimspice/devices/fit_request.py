@@ -1,6 +1,7 @@
-"""``cimspice fit-device``: fit the generic device model to data files and write the device
-file and, optionally, a report (JSON of every estimate with its standard error, and plots of
-the data against the fit).
+"""``cimspice fit-device``: fit a device model (the generic one, or the PCM model with
+``--model pcm-nandakumar2019``: :mod:`cimspice.devices.pcm_fitting`) to data files and write
+the device file and, optionally, a report (JSON of every estimate with its standard error,
+and plots of the data against the fit).
 
 The device file holds a ``[nonideal]`` table: copy it into a spec, or apply it in Python with
 :func:`apply_device_file` (``spec.replace`` of each key, validated as a spec file is).
@@ -18,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from cimspice.devices.fitting import DeviceFit, fit_device, read_tables
-from cimspice.errors import SpecError
+from cimspice.devices.pcm_fitting import PCM_MODEL, device_drift, fit_pcm
+from cimspice.errors import InputError, SpecError
 from cimspice.outputs import OutputPlan
 from cimspice.spec import CrossbarSpec, NonidealSpec
 
 __all__ = [
+    "FIT_MODELS",
     "REPORT_FILES",
     "FitDeviceRequest",
     "apply_device_file",
@@ -31,8 +34,18 @@ __all__ = [
     "write_report",
 ]
 
-REPORT_FILES = ("fit.json", "programming.png", "reads.png", "drift.png", "temperature.png")
+REPORT_FILES = (
+    "fit.json",
+    "programming.png",
+    "reads.png",
+    "drift.png",
+    "temperature.png",
+    "one_over_f.png",
+)
 """What a report folder may receive (the plots of the tables given)."""
+
+FIT_MODELS = ("generic", PCM_MODEL)
+"""The device models ``fit-device`` fits (``--model``)."""
 
 
 @dataclass(frozen=True)
@@ -43,11 +56,15 @@ class FitDeviceRequest:
         data: the data files (CSV or NPZ), one per table.
         output: the device file to write (TOML).
         report: a folder for ``fit.json`` and the plots (``None``: no report).
+        model: the device model to fit (one of :data:`FIT_MODELS`).
+        g_max: siemens, the window's top the data were taken on (the PCM model needs it).
     """
 
     data: Sequence[Path]
     output: Path
     report: Path | None = None
+    model: str = "generic"
+    g_max: float | None = None
 
 
 def run_fit_device(request: FitDeviceRequest) -> DeviceFit:
@@ -57,6 +74,11 @@ def run_fit_device(request: FitDeviceRequest) -> DeviceFit:
         InputError: bad data (file and column named).
         OutputError: an output path that may not be written.
     """
+    if request.model not in FIT_MODELS:
+        raise InputError(
+            f"fit-device --model {request.model!r}: fits {', '.join(FIT_MODELS)} (the other "
+            "presets take their published parameters; set them with nonideal.model_params)"
+        )
     plan = OutputPlan()
     for path in request.data:
         plan.read(path, "DATA")
@@ -64,9 +86,10 @@ def run_fit_device(request: FitDeviceRequest) -> DeviceFit:
     if request.report is not None:
         plan.folder(request.report, "--report", REPORT_FILES)
     with plan:
-        fit = fit_device(read_tables(request.data))
+        data = read_tables(request.data)
+        fit = fit_device(data) if request.model == "generic" else fit_pcm(data, request.g_max)
         names = ", ".join(str(p) for p in request.data)
-        text = fit.to_toml(f"written by cimspice fit-device from {names}\ngeneric device model")
+        text = fit.to_toml(f"written by cimspice fit-device from {names}\n{fit.model} model")
         plan.stage(request.output).write_text(text, encoding="utf-8")
         if request.report is not None:
             write_report(fit, plan.stage(request.report))
@@ -86,6 +109,8 @@ def write_report(fit: DeviceFit, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "fit.json"]
     written[0].write_text(json.dumps(fit.to_dict(), indent=2) + "\n", encoding="utf-8")
+    if fit.model == PCM_MODEL:
+        return written + _pcm_report(fit, folder)
     p, data = fit.params, fit.data
     caption = "generic device model fitted by cimspice fit-device"
     if data.programming is not None:
@@ -134,6 +159,81 @@ def write_report(fit: DeviceFit, folder: Path) -> list[Path]:
         ratio = g[keep] / at_ref[codes[keep]]
         fig = plot_temperature_fit(temp[keep], ratio, tc, t_ref, caption=caption)
         written.append(save_figure(fig, folder / "temperature.png"))
+    return written
+
+
+def _binned(x: np.ndarray, y: np.ndarray, bins: int = 12) -> tuple[np.ndarray, ...]:
+    """Per bin of ``x`` (equal counts): the mean ``x``, the mean and the std of ``y``."""
+    order = np.argsort(x)
+    parts = [p for p in np.array_split(order, min(bins, max(x.size // 5, 1))) if p.size > 1]
+    return tuple(
+        np.array([f(v[p]) for p in parts])
+        for f, v in ((np.mean, x), (np.mean, y), (lambda a: np.std(a, ddof=1), y))
+    )
+
+
+def _pcm_report(fit: DeviceFit, folder: Path) -> list[Path]:
+    """The PCM fit's plots: binned data (markers) against the fitted curves (lines)."""
+    from cimspice.devices.model import Window
+    from cimspice.devices.pcm import PCMModel, drift_exponent_stats, programming_std
+    from cimspice.plots.devices import plot_against_published
+    from cimspice.plots.figure import save_figure
+
+    g_max = fit.g_max or 1.0
+    values = {**fit.fixed, **{k: e.value for k, e in fit.params.items()}}
+    model = PCMModel.from_params(Window(0.0, g_max), values)
+    labels = ("fit", "data, binned")
+    caption = f"{PCM_MODEL} fitted by cimspice fit-device (g_max = {g_max:g} S)"
+    written = []
+    data = fit.data
+    if data.programming is not None:
+        target = data.programming["target"]
+        gx, _, spread = _binned(target, data.programming["measured"] - target)
+        line = np.linspace(float(target.min()), float(target.max()), 200)
+        fig = plot_against_published(
+            {"programming std": (line, programming_std(model, line))},
+            {"programming std": (gx, spread)},
+            xlabel="target conductance",
+            ylabel="std of measured - target",
+            units=("S", "S"),
+            labels=labels,
+            title="PCM programming error against the fit",
+            caption=caption,
+        )
+        written.append(save_figure(fig, folder / "programming.png"))
+    if data.drift is not None:
+        table = data.drift
+        d = device_drift(
+            table["device"], table["time"], table["conductance"], target=table.get("target")
+        )
+        gx, nu_mean, nu_std = _binned(d.g_nu, d.nu)
+        line = np.linspace(float(d.g_nu.min()), float(d.g_nu.max()), 200)
+        mu, std = drift_exponent_stats(model, line)
+        fig = plot_against_published(
+            {"nu mean": (line, mu), "nu std": (line, std)},
+            {"nu mean": (gx, nu_mean), "nu std": (gx, nu_std)},
+            xlabel="conductance",
+            ylabel="drift exponent",
+            units=("S", ""),
+            labels=labels,
+            title="PCM drift exponents against the fit",
+            caption=caption + "; the binned std includes each slope's own fitting noise",
+        )
+        written.append(save_figure(fig, folder / "drift.png"))
+        gx, q2, _ = _binned(d.g_prog, d.s2)
+        line = np.linspace(float(d.g_prog.min()), float(d.g_prog.max()), 200)
+        q_s = np.minimum(model.q_a / np.maximum((line / g_max) ** model.q_exp, 1e-3), model.q_max)
+        fig = plot_against_published(
+            {"1/f amplitude Q_s": (line, q_s)},
+            {"1/f amplitude Q_s": (gx, np.sqrt(q2))},
+            xlabel="programmed conductance",
+            ylabel="Q_s (relative std per sqrt(ln t))",
+            units=("S", ""),
+            labels=labels,
+            title="PCM 1/f noise amplitude against the fit",
+            caption=caption,
+        )
+        written.append(save_figure(fig, folder / "one_over_f.png"))
     return written
 
 

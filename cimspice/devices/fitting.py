@@ -1,4 +1,5 @@
-"""Fitting the generic device model to a user's measurements, with uncertainties.
+"""Fitting the generic device model to a user's measurements, with uncertainties (the PCM
+preset's laws: :mod:`cimspice.devices.pcm_fitting`, on the same tables).
 
 Three tidy tables (each a CSV file with a header row, or an NPZ file of equal-length 1-D
 arrays named like the columns), recognised by their columns:
@@ -50,6 +51,7 @@ from cimspice.errors import InputError
 
 __all__ = [
     "MAX_DATA_BYTES",
+    "OPTIONAL_COLUMNS",
     "TABLES",
     "DeviceData",
     "DeviceFit",
@@ -73,6 +75,10 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 """Each table's columns, in the order a file is matched against them (drift and temperature
 before reads: they also have ``device`` and ``conductance``)."""
+
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"drift": ("target",)}
+"""Columns a table may also have, read (and checked) when present: a drift table's ``target``
+(S, each device's programming target; the PCM fit uses it)."""
 
 
 @dataclass(frozen=True)
@@ -104,29 +110,47 @@ class DeviceData:
 
 @dataclass(frozen=True)
 class DeviceFit:
-    """The generic device model fitted to data.
+    """A device model fitted to data.
 
     Attributes:
-        params: ``[nonideal]`` key -> its estimate.
+        params: parameter -> its estimate (``[nonideal]`` keys for the generic model,
+            ``nonideal.model_params`` names for another).
         extra: further fitted quantities not in the model (``bias``), for the report.
         counts: table name -> rows (or devices) used.
         data: the tables fitted (for the report's plots).
+        model: the registry name of the model fitted (``nonideal.model``).
+        fixed: parameters the fit sets without fitting them (written too).
+        g_max: siemens, the window's top the data were fitted on (``None``: not used).
     """
 
     params: dict[str, Estimate]
     extra: dict[str, Estimate]
     counts: dict[str, int]
     data: DeviceData
+    model: str = "generic"
+    fixed: dict[str, float] = field(default_factory=dict)
+    g_max: float | None = None
 
     def nonideal(self) -> dict[str, Any]:
-        """The ``[nonideal]`` keys to set: ``model = "generic"`` and each fitted value."""
-        return {"model": "generic", **{k: e.value for k, e in self.params.items()}}
+        """The ``[nonideal]`` keys to set: ``model`` and each fitted (and fixed) value, in
+        ``model_params`` for a model other than the generic one."""
+        values = {**self.fixed, **{k: e.value for k, e in self.params.items()}}
+        if self.model == "generic":
+            return {"model": "generic", **values}
+        return {"model": self.model, "model_params": values}
 
     def to_toml(self, header: str = "") -> str:
         """The device file: a ``[nonideal]`` table (comments give each standard error)."""
         lines = [f"# {line}" for line in header.splitlines()] if header else []
+        if self.g_max is not None:
+            lines.append(f"# fitted on a window with g_max = {self.g_max!r} S: set device.g_max")
         lines.append("[nonideal]")
-        lines.append('model = "generic"')
+        lines.append(f'model = "{self.model}"')
+        if self.model != "generic":
+            lines.append("")
+            lines.append("[nonideal.model_params]")
+        for key, value in self.fixed.items():
+            lines.append(f"{key} = {value!r}  # set, not fitted")
         for key, est in self.params.items():
             lines.append(f"{key} = {est.value!r}  # +- {est.stderr:.3g} (1 sigma)")
         return "\n".join(lines) + "\n"
@@ -138,8 +162,10 @@ class DeviceFit:
             return {k: {"value": e.value, "stderr": e.stderr} for k, e in estimates.items()}
 
         return {
-            "model": "generic",
+            "model": self.model,
             "params": table(self.params),
+            "fixed": dict(self.fixed),
+            "g_max": self.g_max,
             "extra": table(self.extra),
             "counts": dict(self.counts),
             "sources": dict(self.data.sources),
@@ -224,12 +250,11 @@ def _read_columns(path: Path) -> dict[str, np.ndarray]:
 def _table(path: Path, name: str, columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One table's columns as numbers, checked (device ids as integer codes)."""
     out: dict[str, np.ndarray] = {}
-    lengths = {len(columns[c]) for c in TABLES[name]}
+    wanted = TABLES[name] + tuple(c for c in OPTIONAL_COLUMNS.get(name, ()) if c in columns)
+    lengths = {len(columns[c]) for c in wanted}
     if len(lengths) != 1:
-        raise InputError(
-            f"data file {path}: the columns {', '.join(TABLES[name])} differ in length"
-        )
-    for col in TABLES[name]:
+        raise InputError(f"data file {path}: the columns {', '.join(wanted)} differ in length")
+    for col in wanted:
         values = np.asarray(columns[col])
         if values.ndim != 1:
             raise InputError(f"data file {path}: column {col!r} must be 1-D, got {values.shape}")

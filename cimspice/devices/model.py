@@ -19,6 +19,22 @@ Models with named float parameters derive from :class:`ParamModel`: their parame
 dataclass fields documented in the class, built from ``nonideal.model_params`` by
 :meth:`ParamModel.from_params` (an unknown name is a :class:`~cimspice.errors.SpecError`
 naming ``nonideal.model_params.NAME``).
+
+Every :class:`ParamModel` also takes two kinds of variation beyond each cell's own draws
+(which are the device-to-device variation the sources measure: programming error, drift
+exponents, 1/f noise), all off by default because **none of the cited sources gives figures
+for them; no preset sets them**:
+
+- **die-to-die and tile-to-tile spread** (``die_spread``, ``tile_spread``): the parameters a
+  model lists in :attr:`ParamModel.VARIED` (its noise and drift scales) are multiplied by
+  ``exp(s z)``, ``z ~ N(0, 1)`` drawn independently per parameter, once per die (one die:
+  every tile programmed under one ``nonideal.seed``) and once per tile
+  (:meth:`ParamModel.varied`, called by :func:`~cimspice.devices.tile.program_tile` with
+  their own seeded streams). Per-MVM read noise keeps the nominal parameters.
+- **conductance-dependent stuck cells** (``stuck_on_low``, ``stuck_on_high``,
+  ``stuck_off_low``, ``stuck_off_high``): the probability that a cell is stuck at ``g_max``
+  (on) or ``g_min`` (off), for targets at the window's bottom (low) and top (high), linear in
+  the target between.
 """
 
 from __future__ import annotations
@@ -36,7 +52,7 @@ from cimspice.errors import SpecError
 if TYPE_CHECKING:
     from cimspice.spec import NonidealSpec
 
-__all__ = ["GENERIC_KEYS", "DeviceModel", "ParamModel", "Window", "relative_std"]
+__all__ = ["GENERIC_KEYS", "VARIATION_KEYS", "DeviceModel", "ParamModel", "Window", "relative_std"]
 
 GENERIC_KEYS = (
     "levels",
@@ -51,6 +67,16 @@ GENERIC_KEYS = (
     "tc_device",
 )
 """The ``[nonideal]`` keys that are the generic model's parameters (refused with another)."""
+
+VARIATION_KEYS = (
+    "die_spread",
+    "tile_spread",
+    "stuck_on_low",
+    "stuck_on_high",
+    "stuck_off_low",
+    "stuck_off_high",
+)
+"""The parameters every :class:`ParamModel` has: variation and stuck cells (off by default)."""
 
 
 @dataclass(frozen=True)
@@ -120,13 +146,29 @@ class ParamModel:
     """The base of a model whose parameters are named floats (dataclass fields after
     ``window``), built from ``nonideal.model_params`` by :meth:`from_params`.
 
-    Subclasses set :attr:`name`, give every parameter a default (the preset's fitted value)
-    and document it in the class docstring; :meth:`_check` raises :meth:`error` on a bad
-    value.
+    Subclasses set :attr:`name` and :attr:`VARIED`, give every parameter a default (the
+    preset's fitted value) and document it in the class docstring; :meth:`_check` raises
+    :meth:`error` on a bad value.
+
+    Attributes:
+        die_spread: log-normal sigma of a per-die factor on each :attr:`VARIED` parameter.
+        tile_spread: log-normal sigma of a per-tile factor on each :attr:`VARIED` parameter.
+        stuck_on_low, stuck_on_high: probability of a cell stuck at ``g_max`` for a target at
+            ``g_min`` and at ``g_max`` (linear between).
+        stuck_off_low, stuck_off_high: the same for cells stuck at ``g_min``.
     """
 
     name: ClassVar[str] = ""
+    VARIED: ClassVar[tuple[str, ...]] = ()
+    """The parameters die-to-die and tile-to-tile spread scale (the model's noise and drift
+    scales)."""
     window: Window
+    die_spread: float = 0.0
+    tile_spread: float = 0.0
+    stuck_on_low: float = 0.0
+    stuck_on_high: float = 0.0
+    stuck_off_low: float = 0.0
+    stuck_off_high: float = 0.0
 
     @classmethod
     def param_names(cls) -> tuple[str, ...]:
@@ -170,8 +212,41 @@ class ParamModel:
         for key in known:
             if not math.isfinite(getattr(model, key)):
                 raise model.error(key, f"must be finite, got {getattr(model, key)!r}")
+        model._check_variation()
         model._check()
         return model
+
+    def _check_variation(self) -> None:
+        """The variation parameters: spreads >= 0, probabilities in [0, 1] summing to <= 1."""
+        self.nonnegative(*VARIATION_KEYS)
+        for key in VARIATION_KEYS[2:]:
+            if getattr(self, key) > 1:
+                raise self.error(key, f"is a probability, <= 1; got {getattr(self, key)!r}")
+        for end in ("low", "high"):
+            on, off = getattr(self, f"stuck_on_{end}"), getattr(self, f"stuck_off_{end}")
+            if on + off > 1:
+                raise self.error(f"stuck_off_{end}", f"stuck_on_{end} + stuck_off_{end} > 1")
+        if (self.die_spread or self.tile_spread) and not self.VARIED:
+            raise self.error("die_spread", "this model has no parameters that vary per die")
+
+    @property
+    def varies(self) -> bool:
+        """Whether :meth:`varied` draws per-die or per-tile parameters."""
+        return bool(self.die_spread or self.tile_spread)
+
+    def varied(self, die: np.random.Generator, tile: np.random.Generator) -> Self:
+        """The model of one tile: each :attr:`VARIED` parameter times ``exp(die_spread z_die +
+        tile_spread z_tile)`` (``die``: the die's stream, the same for every tile of a die;
+        ``tile``: the tile's own)."""
+        if not self.varies:
+            return self
+        n = len(self.VARIED)
+        z = self.die_spread * die.standard_normal(n) + self.tile_spread * tile.standard_normal(n)
+        factors = np.exp(z)
+        changes = {
+            k: getattr(self, k) * float(f) for k, f in zip(self.VARIED, factors, strict=True)
+        }
+        return dataclasses.replace(self, **changes)
 
     def _check(self) -> None:
         """The rules the parameters follow (none by default)."""
@@ -192,16 +267,27 @@ class ParamModel:
             if getattr(self, key) < 0:
                 raise self.error(key, f"must be >= 0, got {getattr(self, key)!r}")
 
-    # defaults shared by the presets: no stuck cells, continuous levels, no temperature law
+    # defaults shared by the presets: continuous levels, no temperature law
 
     def snap(self, targets: np.ndarray) -> np.ndarray:
         """Continuous conductances: the targets themselves."""
         return targets
 
     def stuck(self, goal: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """No stuck cells (the sources give no stuck probabilities)."""
-        none = np.zeros(goal.shape, dtype=bool)
-        return none, none
+        """Cells stuck at ``g_max`` and at ``g_min`` with the target-dependent probabilities
+        (none, and no random draw, when all four are 0: the presets' default, as the sources
+        give no stuck probabilities)."""
+        lo_on, hi_on = self.stuck_on_low, self.stuck_on_high
+        lo_off, hi_off = self.stuck_off_low, self.stuck_off_high
+        if not (lo_on or hi_on or lo_off or hi_off):
+            none = np.zeros(goal.shape, dtype=bool)
+            return none, none
+        span = self.window.g_max - self.window.g_min
+        w = np.clip((goal - self.window.g_min) / span, 0.0, 1.0) if span > 0 else 0.0 * goal
+        p_on = lo_on + (hi_on - lo_on) * w
+        p_off = lo_off + (hi_off - lo_off) * w
+        draw = rng.random(goal.shape)
+        return draw < p_on, (draw >= p_on) & (draw < p_on + p_off)
 
     def at_temperature(self, g: np.ndarray, temperature: float, reference: float) -> np.ndarray:
         """No temperature law beyond the reference temperature: refused elsewhere."""

@@ -7,10 +7,13 @@ integrated on CMOS, reached by write-verify after a denoising step (sub-threshol
 pulses that quiet the fluctuations of the conductive filament).
 
 What is sourced and what is not: the level count (2,048) is the paper's. Its conductance
-window, the levels' exact placement, the programming tolerance and the read noise after
-denoising are in its figures, which were not available to this project when the preset was
-written; the preset therefore takes the window from the spec's ``[device]`` table, places
-the levels evenly (``level_exponent = 1``) and leaves programming and read noise at 0. Give
+window, the levels' exact placement (their spacing), the programming tolerance and the read
+noise after denoising are in its figures and Supplementary Information. They were searched
+for again (the paper's pages, code repositories that use the device, the aihwkit and
+CrossSim sources): only the abstract is available offline, and no repository was found that
+tabulates them (``cimspice/devices/published.toml`` records this). The preset therefore
+takes the window from the spec's ``[device]`` table, places the levels evenly
+(``level_exponent = 1``) and leaves programming and read noise at 0. Give
 your own figures with ``nonideal.model_params`` (or fit them: ``cimspice fit-device``):
 ``level_exponent`` (non-uniform levels: ``G_k = g_min + (g_max - g_min) (k / (n - 1))^e``),
 ``prog_std_steps`` (programming error after verify, in level steps) and ``read_std_steps``
@@ -43,6 +46,7 @@ class MultiLevelModel(ParamModel):
     """
 
     name: ClassVar[str] = "memristor-rao2023"
+    VARIED: ClassVar[tuple[str, ...]] = ("prog_std_steps",)
     levels: float = 2048.0
     level_exponent: float = 1.0
     prog_std_steps: float = 0.0

@@ -25,9 +25,14 @@ copied), which is the form the aihwkit comparison checks against:
 Per-MVM white read noise (aihwkit's ``forward.w_noise``) is off in the preset; set
 ``read_noise`` (relative std per read) to add it. Device-to-device variation is the drift
 exponent's spread and the programming error; the sources give no die-to-die variation and no
-stuck-cell probabilities, so the preset has none. ``t = nonideal.drift_time`` counts from the
-end of programming (aihwkit's ``t_inference``): at 0 the array is read at ``t0``, with the
-1/f noise accumulated by then.
+stuck-cell probabilities, so the preset has none (``die_spread``, ``tile_spread`` and the
+``stuck_*`` parameters of :class:`~cimspice.devices.model.ParamModel` take yours; the
+spread scales ``prog_noise_scale``, ``drift_scale`` and ``read_noise_scale``).
+``cimspice fit-device --model pcm-nandakumar2019`` fits the laws to your data
+(:mod:`cimspice.devices.pcm_fitting`); ``cimspice/devices/published.toml`` holds CrossSim's
+independent fit of the programming error, which the tests hold the preset to.
+``t = nonideal.drift_time`` counts from the end of programming (aihwkit's ``t_inference``):
+at 0 the array is read at ``t0``, with the 1/f noise accumulated by then.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class PCMModel(ParamModel):
     """
 
     name: ClassVar[str] = "pcm-nandakumar2019"
+    VARIED: ClassVar[tuple[str, ...]] = ("prog_noise_scale", "drift_scale", "read_noise_scale")
     prog_c0: float = 0.26348e-6
     prog_c1: float = 1.9650e-6
     prog_c2: float = -1.1731e-6

@@ -14,7 +14,12 @@ keys; the presets, derived from :class:`~cimspice.devices.model.ParamModel`, rea
 - ``reram-wan2022``: the NeuRRAM chip's G-dependent relaxation at 1 s, 1 day, 2 days (Wan et
   al., Nature 2022, Extended Data Fig. 3; :mod:`cimspice.devices.reram`);
 - ``memristor-rao2023``: 2,048 levels on CMOS (Rao ... Yang, Nature 2023); the level count
-  is sourced, its noise figures are not (:mod:`cimspice.devices.multilevel`).
+  is sourced, its spacing and noise figures are not (:mod:`cimspice.devices.multilevel`).
+
+Every preset also takes die-to-die and tile-to-tile spread and conductance-dependent stuck
+probabilities (:class:`~cimspice.devices.model.ParamModel`; off: no source gives figures);
+:mod:`cimspice.devices.published` holds the independent published curves they are checked
+against.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ time       ``sigma(x)`` [uS], coefficients of ``x^0 .. x^4``
 An independent digitisation of the same figure's 1 s data, Sandia CrossSim's ``RRAMWan``
 device (a cubic in G [uS]: ``1.536e-4 G^3 - 1.167e-2 G^2 + 0.2374 G + 1.053``), agrees with
 the 1 s polynomial within 16 % between 4 and 30 uS (30 % at the window's ends); the tests use
-it as the check.
+it as the check (its coefficients are in ``cimspice/devices/published.toml``).
 
 Model: programming leaves ``G_T + N(0, sigma_1s(G_T)^2)`` (clipped at 0 S). At
 ``t = nonideal.drift_time`` after programming the array holds ``G_T + N(0, sigma_t(G_T)^2)``,
@@ -29,7 +29,9 @@ the programmed state. Beyond 2 days the data stop and the model refuses (no extr
 ``sigma`` scales by ``g_max / 40 uS`` (aihwkit's default leaves it unscaled whatever the
 window: a documented difference). The paper gives no read-noise figure separate from
 relaxation (aihwkit suggests about 1 % white read noise per MVM: ``read_noise = 0.01``; the
-preset leaves it 0), no die-to-die spread and no stuck-cell rates, so the preset has none.
+preset leaves it 0), no die-to-die spread and no stuck-cell rates, so the preset has none
+(``die_spread``, ``tile_spread`` and ``stuck_*`` of
+:class:`~cimspice.devices.model.ParamModel` take yours; the spread scales ``noise_scale``).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class ReRAMWan2022Model(ParamModel):
     """
 
     name: ClassVar[str] = "reram-wan2022"
+    VARIED: ClassVar[tuple[str, ...]] = ("noise_scale",)
     s1s_0: float = 0.348
     s1s_1: float = 16.030
     s1s_2: float = -43.853

@@ -5,7 +5,9 @@
 :mod:`cimspice.devices.model`): levels, stuck cells, programming pulses (with write-verify,
 ``nonideal.verify_tol``: every cell further than the tolerance from its target gets another
 pulse, a fresh draw, until all are within it or have had ``verify_max_pulses``; stuck cells
-are not verified), drift to ``nonideal.drift_time``, the operating temperature. With
+are not verified), drift to ``nonideal.drift_time``, the operating temperature. A model with
+die-to-die or tile-to-tile spread (:meth:`~cimspice.devices.model.ParamModel.varied`) draws
+the tile's parameters first, from a die stream (per seed) and a tile stream (per key). With
 **drift compensation** (``nonideal.drift_compensation``, measured at the reference
 temperature), by ``nonideal.drift_compensation_kind``: *global*, each tile's outputs
 multiplied by ``sum G(t0) / sum G(t)`` over its used cells (the ratio of its responses to an
@@ -28,6 +30,7 @@ tile's devices do not depend on the order tiles are programmed in or on the batc
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +56,7 @@ __all__ = [
     "wire_factor",
 ]
 
-_PROGRAM, _READ, _REFERENCE = 0, 1, 2
+_PROGRAM, _READ, _REFERENCE, _DIE = 0, 1, 2, 3
 
 
 def rng_for(seed: int, *key: int) -> np.random.Generator:
@@ -104,6 +107,8 @@ def program_tile(
     """
     ni = spec.nonideal
     model = device_model(spec) if model is None else model
+    if getattr(model, "varies", False):  # die-to-die and tile-to-tile parameter spread
+        model = model.varied(rng_for(ni.seed, _DIE), rng_for(ni.seed, _DIE, *key))  # type: ignore[attr-defined]
     g_min, g_max = spec.device.g_min, spec.device.g_max
     rng = rng_for(ni.seed, _PROGRAM, *key)
     goal = model.snap(np.asarray(targets, dtype=float))
@@ -191,17 +196,22 @@ def add_read_noise(
     conductances: Any,
     spec: CrossbarSpec,
     rng: np.random.Generator | Callable[[tuple[int, ...]], Any],
+    *,
+    unit: float = 1.0,
 ) -> Any:
-    """Ampere, ``(batch, cols)``: ``currents`` plus the bit-line read noise of one MVM each.
+    """Ampere, ``(batch, cols)``: ``currents`` plus the bit-line read noise of one MVM each
+    (both in units of ``unit`` amperes).
 
     Args:
-        currents: ampere, ``(batch, cols)``, the noiseless column currents.
+        currents: ``unit`` amperes (e.g. an ADC's steps), ``(batch, cols)``, the noiseless
+            column currents.
         voltages: volt, ``(batch, rows)``, the word-line inputs.
         conductances: siemens, ``(rows, cols)``, the cells read, or their
             :func:`read_noise_squares` (single precision) computed beforehand.
         spec: whose device model gives each cell's std per read.
         rng: the read-noise stream: a numpy generator (draws by :func:`standard_normals`), or
             ``normals(shape)`` giving standard normal draws in the arrays' namespace.
+        unit: amperes per unit of ``currents`` (and of the result).
 
     The arrays may be numpy arrays or arrays of another array-API namespace on one device
     (e.g. torch tensors; ``conductances`` then their squares, single precision, there too).
@@ -218,12 +228,13 @@ def add_read_noise(
         np.sqrt(noisy, out=noisy)
     else:
         xp = array_namespace(voltages)
-        noisy = xp.sqrt(xp.square(xp.astype(voltages, xp.float32)) @ squares)
-    draws = (
-        standard_normals(rng, noisy.shape)
-        if isinstance(rng, np.random.Generator)
-        else rng(tuple(noisy.shape))
-    )
+        noisy = xp.sqrt(xp.square(xp.astype(voltages, xp.float32, copy=False)) @ squares)
+    if isinstance(rng, np.random.Generator):  # the draws scaled by the table: no pass more
+        draws = standard_normals(rng, noisy.shape, 1.0 / unit)
+    else:
+        draws = rng(tuple(noisy.shape))
+        if unit != 1.0:
+            draws = draws * (1.0 / unit)
     if isinstance(noisy, np.ndarray):
         noisy *= draws
         # in the currents' own precision (single for the surrogate's fast tiles), at least
@@ -238,19 +249,28 @@ NORMAL_TABLE_BITS = 16
 
 
 @functools.cache
-def _normal_quantiles() -> np.ndarray:
+def _normal_quantiles(scale: float = 1.0) -> np.ndarray:
     """The standard normal's ``2^16`` quantiles at ``(k + 1/2) / 2^16``, single precision,
-    scaled to unit variance."""
+    scaled to unit variance, times ``scale`` (in single precision)."""
+    if scale != 1.0:
+        return _normal_quantiles() * np.float32(scale)
     n = 2**NORMAL_TABLE_BITS
     table = ndtri((np.arange(n) + 0.5) / n)
     return (table / np.sqrt(np.mean(table**2))).astype(np.float32)
 
 
-def standard_normals(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Standard normal draws, single precision, by inverse transform on a table: a uniform
-    16-bit integer picks one of the distribution's ``2^16`` quantiles (variance 1, tails cut
-    at 4.3 sigma, where 2 in 10^5 draws would land). Three times as fast as numpy's ziggurat
-    on these machines (16-bit integers and one gather per draw), which for read noise on
-    every output of every MVM cost as much as the tiles' matmuls."""
-    picks = rng.integers(0, 2**NORMAL_TABLE_BITS, size=shape, dtype=np.uint16)
-    return _normal_quantiles().take(picks)
+def standard_normals(
+    rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0
+) -> np.ndarray:
+    """Standard normal draws times ``scale``, single precision, by inverse transform on a
+    table: a uniform 16-bit integer picks one of the distribution's ``2^16`` quantiles
+    (variance 1, tails cut at 4.3 sigma, where 2 in 10^5 draws would land; the table scaled
+    once, so the scale costs no pass). The integers are the generator's raw 64-bit outputs
+    cut in four (each quarter of a raw output is uniform and independent of the others).
+    Five times as fast as numpy's ziggurat on these machines (a raw output per four draws
+    and one gather per draw), which for read noise on every output of every MVM cost as
+    much as the tiles' matmuls."""
+    size = math.prod(shape)
+    raw = rng.bit_generator.random_raw(-(-size // 4))
+    picks = raw.view(np.uint16)[:size].reshape(shape)
+    return _normal_quantiles(float(scale)).take(picks)

@@ -3,7 +3,8 @@
 =========== ===========================================================================
 ``ngspice``  the rendered deck run by ngspice (shared library via PySpice), in its own
              process: the truth for everything SPICE models
-``nodal``    exact nodal analysis of the resistive network (scipy.sparse LU)
+``nodal``    exact nodal analysis of the resistive network (scipy.sparse LU; large linear
+             tiles reduced to their ports by a nested-dissection sparse Cholesky)
 ``ideal``    ``V @ G``: the reference every error is measured against
 =========== ===========================================================================
 

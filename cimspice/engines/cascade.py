@@ -37,7 +37,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.linalg import lapack
 
-from cimspice.engines.nodal import check_conditioning, wires_text
+from cimspice.engines.conditioning import check_conditioning, wires_text
 from cimspice.errors import IllConditionedError
 from cimspice.threads import single_threaded
 from cimspice.topology import PassiveTopology

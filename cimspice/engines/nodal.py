@@ -7,6 +7,14 @@ Laplacian split into unknown (``u``) and known (``k``) parts, the unknowns solve
 factor serves every input vector; since the map from inputs to outputs is linear, it is also
 available as a dense ``(rows, cols)`` transfer matrix (:meth:`NodalSolver.transfer_matrix`).
 
+Large linear tiles: ``solver="ports"`` (and ``"auto"``, the engine's default, from
+:data:`PORTS_AUTO_CELLS` cells on when the ``large`` extra is installed) reduces the network to
+its ``rows + cols`` ports by a nested-dissection sparse Cholesky factorisation
+(:mod:`cimspice.engines.port_reduction`): memory near ``n log n`` instead of the LU's fill-in
+(a 1024x1024 tile in ~2.7 GB where the LU outgrew 11 GB), the exact transfer matrix at once,
+every batch one matmul. It returns currents and power, not the inner node voltages (those
+need the LU: ``"auto"`` builds it when they are asked for).
+
 Nonlinear two-terminal cells (``iv = "sinh"``, and 1S1R cells: a memristor in series with a
 selector) are solved by Newton's method on the cell voltages, all input vectors at once, with
 the wires as an exact linear operator (:mod:`cimspice.engines.line_newton`); iteration stops
@@ -42,7 +50,10 @@ from cimspice.arguments import flag
 from cimspice.arrays import check_conductances, check_inputs
 from cimspice.engines.base import EngineBase
 from cimspice.engines.cell_laws import CellLaw, cell_law
+from cimspice.engines.conditioning import TRUST_TOL, check_conditioning, wires_text
 from cimspice.engines.line_newton import NEWTON_TOL_V, solve_cell_voltages
+from cimspice.engines.port_reduction import AUTO_CELLS as PORTS_AUTO_CELLS
+from cimspice.engines.port_reduction import PortReduction, port_reduction, suits
 from cimspice.engines.wire_drops import WireDrops
 from cimspice.errors import EngineUnavailableError, IllConditionedError, InputError
 from cimspice.memory import check_fits, chunk_size
@@ -54,8 +65,11 @@ from cimspice.topology import PassiveTopology
 __all__ = [
     "NEWTON_BYTES_PER_CELL",
     "NEWTON_TOL_V",
+    "PORTS_AUTO_CELLS",
+    "SOLVERS",
     "TRUST_TOL",
     "NodalEngine",
+    "NodalOptions",
     "NodalSolver",
     "NodalTile",
     "check_conditioning",
@@ -67,57 +81,10 @@ __all__ = [
 NEWTON_BYTES_PER_CELL = 128
 """Bytes of Newton's work arrays per cell and input vector (nine double- and nine
 single-precision ``(rows, cols, batch)`` arrays, with room to spare)."""
-TRUST_TOL = 1e-6
-"""The largest rounding error (fraction of full scale, see the module) the linear solve
-returns; above it the solve is refused. Real tiles sit near 1e-15."""
-
-
-def wires_text(topology: PassiveTopology) -> str:
-    """The wires of ``topology`` in words, for messages."""
-    return (
-        f"wire segments of {topology.r_row:.3g} ohm (rows) and {topology.r_col:.3g} ohm (columns)"
-    )
-
-
-def check_conditioning(
-    conductances: np.ndarray, full_scale: np.ndarray, wires: str, solve: str = "the nodal solve"
-) -> float:
-    """The rounding error of a linear crossbar solve as a fraction of full scale (see the
-    module), for cells ``conductances`` (S, ``(rows, cols)``) whose columns pass
-    ``full_scale`` (S, ``(cols,)``: the currents with every input at 1 V) beside ``wires``
-    (:func:`wires_text`); ``solve`` names the solve in the message.
-
-    Raises:
-        IllConditionedError: it exceeds :data:`TRUST_TOL`.
-    """
-    cells = conductances.sum(axis=0)  # S per column
-    used = cells > 0
-    if not used.any():
-        return 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(full_scale[used] > 0, cells[used] / full_scale[used], np.inf)
-    worst = int(np.argmax(kappa))
-    error = float(np.finfo(float).eps * kappa[worst])
-    if error > TRUST_TOL:
-        column = int(np.flatnonzero(used)[worst])
-        if np.isfinite(error):
-            figure = (
-                f"rounding alone moves column {column}'s current by up to ~{error:.2g} of "
-                f"its full scale (limit {TRUST_TOL:g}): its cells offer {cells[column]:.3g} "
-                f"S, {kappa[worst]:.3g} times the {full_scale[column]:.3g} S the wires let "
-                "through"
-            )
-        else:
-            figure = (
-                f"rounding leaves no correct digit in column {column}'s current (its cells "
-                f"offer {cells[column]:.3g} S; the computed full scale is "
-                f"{full_scale[column]:.3g} S, not positive)"
-            )
-        raise IllConditionedError(
-            f"{solve} cannot be trusted: {figure}; cells up to "
-            f"{float(conductances.max()):.3g} S beside {wires} are beyond double precision"
-        )
-    return error
+SOLVERS = ("auto", "lu", "ports")
+"""The linear solvers: ``lu`` (SuperLU of every node), ``ports`` (the nested-dissection
+Cholesky reduction to the ports, the ``large`` extra), ``auto`` (``ports`` from
+:data:`PORTS_AUTO_CELLS` cells on where it applies and is installed, ``lu`` otherwise)."""
 
 
 class NodalSolver:
@@ -128,6 +95,13 @@ class NodalSolver:
         conductances: siemens, ``(rows, cols)``.
         topology: the network's link resistances, if not the spec's own (the surrogate
             solves networks with fitted resistances).
+        solver: the linear solver, one of :data:`SOLVERS` (nonlinear cells are solved by
+            Newton's method whatever it says).
+
+    Raises:
+        InputError: an unknown solver, or ``"ports"`` for nonlinear cells.
+        EngineUnavailableError: ``"ports"`` without the ``large`` extra or without
+            resistive wires.
     """
 
     def __init__(
@@ -136,6 +110,7 @@ class NodalSolver:
         conductances: np.ndarray,
         *,
         topology: PassiveTopology | None = None,
+        solver: str = "lu",
     ):
         start = time.perf_counter()
         spec = as_spec(spec)
@@ -152,12 +127,21 @@ class NodalSolver:
         self.spec = spec
         self.conductances = check_conductances(conductances, spec.rows, spec.cols)
         linear = spec.is_linear and spec.array.cell.value != "1S1R"
-        check_fits(
-            factor_bytes(spec.rows, spec.cols, linear=linear),
-            f"the nodal network of a {spec.rows}x{spec.cols} tile"
-            + (" and its sparse LU factor" if linear else ""),
-        )
         topo = PassiveTopology.from_spec(spec) if topology is None else topology
+        self.solver = _pick_solver(solver, linear, topo)
+        self._chosen = solver == "auto"  # whether the solver was picked here, not asked for
+        self._topology = topology
+        self._full: NodalSolver | None = None
+        if self.solver == "lu":
+            check_fits(
+                factor_bytes(spec.rows, spec.cols, linear=linear),
+                f"the nodal network of a {spec.rows}x{spec.cols} tile"
+                + (
+                    " and its sparse LU factor (solver='ports', the large extra, needs far less)"
+                    if linear
+                    else ""
+                ),
+            )
         word, bit, n_nodes = topo.node_indices()
         self._word = word
         self._bit = bit
@@ -169,7 +153,11 @@ class NodalSolver:
         self._wires_text = wires_text(topo)
         self.newton_iterations = 0
         self.rounding_error = 0.0
-        if self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
+        self._ports: PortReduction | None = None
+        if self.solver == "ports":  # under the thread policy of its own (see port_reduction)
+            self._ports = port_reduction(topo, self.conductances)
+            self.rounding_error = self._ports.rounding_error
+        elif self._linear:  # nonlinear cells are solved on the wire operator: no matrix at all
             with solver_blas_threads():
                 self._factor(topo, word, bit, n_nodes)
                 self.rounding_error = self._check_conditioning()
@@ -247,6 +235,8 @@ class NodalSolver:
         v = check_inputs(inputs, self.spec.rows)
         if not self._linear:
             raise InputError("node_potentials() holds for linear cells only; use solve()")
+        if self._ports is not None:
+            return self._full_solver().node_potentials(v)
         known = np.concatenate([v, np.zeros((v.shape[0], 1))], axis=1)
         if self._n_unknown == 0:
             return known
@@ -254,6 +244,25 @@ class NodalSolver:
         with solver_blas_threads():
             x = self._lu.solve(np.asfortranarray(rhs))
         return np.concatenate([known, x.T], axis=1)
+
+    def _full_solver(self) -> NodalSolver:
+        """The sparse LU of every node, for node voltages the port reduction does not keep:
+        built on first use where ``solver="auto"`` chose the reduction (with all its memory:
+        see :func:`factor_bytes`).
+
+        Raises:
+            InputError: ``solver="ports"`` was asked for explicitly.
+        """
+        if not self._chosen:
+            raise InputError(
+                "the port reduction (solver='ports') keeps no node potentials or node "
+                "voltages: use solver='lu' or 'auto' (or leave node_voltages off)"
+            )
+        if self._full is None:
+            self._full = NodalSolver(
+                self.spec, self.conductances, topology=self._topology, solver="lu"
+            )
+        return self._full
 
     def _chunk(self, batch: int) -> int:
         """Input vectors solved at once: as many as fit the working memory
@@ -269,6 +278,8 @@ class NodalSolver:
         self, v: np.ndarray, node_voltages: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """``(currents, driver currents, v_word, v_bit)`` of one chunk of input vectors."""
+        if self._ports is not None:
+            return v @ self._ports.transfer, v @ self._ports.driver, None, None
         if self._linear:
             pot = self.node_potentials(v)
             currents = np.asarray(self._out_map @ pot.T).T
@@ -304,6 +315,8 @@ class NodalSolver:
         start = time.perf_counter()
         v = check_inputs(inputs, self.spec.rows)
         batch, rows, cols = v.shape[0], self.spec.rows, self.spec.cols
+        if node_voltages and self._ports is not None:
+            return self._full_solver().solve(v, node_voltages=True)
         if node_voltages:
             check_fits(
                 3 * 8 * batch * rows * cols,
@@ -332,6 +345,7 @@ class NodalSolver:
                 "factor_s": self.factor_s,
                 "unknowns": self._n_unknown,
                 "rounding_error": self.rounding_error,
+                "solver": self.solver,
             },
         )
 
@@ -347,6 +361,8 @@ class NodalSolver:
                 "memristors is nonlinear: it has no "
                 "transfer matrix"
             )
+        if self._ports is not None:  # the reduction's own
+            return self._ports.transfer.copy()
         rows, cols = self.spec.rows, self.spec.cols
         check_fits(16 * rows * cols, f"the transfer matrix of a {rows}x{cols} tile")
         chunk = self._chunk(rows)
@@ -367,6 +383,24 @@ class NodalSolver:
         return cell_law(
             self.conductances[:, :, None], iv=device.iv.value, v0=device.v0, selector=selector
         )
+
+
+def _pick_solver(solver: object, linear: bool, topology: PassiveTopology) -> str:
+    """The linear solver ``solver`` (one of :data:`SOLVERS`) resolves to for a tile.
+
+    Raises:
+        InputError: not one of :data:`SOLVERS`, or ``"ports"`` for nonlinear cells.
+    """
+    if not isinstance(solver, str) or solver not in SOLVERS:
+        raise InputError(f"unknown nodal solver {solver!r}; solvers: {', '.join(SOLVERS)}")
+    if solver == "ports" and not linear:
+        raise InputError(
+            "solver='ports' reduces linear tiles; nonlinear cells are solved by Newton's "
+            "method on the wire operator (use solver='auto' or 'lu')"
+        )
+    if solver != "auto":
+        return solver
+    return "ports" if linear and suits(topology) else "lu"
 
 
 def factor_bytes(rows: int, cols: int, *, linear: bool = True) -> float:
@@ -404,6 +438,21 @@ def _laplacian(a: np.ndarray, b: np.ndarray, c: np.ndarray, n: int) -> sp.csc_ma
     ).tocsc()
 
 
+@dataclass(frozen=True)
+class NodalOptions:
+    """Options of the ``nodal`` engine.
+
+    Attributes:
+        solver: the linear solver, one of :data:`SOLVERS` (default ``"auto"``).
+    """
+
+    solver: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.solver, str) or self.solver not in SOLVERS:
+            raise InputError(f"unknown nodal solver {self.solver!r}; solvers: {', '.join(SOLVERS)}")
+
+
 @dataclass
 class NodalTile:
     """A :class:`NodalSolver` as a :class:`~cimspice.engines.base.ProgrammedTile`: factored
@@ -439,12 +488,16 @@ class NodalTile:
 
 
 class NodalEngine(EngineBase):
-    """Exact nodal analysis (factor once per conductance matrix, solve every vector)."""
+    """Exact nodal analysis (factor once per conductance matrix, solve every vector).
+
+    Options: :class:`NodalOptions` (as an object or as keywords).
+    """
 
     name = "nodal"
+    Options = NodalOptions
 
     def program(self, spec: CrossbarSpec, conductances: np.ndarray) -> NodalTile:
         """Factor the network of ``spec`` with ``conductances`` (S)."""
         start = time.perf_counter()
-        solver = NodalSolver(*self.checked(spec, conductances))
+        solver = NodalSolver(*self.checked(spec, conductances), solver=self.options.solver)
         return NodalTile(solver, time.perf_counter() - start)

@@ -19,6 +19,7 @@ whose voltages are all zero are left out (they would add exactly nothing).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,13 @@ from array_api_compat import array_namespace
 from cimspice.converters import Rounding, dac_levels
 from cimspice.spec import CrossbarSpec
 
-__all__ = ["InputPhase", "encode_inputs"]
+__all__ = ["InPlaceDac", "InputPhase", "encode_inputs"]
+
+InPlaceDac = Callable[[Any, Any, float, "tuple[float, float]", "float | None"], Any]
+"""``dac(x, x_max, scale, (lo, hi), step)``: ``clip((x / x_max) * scale, lo, hi)``, rounded and
+times ``step`` (``None``: neither), in one new array turned in place (a namespace's own
+in-place operations, where no gradient is recorded): the same numbers as the generic chain
+with fewer passes and one allocation."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,13 @@ class InputPhase:
 
 
 def encode_inputs(
-    x: Any, x_max: Any, spec: CrossbarSpec, rint: Rounding | None = None
+    x: Any,
+    x_max: Any,
+    spec: CrossbarSpec,
+    rint: Rounding | None = None,
+    *,
+    dtype: type[np.floating] | None = None,
+    dac: InPlaceDac | None = None,
 ) -> list[InputPhase]:
     """The phases that apply ``x`` (``(batch, fan_in)``) with input range ``x_max`` (> 0).
 
@@ -54,11 +67,13 @@ def encode_inputs(
     device (its phases stay there; ``x_max`` may then be a 0-d tensor, e.g. a learnable input
     range). ``rint`` is the DAC's and the bit-serial code's rounding (see
     :func:`~cimspice.converters.dac_levels`). Deciding the sign split and which phases are
-    all zero reads two booleans back from the array's device.
+    all zero reads two booleans back from the array's device. ``dtype``: numpy inputs' phases
+    in that precision (the levels computed in double precision, then rounded once). ``dac``:
+    another namespace's DAC chain in place (one-shot inputs, rounding to nearest).
     """
     xp = array_namespace(x)
     if not spec.mapping.input_bits:
-        return _one_shot(x, x_max, spec, rint)
+        return _one_shot(x, x_max, spec, rint, dtype=dtype, dac=dac)
     if isinstance(x, np.ndarray):
         u = np.divide(x, x_max, dtype=float)
         np.clip(u, -1.0, 1.0, out=u)
@@ -87,11 +102,21 @@ def encode_inputs(
         for part, w in parts:
             volts = dac_levels(spec, part * v_read, rint)
             if math.prod(volts.shape) and bool(xp.any(volts != 0)):
+                if dtype is not None and isinstance(volts, np.ndarray):
+                    volts = volts.astype(dtype)
                 phases.append(InputPhase(volts, w))
     return phases
 
 
-def _one_shot(x: Any, x_max: Any, spec: CrossbarSpec, rint: Rounding | None) -> list[InputPhase]:
+def _one_shot(
+    x: Any,
+    x_max: Any,
+    spec: CrossbarSpec,
+    rint: Rounding | None,
+    *,
+    dtype: type[np.floating] | None = None,
+    dac: InPlaceDac | None = None,
+) -> list[InputPhase]:
     """:func:`encode_inputs` without bit-serial inputs, in as few passes over ``x`` as it
     takes: ``x / x_max`` scaled straight into DAC codes (by ``hi``, the top code), clipped,
     rounded and turned into volts (``v_read / hi`` a code); without a DAC scaled into volts
@@ -122,11 +147,17 @@ def _one_shot(x: Any, x_max: Any, spec: CrossbarSpec, rint: Rounding | None) -> 
                     np.rint(volts, out=volts)
                 else:
                     volts = rint(volts)
-                volts *= step
+            if bits or dtype is not None:  # the last scaling straight into the precision
+                volts = np.multiply(volts, step, dtype=dtype or volts.dtype)
+            if volts.size and volts.any():
+                phases.append(InputPhase(volts, sign))
+            continue
+        if dac is not None:
+            volts = dac(x, x_max, sign * hi, (lo, hi), step if bits else None)
         else:
             volts = xp.clip((x / x_max) * (sign * hi), lo, hi)
             if bits:
                 volts = (xp.round(volts) if rint is None else rint(volts)) * step
-        if math.prod(volts.shape) and bool(xp.any(volts != 0)):
+        if math.prod(volts.shape) and bool(xp.any(volts)):
             phases.append(InputPhase(volts, sign))
     return phases

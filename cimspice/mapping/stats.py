@@ -33,11 +33,14 @@ class MVMErrorStats:
 
     def update(self, hardware: np.ndarray, exact: np.ndarray) -> None:
         """Add one batch: ``hardware`` and ``exact`` of the same shape ``(n, fan_out)``."""
-        err = hardware - exact
+        err = np.subtract(hardware, exact, dtype=float)
         self.count += err.size
+        if not err.size:
+            return
         self.sum_sq += float(np.vdot(err, err))
-        self.max_abs = max(self.max_abs, float(np.max(np.abs(err))) if err.size else 0.0)
-        self.full_scale = max(self.full_scale, float(np.max(np.abs(exact))) if err.size else 0.0)
+        # largest magnitudes without a temporary array of them
+        self.max_abs = max(self.max_abs, float(err.max()), -float(err.min()))
+        self.full_scale = max(self.full_scale, float(exact.max()), -float(exact.min()))
 
     @property
     def nrmse(self) -> float:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,16 +38,22 @@ from cimspice.resources import default_cache_dir
 __all__ = [
     "BUILTIN_MODELS",
     "RECIPES",
+    "TORCH_MODELS",
     "TRAINING_VERSION",
     "Recipe",
     "architecture",
     "builtin_model",
     "cache_path",
     "default_cache_dir",
+    "keyed_cache_path",
 ]
 
 BUILTIN_MODELS = ("digits-mlp", "mnist-mlp", "mnist-cnn")
 """Names :func:`builtin_model` accepts."""
+
+TORCH_MODELS = ("mnist-resnet", "digits-transformer")
+"""Built-ins written in PyTorch (the ``torch`` extra), trained and cached by
+:mod:`cimspice.torch.zoo`: a small ResNet on MNIST, a small transformer on digits."""
 
 TRAINING_VERSION = "1"
 """Version of the training code; bump it when a change alters trained weights (new cache key)."""
@@ -162,18 +169,21 @@ def cache_path(
 
     """
     _check(name, hardware_aware)
+    key = {
+        "name": name,
+        "hardware_aware": float(hardware_aware),
+        "recipe": asdict(RECIPES[name]),
+        "training_version": TRAINING_VERSION,
+    }
+    return keyed_cache_path(f"{name}-hwa{float(hardware_aware):g}", key, cache_dir)
+
+
+def keyed_cache_path(stem: str, key: Mapping[str, Any], cache_dir: str | Path | None) -> Path:
+    """``<root>/models/<stem>-<hash of key>.npz``: a trained model's cache file, its name
+    holding a hash of everything that determines its weights (``key``, JSON-able)."""
     root = path_argument(cache_dir, "cache_dir") if cache_dir is not None else default_cache_dir()
-    key = json.dumps(
-        {
-            "name": name,
-            "hardware_aware": float(hardware_aware),
-            "recipe": asdict(RECIPES[name]),
-            "training_version": TRAINING_VERSION,
-        },
-        sort_keys=True,
-    )
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return root / "models" / f"{name}-hwa{float(hardware_aware):g}-{digest}.npz"
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return root / "models" / f"{stem}-{digest}.npz"
 
 
 def builtin_model(

@@ -139,12 +139,14 @@ def plot_against_published(
     ylabel: str,
     units: tuple[str, str] = ("", ""),
     log_x: bool = False,
+    labels: tuple[str, str] = ("published fit", "model, sampled"),
     ax: Axes | None = None,
     title: str = "",
     caption: str = "",
 ) -> FigureBase:
     """A device model's statistics measured on large samples (markers) over the published
-    curves they were fitted to (lines), series by series in the same colour."""
+    curves they were fitted to (lines), series by series in the same colour; ``labels`` name
+    the lines and the markers in the legend."""
     fig, ax = axes_of(ax, (5.6, 4.0))
     for (name, (x, y)), (colour, marker, line) in zip(published.items(), STYLES, strict=False):
         ax.plot(
@@ -152,7 +154,7 @@ def plot_against_published(
             as_array(y, name),
             ls=line,
             color=colour,
-            label=f"{name} (published fit)",
+            label=f"{name} ({labels[0]})",
         )
         if name in sampled:
             sx, sy = sampled[name]
@@ -163,7 +165,7 @@ def plot_against_published(
                 ls="none",
                 mfc="none",
                 color=colour,
-                label=f"{name} (model, sampled)",
+                label=f"{name} ({labels[1]})",
             )
     for axis, unit in zip((ax.xaxis, ax.yaxis), units, strict=True):
         if unit:

@@ -32,7 +32,7 @@ The package, in the order its modules build on each other:
 Every invalid spec raises :class:`~cimspice.errors.SpecError` naming the file and the key.
 """
 
-from cimspice.spec.charge import ChargeSpec, InputMode, SwitchKind
+from cimspice.spec.charge import ChargeAdc, ChargeNoise, ChargeSpec, InputMode, SwitchKind
 from cimspice.spec.crossbar import CrossbarSpec
 from cimspice.spec.fields import describe
 from cimspice.spec.load import as_spec, load_preset, load_spec, spec_from_dict
@@ -70,6 +70,8 @@ __all__ = [
     "AccessSpec",
     "ArraySpec",
     "CellKind",
+    "ChargeAdc",
+    "ChargeNoise",
     "ChargeSpec",
     "CrossbarSpec",
     "DeviceIV",

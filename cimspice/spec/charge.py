@@ -29,13 +29,15 @@ from cimspice.spec.fields import (
     Section,
     at_least,
     finite,
+    never,
     nonneg,
     off_or_range,
+    omit_if_default,
     param,
     positive,
 )
 
-__all__ = ["MAX_MISMATCH", "ChargeSpec", "InputMode", "SwitchKind"]
+__all__ = ["MAX_MISMATCH", "ChargeAdc", "ChargeNoise", "ChargeSpec", "InputMode", "SwitchKind"]
 
 MAX_MISMATCH = 0.2
 """The largest relative capacitor sigma accepted (at ``c_cell``): beyond it a draw of 4096
@@ -63,6 +65,37 @@ class InputMode(enum.StrEnum):
     MULTI_LEVEL = "multi-level"
     """One MAC cycle: each line at its DAC level in ``[0, driver.v_read]``
     (``driver.dac_bits`` = 0: the inputs exactly)."""
+
+
+class ChargeNoise(enum.StrEnum):
+    """Which thermal noise a charge-domain tile's columns carry when they are sampled."""
+
+    OFF = "off"
+    """None: the columns are read noiselessly."""
+    KTC = "ktc"
+    """The reset switches': when a column's reset switch opens, the column keeps
+    ``sqrt(k T / C_T)`` of it (kT/C noise, whatever the switch's resistance)."""
+    THERMAL = "thermal"
+    """Every switch's and driver's: the reset's kT/C noise plus, in the share phase, the
+    weight-bit switches', the line switches' and the drivers' (``driver.r_source``). Those
+    move every bottom plate, and the floating column follows them by its capacitive divider;
+    in equilibrium (equipartition, with the column's charge conserved) they add
+    ``k T C_s / (C_T c_par)`` (``C_s``: the column's cells), so the column holds
+    ``k T / c_par`` in all: needs ``charge.c_par > 0``."""
+
+
+class ChargeAdc(enum.StrEnum):
+    """The column ADC of a charge-domain tile."""
+
+    IDEAL = "ideal"
+    """A behavioural quantiser: code ``round(swing / LSB)``, ``LSB = adc_full_scale /
+    (2^N - 1)``, clipped to ``0 .. 2^N - 1``."""
+    SAR = "sar"
+    """A capacitive SAR at transistor level (:mod:`cimspice.charge.sar`): a binary-weighted
+    capacitor DAC of ``sar_c_unit`` units sampling the column, a StrongARM comparator of the
+    built-in 65 nm cards, behavioural SAR logic; its references put its codes on the ideal
+    quantiser's. Its sampling capacitance ``2^N sar_c_unit`` joins the column (it adds to
+    c_par); its energy per conversion is measured in ngspice."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +217,31 @@ class ChargeSpec(Section):
         doc="Resolution of the column ADC, in bits (behavioural, unipolar: 2^N codes over "
         "[0, adc_full_scale] above v_reset). 0: the column voltage is read exactly.",
     )
+    adc: ChargeAdc = param(
+        ChargeAdc.IDEAL,
+        noun="column ADC",
+        hash=omit_if_default,
+        doc='The column ADC (with adc_bits > 0). "ideal": a behavioural quantiser; "sar": a '
+        "capacitive SAR at transistor level (binary-weighted capacitor DAC, 65 nm StrongARM "
+        "comparator, behavioural SAR logic) whose sampling capacitance joins the column and "
+        "whose energy per conversion comes from ngspice.",
+    )
+    sar_c_unit: float = param(
+        0.5e-15,
+        unit="F",
+        check=positive,
+        hash=omit_if_default,
+        doc='The SAR\'s unit capacitor (adc = "sar"): its DAC holds 2^adc_bits of them.',
+    )
+    noise: ChargeNoise = param(
+        ChargeNoise.OFF,
+        noun="noise kind",
+        hash=never,  # added on top of the circuit's (noiseless) law: a surrogate serves both
+        doc='The thermal noise the columns carry when sampled. "off": none; "ktc": the reset '
+        "switches' (sqrt(kT/C_T) per column); \"thermal\": every switch's and driver's, the "
+        "reset's kT/C_T plus the share phase's kT C_s / (C_T c_par): sqrt(kT / c_par) in all "
+        "(needs c_par > 0). In ngspice: trnoise sources on the switches (ideal switches only).",
+    )
     adc_full_scale: float = param(
         0.0,
         unit="V",
@@ -195,6 +253,15 @@ class ChargeSpec(Section):
     def _check(self) -> None:
         if self.adc_bits and self.adc_full_scale == 0:
             raise self.error("adc_full_scale", "must be > 0 when charge.adc_bits is set")
+        if self.noise == ChargeNoise.THERMAL and self.c_column == 0:
+            raise self.error(
+                "noise",
+                '"thermal" needs charge.c_par > 0: with no capacitance from the column to '
+                "ground, the bottom plates' common-mode noise has nothing to hold it (the "
+                "sampled noise is k T / c_par)",
+            )
+        if self.adc == ChargeAdc.SAR and not self.adc_bits:
+            raise self.error("adc", '"sar" needs charge.adc_bits >= 1 (the SAR\'s resolution)')
         if self.sigma > MAX_MISMATCH:
             raise self.error(
                 "mismatch",
@@ -211,6 +278,18 @@ class ChargeSpec(Section):
     def sigma(self) -> float:
         """The relative standard deviation of a cell capacitor of ``c_cell`` (Pelgrom)."""
         return self.mismatch * math.sqrt(self.mismatch_c_ref / self.c_cell)
+
+    @property
+    def c_sar(self) -> float:
+        """Farad: the SAR ADC's sampling capacitance on each column (``2^adc_bits
+        sar_c_unit`` with ``adc = "sar"``, else 0)."""
+        return 2.0**self.adc_bits * self.sar_c_unit if self.adc == ChargeAdc.SAR else 0.0
+
+    @property
+    def c_column(self) -> float:
+        """Farad: what each column has to ground besides its cells: ``c_par`` and the SAR's
+        sampling capacitance (:attr:`c_sar`), which joins the column from the reset on."""
+        return self.c_par + self.c_sar
 
     @property
     def period(self) -> float:

@@ -22,6 +22,14 @@ layer on its :class:`Unit` and adds up what the layer's MVMs cost, with the figu
   ``cost.sram_cim_mac`` per MAC;
 - ``digital``: a digital MAC unit, exact, ``cost.digital_mac`` per MAC.
 
+On charge-domain (1C) tiles the ``memristor`` unit is those tiles (see
+:meth:`MeteredMatMul._meter_charge`): **array** is the switching energy of every MAC cycle
+the tiles ran, as they report it (ngspice's supply currents, or on a surrogate the closed
+form :func:`~cimspice.charge.closed_form.cycle_energy` that ngspice matches to 1e-5); one
+**ADC** conversion per used column and cycle, one **DAC** conversion per used line and cycle
+with multi-level inputs (bit-serial lines switch between 0 and ``v_read``: their energy is
+the array's), one add per conversion and one multiply per output.
+
 The readout is the ideal virtual ground the network reads through (no power of its own).
 Counts are per input vector of the layer's matrix (a convolution counts every patch).
 """
@@ -95,6 +103,7 @@ class MeteredMatMul:
     units: Mapping[int, Unit] = field(default_factory=dict)
     calibration: Mapping[int, ColumnCalibration] = field(default_factory=dict)
     layers: dict[int, LayerEnergy] = field(default_factory=dict)
+    _tallied: dict[tuple[int, int], tuple[int, float]] = field(default_factory=dict, repr=False)
 
     def __call__(self, index: int, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``x @ w`` for layer ``index`` on its unit; its energy is added to :attr:`layers`."""
@@ -117,6 +126,9 @@ class MeteredMatMul:
         hw = self.hardware
         spec = hw.spec
         layer = hw.layers[index]
+        if spec.is_charge:
+            self._meter_charge(index, x.shape[0], meter)
+            return
         x_max = hw.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
         if x_max <= 0:
             return
@@ -137,6 +149,31 @@ class MeteredMatMul:
                 if layer.column_gains and layer.column_gains[k] is not None:
                     meter.digital += n * slot.used_cols * self.cost.digital_mult
             meter.digital += n * fan_out * self.cost.digital_mult
+
+    def _meter_charge(self, index: int, n: int, meter: LayerEnergy) -> None:
+        """Layer ``index``'s 1C tiles since the last call: the cycles they ran and their
+        switching energy (their own tallies), the conversions (see the module)."""
+        from cimspice.charge.engine import ChargeTile
+        from cimspice.spec import ChargeAdc, InputMode
+
+        spec = self.hardware.spec
+        layer = self.hardware.layers[index]
+        if spec.charge.adc == ChargeAdc.SAR:  # the transistor-level SAR's, from ngspice
+            from cimspice.charge.sar import energy_per_conversion
+
+            e_adc = energy_per_conversion(spec)
+        else:
+            e_adc = self.cost.adc_energy(spec, spec.charge.adc_bits or None)
+        e_dac = self.cost.dac_energy(spec) if spec.charge.input_mode == InputMode.MULTI_LEVEL else 0
+        for k, (slot, tile) in enumerate(zip(layer.tiling.tiles, layer.tiles, strict=True)):
+            assert isinstance(tile, ChargeTile)
+            cycles, energy = self._tallied.get((index, k), (0, 0.0))
+            self._tallied[index, k] = (tile.cycles_run, tile.energy_j)
+            cycles, energy = tile.cycles_run - cycles, tile.energy_j - energy
+            meter.array += energy
+            meter.add_converters(cycles * slot.used_cols * e_adc, cycles * slot.used_rows * e_dac)
+            meter.digital += cycles * slot.used_cols * self.cost.digital_add
+        meter.digital += n * layer.tiling.shape[1] * self.cost.digital_mult
 
     def drift_calibration(self, index: int) -> float:
         """Joule, one-off: measuring layer ``index``'s drift compensation gains once (at

@@ -35,15 +35,37 @@ from cimspice.outputs import atomic_output
 from cimspice.spec import CrossbarSpec, as_spec
 
 if TYPE_CHECKING:
+    from cimspice.charge.surrogate import ChargeSurrogate
     from cimspice.nn.datasets import Dataset
     from cimspice.nn.model import Model
     from cimspice.surrogate.model import LinearTileSurrogate
 
-__all__ = ["SPLITS", "Evaluation", "check_model_name", "evaluate", "resolve_model", "samples_of"]
+__all__ = [
+    "SPLITS",
+    "TORCH_SUFFIXES",
+    "Evaluation",
+    "check_model_name",
+    "evaluate",
+    "is_torch_model",
+    "resolve_model",
+    "samples_of",
+]
 
 SPLITS = ("test", "train", "all")
 CALIBRATION_SAMPLES = 1000
 """Training samples whose exact activations set each layer's input range (max |x|)."""
+
+
+TORCH_SUFFIXES = (".pt2", ".pt", ".pth", ".ts")
+"""File suffixes taken for PyTorch models (only ``.pt2`` loads; the others are refused with
+the reason)."""
+
+
+def is_torch_model(name_or_path: str) -> bool:
+    """Whether ``name_or_path`` is a torch built-in or a PyTorch model file (by suffix)."""
+    from cimspice.nn.zoo import TORCH_MODELS
+
+    return name_or_path in TORCH_MODELS or Path(name_or_path).suffix.lower() in TORCH_SUFFIXES
 
 
 def check_model_name(name_or_path: str) -> Path | None:
@@ -54,15 +76,16 @@ def check_model_name(name_or_path: str) -> Path | None:
             built-in names.
     """
     from cimspice.errors import ModelError
-    from cimspice.nn.zoo import BUILTIN_MODELS
+    from cimspice.nn.zoo import BUILTIN_MODELS, TORCH_MODELS
 
-    if name_or_path in BUILTIN_MODELS:
+    if name_or_path in BUILTIN_MODELS or name_or_path in TORCH_MODELS:
         return None
     path = Path(name_or_path)
     if not path.exists():
         raise ModelError(
             f"unknown model {name_or_path!r}: no built-in model has that name "
-            f"({', '.join(BUILTIN_MODELS)}) and no model file is there"
+            f"({', '.join(BUILTIN_MODELS + TORCH_MODELS)}; the last {len(TORCH_MODELS)} need "
+            "the torch extra) and no model file is there"
         )
     return path
 
@@ -85,7 +108,9 @@ def resolve_model(
 
     Raises:
         ModelError: neither a built-in name nor an existing file (the message lists the
-            built-in names), or the file is malformed (see ``load_model``).
+            built-in names), the file is malformed (see ``load_model``), or the model is a
+            PyTorch one (a torch built-in or a ``.pt2``/``.pt`` file: see
+            :mod:`cimspice.studies.torch_evaluate`).
         InputError: the dataset cannot be inferred or is unknown, does not fit the model
             (input size, number of classes: both numbers named), is another than a built-in
             model's own, ``hardware_aware`` is given for a model file, or an argument has the
@@ -96,9 +121,15 @@ def resolve_model(
     if dataset is not None:
         instance(dataset, str, "dataset", "a dataset name (str) or None")
     hardware_aware = real(hardware_aware, "hardware_aware", minimum=0.0)
+    from cimspice.errors import ModelError
     from cimspice.nn.datasets import load_dataset
     from cimspice.nn.zoo import RECIPES, builtin_model
 
+    if is_torch_model(name_or_path):
+        raise ModelError(
+            f"{name_or_path} is a PyTorch model: it is evaluated through "
+            "cimspice.studies.torch_evaluate (as cimspice evaluate does), not as a numpy model"
+        )
     if check_model_name(name_or_path) is None:
         own = RECIPES[name_or_path].dataset
         if dataset is not None and dataset != own:
@@ -239,7 +270,7 @@ def evaluate(
     spec: CrossbarSpec | str | os.PathLike[str],
     *,
     engine: str = "surrogate",
-    surrogate: LinearTileSurrogate | None = None,
+    surrogate: LinearTileSurrogate | ChargeSurrogate | None = None,
     mode: str = "accurate",
     calibration: np.ndarray | None = None,
     batch_size: int = 1000,
@@ -255,7 +286,8 @@ def evaluate(
         spec: the tile, converters, mapping and non-idealities.
         engine: a registered engine's name (see ``HardwareMatMul``).
         surrogate: a calibrated surrogate of any tile kind (default: the spec's nominal
-            one, for passive linear tiles).
+            one, for passive linear tiles and charge-domain tiles); a
+            :class:`~cimspice.charge.surrogate.ChargeSurrogate` for 1C tiles.
         mode: the surrogate's mode on nonlinear tiles (``"accurate"`` or ``"fast"``).
         calibration: samples whose exact activations set each layer's input range
             (default: ``x`` itself).

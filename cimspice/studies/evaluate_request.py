@@ -25,19 +25,23 @@ class EvaluateRequest:
     """What ``cimspice evaluate`` was asked to do.
 
     Attributes:
-        model: a built-in model name or a model file.
+        model: a built-in model name or a model file (``.npz``; or ``.pt2``, saved with
+            ``torch.export``, with the torch extra).
         spec: the spec file.
         surrogate: a calibrated surrogate file (``None``: the spec's nominal surrogate).
         engine: the hardware engine.
         mode: the surrogate's mode on nonlinear tiles (``accurate`` or ``fast``).
         dataset: the dataset of a model file (``None``: inferred from its input size).
+        data: a data file of samples and labels for a PyTorch model (``.npz``, keys
+            ``inputs`` and ``labels``; see :mod:`cimspice.nn.data_file`), evaluated whole.
         split: which samples to evaluate (``test``, ``train``, ``all``).
         samples: evaluate at most this many (``None``: all of the split).
         json_out: write the results here (JSON, atomically; a path as typed, so that one
             ending in ``/`` is refused as a folder).
         spot_check: re-run one tile in ngspice.
         sweep: ``KEY=v1,v2,...`` texts, one sweep each.
-        seeds: device seeds per sweep point.
+        seeds: device seeds per sweep point; for a PyTorch model (which takes no sweep), the
+            hardware accuracy is also measured over this many device seeds.
         plot_dir: folder for sweep plots.
         cache_dir: folder of cached built-in models.
         hardware_aware: evaluate the built-in model trained with this weight-noise level
@@ -55,6 +59,7 @@ class EvaluateRequest:
     engine: str = "surrogate"
     mode: str = "accurate"
     dataset: str | None = None
+    data: Path | None = None
     split: str = "test"
     samples: int | None = None
     json_out: str | Path | None = None
@@ -96,10 +101,12 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
             check_tile_fits(with_value(spec, key, value), request.engine)
     if sweeps and request.plot_dir is None:
         raise InputError("--sweep needs --plot-dir (where the accuracy plot goes)")
+    _check_torch_options(request)
     plan = OutputPlan()  # every path is checked before any work, outputs written together
     plan.read(request.spec, "--spec")
     plan.read(request.surrogate, "--surrogate")
     plan.read(check_model_name(request.model), "--model")
+    plan.read(request.data, "--data")
     if request.json_out is not None:
         plan.write(request.json_out, "--json")
     if sweeps and request.plot_dir is not None:
@@ -107,6 +114,86 @@ def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[st
     plan.cache(request.cache_dir, "--cache-dir")
     with plan:
         return _run(request, spec, sweeps, plan, out)
+
+
+def _check_torch_options(request: EvaluateRequest) -> None:
+    """Refuse the options that do not apply to the kind of model asked for, with the reason.
+
+    Raises:
+        InputError: ``--data`` with a numpy model; ``--sweep`` or ``--hardware-aware`` with a
+            PyTorch model.
+    """
+    from cimspice.errors import InputError
+    from cimspice.studies.evaluate import is_torch_model
+
+    if not is_torch_model(request.model):
+        if request.data is not None:
+            raise InputError(
+                "--data gives the samples of a PyTorch model (.pt2 or a torch built-in); a "
+                "numpy model is evaluated on a built-in dataset (--dataset)"
+            )
+        return
+    if request.sweep:
+        raise InputError(
+            "--sweep runs on the numpy models (digits-mlp, mnist-mlp, mnist-cnn, .npz files); "
+            "for a PyTorch model use --seeds N here, or sweep in Python (cimspice.torch.convert "
+            "per spec, cimspice.torch.monte_carlo over seeds and time since programming)"
+        )
+    if request.hardware_aware:
+        raise InputError(
+            "--hardware-aware picks a numpy built-in trained with weight noise; a PyTorch "
+            "model is trained through its tiles in Python (cimspice.torch.training.fit)"
+        )
+
+
+def _evaluate_torch(
+    request: EvaluateRequest, spec: CrossbarSpec, surrogate: Any, out: TextIO
+) -> tuple[Any, Any, dict[str, Any]]:
+    """A PyTorch model's evaluation (see :mod:`cimspice.studies.torch_evaluate`): the result,
+    the hardware multiply (for the spot-check) and what the JSON adds for such models
+    (``products_digital``; with ``--seeds`` above 1, ``seeds``)."""
+    from cimspice.studies.torch_evaluate import (
+        evaluate_module,
+        resolve_torch_model,
+        seed_accuracies,
+    )
+
+    model = resolve_torch_model(
+        request.model,
+        data=request.data,
+        dataset=request.dataset,
+        split=request.split,
+        cache_dir=request.cache_dir,
+        progress=request.progress,
+    )
+    if request.samples is not None:
+        model.x, model.y = model.x[: request.samples], model.y[: request.samples]
+    if model.lifted:
+        print(f"{len(model.lifted)} product(s) of {request.model} lifted onto tiles", file=out)
+    for line in model.digital:
+        print(f"left digital: {line}", file=out)
+    result, hardware, converted = evaluate_module(
+        model,
+        spec,
+        engine=request.engine,
+        surrogate=surrogate,
+        mode=request.mode,
+        spot_check=request.spot_check,
+        progress=request.progress,
+    )
+    extra: dict[str, Any] = {"products_digital": model.digital}
+    if request.seeds > 1:
+        base = spec.nonideal.seed
+        seeds = seed_accuracies(
+            model, converted, range(base, base + request.seeds), progress=request.progress
+        )
+        print(
+            f"over {request.seeds} device seeds ({base}..{base + request.seeds - 1}): hardware "
+            f"accuracy {seeds['mean']:.4f} +- {seeds['std']:.4f}",
+            file=out,
+        )
+        extra["seeds"] = seeds
+    return result, hardware, extra
 
 
 def _plot_name(key: str) -> str:
@@ -128,8 +215,12 @@ def _run(
     from cimspice.studies.sweeps import run_sweep
     from cimspice.sweep import SweepCache
 
-    surrogate = None
-    if request.surrogate is not None:
+    surrogate: Any = None
+    if request.surrogate is not None and spec.is_charge:
+        from cimspice.charge.surrogate import load_charge_surrogate
+
+        surrogate = load_charge_surrogate(request.surrogate)
+    elif request.surrogate is not None:
         from cimspice.surrogate.model import load_surrogate
 
         surrogate = load_surrogate(request.surrogate)
@@ -137,31 +228,40 @@ def _run(
         raise InputError(
             "--spot-check checks the surrogate engine's tiles (use --engine surrogate)"
         )
-    model, data = resolve_model(
-        request.model,
-        cache_dir=request.cache_dir,
-        dataset=request.dataset,
-        hardware_aware=request.hardware_aware,
-    )
-    x, y = samples_of(data, request.split)
-    if request.samples is not None:
-        x, y = x[: request.samples], y[: request.samples]
-    calibration = data.x_train[:1000]
-    probe = (model.weighted_layers()[0], None) if request.spot_check else None
-    result, hardware = evaluate(
-        model,
-        x,
-        y,
-        spec,
-        engine=request.engine,
-        surrogate=surrogate,
-        mode=request.mode,
-        calibration=calibration,
-        probe=probe,
-        progress=request.progress,
-    )
+    from cimspice.studies.evaluate import is_torch_model
+
+    extra: dict[str, Any] = {}
+    if is_torch_model(request.model):
+        result, hardware, extra = _evaluate_torch(request, spec, surrogate, out)
+    else:
+        model, data = resolve_model(
+            request.model,
+            cache_dir=request.cache_dir,
+            dataset=request.dataset,
+            hardware_aware=request.hardware_aware,
+        )
+        x, y = samples_of(data, request.split)
+        if request.samples is not None:
+            x, y = x[: request.samples], y[: request.samples]
+        calibration = data.x_train[:1000]
+        probe = (model.weighted_layers()[0], None) if request.spot_check else None
+        result, hardware = evaluate(
+            model,
+            x,
+            y,
+            spec,
+            engine=request.engine,
+            surrogate=surrogate,
+            mode=request.mode,
+            calibration=calibration,
+            probe=probe,
+            progress=request.progress,
+        )
     tiles = f"spec {request.spec} ({spec.rows}x{spec.cols} tiles)"
-    if request.engine == "surrogate":
+    if request.engine == "surrogate" and spec.is_charge:
+        source = request.surrogate or "nominal (ideal charge sharing, the drawn capacitors)"
+        print(f"{tiles}; charge surrogate: {source}", file=out)
+    elif request.engine == "surrogate":
         source = request.surrogate or "nominal (exact for a passive tile)"
         print(f"{tiles}; surrogate ({request.mode} mode): {source}", file=out)
     else:
@@ -172,12 +272,15 @@ def _run(
 
         assert hardware.record is not None
         held_out = None
-        if surrogate is not None:
+        if spec.is_charge:  # a calibrated charge surrogate's held-out error, if any
+            held_out = None if surrogate is None else surrogate.held_out
+        elif surrogate is not None:
             held_out = held_out_error(surrogate.metadata, mode=request.mode, v_out=spec.has_tia)
         check = spot_check(spec, hardware.record, held_out=held_out)
         result.spot_check = check.as_dict()
         print(check.summary(), file=out)
     data_out = result.to_json()
+    data_out.update(extra)
     if request.hardware_aware:
         plain, _ = resolve_model(request.model, cache_dir=request.cache_dir)
         baseline, _ = evaluate(

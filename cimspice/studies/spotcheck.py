@@ -124,6 +124,8 @@ def spot_check(
         raise InputError(
             f"layer {record.layer} tile {record.tile} got all-zero inputs: nothing to check"
         )
+    if spec.is_charge:
+        return _charge_spot_check(record, held_out, timeout_s)
     start = time.perf_counter()
     result = simulate(
         tile_spec(spec),
@@ -138,6 +140,18 @@ def spot_check(
         if result.v_out is None:
             raise InputError("the record holds TIA outputs but the spec's tile has no TIAs")
         mine, spice, quantity = record.v_out, result.v_out, "v_out"
+    return _compare(record, (mine, spice), quantity, held_out, elapsed)
+
+
+def _compare(
+    record: TileRecord,
+    pair: tuple[np.ndarray, np.ndarray],
+    quantity: str,
+    held_out: tuple[float, float] | None,
+    elapsed: float,
+) -> SpotCheck:
+    """The :class:`SpotCheck` of the evaluation's outputs against ngspice's (``pair``)."""
+    mine, spice = pair
     err_rms, err_max = nrmse(mine, spice), max_error(mine, spice)
     within = None
     if held_out is not None:
@@ -154,3 +168,22 @@ def spot_check(
         within,
         elapsed,
     )
+
+
+def _charge_spot_check(
+    record: TileRecord, held_out: tuple[float, float] | None, timeout_s: float
+) -> SpotCheck:
+    """A charge-domain (1C) tile's spot-check: its MAC cycles (every input bit of the
+    recorded vectors, with its weight bits and drawn capacitors) in ngspice without noise,
+    against the surrogate's noiseless column swings (``v_out``, V) that the record holds."""
+    from cimspice.charge.engine import ChargeEngine, ChargeTile
+
+    tile = record.programmed
+    if not isinstance(tile, ChargeTile) or record.v_out is None:
+        raise InputError("the record holds no charge-domain tile to re-run")
+    start = time.perf_counter()
+    engine = ChargeEngine(surrogate=None, noise=False, timeout_s=timeout_s)
+    spice = engine.program(tile.spec, tile.bits, caps=tile.caps).run(record.voltages).v_out
+    assert spice is not None
+    elapsed = time.perf_counter() - start
+    return _compare(record, (record.v_out, spice), "v_out", held_out, elapsed)

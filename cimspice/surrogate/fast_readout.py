@@ -28,15 +28,17 @@ from __future__ import annotations
 import functools
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from cimspice.arrays import check_inputs
-from cimspice.errors import InputError, RangeWarning
+from cimspice.errors import RangeWarning
 from cimspice.surrogate.prepared import (
+    ENVELOPE_FACTOR,
     FAST_DTYPE,
     AttenuationTile,
+    PreparedTile,
     SecantTile,
     TileLevels,
     _fit_in_level,
@@ -44,6 +46,7 @@ from cimspice.surrogate.prepared import (
     bracket,
     cell_polynomials,
     power_features,
+    word_lines,
 )
 from cimspice.surrogate.readout import MeasuredTia, Readout, TiaReadout, bracketed_root
 
@@ -53,6 +56,7 @@ __all__ = [
     "LOOP_STEPS",
     "TABLE_POINTS",
     "FastTiaTile",
+    "FoldedTiaTile",
     "SlopeSpread",
     "TiaTable",
 ]
@@ -154,26 +158,6 @@ class TiaTable:
         """Whether ``currents`` (ampere) stay on the grid."""
         top = self.lo + self.step * (len(self.sense) - 1)
         return bool(np.all((currents >= self.lo) & (currents <= top)))
-
-
-def _word_lines(inputs: np.ndarray, rows: int) -> np.ndarray:
-    """``inputs`` as ``(batch, used)`` volts on the first ``used <= rows`` word lines, single
-    or double precision as given (their values are checked where the RMS is taken).
-
-    Raises:
-        InputError: any other shape, an empty batch, or values that are not real numbers.
-    """
-    v = np.asarray(inputs)
-    if v.ndim == 1:
-        v = v[None, :]
-    if v.ndim != 2 or not 0 < v.shape[1] <= rows or v.shape[0] == 0:
-        raise InputError(
-            f"inputs must have shape (batch, used) with 0 < used <= rows = {rows} and a batch "
-            f"of at least one, got {np.asarray(inputs).shape}"
-        )
-    if v.dtype not in (np.float32, np.float64):
-        v = check_inputs(v, v.shape[1])
-    return v
 
 
 def _behavioural_sense(readout: TiaReadout, currents: np.ndarray) -> np.ndarray:
@@ -281,6 +265,7 @@ class FastTiaTile:
     cross: np.ndarray
     spread: SlopeSpread | None
     prepare_s: float
+    _columns: dict[int, np.ndarray | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -354,21 +339,71 @@ class FastTiaTile:
         assert currents is not None
         return currents, v_out.astype(np.float64)
 
-    def read(self, inputs: np.ndarray) -> np.ndarray:
+    def read(self, inputs: np.ndarray, cols: int | None = None) -> np.ndarray:
         """Volt, ``(batch, cols)``, single precision: the TIAs' outputs alone, what an ADC
         reads (rounding 6e-8 of them, a thousandth of the fast mode's error), for inputs
         ``(batch, used)`` (V, single or double precision) on the first ``used <= rows`` word
-        lines, the others at 0 V.
+        lines, the others at 0 V; of the first ``cols`` columns only (default: all).
+
+        A column's output in the linear band depends on its own column of the folded
+        matrices alone, so the first ``cols`` cost that share of the matmul when the other
+        columns cannot leave the band for any input the envelope admits (a network's spare
+        columns, whose cells sit at ``g_min``; :meth:`_matrix`): then a vector that takes a
+        read column outside it is solved with every column's loop, as :meth:`outputs` does,
+        and the numbers are those of reading every column. Otherwise every column is read.
 
         Raises:
             InputError: inputs of the wrong shape, or NaN or infinite ones.
         """
-        return self._solve(_word_lines(inputs, self.base.rows), currents=False)[1]
+        return self._solve(word_lines(inputs, self.base.rows), currents=False, cols=cols)[1]
 
-    def _solve(self, v: np.ndarray, *, currents: bool) -> tuple[np.ndarray | None, np.ndarray]:
-        """``(currents or None, v_out)`` for inputs ``v`` (see :meth:`read`); ``v_out`` in
-        :data:`FAST_DTYPE`."""
+    def _matrix(self, cols: int) -> np.ndarray | None:
+        """:attr:`_with_offset` for the first ``cols`` columns (kept once made), or ``None``
+        when the others might leave the linear band (their loops then pull on the first
+        ones): their outputs' largest distance from their offsets, for inputs and RMS up to
+        the envelope's reach, must keep them inside it. Cells whose slopes follow each
+        vector (:attr:`spread`) always read every column."""
+        width = self.folded.in_level.shape[1] // 2
+        if cols >= width:
+            return self._with_offset
+        if cols not in self._columns:
+            both = self._with_offset.astype(np.float64)
+            reach = ENVELOPE_FACTOR * float(self.levels[-1])
+            rest = slice(cols, width)
+            moves = reach * np.abs(both[:-1, rest]).sum(axis=0)
+            moves += reach * reach * np.abs(both[:-1, width + cols :]).sum(axis=0)
+            moves += reach * np.abs(both[-1, width + cols :])
+            low, high = self.table.band
+            inside = self.spread is None and bool(
+                np.all(both[-1, rest] - moves > low) and np.all(both[-1, rest] + moves < high)
+            )
+            self._columns[cols] = (
+                np.ascontiguousarray(
+                    np.concatenate(
+                        [self._with_offset[:, :cols], self._with_offset[:, width : width + cols]],
+                        axis=1,
+                    )
+                )
+                if inside
+                else None
+            )
+        return self._columns[cols]
+
+    def _solve(
+        self, v: np.ndarray, *, currents: bool, cols: int | None = None
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(currents or None, v_out)`` for inputs ``v`` (see :meth:`read`) and the first
+        ``cols`` columns (default: all); ``v_out`` in :data:`FAST_DTYPE`."""
         rows, used = self.base.rows, v.shape[1]
+        width = self.folded.in_level.shape[1] // 2
+        cols = width if cols is None else min(cols, width)
+        matrix = self._matrix(cols)
+        if matrix is None:  # every column read, the first ones kept
+            currents_all, v_out_all = self._solve(v, currents=currents)
+            return (
+                None if currents_all is None else currents_all[:, :cols],
+                v_out_all[:, :cols],
+            )
         # the offsets ride on a column of ones: one matmul gives the outputs
         features = self.folded.features(v, ones=True, rows=rows)
         rms = np.einsum("ij,ij->i", features[:, :used], features[:, :used])
@@ -376,7 +411,7 @@ class FastTiaTile:
         np.sqrt(rms, out=rms)
         if not np.all(np.isfinite(rms)):  # NaN and inf reach the RMS: name them
             check_inputs(v, used)
-        v_out = _through_fit(features, rms, self._with_offset, FAST_DTYPE)
+        v_out = _through_fit(features, rms, matrix, FAST_DTYPE)
         h0, h1, o0, o1 = self.table.tangent
         extra = None
         if self.spread is not None:
@@ -385,7 +420,7 @@ class FastTiaTile:
             sense = v_out - o0
             sense *= h1 / o1
             sense += h0
-            sense *= extra
+            sense *= extra[:, :cols]
             sense *= o1
             v_out -= sense
         low, high = self.table.band
@@ -396,13 +431,14 @@ class FastTiaTile:
         if currents:
             amperes = np.subtract(v_out, o0, dtype=np.float64)
             amperes *= 1.0 / o1
-        if outside.size:
+        if outside.size:  # every column's loop, the other columns' pull included
             part = self.base.features(v[outside], rows=rows)
             base = _through_fit(part, rms[outside], self.base.in_level)
             more = None if extra is None else extra[outside]
-            solved, v_out[outside] = self._loops(base, rms[outside].astype(np.float64), more)
+            solved, looped = self._loops(base, rms[outside].astype(np.float64), more)
+            v_out[outside] = looped[:, :cols]
             if amperes is not None:
-                amperes[outside] = solved
+                amperes[outside] = solved[:, :cols]
         return amperes, v_out
 
     def _loops(
@@ -440,3 +476,117 @@ class FastTiaTile:
                 stacklevel=5,
             )
         return currents, self.table.at(currents)[2]
+
+
+@dataclass(frozen=True)
+class FoldedTiaTile:
+    """A linear tile read by TIAs, the ``fast`` mode: the TIAs' loops folded into the
+    transfer matrix where the op-amps are linear, the exact loops elsewhere.
+
+    Inside the linear band every TIA is its tangent ``h(I) = h0 + h1 I`` (sense node),
+    ``o(I) = o0 + o1 I`` (output), so the loops through the array's sense-node coupling ``K``
+    are linear: ``I = (I0 + h0 1 K) (1 - h1 K)^-1`` with ``I0 = V T``, and the outputs are one
+    matmul, ``V_out = V T (1 - h1 K)^-1 o1 + offset`` (the fast TIA tiles' folding, at one
+    level: a linear tile's matrices do not depend on it). A vector with an output outside the
+    band (saturating op-amps) is solved exactly, as the accurate mode does
+    (:class:`~cimspice.surrogate.prepared.PreparedTile`). Error: the band's, at most
+    :data:`BAND_TOL` of the output swing per TIA, times the loops' gain on it.
+
+    Attributes:
+        exact: the accurate mode's tile (the transfer and coupling matrices, the readout).
+        folded: ``(rows + 1, cols)``, single precision: the folded matrix, the offsets as its
+            last row (for a column of ones).
+        table: the TIAs' transfer (its tangent and band).
+        prepare_s: seconds spent preparing it.
+    """
+
+    exact: PreparedTile
+    folded: np.ndarray
+    table: TiaTable
+    prepare_s: float
+    _columns: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def build(cls, exact: PreparedTile, table: TiaTable) -> FoldedTiaTile:
+        """Fold ``table``'s tangent into ``exact``'s transfer and coupling matrices."""
+        start = time.perf_counter()
+        assert exact.coupling is not None  # a tile with TIAs has its coupling
+        h0, h1, o0, o1 = table.tangent
+        cols = exact.coupling.shape[0]
+        loops = np.linalg.inv(np.eye(cols) - h1 * exact.coupling) * o1
+        offsets = o0 + h0 * (exact.coupling.sum(axis=0) @ loops)
+        folded = np.concatenate([exact.transfer @ loops, offsets[None, :]]).astype(FAST_DTYPE)
+        return cls(exact, folded, table, exact.prepare_s + time.perf_counter() - start)
+
+    @property
+    def rows(self) -> int:
+        """The tile's word lines."""
+        return self.folded.shape[0] - 1
+
+    def currents(self, inputs: np.ndarray) -> np.ndarray:
+        """Ampere, ``(batch, cols)``: what reaches each sense node."""
+        return self.outputs(inputs)[0]
+
+    def outputs(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(currents, v_out)``: ampere and volt, each ``(batch, cols)``, double precision
+        (in the band the currents are the outputs' through the tangent, ``(V_out - o0) / o1``).
+        """
+        v = check_inputs(inputs, self.rows)
+        v_out, outside = self._fold(v, None)
+        _, _, o0, o1 = self.table.tangent
+        currents = np.subtract(v_out, o0, dtype=np.float64)
+        currents *= 1.0 / o1
+        v_out = v_out.astype(np.float64)
+        if outside.size:
+            currents[outside], exact = self.exact.outputs(v[outside])
+            assert exact is not None
+            v_out[outside] = exact
+        return currents, v_out
+
+    def read(self, inputs: np.ndarray, cols: int | None = None) -> np.ndarray:
+        """Volt, ``(batch, cols)``, single precision: the TIAs' outputs alone, of the first
+        ``cols`` columns (default: all), for inputs ``(batch, used)`` on the first ``used``
+        word lines, the others at 0 V (a network's hot path; see
+        :meth:`FastTiaTile.read` for the columns left out: a vector whose read outputs leave
+        the band is solved exactly with every column)."""
+        v = word_lines(inputs, self.rows)
+        if not np.all(np.isfinite(v)):
+            check_inputs(v, v.shape[1])
+        v_out, outside = self._fold(v, cols)
+        if outside.size:
+            padded = np.zeros((outside.size, self.rows))
+            padded[:, : v.shape[1]] = v[outside]
+            exact = self.exact.outputs(padded)[1]
+            assert exact is not None
+            v_out[outside] = exact[:, : v_out.shape[1]]
+        return v_out
+
+    def _fold(self, v: np.ndarray, cols: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The folded outputs (single precision) of inputs ``v`` on the first word lines and
+        the rows with one outside the band."""
+        width = self.folded.shape[1]
+        matrix = self.folded
+        used = v.shape[1]
+        if cols is not None and cols < width and self._others_inside(v, cols):
+            if cols not in self._columns:
+                self._columns[cols] = np.ascontiguousarray(self.folded[:, :cols])
+            matrix = self._columns[cols]
+        v_out = v.astype(FAST_DTYPE, copy=False) @ matrix[:used]
+        v_out += matrix[-1]
+        low, high = self.table.band
+        outside = np.zeros(0, dtype=np.intp)
+        if v_out.size and (v_out.min() < low or v_out.max() > high):
+            outside = np.flatnonzero(((v_out < low) | (v_out > high)).any(axis=1))
+        if cols is not None:
+            v_out = v_out[:, :cols]
+        return v_out, outside
+
+    def _others_inside(self, v: np.ndarray, cols: int) -> bool:
+        """Whether the columns from ``cols`` on stay inside the band for every vector of
+        ``v`` (bounded by its largest input magnitude times each column's summed ``|F|``)."""
+        reach = max(-float(v.min()), float(v.max())) if v.size else 0.0
+        rest = self.folded[: v.shape[1], cols:].astype(np.float64)
+        moves = reach * np.abs(rest).sum(axis=0)
+        offsets = self.folded[-1, cols:].astype(np.float64)
+        low, high = self.table.band
+        return bool(np.all(offsets - moves > low) and np.all(offsets + moves < high))

@@ -46,6 +46,7 @@ from cimspice.arrays import check_conductances, check_inputs
 from cimspice.checksums import json_checksum
 from cimspice.converters import dac
 from cimspice.engines import cascade
+from cimspice.engines import transfer as exact_transfer
 from cimspice.engines.base import EngineBase
 from cimspice.engines.cell_laws import CellLaw, SeriesLaw, cell_law, memristor_law
 from cimspice.engines.nodal import NodalSolver
@@ -54,7 +55,7 @@ from cimspice.errors import InputError, IntegrityWarning, RangeWarning, Surrogat
 from cimspice.outputs import atomic_output
 from cimspice.result import Result
 from cimspice.spec import CellKind, CrossbarSpec, DeviceIV, spec_from_dict
-from cimspice.surrogate.fast_readout import FastTiaTile, TiaTable
+from cimspice.surrogate.fast_readout import FastTiaTile, FoldedTiaTile, TiaTable
 from cimspice.surrogate.prepared import (
     ENVELOPE_FACTOR,
     FAST_EXTRAPOLATION,
@@ -65,6 +66,7 @@ from cimspice.surrogate.prepared import (
     PreparedTile,
     SecantTile,
     TileLevels,
+    fast_read,
     solve_tile,
 )
 from cimspice.surrogate.readout import MeasuredTia, Readout, readout_of
@@ -87,7 +89,7 @@ __all__ = [
     "tile_outputs",
 ]
 
-Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile
+Prepared = PreparedTile | NewtonTile | AttenuationTile | SecantTile | FastTiaTile | FoldedTiaTile
 """A surrogate bound to one conductance matrix (see :mod:`cimspice.surrogate.prepared`)."""
 MODES = ("accurate", "fast")
 """Surrogate modes for nonlinear cells (identical, and exact, for linear cells)."""
@@ -182,8 +184,9 @@ class TileSurrogate:
         return self._network(self._cells(g))
 
     def _network(self, conductances: np.ndarray) -> NodalSolver:
-        """The fitted wires with plain linear cells of ``conductances``."""
-        return NodalSolver(self._passive, conductances, topology=self.topology())
+        """The fitted wires with plain linear cells of ``conductances`` (large tiles reduced
+        to their ports, as the nodal engine's default does)."""
+        return NodalSolver(self._passive, conductances, topology=self.topology(), solver="auto")
 
     def cell_law(self, conductances: np.ndarray, source: np.ndarray | None = None) -> CellLaw:
         """The law of every cell (memristor, selector, fitted series resistance, measured
@@ -237,19 +240,24 @@ class TileSurrogate:
         Args:
             conductances: siemens, ``(rows, cols)``.
             mode: ``"accurate"`` or ``"fast"`` (see the module docstring); linear cells give
-                the exact transfer matrix either way.
+                the exact transfer matrix either way, and behind TIAs the fast mode folds the
+                op-amps' tangent into it (:class:`~cimspice.surrogate.fast_readout.FoldedTiaTile`).
         """
         if mode not in MODES:
             raise SurrogateError(f"unknown surrogate mode {mode!r}; modes: {', '.join(MODES)}")
         start = time.perf_counter()
         g = check_conductances(conductances, self.spec.rows, self.spec.cols)
         if self.is_linear:
-            # the exact matrices of the fitted network (a cascade of row admittances: the
-            # same numbers as the nodal solve's sparse LU, to 5e-13 of full scale at 128x128)
-            transfer, coupling = cascade.transfer_and_coupling(self.topology(), self._cells(g))
+            # the exact matrices of the fitted network (a cascade of row admittances, or on
+            # large tiles the port reduction: the same numbers as the nodal solve's sparse LU,
+            # to 5e-13 of full scale at 128x128)
+            matrix, coupling = exact_transfer.transfer_and_coupling(self.topology(), self._cells(g))
             if self.readout is None:
-                return PreparedTile(transfer, time.perf_counter() - start)
-            return PreparedTile(transfer, time.perf_counter() - start, self.readout, coupling)
+                return PreparedTile(matrix, time.perf_counter() - start)
+            exact = PreparedTile(matrix, time.perf_counter() - start, self.readout, coupling)
+            if mode == "fast":  # the TIAs' tangent folded in, the exact loops off the band
+                return FoldedTiaTile.build(exact, self._tia_table)
+            return exact
         readout = self.readout  # refuses a readout it does not model, before any solve
         rows, cols = self.spec.rows, self.spec.cols
         transistor = self.transistor is not None
@@ -272,7 +280,7 @@ class TileSurrogate:
         if self.transistor is not None and self.spec.device.iv == DeviceIV.LINEAR:
             # linear memristors behind transistors: weakly nonlinear, secant transfer matrices
             def transfer_of(secant: np.ndarray) -> np.ndarray:
-                return cascade.transfer_matrix(self.topology(), secant)
+                return exact_transfer.transfer_matrix(self.topology(), secant)
 
             if readout is None:
                 return SecantTile.build(reference, transfer_of)
@@ -282,7 +290,7 @@ class TileSurrogate:
             start = time.perf_counter()
             secants = SecantTile.secants(reference)
             pairs = [
-                cascade.transfer_and_coupling(self.topology(), secants[:, :, k])
+                exact_transfer.transfer_and_coupling(self.topology(), secants[:, :, k])
                 for k in range(LEVELS)
             ]
             matrices, couplings = (np.stack(m) for m in zip(*pairs, strict=True))
@@ -490,7 +498,7 @@ def _numbers(table: object, keys: tuple[str, ...], what: str) -> dict[str, float
 
 def tile_outputs(prepared: Prepared, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``(currents, v_out)`` of a prepared tile (``v_out`` ``None`` without TIAs)."""
-    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile):
+    if isinstance(prepared, PreparedTile | NewtonTile | FastTiaTile | FoldedTiaTile):
         return prepared.outputs(inputs)
     return prepared.currents(inputs), None
 
@@ -637,27 +645,30 @@ class SurrogateTile:
     def single_precision(self) -> bool:
         """Whether the tile computes in single precision (the fast modes of nonlinear tiles):
         it reads single-precision inputs as exactly as double-precision ones."""
-        return isinstance(self.prepared, FastTiaTile | SecantTile | AttenuationTile)
+        return isinstance(self.prepared, FastTiaTile | FoldedTiaTile | SecantTile | AttenuationTile)
 
-    def read(self, voltages: np.ndarray) -> np.ndarray:
+    def read(self, voltages: np.ndarray, cols: int | None = None) -> np.ndarray:
         """What an ADC reads for word-line ``voltages`` (V, applied; ``(batch, used)`` on the
         first ``used <= rows`` word lines, the others at 0 V): the TIAs' ``v_out`` (V), or
-        the column currents (A) with ideal virtual grounds. The same numbers as :meth:`run`'s
-        (a fast TIA tile's in single precision), without the rest of a
+        the column currents (A) with ideal virtual grounds, of the first ``cols`` columns
+        (default: all; the fast modes compute those alone). The same numbers as
+        :meth:`run`'s (the fast modes' in single precision), without the rest of a
         :class:`~cimspice.result.Result`: a network's hot path.
 
         Raises:
             InputError: inputs of the wrong shape, or NaN or infinite ones.
         """
-        if isinstance(self.prepared, FastTiaTile):
-            return self.prepared.read(voltages)
+        if isinstance(self.prepared, FastTiaTile | FoldedTiaTile):
+            return self.prepared.read(voltages, cols)
+        if isinstance(self.prepared, SecantTile | AttenuationTile):
+            return fast_read(self.prepared, voltages, cols)
         v = np.asarray(voltages)
         if v.ndim == 2 and v.shape[1] < self.spec.rows:
             padded = np.zeros((v.shape[0], self.spec.rows))
             padded[:, : v.shape[1]] = v
             v = padded
         currents, v_out = tile_outputs(self.prepared, v)
-        return currents if v_out is None else v_out
+        return (currents if v_out is None else v_out)[:, :cols]
 
     def run(self, voltages: np.ndarray, *, node_voltages: bool = False) -> Result:
         """Currents (and, with TIAs, ``v_out``) for word-line ``voltages`` (V, applied).

@@ -28,7 +28,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from cimspice.engines.cell_laws import CellLaw
 from cimspice.engines.line_newton import LineSolution, Workspace, solve_cell_voltages
 from cimspice.engines.nodal import NEWTON_BYTES_PER_CELL
 from cimspice.engines.wire_drops import WireDrops
-from cimspice.errors import ConvergenceError, SurrogateError
+from cimspice.errors import ConvergenceError, InputError, SurrogateError
 from cimspice.memory import chunk_size
 from cimspice.surrogate.readout import CurrentsAt, Readout, sense_bounds
 
@@ -94,9 +94,9 @@ FAST_EXTRAPOLATION = (
 )
 
 
-def check_envelope(inputs: np.ndarray, top: float) -> None:
+def check_envelope(inputs: np.ndarray, top: float) -> float:
     """Refuse ``inputs`` (V) beyond :data:`ENVELOPE_FACTOR` times ``top``, the largest input
-    magnitude a fast-mode tile was fitted to.
+    magnitude a fast-mode tile was fitted to; return the lowest input (0 for none).
 
     NaN and inf are left to the caller's check of the values (they name them better).
 
@@ -104,13 +104,15 @@ def check_envelope(inputs: np.ndarray, top: float) -> None:
         SurrogateError: with both numbers.
     """
     if not inputs.size:
-        return
-    reach = max(-float(inputs.min()), float(inputs.max()))  # |inputs|' max, no temporary
+        return 0.0
+    lowest = float(inputs.min())
+    reach = max(-lowest, float(inputs.max()))  # |inputs|' max, no temporary
     if top > 0 and math.isfinite(reach) and reach > ENVELOPE_FACTOR * top:
         raise SurrogateError(
             f"inputs reach {reach:.4g} V, {reach / top:.3g}x the {top:.4g} V up to which the "
             f"fast mode was fitted (the limit is {ENVELOPE_FACTOR:g}x): {FAST_EXTRAPOLATION}"
         )
+    return lowest
 
 
 SOURCE_TOL_V = 1e-9
@@ -331,6 +333,7 @@ class SecantTile:
     levels: np.ndarray
     prepare_s: float
     in_level: np.ndarray
+    _columns: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(
@@ -384,7 +387,7 @@ class SecantTile:
             FastModeWarning: negative inputs (the transistors were measured at positive
                 levels only).
         """
-        check_envelope(v, float(self.levels[-1]))
+        lowest = check_envelope(v, float(self.levels[-1]))
         features = v
         used = v.shape[1]
         rows = used if rows is None else rows
@@ -393,7 +396,6 @@ class SecantTile:
             features[:, :used] = v
             features[:, used:] = 1.0 if ones else 0.0
             features[:, used:rows] = 0.0
-        lowest = float(features[:, :used].min()) if v.size else 0.0
         if lowest < 0:
             warnings.warn(
                 f"negative inputs (down to {lowest:.3g} V): the fast mode measured this "
@@ -465,6 +467,60 @@ def _fit_in_level(levels: np.ndarray, matrices: np.ndarray) -> np.ndarray:
     return np.concatenate([line[0], line[1]], axis=1).astype(FAST_DTYPE)
 
 
+def word_lines(inputs: np.ndarray, rows: int) -> np.ndarray:
+    """``inputs`` as ``(batch, used)`` volts on the first ``used <= rows`` word lines, single
+    or double precision as given (their values are checked where the RMS is taken).
+
+    Raises:
+        InputError: any other shape, an empty batch, or values that are not real numbers.
+    """
+    v = np.asarray(inputs)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2 or not 0 < v.shape[1] <= rows or v.shape[0] == 0:
+        raise InputError(
+            f"inputs must have shape (batch, used) with 0 < used <= rows = {rows} and a batch "
+            f"of at least one, got {np.asarray(inputs).shape}"
+        )
+    if v.dtype not in (np.float32, np.float64):
+        v = check_inputs(v, v.shape[1])
+    return v
+
+
+def fast_read(
+    tile: SecantTile | AttenuationTile, inputs: np.ndarray, cols: int | None = None
+) -> np.ndarray:
+    """Ampere, ``(batch, cols)``, single precision: a fast tile's column currents for inputs
+    ``(batch, used)`` (V, single or double precision) on its first ``used`` word lines, the
+    others at 0 V, of its first ``cols`` columns (default: all): a network's hot path, the
+    same numbers as ``tile.currents`` of the padded inputs to single precision (each column
+    is its own columns of the fitted matrices, computed alone).
+
+    Raises:
+        InputError: inputs of the wrong shape, or NaN or infinite ones.
+        SurrogateError: inputs far beyond the levels measured (:func:`check_envelope`).
+    """
+    rows = tile.rows
+    v = word_lines(inputs, rows)
+    used = v.shape[1]
+    features = tile.features(v, rows=rows)
+    rms = np.einsum("ij,ij->i", v, v, dtype=np.float64)
+    rms *= 1.0 / rows
+    np.sqrt(rms, out=rms)
+    if not np.all(np.isfinite(rms)):  # NaN and inf reach the RMS: name them
+        check_inputs(v, used)
+    width = tile.in_level.shape[1] // 2
+    matrix = tile.in_level
+    if cols is not None and cols < width:
+        if cols not in tile._columns:
+            both = tile.in_level
+            tile._columns[cols] = np.ascontiguousarray(
+                np.concatenate([both[:, :cols], both[:, width : width + cols]], axis=1)
+            )
+        matrix = tile._columns[cols]
+    return _through_fit(features, rms, matrix, FAST_DTYPE)
+
+
 def rms_of(inputs: np.ndarray) -> np.ndarray:
     """Volt, ``(batch,)``: each input vector's RMS, the level the fast modes evaluate at."""
     return np.sqrt(np.einsum("ij,ij->i", inputs, inputs) / inputs.shape[1])
@@ -508,6 +564,7 @@ class AttenuationTile:
     levels: np.ndarray
     prepare_s: float
     in_level: np.ndarray
+    _columns: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, reference: TileLevels) -> AttenuationTile:

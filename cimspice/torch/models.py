@@ -1,8 +1,9 @@
-"""Torch models: the numpy built-ins as ``nn.Module`` (the same weights and layout), and a
-small ResNet.
+"""Torch models: the numpy built-ins as ``nn.Module`` (the same weights and layout), a small
+ResNet and a small transformer.
 
 :func:`small_resnet` builds a ResNet of :class:`BasicBlock` residual blocks with batch norm
-(the kind of model the numpy chain cannot express). :func:`from_numpy` turns a
+(the kind of model the numpy chain cannot express); :class:`RowTransformer` reads an image's
+rows as tokens through :class:`torch.nn.MultiheadAttention`. :func:`from_numpy` turns a
 :class:`~cimspice.nn.model.Model` into an ``nn.Sequential`` that takes the same inputs (flat
 vectors, or NHWC images as the numpy models do) and computes the same function, so that the
 built-ins run through :func:`cimspice.torch.convert` as any user model does.
@@ -17,7 +18,7 @@ from cimspice.errors import ModelError
 from cimspice.nn.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from cimspice.nn.model import Model
 
-__all__ = ["BasicBlock", "Permute", "from_numpy", "small_resnet"]
+__all__ = ["BasicBlock", "Permute", "RowTransformer", "from_numpy", "small_resnet"]
 
 
 class Permute(nn.Module):
@@ -97,12 +98,12 @@ class BasicBlock(nn.Module):
 
 
 def small_resnet(
-    in_channels: int = 1, channels: int = 16, blocks: int = 2, classes: int = 10
+    in_channels: int = 1, channels: int = 16, blocks: int = 2, classes: int = 10, stride: int = 1
 ) -> nn.Sequential:
-    """A small ResNet on NCHW images: a 3x3 stem convolution with batch norm, ``blocks``
-    :class:`BasicBlock` s, global average pooling and a linear head."""
+    """A small ResNet on NCHW images: a 3x3 stem convolution (stride ``stride``) with batch
+    norm, ``blocks`` :class:`BasicBlock` s, global average pooling and a linear head."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
+        nn.Conv2d(in_channels, channels, 3, stride=stride, padding=1, bias=False),
         nn.BatchNorm2d(channels),
         nn.ReLU(),
         *(BasicBlock(channels) for _ in range(blocks)),
@@ -110,3 +111,37 @@ def small_resnet(
         nn.Flatten(),
         nn.Linear(channels, classes),
     )
+
+
+class RowTransformer(nn.Module):
+    """A one-block transformer encoder on images whose rows are the tokens.
+
+    Flat samples of ``rows * width`` values become ``rows`` tokens of ``width`` features; a
+    linear embedding plus a learnt position embedding, then one pre-norm block (multi-head
+    self-attention, a ReLU MLP, both residual), a final layer norm, the mean over tokens and a
+    linear head. Written out with :class:`torch.nn.MultiheadAttention` (not
+    ``nn.TransformerEncoderLayer``, whose inference fast path would bypass the attention
+    module's projections, and with them the tiles).
+    """
+
+    def __init__(
+        self, rows: int = 8, width: int = 8, dim: int = 32, heads: int = 4, classes: int = 10
+    ):
+        super().__init__()
+        self.rows, self.width = rows, width
+        self.embed = nn.Linear(width, dim)
+        self.position = nn.Parameter(torch.zeros(rows, dim))
+        self.norm1 = nn.LayerNorm(dim)
+        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim))
+        self.norm3 = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores of ``(n, rows * width)`` samples."""
+        h = self.embed(x.reshape(-1, self.rows, self.width)) + self.position
+        a = self.norm1(h)
+        h = h + self.attention(a, a, a, need_weights=False)[0]
+        h = h + self.mlp(self.norm2(h))
+        return self.head(self.norm3(h).mean(dim=1))

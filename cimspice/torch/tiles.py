@@ -12,6 +12,10 @@ step, ``load_state_dict``, ``.to(device)``) and when the devices change
 (:meth:`AnalogTiles.reprogram`: a new seed or another time since programming). Pickling keeps
 the configuration and drops the programmed tiles (they are programmed again, identically, on
 first use).
+
+With :attr:`AnalogTiles.recording` on (``cimspice evaluate`` sets it), every multiply also
+updates its layer's MVM error statistics in :attr:`HardwareMatMul.stats`, as the numpy path's
+multiply does, and the first inputs of each layer are kept for a spot-check.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class AnalogTiles:
         self.engine = engine
         self.mode = mode
         self.calibrating = False
+        self.recording = False
+        self.first_inputs: dict[int, tuple[np.ndarray, float]] = {}
         self.generation = 0
         self._hardware: HardwareMatMul | None = None
         self._programmed: dict[int, tuple[int, int, int, int]] = {}
@@ -117,14 +123,40 @@ class AnalogTiles:
         if x_max is None:
             x_max = x.detach().abs().amax()
         y = hardware.mvm(index, x, x_max, backend())
+        if self.recording:
+            self._record(hardware, index, x, weights, y, x_max)
         if weights.requires_grad and torch.is_grad_enabled():
             y = y + x.detach() @ (weights - weights.detach())
         return y
+
+    def _record(  # noqa: PLR0917 (private; the multiply's own values)
+        self,
+        hardware: HardwareMatMul,
+        index: int,
+        x: torch.Tensor,
+        weights: torch.Tensor,
+        y: torch.Tensor,
+        x_max: torch.Tensor,
+    ) -> None:
+        """With :attr:`recording` on: the layer's MVM error against the exact product (in
+        :attr:`HardwareMatMul.stats`, as the numpy path keeps it) and its first inputs (a few
+        rows, with the input range: what a spot-check re-runs)."""
+        from cimspice.mapping.stats import MVMErrorStats
+
+        with torch.no_grad():
+            exact = (x.detach() @ weights.detach()).cpu().double().numpy()
+            hardware.stats.setdefault(index, MVMErrorStats()).update(
+                y.detach().cpu().double().numpy(), exact
+            )
+            if index not in self.first_inputs:
+                rows = x.detach()[:8].cpu().double().numpy()
+                self.first_inputs[index] = (rows, float(x_max))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_hardware"] = None
         state["_programmed"] = {}
+        state["first_inputs"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
