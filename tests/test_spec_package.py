@@ -93,6 +93,7 @@ _COMPANIONS = {
     "access.model": {"access.model_file": "m.lib"},
     "mapping.slice_bits": {"mapping.weight_bits": 4},
     "charge.adc_bits": {"charge.adc_full_scale": 0.1},
+    "charge.adc": {"charge.adc_bits": 6, "charge.adc_full_scale": 0.1},  # a SAR has bits
 }
 
 
