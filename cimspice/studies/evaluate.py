@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -346,14 +347,38 @@ def evaluate(
         t2 = time.perf_counter()
         ideal_s += t1 - t0
         hardware_s += (t2 - t1) - (hardware.prepare_s - before)
-    ideal = np.concatenate(ideal_pred)
-    hw = np.concatenate(hw_pred)
+    kinds = {index: model.layers[index].kind for index in hardware.layers}
+    result = summarise(
+        model.name,
+        engine,
+        hardware,
+        kinds,
+        predictions=(np.concatenate(ideal_pred), np.concatenate(hw_pred), y),
+        seconds=(ideal_s, hardware_s),
+    )
+    return result, hardware
+
+
+def summarise(
+    name: str,
+    engine: str,
+    hardware: HardwareMatMul,
+    kinds: Mapping[int, str],
+    *,
+    predictions: tuple[np.ndarray, np.ndarray, np.ndarray],
+    seconds: tuple[float, float],
+) -> Evaluation:
+    """An evaluation's :class:`Evaluation`: ``predictions`` ``(ideal, hardware, labels)``,
+    ``seconds`` ``(ideal, hardware)``, and a row per layer of ``kinds`` (its kind, in that
+    order) from ``hardware``'s tiles and error statistics."""
+    ideal, hw, y = predictions
     rows = {}
-    for index, mapped in hardware.layers.items():
+    for index, kind in kinds.items():
+        mapped = hardware.layers[index]
         stats = hardware.stats[index].as_dict()
         pulses = mapped.pulses()
         rows[index] = {
-            "kind": model.layers[index].kind,
+            "kind": kind,
             "shape": list(mapped.tiling.shape),
             "tiles": len(mapped.tiling.tiles),
             "nrmse": stats["nrmse"],
@@ -363,16 +388,15 @@ def evaluate(
             "pulses_max": pulses["max"],
             "prepare_s": mapped.prepare_s,
         }
-    result = Evaluation(
-        model=model.name,
-        samples=len(x),
+    return Evaluation(
+        model=name,
+        samples=len(y),
         engine=engine,
         accuracy_ideal=float(np.mean(ideal == y)),
         accuracy_hardware=float(np.mean(hw == y)),
         agreement=float(np.mean(ideal == hw)),
         layers=rows,
         prepare_s=hardware.prepare_s,
-        ideal_s=ideal_s,
-        hardware_s=hardware_s,
+        ideal_s=seconds[0],
+        hardware_s=seconds[1],
     )
-    return result, hardware

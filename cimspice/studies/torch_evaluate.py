@@ -237,7 +237,7 @@ def evaluate_module(
     import torch
 
     from cimspice.mapping.matmul import HardwareMatMul
-    from cimspice.studies.evaluate import Evaluation
+    from cimspice.studies.evaluate import summarise
     from cimspice.torch import analog_layers, analog_tiles, calibrate_input_ranges, convert
 
     dtype = _dtype(model.module)
@@ -277,33 +277,13 @@ def evaluate_module(
         for layer in analog_layers(converted)
         for index in layer.analog_indices
     }
-    rows = {}
-    for index, mapped in sorted(hardware.layers.items()):
-        stats = hardware.stats[index].as_dict()
-        pulses = mapped.pulses()
-        rows[index] = {
-            "kind": kinds[index],
-            "shape": list(mapped.tiling.shape),
-            "tiles": len(mapped.tiling.tiles),
-            "nrmse": stats["nrmse"],
-            "max_error": stats["max_error"],
-            "full_scale": stats["full_scale"],
-            "pulses_mean": pulses["mean"],
-            "pulses_max": pulses["max"],
-            "prepare_s": mapped.prepare_s,
-        }
-    y_ideal, y_hw = np.concatenate(ideal), np.concatenate(hw)
-    result = Evaluation(
-        model=model.name,
-        samples=len(x),
-        engine=engine,
-        accuracy_ideal=float(np.mean(y_ideal == model.y)),
-        accuracy_hardware=float(np.mean(y_hw == model.y)),
-        agreement=float(np.mean(y_ideal == y_hw)),
-        layers=rows,
-        prepare_s=hardware.prepare_s,
-        ideal_s=ideal_s,
-        hardware_s=hardware_s,
+    result = summarise(
+        model.name,
+        engine,
+        hardware,
+        {index: kinds[index] for index in sorted(hardware.layers)},
+        predictions=(np.concatenate(ideal), np.concatenate(hw), model.y),
+        seconds=(ideal_s, hardware_s),
     )
     if spot_check:
         index = min(tiles.first_inputs)
