@@ -45,6 +45,7 @@ from cimspice.surrogate.prepared import (
     _through_fit,
     bracket,
     cell_polynomials,
+    first_columns,
     power_features,
     word_lines,
 )
@@ -153,6 +154,20 @@ class TiaTable:
         slope = np.where(beyond, 0.0, rise / self.step)
         v_out = self.v_out[k] + t * (self.v_out[k + 1] - self.v_out[k])
         return sense, slope, v_out
+
+    def rows_off_band(self, v_out: np.ndarray) -> np.ndarray:
+        """The rows of outputs ``v_out`` (volt, ``(batch, cols)``) with one outside the
+        linear band (two reductions when none is)."""
+        low, high = self.band
+        if v_out.size and (v_out.min() < low or v_out.max() > high):
+            return np.flatnonzero(((v_out < low) | (v_out > high)).any(axis=1))
+        return np.zeros(0, dtype=np.intp)
+
+    def holds(self, centres: np.ndarray, moves: np.ndarray) -> bool:
+        """Whether outputs within ``moves`` of ``centres`` (volt, per column) all stay
+        inside the linear band."""
+        low, high = self.band
+        return bool(np.all(centres - moves > low) and np.all(centres + moves < high))
 
     def reaches(self, currents: np.ndarray) -> bool:
         """Whether ``currents`` (ampere) stay on the grid."""
@@ -373,20 +388,8 @@ class FastTiaTile:
             moves = reach * np.abs(both[:-1, rest]).sum(axis=0)
             moves += reach * reach * np.abs(both[:-1, width + cols :]).sum(axis=0)
             moves += reach * np.abs(both[-1, width + cols :])
-            low, high = self.table.band
-            inside = self.spread is None and bool(
-                np.all(both[-1, rest] - moves > low) and np.all(both[-1, rest] + moves < high)
-            )
-            self._columns[cols] = (
-                np.ascontiguousarray(
-                    np.concatenate(
-                        [self._with_offset[:, :cols], self._with_offset[:, width : width + cols]],
-                        axis=1,
-                    )
-                )
-                if inside
-                else None
-            )
+            inside = self.spread is None and self.table.holds(both[-1, rest], moves)
+            self._columns[cols] = first_columns(self._with_offset, cols) if inside else None
         return self._columns[cols]
 
     def _solve(
@@ -423,10 +426,7 @@ class FastTiaTile:
             sense *= extra[:, :cols]
             sense *= o1
             v_out -= sense
-        low, high = self.table.band
-        outside = np.zeros(0, dtype=np.intp)
-        if v_out.size and (v_out.min() < low or v_out.max() > high):
-            outside = np.flatnonzero(((v_out < low) | (v_out > high)).any(axis=1))
+        outside = self.table.rows_off_band(v_out)
         amperes = None
         if currents:
             amperes = np.subtract(v_out, o0, dtype=np.float64)
@@ -573,10 +573,7 @@ class FoldedTiaTile:
             matrix = self._columns[cols]
         v_out = v.astype(FAST_DTYPE, copy=False) @ matrix[:used]
         v_out += matrix[-1]
-        low, high = self.table.band
-        outside = np.zeros(0, dtype=np.intp)
-        if v_out.size and (v_out.min() < low or v_out.max() > high):
-            outside = np.flatnonzero(((v_out < low) | (v_out > high)).any(axis=1))
+        outside = self.table.rows_off_band(v_out)
         if cols is not None:
             v_out = v_out[:, :cols]
         return v_out, outside
@@ -587,6 +584,4 @@ class FoldedTiaTile:
         reach = max(-float(v.min()), float(v.max())) if v.size else 0.0
         rest = self.folded[: v.shape[1], cols:].astype(np.float64)
         moves = reach * np.abs(rest).sum(axis=0)
-        offsets = self.folded[-1, cols:].astype(np.float64)
-        low, high = self.table.band
-        return bool(np.all(offsets - moves > low) and np.all(offsets + moves < high))
+        return self.table.holds(self.folded[-1, cols:].astype(np.float64), moves)

@@ -509,16 +509,21 @@ def fast_read(
     np.sqrt(rms, out=rms)
     if not np.all(np.isfinite(rms)):  # NaN and inf reach the RMS: name them
         check_inputs(v, used)
-    width = tile.in_level.shape[1] // 2
     matrix = tile.in_level
-    if cols is not None and cols < width:
+    if cols is not None and cols < matrix.shape[1] // 2:
         if cols not in tile._columns:
-            both = tile.in_level
-            tile._columns[cols] = np.ascontiguousarray(
-                np.concatenate([both[:, :cols], both[:, width : width + cols]], axis=1)
-            )
+            tile._columns[cols] = first_columns(matrix, cols)
         matrix = tile._columns[cols]
     return _through_fit(features, rms, matrix, FAST_DTYPE)
+
+
+def first_columns(both: np.ndarray, cols: int) -> np.ndarray:
+    """The first ``cols`` columns of each half of a side-by-side ``[M0 | M1]`` matrix (what
+    :func:`_through_fit` multiplies by), as one contiguous ``[M0[:, :cols] | M1[:, :cols]]``."""
+    width = both.shape[1] // 2
+    return np.ascontiguousarray(
+        np.concatenate([both[:, :cols], both[:, width : width + cols]], axis=1)
+    )
 
 
 def rms_of(inputs: np.ndarray) -> np.ndarray:
