@@ -5,6 +5,8 @@ Tests marked ``ngspice`` run the real simulator. ``CIMSPICE_REQUIRE_NGSPICE=1`` 
 ``CIMSPICE_NGSPICE=off`` turns them off; otherwise they are skipped, with the reason, where
 ngspice is not installed.
 
+Each requirement is enforced by one autouse fixture, ``_required``.
+
 Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (set by
 ``scripts/run.sh test``, and so in CI, which installs the extra) makes them fail when torch is
 missing; otherwise they are skipped there. Tests marked ``cuda`` run where CUDA exists and are
@@ -14,6 +16,7 @@ skipped elsewhere. Tests marked ``large`` need the ``large`` extra (scikit-spars
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from pathlib import Path
@@ -27,97 +30,78 @@ from cimspice.spec import CrossbarSpec, spec_from_dict
 REPO = Path(__file__).resolve().parent.parent
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    required = os.environ.get("CIMSPICE_REQUIRE_NGSPICE") == "1"
-    off = os.environ.get("CIMSPICE_NGSPICE", "").lower() == "off"
-    if required and off:
-        raise pytest.UsageError("CIMSPICE_REQUIRE_NGSPICE=1 contradicts CIMSPICE_NGSPICE=off")
-    available = find_libngspice() is not None
-    _torch_switch(items)
-    _large_switch(items)
-    for item in items:
-        if "ngspice" not in item.keywords:
-            continue
-        if off:
-            item.add_marker(
-                pytest.mark.skip(reason="ngspice tests turned off (CIMSPICE_NGSPICE=off)")
-            )
-        elif not available and required:
-            item.add_marker(pytest.mark.usefixtures("_ngspice_required_but_missing"), append=False)
-        elif not available:
-            item.add_marker(pytest.mark.skip(reason="ngspice (libngspice.so) is not installed"))
+@functools.cache
+def _present(marker: str) -> bool:
+    """Whether what tests marked ``marker`` need is installed."""
+    if marker == "ngspice":
+        return find_libngspice() is not None
+    return importlib.util.find_spec(_REQUIRED[marker][1]) is not None
 
 
-@pytest.fixture
-def _ngspice_required_but_missing() -> None:
-    pytest.fail(
+_REQUIRED = {
+    "ngspice": (
+        "CIMSPICE_REQUIRE_NGSPICE",
+        "libngspice",
         "ngspice is required (CIMSPICE_REQUIRE_NGSPICE=1) but libngspice.so is not installed",
-        pytrace=False,
-    )
+        "ngspice (libngspice.so) is not installed",
+    ),
+    "torch": (
+        "CIMSPICE_REQUIRE_TORCH",
+        "torch",
+        "torch is required (CIMSPICE_REQUIRE_TORCH=1) but not installed: pip install "
+        "'cimspice[torch]'",
+        "torch (the torch extra) is not installed",
+    ),
+    "large": (
+        "CIMSPICE_REQUIRE_LARGE",
+        "sksparse",
+        "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip install "
+        "'cimspice[large]' (after apt-get install libsuitesparse-dev)",
+        "scikit-sparse (the large extra) is not installed",
+    ),
+}
+"""Per marker: the switch (``=1``: fail without it, as CI does), the module (or library) it
+needs, the failure and the skip's reason."""
 
 
-def _torch_switch(items: list[pytest.Item]) -> None:
-    """Fail (CIMSPICE_REQUIRE_TORCH=1) or skip torch tests without torch; skip CUDA tests
-    without CUDA."""
-    required = os.environ.get("CIMSPICE_REQUIRE_TORCH") == "1"
-    have_torch = importlib.util.find_spec("torch") is not None
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    off = os.environ.get("CIMSPICE_NGSPICE", "").lower() == "off"
+    if off and os.environ.get("CIMSPICE_REQUIRE_NGSPICE") == "1":
+        raise pytest.UsageError("CIMSPICE_REQUIRE_NGSPICE=1 contradicts CIMSPICE_NGSPICE=off")
     cuda = False
-    if have_torch and any("cuda" in item.keywords for item in items):
+    if _present("torch") and any("cuda" in item.keywords for item in items):
         import torch
 
         cuda = torch.cuda.is_available()
     for item in items:
-        if "torch" in item.keywords and not have_torch:
-            if not required:  # required: _torch_required fails them
-                item.add_marker(pytest.mark.skip(reason="torch (the torch extra) is not installed"))
-        elif "cuda" in item.keywords and not cuda:
-            item.add_marker(pytest.mark.skip(reason="no CUDA device on this machine"))
-
-
-@pytest.fixture(autouse=True)
-def _torch_required(request: pytest.FixtureRequest) -> None:
-    """Fail a ``torch`` test when CIMSPICE_REQUIRE_TORCH=1 and torch is missing (an autouse
-    fixture: a fixture added by a marker after collection would not run)."""
-    if request.node.get_closest_marker("torch") is None:
-        return
-    if os.environ.get("CIMSPICE_REQUIRE_TORCH") != "1":
-        return
-    if importlib.util.find_spec("torch") is None:
-        pytest.fail(
-            "torch is required (CIMSPICE_REQUIRE_TORCH=1) but not installed: pip install "
-            "'cimspice[torch]'",
-            pytrace=False,
-        )
-
-
-def _large_switch(items: list[pytest.Item]) -> None:
-    """Skip ``large`` tests without scikit-sparse unless CIMSPICE_REQUIRE_LARGE=1, where
-    :func:`_large_required` fails them instead."""
-    if importlib.util.find_spec("sksparse") is not None:
-        return
-    if os.environ.get("CIMSPICE_REQUIRE_LARGE") == "1":
-        return
-    for item in items:
-        if "large" in item.keywords:
+        if off and "ngspice" in item.keywords:
             item.add_marker(
-                pytest.mark.skip(reason="scikit-sparse (the large extra) is not installed")
+                pytest.mark.skip(reason="ngspice tests turned off (CIMSPICE_NGSPICE=off)")
             )
+            continue
+        for marker, (switch, _, _, reason) in _REQUIRED.items():
+            # required and missing: _required fails the test instead
+            if marker in item.keywords and not _present(marker):
+                if os.environ.get(switch) != "1":
+                    item.add_marker(pytest.mark.skip(reason=reason))
+                break
+        else:
+            if "cuda" in item.keywords and not cuda:
+                item.add_marker(pytest.mark.skip(reason="no CUDA device on this machine"))
 
 
 @pytest.fixture(autouse=True)
-def _large_required(request: pytest.FixtureRequest) -> None:
-    """Fail a ``large`` test when CIMSPICE_REQUIRE_LARGE=1 and scikit-sparse is missing (an
-    autouse fixture: a fixture added by a marker after collection would not run)."""
-    if request.node.get_closest_marker("large") is None:
-        return
-    if os.environ.get("CIMSPICE_REQUIRE_LARGE") != "1":
-        return
-    if importlib.util.find_spec("sksparse") is None:
-        pytest.fail(
-            "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip "
-            "install 'cimspice[large]' (after apt-get install libsuitesparse-dev)",
-            pytrace=False,
-        )
+def _required(request: pytest.FixtureRequest) -> None:
+    """Fail a test whose marker's switch is set (``CIMSPICE_REQUIRE_...=1``) when what it
+    needs is missing (an autouse fixture: a fixture added by a marker after collection
+    never runs, so this is where the requirement is enforced)."""
+    for marker, (switch, _, failure, _) in _REQUIRED.items():
+        if (
+            request.node.get_closest_marker(marker) is not None
+            and os.environ.get(switch) == "1"
+            and not _present(marker)
+        ):
+            pytest.fail(failure, pytrace=False)
 
 
 def make_spec(
