@@ -12,6 +12,10 @@ Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (s
 missing; otherwise they are skipped there. Tests marked ``cuda`` run where CUDA exists and are
 skipped elsewhere. Tests marked ``large`` need the ``large`` extra (scikit-sparse):
 ``CIMSPICE_REQUIRE_LARGE=1`` (set by ``scripts/run.sh test``) makes them fail without it.
+Tests marked ``aihwkit`` run IBM aihwkit in its own environment (``scripts/setup.sh`` makes
+``.venv-aihwkit``; ``CIMSPICE_AIHWKIT_PYTHON`` names another python) through the
+``aihwkit_python`` fixture: ``CIMSPICE_REQUIRE_AIHWKIT=1`` (set by ``scripts/run.sh test``
+where that environment was made) makes them fail where it does not run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +33,8 @@ from cimspice.engines.ngspice import find_libngspice
 from cimspice.spec import CrossbarSpec, spec_from_dict
 
 REPO = Path(__file__).resolve().parent.parent
+AIHWKIT_PYTHON = os.environ.get("CIMSPICE_AIHWKIT_PYTHON") or str(REPO / ".venv-aihwkit/bin/python")
+"""The python of aihwkit's own environment."""
 
 
 @functools.cache
@@ -35,6 +42,11 @@ def _present(marker: str) -> bool:
     """Whether what tests marked ``marker`` need is installed."""
     if marker == "ngspice":
         return find_libngspice() is not None
+    if marker == "aihwkit":
+        if not Path(AIHWKIT_PYTHON).is_file():
+            return False
+        probe = [AIHWKIT_PYTHON, "-c", "import aihwkit.nn"]
+        return subprocess.run(probe, capture_output=True, check=False).returncode == 0
     return importlib.util.find_spec(_REQUIRED[marker][1]) is not None
 
 
@@ -58,6 +70,13 @@ _REQUIRED = {
         "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip install "
         "'cimspice[large]' (after apt-get install libsuitesparse-dev)",
         "scikit-sparse (the large extra) is not installed",
+    ),
+    "aihwkit": (
+        "CIMSPICE_REQUIRE_AIHWKIT",
+        "aihwkit",
+        f"aihwkit is required (CIMSPICE_REQUIRE_AIHWKIT=1) but {AIHWKIT_PYTHON} lacks it "
+        "(bash scripts/setup.sh makes .venv-aihwkit)",
+        "aihwkit's environment is not installed (bash scripts/setup.sh makes it)",
     ),
 }
 """Per marker: the switch (``=1``: fail without it, as CI does), the module (or library) it
@@ -102,6 +121,12 @@ def _required(request: pytest.FixtureRequest) -> None:
             and not _present(marker)
         ):
             pytest.fail(failure, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def aihwkit_python() -> str:
+    """The python of aihwkit's environment (for tests marked ``aihwkit``)."""
+    return AIHWKIT_PYTHON
 
 
 def make_spec(

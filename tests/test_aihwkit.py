@@ -4,13 +4,11 @@ trained model (digits-mlp), the same devices, 1 s and 1 year after programming.
 aihwkit lives in its own environment (``scripts/setup.sh`` makes ``.venv-aihwkit``); the
 test runs it as a subprocess (``benchmarks/aihwkit_side.py``). ``scripts/run.sh test`` sets
 ``CIMSPICE_REQUIRE_AIHWKIT=1``: there a missing environment fails the test instead of
-skipping it.
+skipping it (the ``aihwkit`` marker, tests/conftest.py).
 """
 
 import importlib.util
 import math
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,22 +16,11 @@ import pytest
 from cimspice.nn.zoo import builtin_model
 
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = os.environ.get("CIMSPICE_AIHWKIT_PYTHON") or str(REPO / ".venv-aihwkit/bin/python")
-
-
-def _aihwkit_runs() -> bool:
-    if not Path(PYTHON).is_file():
-        return False
-    probe = subprocess.run([PYTHON, "-c", "import aihwkit.nn"], capture_output=True, check=False)
-    return probe.returncode == 0
+pytestmark = pytest.mark.aihwkit
 
 
 @pytest.fixture(scope="module")
 def bench():
-    if not _aihwkit_runs():
-        if os.environ.get("CIMSPICE_REQUIRE_AIHWKIT") == "1":
-            pytest.fail(f"aihwkit is required (CIMSPICE_REQUIRE_AIHWKIT=1) but {PYTHON} lacks it")
-        pytest.skip("aihwkit's environment is not installed (bash scripts/setup.sh makes it)")
     spec = importlib.util.spec_from_file_location(
         "bench_aihwkit", REPO / "benchmarks/bench_aihwkit.py"
     )
@@ -43,11 +30,11 @@ def bench():
     return module
 
 
-def test_cimspice_and_aihwkit_agree_on_pcm_drift(bench):
+def test_cimspice_and_aihwkit_agree_on_pcm_drift(bench, aihwkit_python):
     model, data = builtin_model("digits-mlp")
     seeds = 6
     ours = bench.cimspice_accuracies(model, data, seeds, False)
-    theirs = bench.aihwkit_accuracies(PYTHON, model, data, seeds, False)
+    theirs = bench.aihwkit_accuracies(aihwkit_python, model, data, seeds, False)
     n = len(data.y_test)
     for k, when in enumerate(bench.TIMES):
         a, b = ours[k], theirs[k]

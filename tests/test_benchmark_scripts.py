@@ -3,7 +3,8 @@
 The benchmarks run by hand, not in the suite; a rename in the library once left
 ``benchmarks/bench_network_tia.py`` importing a function from a module it had left, and only
 running it showed that. Importing each script (its ``main`` is not run) catches that here.
-``aihwkit_side.py`` runs inside aihwkit's own environment (see ``tests/test_aihwkit.py``).
+``aihwkit_side.py`` and ``aihwkit_irdrop_side.py`` run inside aihwkit's own environment (see
+``tests/test_aihwkit.py`` and ``tests/test_aihwkit_irdrop.py``).
 """
 
 import importlib.util
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+AIHWKIT_SIDE = ("aihwkit_side.py", "aihwkit_irdrop_side.py")
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-SCRIPTS = sorted(p for p in BENCHMARKS.glob("*.py") if p.name not in ("aihwkit_side.py",))
+SCRIPTS = sorted(p for p in BENCHMARKS.glob("*.py") if p.name not in AIHWKIT_SIDE)
 
 
 def test_there_are_scripts():
