@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
@@ -31,6 +33,7 @@ from cimspice.threads import available_cpus, call_with_one_blas_thread, worker_e
 
 __all__ = [
     "EXECUTORS",
+    "LOCAL_CLUSTER_CONFIG",
     "MAX_JOBS",
     "NO_DASK",
     "check_executor",
@@ -115,30 +118,65 @@ def _one_blas_thread_environment() -> Iterator[dict[str, str]]:
                 os.environ[name] = value
 
 
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+"""Dask settings of the local cluster :func:`local_cluster` starts: no statistical profiler in
+the workers (it samples the running task's stack every 10 ms, taking the GIL from it, for a
+dashboard nobody here looks at)."""
+
+
 @contextlib.contextmanager
 def local_cluster(workers: int) -> Iterator[Any]:
     """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, each started
-    with one BLAS thread; closed when the block ends.
+    with one BLAS thread and :data:`LOCAL_CLUSTER_CONFIG`; closed when the block ends.
 
     The limits go in Dask's ``distributed.nanny.pre-spawn-environ``, which a nanny sets
     before it starts a worker process (hence before the worker loads BLAS). Dask lets this
     process's own environment override that setting, and sets it in this process while it
     starts workers; so for the cluster's life this process's variables hold the limits too,
     and they are put back as they were afterwards.
+
+    The workers keep their scratch files in a temporary folder of this block's own, removed
+    with it, and are stopped at once when the block ends (:func:`_stop_workers`): a graceful
+    close, which waits for each worker process to wind down, took 1.1-1.6 s of a sweep's
+    wall time here against 0.1 s.
     """
     import dask
     from dask.distributed import LocalCluster
 
-    with _one_blas_thread_environment() as limits:
+    with (
+        _one_blas_thread_environment() as limits,
+        tempfile.TemporaryDirectory(prefix="cimspice-dask-") as scratch,
+    ):
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
         environ.update(limits)
+        settings = {"distributed.nanny.pre-spawn-environ": environ, **LOCAL_CLUSTER_CONFIG}
         with (
-            dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+            dask.config.set(settings),
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                local_directory=scratch,
             ) as cluster,
         ):
-            yield cluster
+            try:
+                yield cluster
+            finally:
+                _stop_workers(cluster)
+
+
+def _stop_workers(cluster: Any) -> None:
+    """End a local cluster's worker processes at once (their results have all been handed
+    on; nothing in them is wanted): each nanny is first told not to restart its worker."""
+    for nanny in list(cluster.workers.values()):
+        pid = getattr(nanny, "pid", None)
+        close_gracefully = getattr(nanny, "close_gracefully", None)
+        if pid is None or close_gracefully is None:
+            continue  # a worker that never started, or a Dask without nannies' API
+        close_gracefully(reason="cimspice-done")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def _recording_warnings(
