@@ -26,8 +26,8 @@ on the 8-bit grid (``inp_res = 1/254``: 128 PWM time slices of a full-scale puls
 input exactly one slice count), so that no input is quantised; no noise or bound management,
 no output noise, ADC or clipping; ``ir_drop_v_read = 0.4`` V, the rows' idle level, so that an
 idle row passes no current (aihwkit's default 0.4005 V adds a 0.5 mV offset on every cell,
-0.25 % of full scale at ``v_read = 0.2`` V); ``ir_drop_integration_sum`` on (the default
-trapezoid rule counts half a slice more per active row); no CCO ADC quantisation
+0.43 % of full scale on a 64x64 array); ``ir_drop_integration_sum`` on (the default
+trapezoid rule counts half a slice more per active row: 0.67 %); no CCO ADC quantisation
 (``adc_quantization`` off); ``mapping.max_input_size = rows`` and ``max_output_size = cols``
 (one physical tile, no padding to 512 rows). aihwkit's outputs are ``sum_i x_i W_ij`` in the
 weights' units (uS); the currents are ``v_read * 1e-6`` times that.
