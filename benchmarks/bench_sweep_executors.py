@@ -1,7 +1,7 @@
 """A 60-point network sweep in one process, on local worker processes and on Dask.
 
     .venv/bin/python benchmarks/bench_sweep_executors.py [--workers 2] [--values 30]
-        [--seeds 2] [--samples 300] [--model digits-mlp]
+        [--seeds 2] [--samples 300] [--model digits-mlp] [--repeat 1]
 
 ``evaluate --sweep nonideal.read_noise=...`` with ``--seeds``: ``values x seeds`` points
 (60 by default) of the built-in model on 32x32 passive tiles (1 ohm wires, read noise swept,
@@ -11,8 +11,10 @@ on a local pool of ``--workers`` spawn-started processes, and on a Dask ``LocalC
 Dask cluster (``--scheduler ADDR``, as ``evaluate --executor dask --scheduler ADDR``: a
 ``LocalCluster`` of the same workers started before the clock, with one BLAS thread each as
 cimspice starts its own; its workers fresh, so they import cimspice during the first points).
-Prints each wall time, the speed-ups over one process, whether the results are identical, and
-the load average before and after (the machine is shared).
+``--repeat`` rounds, the four in turn in each (on a shared machine the load changes from
+minute to minute): per round the load average before and after, each wall time and its
+speed-up over that round's one-process time; then the medians over the rounds, and whether
+every result is identical to the first.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--model", default="digits-mlp")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the four executors")
     args = parser.parse_args()
     model, data = resolve_model(args.model)
     x, y = samples_of(data, "test")
@@ -44,33 +47,45 @@ def main() -> None:
     spec = spec_from_dict({"array": {"rows": 32, "cols": 32}, "wire": {"r_row": 1.0, "r_col": 1.0}})
     values = [float(v) for v in np.linspace(0.0, 0.3, args.values)]
     common = {"key": "nonideal.read_noise", "values": values, "seeds": args.seeds}
-    runs = {}
-    load = os.getloadavg()[0]
     dask = {"executor": "dask", "jobs": args.workers}
-    for label, chosen in (
-        ("one process", {"jobs": 1}),
-        (f"local pool, {args.workers} processes", {"jobs": args.workers}),
-        (f"Dask LocalCluster, {args.workers} workers", dask),
-        (f"Dask, running cluster of {args.workers}", {**dask, "scheduler": "running"}),
-    ):
-        with contextlib.ExitStack() as stack:
-            options = dict(chosen)
-            if options.get("scheduler") == "running":  # started before the clock
-                cluster = stack.enter_context(local_cluster(args.workers))
-                options["scheduler"] = cluster.scheduler_address
-            start = time.perf_counter()
-            result = run_sweep(model, x, y, spec, **common, **options)
-            runs[label] = (time.perf_counter() - start, result.accuracy)
-    points = args.values * args.seeds
-    base_time, base = runs["one process"]
+    executors = {
+        "one process": {"jobs": 1},
+        f"local pool, {args.workers} processes": {"jobs": args.workers},
+        f"Dask LocalCluster, {args.workers} workers": dask,
+        f"Dask, running cluster of {args.workers}": {**dask, "scheduler": "running"},
+    }
+    times: dict[str, list[float]] = {label: [] for label in executors}
+    same = dict.fromkeys(executors, True)
+    base = None
     print(
-        f"{points} points ({args.model}, {len(x)} samples each, 32x32 tiles); load average "
-        f"{load:.2f} before, {os.getloadavg()[0]:.2f} after (1 min)"
+        f"{args.values * args.seeds} points ({args.model}, {len(x)} samples each, 32x32 "
+        f"tiles), {args.repeat} round(s), the executors in turn in each",
+        flush=True,
     )
-    print(f"{'executor':<34} {'time (s)':>9} {'speed-up':>9}  identical")
-    for label, (seconds, accuracy) in runs.items():
-        same = bool(np.array_equal(accuracy, base))
-        print(f"{label:<34} {seconds:9.1f} {base_time / seconds:9.2f}  {same}")
+    for round_ in range(args.repeat):
+        load = os.getloadavg()[0]
+        for label, chosen in executors.items():
+            with contextlib.ExitStack() as stack:
+                options = dict(chosen)
+                if options.get("scheduler") == "running":  # started before the clock
+                    cluster = stack.enter_context(local_cluster(args.workers))
+                    options["scheduler"] = cluster.scheduler_address
+                start = time.perf_counter()
+                result = run_sweep(model, x, y, spec, **common, **options)
+                times[label].append(time.perf_counter() - start)
+            base = result.accuracy if base is None else base
+            same[label] &= bool(np.array_equal(result.accuracy, base))
+        ratios = ", ".join(f"{times['one process'][-1] / t[-1]:.2f}" for t in times.values())
+        print(
+            f"round {round_ + 1}: load average {load:.2f} -> {os.getloadavg()[0]:.2f} (1 min); "
+            f"seconds {', '.join(f'{t[-1]:.1f}' for t in times.values())}; speed-ups {ratios}",
+            flush=True,
+        )
+    one = float(np.median(times["one process"]))
+    print(f"{'executor':<34} {'median (s)':>10} {'speed-up':>9}  identical")
+    for label, seconds in times.items():
+        median = float(np.median(seconds))
+        print(f"{label:<34} {median:10.1f} {one / median:9.2f}  {same[label]}")
 
 
 if __name__ == "__main__":
