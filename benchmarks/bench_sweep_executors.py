@@ -13,8 +13,10 @@ Dask cluster (``--scheduler ADDR``, as ``evaluate --executor dask --scheduler AD
 cimspice starts its own; its workers fresh, so they import cimspice during the first points).
 ``--repeat`` rounds, the four in turn in each (on a shared machine the load changes from
 minute to minute): per round the load average before and after, each wall time and its
-speed-up over that round's one-process time; then the medians over the rounds, and whether
-every result is identical to the first.
+speed-up over that round's one-process time, and the CPU seconds this process and its worker
+processes used (a running cluster's counted when it closes, its start included; the figure
+the other agents' load does not inflate as much as wall time); then the medians over the
+rounds, and whether every result is identical to the first.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import time
 
 import numpy as np
@@ -55,6 +58,7 @@ def main() -> None:
         f"Dask, running cluster of {args.workers}": {**dask, "scheduler": "running"},
     }
     times: dict[str, list[float]] = {label: [] for label in executors}
+    cpu: dict[str, list[float]] = {label: [] for label in executors}
     same = dict.fromkeys(executors, True)
     base = None
     print(
@@ -70,22 +74,32 @@ def main() -> None:
                 if options.get("scheduler") == "running":  # started before the clock
                     cluster = stack.enter_context(local_cluster(args.workers))
                     options["scheduler"] = cluster.scheduler_address
-                start = time.perf_counter()
+                start, used = time.perf_counter(), cpu_seconds()
                 result = run_sweep(model, x, y, spec, **common, **options)
                 times[label].append(time.perf_counter() - start)
+            cpu[label].append(cpu_seconds() - used)  # a running cluster's: after it closed
             base = result.accuracy if base is None else base
             same[label] &= bool(np.array_equal(result.accuracy, base))
         ratios = ", ".join(f"{times['one process'][-1] / t[-1]:.2f}" for t in times.values())
         print(
             f"round {round_ + 1}: load average {load:.2f} -> {os.getloadavg()[0]:.2f} (1 min); "
-            f"seconds {', '.join(f'{t[-1]:.1f}' for t in times.values())}; speed-ups {ratios}",
+            f"seconds {', '.join(f'{t[-1]:.1f}' for t in times.values())}; speed-ups {ratios}; "
+            f"CPU seconds {', '.join(f'{c[-1]:.1f}' for c in cpu.values())}",
             flush=True,
         )
     one = float(np.median(times["one process"]))
-    print(f"{'executor':<34} {'median (s)':>10} {'speed-up':>9}  identical")
+    print(f"{'executor':<34} {'median (s)':>10} {'speed-up':>9} {'CPU s':>7}  identical")
     for label, seconds in times.items():
         median = float(np.median(seconds))
-        print(f"{label:<34} {median:10.1f} {one / median:9.2f}  {same[label]}")
+        used = float(np.median(cpu[label]))
+        print(f"{label:<34} {median:10.1f} {one / median:9.2f} {used:7.1f}  {same[label]}")
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its ended (waited-for) children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 if __name__ == "__main__":
