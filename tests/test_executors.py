@@ -12,10 +12,10 @@ from dask.distributed import Client
 from cimspice.executors import LOCAL_CLUSTER_CONFIG, local_cluster, map_tasks
 
 
-def _profiling() -> bool:
+def _settings() -> dict:
     import dask
 
-    return bool(dask.config.get("distributed.worker.profile.enabled"))
+    return {key: dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG}
 
 
 def _square(x: int) -> int:
@@ -33,9 +33,7 @@ def test_the_local_cluster_stops_its_workers_and_removes_its_files():
     with local_cluster(2) as cluster, Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
         folders = set(client.run(lambda dask_worker: dask_worker.local_directory).values())
-        assert set(client.run(_profiling).values()) == {
-            LOCAL_CLUSTER_CONFIG["distributed.worker.profile.enabled"]
-        }
+        assert list(client.run(_settings).values()) == [LOCAL_CLUSTER_CONFIG] * 2
         assert len(pids) == 2 and all(os.path.isdir(f) for f in folders)
         assert client.submit(_square, 3).result() == 9
     assert all(_gone(pid) for pid in pids)
