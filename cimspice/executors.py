@@ -145,6 +145,11 @@ def local_cluster(workers: int) -> Iterator[Any]:
     starts workers; so for the cluster's life this process's variables hold the limits too,
     and they are put back as they were afterwards.
 
+    Dask's default ``MALLOC_TRIM_THRESHOLD_`` (64 KiB: memory handed back to the system at
+    once, which also fixes glibc's threshold for serving large blocks from fresh pages) is left
+    out: with it a sweep point took 1.13-1.17 CPU seconds in a worker against 1.01-1.06 in this
+    process (the arrays of every forward pass page-faulted in afresh).
+
     The workers keep their scratch files in a temporary folder of this block's own, removed
     with it, and are stopped at once when the block ends (:func:`_stop_workers`): a graceful
     close, which waits for each worker process to wind down, took 1.1-1.6 s of a sweep's
@@ -158,6 +163,7 @@ def local_cluster(workers: int) -> Iterator[Any]:
         tempfile.TemporaryDirectory(prefix="cimspice-dask-") as scratch,
     ):
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+        environ.pop("MALLOC_TRIM_THRESHOLD_", None)  # glibc's own, as in a pool's worker
         environ.update(limits)
         settings = {"distributed.nanny.pre-spawn-environ": environ, **LOCAL_CLUSTER_CONFIG}
         with (
