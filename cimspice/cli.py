@@ -537,6 +537,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate the built-in model trained with this weight-noise level (e.g. 0.05) and "
         "report its gain over the plainly trained one on the same tiles",
     )
+    p.add_argument(
+        "--recalibrate-bn",
+        type=_positive_int,
+        default=0,
+        metavar="N",
+        help="PyTorch models with batch norm: re-estimate its running statistics on the tiles "
+        "(per device seed, no labels) from the first N calibration samples before classifying "
+        "(AdaBS; default: the statistics as trained)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -996,6 +1005,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             plot_dir=Path(args.plot_dir) if args.plot_dir else None,
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             hardware_aware=args.hardware_aware,
+            recalibrate_bn=args.recalibrate_bn,
             progress=not args.no_progress,
             executor=args.executor,
             jobs=args.jobs,
