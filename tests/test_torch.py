@@ -14,6 +14,8 @@ import pytest
 
 from cimspice.errors import CimspiceError, InputError, ModelError
 from cimspice.mapping.matmul import HardwareMatMul
+from cimspice.nn.layers import Conv2D, Dense, Flatten
+from cimspice.nn.model import Model
 from cimspice.nn.zoo import BUILTIN_MODELS, architecture
 from cimspice.spec import spec_from_dict
 
@@ -196,6 +198,32 @@ def test_a_convolution_on_nonideal_tiles_equals_the_numpy_hardware_matmul():
     expected = HardwareMatMul(spec)(0, patches, w).reshape(2, 16, 6).transpose(0, 2, 1)
     # as the linear layer: equal to double-precision rounding
     np.testing.assert_allclose(got.reshape(2, 6, 16).numpy(), expected, rtol=1e-11, atol=1e-15)
+
+
+def test_a_numpy_models_convolution_and_its_torch_form_run_on_the_same_tiles():
+    # the numpy path's convolution (cimspice.nn.layers.Conv2D, im2col rows in (kh, kw, c_in)
+    # order) and the same layer through from_numpy and convert (torch's unfold order,
+    # (c_in, kh, kw)): with one input channel, as in a stem, the two orders coincide, so the
+    # word lines, tiles (49 rows: two row blocks of the 32-row tile), devices and drift
+    # compensation must be the same ones; a stride and padding as the ResNet's stem has
+    spec = nonideal_spec(stuck_on=0.01, stuck_off=0.01)
+    rng = np.random.default_rng(13)
+    layer = Conv2D(rng.normal(size=(7, 7, 1, 6)), rng.normal(size=6), stride=2, padding=3)
+    x = rng.uniform(0.0, 1.0, (3, 10, 10, 1))
+    hardware = HardwareMatMul(spec)
+    expected = layer.forward(x, lambda a, w: hardware(0, a, w))  # (n, oh, ow, c_out)
+    head = Dense(rng.normal(size=(150, 2)), np.zeros(2))
+    numpy_model = Model("conv", [layer, Flatten(), head], (10, 10, 1))
+    torch_conv = from_numpy(numpy_model, dtype=torch.float64)[1]  # after the NHWC permute
+    assert isinstance(torch_conv, nn.Conv2d)
+    converted = convert(torch_conv, spec)
+    with torch.no_grad():
+        got = converted(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    ideal = layer.forward(x)
+    assert np.abs(expected - ideal).max() > 1e-2 * np.abs(ideal).max()  # far from ideal
+    assert len(hardware.layers[0].tiling.tiles) == 2
+    # equal to double-precision rounding (BLAS orders sums differently)
+    np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-12 * np.abs(ideal).max())
 
 
 def test_a_nonlinear_tile_without_a_transfer_matrix_runs_its_numpy_law():

@@ -124,10 +124,12 @@ def _check_torch_options(request: EvaluateRequest) -> None:
     """Refuse the options that do not apply to the kind of model asked for, with the reason.
 
     Raises:
-        InputError: ``--data`` with a numpy model; ``--sweep`` or ``--hardware-aware`` with a
-            PyTorch model.
+        InputError: ``--data`` or ``--recalibrate-bn`` with a numpy model; ``--sweep`` or
+            ``--hardware-aware`` with a PyTorch model; ``--recalibrate-bn`` with a ``.pt2``
+            file.
     """
     from cimspice.errors import InputError
+    from cimspice.nn.zoo import TORCH_MODELS
     from cimspice.studies.evaluate import is_torch_model
 
     if not is_torch_model(request.model):
@@ -152,6 +154,12 @@ def _check_torch_options(request: EvaluateRequest) -> None:
         raise InputError(
             "--hardware-aware picks a numpy built-in trained with weight noise; a PyTorch "
             "model is trained through its tiles in Python (cimspice.torch.training.fit)"
+        )
+    if request.recalibrate_bn and request.model not in TORCH_MODELS:
+        raise InputError(
+            "--recalibrate-bn applies to the torch built-ins: a .pt2 program holds batch norm "
+            "as graph operations, not modules; recalibrate the nn.Module in Python "
+            "(cimspice.torch.recalibrate_batch_norm)"
         )
 
 
