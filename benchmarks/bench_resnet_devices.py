@@ -1,7 +1,8 @@
 """Why mnist-resnet collapses on the default tile, and what batch-norm recalibration recovers.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_resnet_devices.py \\
-        [--part effects|layers|errors|offsets|all] [--samples 100] [--seeds 3] [--recalibrate 200]
+        [--part effects|layers|errors|currents|fold|offsets|all] [--samples 100] \\
+        [--seeds 3] [--recalibrate 200]
 
 The torch built-in ``mnist-resnet`` (cached or trained on first use) on
 ``examples/network-128.toml`` (128x128 passive, 2 ohm wires, 8-bit DAC and ADC, programming
@@ -19,6 +20,11 @@ first 1,000 training images (as ``cimspice evaluate``). Parts:
   channels) and ``|mean error| / std(exact)`` (max over channels: a fixed per-channel offset),
   for the ResNet and the numpy ``mnist-cnn`` (through :func:`~cimspice.torch.models.from_numpy`)
   on the same tile, devices off and on;
+- ``currents``: per tile, the column currents the spec's DAC drives into the mapped
+  conductances (wires and devices aside) against the ADC's full scale, both models, 50 images;
+- ``fold``: batch norm folded into the preceding convolutions before mapping
+  (``torch.nn.utils.fusion.fuse_conv_bn_eval``: a per-output-channel scale of the weights and
+  a digital bias), on the spec's tile, against the model as trained;
 - ``offsets``: digital sensitivity, no tiles: every convolution's and linear layer's output
   gets a fixed per-channel offset (the same at every position and for every image) or fresh
   noise per value, of ``r`` times that channel's std, for both models (``--samples`` x 5).
@@ -27,6 +33,7 @@ first 1,000 training images (as ``cimspice evaluate``). Parts:
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import time
 from collections.abc import Callable
@@ -40,7 +47,7 @@ from cimspice.nn.zoo import builtin_model
 from cimspice.spec import CrossbarSpec, load_spec
 from cimspice.torch import analog_layers, analog_tiles, convert, recalibrate_batch_norm
 from cimspice.torch.convert import calibrate_input_ranges
-from cimspice.torch.models import from_numpy
+from cimspice.torch.models import BasicBlock, from_numpy
 from cimspice.torch.monte_carlo import accuracy
 from cimspice.torch.tiles import AnalogTiles
 from cimspice.torch.zoo import builtin_torch_model
@@ -167,6 +174,71 @@ def errors(models, spec, seeds) -> None:
                     break  # no devices: every seed the same
 
 
+def currents(models, spec, count=50) -> None:
+    from cimspice.mapping.encoding import encode_inputs
+
+    full_scale = spec.readout.adc_full_scale
+    print(f"\n## column currents / ADC full scale ({full_scale * 1e6:.0f} uA), {count} images")
+    print("| model | layer | tile | word lines | mean | p99 | max | above full scale |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, (model, x, _, calibration) in models.items():
+        converted = on_tiles(model, spec, calibration)
+        tiles = analog_tiles(converted)
+        seen: dict[tuple[int, int], list[np.ndarray]] = {}
+        original = tiles.matmul
+
+        def matmul(index, inputs, weights, x_max, original=original, tiles=tiles, seen=seen):
+            y = original(index, inputs, weights, x_max)
+            values = inputs.detach().double().numpy()
+            top = float(x_max) if x_max is not None else float(np.abs(values).max())
+            for slot in tiles.hardware().layers[index].tiling.tiles:
+                g = slot.conductances[: slot.used_rows, : slot.used_cols]
+                for phase in encode_inputs(values, top, spec):
+                    key = (index, slot.index)
+                    seen.setdefault(key, []).append(phase.voltages[:, slot.rows] @ g)
+            return y
+
+        tiles.matmul = matmul  # type: ignore[method-assign]
+        with torch.no_grad():
+            converted(x[:count])
+        for (index, k), parts in sorted(seen.items()):
+            i = np.concatenate(parts) / full_scale
+            rows = tiles.hardware().layers[index].tiling.tiles[k].used_rows
+            print(
+                f"| {name} | {index} | {k} | {rows} | {i.mean():.3f} | "
+                f"{np.percentile(i, 99):.3f} | {i.max():.3f} | {100 * np.mean(i > 1):.2f}% |"
+            )
+
+
+def folded_batch_norm(model: nn.Module) -> nn.Module:
+    """``small_resnet`` with every batch norm folded into the convolution before it."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = copy.deepcopy(model).eval()
+    folded[0] = fuse_conv_bn_eval(folded[0], folded[1])
+    folded[1] = nn.Identity()
+    for block in folded:
+        if isinstance(block, BasicBlock):
+            block.conv1 = fuse_conv_bn_eval(block.conv1, block.bn1)
+            block.conv2 = fuse_conv_bn_eval(block.conv2, block.bn2)
+            block.bn1, block.bn2 = nn.Identity(), nn.Identity()
+    return folded
+
+
+def fold(model, spec, x, y, calibration, seeds) -> None:
+    folded = folded_batch_norm(model)
+    print(f"\n## batch norm folded into the convolutions ({len(x)} images)")
+    print(f"exact: as trained {accuracy(model, x, y):.3f}, folded {accuracy(folded, x, y):.3f}")
+    print("| seed | as trained | folded |")
+    print("|---|---|---|")
+    for seed in seeds:
+        tile = with_devices(spec, tuple(OFF), seed)
+        plain = accuracy(on_tiles(model, tile, calibration), x, y)
+        print(
+            f"| {seed} | {plain:.2f} | {accuracy(on_tiles(folded, tile, calibration), x, y):.2f} |"
+        )
+
+
 def offsets(models, sizes=(0.1, 0.2, 0.3, 0.5), seeds=range(3)) -> None:
     print("\n## digital sensitivity: per-channel offset or fresh noise of r x channel std")
     print("| model | ideal | kind | " + " | ".join(f"r = {r}" for r in sizes) + " |")
@@ -231,7 +303,9 @@ def _spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--part", choices=["effects", "layers", "errors", "offsets", "all"], default="all"
+        "--part",
+        choices=["effects", "layers", "errors", "currents", "fold", "offsets", "all"],
+        default="all",
     )
     parser.add_argument("--samples", type=int, default=100, help="held-out images")
     parser.add_argument("--seeds", type=int, default=3, help="device seeds 0 .. N - 1")
@@ -270,6 +344,10 @@ def main() -> None:
         layers(model, spec, x, y, calibration, seeds)
     if args.part in ("errors", "all"):
         errors(models, spec, seeds)
+    if args.part in ("currents", "all"):
+        currents(models, spec)
+    if args.part in ("fold", "all"):
+        fold(model, spec, x, y, calibration, seeds)
     if args.part in ("offsets", "all"):
         offsets({k: samples(v[0], v[1].shape[1:], 5 * n) for k, v in models.items()})
     print(f"\n{time.perf_counter() - start:.0f} s")

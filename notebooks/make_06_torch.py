@@ -97,8 +97,8 @@ cells = [
         "each time, from unlabelled training images (`cimspice.torch.recalibrate_batch_norm`; "
         "`recalibrate=` re-estimates per seed and time, and restores the model's own after) "
         "is the per-chip calibration CIM deployments of batch-norm networks use (AdaBS). On "
-        "`mnist-resnet` and the default tile it lifts the hardware accuracy from 0.23 to "
-        "about 0.8 (BENCHMARKS.md)."
+        "`mnist-resnet` and the default tile it lifts the hardware accuracy from 0.23 to 0.79 "
+        "(mean over three device seeds; BENCHMARKS.md)."
     ),
     code(
         """
