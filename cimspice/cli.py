@@ -1031,6 +1031,8 @@ def _cmd_fit_device(args: argparse.Namespace) -> None:
     )
     for key, est in fit.params.items():
         print(f"{key:<16} {est.value:.6g} +- {est.stderr:.2g}")
+    for key, est in fit.extra.items():
+        print(f"{key:<16} {est.value:.6g} +- {est.stderr:.2g}  (not a model parameter)")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:

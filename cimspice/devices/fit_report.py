@@ -25,6 +25,7 @@ REPORT_FILES = (
     "one_over_f.png",
     "spread.png",
     "levels.png",
+    "level_spread.png",
 )
 """What a report folder may receive (the plots of the tables given)."""
 
@@ -187,7 +188,8 @@ def _reram_report(fit: DeviceFit, folder: Path) -> list[Path]:
     values = {**fit.fixed, **{k: e.value for k, e in fit.params.items()}}
     model = ReRAMWan2022Model.from_params(Window(0.0, g_max), values)
     caption = f"{RERAM_MODEL} fitted by cimspice fit-device (g_max = {g_max:g} S)"
-    data, written = fit.data, []
+    data = fit.data
+    written: list[Path] = []
     pairs: dict[float, list[tuple[np.ndarray, np.ndarray]]] = {t: [] for t in TIME_TAGS}
     if data.programming is not None:
         pairs[1.0].append((data.programming["target"], data.programming["measured"]))
@@ -234,7 +236,8 @@ def _levels_report(fit: DeviceFit, folder: Path) -> list[Path]:
     from cimspice.plots.devices import plot_against_published
     from cimspice.plots.figure import save_figure
 
-    data, written = fit.data, []
+    data = fit.data
+    written: list[Path] = []
     table = data.levels
     if table is None:
         return written
@@ -243,7 +246,8 @@ def _levels_report(fit: DeviceFit, folder: Path) -> list[Path]:
     grid = level_set(MultiLevelModel.from_params(window, values))
     levels = grid.size
     caption = f"{MULTILEVEL_MODEL} fitted by cimspice fit-device ({levels} levels)"
-    kx, mean, spread = _binned(table["level"].astype(float), table["conductance"])
+    k = table["level"]
+    kx, mean, _ = _binned(k.astype(float), table["conductance"])
     step = fit.extra["step"].value
     fig = plot_against_published(
         {"level conductance": (np.arange(levels), grid)},
@@ -253,10 +257,25 @@ def _levels_report(fit: DeviceFit, folder: Path) -> list[Path]:
         units=("", "S"),
         labels=("fit", "data, binned"),
         title="Level placement against the fit",
-        caption=caption + f"; binned spread {np.mean(spread) / step:.3g} steps, fitted "
-        f"{fit.params['prog_std_steps'].value:.3g}",
+        caption=caption,
     )
     written.append(save_figure(fig, folder / "levels.png"))
+    kx, _, spread = _binned(k.astype(float), (table["conductance"] - grid[k]) / step)
+    fig = plot_against_published(
+        {
+            "programming error": (
+                np.array([0.0, levels - 1.0]),
+                np.full(2, values["prog_std_steps"]),
+            )
+        },
+        {"programming error": (kx, spread)},
+        xlabel="level number",
+        ylabel="std about the fitted level (steps)",
+        labels=("fit", "data, binned"),
+        title="Programming error in level steps against the fit",
+        caption=caption,
+    )
+    written.append(save_figure(fig, folder / "level_spread.png"))
     if data.reads is not None and "read_std_steps" in fit.params:
         means, stds = _per_device(data.reads["device"], data.reads["conductance"])
         flat = np.full(2, fit.params["read_std_steps"].value * step)

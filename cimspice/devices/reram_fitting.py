@@ -27,8 +27,8 @@ coefficients are written in uS on the data's window (``g_ref = g_max``); a time 
 keeps the preset's curve (Wan et al.'s, rescaled to that window) and is marked "set, not
 fitted" in the file. Times other than the model's three are refused (the model has no
 curve to hold them; the error names the column 'time'). The model's clip at 0 S is not
-modelled: keep targets a few sigma above 0 S (above ~15 % of a 40 uS window for Wan et
-al.'s spread).
+modelled: keep targets a few sigma above 0 S (for Wan et al.'s spread, above ~30 % of a 40
+uS window: 3.9 uS at 1 day there).
 """
 
 from __future__ import annotations
