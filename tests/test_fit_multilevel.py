@@ -141,3 +141,21 @@ def test_the_generic_fit_refuses_a_levels_table(tmp_path, capsys):
     data = write_csv(tmp_path / "levels.csv", {"level": k, "conductance": g})
     assert main(["fit-device", str(data), "-o", str(tmp_path / "d.toml")]) == 1
     assert "a levels table; the generic model fits" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("model", "flag", "message"),
+    [
+        ("memristor-rao2023", ["--g-max", "1e-4"], "--g-max applies to --model pcm-"),
+        ("generic", ["--g-max", "1e-4"], "--model generic does not use it"),
+        ("reram-wan2022", ["--levels", "64", "--g-max", "1e-4"], "--levels applies to"),
+    ],
+)
+def test_options_a_model_does_not_use_are_refused(tmp_path, capsys, model, flag, message):
+    k, g = levels_data(20)
+    data = write_csv(tmp_path / "levels.csv", {"level": k, "conductance": g})
+    out = tmp_path / "d.toml"
+    assert main(["fit-device", str(data), "-o", str(out), "--model", model, *flag]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not out.exists()

@@ -72,13 +72,29 @@ def run_fit_device(request: FitDeviceRequest) -> DeviceFit:
     """Check every path, fit, write the device file (and report) all or nothing.
 
     Raises:
-        InputError: bad data (file and column named).
+        InputError: bad data (file and column named), or ``--g-max`` / ``--levels`` given to
+            a model that does not use them.
         OutputError: an output path that may not be written.
     """
     if request.model not in FIT_MODELS:
         raise InputError(
             f"fit-device --model {request.model!r}: fits {', '.join(FIT_MODELS)} (a model "
             "added with register() has no fit: set its parameters with nonideal.model_params)"
+        )
+    if request.g_max is not None and request.model not in (PCM_MODEL, RERAM_MODEL):
+        raise InputError(
+            f"fit-device --g-max applies to --model {PCM_MODEL} or {RERAM_MODEL}, whose curves "
+            f"are functions of G / g_max; --model {request.model} does not use it"
+            + (
+                " (it fits the window from the levels table)"
+                if request.model == MULTILEVEL_MODEL
+                else ""
+            )
+        )
+    if request.levels is not None and request.model != MULTILEVEL_MODEL:
+        raise InputError(
+            f"fit-device --levels applies to --model {MULTILEVEL_MODEL}; --model "
+            f"{request.model} has no level count to set"
         )
     plan = OutputPlan()
     for path in request.data:
