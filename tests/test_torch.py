@@ -214,7 +214,7 @@ def test_a_numpy_models_convolution_and_its_torch_form_run_on_the_same_tiles():
     rng = np.random.default_rng(13)
     layer = Conv2D(rng.normal(size=(7, 7, 1, 6)), rng.normal(size=6), stride=2, padding=3)
     x = rng.uniform(0.0, 1.0, (3, 10, 10, 1))
-    hardware = HardwareMatMul(spec)
+    hardware = HardwareMatMul(spec, precision="double")  # as the float64 torch layer
     expected = layer.forward(x, lambda a, w: hardware(0, a, w))  # (n, oh, ow, c_out)
     head = Dense(rng.normal(size=(150, 2)), np.zeros(2))
     numpy_model = Model("conv", [layer, Flatten(), head], (10, 10, 1))
