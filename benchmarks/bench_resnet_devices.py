@@ -227,6 +227,16 @@ def folded_batch_norm(model: nn.Module) -> nn.Module:
 
 def fold(model, spec, x, y, calibration, seeds) -> None:
     folded = folded_batch_norm(model)
+    print("\n## per convolution: each channel's max |W| / the layer's; batch norm's gamma / sigma")
+    convolutions = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for index, (conv, norm) in enumerate(zip(convolutions, norms, strict=True)):
+        w = conv.weight.detach().abs().flatten(1).amax(dim=1)
+        gain = (norm.weight / torch.sqrt(norm.running_var + norm.eps)).detach()
+        print(
+            f"layer {index}: max|W| per channel {float(w.min() / w.max()):.2f}-1 of the "
+            f"layer's; gamma/sigma {float(gain.min()):.2f}-{float(gain.max()):.2f}"
+        )
     print(f"\n## batch norm folded into the convolutions ({len(x)} images)")
     print(f"exact: as trained {accuracy(model, x, y):.3f}, folded {accuracy(folded, x, y):.3f}")
     print("| seed | as trained | folded |")
