@@ -102,16 +102,15 @@ cells = [
     ),
     code(
         """
-        recalibrated = accuracy_over_time(
-            analog, x_test, y_test, times, seeds, recalibrate=x_train[:200]
-        )
-        for t, plain, recal in zip(times, table, recalibrated, strict=True):
-            print(f"{t:>12.0f} s: as trained {plain.mean():.4f}, recalibrated {recal.mean():.4f}")
+        unlabelled = x_train[:200]  # batch norm's statistics re-estimated from these
+        recal = accuracy_over_time(analog, x_test, y_test, times, seeds, recalibrate=unlabelled)
+        for t, plain, row in zip(times, table, recal, strict=True):
+            print(f"{t:>12.0f} s: as trained {plain.mean():.4f}, recalibrated {row.mean():.4f}")
         fig = plot_accuracy_sweep(
             "time since programming (s)",
             times,
-            recalibrated.mean(axis=1),
-            recalibrated.std(axis=1, ddof=1),
+            recal.mean(axis=1),
+            recal.std(axis=1, ddof=1),
             seeds=len(seeds),
             exact_accuracy=accuracy(model, x_test, y_test),
             caption="the same, batch norm re-estimated on each chip at each time (200 images)",
