@@ -156,6 +156,8 @@ def test_programming_file_errors(tmp_path, monkeypatch):
         device_model(spec_of(good + "verify_tol = 1e-6\n"))
     with pytest.raises(SpecError, match=r"nonideal\.read_noise"):
         device_model(spec_of(good + "read_noise = 0.01\n"))
+    with pytest.raises(SpecError, match=r"nonideal\.drift_time.*no drift law"):
+        device_model(spec_of(good + "drift_time = 10.0\n"))
     outside = tmp_path.parent / f"{tmp_path.name}-other.json"
     model.save(outside)
     monkeypatch.delenv("CIMSPICE_MODEL_PATH", raising=False)

