@@ -121,5 +121,10 @@ def test_levels_back_off_and_halve_on_a_crossing():
     assert [float(restart.choose(d)[0]) for d in (up, up, -up, -up, up)] == pytest.approx(
         [2.0, 2.1, 1.0, 1.1, 2.0]
     )
+    # width mode: the same rule on the width, in t_pulse, its step halving down to 1/16
+    width = _Levels(VerifyPolicy(mode="width"), (1,))
+    got = [float(width.choose(d)[0]) for d in (up, up, -up, up, up, -up, up, up)]
+    # (RESET overshot at its first pulse of width 1: back a whole step, to the floor 1/16)
+    assert got == [1.0, 2.0, 1.0, 1.0, 1.5, 0.0625, 1.0, 1.25]
     with pytest.raises(InputError, match="on_crossing"):
         VerifyPolicy(on_crossing="bisect")
