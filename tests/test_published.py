@@ -44,3 +44,5 @@ def test_every_preset_has_a_curve_or_says_what_is_missing():
         assert published_curves(name) or missing_data(name), name
     rao = missing_data("memristor-rao2023")
     assert rao and "read noise" in rao[0].what and "abstract" in rao[0].why
+    # every gap says where it was looked for
+    assert all("s41586-023-05759-5" in m.searched for m in missing_data())

@@ -174,7 +174,9 @@ def test_a_linear_layer_on_nonideal_tiles_equals_the_numpy_hardware_matmul():
     with torch.no_grad():
         got = converted(x) - layer.bias
     w = layer.weight.detach().numpy().T
-    expected = HardwareMatMul(spec)(0, x.numpy(), w)
+    # the numpy side in double precision, as the torch layer's float64 tensors (behind an ADC
+    # numpy's default is single precision)
+    expected = HardwareMatMul(spec, precision="double")(0, x.numpy(), w)
     ideal = x.numpy() @ w
     # the tiles are far from ideal (IR drop, 8-bit DAC and ADC, drifted devices) ...
     assert np.abs(expected - ideal).max() > 1e-2 * np.abs(ideal).max()
@@ -193,7 +195,9 @@ def test_a_convolution_on_nonideal_tiles_equals_the_numpy_hardware_matmul():
         got = convert(conv, spec)(x)
     patches = nn.functional.unfold(x, 3).transpose(1, 2).reshape(-1, 27).numpy()
     w = conv.weight.detach().reshape(6, 27).numpy().T
-    expected = HardwareMatMul(spec)(0, patches, w).reshape(2, 16, 6).transpose(0, 2, 1)
+    expected = (
+        HardwareMatMul(spec, precision="double")(0, patches, w).reshape(2, 16, 6).transpose(0, 2, 1)
+    )
     # as the linear layer: equal to double-precision rounding
     np.testing.assert_allclose(got.reshape(2, 6, 16).numpy(), expected, rtol=1e-11, atol=1e-15)
 

@@ -122,7 +122,7 @@ class ProgrammingModel:
         nonideal = NonidealSpec(
             prog_noise_abs=self.prog_noise_abs, prog_noise_rel=self.prog_noise_rel
         )
-        return GenericModel(Window(*self.window), nonideal)
+        return GenericModel(Window(*self.window), nonideal=nonideal)
 
     def to_dict(self) -> dict[str, Any]:
         """The model as JSON-ready data, with its checksum."""

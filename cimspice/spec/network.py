@@ -168,7 +168,9 @@ class NonidealSpec(Section):
     model_params: tuple[tuple[str, float], ...] | Mapping[str, float] = param(
         (),
         doc="Overrides of the device model's parameters, a table {name = value} (stored as "
-        "sorted (name, value) pairs). Unknown names are refused when the model is built.",
+        "sorted (name, value) pairs). Unknown names are refused when the model is built. The "
+        "generic model takes the variation keys only (die_spread, tile_spread, "
+        "stuck_on_low/_high, stuck_off_low/_high).",
     )
     programming_file: str = param(
         "",
