@@ -15,10 +15,11 @@ Nanotechnology 23, 075201, 2012: pulses of growing amplitude, the polarity rever
 crossing the target; here with the step halved on every crossing, so the change per pulse
 shrinks until it fits the tolerance). The earlier policy (``"restart"``: the new direction
 starts again at its first amplitude, the step unchanged) oscillates on a device whose change
-per pulse grows exponentially with the voltage: a Stanford-PKU cell in a 1T1R array moves by
-~3 uS at a 1.4 V RESET and ~16 uS at 1.5 V, ~12 uS at a 2.45 V SET and ~23 uS at 2.5 V
-(measured in ngspice, tests/test_write_verify_policy.py), so with 0.1 V steps one pulse jumps
-over a 1.35 uS band in either direction, again and again.
+per pulse grows exponentially with the voltage: a Stanford-PKU cell in a 1T1R array (50 ns
+pulses, gates 0.9 V for SET and 3 V for RESET) moves from 33 uS by ~3 uS at a 1.4 V RESET and
+~16 uS at 1.5 V (tests/test_write_verify_policy.py), and from 8 uS by ~12 uS at a 2.45 V SET
+and ~23 uS at 2.5 V (measured ad hoc, ngspice 46), so with 0.1 V steps one pulse jumps over a
+1.35 uS band in either direction, again and again.
 
 Row decks (``row_decks=True``, 1T1R): every row's pulses and read go into a deck of their own
 in which only that row's cells are dynamic; the other rows' cells are static at their states
