@@ -123,7 +123,8 @@ class AnalogTiles:
         if x_max is None:
             x_max = x.detach().abs().amax()
         folded = hardware.layers[index].folded is not None
-        if x.device.type == "cpu" and not torch.is_grad_enabled() and not folded:
+        numpy_dtype = x.dtype in (torch.float32, torch.float64)
+        if x.device.type == "cpu" and numpy_dtype and not torch.is_grad_enabled() and not folded:
             # inference on the host: the same tile math on numpy views of the tensors (one
             # pipeline, numpy's arrays: the tile threads, in-place passes and the read-noise
             # streams `evaluate` draws), faster there than torch's per-op dispatch; a folded
