@@ -143,12 +143,13 @@ TILE_THREADS = 2
 """Threads that run blocks of a batch side by side on tiles whose batch is numpy alone (each
 on one BLAS thread)."""
 CHUNK_VALUES = 2**21
-"""Input values of a layer run on its tiles at a time: the batch is cut into row blocks of
-about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer). Large enough
-that each numpy call of a tile's chain outlasts the hand-over of the GIL between the tile
-threads (with blocks of 2^18 values two threads ran no faster than one), small enough that a
-block of a tile's outputs stays in the cache: on mnist-mlp's 1T1R + CMOS TIA tiles the pass
-took 0.51 s in blocks of 2^18 values, 0.33 s in 2^20 and 0.31-0.36 s in 2^21 or 2^22."""
+"""Input values of a layer run on its tiles at a time: the batch is cut into blocks of at most
+about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer), and into at
+least ``2 * TILE_THREADS`` blocks of at least :data:`MIN_CHUNK_ROWS` vectors where the batch
+allows, so that both tile threads have work. Large enough that each numpy call outlasts the
+hand-over of the GIL between the tile threads (blocks of 2^18 values ran no faster in two
+threads than in one, measured with the earlier per-tile tasks), small enough that a block's
+arrays stay in the cache."""
 
 _UNSET = object()
 
