@@ -963,8 +963,7 @@ class HardwareMatMul:
         self, layer: MappedLayer, x: np.ndarray, x_max: float, y: np.ndarray
     ) -> None:
         """:meth:`_per_tile` of numpy inputs ``x``, written into ``y`` (before the layer's
-        scale), in row blocks of :data:`CHUNK_VALUES` input values (cut finer for a batch of
-        fewer than :data:`TILE_THREADS` blocks).
+        scale), in blocks of the batch cut as :data:`CHUNK_VALUES` says.
 
         Tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile that
         reads its own used word lines) run the blocks in :data:`TILE_THREADS` threads, each
