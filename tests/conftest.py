@@ -9,8 +9,11 @@ Each requirement is enforced by one autouse fixture, ``_required``.
 
 Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (set by
 ``scripts/run.sh test``, and so in CI, which installs the extra) makes them fail when torch is
-missing; otherwise they are skipped there. Tests marked ``cuda`` run where CUDA exists and are
-skipped elsewhere. Tests marked ``large`` need the ``large`` extra (scikit-sparse):
+missing; otherwise they are skipped there. Tests marked ``osdi`` need an OpenVAF compiler (the
+``osdi`` extra, which ``scripts/setup.sh`` does not install: ~300 MB with its LLVM):
+``CIMSPICE_REQUIRE_OSDI=1`` makes them fail without one; otherwise they are skipped where
+there is none. Tests marked ``cuda`` run where CUDA exists and are skipped elsewhere.
+Tests marked ``large`` need the ``large`` extra (scikit-sparse):
 ``CIMSPICE_REQUIRE_LARGE=1`` (set by ``scripts/run.sh test``) makes them fail without it.
 """
 
@@ -35,6 +38,10 @@ def _present(marker: str) -> bool:
     """Whether what tests marked ``marker`` need is installed."""
     if marker == "ngspice":
         return find_libngspice() is not None
+    if marker == "osdi":
+        from cimspice.write.osdi import compiler
+
+        return compiler() is not None
     return importlib.util.find_spec(_REQUIRED[marker][1]) is not None
 
 
@@ -58,6 +65,13 @@ _REQUIRED = {
         "scikit-sparse is required (CIMSPICE_REQUIRE_LARGE=1) but not installed: pip install "
         "'cimspice[large]' (after apt-get install libsuitesparse-dev)",
         "scikit-sparse (the large extra) is not installed",
+    ),
+    "osdi": (
+        "CIMSPICE_REQUIRE_OSDI",
+        "openvaf",
+        "an OpenVAF compiler is required (CIMSPICE_REQUIRE_OSDI=1) but none was found: pip "
+        "install 'cimspice[osdi]', or name one in CIMSPICE_OPENVAF",
+        "no OpenVAF compiler (the osdi extra is not installed)",
     ),
 }
 """Per marker: the switch (``=1``: fail without it, as CI does), the module (or library) it

@@ -35,15 +35,21 @@ them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
 
-The per-tile path runs the batch in row blocks of :data:`CHUNK_VALUES` input values, every
-input phase of a tile in one call, on one BLAS thread per product (:mod:`cimspice.threads`).
-A surrogate tile gives what the ADC reads alone
-(:meth:`~cimspice.surrogate.model.SurrogateTile.read`, of its used columns alone); the fast
-modes of nonlinear tiles take the layer's voltages in single precision (their arithmetic is
-single already), unpadded, and run in :data:`TILE_THREADS` threads: the tiles feeding one
-block of outputs are one task, each tile with its own read-noise stream, their partial sums
-added in tile order. Input vectors that drive none of a tile's word lines (blank image
-margins, ReLU zeros) are skipped, exactly (:class:`_IdleRows`).
+The per-tile path runs the batch in blocks of at most :data:`CHUNK_VALUES` input values,
+every input phase in one call, on one BLAS thread per product (:mod:`cimspice.threads`), and
+reads the tiles by row block (:meth:`~cimspice.mapping.tiling.LayerTiling.row_blocks`): the
+tiles that hold the same input rows take the same word-line voltages, so their transfer
+matrices, side by side and scaled into the ADC's steps at programming time, are one product,
+their read-noise variances another, and the ADC one pass. A surrogate tile gives what the ADC
+reads alone (:meth:`~cimspice.surrogate.model.SurrogateTile.read`, of its used columns alone;
+the fast modes of a row block's tiles without TIAs read side by side as one tile,
+:func:`~cimspice.surrogate.prepared.side_by_side`). Tiles whose batch is numpy alone run the
+batch's blocks in :data:`TILE_THREADS` threads, each block on its own rows of the outputs, its
+tiles' partial sums added in tile order and its read-noise integers drawn after the previous
+block's: the threads change no number. Behind an ADC or read noise the transfer matrices
+compute in single precision (``precision="auto"``), the fast modes always. Input vectors that
+drive none of a row block's word lines (blank image margins, ReLU zeros) are skipped, exactly
+(:class:`_IdleRows`).
 
 Fast path: with linear tiles read by ideal virtual grounds, no ADC and no read noise,
 everything after the tiles is linear, so each layer's tiles, slices, column pairs and partial
@@ -134,14 +140,18 @@ HARDWARE_ENGINES = ENGINE_NAMES
 """The engines a network's tiles can run on: every registered engine."""
 _READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
 TILE_THREADS = 2
-"""Threads that run a layer's fast surrogate tiles side by side (each on one BLAS thread)."""
+"""Threads that run blocks of a batch side by side on tiles whose batch is numpy alone (each
+on one BLAS thread)."""
 CHUNK_VALUES = 2**21
-"""Input values of a layer run on its tiles at a time: the batch is cut into row blocks of
-about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer). Large enough
-that each numpy call of a tile's chain outlasts the hand-over of the GIL between the tile
-threads (with blocks of 2^18 values two threads ran no faster than one), small enough that a
-block of a tile's outputs stays in the cache: on mnist-mlp's 1T1R + CMOS TIA tiles the pass
-took 0.51 s in blocks of 2^18 values, 0.33 s in 2^20 and 0.31-0.36 s in 2^21 or 2^22."""
+"""Input values of a layer run on its tiles at a time: the batch is cut into blocks of at most
+about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer), and into at
+least ``2 * TILE_THREADS`` blocks of at least :data:`MIN_CHUNK_ROWS` vectors where the batch
+allows, so that both tile threads have work. Large enough that each numpy call outlasts the
+hand-over of the GIL between the tile threads (blocks of 2^18 values ran no faster in two
+threads than in one, measured with the earlier per-tile tasks), small enough that a block's
+arrays stay in the cache."""
+
+_UNSET = object()
 
 MIN_CHUNK_ROWS = 256
 """The fewest vectors a row block of the batch is cut to so that every tile thread has one."""
@@ -421,6 +431,8 @@ class MappedLayer:
         block_noise: each row block's read-noise squares in those units squared, single
             precision (``None`` without read noise).
         block_gains: each row block's per-column drift compensation gains (``None`` without).
+        readers: per row block (its first tile), the fast surrogate tile reading all its
+            tiles side by side, made on first use (``None``: read tile by tile).
     """
 
     tiling: LayerTiling
@@ -439,6 +451,7 @@ class MappedLayer:
     block_operators: list[np.ndarray | None] = field(default_factory=list)
     block_noise: list[np.ndarray | None] = field(default_factory=list)
     block_gains: list[np.ndarray | None] = field(default_factory=list)
+    readers: dict[int, Any] = field(default_factory=dict, repr=False)
 
     device_arrays: dict[tuple[str, str, str], LayerArrays] = field(default_factory=dict, repr=False)
 
@@ -950,8 +963,7 @@ class HardwareMatMul:
         self, layer: MappedLayer, x: np.ndarray, x_max: float, y: np.ndarray
     ) -> None:
         """:meth:`_per_tile` of numpy inputs ``x``, written into ``y`` (before the layer's
-        scale), in row blocks of :data:`CHUNK_VALUES` input values (cut finer for a batch of
-        fewer than :data:`TILE_THREADS` blocks).
+        scale), in blocks of the batch cut as :data:`CHUNK_VALUES` says.
 
         Tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile that
         reads its own used word lines) run the blocks in :data:`TILE_THREADS` threads, each
@@ -1111,6 +1123,15 @@ class HardwareMatMul:
         out for word-line ``volts``, side by side, in the readout's units (see
         :meth:`_unit`)."""
         unit = self._unit()
+        if isinstance(volts, np.ndarray) and len(block.tiles) > 1:
+            reader = layer.readers.get(block.tiles[0], _UNSET)
+            if reader is _UNSET:  # made once per block (a race makes it twice, alike)
+                reader = self._side_by_side_reader(layer, block)
+                layer.readers[block.tiles[0]] = reader
+            if reader is not None:
+                from cimspice.surrogate.prepared import fast_read
+
+                return fast_read(reader, volts)
         values = []
         for k in block.tiles:
             value, to_current = self._tile_reading(layer, k, volts, arrays, backend)
@@ -1123,6 +1144,21 @@ class HardwareMatMul:
         for (value, factor), cols in zip(values, block.columns, strict=True):
             np.multiply(value, factor, out=out[:, cols])
         return out
+
+    def _side_by_side_reader(self, layer: MappedLayer, block: RowBlock) -> Any:
+        """One fast surrogate tile reading every tile of ``block`` into the readout's units
+        (:func:`~cimspice.surrogate.prepared.side_by_side`), or ``None`` where the tiles are
+        not all fast tiles of one kind and levels without TIAs."""
+        from cimspice.surrogate.prepared import AttenuationTile, SecantTile, side_by_side
+
+        prepared: list[SecantTile | AttenuationTile] = []
+        for k in block.tiles:
+            fast = getattr(layer.tiles[k], "prepared", None)
+            if not isinstance(fast, SecantTile | AttenuationTile):
+                return None
+            prepared.append(fast)
+        cols = [layer.tiling.tiles[k].used_cols for k in block.tiles]
+        return side_by_side(prepared, cols, self._to_current / self._unit())
 
     def _tile_reading(
         self, layer: MappedLayer, k: int, volts: Any, arrays: LayerArrays, backend: Backend
