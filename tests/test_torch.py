@@ -217,7 +217,7 @@ def test_a_numpy_models_convolution_and_its_torch_form_run_on_the_same_tiles():
     rng = np.random.default_rng(13)
     layer = Conv2D(rng.normal(size=(7, 7, 1, 6)), rng.normal(size=6), stride=2, padding=3)
     x = rng.uniform(0.0, 1.0, (3, 10, 10, 1))
-    hardware = HardwareMatMul(spec, precision="double")  # as the float64 torch layer
+    hardware = HardwareMatMul(spec)  # inference on the CPU: the torch layer runs this path
     expected = layer.forward(x, lambda a, w: hardware(0, a, w))  # (n, oh, ow, c_out)
     head = Dense(rng.normal(size=(150, 2)), np.zeros(2))
     numpy_model = Model("conv", [layer, Flatten(), head], (10, 10, 1))
@@ -231,6 +231,14 @@ def test_a_numpy_models_convolution_and_its_torch_form_run_on_the_same_tiles():
     assert len(hardware.layers[0].tiling.tiles) == 2
     # equal to double-precision rounding (BLAS orders sums differently)
     np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-12 * np.abs(ideal).max())
+    # with gradients recorded the layer runs the tile math in torch, in its tensors' double
+    # precision: the numpy path in double precision, to rounding
+    double = HardwareMatMul(spec, precision="double")
+    expected = layer.forward(x, lambda a, w: double(0, a, w))
+    traced = converted(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    np.testing.assert_allclose(
+        traced.detach().numpy(), expected, rtol=1e-11, atol=1e-12 * np.abs(ideal).max()
+    )
 
 
 def test_a_nonlinear_tile_without_a_transfer_matrix_runs_its_numpy_law():
