@@ -1,8 +1,8 @@
 """Why mnist-resnet collapses on the default tile, and what batch-norm recalibration recovers.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_resnet_devices.py \\
-        [--part effects|layers|errors|currents|fold|offsets|all] [--samples 100] \\
-        [--seeds 3] [--recalibrate 200]
+        [--part effects|layers|errors|currents|fold|finetune|offsets|all] \\
+        [--samples 100] [--seeds 3] [--recalibrate 200] [--epochs 2]
 
 The torch built-in ``mnist-resnet`` (cached or trained on first use) on
 ``examples/network-128.toml`` (128x128 passive, 2 ohm wires, 8-bit DAC and ADC, programming
@@ -25,6 +25,10 @@ first 1,000 training images (as ``cimspice evaluate``). Parts:
 - ``fold``: batch norm folded into the preceding convolutions before mapping
   (``torch.nn.utils.fusion.fuse_conv_bn_eval``: a per-output-channel scale of the weights and
   a digital bias), on the spec's tile, against the model as trained;
+- ``finetune``: hardware-aware fine-tuning through the tiles (:func:`cimspice.torch.training.fit`,
+  ``--epochs`` over the 4,000 training images, batches of 64, peak rate 1e-3, a fresh device
+  seed every step, batch norm on batch statistics while training), then the accuracy per
+  device seed as trained, recalibrated, fine-tuned, fine-tuned and recalibrated;
 - ``offsets``: digital sensitivity, no tiles: every convolution's and linear layer's output
   gets a fixed per-channel offset (the same at every position and for every image) or fresh
   noise per value, of ``r`` times that channel's std, for both models (``--samples`` x 5).
@@ -249,6 +253,33 @@ def fold(model, spec, x, y, calibration, seeds) -> None:
         )
 
 
+def finetune(model, spec, x, y, calibration, seeds, recalibrate, epochs, train) -> None:
+    from cimspice.torch.monte_carlo import evaluate_seeds
+    from cimspice.torch.training import fit
+
+    converted = on_tiles(model, spec, calibration)
+    rows = {
+        "as trained": evaluate_seeds(converted, x, y, seeds),
+        "recalibrated": evaluate_seeds(
+            converted, x, y, seeds, recalibrate=calibration[:recalibrate]
+        ),
+    }
+    start = time.perf_counter()
+    losses = fit(converted, *train, epochs=epochs, lr=1e-3, batch_size=64, seed=0)
+    took = time.perf_counter() - start
+    rows["fine-tuned"] = evaluate_seeds(converted, x, y, seeds)
+    rows["fine-tuned, recalibrated"] = evaluate_seeds(
+        converted, x, y, seeds, recalibrate=calibration[:recalibrate]
+    )
+    print(f"\n## fine-tuning through the tiles: {epochs} epoch(s), {took:.0f} s, losses {losses}")
+    print(f"({len(x)} images, seeds {list(seeds)}, recalibration from {recalibrate} images)")
+    print("| model | mean +- std | per seed |")
+    print("|---|---|---|")
+    for name, result in rows.items():
+        per_seed = ", ".join(f"{a:.3f}" for a in result.accuracies)
+        print(f"| {name} | {result.mean:.4f} +- {result.std:.4f} | {per_seed} |", flush=True)
+
+
 def offsets(models, sizes=(0.1, 0.2, 0.3, 0.5), seeds=range(3)) -> None:
     print("\n## digital sensitivity: per-channel offset or fresh noise of r x channel std")
     print("| model | ideal | kind | " + " | ".join(f"r = {r}" for r in sizes) + " |")
@@ -314,7 +345,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--part",
-        choices=["effects", "layers", "errors", "currents", "fold", "offsets", "all"],
+        choices=["effects", "layers", "errors", "currents", "fold", "finetune", "offsets", "all"],
         default="all",
     )
     parser.add_argument("--samples", type=int, default=100, help="held-out images")
@@ -322,6 +353,7 @@ def main() -> None:
     parser.add_argument(
         "--recalibrate", type=int, default=200, help="training images batch norm is fit on"
     )
+    parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs")
     parser.add_argument("--spec", default="examples/network-128.toml")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -358,6 +390,12 @@ def main() -> None:
         currents(models, spec)
     if args.part in ("fold", "all"):
         fold(model, spec, x, y, calibration, seeds)
+    if args.part in ("finetune", "all"):
+        train = (
+            torch.as_tensor(mnist.x_train, dtype=torch.float32).reshape(-1, *shape),
+            torch.as_tensor(mnist.y_train),
+        )
+        finetune(model, spec, x, y, calibration, seeds, args.recalibrate, args.epochs, train)
     if args.part in ("offsets", "all"):
         offsets({k: samples(v[0], v[1].shape[1:], 5 * n) for k, v in models.items()})
     print(f"\n{time.perf_counter() - start:.0f} s")
