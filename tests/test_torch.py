@@ -420,6 +420,20 @@ def test_quantisers_pass_gradients_straight_through_to_inputs_weights_and_ranges
         assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0, name
 
 
+def test_gradients_stay_finite_when_an_input_vector_is_all_zero_under_read_noise():
+    # post-ReLU patches are often all zero: the read noise's spread sqrt(V^2 @ s^2) is 0
+    # there, and its gradient would be inf * 0 = NaN; the spread is a stopped gradient
+    torch.manual_seed(13)
+    layer = nn.Linear(32, 8)
+    x = torch.rand(16, 32)
+    x[3] = 0.0
+    converted = convert(layer, harsh_spec(), calibration=x)
+    x.requires_grad_(True)
+    converted(x).square().sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert torch.isfinite(converted.weight.grad).all() and x.grad[0].abs().sum() > 0
+
+
 def test_hardware_aware_training_recovers_accuracy_on_a_harsh_tile():
     torch.manual_seed(12)
     x = torch.randn(1400, 32)

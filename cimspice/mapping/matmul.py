@@ -1068,7 +1068,8 @@ class HardwareMatMul:
             steps = self._block_reading(layer, block, volts, arrays, backend)
         squares = arrays.noise[b] if self._noisy else None
         if squares is not None:
-            std = read_noise_std(volts[:, : block.used_rows], squares)
+            # the noise's spread carries no gradient (sqrt's is infinite at an all-zero input)
+            std = read_noise_std(backend.detach(volts[:, : block.used_rows]), squares)
             if numpy:
                 for k, cols in zip(block.tiles, block.columns, strict=True):
                     own = std[:, cols]
