@@ -10,9 +10,10 @@ Each requirement is enforced by one autouse fixture, ``_required``.
 Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (set by
 ``scripts/run.sh test``, and so in CI, which installs the extra) makes them fail when torch is
 missing; otherwise they are skipped there. Tests marked ``osdi`` need an OpenVAF compiler (the
-``osdi`` extra, which ``scripts/setup.sh`` does not install: ~300 MB with its LLVM):
-``CIMSPICE_REQUIRE_OSDI=1`` makes them fail without one; otherwise they are skipped where
-there is none. Tests marked ``cuda`` run where CUDA exists and are skipped elsewhere.
+``osdi`` extra, ~300 MB with its LLVM, which ``scripts/setup.sh`` installs):
+``CIMSPICE_REQUIRE_OSDI=1`` (set by ``scripts/run.sh test``) makes them fail without one;
+otherwise they are skipped where there is none. Tests marked ``cuda`` run where CUDA exists
+and are skipped elsewhere.
 Tests marked ``large`` need the ``large`` extra (scikit-sparse):
 ``CIMSPICE_REQUIRE_LARGE=1`` (set by ``scripts/run.sh test``) makes them fail without it.
 """

@@ -1081,8 +1081,8 @@ class HardwareMatMul:
                     if idle is not None:
                         drawn = idle.rows_of(drawn)
                     np.multiply(own, normals_of_picks(drawn), out=own)
-                # in the outputs' own precision (single for the fast tiles), at least single
-                steps = np.add(steps, std, dtype=np.result_type(steps.dtype, np.float32))
+                # in place: the outputs are a new array of ours, single or double precision
+                steps += std
             else:
                 xp = array_namespace(steps)
                 used = volts[:, : block.used_rows]
