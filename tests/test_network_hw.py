@@ -477,3 +477,98 @@ def test_a_nan_input_row_is_refused_naming_it(wx):
     for engine in ("ideal", "surrogate"):
         with pytest.raises(InputError, match=r"layer 0: input row 3 holds non-finite .* 2 of 25"):
             run(spec, w, x, engine)
+
+
+# ----- the hot path by row block: threads, blocks of the batch, precision -----
+
+
+def noisy_passive(rows=16, cols=8, bits=8):
+    """A passive tile with wires, converters, devices and read noise (the per-tile path)."""
+    return make(
+        rows,
+        cols,
+        wire={"r_row": 2.0, "r_col": 2.0},
+        driver={"dac_bits": 6},
+        readout={"adc_bits": bits, "adc_full_scale": 2e-4},
+        nonideal={"prog_noise_rel": 0.02, "read_noise": 0.03},
+    )
+
+
+def test_row_blocks_threads_and_batch_blocks_change_no_number(wx, monkeypatch):
+    # every block of the batch runs on its own rows of the output and draws its tiles'
+    # read-noise integers after the previous block's, so neither the tile threads nor the
+    # order in which blocks finish can change a number: threaded equals serial, bit for bit,
+    # with the batch cut into many blocks (the hand-over between blocks exercised)
+    from cimspice.mapping import matmul
+
+    w, x = wx
+    x = np.tile(x, (24, 1))  # 600 vectors
+    spec = noisy_passive()
+    monkeypatch.setattr(matmul, "CHUNK_VALUES", 40 * 20)  # 20-vector blocks: 30 of them
+    monkeypatch.setattr(matmul, "MIN_CHUNK_ROWS", 20)
+    hw = HardwareMatMul(spec, engine="surrogate")
+    threaded = hw(0, x, w)
+    assert len(hw.layers[0].blocks) == 3  # 40 inputs on 16-row tiles
+    again = HardwareMatMul(spec, engine="surrogate")(0, x, w)
+    np.testing.assert_array_equal(again, threaded)
+    monkeypatch.setattr(matmul, "_tile_pool", lambda: matmul._serial)
+    serial = HardwareMatMul(spec, engine="surrogate")(0, x, w)
+    np.testing.assert_array_equal(serial, threaded)
+    # the read noise is on: a second batch draws afresh
+    assert not np.array_equal(hw(0, x, w), threaded)
+
+
+def test_single_precision_behind_an_adc_moves_outputs_by_rare_code_flips_alone(wx):
+    # behind an 8-bit ADC the transfer matrices run in single precision by default: their
+    # 1e-7 relative error moves an output only where a column current sits within that of
+    # an ADC decision edge, by one code: almost every output equals double precision's to
+    # the single-precision rounding of the codes' digital scaling (1e-6 of the largest)
+    w, x = wx
+    x = np.tile(x, (8, 1))
+    spec = dataclasses.replace(
+        noisy_passive(), nonideal=dataclasses.replace(noisy_passive().nonideal, read_noise=0.0)
+    )
+    single = HardwareMatMul(spec, engine="surrogate")
+    double = HardwareMatMul(spec, engine="surrogate", precision="double")
+    assert single.single and not double.single
+    a, b = single(0, x, w), double(0, x, w)
+    assert not np.array_equal(a, b)  # single precision is in effect
+    differ = np.abs(a - b) > 1e-6 * np.abs(b).max()
+    # one code of one tile column moves an output by at most ~1/127 of a tile's full scale,
+    # i.e. a few percent of this layer's largest output; at most 1% of outputs may flip
+    assert differ.mean() <= 0.01, differ.mean()
+    assert np.abs(a - b).max() <= 0.05 * np.abs(b).max()
+    # the error statistics compare with a single-precision exact product there
+    assert single.stats[0].count == double.stats[0].count
+
+
+def test_precision_must_be_named():
+    with pytest.raises(InputError, match="precision must be 'auto', 'single' or 'double'"):
+        HardwareMatMul(make(), precision="half")
+
+
+def test_fast_tiles_on_one_row_block_read_side_by_side_as_each_alone():
+    # the hot path reads the fast tiles of one row block as one tile (side_by_side: one RMS,
+    # one envelope check, one product, the readout's scale folded in): the same numbers as
+    # reading each tile alone and scaling, to single precision (the fast modes' arithmetic)
+    from cimspice.surrogate.model import TileSurrogate
+    from cimspice.surrogate.prepared import AttenuationTile, fast_read, side_by_side
+
+    spec = make(12, 10, device={"iv": "sinh", "v0": 0.2}, wire={"r_row": 2.0, "r_col": 2.0})
+    surrogate = TileSurrogate(spec, TileParams.from_spec(spec))
+    rng = np.random.default_rng(3)
+    tiles = [
+        surrogate.prepare(rng.uniform(spec.device.g_min, spec.device.g_max, (12, 10)), "fast")
+        for _ in range(3)
+    ]
+    assert all(isinstance(t, AttenuationTile) for t in tiles)
+    v = rng.uniform(0.0, spec.driver.v_read, (40, 9)).astype(np.float32)  # 9 of 12 word lines
+    cols, scale = [10, 4, 7], 1e5
+    reads = [fast_read(t, v, c) for t, c in zip(tiles, cols, strict=True)]
+    alone = np.concatenate(reads, axis=1) * scale
+    together = fast_read(side_by_side(tiles, cols, scale), v)
+    assert together.shape == (40, 21)
+    np.testing.assert_allclose(together, alone, rtol=2e-6, atol=2e-6 * np.abs(alone).max())
+    # tiles fitted at other levels are not put side by side
+    other = AttenuationTile(tiles[1].levels * 1.5, 0.0, tiles[1].in_level)
+    assert side_by_side([tiles[0], other], [10, 10]) is None

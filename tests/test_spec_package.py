@@ -83,7 +83,11 @@ def _other(value, key):
         return value + 1 if key != "adc_bits" or value else 2
     if isinstance(value, float):
         return value * 1.5 if value else 1e-15
-    return {"model_file": "m.lib" if value != "m.lib" else "n.lib", "model_section": "ff"}[key]
+    return {
+        "model_file": "m.lib" if value != "m.lib" else "n.lib",
+        "model_section": "ff",
+        "programming_file": "p.json",
+    }[key]
 
 
 # Keys a change needs beside it to stay a valid spec (ADC bits need a full scale, ...).
@@ -94,6 +98,8 @@ _COMPANIONS = {
     "mapping.slice_bits": {"mapping.weight_bits": 4},
     "charge.adc_bits": {"charge.adc_full_scale": 0.1},
     "charge.adc": {"charge.adc_bits": 6, "charge.adc_full_scale": 0.1},  # a SAR has bits
+    "nonideal.programming_file": {"nonideal.model": "spice-verify"},
+    "write.osdi": {"write.model": "vteam"},  # the model with a Verilog-A twin
 }
 
 

@@ -32,7 +32,7 @@ if importlib.util.find_spec("torch") is not None:
     from torch import nn
 
     from cimspice.spec import load_spec
-    from cimspice.torch import calibrate_input_ranges, convert
+    from cimspice.torch import calibrate_input_ranges, convert, recalibrate_batch_norm
     from cimspice.torch.exported import load_exported
     from cimspice.torch.models import BasicBlock
     from cimspice.torch.monte_carlo import accuracy, evaluate_seeds
@@ -265,6 +265,50 @@ def test_seeds_on_a_pt2_are_the_converted_models_seeds(
     assert "over 3 device seeds" in text
 
 
+def test_recalibrating_batch_norm_through_evaluate_matches_python(
+    spec_file, tmp_path, digits, monkeypatch, capsys
+):
+    # the request's plumbing on a stand-in for the torch built-in (training and evaluating
+    # the real mnist-resnet takes minutes; tests/test_torch_zoo.py trains it): a small
+    # residual model with batch norm, served under the built-in's name, on digits
+    from cimspice.studies import torch_evaluate
+
+    torch.manual_seed(3)
+    model = Residual().eval()
+    with torch.no_grad():  # statistics that do not fit: the recalibration has work to do
+        model.bn.running_mean.uniform_(-0.5, 0.5)
+        model.bn.running_var.uniform_(0.5, 2.0)
+    stand_in = torch_evaluate.TorchModel(
+        "mnist-resnet", model, digits.x_test[:60], digits.y_test[:60], digits.x_train[:1000]
+    )
+    monkeypatch.setattr(torch_evaluate, "resolve_torch_model", lambda *a, **k: stand_in)
+    out = tmp_path / "out.json"
+    code, text, err = run_cli(
+        [
+            *("evaluate", "--model", "mnist-resnet", "--spec", str(spec_file)),
+            *("--seeds", "2", "--recalibrate-bn", "64", "--json", str(out), "--no-progress"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert result["recalibrate_bn"] == 64
+    assert "batch norm re-estimated on the tiles from 64 calibration samples" in text
+    x = torch.as_tensor(digits.x_test[:60], dtype=torch.float32)
+    y = torch.as_tensor(digits.y_test[:60])
+    calibration = torch.as_tensor(digits.x_train[:1000], dtype=torch.float32)
+    with torch.no_grad():
+        converted, _ = in_python(model, spec_file, x, calibration)
+        expected = evaluate_seeds(converted, x, y, [3, 4], recalibrate=calibration[:64])
+        recalibrate_batch_norm(converted, calibration[:64])
+        # identical, not close: the same tiles, streams, batches and calibration samples
+        assert result["accuracy_hardware"] == accuracy(converted, x, y)
+        assert result["seeds"]["accuracy_hardware"] == list(expected.accuracies)
+        plain, _ = in_python(model, spec_file, x, calibration)
+        # the recalibration changed what the tiles' model computes
+        assert not torch.equal(plain(x), converted(x))
+
+
 @pytest.mark.ngspice
 def test_the_spot_check_of_a_pt2_runs_its_first_tile_in_ngspice(tmp_path, mlp_pt2, capsys):
     spec = tmp_path / "spec.toml"
@@ -481,6 +525,8 @@ def test_options_that_do_not_apply_are_refused_with_the_reason(
             ["--model", str(good_pt2), "--data", str(data), "--split", "train"],
             "--dataset and --split do not apply",
         ),
+        (["--model", "digits-mlp", "--recalibrate-bn", "10"], "the numpy models have none"),
+        (["--model", str(good_pt2), "--recalibrate-bn", "10"], "graph operations, not modules"),
     ]
     for args, words in cases:
         code, _, err = run_cli(

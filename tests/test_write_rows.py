@@ -194,7 +194,8 @@ def test_cli_write_verify_in_row_decks(tmp_path, capsys):
     code = main(
         ["write", "verify", str(spec), "--row-decks", "--static-cells", "open", "--jobs", "2",
          "--max-pulses", "3", "--v-set-start", "0.8", "--v-reset-start", "0.03", "--step",
-         "0.004", "-o", str(out), "--no-progress"]
+         "0.004", "--on-crossing", "restart", "--min-step", "0.001", "-o", str(out),
+         "--no-progress"]
     )  # fmt: skip
     assert code == 0
     with np.load(out) as data:

@@ -60,7 +60,9 @@ __all__ = [
     "fit_drift",
     "fit_programming",
     "fit_reads",
+    "fit_spread_polynomial",
     "fit_temperature",
+    "need_g_max",
     "read_tables",
 ]
 
@@ -70,11 +72,14 @@ MAX_DATA_BYTES = 256 * 2**20
 TABLES: dict[str, tuple[str, ...]] = {
     "drift": ("device", "time", "conductance"),
     "temperature": ("device", "temperature", "conductance"),
+    "levels": ("level", "conductance"),
     "reads": ("device", "conductance"),
     "programming": ("target", "measured"),
 }
 """Each table's columns, in the order a file is matched against them (drift and temperature
-before reads: they also have ``device`` and ``conductance``)."""
+before reads: they also have ``device`` and ``conductance``). A ``levels`` table (each row
+one device programmed to the level numbered ``level``, 0 the lowest, and its conductance)
+is what the multi-level model is fitted to (:mod:`cimspice.devices.multilevel_fitting`)."""
 
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"drift": ("target",)}
 """Columns a table may also have, read (and checked) when present: a drift table's ``target``
@@ -98,6 +103,7 @@ class DeviceData:
         reads: ``device`` (integer codes), ``conductance`` (S).
         drift: ``device`` (integer codes), ``time`` (s), ``conductance`` (S).
         temperature: ``device`` (integer codes), ``temperature`` (K), ``conductance`` (S).
+        levels: ``level`` (integer level numbers, 0 the lowest), ``conductance`` (S).
         sources: table name -> the file it came from.
     """
 
@@ -105,7 +111,26 @@ class DeviceData:
     reads: dict[str, np.ndarray] | None = None
     drift: dict[str, np.ndarray] | None = None
     temperature: dict[str, np.ndarray] | None = None
+    levels: dict[str, np.ndarray] | None = None
     sources: dict[str, str] = field(default_factory=dict)
+
+    def where(self, table: str) -> str:
+        """``data file NAME``: how an error names the file ``table`` came from."""
+        return f"data file {self.sources.get(table, table)}"
+
+    def refuse(self, model: str, fits: Sequence[str], hint: str) -> None:
+        """Raise for a table a model has no parameters for (``fits``: the tables it takes;
+        ``hint``: what each gives it).
+
+        Raises:
+            InputError: a table not in ``fits``, its file named.
+        """
+        for name in TABLES:
+            if name not in fits and getattr(self, name) is not None:
+                raise InputError(
+                    f"{self.where(name)}: a {name} table; the {model} model fits "
+                    f"{', '.join(fits)} tables ({hint})"
+                )
 
 
 @dataclass(frozen=True)
@@ -121,6 +146,7 @@ class DeviceFit:
         model: the registry name of the model fitted (``nonideal.model``).
         fixed: parameters the fit sets without fitting them (written too).
         g_max: siemens, the window's top the data were fitted on (``None``: not used).
+        g_min: siemens, the window's bottom, when the fit found it (``None``: not used).
     """
 
     params: dict[str, Estimate]
@@ -130,6 +156,7 @@ class DeviceFit:
     model: str = "generic"
     fixed: dict[str, float] = field(default_factory=dict)
     g_max: float | None = None
+    g_min: float | None = None
 
     def nonideal(self) -> dict[str, Any]:
         """The ``[nonideal]`` keys to set: ``model`` and each fitted (and fixed) value, in
@@ -142,7 +169,12 @@ class DeviceFit:
     def to_toml(self, header: str = "") -> str:
         """The device file: a ``[nonideal]`` table (comments give each standard error)."""
         lines = [f"# {line}" for line in header.splitlines()] if header else []
-        if self.g_max is not None:
+        if self.g_min is not None and self.g_max is not None:
+            lines.append(
+                f"# fitted window: g_min = {self.g_min!r} S, g_max = {self.g_max!r} S: set "
+                "device.g_min and device.g_max"
+            )
+        elif self.g_max is not None:
             lines.append(f"# fitted on a window with g_max = {self.g_max!r} S: set device.g_max")
         lines.append("[nonideal]")
         lines.append(f'model = "{self.model}"')
@@ -166,6 +198,7 @@ class DeviceFit:
             "params": table(self.params),
             "fixed": dict(self.fixed),
             "g_max": self.g_max,
+            "g_min": self.g_min,
             "extra": table(self.extra),
             "counts": dict(self.counts),
             "sources": dict(self.data.sources),
@@ -206,6 +239,7 @@ def read_tables(paths: Sequence[str | Path]) -> DeviceData:
         reads=found.get("reads"),
         drift=found.get("drift"),
         temperature=found.get("temperature"),
+        levels=found.get("levels"),
         sources=sources,
     )
 
@@ -276,6 +310,15 @@ def _table(path: Path, name: str, columns: Mapping[str, np.ndarray]) -> dict[str
                 f"data file {path}: column {col!r} holds a negative value "
                 f"({numbers.min():g}); conductances (S) and times (s) are >= 0"
             )
+        if col == "level":
+            if np.any(numbers != np.round(numbers)):
+                bad = numbers[numbers != np.round(numbers)][0]
+                raise InputError(
+                    f"data file {path}: column 'level' holds {bad:g}, not a level number "
+                    "(an integer, 0 for the lowest level)"
+                )
+            out[col] = numbers.astype(np.int64)
+            continue
         out[col] = numbers
     return out
 
@@ -330,25 +373,111 @@ def fit_programming(
     }, bias
 
 
-def fit_reads(
-    device: np.ndarray, conductance: np.ndarray, *, where: str = "reads"
-) -> dict[str, Estimate]:
-    """``read_noise`` (relative std per read) from repeated reads of each device.
+def need_g_max(g_max: float | None, model: str) -> float:
+    """``g_max``, refused when missing or not positive (a model whose curves are functions of
+    ``G / g_max``).
 
     Raises:
-        InputError: no device read at least twice, or a device with a zero mean conductance.
+        InputError: no ``g_max`` or one <= 0.
+    """
+    if g_max is None or not g_max > 0:
+        raise InputError(
+            f"fit-device --model {model} needs --g-max: the window's top (S) the data were "
+            "taken on (the model's curves are functions of G / g_max)"
+        )
+    return g_max
+
+
+def fit_spread_polynomial(
+    target: np.ndarray,
+    measured: np.ndarray,
+    g_max: float,
+    names: Sequence[str],
+    *,
+    where: str = "programming",
+    what: str = "programming noise",
+) -> tuple[dict[str, Estimate], Estimate]:
+    """``measured - target ~ N(0, sigma(x)^2)`` with ``sigma(x) = sum_k c_k x^k`` (siemens,
+    ``x = target / g_max``, one coefficient per name in ``names``) by maximum likelihood, and
+    the mean error (``bias``). Standard errors from the Fisher information ``I = sum_i 2 /
+    sigma_i^2 X_i X_i^T``, ``X_i = [1, x_i, .., x_i^n]`` (exact for this model). The clip
+    at 0 S some models apply is not modelled: keep targets a few sigma above 0 S.
+
+    Raises:
+        InputError: fewer than 10 rows, targets above ``g_max`` or at fewer distinct
+            conductances than coefficients, or a spread that is not positive somewhere.
+    """
+    g = np.asarray(target, dtype=float)
+    r = np.asarray(measured, dtype=float) - g
+    terms = len(names)
+    if g.size < 10:
+        raise InputError(f"{where}: column 'target' has {g.size} rows; the fit needs >= 10")
+    if float(g.max()) > g_max * (1 + 1e-9):
+        raise InputError(
+            f"{where}: column 'target' holds {float(g.max()):g} S, above --g-max ({g_max:g} S)"
+        )
+    x = g / g_max
+    if np.unique(np.round(x, 9)).size < terms:
+        raise InputError(
+            f"{where}: column 'target' holds fewer than {terms} distinct conductances; the "
+            f"{what} is a polynomial of degree {terms - 1} in the target and needs {terms} "
+            "or more"
+        )
+    design = np.stack([x**k for k in range(terms)], axis=1)
+    scale = float(np.std(r)) or 1e-300
+    z = r / scale
+    start = np.linalg.lstsq(design, np.abs(z) * math.sqrt(math.pi / 2), rcond=None)[0]
+    if np.any(design @ start <= 0):
+        start = np.eye(terms)[0]
+
+    def nll(c: np.ndarray) -> tuple[float, np.ndarray]:
+        sigma = design @ c
+        if np.any(sigma <= 0):
+            return 1e300, np.zeros(terms)
+        w = 1.0 / sigma - z * z / sigma**3
+        return float(np.sum(np.log(sigma) + 0.5 * (z / sigma) ** 2)), design.T @ w
+
+    res = minimize(nll, start, jac=True, method="BFGS")
+    coeffs = res.x * scale
+    sigma = design @ coeffs
+    if not np.all(np.isfinite(coeffs)) or np.any(sigma <= 0):
+        raise InputError(
+            f"{where}: columns 'target' and 'measured' give no spread positive at every target "
+            f"(the {what} fit failed)"
+        )
+    cov = np.linalg.pinv((design * (2.0 / sigma**2)[:, None]).T @ design)
+    fitted = {
+        name: Estimate(float(coeffs[k]), float(math.sqrt(max(cov[k, k], 0.0))))
+        for k, name in enumerate(names)
+    }
+    bias = Estimate(float(np.mean(r)), float(np.std(r, ddof=1) / math.sqrt(r.size)))
+    return fitted, bias
+
+
+def fit_reads(
+    device: np.ndarray, conductance: np.ndarray, *, where: str = "reads", relative: bool = True
+) -> dict[str, Estimate]:
+    """``read_noise``, the std per read from repeated reads of each device: relative to each
+    device's mean (``relative``), or in siemens (``relative=False``: a noise that does not
+    scale with the conductance). Pooled over devices, standard error ``r / sqrt(2 dof)``.
+
+    Raises:
+        InputError: no device read at least twice, or (relative) a device with a zero mean
+            conductance.
     """
     codes = np.asarray(device)
     x = np.asarray(conductance, dtype=float)
     counts = np.bincount(codes)
     means = np.bincount(codes, weights=x) / np.maximum(counts, 1)
-    if np.any((counts > 0) & (means <= 0)):
+    if relative and np.any((counts > 0) & (means <= 0)):
         raise InputError(f"{where}: column 'conductance' averages 0 S for a device")
     dof = int(np.sum(np.maximum(counts - 1, 0)))
     if dof < 1:
         raise InputError(f"{where}: column 'device' names no device read twice or more")
-    rel = (x - means[codes]) / means[codes]
-    r = math.sqrt(float(np.sum(rel**2)) / dof)
+    dev = x - means[codes]
+    if relative:
+        dev = dev / means[codes]
+    r = math.sqrt(float(np.sum(dev**2)) / dof)
     return {"read_noise": Estimate(r, r / math.sqrt(2 * dof))}
 
 
@@ -441,6 +570,11 @@ def fit_device(data: DeviceData) -> DeviceFit:
     Raises:
         InputError: no table, or what each table's fit raises (file and column named).
     """
+    data.refuse(
+        "generic",
+        ("programming", "reads", "drift", "temperature"),
+        "a levels table is fitted with --model memristor-rao2023",
+    )
     params: dict[str, Estimate] = {}
     extra: dict[str, Estimate] = {}
     counts: dict[str, int] = {}

@@ -24,6 +24,13 @@ conductances it is read with, in this order:
 6. **temperature**: ``G (1 + tc_device (T - T_ref))``; the wires' resistances scale by
    ``1 + tc_wire (T - T_ref)`` (:func:`wire_factor`).
 
+**Variation** (``nonideal.model_params``, the one use of that table the generic model has;
+off by default): ``die_spread`` and ``tile_spread`` multiply the programming noise
+(``prog_noise_abs`` and ``_rel`` together) and the drift (``drift_nu`` and ``_std``
+together) by log-normal factors drawn once per die (every tile under one seed) and once per
+tile; ``stuck_on_low`` / ``_high`` and ``stuck_off_low`` / ``_high`` replace step 2's constant
+fractions by probabilities linear in the target (see :mod:`cimspice.devices.model`).
+
 **Read noise** (:func:`add_read_noise`) is drawn for every MVM: each cell's conductance
 fluctuates by ``N(0, (read_noise G)^2)`` independently per input vector, so a bit line's
 current gets ``N(0, read_noise^2 sum_i V_i^2 G_ij^2)``, which is what it adds, sampled at the
@@ -36,12 +43,14 @@ tile's devices do not depend on the order tiles are programmed in or on the batc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Self
 
 import numpy as np
 
-from cimspice.devices.model import Window, relative_std
+from cimspice.devices.model import VARIATION_KEYS, ParamModel, Window, relative_std
 from cimspice.devices.tile import (
     ProgrammedDevices,
     add_read_noise,
@@ -68,8 +77,16 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class GenericModel:
+class GenericModel(ParamModel):
     """The generic device model: its parameters are the ``[nonideal]`` keys.
+
+    Its ``nonideal.model_params`` take the variation every
+    :class:`~cimspice.devices.model.ParamModel` has, and nothing else: ``die_spread`` and
+    ``tile_spread`` multiply the programming noise (``prog_noise_abs`` and
+    ``prog_noise_rel`` by one factor) and the drift (``drift_nu`` and ``drift_nu_std`` by
+    another) by ``exp(s z)``, per die and per tile; ``stuck_on_low`` / ``_high`` and
+    ``stuck_off_low`` / ``_high`` make the stuck probabilities depend on the target (in
+    place of the constant ``stuck_on`` / ``stuck_off``, which are refused beside them).
 
     Attributes:
         window: the conductance window (``[device]``).
@@ -77,22 +94,57 @@ class GenericModel:
     """
 
     name: ClassVar[str] = "generic"
-    window: Window
-    nonideal: NonidealSpec
+    VARIED: ClassVar[tuple[str, ...]] = ("prog_noise", "drift")
+    """Two groups: the programming noise (``prog_noise_abs``, ``prog_noise_rel``) and the
+    drift (``drift_nu``, ``drift_nu_std``)."""
+    nonideal: NonidealSpec = field(default_factory=NonidealSpec, kw_only=True)
 
     @classmethod
-    def from_spec(cls, nonideal: NonidealSpec, g_min: float, g_max: float) -> GenericModel:
-        """The model of ``nonideal``'s keys (``model_params`` must be empty: its parameters
-        are the table's own keys)."""
-        if nonideal.model_params:
-            name = next(iter(dict(nonideal.model_params)))
-            raise SpecError(
-                "the generic device model takes its parameters from the [nonideal] keys "
-                "themselves (levels, prog_noise_rel, read_noise, drift_nu, ...), not "
-                "model_params",
-                key=f"nonideal.model_params.{name}",
+    def param_names(cls) -> tuple[str, ...]:
+        """What ``model_params`` may hold for the generic model: the variation keys."""
+        return VARIATION_KEYS
+
+    @classmethod
+    def from_spec(cls, nonideal: NonidealSpec, g_min: float, g_max: float) -> Self:
+        """The model of ``nonideal``'s keys, with the variation in its ``model_params``.
+
+        Raises:
+            SpecError: a ``model_params`` key other than the variation keys (the generic
+                model's own parameters are the table's keys), a bad value, or a
+                target-dependent stuck probability beside ``stuck_on`` / ``stuck_off``.
+        """
+        for key in dict(nonideal.model_params):
+            if key not in VARIATION_KEYS:
+                raise SpecError(
+                    "the generic device model takes its parameters from the [nonideal] keys "
+                    "themselves (levels, prog_noise_rel, read_noise, drift_nu, ...); its "
+                    f"model_params take only {', '.join(VARIATION_KEYS)}",
+                    key=f"nonideal.model_params.{key}",
+                )
+        model = cls.from_params(
+            Window(g_min, g_max), dict(nonideal.model_params), nonideal=nonideal
+        )
+        if model.stuck_varies and (nonideal.stuck_on or nonideal.stuck_off):
+            key = next(k for k in VARIATION_KEYS[2:] if getattr(model, k))
+            raise model.error(
+                key,
+                "a target-dependent stuck probability beside nonideal.stuck_on / stuck_off: "
+                "give one (a constant rate is stuck_*_low = stuck_*_high)",
             )
-        return cls(Window(g_min, g_max), nonideal)
+        return model
+
+    def scaled(self, factors: Mapping[str, float]) -> Self:
+        """The model with the programming noise and the drift scaled by their factors."""
+        ni = self.nonideal
+        prog, drift = factors["prog_noise"], factors["drift"]
+        changed = dataclasses.replace(
+            ni,
+            prog_noise_abs=ni.prog_noise_abs * prog,
+            prog_noise_rel=ni.prog_noise_rel * prog,
+            drift_nu=ni.drift_nu * drift,
+            drift_nu_std=ni.drift_nu_std * drift,
+        )
+        return dataclasses.replace(self, nonideal=changed)
 
     @property
     def noisy(self) -> bool:
@@ -109,7 +161,11 @@ class GenericModel:
         return _snap(targets, self.nonideal.levels, self.window.g_min, self.window.g_max)
 
     def stuck(self, goal: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """A fraction ``stuck_on`` of cells stuck at ``g_max``, ``stuck_off`` at ``g_min``."""
+        """A fraction ``stuck_on`` of cells stuck at ``g_max``, ``stuck_off`` at ``g_min``
+        (or, with ``model_params``' ``stuck_*_low`` / ``_high``, probabilities linear in the
+        target: :meth:`ParamModel.stuck <cimspice.devices.model.ParamModel.stuck>`)."""
+        if self.stuck_varies:
+            return super().stuck(goal, rng)
         ni = self.nonideal
         draw = rng.random(goal.shape)
         stuck_on = draw < ni.stuck_on
@@ -162,9 +218,3 @@ def _snap(targets: np.ndarray, levels: int, g_min: float, g_max: float) -> np.nd
 def snap_to_levels(targets: np.ndarray, spec: CrossbarSpec) -> np.ndarray:
     """Siemens: ``targets`` moved to the nearest of ``nonideal.levels`` levels (if set)."""
     return _snap(targets, spec.nonideal.levels, spec.device.g_min, spec.device.g_max)
-
-
-def _pulse(targets: np.ndarray, ni: NonidealSpec, spec: CrossbarSpec, rng: np.random.Generator):
-    sigma = ni.prog_noise_abs + ni.prog_noise_rel * targets
-    g = targets + sigma * rng.standard_normal(targets.shape)
-    return np.clip(g, spec.device.g_min, spec.device.g_max)

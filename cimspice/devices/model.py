@@ -20,10 +20,11 @@ dataclass fields documented in the class, built from ``nonideal.model_params`` b
 :meth:`ParamModel.from_params` (an unknown name is a :class:`~cimspice.errors.SpecError`
 naming ``nonideal.model_params.NAME``).
 
-Every :class:`ParamModel` also takes two kinds of variation beyond each cell's own draws
-(which are the device-to-device variation the sources measure: programming error, drift
-exponents, 1/f noise), all off by default because **none of the cited sources gives figures
-for them; no preset sets them**:
+Every :class:`ParamModel` (the presets, and the generic model, whose ``model_params`` take
+these keys only) also takes two kinds of variation beyond each cell's own draws (which are
+the device-to-device variation the sources measure: programming error, drift exponents, 1/f
+noise), all off by default because **none of the cited sources gives figures for them; no
+preset sets them**:
 
 - **die-to-die and tile-to-tile spread** (``die_spread``, ``tile_spread``): the parameters a
   model lists in :attr:`ParamModel.VARIED` (its noise and drift scales) are multiplied by
@@ -195,8 +196,9 @@ class ParamModel:
         return cls.from_params(Window(g_min, g_max), dict(nonideal.model_params))
 
     @classmethod
-    def from_params(cls, window: Window, params: Mapping[str, float]) -> Self:
-        """The model with ``params`` overriding its defaults.
+    def from_params(cls, window: Window, params: Mapping[str, float], **context: Any) -> Self:
+        """The model with ``params`` overriding its defaults (``context``: further,
+        non-float fields of a subclass, passed to the constructor as they are).
 
         Raises:
             SpecError: an unknown parameter or a bad value (``nonideal.model_params.NAME``).
@@ -208,7 +210,7 @@ class ParamModel:
                     f"unknown parameter of device model {cls.name!r}; known: {', '.join(known)}",
                     key=f"nonideal.model_params.{key}",
                 )
-        model = cls(window=window, **{k: float(v) for k, v in params.items()})
+        model = cls(window=window, **context, **{k: float(v) for k, v in params.items()})
         for key in known:
             if not math.isfinite(getattr(model, key)):
                 raise model.error(key, f"must be finite, got {getattr(model, key)!r}")
@@ -242,11 +244,13 @@ class ParamModel:
             return self
         n = len(self.VARIED)
         z = self.die_spread * die.standard_normal(n) + self.tile_spread * tile.standard_normal(n)
-        factors = np.exp(z)
-        changes = {
-            k: getattr(self, k) * float(f) for k, f in zip(self.VARIED, factors, strict=True)
-        }
-        return dataclasses.replace(self, **changes)
+        return self.scaled(dict(zip(self.VARIED, np.exp(z).tolist(), strict=True)))
+
+    def scaled(self, factors: Mapping[str, float]) -> Self:
+        """The model with each parameter named in ``factors`` multiplied by its factor (what
+        :meth:`varied` draws; a subclass whose :attr:`VARIED` names groups of parameters
+        says how each group scales)."""
+        return dataclasses.replace(self, **{k: getattr(self, k) * f for k, f in factors.items()})
 
     def _check(self) -> None:
         """The rules the parameters follow (none by default)."""
@@ -273,15 +277,20 @@ class ParamModel:
         """Continuous conductances: the targets themselves."""
         return targets
 
+    @property
+    def stuck_varies(self) -> bool:
+        """Whether any of the target-dependent stuck probabilities is set."""
+        return any(getattr(self, k) for k in VARIATION_KEYS[2:])
+
     def stuck(self, goal: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Cells stuck at ``g_max`` and at ``g_min`` with the target-dependent probabilities
         (none, and no random draw, when all four are 0: the presets' default, as the sources
         give no stuck probabilities)."""
-        lo_on, hi_on = self.stuck_on_low, self.stuck_on_high
-        lo_off, hi_off = self.stuck_off_low, self.stuck_off_high
-        if not (lo_on or hi_on or lo_off or hi_off):
+        if not self.stuck_varies:
             none = np.zeros(goal.shape, dtype=bool)
             return none, none
+        lo_on, hi_on = self.stuck_on_low, self.stuck_on_high
+        lo_off, hi_off = self.stuck_off_low, self.stuck_off_high
         span = self.window.g_max - self.window.g_min
         w = np.clip((goal - self.window.g_min) / span, 0.0, 1.0) if span > 0 else 0.0 * goal
         p_on = lo_on + (hi_on - lo_on) * w

@@ -14,7 +14,8 @@ CrossSim sources): only the abstract is available offline, and no repository was
 tabulates them (``cimspice/devices/published.toml`` records this). The preset therefore
 takes the window from the spec's ``[device]`` table, places the levels evenly
 (``level_exponent = 1``) and leaves programming and read noise at 0. Give
-your own figures with ``nonideal.model_params`` (or fit them: ``cimspice fit-device``):
+your own figures with ``nonideal.model_params`` (or fit them to measured levels: ``cimspice
+fit-device --model memristor-rao2023``, :mod:`cimspice.devices.multilevel_fitting`):
 ``level_exponent`` (non-uniform levels: ``G_k = g_min + (g_max - g_min) (k / (n - 1))^e``),
 ``prog_std_steps`` (programming error after verify, in level steps) and ``read_std_steps``
 (per-read noise, in level steps). The tests check the level set (count, placement, spacing)

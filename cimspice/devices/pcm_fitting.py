@@ -51,7 +51,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from cimspice.devices.fitting import DeviceData, DeviceFit, Estimate
+from cimspice.devices.fitting import (
+    DeviceData,
+    DeviceFit,
+    Estimate,
+    fit_spread_polynomial,
+    need_g_max,
+)
 from cimspice.errors import InputError
 
 __all__ = [
@@ -85,56 +91,21 @@ def fit_pcm_programming(
     target: np.ndarray, measured: np.ndarray, g_max: float, *, where: str = "programming"
 ) -> tuple[dict[str, Estimate], Estimate]:
     """``prog_c0``, ``prog_c1``, ``prog_c2`` (siemens, in ``x = target / g_max``) by maximum
-    likelihood, and the mean error (``bias``).
+    likelihood, and the mean error (``bias``): :func:`~cimspice.devices.fitting.
+    fit_spread_polynomial` with a quadratic.
 
     Raises:
         InputError: fewer than 10 rows, targets above ``g_max`` or at fewer than 3
             conductances (a quadratic needs 3), or a spread that is not positive somewhere.
     """
-    g = np.asarray(target, dtype=float)
-    r = np.asarray(measured, dtype=float) - g
-    if g.size < 10:
-        raise InputError(f"{where}: column 'target' has {g.size} rows; the fit needs >= 10")
-    if float(g.max()) > g_max * (1 + 1e-9):
-        raise InputError(
-            f"{where}: column 'target' holds {float(g.max()):g} S, above --g-max ({g_max:g} S)"
-        )
-    x = g / g_max
-    if np.unique(np.round(x, 9)).size < 3:
-        raise InputError(
-            f"{where}: column 'target' holds fewer than 3 distinct conductances; the PCM "
-            "programming noise is a quadratic in the target and needs 3 or more"
-        )
-    design = np.stack([np.ones_like(x), x, x * x], axis=1)
-    scale = float(np.std(r)) or 1e-300
-    z = r / scale
-    start = np.linalg.lstsq(design, np.abs(z) * math.sqrt(math.pi / 2), rcond=None)[0]
-    if np.any(design @ start <= 0):
-        start = np.array([1.0, 0.0, 0.0])
-
-    def nll(c: np.ndarray) -> tuple[float, np.ndarray]:
-        sigma = design @ c
-        if np.any(sigma <= 0):
-            return 1e300, np.zeros(3)
-        w = 1.0 / sigma - z * z / sigma**3
-        return float(np.sum(np.log(sigma) + 0.5 * (z / sigma) ** 2)), design.T @ w
-
-    res = minimize(nll, start, jac=True, method="BFGS")
-    coeffs = res.x * scale
-    sigma = design @ coeffs
-    if not np.all(np.isfinite(coeffs)) or np.any(sigma <= 0):
-        raise InputError(
-            f"{where}: columns 'target' and 'measured' give no spread positive at every target "
-            "(the quadratic fit failed)"
-        )
-    cov = np.linalg.pinv((design * (2.0 / sigma**2)[:, None]).T @ design)
-    names = ("prog_c0", "prog_c1", "prog_c2")
-    fitted = {
-        name: Estimate(float(coeffs[k]), float(math.sqrt(max(cov[k, k], 0.0))))
-        for k, name in enumerate(names)
-    }
-    bias = Estimate(float(np.mean(r)), float(np.std(r, ddof=1) / math.sqrt(r.size)))
-    return fitted, bias
+    return fit_spread_polynomial(
+        target,
+        measured,
+        g_max,
+        ("prog_c0", "prog_c1", "prog_c2"),
+        where=where,
+        what="PCM programming noise",
+    )
 
 
 @dataclass(frozen=True)
@@ -327,19 +298,14 @@ def fit_pcm(data: DeviceData, g_max: float | None) -> DeviceFit:
         InputError: no ``g_max``, a table the PCM model has no parameters for (reads,
             temperature), no table, or what each fit raises (file and column named).
     """
-    if g_max is None or not g_max > 0:
-        raise InputError(
-            f"fit-device --model {PCM_MODEL} needs --g-max: the window's top (S) the data were "
-            "taken on (the model's curves are functions of G / g_max)"
-        )
+    g_max = need_g_max(g_max, PCM_MODEL)
+    data.refuse(
+        PCM_MODEL,
+        ("programming", "drift"),
+        "programming: target, measured; drift: device, time, conductance. Its read noise is "
+        "the 1/f noise fitted from the drift table",
+    )
     src = data.sources
-    for name in ("reads", "temperature"):
-        if getattr(data, name) is not None:
-            raise InputError(
-                f"data file {src.get(name, name)}: a {name} table; the {PCM_MODEL} model fits "
-                "programming (target, measured) and drift (device, time, conductance) tables "
-                "(its read noise is the 1/f noise fitted from the drift table)"
-            )
     params: dict[str, Estimate] = {}
     extra: dict[str, Estimate] = {}
     counts: dict[str, int] = {}

@@ -79,12 +79,14 @@ class Missing:
     Attributes:
         preset: the device preset.
         what: the data.
-        why: what was searched and why it is absent.
+        why: why it is absent.
+        searched: where it was looked for (corpora, pages, files, strings) and what each held.
     """
 
     preset: str
     what: str
     why: str
+    searched: str = ""
 
 
 @functools.cache

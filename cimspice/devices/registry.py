@@ -13,6 +13,9 @@ keys; the presets, derived from :class:`~cimspice.devices.model.ParamModel`, rea
   fitted in aihwkit's ``PCMLikeNoiseModel``; :mod:`cimspice.devices.pcm`);
 - ``reram-wan2022``: the NeuRRAM chip's G-dependent relaxation at 1 s, 1 day, 2 days (Wan et
   al., Nature 2022, Extended Data Fig. 3; :mod:`cimspice.devices.reram`);
+- ``spice-verify``: the outcomes of SPICE write-verify, calibrated by
+  :mod:`cimspice.write.calibrate` and read from ``nonideal.programming_file``
+  (:mod:`cimspice.devices.programmed`);
 - ``memristor-rao2023``: 2,048 levels on CMOS (Rao ... Yang, Nature 2023); the level count
   is sourced, its spacing and noise figures are not (:mod:`cimspice.devices.multilevel`).
 
@@ -24,6 +27,7 @@ against.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from dataclasses import dataclass
@@ -81,6 +85,12 @@ MODELS: dict[str, ModelEntry] = {
             "ReRAMWan2022Model",
         ),
         ModelEntry(
+            "spice-verify",
+            "write-verify outcomes calibrated from SPICE (nonideal.programming_file)",
+            "cimspice.devices.programmed",
+            "SpiceVerifyModel",
+        ),
+        ModelEntry(
             "memristor-rao2023",
             "2,048-level memristor on CMOS (Rao ... Yang, Nature 2023)",
             "cimspice.devices.multilevel",
@@ -112,7 +122,13 @@ def device_model(spec: CrossbarSpec) -> DeviceModel:
         ModelError: a registered class that does not build a
             :class:`~cimspice.devices.model.DeviceModel`.
     """
-    return model_for(spec.nonideal, spec.device.g_min, spec.device.g_max)
+    nonideal = spec.nonideal
+    if nonideal.programming_file:  # a file relative to the spec's: resolved under its policy
+        from cimspice.devices.programmed import resolve_programming_file
+
+        path = str(resolve_programming_file(spec))
+        nonideal = dataclasses.replace(nonideal, programming_file=path)
+    return model_for(nonideal, spec.device.g_min, spec.device.g_max)
 
 
 @functools.lru_cache(maxsize=64)

@@ -32,6 +32,8 @@ relaxation (aihwkit suggests about 1 % white read noise per MVM: ``read_noise = 
 preset leaves it 0), no die-to-die spread and no stuck-cell rates, so the preset has none
 (``die_spread``, ``tile_spread`` and ``stuck_*`` of
 :class:`~cimspice.devices.model.ParamModel` take yours; the spread scales ``noise_scale``).
+``cimspice fit-device --model reram-wan2022`` fits the three spread curves and the read noise
+to your data (:mod:`cimspice.devices.reram_fitting`).
 """
 
 from __future__ import annotations

@@ -48,8 +48,11 @@ __all__ = [
     "ProgrammedDevices",
     "add_read_noise",
     "noisy_reads",
+    "normal_picks",
+    "normals_of_picks",
     "program_tile",
     "read_noise_squares",
+    "read_noise_std",
     "reference_gain",
     "rng_for",
     "standard_normals",
@@ -223,12 +226,7 @@ def add_read_noise(
     squares = conductances
     if isinstance(squares, np.ndarray) and squares.dtype != np.float32:
         squares = read_noise_squares(conductances, spec)
-    if isinstance(voltages, np.ndarray):
-        noisy = np.square(voltages, dtype=np.float32) @ squares  # variance
-        np.sqrt(noisy, out=noisy)
-    else:
-        xp = array_namespace(voltages)
-        noisy = xp.sqrt(xp.square(xp.astype(voltages, xp.float32, copy=False)) @ squares)
+    noisy = read_noise_std(voltages, squares)
     if isinstance(rng, np.random.Generator):  # the draws scaled by the table: no pass more
         draws = standard_normals(rng, noisy.shape, 1.0 / unit)
     else:
@@ -241,6 +239,19 @@ def add_read_noise(
         # single
         return np.add(noisy, currents, dtype=np.result_type(currents.dtype, np.float32))
     return noisy * draws + currents
+
+
+def read_noise_std(voltages: Any, squares: Any) -> Any:
+    """``(batch, cols)``, single precision: each column's read-noise standard deviation for
+    word-line ``voltages`` (``(batch, rows)``), ``sqrt(V^2 @ squares)``, where ``squares``
+    are the cells' :func:`read_noise_squares` (in any units: the result is in their square
+    root's times the voltages'). Numpy arrays or arrays of another array-API namespace."""
+    if isinstance(voltages, np.ndarray):
+        std = np.square(voltages, dtype=np.float32) @ squares  # variance
+        np.sqrt(std, out=std)
+        return std
+    xp = array_namespace(voltages)
+    return xp.sqrt(xp.square(xp.astype(voltages, xp.float32, copy=False)) @ squares)
 
 
 NORMAL_TABLE_BITS = 16
@@ -270,7 +281,20 @@ def standard_normals(
     Five times as fast as numpy's ziggurat on these machines (a raw output per four draws
     and one gather per draw), which for read noise on every output of every MVM cost as
     much as the tiles' matmuls."""
+    return normals_of_picks(normal_picks(rng, shape), scale)
+
+
+def normal_picks(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """The uniform 16-bit integers :func:`standard_normals` turns into draws of ``shape``
+    (``uint16``): drawn ahead, e.g. in a fixed order while the draws are made in threads."""
     size = math.prod(shape)
     raw = rng.bit_generator.random_raw(-(-size // 4))
-    picks = raw.view(np.uint16)[:size].reshape(shape)
-    return _normal_quantiles(float(scale)).take(picks)
+    return raw.view(np.uint16)[:size].reshape(shape)
+
+
+def normals_of_picks(
+    picks: np.ndarray, scale: float = 1.0, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The standard normal draws (times ``scale``, single precision) that :func:`normal_picks`'
+    integers stand for (written into ``out`` when given)."""
+    return _normal_quantiles(float(scale)).take(picks, out=out)

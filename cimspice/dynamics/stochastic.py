@@ -135,6 +135,7 @@ def software_samples(
         "nonideal.levels": ni.levels,
         "nonideal.stuck_on": ni.stuck_on,
         "nonideal.stuck_off": ni.stuck_off,
+        "nonideal.model_params": dict(ni.model_params),
         "nonideal.drift_nu": ni.drift_nu,
         "nonideal.drift_nu_std": ni.drift_nu_std,
         "nonideal.tc_device": ni.tc_device * (ni.temperature - ni.temperature_ref),

@@ -57,6 +57,7 @@ def run_deck(
     run_dir: Path | None = None,
     worker: WorkerProcess | None = None,
     progress: Callable[[float], None] | None = None,
+    osdi: Sequence[str] = (),
 ) -> tuple[dict[str, np.ndarray], dict[str, float], Path | None]:
     """Run ``deck`` in an ngspice worker process and read back ``vectors``.
 
@@ -70,6 +71,7 @@ def run_deck(
             or the system temp folder's ``cimspice-runs``.
         worker: an already started worker to use (its own run directory applies).
         progress: see :meth:`WorkerProcess.run`.
+        osdi: compiled OSDI libraries (paths) ngspice loads before the deck.
 
     Returns:
         ``(arrays, times, kept_dir)``: the groups, ngspice's own timing figures, and the run
@@ -81,7 +83,7 @@ def run_deck(
             log are kept and named in the error.
     """
     worker = worker if worker is not None else WorkerProcess(run_dir)
-    result_path = worker.run(deck, vectors, timeout_s=timeout_s, progress=progress)
+    result_path = worker.run(deck, vectors, timeout_s=timeout_s, progress=progress, osdi=osdi)
     with np.load(result_path) as data:
         arrays = {k: data[k] for k in data.files}
     names = arrays.pop("_times_names").tolist()

@@ -28,6 +28,7 @@ from pathlib import Path
 from cimspice.errors import (
     ConvergenceError,
     EngineUnavailableError,
+    InputError,
     SimulationError,
     SimulationTimeoutError,
 )
@@ -170,6 +171,7 @@ class WorkerProcess:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         progress: Callable[[float], None] | None = None,
+        osdi: Sequence[str] = (),
     ) -> Path:
         """Hand the worker ``deck``, wait for it, and return the path of ``result.npz``.
 
@@ -179,6 +181,8 @@ class WorkerProcess:
             timeout_s: limit of the run.
             progress: called now and then with the sweep value ngspice last reported (the
                 vector index of a batch deck), read from its log.
+            osdi: compiled OSDI libraries (absolute paths, no whitespace) that ngspice loads
+                (its ``osdi`` command) before the deck.
 
         Raises:
             ConvergenceError, SimulationTimeoutError, SimulationError: the run failed; the
@@ -186,12 +190,18 @@ class WorkerProcess:
         """
         if self._used:
             raise RuntimeError("a worker process runs one deck only")
+        for library in osdi:
+            if not Path(library).is_absolute() or any(c.isspace() for c in str(library)):
+                raise InputError(
+                    f"an OSDI library must be an absolute path without spaces: {library!r}"
+                )
         self._used = True
         self.deck_path.write_text(deck)
         request = {
             "deck": self.deck_path.name,
             "vectors": {k: list(v) for k, v in vectors.items()},
             "timeout_s": timeout_s,
+            "osdi": [str(library) for library in osdi],
         }
         (self.run_dir / "request.json").write_text(json.dumps(request))
         try:

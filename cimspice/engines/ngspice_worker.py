@@ -4,7 +4,9 @@ The worker loads ngspice first, then waits for one line on stdin: ``go`` once th
 written the deck (end of input instead means the caller gave up, and the worker leaves
 quietly). ``DIR/request.json`` names the deck file and the vectors to read back::
 
-    {"deck": "deck.cir", "vectors": {"currents": ["vs0#branch", ...], ...}}
+    {"deck": "deck.cir", "vectors": {"currents": ["vs0#branch", ...], ...}, "osdi": [...]}
+
+(``osdi``: compiled OSDI libraries the worker loads with ngspice's ``osdi`` command first.)
 
 The worker's stdout carries one line, ``done <exit code>``, when it has finished. On success
 the worker writes ``DIR/result.npz`` (one ``(n_vectors, n_points)`` array per
@@ -65,6 +67,8 @@ def _run(run_dir: Path) -> bool:
         # Backstop for a caller that died without killing us: leave a minute after its limit.
         signal.alarm(int(request.get("timeout_s", 600)) + 60)
         os.chdir(run_dir)  # ngspice's `source` takes a bare file name
+        for library in request.get("osdi", []):  # compiled Verilog-A devices the deck uses
+            session.command(f"osdi {library}")
         session.load_file(request["deck"])
         session.run()
         plot = session.current_plot()

@@ -35,15 +35,21 @@ them as the spec says (a TIA's ADC quantises volts: its step is ``adc_full_scale
 current units). A linear tile read by ideal virtual grounds is one transfer matrix (its
 ``transfer``); every other tile runs its law on every batch and phase.
 
-The per-tile path runs the batch in row blocks of :data:`CHUNK_VALUES` input values, every
-input phase of a tile in one call, on one BLAS thread per product (:mod:`cimspice.threads`).
-A surrogate tile gives what the ADC reads alone
-(:meth:`~cimspice.surrogate.model.SurrogateTile.read`, of its used columns alone); the fast
-modes of nonlinear tiles take the layer's voltages in single precision (their arithmetic is
-single already), unpadded, and run in :data:`TILE_THREADS` threads: the tiles feeding one
-block of outputs are one task, each tile with its own read-noise stream, their partial sums
-added in tile order. Input vectors that drive none of a tile's word lines (blank image
-margins, ReLU zeros) are skipped, exactly (:class:`_IdleRows`).
+The per-tile path runs the batch in blocks of at most :data:`CHUNK_VALUES` input values,
+every input phase in one call, on one BLAS thread per product (:mod:`cimspice.threads`), and
+reads the tiles by row block (:meth:`~cimspice.mapping.tiling.LayerTiling.row_blocks`): the
+tiles that hold the same input rows take the same word-line voltages, so their transfer
+matrices, side by side and scaled into the ADC's steps at programming time, are one product,
+their read-noise variances another, and the ADC one pass. A surrogate tile gives what the ADC
+reads alone (:meth:`~cimspice.surrogate.model.SurrogateTile.read`, of its used columns alone;
+the fast modes of a row block's tiles without TIAs read side by side as one tile,
+:func:`~cimspice.surrogate.prepared.side_by_side`). Tiles whose batch is numpy alone run the
+batch's blocks in :data:`TILE_THREADS` threads, each block on its own rows of the outputs, its
+tiles' partial sums added in tile order and its read-noise integers drawn after the previous
+block's: the threads change no number. Behind an ADC or read noise the transfer matrices
+compute in single precision (``precision="auto"``), the fast modes always. Input vectors that
+drive none of a row block's word lines (blank image margins, ReLU zeros) are skipped, exactly
+(:class:`_IdleRows`).
 
 Fast path: with linear tiles read by ideal virtual grounds, no ADC and no read noise,
 everything after the tiles is linear, so each layer's tiles, slices, column pairs and partial
@@ -69,13 +75,15 @@ a layer without one uses each batch's own ``max |x|``.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -87,10 +95,12 @@ from cimspice.converters import Rounding, adc_current_lsb, adc_lsb, round_to_cod
 from cimspice.devices.registry import device_model
 from cimspice.devices.tile import (
     ProgrammedDevices,
-    add_read_noise,
     noisy_reads,
+    normal_picks,
+    normals_of_picks,
     program_tile,
     read_noise_squares,
+    read_noise_std,
     rng_for,
     standard_normals,
     wire_factor,
@@ -99,7 +109,7 @@ from cimspice.engines.base import ProgrammedTile
 from cimspice.errors import InputError, SpecError, SurrogateError
 from cimspice.mapping.encoding import InPlaceDac, InputPhase, encode_inputs
 from cimspice.mapping.stats import MVMErrorStats
-from cimspice.mapping.tiling import LayerTiling, TileSlot, outputs_per_tile, tile_layer
+from cimspice.mapping.tiling import LayerTiling, RowBlock, TileSlot, outputs_per_tile, tile_layer
 from cimspice.result import Result
 from cimspice.simulation import ENGINE_NAMES, get_engine
 from cimspice.spec import CrossbarSpec, MappingSpec, NonidealSpec, ReadoutKind, as_spec
@@ -130,14 +140,21 @@ HARDWARE_ENGINES = ENGINE_NAMES
 """The engines a network's tiles can run on: every registered engine."""
 _READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
 TILE_THREADS = 2
-"""Threads that run a layer's fast surrogate tiles side by side (each on one BLAS thread)."""
+"""Threads that run blocks of a batch side by side on tiles whose batch is numpy alone (each
+on one BLAS thread)."""
 CHUNK_VALUES = 2**21
-"""Input values of a layer run on its tiles at a time: the batch is cut into row blocks of
-about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer). Large enough
-that each numpy call of a tile's chain outlasts the hand-over of the GIL between the tile
-threads (with blocks of 2^18 values two threads ran no faster than one), small enough that a
-block of a tile's outputs stays in the cache: on mnist-mlp's 1T1R + CMOS TIA tiles the pass
-took 0.51 s in blocks of 2^18 values, 0.33 s in 2^20 and 0.31-0.36 s in 2^21 or 2^22."""
+"""Input values of a layer run on its tiles at a time: the batch is cut into blocks of at most
+about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer), and into at
+least ``2 * TILE_THREADS`` blocks of at least :data:`MIN_CHUNK_ROWS` vectors where the batch
+allows, so that both tile threads have work. Large enough that each numpy call outlasts the
+hand-over of the GIL between the tile threads (blocks of 2^18 values ran no faster in two
+threads than in one, measured with the earlier per-tile tasks), small enough that a block's
+arrays stay in the cache."""
+
+_UNSET = object()
+
+MIN_CHUNK_ROWS = 256
+"""The fewest vectors a row block of the batch is cut to so that every tile thread has one."""
 
 IDLE_SHARE = 0.125
 """The share of a tile's input vectors that must drive none of its word lines for the
@@ -366,13 +383,15 @@ class LayerArrays:
     """A programmed layer's per-batch arrays in one namespace, on one device and precision.
 
     Attributes:
-        operators: each tile's ``(used_rows, used_cols)`` operator (``None``: no transfer
-            matrix).
+        operators: each row block's (:meth:`LayerTiling.row_blocks`) ``(used_rows,
+            used_cols)`` operator, its tiles' transfer matrices side by side, into the
+            readout's units (``None``: a tile of the block has no transfer matrix).
         folded: the fast path's ``(fan_in, fan_out)`` matrix, or ``None``.
-        noise: each tile's ``(read_noise G)^2``, single precision, or ``None``.
+        noise: each row block's ``(read_noise G)^2`` in those units squared, single
+            precision, or ``None``.
         ideal: for each tile without an operator, its used conductances (the straight-through
-            gradient's law); ``None`` elsewhere.
-        column_gains: each tile's per-column drift compensation gains, or ``None``.
+            gradient's law); ``None`` elsewhere (and for numpy arrays: no gradients).
+        column_gains: each row block's per-column drift compensation gains, or ``None``.
     """
 
     operators: list[Any]
@@ -405,6 +424,15 @@ class MappedLayer:
             :func:`~cimspice.devices.tile.read_noise_squares`).
         column_gains: each tile's per-column drift compensation gains over its used columns
             (``None`` without it).
+        blocks: the tiles grouped by row block (:meth:`LayerTiling.row_blocks`).
+        block_operators: each row block's tiles' operators side by side, into the readout's
+            units (ADC steps with an ADC, amperes without), double precision; ``None`` where
+            a tile of the block has no operator.
+        block_noise: each row block's read-noise squares in those units squared, single
+            precision (``None`` without read noise).
+        block_gains: each row block's per-column drift compensation gains (``None`` without).
+        readers: per row block (its first tile), the fast surrogate tile reading all its
+            tiles side by side, made on first use (``None``: read tile by tile).
     """
 
     tiling: LayerTiling
@@ -419,16 +447,41 @@ class MappedLayer:
     gains: list[float] = field(default_factory=list)
     noise: list[np.ndarray | None] = field(default_factory=list)
     column_gains: list[np.ndarray | None] = field(default_factory=list)
+    blocks: list[RowBlock] = field(default_factory=list)
+    block_operators: list[np.ndarray | None] = field(default_factory=list)
+    block_noise: list[np.ndarray | None] = field(default_factory=list)
+    block_gains: list[np.ndarray | None] = field(default_factory=list)
+    readers: dict[int, Any] = field(default_factory=dict, repr=False)
 
     device_arrays: dict[tuple[str, str, str], LayerArrays] = field(default_factory=dict, repr=False)
 
     @property
     def arrays(self) -> LayerArrays:
         """The per-batch arrays as numpy arrays (double precision; noise single)."""
-        gains = self.column_gains or [None] * len(self.operators)
         return LayerArrays(
-            self.operators, self.folded, self.noise, [None] * len(self.operators), gains
+            self.block_operators,
+            self.folded,
+            self.block_noise,
+            [None] * len(self.operators),
+            self.block_gains,
         )
+
+    def host_arrays(self, single: bool) -> LayerArrays:
+        """:attr:`arrays` with the operators in single precision when ``single`` (made once
+        and kept)."""
+        if not single:
+            return self.arrays
+        key = ("numpy", "cpu", "float32 operators")
+        cached = self.device_arrays.get(key)
+        if cached is None:
+            cached = dataclasses.replace(
+                self.arrays,
+                operators=[
+                    None if op is None else op.astype(np.float32) for op in self.block_operators
+                ],
+            )
+            self.device_arrays[key] = cached
+        return cached
 
     def arrays_like(self, x: Any) -> LayerArrays:
         """The per-batch arrays in ``x``'s namespace, device and precision (the noise's in
@@ -449,11 +502,11 @@ class MappedLayer:
             for op, p, s in zip(self.operators, self.programmed, self.tiling.tiles, strict=True)
         ]
         arrays = LayerArrays(
-            [move(op) for op in self.operators],
+            [move(op) for op in self.block_operators],
             move(self.folded),
-            [move(q, xp.float32) for q in self.noise],
+            [move(q, xp.float32) for q in self.block_noise],
             ideal,
-            [move(g) for g in (self.column_gains or [None] * len(self.operators))],
+            [move(g) for g in self.block_gains],
         )
         self.device_arrays[key] = arrays
         return arrays
@@ -527,6 +580,12 @@ class HardwareMatMul:
         probe_vectors: how many input vectors the probe keeps.
         tile_transform: a per-tile compensation applied to every tile's targets before
             programming (see :data:`TileTransform`); ``None``: none.
+        precision: of the tiles' transfer matrices in numpy batches: ``"double"``,
+            ``"single"``, or ``"auto"`` (the default): single where the outputs are
+            quantised by an ADC or carry read noise (single precision's 1e-7 of the column
+            currents is then 4 orders below the ADC's step at 8 bits and below any read
+            noise), double elsewhere. Other namespaces' arrays (torch) compute in their own
+            precision.
 
     Raises:
         SpecError: see :func:`check_network_spec`; or ``spec`` names a missing or invalid
@@ -550,8 +609,11 @@ class HardwareMatMul:
         probe: tuple[int, int | None] | None = None,
         probe_vectors: int = 8,
         tile_transform: TileTransform | None = None,
+        precision: str = "auto",
     ):
         spec = as_spec(spec)
+        if precision not in ("auto", "single", "double"):
+            raise InputError(f"precision must be 'auto', 'single' or 'double', got {precision!r}")
         self._kind: ChargeTiles | None = None  # a tile kind whose read is not a matrix
         if spec.is_charge:
             from cimspice.mapping.charge_tiles import charge_tiles
@@ -582,6 +644,10 @@ class HardwareMatMul:
         self.engine = engine
         self.input_ranges = dict(input_ranges or {})
         self.fold = fold and not spec.readout.adc_bits and not noisy_reads(spec)
+        self._noisy = noisy_reads(spec)
+        self.single = precision == "single" or (
+            precision == "auto" and (bool(spec.readout.adc_bits) or self._noisy)
+        )
         self.probe = probe
         self.probe_vectors = probe_vectors
         self.layers: dict[int, MappedLayer] = {}
@@ -635,6 +701,14 @@ class HardwareMatMul:
                 assert op is not None
                 scaled = op if cg is None else op * cg
                 folded[slot.rows, slot.outputs] += gain * tiling.combine(scaled, slot)
+        noise = [
+            read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
+            if noisy_reads(self.spec)
+            else None
+            for p, s in zip(programmed, tiling.tiles, strict=True)
+        ]
+        blocks = tiling.row_blocks()
+        unit = self._unit()
         layer = MappedLayer(
             tiling,
             programmed,
@@ -646,16 +720,32 @@ class HardwareMatMul:
             weights,
             [rng_for(self.spec.nonideal.seed, _READ, index, s.index) for s in tiling.tiles],
             gains,
-            [
-                read_noise_squares(p.conductances[: s.used_rows, : s.used_cols], self.spec)
-                if noisy_reads(self.spec)
-                else None
-                for p, s in zip(programmed, tiling.tiles, strict=True)
-            ],
+            noise,
             column_gains,
+            blocks,
+            [_side_by_side(operators, b, 1.0 / unit) for b in blocks],
+            [_side_by_side(noise, b, np.float32(1.0 / unit**2)) for b in blocks],
+            [
+                None
+                if all(column_gains[k] is None for k in b.tiles)
+                else np.concatenate(
+                    [
+                        np.ones(tiling.tiles[k].used_cols)
+                        if column_gains[k] is None
+                        else column_gains[k]
+                        for k in b.tiles
+                    ]
+                )
+                for b in blocks
+            ],
         )
         self.layers[index] = layer
         return layer
+
+    def _unit(self) -> float:
+        """Amperes per unit of the readout's outputs the tiles' parts are computed in: the
+        ADC's step in current units, or one ampere without an ADC."""
+        return adc_current_lsb(self.spec) if self.spec.readout.adc_bits else 1.0
 
     def _check_ranges(self, index: int, programmed: list[ProgrammedDevices]) -> None:
         """Warn when a fitted cell model meets conductances it was not calibrated on.
@@ -749,12 +839,14 @@ class HardwareMatMul:
             self._probe(index, layer, x[: self.probe_vectors], x_max)
         return y
 
-    @staticmethod
-    def _exact(layer: MappedLayer, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _exact(self, layer: MappedLayer, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """The exact ``x @ w`` the layer's error statistics compare with: in single
-        precision when every tile computes in it (the surrogate's fast modes, whose error,
-        4e-5 of full scale at best, is 400 times single precision's 1e-7), else in double."""
-        if all(getattr(tile, "single_precision", False) for tile in layer.tiles):
+        precision when the tiles compute in it (the surrogate's fast modes, whose error, 4e-5
+        of full scale at best, is 400 times single precision's 1e-7; transfer matrices in
+        single precision behind an ADC or read noise), else in double."""
+        if _single_precision(layer) or (
+            self.single and all(op is not None for op in layer.operators)
+        ):
             return x.astype(np.float32) @ w.astype(np.float32)
         return x @ w
 
@@ -849,162 +941,237 @@ class HardwareMatMul:
         device; numpy arrays go through :meth:`_per_tile_host`)."""
         tiles = layer.tiling.tiles
         # tiles that read their own used word lines (the surrogate's fast modes) take the
-        # voltages unpadded; they are numpy alone (they let go of the GIL): two at a time on
-        # the host (a device's own stream orders its work anyway)
-        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+        # voltages unpadded; they are numpy alone (they let go of the GIL): two row blocks at
+        # a time on the host (a device's own stream orders its work anyway)
+        readers = _single_precision(layer)
         on_host = str(device(phases[0].voltages)) == "cpu"
         pool = _tile_pool() if readers and on_host else None
         results = (pool or _serial).map(
-            lambda k: self._tile_parts(layer, k, phases, backend, arrays, pad=not readers),
-            range(len(tiles)),
+            lambda b: self._block_parts(layer, b, phases, backend, arrays, pad=not readers),
+            range(len(layer.blocks)),
         )
-        blocks: dict[int, Any] = {}  # output block -> its sum, in tile order
-        for slot, parts in zip(tiles, results, strict=True):
-            for part in parts:
-                key = slot.outputs.start
-                blocks[key] = part if key not in blocks else blocks[key] + part
+        sums: dict[int, Any] = {}  # output block -> its sum, in tile order
+        for parts_of_block in results:
+            for k, parts in parts_of_block:
+                key = tiles[k].outputs.start
+                for part in parts:
+                    sums[key] = part if key not in sums else sums[key] + part
         xp = array_namespace(phases[0].voltages)
-        return xp.concat([blocks[key] for key in sorted(blocks)], axis=1)
+        return xp.concat([sums[key] for key in sorted(sums)], axis=1)
 
     def _per_tile_host(
         self, layer: MappedLayer, x: np.ndarray, x_max: float, y: np.ndarray
     ) -> None:
         """:meth:`_per_tile` of numpy inputs ``x``, written into ``y`` (before the layer's
-        scale), in row blocks of :data:`CHUNK_VALUES` input values.
+        scale), in blocks of the batch cut as :data:`CHUNK_VALUES` says.
 
-        Tiles that compute in single precision and read their own used word lines (the
-        surrogate's fast modes) take the voltages converted once per block (no padding, no
-        copy per tile, the same numbers), and run :data:`TILE_THREADS` tasks side by side
-        (the fast tiles are numpy alone and let go of the GIL): first the blocks' DAC,
-        then the tiles feeding one block of outputs as one task, which runs its tiles block
-        after block and tile after tile, so each tile's read-noise stream and each output's
-        sum go in the same order whatever the threads do."""
+        Tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile that
+        reads its own used word lines) run the blocks in :data:`TILE_THREADS` threads, each
+        block on its own rows of ``y``: its DAC, then every row block of tiles. Each tile's
+        read-noise integers are drawn for one block after the other (the blocks wait their
+        turn for that alone), and each block adds its tiles' parts in tile order, so the
+        numbers are the same whatever the threads do. An engine's tiles (nodal, ngspice) get
+        every word line, in this thread."""
         spec = self.spec
         tiles = layer.tiling.tiles
-        readers = all(getattr(tile, "single_precision", False) for tile in layer.tiles)
-        # tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile) take
-        # their used word lines unpadded and run in threads; an engine's tiles (nodal,
-        # ngspice) get every word line, in this thread
+        readers = _single_precision(layer)
         own = all(
             op is not None or getattr(tile, "single_precision", False)
             for op, tile in zip(layer.operators, layer.tiles, strict=True)
         )
-        groups: dict[int, list[int]] = {}  # output block -> its tiles, in tile order
-        for k, slot in enumerate(tiles):
-            groups.setdefault(slot.outputs.start, []).append(k)
+        single = readers or (own and self.single)
+        arrays = layer.host_arrays(single and not readers)
         pool = _tile_pool() if own else _serial
         step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
-        chunks = [slice(start, start + step) for start in range(0, len(x), step)]
-        row_blocks = {slot.rows.start: slot.rows for slot in tiles}
+        if own:  # enough blocks for the threads, none under MIN_CHUNK_ROWS rows
+            step = min(step, max(MIN_CHUNK_ROWS, -(-len(x) // (2 * TILE_THREADS))))
+        chunks = [slice(start, min(start + step, len(x))) for start in range(0, len(x), step)]
+        noisy = self._noisy and any(q is not None for q in arrays.noise)
+        # a noisy charge tile's idle vectors each carry their own noise: none skipped
+        skip = self._kind is None or self._kind.quiet
+        turns = [threading.Event() for _ in chunks]
 
-        def encode(rows: slice) -> tuple[list[InputPhase], dict[int, _IdleRows | None]]:
-            """The block's phases and, per row block of the layer, its idle vectors (found
-            while the voltages are in the cache)."""
-            phases = encode_inputs(x[rows], x_max, spec, dtype=np.float32 if readers else None)
-            idle = {
-                start: _IdleRows.of([p.voltages[:, word_lines] for p in phases])
-                for start, word_lines in row_blocks.items()
-                if phases
-            }
-            return phases, idle
+        def run(c: int) -> None:
+            rows = chunks[c]
+            try:
+                phases = encode_inputs(x[rows], x_max, spec, dtype=np.float32 if single else None)
+                if not phases:
+                    return
+                idle = [
+                    _IdleRows.of([p.voltages[:, block.rows] for p in phases]) if skip else None
+                    for block in layer.blocks
+                ]
+                picks = None
+                if noisy:  # this block's integers, after the previous block's
+                    if c:
+                        turns[c - 1].wait()
+                    vectors = len(phases) * phases[0].voltages.shape[0]
+                    picks = [
+                        normal_picks(layer.read_rngs[k], (vectors, slot.used_cols))
+                        for k, slot in enumerate(tiles)
+                    ]
+            finally:
+                turns[c].set()
+            out = y[rows]
+            for b, block_idle in enumerate(idle):
+                for k, parts in self._block_parts(
+                    layer, b, phases, _NUMPY, arrays, pad=not own, idle=block_idle, picks=picks
+                ):
+                    target = out[:, tiles[k].outputs]
+                    for part in parts:
+                        target += part
 
-        blocks = [
-            (rows, phases, idle)
-            for rows, (phases, idle) in zip(chunks, pool.map(encode, chunks), strict=True)
-            if phases
-        ]
+        pending: collections.deque[Future[None]] = collections.deque()
+        for c in range(len(chunks)):  # a few blocks in flight: their arrays stay bounded
+            pending.append(pool.submit(run, c))
+            if len(pending) > 2 * TILE_THREADS:
+                pending.popleft().result()
+        for future in pending:
+            future.result()
 
-        def parts(k: int, phases: list[InputPhase], idle: dict[int, _IdleRows | None]) -> Any:
-            return self._tile_parts(
-                layer,
-                k,
-                phases,
-                _NUMPY,
-                layer.arrays,
-                pad=not own,
-                # a noisy charge tile's idle vectors each carry their own noise: none skipped
-                idle=idle[tiles[k].rows.start] if self._kind is None or self._kind.quiet else None,
-            )
-
-        def run(group: list[int]) -> None:
-            for rows, phases, idle in blocks:
-                total: np.ndarray | None = None
-                for k in group:
-                    for part in parts(k, phases, idle):
-                        if total is None:
-                            total = part  # a new array: ours to add to
-                        else:
-                            total += part
-                y[rows, tiles[group[0]].outputs] = total
-
-        # one block of outputs (a narrow layer) runs in this thread: its tiles' small arrays
-        # side by side cost more in handing the GIL over than they gain
-        list((pool if len(groups) > 1 else _serial).map(run, list(groups.values())))
-
-    def _tile_parts(
+    def _block_parts(
         self,
         layer: MappedLayer,
-        k: int,
+        b: int,
         phases: list[InputPhase],
         backend: Backend,
         arrays: LayerArrays,
         *,
         pad: bool,
         idle: _IdleRows | None = None,
-    ) -> list[Any]:
-        """Tile ``k``'s contribution to the outputs in each phase (digital units, before the
-        layer's scale): the tile read, its read noise, the ADC, the drift gains and the
-        digital recombination. ``pad``: the tile's inputs padded to every word line;
-        ``idle``: the input vectors (of every phase, one after the other) that drive none
-        of its word lines, skipped (numpy arrays only)."""
+        picks: list[np.ndarray] | None = None,
+    ) -> list[tuple[int, list[Any]]]:
+        """Each tile of row block ``b`` with its contribution to the outputs in each phase
+        (digital units, before the layer's scale): the tiles read side by side (one product
+        for tiles with transfer matrices), their read noise, the ADC, the drift gains and the
+        digital recombination.
+
+        ``pad``: the tiles' inputs padded to every word line; ``idle``: the input vectors (of
+        every phase, one after the other) that drive none of the block's word lines, skipped
+        (numpy arrays only); ``picks``: numpy arrays' read-noise integers of every tile for
+        every vector (:func:`~cimspice.devices.tile.normal_picks`), drawn beforehand
+        (``None``: drawn here from each tile's stream)."""
         spec = self.spec
+        block = layer.blocks[b]
         numpy = isinstance(phases[0].voltages, np.ndarray)
         n = phases[0].voltages.shape[0]
         bits = spec.readout.adc_bits
-        lsb = adc_current_lsb(spec) if bits else 1.0  # the ADC's step in current units
-        top = adc_lsb(spec)[1] if bits else 0
-        slot = layer.tiling.tiles[k]
-        volts = _phase_inputs(phases, slot, spec.rows, pad=pad)  # every phase
+        unit = self._unit()  # the ADC's step in current units (amperes without an ADC)
+        tiles = layer.tiling.tiles
+        volts = _phase_inputs(phases, tiles[block.tiles[0]], spec.rows, pad=pad)  # every phase
         if idle is not None:
             volts = idle.compact(volts)
-        reading, to_current = self._tile_reading(layer, k, volts, arrays, backend)
-        # into the ADC's steps (or, without an ADC, current units), in one new array
-        outputs = reading * (to_current / lsb)
-        if arrays.noise[k] is not None:
-            used, squares = volts[:, : slot.used_rows], arrays.noise[k]
-            assert squares is not None  # computed when the layer was programmed
-            rng: Any = layer.read_rngs[k] if numpy else backend.normals(layer, k, used)
-            if idle is not None:
-                rng = idle.normals(rng, outputs.shape[1])
-            outputs = add_read_noise(outputs, used, squares, spec, rng, unit=lsb)
+        op = arrays.operators[b]
+        if op is not None:  # into the readout's units, in one new array
+            steps = volts[:, : op.shape[0]] @ op
+        else:
+            steps = self._block_reading(layer, block, volts, arrays, backend)
+        squares = arrays.noise[b] if self._noisy else None
+        if squares is not None:
+            # the noise's spread carries no gradient (sqrt's is infinite at an all-zero input)
+            std = read_noise_std(backend.detach(volts[:, : block.used_rows]), squares)
+            if numpy:
+                for k, cols in zip(block.tiles, block.columns, strict=True):
+                    own = std[:, cols]
+                    drawn = (
+                        picks[k]
+                        if picks is not None
+                        else normal_picks(layer.read_rngs[k], (n * len(phases), own.shape[1]))
+                    )
+                    if idle is not None:
+                        drawn = idle.rows_of(drawn)
+                    np.multiply(own, normals_of_picks(drawn), out=own)
+                # in place: the outputs are a new array of ours, single or double precision
+                steps += std
+            else:
+                xp = array_namespace(steps)
+                used = volts[:, : block.used_rows]
+                draws = [
+                    backend.normals(layer, k, used)((std.shape[0], cols.stop - cols.start))
+                    for k, cols in zip(block.tiles, block.columns, strict=True)
+                ]
+                steps = std * (draws[0] if len(draws) == 1 else xp.concat(draws, axis=1)) + steps
         if bits:
-            outputs = round_to_codes(outputs, top, backend.rint)
-        if arrays.column_gains[k] is not None:
-            outputs = outputs * arrays.column_gains[k]  # per-column drift gains, digital
+            steps = round_to_codes(steps, adc_lsb(spec)[1], backend.rint)
+        if arrays.column_gains[b] is not None:
+            steps = steps * arrays.column_gains[b]  # per-column drift gains, digital
         if idle is not None:
-            outputs = idle.expand(outputs)
+            steps = idle.expand(steps)
         return [
-            layer.tiling.combine(
-                outputs[p * n : (p + 1) * n], slot, phase.weight * layer.gains[k] * lsb
+            (
+                k,
+                [
+                    layer.tiling.combine(
+                        steps[p * n : (p + 1) * n, cols],
+                        tiles[k],
+                        phase.weight * layer.gains[k] * unit,
+                    )
+                    for p, phase in enumerate(phases)
+                ],
             )
-            for p, phase in enumerate(phases)
+            for k, cols in zip(block.tiles, block.columns, strict=True)
         ]
+
+    def _block_reading(
+        self,
+        layer: MappedLayer,
+        block: RowBlock,
+        volts: Any,
+        arrays: LayerArrays,
+        backend: Backend,
+    ) -> Any:
+        """``(n, block.used_cols)``: what the tiles of ``block`` without transfer matrices put
+        out for word-line ``volts``, side by side, in the readout's units (see
+        :meth:`_unit`)."""
+        unit = self._unit()
+        if isinstance(volts, np.ndarray) and len(block.tiles) > 1:
+            reader = layer.readers.get(block.tiles[0], _UNSET)
+            if reader is _UNSET:  # made once per block (a race makes it twice, alike)
+                reader = self._side_by_side_reader(layer, block)
+                layer.readers[block.tiles[0]] = reader
+            if reader is not None:
+                from cimspice.surrogate.prepared import fast_read
+
+                return fast_read(reader, volts)
+        values = []
+        for k in block.tiles:
+            value, to_current = self._tile_reading(layer, k, volts, arrays, backend)
+            values.append((value, to_current / unit))
+        if not isinstance(values[0][0], np.ndarray):
+            xp = array_namespace(values[0][0])
+            scaled = [value * factor for value, factor in values]
+            return scaled[0] if len(scaled) == 1 else xp.concat(scaled, axis=1)
+        out = np.empty((volts.shape[0], block.used_cols), values[0][0].dtype)
+        for (value, factor), cols in zip(values, block.columns, strict=True):
+            np.multiply(value, factor, out=out[:, cols])
+        return out
+
+    def _side_by_side_reader(self, layer: MappedLayer, block: RowBlock) -> Any:
+        """One fast surrogate tile reading every tile of ``block`` into the readout's units
+        (:func:`~cimspice.surrogate.prepared.side_by_side`), or ``None`` where the tiles are
+        not all fast tiles of one kind and levels without TIAs."""
+        from cimspice.surrogate.prepared import AttenuationTile, SecantTile, side_by_side
+
+        prepared: list[SecantTile | AttenuationTile] = []
+        for k in block.tiles:
+            fast = getattr(layer.tiles[k], "prepared", None)
+            if not isinstance(fast, SecantTile | AttenuationTile):
+                return None
+            prepared.append(fast)
+        cols = [layer.tiling.tiles[k].used_cols for k in block.tiles]
+        return side_by_side(prepared, cols, self._to_current / self._unit())
 
     def _tile_reading(
         self, layer: MappedLayer, k: int, volts: Any, arrays: LayerArrays, backend: Backend
     ) -> tuple[Any, float]:
-        """``(n, used_cols)``: what tile ``k`` puts out for word-line ``volts`` (see
-        :meth:`_run_tile`), and the factor that turns it into column currents (A).
+        """``(n, used_cols)``: what tile ``k`` (one without a transfer matrix) puts out for
+        word-line ``volts`` (see :meth:`_run_tile`), and the factor that turns it into column
+        currents (A).
 
-        A tile with a transfer matrix gives currents (its ``transfer`` is the linear map to
-        the currents into ideal virtual grounds, whatever the readout); any other gives what
-        its readout puts out: its TIAs' ``v_out`` (V, factor ``-1 / r_f``), or its column
-        currents. A tile without an operator runs its numpy law: non-numpy ``volts`` go to
-        the host and back, and the gradient passes through the tile's ideal law (``V @ G``,
-        straight through: :attr:`Backend.detach`)."""
-        op = arrays.operators[k]
-        if op is not None:
-            return volts[:, : op.shape[0]] @ op, 1.0
+        A tile gives what its readout puts out: its TIAs' ``v_out`` (V, factor
+        ``-1 / r_f``), or its column currents. It runs its numpy law: non-numpy ``volts``
+        go to the host and back, and the gradient passes through the tile's ideal law
+        (``V @ G``, straight through: :attr:`Backend.detach`)."""
         used = layer.tiling.tiles[k].used_cols
         host = volts if isinstance(volts, np.ndarray) else backend.to_numpy(volts)
         read = getattr(layer.tiles[k], "read", None)
@@ -1027,6 +1194,21 @@ class HardwareMatMul:
         assert ideal is not None  # kept for every tile without an operator
         linear = volts[:, : ideal.shape[0]] @ ideal * (1.0 / to_current)
         return linear + backend.detach(value - linear), to_current
+
+
+def _single_precision(layer: MappedLayer) -> bool:
+    """Whether every tile of ``layer`` reads in single precision its own used word lines
+    (the surrogate's fast modes)."""
+    return all(getattr(tile, "single_precision", False) for tile in layer.tiles)
+
+
+def _side_by_side(arrays: list[Any], block: RowBlock, scale: Any) -> np.ndarray | None:
+    """The ``arrays`` of ``block``'s tiles side by side, times ``scale`` (``None`` when one is
+    missing)."""
+    parts = [arrays[k] for k in block.tiles]
+    if any(part is None for part in parts):
+        return None
+    return np.concatenate(parts, axis=1) * scale
 
 
 def _phase_inputs(phases: list[InputPhase], slot: TileSlot, rows: int, *, pad: bool = True) -> Any:
@@ -1088,18 +1270,11 @@ class _IdleRows:
         np.take(volts, self.active, axis=0, out=out[:-1])
         return out
 
-    def normals(
-        self, rng: np.random.Generator, cols: int
-    ) -> Callable[[tuple[int, ...]], np.ndarray]:
-        """The read-noise draws of the compacted rows: drawn for every vector (``(total,
-        cols)``, the same stream as without skipping), the active ones picked."""
-        draws = standard_normals(rng, (self.total, cols))
-        pick = np.append(self.active, 0)  # the zero vector's noise is zero: any draw
-
-        def normals(shape: tuple[int, ...]) -> np.ndarray:
-            return draws.take(pick, axis=0)
-
-        return normals
+    def rows_of(self, picks: np.ndarray) -> np.ndarray:
+        """The compacted rows' read-noise integers (:func:`normal_picks`), of ``picks``
+        drawn for every vector (the same stream as without skipping; the zero vector's
+        noise is zero: any row)."""
+        return picks.take(np.append(self.active, 0), axis=0)
 
     def expand(self, outputs: np.ndarray) -> np.ndarray:
         """``(total, ...)``: the compacted rows' ``outputs`` back in place, the idle
@@ -1115,6 +1290,16 @@ class _Serial:
     @staticmethod
     def map(function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         return map(function, items)
+
+    @staticmethod
+    def submit(function: Callable[..., Any], *args: Any) -> Future[Any]:
+        """``function(*args)`` run now, its result (or exception) in a done future."""
+        future: Future[Any] = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # handed to whoever asks for the result
+            future.set_exception(error)
+        return future
 
 
 _serial = _Serial()

@@ -15,6 +15,7 @@ over the input blocks are added digitally.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from cimspice.errors import SpecError
 from cimspice.mapping.slicing import SlicedWeights, column_conductances, slice_weights
 from cimspice.spec import CrossbarSpec, MappingScheme
 
-__all__ = ["LayerTiling", "TileSlot", "outputs_per_tile", "tile_layer"]
+__all__ = ["LayerTiling", "RowBlock", "TileSlot", "outputs_per_tile", "tile_layer"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,33 @@ class TileSlot:
 
 
 @dataclass(frozen=True)
+class RowBlock:
+    """The tiles that hold one block of a layer's input rows: they read the same word-line
+    voltages, so their columns can be read side by side as one wider array.
+
+    Attributes:
+        tiles: the tiles' indices, in tile order.
+        rows: the layer's input rows the tiles hold.
+        columns: each tile's used columns within the block's columns (the tiles' used columns
+            one after the other).
+    """
+
+    tiles: tuple[int, ...]
+    rows: slice
+    columns: tuple[slice, ...]
+
+    @property
+    def used_rows(self) -> int:
+        """Number of word lines that carry inputs."""
+        return self.rows.stop - self.rows.start
+
+    @property
+    def used_cols(self) -> int:
+        """The tiles' used columns in all."""
+        return self.columns[-1].stop
+
+
+@dataclass(frozen=True)
 class LayerTiling:
     """A layer's weight matrix laid out on tiles.
 
@@ -71,6 +99,18 @@ class LayerTiling:
     g_unit: float
     scheme: MappingScheme
     shape: tuple[int, int]
+
+    def row_blocks(self) -> list[RowBlock]:
+        """The tiles grouped by the block of input rows they hold, in tile order."""
+        groups: dict[int, list[TileSlot]] = {}
+        for slot in self.tiles:
+            groups.setdefault(slot.rows.start, []).append(slot)
+        blocks = []
+        for slots in groups.values():
+            ends = np.cumsum([0] + [slot.used_cols for slot in slots]).tolist()
+            columns = tuple(slice(a, b) for a, b in itertools.pairwise(ends))
+            blocks.append(RowBlock(tuple(s.index for s in slots), slots[0].rows, columns))
+        return blocks
 
     def combine(self, columns: Any, tile: TileSlot, scale: Any = 1.0) -> Any:
         """``(batch, n_outputs)``: a tile's column outputs recombined, in ``g_unit`` units,

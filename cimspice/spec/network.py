@@ -29,6 +29,7 @@ from cimspice.spec.fields import (
     off_or_range,
     param,
     positive,
+    printable_path,
     section,
 )
 from cimspice.spec.write import WriteSpec
@@ -167,7 +168,16 @@ class NonidealSpec(Section):
     model_params: tuple[tuple[str, float], ...] | Mapping[str, float] = param(
         (),
         doc="Overrides of the device model's parameters, a table {name = value} (stored as "
-        "sorted (name, value) pairs). Unknown names are refused when the model is built.",
+        "sorted (name, value) pairs). Unknown names are refused when the model is built. The "
+        "generic model takes the variation keys only (die_spread, tile_spread, "
+        "stuck_on_low/_high, stuck_off_low/_high).",
+    )
+    programming_file: str = param(
+        "",
+        check=printable_path,
+        doc='With model = "spice-verify": the programming model calibrated from SPICE '
+        "write-verify (cimspice write verify --calibration; JSON with its SHA-256), relative "
+        "to the spec file; the path policy of access.model_file applies.",
     )
     levels: int = param(
         0,
@@ -276,6 +286,12 @@ class NonidealSpec(Section):
                 "drift_time",
                 f"must be 0 (no drift) or >= nonideal.drift_t0 ({self.drift_t0!r} s), "
                 f"got {self.drift_time!r}",
+            )
+        if bool(self.programming_file) != (self.model == "spice-verify"):
+            raise self.error(
+                "programming_file",
+                'goes with nonideal.model = "spice-verify" (and that model needs it), '
+                f"got model {self.model!r} and programming_file {self.programming_file!r}",
             )
         for key in ("stuck_on", "stuck_off"):
             if getattr(self, key) > 1:

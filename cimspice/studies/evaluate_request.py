@@ -47,6 +47,9 @@ class EvaluateRequest:
         hardware_aware: evaluate the built-in model trained with this weight-noise level
             (0: plain training); with a level, the plainly trained model is evaluated on the
             same tiles too and the gain reported.
+        recalibrate_bn: for a PyTorch model with batch norm, re-estimate its statistics on
+            the tiles (every device seed's) from this many calibration samples (0: as
+            trained; see :func:`cimspice.torch.recalibrate_batch_norm`).
         progress: show progress bars.
         executor: where sweep points run (``local`` or ``dask``).
         jobs: sweep points at a time (``None``: every core this process may use).
@@ -69,6 +72,7 @@ class EvaluateRequest:
     plot_dir: Path | None = None
     cache_dir: Path | None = None
     hardware_aware: float = 0.0
+    recalibrate_bn: int = 0
     progress: bool = True
     executor: str = "local"
     jobs: int | None = None
@@ -120,10 +124,12 @@ def _check_torch_options(request: EvaluateRequest) -> None:
     """Refuse the options that do not apply to the kind of model asked for, with the reason.
 
     Raises:
-        InputError: ``--data`` with a numpy model; ``--sweep`` or ``--hardware-aware`` with a
-            PyTorch model.
+        InputError: ``--data`` or ``--recalibrate-bn`` with a numpy model; ``--sweep`` or
+            ``--hardware-aware`` with a PyTorch model; ``--recalibrate-bn`` with a ``.pt2``
+            file.
     """
     from cimspice.errors import InputError
+    from cimspice.nn.zoo import TORCH_MODELS
     from cimspice.studies.evaluate import is_torch_model
 
     if not is_torch_model(request.model):
@@ -131,6 +137,11 @@ def _check_torch_options(request: EvaluateRequest) -> None:
             raise InputError(
                 "--data gives the samples of a PyTorch model (.pt2 or a torch built-in); a "
                 "numpy model is evaluated on a built-in dataset (--dataset)"
+            )
+        if request.recalibrate_bn:
+            raise InputError(
+                "--recalibrate-bn re-estimates a PyTorch model's batch norm (.pt2 or a torch "
+                "built-in); the numpy models have none"
             )
         return
     if request.sweep:
@@ -143,6 +154,12 @@ def _check_torch_options(request: EvaluateRequest) -> None:
         raise InputError(
             "--hardware-aware picks a numpy built-in trained with weight noise; a PyTorch "
             "model is trained through its tiles in Python (cimspice.torch.training.fit)"
+        )
+    if request.recalibrate_bn and request.model not in TORCH_MODELS:
+        raise InputError(
+            "--recalibrate-bn applies to the torch built-ins: a .pt2 program holds batch norm "
+            "as graph operations, not modules; recalibrate the nn.Module in Python "
+            "(cimspice.torch.recalibrate_batch_norm)"
         )
 
 
@@ -179,13 +196,26 @@ def _evaluate_torch(
         surrogate=surrogate,
         mode=request.mode,
         spot_check=request.spot_check,
+        recalibrate_bn=request.recalibrate_bn,
         progress=request.progress,
     )
     extra: dict[str, Any] = {"products_digital": model.digital}
+    if request.recalibrate_bn:
+        extra["recalibrate_bn"] = request.recalibrate_bn
+        count = len(model.calibration[: request.recalibrate_bn])
+        print(
+            f"batch norm re-estimated on the tiles from {count} calibration samples (per "
+            "device seed)",
+            file=out,
+        )
     if request.seeds > 1:
         base = spec.nonideal.seed
         seeds = seed_accuracies(
-            model, converted, range(base, base + request.seeds), progress=request.progress
+            model,
+            converted,
+            range(base, base + request.seeds),
+            recalibrate_bn=request.recalibrate_bn,
+            progress=request.progress,
         )
         print(
             f"over {request.seeds} device seeds ({base}..{base + request.seeds - 1}): hardware "

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TorchModel",
     "evaluate_module",
+    "recalibration_inputs",
     "require_torch",
     "resolve_torch_model",
     "seed_accuracies",
@@ -220,9 +221,14 @@ def evaluate_module(
     mode: str = "accurate",
     batch_size: int = 500,
     spot_check: bool = False,
+    recalibrate_bn: int = 0,
     progress: bool = False,
 ) -> tuple[Evaluation, HardwareMatMul, nn.Module]:
     """Classify ``model.x`` with the exact model and with its products on tiles of ``spec``.
+
+    ``recalibrate_bn``: when above 0, the converted model's batch-norm statistics are
+    re-estimated on its tiles from the first ``recalibrate_bn`` calibration samples before it
+    classifies (:func:`cimspice.torch.recalibrate_batch_norm`); 0: as trained.
 
     Returns:
         the evaluation; the hardware multiply (its programmed layers and statistics; with
@@ -231,14 +237,21 @@ def evaluate_module(
         :func:`~cimspice.studies.spotcheck.spot_check`); the converted model.
 
     Raises:
-        InputError: the model has no product that maps onto tiles.
+        InputError: the model has no product that maps onto tiles; ``recalibrate_bn`` with a
+            model without batch norm.
         SpecError, SurrogateError: see :func:`cimspice.torch.convert`.
     """
     import torch
 
     from cimspice.mapping.matmul import HardwareMatMul
     from cimspice.studies.evaluate import summarise
-    from cimspice.torch import analog_layers, analog_tiles, calibrate_input_ranges, convert
+    from cimspice.torch import (
+        analog_layers,
+        analog_tiles,
+        calibrate_input_ranges,
+        convert,
+        recalibrate_batch_norm,
+    )
 
     dtype = _dtype(model.module)
     converted = convert(model.module, spec, surrogate, engine=engine, mode=mode)
@@ -249,6 +262,8 @@ def evaluate_module(
         )
     tiles = analog_tiles(converted)
     calibrate_input_ranges(converted, torch.as_tensor(model.calibration, dtype=dtype))
+    if recalibrate_bn:
+        recalibrate_batch_norm(converted, recalibration_inputs(model, recalibrate_bn))
     x = torch.as_tensor(model.x, dtype=dtype)
     hardware = tiles.hardware()
     tiles.recording = True
@@ -301,11 +316,25 @@ def evaluate_module(
     return result, hardware, converted
 
 
+def recalibration_inputs(model: TorchModel, count: int) -> Any:
+    """The first ``count`` calibration samples of ``model`` as a tensor of its dtype, the
+    inputs batch norm is re-estimated from."""
+    import torch
+
+    return torch.as_tensor(model.calibration[:count], dtype=_dtype(model.module))
+
+
 def seed_accuracies(
-    model: TorchModel, converted: nn.Module, seeds: Sequence[int], *, progress: bool = False
+    model: TorchModel,
+    converted: nn.Module,
+    seeds: Sequence[int],
+    *,
+    recalibrate_bn: int = 0,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """The hardware accuracy with the devices programmed with each of ``seeds`` (see
-    :func:`cimspice.torch.monte_carlo.evaluate_seeds`), JSON-ready: ``seeds``,
+    :func:`cimspice.torch.monte_carlo.evaluate_seeds`; with ``recalibrate_bn``, batch norm
+    re-estimated per seed from that many calibration samples), JSON-ready: ``seeds``,
     ``accuracy_hardware`` (one per seed), ``mean``, ``std``."""
     import torch
 
@@ -317,6 +346,7 @@ def seed_accuracies(
         torch.as_tensor(model.x, dtype=dtype),
         torch.as_tensor(model.y),
         seeds,
+        recalibrate=recalibration_inputs(model, recalibrate_bn) if recalibrate_bn else None,
         progress=progress,
     )
     return {

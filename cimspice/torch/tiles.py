@@ -122,7 +122,17 @@ class AnalogTiles:
             self._programmed[index] = key
         if x_max is None:
             x_max = x.detach().abs().amax()
-        y = hardware.mvm(index, x, x_max, backend())
+        folded = hardware.layers[index].folded is not None
+        numpy_dtype = x.dtype in (torch.float32, torch.float64)
+        if x.device.type == "cpu" and numpy_dtype and not torch.is_grad_enabled() and not folded:
+            # inference on the host: the same tile math on numpy views of the tensors (one
+            # pipeline, numpy's arrays: the tile threads, in-place passes and the read-noise
+            # streams `evaluate` draws), faster there than torch's per-op dispatch; a folded
+            # layer (one matmul) stays in torch, whose in-place DAC is the faster there
+            host = hardware.mvm(index, x.detach().numpy(), float(x_max))
+            y = torch.from_numpy(host).to(x.dtype)
+        else:
+            y = hardware.mvm(index, x, x_max, backend())
         if self.recording:
             self._record(hardware, index, x, weights, y, x_max)
         if weights.requires_grad and torch.is_grad_enabled():

@@ -16,19 +16,13 @@ nothing else of this package.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from cimspice.checksums import json_checksum
-from cimspice.devices.generic import GenericModel
-from cimspice.devices.model import Window
+from cimspice.devices.programmed import FORMAT, ProgrammingModel, load_programming_model
 from cimspice.errors import InputError
-from cimspice.spec import NonidealSpec
 from cimspice.write.verify import VerifyResult
 
 __all__ = [
@@ -41,138 +35,6 @@ __all__ = [
     "model_errors",
     "write_calibration_report",
 ]
-
-FORMAT = "cimspice-programming/1"
-"""The format name of a saved programming model."""
-
-
-@dataclass(frozen=True)
-class ProgrammingModel:
-    """Programming outcomes per target level, measured in SPICE.
-
-    Attributes:
-        edges: ``(n_bins + 1,)`` bin edges of the target level ``u`` in [0, 1].
-        errors: per bin, the programmed errors (fraction of the window), sorted.
-        pulses: per bin, the pulses per cell.
-        window: siemens, ``(g_min, g_max)`` of the spec the runs were made for.
-        tol: the write-verify tolerance (fraction of the window).
-        prog_noise_abs: siemens, the fitted ``sigma`` at ``G = 0`` (generic device model).
-        prog_noise_rel: the fitted ``sigma`` per siemens of target.
-        energy_per_cell_j: joule, the mean programming energy per cell.
-        time_per_cell_s: second, the mean programming time per cell (rows in turn).
-        source: what the runs were (spec, model, policy), for the report.
-    """
-
-    edges: np.ndarray
-    errors: tuple[np.ndarray, ...]
-    pulses: tuple[np.ndarray, ...]
-    window: tuple[float, float]
-    tol: float
-    prog_noise_abs: float
-    prog_noise_rel: float
-    energy_per_cell_j: float
-    time_per_cell_s: float
-    source: str = ""
-
-    def _bins(self, targets: np.ndarray) -> np.ndarray:
-        g_min, g_max = self.window
-        u = (np.asarray(targets, dtype=float) - g_min) / (g_max - g_min)
-        b = np.clip(np.searchsorted(self.edges, u, side="right") - 1, 0, len(self.errors) - 1)
-        # an empty bin borrows from the nearest bin with data
-        filled = np.array([len(e) > 0 for e in self.errors])
-        if not filled.all():
-            near = np.array(
-                [
-                    np.flatnonzero(filled)[np.argmin(np.abs(np.flatnonzero(filled) - k))]
-                    for k in range(len(filled))
-                ]
-            )
-            b = near[b]
-        return b
-
-    def program(
-        self, targets: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Programmed conductances (siemens, clipped to the window) and pulses per cell for
-        ``targets``: each cell draws the outcome of a SPICE cell from its target's bin."""
-        t = np.asarray(targets, dtype=float)
-        g_min, g_max = self.window
-        bins = self._bins(t)
-        err = np.empty(t.shape)
-        pulses = np.empty(t.shape, dtype=int)
-        for k in np.unique(bins).tolist():
-            mask = bins == k
-            pick = rng.integers(0, len(self.errors[k]), int(mask.sum()))
-            err[mask] = self.errors[k][pick]
-            pulses[mask] = self.pulses[k][pick]
-        return np.clip(t + err * (g_max - g_min), g_min, g_max), pulses
-
-    def generic(self) -> GenericModel:
-        """The generic device model (:mod:`cimspice.devices.generic`) with the fitted
-        programming noise, ``sigma = prog_noise_abs + prog_noise_rel * target``, and nothing
-        else: its :meth:`~cimspice.devices.generic.GenericModel.pulse` is the Gaussian
-        stand-in for a write-verified cell."""
-        nonideal = NonidealSpec(
-            prog_noise_abs=self.prog_noise_abs, prog_noise_rel=self.prog_noise_rel
-        )
-        return GenericModel(Window(*self.window), nonideal)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The model as JSON-ready data, with its checksum."""
-        data: dict[str, Any] = {
-            "format": FORMAT,
-            "edges": self.edges.tolist(),
-            "errors": [e.tolist() for e in self.errors],
-            "pulses": [p.tolist() for p in self.pulses],
-            "window": list(self.window),
-            "tol": self.tol,
-            "prog_noise_abs": self.prog_noise_abs,
-            "prog_noise_rel": self.prog_noise_rel,
-            "energy_per_cell_j": self.energy_per_cell_j,
-            "time_per_cell_s": self.time_per_cell_s,
-            "source": self.source,
-        }
-        data["sha256"] = json_checksum(data)
-        return data
-
-    def save(self, path: str | Path) -> None:
-        """Write the model as JSON, atomically."""
-        from cimspice.outputs import atomic_output
-
-        with atomic_output(path, "w", what="programming model") as handle:
-            json.dump(self.to_dict(), handle, indent=1)
-
-
-def load_programming_model(path: str | Path) -> ProgrammingModel:
-    """Read a model written by :meth:`ProgrammingModel.save`.
-
-    Raises:
-        InputError: not such a file, or edited after it was written (checksum).
-    """
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"cannot read programming model {path}: {err}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"{path} is not a programming model ({FORMAT})")
-    stored = data.pop("sha256", None)
-    if stored != json_checksum(data):
-        raise InputError(f"programming model {path} was edited after cimspice wrote it")
-    try:
-        return ProgrammingModel(
-            edges=np.asarray(data["edges"], dtype=float),
-            errors=tuple(np.asarray(e, dtype=float) for e in data["errors"]),
-            pulses=tuple(np.asarray(p, dtype=int) for p in data["pulses"]),
-            window=(float(data["window"][0]), float(data["window"][1])),
-            tol=float(data["tol"]),
-            prog_noise_abs=float(data["prog_noise_abs"]),
-            prog_noise_rel=float(data["prog_noise_rel"]),
-            energy_per_cell_j=float(data["energy_per_cell_j"]),
-            time_per_cell_s=float(data["time_per_cell_s"]),
-            source=str(data.get("source", "")),
-        )
-    except (KeyError, TypeError, ValueError, IndexError) as err:
-        raise InputError(f"programming model {path} is malformed: {err}") from None
 
 
 def calibrate_programming(

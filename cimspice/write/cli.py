@@ -98,6 +98,14 @@ def add_write_parser(sub: Any, *, spec_help: str) -> None:
     v.add_argument("--v-set-start", type=_POSITIVE, default=1.8, metavar="V")
     v.add_argument("--v-reset-start", type=_POSITIVE, default=1.6, metavar="V")
     v.add_argument("--step", type=_number("a number >= 0", lambda x: x >= 0), default=0.1)
+    v.add_argument(
+        "--on-crossing",
+        choices=("halve", "restart"),
+        default="halve",
+        help="when a cell overshoots: back its level off by a step and halve the step "
+        "(halve), or start the new direction again at its first level (restart)",
+    )
+    v.add_argument("--min-step", type=_POSITIVE, default=0.005, metavar="V", help="(0.005)")
     v.add_argument("-o", "--output", required=True, metavar="OUT.npz", help="results")
     v.add_argument("--calibration", metavar="MODEL.json", help="write the programming model")
     v.add_argument("--report-dir", metavar="DIR", help="calibration report (MODEL-report)")
@@ -254,6 +262,8 @@ def _cmd_verify(args: argparse.Namespace) -> None:
         v_reset_start=args.v_reset_start,
         step=args.step,
         max_pulses=args.max_pulses,
+        on_crossing=args.on_crossing,
+        min_step=args.min_step,
     )
     g_min, g_max = spec.device.g_min, spec.device.g_max
     if args.targets:

@@ -71,6 +71,7 @@ class WriteDeck:
         word_sources, bit_sources: the drivers' names.
         dynamic_rows: the rows whose cells are dynamic devices (the others are fixed
             resistors: their ``state_nodes`` are not in the deck).
+        osdi: the OSDI libraries ngspice loads before the deck (``write.osdi``).
     """
 
     text: str
@@ -80,6 +81,7 @@ class WriteDeck:
     word_sources: tuple[str, ...]
     bit_sources: tuple[str, ...]
     dynamic_rows: tuple[int, ...] = ()
+    osdi: tuple[str, ...] = ()
 
     @property
     def points(self) -> int:
@@ -246,7 +248,9 @@ def build_write_deck(
         "cell": spec.array.cell.value,
         "model_name": model.name,
         "model_source": model.cards.name,
-        "model_text": model.cards.text.rstrip("\n"),
+        "model_text": model.deck_text(
+            float(factors[i, j]) for i in range(rows) for j in range(cols) if i in dynamic
+        ),
         "transistor_text": transistor_text,
         "transistor_source": transistor_source,
         "transistor_model": transistor_model,
@@ -276,7 +280,8 @@ def build_write_deck(
         raise NetlistError(f"netlist template not found: {err.name}") from None
     except jinja2.UndefinedError as err:
         raise NetlistError(f"netlist template memristor_write.cir.j2: {err.message}") from None
-    return WriteDeck(text, t_step, ends, state_nodes, word_sources, bit_sources, dynamic)
+    osdi = (model.osdi,) if model.osdi else ()
+    return WriteDeck(text, t_step, ends, state_nodes, word_sources, bit_sources, dynamic, osdi)
 
 
 Segment = tuple[str, str, str, str]

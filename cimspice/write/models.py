@@ -25,9 +25,13 @@ user's model and the built-ins go the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
+import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -101,17 +105,48 @@ class DynamicModel:
     set_polarity: int
     unit: str
     rates: tuple[str, ...] = ()
+    osdi: str = ""
+    osdi_module: str = ""
 
     def param(self, name: str) -> float:
         """The value of a parameter the instances get."""
         return dict(self.params)[name]
 
+    def _values(self, factor: float) -> dict[str, float]:
+        return {k: (v * factor if k in self.rates else v) for k, v in self.params}
+
     def instance(self, name: str, p: str, n: str, x: str, factor: float = 1.0) -> str:
-        """The ``X`` line of one device: ``p`` and ``n`` its terminals as the model sees
-        them, ``x`` its state node, ``factor`` the per-cell factor on its rate parameters."""
-        values = {k: (v * factor if k in self.rates else v) for k, v in self.params}
-        args = " ".join(f"{k}={v!r}" for k, v in values.items())
+        """The instance line of one device: ``p`` and ``n`` its terminals as the model sees
+        them, ``x`` its state node, ``factor`` the per-cell factor on its rate parameters
+        (an ``X`` subcircuit line, or with :attr:`osdi` an ``N`` line of the card
+        :meth:`osdi_cards` defines for that factor)."""
+        if self.osdi:
+            return f"n{name} {p} {n} {x} {_card_name(factor)}"
+        args = " ".join(f"{k}={v!r}" for k, v in self._values(factor).items())
         return f"x{name} {p} {n} {x} {self.subckt}" + (f" {args}" if args else "")
+
+    def deck_text(self, factors: Iterable[float]) -> str:
+        """The model's text in a deck whose devices have the rate ``factors``: the checked
+        subcircuit, or with :attr:`osdi` one ``.model`` card of the compiled module per
+        factor (OSDI parameters are the model's, not the instance's)."""
+        if not self.osdi:
+            return self.cards.text.rstrip("\n")
+        lines = [f"* OSDI library {Path(self.osdi).name} (module {self.osdi_module})"]
+        for f in sorted(set(factors)):
+            args = " ".join(f"{k}={v!r}" for k, v in self._values(f).items())
+            lines.append(f".model {_card_name(f)} {self.osdi_module} {args}")
+        return "\n".join(lines)
+
+    @property
+    def behavioural(self) -> DynamicModel:
+        """The same model as its behavioural subcircuit (itself without :attr:`osdi`)."""
+        return dataclasses.replace(self, osdi="", osdi_module="") if self.osdi else self
+
+
+def _card_name(factor: float) -> str:
+    """The ``.model`` card of an OSDI device with rate factor ``factor`` (its float's bits:
+    one card per distinct factor, the same name in every deck)."""
+    return "dyn_osdi_" + struct.pack(">d", float(factor)).hex()
 
 
 def _defaults(cards: ModelCards, subckt: str) -> dict[str, float]:
@@ -140,6 +175,7 @@ def dynamic_model(spec: CrossbarSpec) -> DynamicModel:
             (key named).
         ModelFileError: the model file is refused, or defines no 3-port ``.subckt`` of that
             name.
+        EngineUnavailableError: ``write.osdi`` without an OpenVAF compiler.
     """
     spec = as_spec(spec)
     w = spec.write
@@ -174,6 +210,11 @@ def dynamic_model(spec: CrossbarSpec) -> DynamicModel:
                 key="write.model_params",
                 file=spec.source,
             )
+        osdi, module = "", ""
+        if w.osdi:
+            from cimspice.write.osdi import OSDI_MODELS, compile_model
+
+            osdi, module = str(compile_model(w.model)), OSDI_MODELS[w.model][1]
         return DynamicModel(
             name=w.model,
             subckt=subckt,
@@ -184,6 +225,8 @@ def dynamic_model(spec: CrossbarSpec) -> DynamicModel:
             set_polarity=info.set_polarity,
             unit=info.unit,
             rates=info.rates,
+            osdi=osdi,
+            osdi_module=module,
         )
     try:
         cards = read_model_file(w.model_file, spec_file=spec.source)
@@ -293,6 +336,7 @@ def read_table(model: DynamicModel, v_read: float, *, timeout_s: float = 120.0) 
     v_read = float(v_read)
     if not (np.isfinite(v_read) and v_read > 0):
         raise InputError(f"v_read must be > 0 V, got {v_read!r}")
+    model = model.behavioural  # an OSDI twin reads as its subcircuit: the same equations
     key = (
         model.cards.text,
         model.subckt,

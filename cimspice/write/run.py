@@ -245,7 +245,9 @@ def _run(
         "bit": [f"{s}#branch" for s in deck.bit_sources],
         "word": [f"{s}#branch" for s in deck.word_sources],
     }
-    arrays, _, _ = run_deck(deck.text, vectors, timeout_s=timeout_s, progress=bar.at)
+    arrays, _, _ = run_deck(
+        deck.text, vectors, timeout_s=timeout_s, progress=bar.at, osdi=deck.osdi
+    )
     time_s = arrays["time"][0]
     idx = np.searchsorted(time_s, deck.ends - 0.5 * deck.t_step)
     idx = np.minimum(idx, len(time_s) - 1)

@@ -6,8 +6,20 @@ phase for those that read too high (each cell with its own amplitude, or its own
 a read of the row at ``driver.v_read``. A cell's programmed conductance is what the array reads:
 its bit line's current over ``v_read`` (through its access transistor on 1T1R, with the wires'
 drop), the quantity a real verify compares. Between iterations Python decides the next pulses
-from the reads (:class:`VerifyPolicy`): incremental amplitude (ISPP) or incremental width, the
-increment starting again when a cell overshoots and turns around.
+from the reads (:class:`VerifyPolicy`): incremental amplitude (ISPP) or incremental width.
+
+When a cell overshoots (its error changes sign), the default policy (``on_crossing="halve"``)
+backs the level (amplitude or width) of the direction that overshot off by one step and halves
+the cell's step, as adaptive write-verify schemes do (e.g. Alibart, Gao and Strukov,
+Nanotechnology 23, 075201, 2012: pulses of growing amplitude, the polarity reversed on
+crossing the target; here with the step halved on every crossing, so the change per pulse
+shrinks until it fits the tolerance). The earlier policy (``"restart"``: the new direction
+starts again at its first amplitude, the step unchanged) oscillates on a device whose change
+per pulse grows exponentially with the voltage: a Stanford-PKU cell in a 1T1R array (50 ns
+pulses, gates 0.9 V for SET and 3 V for RESET) moves from 33 uS by ~3 uS at a 1.4 V RESET and
+~16 uS at 1.5 V (tests/test_write_verify_policy.py), and from 8 uS by ~12 uS at a 2.45 V SET
+and ~23 uS at 2.5 V (measured ad hoc, ngspice 46), so with 0.1 V steps one pulse jumps over a
+1.35 uS band in either direction, again and again.
 
 Row decks (``row_decks=True``, 1T1R): every row's pulses and read go into a deck of their own
 in which only that row's cells are dynamic; the other rows' cells are static at their states
@@ -49,12 +61,23 @@ class VerifyPolicy:
             of its target (the spec's ``[device]`` window).
         mode: ``"amplitude"`` (each further pulse in the same direction ``step`` volts higher,
             width ``write.t_pulse``) or ``"width"`` (amplitude ``v_set_start`` /
-            ``v_reset_start``, each further pulse ``write.t_pulse`` longer).
+            ``v_reset_start``, each further pulse ``write.t_pulse`` longer: the step in width
+            mode is one ``t_pulse``, halved down to ``t_pulse / 16``).
         v_set_start, v_reset_start: volt, the first SET and RESET amplitudes.
-        step: volt, the amplitude increment.
+        step: volt, the amplitude increment (amplitude mode).
         v_max: volt, the largest amplitude.
         max_pulses: most pulses per cell.
         t_read: second, a verify read's duration.
+        on_crossing: what a cell's overshoot changes. ``"halve"``: the level (amplitude or
+            width) of the direction that overshot goes back by that direction's step, and
+            the step halves (down to ``min_step``) if that run of pulses had fallen short
+            before (the level that fits lies between its last two levels); a run whose first
+            pulse overshot keeps its step, so repeated overshoots keep backing off. The other
+            direction goes on from its own level. ``"restart"``: the new direction starts
+            again at its first level, the step unchanged (oscillates on devices that move far
+            per step; see the module).
+        min_step: volt, the smallest amplitude step of ``"halve"`` (amplitude mode; also the
+            lowest amplitude a back-off reaches).
     """
 
     tol: float = 0.02
@@ -65,11 +88,15 @@ class VerifyPolicy:
     v_max: float = 3.0
     max_pulses: int = 20
     t_read: float = 20e-9
+    on_crossing: str = "halve"
+    min_step: float = 0.005
 
     def __post_init__(self) -> None:
         if self.mode not in ("amplitude", "width"):
             raise InputError(f"mode must be 'amplitude' or 'width', got {self.mode!r}")
-        for name in ("tol", "v_set_start", "v_reset_start", "v_max", "t_read"):
+        if self.on_crossing not in ON_CROSSING:
+            raise InputError(f"on_crossing must be 'halve' or 'restart', got {self.on_crossing!r}")
+        for name in ("tol", "v_set_start", "v_reset_start", "v_max", "t_read", "min_step"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
                 raise InputError(f"{name} must be a number > 0, got {value!r}")
@@ -77,6 +104,60 @@ class VerifyPolicy:
             raise InputError(f"step must be >= 0 V, got {self.step!r}")
         if not isinstance(self.max_pulses, int) or self.max_pulses < 1:
             raise InputError(f"max_pulses must be an integer >= 1, got {self.max_pulses!r}")
+
+
+ON_CROSSING = ("halve", "restart")
+"""What a :class:`VerifyPolicy` does when a cell overshoots its target."""
+WIDTH_MIN_STEP = 1 / 16
+"""The smallest width step of width mode under ``"halve"``, in ``t_pulse`` (a binary fraction,
+so that every width stays a whole number of femtoseconds for the usual pulse widths)."""
+
+
+class _Levels:
+    """Per cell and direction (+1 SET, -1 RESET), the level (volt, or ``t_pulse`` in width
+    mode) of the next pulse and the step, updated from each iteration's reads by the policy's
+    rule (see :class:`VerifyPolicy`)."""
+
+    def __init__(self, policy: VerifyPolicy, shape: tuple[int, ...]):
+        self.halve = policy.on_crossing == "halve"
+        width = policy.mode == "width"
+        self.start = {1: 1.0, -1: 1.0} if width else {
+            1: policy.v_set_start, -1: policy.v_reset_start
+        }  # fmt: skip
+        self.next = {d: np.full(shape, v) for d, v in self.start.items()}
+        first = 1.0 if width else policy.step
+        self.step = {d: np.full(shape, first) for d in (1, -1)}
+        self.floor = WIDTH_MIN_STEP if width else policy.min_step
+        self.ceiling = np.inf if width else policy.v_max
+        self.last = np.zeros(shape, dtype=int)  # the direction of each cell's last pulse
+        self.used = np.zeros(shape)  # ... its level
+        self.run = np.zeros(shape, dtype=int)  # ... and how many pulses that way in a row
+
+    def choose(self, direction: np.ndarray) -> np.ndarray:
+        """The level of each cell's pulse in ``direction`` (+1 SET, -1 RESET, 0 none)."""
+        pulsed = direction != 0
+        same = pulsed & (direction == self.last)
+        crossed = pulsed & (direction == -self.last)
+        for d in (1, -1):
+            step = self.step[d]
+            m = same & (direction == d)  # the last pulse fell short: one step further
+            self.next[d][m] = self.used[m] + step[m]
+            m = crossed & (self.last == d)  # the last pulse, a d one, overshot
+            if self.halve:
+                # back off by the step; halve it when the run had fallen short before (the
+                # level that fits lies between its last two), keep it when the run's first
+                # pulse overshot (the level is too high by an unknown amount)
+                self.next[d][m] = np.maximum(self.used[m] - step[m], self.floor)
+                bracketed = m & (self.run > 1)
+                step[bracketed] = np.maximum(step[bracketed] / 2, self.floor)
+            else:
+                self.next[-d][m] = self.start[-d]  # the new direction starts again
+        level = np.where(direction > 0, self.next[1], np.where(direction < 0, self.next[-1], 0.0))
+        level = np.minimum(level, self.ceiling)
+        self.run = np.where(same, self.run + 1, np.where(pulsed, 1, self.run))
+        self.used = np.where(pulsed, level, self.used)
+        self.last = np.where(pulsed, direction, self.last)
+        return level
 
 
 @dataclass(frozen=True)
@@ -144,24 +225,22 @@ def _row_phases(
     policy: VerifyPolicy,
     row: int,
     direction: np.ndarray,
-    streak: np.ndarray,
+    level: np.ndarray,
 ) -> list[Phase]:
-    """The SET and RESET phases of one row: ``direction`` +1 / -1 / 0 per cell."""
+    """The SET and RESET phases of one row: ``direction`` +1 / -1 / 0 per cell, ``level`` each
+    cell's amplitude (volt) or width (``t_pulse``)."""
     out = []
     for kind, sign, start in (("set", 1, policy.v_set_start), ("reset", -1, policy.v_reset_start)):
         chosen = direction == sign
         if not chosen.any():
             continue
         if policy.mode == "amplitude":
-            a = np.where(chosen, np.minimum(start + policy.step * streak, policy.v_max), 0.0)
-            out.append(row_pulse(spec, row, a, kind))
+            out.append(row_pulse(spec, row, np.where(chosen, level, 0.0), kind))
             continue
-        for n in np.unique(streak[chosen]).tolist():  # one phase per width
-            group = chosen & (streak == n)
+        for n in np.unique(level[chosen]).tolist():  # one phase per width
+            group = chosen & (level == n)
             out.append(
-                row_pulse(
-                    spec, row, np.where(group, start, 0.0), kind, spec.write.t_pulse * (1 + n)
-                )
+                row_pulse(spec, row, np.where(group, start, 0.0), kind, spec.write.t_pulse * n)
             )
     return out
 
@@ -299,17 +378,15 @@ def write_verify(
     x = run({i: Program((reads[i],), edge) for i in range(spec.rows)}, x, "verify read")
     history = [g.copy()]
     pulses = np.zeros(t.shape, dtype=int)
-    streak = np.zeros(t.shape, dtype=int)
-    last = np.zeros(t.shape, dtype=int)
+    levels = _Levels(policy, t.shape)
     for k in range(policy.max_pulses):
         todo = (np.abs(g - t) > tol) & (pulses < policy.max_pulses)
         if not todo.any():
             break
         direction = np.where(todo, np.where(g < t, 1, -1), 0)
-        streak = np.where((direction != 0) & (direction == last), streak + 1, 0)
-        last = np.where(direction != 0, direction, last)
+        level = levels.choose(direction)
         programs = {
-            i: Program((*_row_phases(spec, policy, i, direction[i], streak[i]), reads[i]), edge)
+            i: Program((*_row_phases(spec, policy, i, direction[i], level[i]), reads[i]), edge)
             for i in np.flatnonzero(todo.any(axis=1)).tolist()
         }
         x = run(programs, x, f"write-verify pulse {k + 1}")
