@@ -19,18 +19,19 @@ MODEL:
   steady-state IR-drop estimate), ``ir_drop_g_ratio = 1 / (r g_max)``.
 
 The mapping of the time-dependent model (its circuit against cimspice's: BENCHMARKS.md, "IR
-drop: cimspice, badcrossbar and aihwkit's IR-drop tiles on the same arrays"): weights are the conductances in uS, converted back to the same
-conductances by ``SinglePairConductanceConverter(g_max = max G, g_min = 0)`` (the ``G+``
-device holds ``G``, the ``G-`` device 0 S and carries no current); inputs are ``v / v_read``
-on the 8-bit grid (``inp_res = 1/254``: 128 PWM time slices of a full-scale pulse, every
-input a whole number of them), so that no input is quantised; no noise or bound management,
-no output noise, ADC or clipping; ``ir_drop_v_read = 0.4`` V, the rows' idle level, so that an
-idle row passes no current (aihwkit's default 0.4005 V adds a 0.5 mV offset on every cell,
-0.43 % of full scale on a 64x64 array); ``ir_drop_integration_sum`` on (the default
-trapezoid rule counts half a slice more per active row: 0.67 %); no CCO ADC quantisation
-(``adc_quantization`` off); ``mapping.max_input_size = rows`` and ``max_output_size = cols``
-(one physical tile, no padding to 512 rows). aihwkit's outputs are ``sum_i x_i W_ij`` in the
-weights' units (uS); the currents are ``v_read * 1e-6`` times that.
+drop: cimspice, badcrossbar and aihwkit's IR-drop tiles on the same arrays"): weights are the
+conductances in uS, converted back to the same conductances by
+``SinglePairConductanceConverter(g_max = max G, g_min = 0)`` (the ``G+`` device holds ``G``,
+the ``G-`` device 0 S and carries no current); inputs are ``v / v_read`` on the 8-bit grid
+(``inp_res = 1/254``: 128 PWM time slices of a full-scale pulse, every input a whole number of
+them), so that no input is quantised; no noise or bound management, no output noise, ADC or
+clipping; ``ir_drop_v_read = 0.4`` V, the rows' idle level, so that an idle row passes no
+current (aihwkit's default 0.4005 V adds a 0.5 mV offset on every cell, 0.43 % of full scale on
+a 64x64 array); ``ir_drop_integration_sum`` on (the default trapezoid rule counts half a slice
+more per active row: 0.67 %); no CCO ADC quantisation (``adc_quantization`` off);
+``mapping.max_input_size = rows`` and ``max_output_size = cols`` (one physical tile, no padding
+to 512 rows). aihwkit's outputs are ``sum_i x_i W_ij`` in the weights' units (uS); the
+currents are ``v_read * 1e-6`` times that.
 """
 
 from __future__ import annotations
