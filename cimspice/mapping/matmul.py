@@ -151,8 +151,6 @@ hand-over of the GIL between the tile threads (blocks of 2^18 values ran no fast
 threads than in one, measured with the earlier per-tile tasks), small enough that a block's
 arrays stay in the cache."""
 
-_UNSET = object()
-
 MIN_CHUNK_ROWS = 256
 """The fewest vectors a row block of the batch is cut to so that every tile thread has one."""
 
@@ -419,9 +417,6 @@ class MappedLayer:
         read_rngs: each tile's read-noise stream.
         gains: each tile's digital output gain: the tile transform's times the drift
             compensation's.
-        noise: each tile's ``(read_noise G)^2`` over its used cells, single precision
-            (``None`` without read noise; see
-            :func:`~cimspice.devices.tile.read_noise_squares`).
         column_gains: each tile's per-column drift compensation gains over its used columns
             (``None`` without it).
         blocks: the tiles grouped by row block (:meth:`LayerTiling.row_blocks`).
@@ -429,10 +424,11 @@ class MappedLayer:
             units (ADC steps with an ADC, amperes without), double precision; ``None`` where
             a tile of the block has no operator.
         block_noise: each row block's read-noise squares in those units squared, single
-            precision (``None`` without read noise).
+            precision (``None`` without read noise; see
+            :func:`~cimspice.devices.tile.read_noise_squares`).
         block_gains: each row block's per-column drift compensation gains (``None`` without).
-        readers: per row block (its first tile), the fast surrogate tile reading all its
-            tiles side by side, made on first use (``None``: read tile by tile).
+        block_readers: per row block, the fast surrogate tile reading all its tiles side by
+            side (``None``: read tile by tile).
     """
 
     tiling: LayerTiling
@@ -445,13 +441,12 @@ class MappedLayer:
     weights: np.ndarray
     read_rngs: list[np.random.Generator] = field(repr=False, default_factory=list)
     gains: list[float] = field(default_factory=list)
-    noise: list[np.ndarray | None] = field(default_factory=list)
     column_gains: list[np.ndarray | None] = field(default_factory=list)
     blocks: list[RowBlock] = field(default_factory=list)
     block_operators: list[np.ndarray | None] = field(default_factory=list)
     block_noise: list[np.ndarray | None] = field(default_factory=list)
     block_gains: list[np.ndarray | None] = field(default_factory=list)
-    readers: dict[int, Any] = field(default_factory=dict, repr=False)
+    block_readers: list[Any] = field(default_factory=list, repr=False)
 
     device_arrays: dict[tuple[str, str, str], LayerArrays] = field(default_factory=dict, repr=False)
 
@@ -720,7 +715,6 @@ class HardwareMatMul:
             weights,
             [rng_for(self.spec.nonideal.seed, _READ, index, s.index) for s in tiling.tiles],
             gains,
-            noise,
             column_gains,
             blocks,
             [_side_by_side(operators, b, 1.0 / unit) for b in blocks],
@@ -738,6 +732,7 @@ class HardwareMatMul:
                 )
                 for b in blocks
             ],
+            [self._side_by_side_reader(tiles, tiling, b) for b in blocks],
         )
         self.layers[index] = layer
         return layer
@@ -844,11 +839,16 @@ class HardwareMatMul:
         precision when the tiles compute in it (the surrogate's fast modes, whose error, 4e-5
         of full scale at best, is 400 times single precision's 1e-7; transfer matrices in
         single precision behind an ADC or read noise), else in double."""
-        if _single_precision(layer) or (
-            self.single and all(op is not None for op in layer.operators)
-        ):
+        if self._in_single(layer):
             return x.astype(np.float32) @ w.astype(np.float32)
         return x @ w
+
+    def _in_single(self, layer: MappedLayer) -> bool:
+        """Whether ``layer``'s numpy batches compute in single precision: the surrogate's fast
+        modes always, transfer matrices as :attr:`single` says."""
+        return _single_precision(layer) or (
+            self.single and all(op is not None for op in layer.operators)
+        )
 
     def mvm(self, index: int, x: Any, x_max: Any, backend: Backend | None = None) -> Any:
         """``x @ W`` of the programmed layer ``index`` on its tiles, the per-batch math alone
@@ -979,7 +979,7 @@ class HardwareMatMul:
             op is not None or getattr(tile, "single_precision", False)
             for op, tile in zip(layer.operators, layer.tiles, strict=True)
         )
-        single = readers or (own and self.single)
+        single = self._in_single(layer)
         arrays = layer.host_arrays(single and not readers)
         pool = _tile_pool() if own else _serial
         step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
@@ -1065,7 +1065,7 @@ class HardwareMatMul:
         if op is not None:  # into the readout's units, in one new array
             steps = volts[:, : op.shape[0]] @ op
         else:
-            steps = self._block_reading(layer, block, volts, arrays, backend)
+            steps = self._block_reading(layer, b, volts, arrays, backend)
         squares = arrays.noise[b] if self._noisy else None
         if squares is not None:
             # the noise's spread carries no gradient (sqrt's is infinite at an all-zero input)
@@ -1115,24 +1115,21 @@ class HardwareMatMul:
     def _block_reading(
         self,
         layer: MappedLayer,
-        block: RowBlock,
+        b: int,
         volts: Any,
         arrays: LayerArrays,
         backend: Backend,
     ) -> Any:
-        """``(n, block.used_cols)``: what the tiles of ``block`` without transfer matrices put
+        """``(n, used_cols)``: what the tiles of row block ``b`` without transfer matrices put
         out for word-line ``volts``, side by side, in the readout's units (see
         :meth:`_unit`)."""
         unit = self._unit()
-        if isinstance(volts, np.ndarray) and len(block.tiles) > 1:
-            reader = layer.readers.get(block.tiles[0], _UNSET)
-            if reader is _UNSET:  # made once per block (a race makes it twice, alike)
-                reader = self._side_by_side_reader(layer, block)
-                layer.readers[block.tiles[0]] = reader
-            if reader is not None:
-                from cimspice.surrogate.prepared import fast_read
+        block = layer.blocks[b]
+        reader = layer.block_readers[b]
+        if isinstance(volts, np.ndarray) and reader is not None:
+            from cimspice.surrogate.prepared import fast_read
 
-                return fast_read(reader, volts)
+            return fast_read(reader, volts)
         values = []
         for k in block.tiles:
             value, to_current = self._tile_reading(layer, k, volts, arrays, backend)
@@ -1146,19 +1143,24 @@ class HardwareMatMul:
             np.multiply(value, factor, out=out[:, cols])
         return out
 
-    def _side_by_side_reader(self, layer: MappedLayer, block: RowBlock) -> Any:
-        """One fast surrogate tile reading every tile of ``block`` into the readout's units
-        (:func:`~cimspice.surrogate.prepared.side_by_side`), or ``None`` where the tiles are
-        not all fast tiles of one kind and levels without TIAs."""
+    def _side_by_side_reader(
+        self, tiles: list[ProgrammedTile], tiling: LayerTiling, block: RowBlock
+    ) -> Any:
+        """One fast surrogate tile reading every tile of ``block`` (of ``tiles``, laid out by
+        ``tiling``) into the readout's units
+        (:func:`~cimspice.surrogate.prepared.side_by_side`), or ``None`` for a block of one
+        tile or of tiles that are not all fast tiles of one kind and levels without TIAs."""
         from cimspice.surrogate.prepared import AttenuationTile, SecantTile, side_by_side
 
+        if len(block.tiles) < 2:
+            return None
         prepared: list[SecantTile | AttenuationTile] = []
         for k in block.tiles:
-            fast = getattr(layer.tiles[k], "prepared", None)
+            fast = getattr(tiles[k], "prepared", None)
             if not isinstance(fast, SecantTile | AttenuationTile):
                 return None
             prepared.append(fast)
-        cols = [layer.tiling.tiles[k].used_cols for k in block.tiles]
+        cols = [tiling.tiles[k].used_cols for k in block.tiles]
         return side_by_side(prepared, cols, self._to_current / self._unit())
 
     def _tile_reading(
