@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_write_rows import one_t
 
 from cimspice.errors import EngineUnavailableError, SpecError
 from cimspice.spec import spec_from_dict
@@ -16,22 +17,8 @@ from cimspice.write.verify import VerifyPolicy, write_verify
 
 
 def vteam_1t1r(n: int, osdi: bool) -> object:
-    return spec_from_dict(
-        {
-            "array": {"rows": n, "cols": n, "cell": "1T1R"},
-            "wire": {"r_row": 2.0, "r_col": 2.0},
-            "device": {"g_min": 5e-6, "g_max": 50e-6},
-            "write": {
-                "model": "vteam",
-                "model_params": {"r_on": 1.8e4, "r_off": 1e6},
-                "t_pulse": 50e-9,
-                "v_gate_set": 1.0,
-                "v_gate_reset": 3.0,
-                "variation": 0.2,  # per-cell rates: one .model card per cell
-                "osdi": osdi,
-            },
-        }
-    )
+    """The row-deck tests' 1T1R VTEAM array, with the device as Verilog-A or behavioural."""
+    return one_t(n, osdi=osdi)
 
 
 @pytest.mark.ngspice
