@@ -518,6 +518,37 @@ def test_row_blocks_threads_and_batch_blocks_change_no_number(wx, monkeypatch):
     assert not np.array_equal(hw(0, x, w), threaded)
 
 
+@pytest.mark.parametrize("signed", [False, True], ids=["one phase", "two phases"])
+def test_idle_vectors_skipped_on_transfer_matrices_give_the_full_batchs_numbers(
+    wx, monkeypatch, signed
+):
+    # vectors that drive none of a row block's word lines are skipped: the block reads the
+    # others and one zero vector, and when that puts out nothing (a transfer matrix has no
+    # offset: zero volts, zero noise, code 0) only the active vectors' outputs are added.
+    # Exact, read noise and ADC included: the numbers equal those of reading every vector,
+    # in each phase of signed inputs too (IDLE_SHARE above 1 turns skipping off)
+    from cimspice.mapping import matmul
+
+    w, x = wx
+    x = np.tile(x, (6, 1))  # 150 vectors
+    if signed:
+        x = x - 0.5 * x.mean()
+    x[:100, :16] = 0.0  # the first row block idle for two thirds of the vectors
+    spec = noisy_passive()
+    scattered = []
+    original = matmul._IdleRows.spans
+    monkeypatch.setattr(
+        matmul._IdleRows, "spans", lambda self, *a: scattered.append(a) or original(self, *a)
+    )
+    skipped = HardwareMatMul(spec, engine="surrogate")(0, x, w)
+    assert scattered, "no block added its active vectors alone: the test would show nothing"
+    assert scattered[0][1] == (2 if signed else 1)  # the phases
+    monkeypatch.setattr(matmul, "IDLE_SHARE", 2.0)
+    scattered.clear()
+    np.testing.assert_array_equal(HardwareMatMul(spec, engine="surrogate")(0, x, w), skipped)
+    assert not scattered
+
+
 def test_single_precision_behind_an_adc_moves_outputs_by_rare_code_flips_alone(wx):
     # behind an 8-bit ADC the transfer matrices run in single precision by default: their
     # 1e-7 relative error moves an output only where a column current sits within that of
@@ -540,6 +571,38 @@ def test_single_precision_behind_an_adc_moves_outputs_by_rare_code_flips_alone(w
     assert np.abs(a - b).max() <= 0.05 * np.abs(b).max()
     # the error statistics compare with a single-precision exact product there
     assert single.stats[0].count == double.stats[0].count
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["per tile", "folded"])
+def test_the_error_statistics_are_those_of_the_outputs_against_x_at_w(wx, monkeypatch, fold):
+    # the exact product the statistics compare with is made block by block in the tile
+    # threads (many blocks here): over two batches, the figures must be those computed
+    # directly from the returned outputs and x @ w. Tolerance 1e-5 relative: the exact
+    # product is single precision behind the ADC (1e-7 of each value), summed in another
+    # order
+    from cimspice.mapping import matmul
+
+    w, x = wx
+    monkeypatch.setattr(matmul, "CHUNK_VALUES", 40 * 20)  # 20-vector blocks
+    monkeypatch.setattr(matmul, "MIN_CHUNK_ROWS", 20)
+    spec = noisy_passive()
+    if fold:  # exact readout, no read noise: one matrix per layer
+        spec = dataclasses.replace(
+            spec,
+            readout=dataclasses.replace(spec.readout, adc_bits=0, adc_full_scale=0.0),
+            nonideal=dataclasses.replace(spec.nonideal, read_noise=0.0),
+        )
+    hw = HardwareMatMul(spec, engine="surrogate")
+    batches = [np.tile(x, (4, 1)), 0.5 * x]
+    outputs = [hw(0, batch, w) for batch in batches]
+    assert (hw.layers[0].folded is not None) == fold
+    err = np.concatenate([y - batch @ w for y, batch in zip(outputs, batches, strict=True)])
+    full = max(np.abs(batch @ w).max() for batch in batches)
+    stats = hw.stats[0]
+    assert stats.count == err.size
+    assert stats.full_scale == pytest.approx(full, rel=1e-5)
+    assert stats.nrmse == pytest.approx(np.sqrt(np.mean(err**2)) / full, rel=1e-5)
+    assert stats.max_error == pytest.approx(np.abs(err).max() / full, rel=1e-5)
 
 
 def test_precision_must_be_named():

@@ -78,11 +78,12 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import itertools
 import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -828,20 +829,25 @@ class HardwareMatMul:
                 f"{layer.tiling.shape[0]}-row weight matrix"
             )
         x_max = self.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
-        y = self.mvm(index, x, x_max)
-        self.stats.setdefault(index, MVMErrorStats()).update(y, self._exact(layer, x, w))
+        # The exact product the statistics compare with, made block by block beside the
+        # tiles' (in their threads, on one BLAS thread each: a product on OpenBLAS's own
+        # threads leaves them spinning for about 0.1 s after it, taking a core from the tile
+        # threads). In single precision when the tiles compute in it: the surrogate's fast
+        # modes, whose error (4e-5 of full scale at best) is 400 times single precision's
+        # 1e-7, and transfer matrices behind an ADC or read noise (see :attr:`single`).
+        single = self._in_single(layer)
+        exact = np.empty((x.shape[0], w.shape[1]), np.float32 if single else float)
+        w_exact = w.astype(np.float32) if single else w
+
+        def exact_rows(rows: slice) -> None:
+            inputs = x[rows].astype(np.float32) if single else x[rows]
+            np.matmul(inputs, w_exact, out=exact[rows])
+
+        y = self._mvm_host(layer, x, x_max, exact_rows)
+        self.stats.setdefault(index, MVMErrorStats()).update(y, exact)
         if self.probe is not None and self.probe[0] == index and self.record is None:
             self._probe(index, layer, x[: self.probe_vectors], x_max)
         return y
-
-    def _exact(self, layer: MappedLayer, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """The exact ``x @ w`` the layer's error statistics compare with: in single
-        precision when the tiles compute in it (the surrogate's fast modes, whose error, 4e-5
-        of full scale at best, is 400 times single precision's 1e-7; transfer matrices in
-        single precision behind an ADC or read noise), else in double."""
-        if self._in_single(layer):
-            return x.astype(np.float32) @ w.astype(np.float32)
-        return x @ w
 
     def _in_single(self, layer: MappedLayer) -> bool:
         """Whether ``layer``'s numpy batches compute in single precision: the surrogate's fast
@@ -870,22 +876,8 @@ class HardwareMatMul:
                 read-noise draws, gradient stops; see :class:`Backend`); ``None``: numpy's.
         """
         layer = self.layers[index]
-        spec = self.spec
         if isinstance(x, np.ndarray):
-            y = np.zeros((x.shape[0], layer.tiling.shape[1]))
-            if not x_max > 0:  # all-zero inputs
-                return y
-            if layer.folded is not None:
-                for phase in encode_inputs(x, x_max, spec):
-                    y += phase.weight * (phase.voltages @ layer.folded)
-            else:
-                # a few thousand vectors at a time, so that every pass over a tile's inputs
-                # and outputs works in the cache; products of that size on one BLAS thread
-                # (see cimspice.threads)
-                with one_blas_thread():
-                    self._per_tile_host(layer, x, x_max, y)
-            y *= layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
-            return y
+            return self._mvm_host(layer, x, x_max)
         backend = backend or Backend()
         xp = array_namespace(x)
         arrays = layer.arrays_like(x)
@@ -902,6 +894,36 @@ class HardwareMatMul:
                 for start in range(0, x.shape[0], step)
             ]
         return xp.concat(blocks, axis=0)
+
+    def _mvm_host(
+        self,
+        layer: MappedLayer,
+        x: np.ndarray,
+        x_max: float,
+        beside: Callable[[slice], None] | None = None,
+    ) -> np.ndarray:
+        """:meth:`mvm` of numpy inputs, with ``beside(rows)`` called once for each block of
+        the batch's rows that the tiles run (in the thread that runs them; on all the rows
+        at once for folded layers and all-zero inputs)."""
+        spec = self.spec
+        y = np.zeros((x.shape[0], layer.tiling.shape[1]))
+        if not x_max > 0:  # all-zero inputs
+            if beside is not None:
+                beside(slice(0, len(x)))
+            return y
+        if layer.folded is not None:
+            for phase in encode_inputs(x, x_max, spec):
+                y += phase.weight * (phase.voltages @ layer.folded)
+            if beside is not None:
+                beside(slice(0, len(x)))
+        else:
+            # a few thousand vectors at a time, so that every pass over a tile's inputs
+            # and outputs works in the cache; products of that size on one BLAS thread
+            # (see cimspice.threads)
+            with one_blas_thread():
+                self._per_tile_host(layer, x, x_max, y, beside)
+        y *= layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
+        return y
 
     def _mvm_block(
         self, layer: MappedLayer, x: Any, x_max: Any, backend: Backend, arrays: LayerArrays
@@ -954,16 +976,22 @@ class HardwareMatMul:
         for parts_of_block in results:
             for k, parts in parts_of_block:
                 key = tiles[k].outputs.start
-                for part in parts:
+                for _, part in parts:  # every vector (no idle ones skipped)
                     sums[key] = part if key not in sums else sums[key] + part
         xp = array_namespace(phases[0].voltages)
         return xp.concat([sums[key] for key in sorted(sums)], axis=1)
 
     def _per_tile_host(
-        self, layer: MappedLayer, x: np.ndarray, x_max: float, y: np.ndarray
+        self,
+        layer: MappedLayer,
+        x: np.ndarray,
+        x_max: float,
+        y: np.ndarray,
+        beside: Callable[[slice], None] | None = None,
     ) -> None:
         """:meth:`_per_tile` of numpy inputs ``x``, written into ``y`` (before the layer's
-        scale), in blocks of the batch cut as :data:`CHUNK_VALUES` says.
+        scale), in blocks of the batch cut as :data:`CHUNK_VALUES` says, ``beside(rows)``
+        called for each block in the thread that runs it.
 
         Tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile that
         reads its own used word lines) run the blocks in :data:`TILE_THREADS` threads, each
@@ -995,14 +1023,12 @@ class HardwareMatMul:
             rows = chunks[c]
             try:
                 phases = encode_inputs(x[rows], x_max, spec, dtype=np.float32 if single else None)
-                if not phases:
-                    return
                 idle = [
                     _IdleRows.of([p.voltages[:, block.rows] for p in phases]) if skip else None
-                    for block in layer.blocks
+                    for block in (layer.blocks if phases else ())
                 ]
                 picks = None
-                if noisy:  # this block's integers, after the previous block's
+                if noisy and phases:  # this block's integers, after the previous block's
                     if c:
                         turns[c - 1].wait()
                     vectors = len(phases) * phases[0].voltages.shape[0]
@@ -1012,14 +1038,19 @@ class HardwareMatMul:
                     ]
             finally:
                 turns[c].set()
+            if beside is not None:
+                beside(rows)
             out = y[rows]
             for b, block_idle in enumerate(idle):
                 for k, parts in self._block_parts(
                     layer, b, phases, _NUMPY, arrays, pad=not own, idle=block_idle, picks=picks
                 ):
                     target = out[:, tiles[k].outputs]
-                    for part in parts:
-                        target += part
+                    for vectors, part in parts:
+                        if vectors is None:
+                            target += part
+                        else:
+                            target[vectors] += part
 
         pending: collections.deque[Future[None]] = collections.deque()
         for c in range(len(chunks)):  # a few blocks in flight: their arrays stay bounded
@@ -1040,11 +1071,13 @@ class HardwareMatMul:
         pad: bool,
         idle: _IdleRows | None = None,
         picks: list[np.ndarray] | None = None,
-    ) -> list[tuple[int, list[Any]]]:
+    ) -> list[tuple[int, list[tuple[np.ndarray | None, Any]]]]:
         """Each tile of row block ``b`` with its contribution to the outputs in each phase
         (digital units, before the layer's scale): the tiles read side by side (one product
         for tiles with transfer matrices), their read noise, the ADC, the drift gains and the
-        digital recombination.
+        digital recombination. Each contribution comes with the vectors (rows of the
+        phase's outputs) it is for: ``None`` for all of them in order, or the active ones
+        alone when skipped idle vectors put out nothing.
 
         ``pad``: the tiles' inputs padded to every word line; ``idle``: the input vectors (of
         every phase, one after the other) that drive none of the block's word lines, skipped
@@ -1095,18 +1128,26 @@ class HardwareMatMul:
             steps = round_to_codes(steps, adc_lsb(spec)[1], backend.rint)
         if arrays.column_gains[b] is not None:
             steps = steps * arrays.column_gains[b]  # per-column drift gains, digital
+        # each phase's rows of steps, and the vectors they are (None: all, in order)
+        spans: Sequence[tuple[slice, np.ndarray | None]] = [
+            (slice(p * n, (p + 1) * n), None) for p in range(len(phases))
+        ]
         if idle is not None:
-            steps = idle.expand(steps)
+            if steps[-1].any():  # the zero vector puts out something: every idle vector too
+                steps = idle.expand(steps)
+            else:  # idle vectors put out nothing: the active ones alone are added
+                spans = idle.spans(n, len(phases))
         return [
             (
                 k,
                 [
-                    layer.tiling.combine(
-                        steps[p * n : (p + 1) * n, cols],
-                        tiles[k],
-                        phase.weight * layer.gains[k] * unit,
+                    (
+                        vectors,
+                        layer.tiling.combine(
+                            steps[span, cols], tiles[k], phase.weight * layer.gains[k] * unit
+                        ),
                     )
-                    for p, phase in enumerate(phases)
+                    for (span, vectors), phase in zip(spans, phases, strict=True)
                 ],
             )
             for k, cols in zip(block.tiles, block.columns, strict=True)
@@ -1277,6 +1318,15 @@ class _IdleRows:
         drawn for every vector (the same stream as without skipping; the zero vector's
         noise is zero: any row)."""
         return picks.take(np.append(self.active, 0), axis=0)
+
+    def spans(self, n: int, phases: int) -> list[tuple[slice, np.ndarray]]:
+        """For each of ``phases`` phases of ``n`` vectors each (one after the other), its
+        active vectors' rows of the compacted outputs and which of its vectors they are."""
+        edges = np.searchsorted(self.active, np.arange(phases + 1) * n)
+        return [
+            (slice(lo, hi), self.active[lo:hi] - p * n)
+            for p, (lo, hi) in enumerate(itertools.pairwise(edges.tolist()))
+        ]
 
     def expand(self, outputs: np.ndarray) -> np.ndarray:
         """``(total, ...)``: the compacted rows' ``outputs`` back in place, the idle

@@ -37,9 +37,11 @@ class MVMErrorStats:
         self.count += err.size
         if not err.size:
             return
-        self.sum_sq += float(np.vdot(err, err))
         # largest magnitudes without a temporary array of them
         self.max_abs = max(self.max_abs, float(err.max()), -float(err.min()))
+        # numpy's own sum, not BLAS's dot: OpenBLAS runs a long dot product on its threads,
+        # which then spin for about 0.1 s, taking a core from the next layer's tile threads
+        self.sum_sq += float(np.square(err, out=err).sum())
         self.full_scale = max(self.full_scale, float(exact.max()), -float(exact.min()))
 
     @property
