@@ -1,15 +1,23 @@
 """Network evaluation benchmark: the hardware forward pass vs the ideal numpy forward pass.
 
     .venv/bin/python benchmarks/bench_network.py [--spec examples/network-128.toml]
-        [--surrogate FILE] [--model mnist-mlp] [--repeats 5]
+        [--surrogate FILE] [--model mnist-mlp] [--repeats 5] [--settle 0.25]
 
 The whole 5,000-image MNIST subset (train + test) through the 784-256-10 MLP, every MVM on
 128x128 tiles through the surrogate (one matmul per tile and input phase once the tile is
 prepared), against the exact numpy forward pass of the same model, interleaved (median of the
 per-pair ratios). Programming (mapping, device models, each tile's transfer matrix) is a
-one-time cost, timed separately. Three configurations of the same tiles: the spec as given
-(per-column ADC and read noise: every tile run on its own), the same without read noise, and
-the fast path (exact readout, no read noise: tiles folded into one matrix per layer).
+one-time cost, timed separately. Each hardware pass starts after ``--settle`` seconds of rest,
+as it would in ``cimspice evaluate`` (which runs the exact pass over every batch before the
+hardware's): OpenBLAS's threads spin for about 0.1 s after a multi-threaded product, so a
+hardware pass started straight after the exact one shares a core with them for its first
+tenth of a second (``--settle 0`` measures that). The exact pass follows the previous
+hardware pass without rest (the tile threads do not spin); a pass started after a rest ran
+slower here, so the rest, if anything, costs the hardware pass.
+
+Three configurations of the same tiles: the spec as given (per-column ADC and read noise: every
+tile run on its own), the same without read noise, and the fast path (exact readout, no read
+noise: tiles folded into one matrix per layer).
 """
 
 from __future__ import annotations
@@ -46,6 +54,12 @@ def main() -> None:
     parser.add_argument("--surrogate", help="calibrated surrogate (default: nominal)")
     parser.add_argument("--model", default="mnist-mlp")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.25,
+        help="seconds of rest before each hardware pass (0: back to back); see the module doc",
+    )
     args = parser.parse_args()
     spec = load_spec(args.spec)
     surrogate = None
@@ -81,9 +95,11 @@ def main() -> None:
             t0 = time.perf_counter()
             ideal = model.predict(x)
             t1 = time.perf_counter()
-            hardware = model.predict(x, hw)
+            time.sleep(args.settle)
             t2 = time.perf_counter()
-            pairs.append((t1 - t0, t2 - t1))
+            hardware = model.predict(x, hw)
+            t3 = time.perf_counter()
+            pairs.append((t1 - t0, t3 - t2))
         assert len(hw.layers) == len(model.weighted_layers())  # nothing re-programmed
         rows.append(
             (
@@ -100,7 +116,8 @@ def main() -> None:
     source = args.surrogate or "nominal surrogate"
     print(
         f"\n{args.model}, {len(x)} images (train + test), spec {args.spec} "
-        f"({spec.rows}x{spec.cols} tiles), {source}; medians of {args.repeats} interleaved pairs.\n"
+        f"({spec.rows}x{spec.cols} tiles), {source}; medians of {args.repeats} interleaved pairs, "
+        f"{args.settle} s of rest before each hardware pass.\n"
     )
     print(
         "| configuration | tiles | programming, once (s) | ideal forward (s) | hardware forward "

@@ -39,6 +39,7 @@ import contextlib
 import functools
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -153,6 +154,26 @@ class _Limits:
 _LIMITS = _Limits()
 
 
+def _blas_libraries() -> list[Any]:
+    """The controllers (threadpoolctl's) of the BLAS libraries loaded in this process.
+
+    Finding them walks every loaded shared library (about 1 ms, a quarter of a small
+    network layer's serial time when asked for at every call), so the answer is kept until
+    a module is imported: libraries arrive with the extension modules that load them (numpy's,
+    then scipy's own OpenBLAS)."""
+    from threadpoolctl import ThreadpoolController
+
+    modules = len(sys.modules)
+    if _BLAS_FOUND.get("modules") != modules:
+        controller = ThreadpoolController().select(user_api="blas")
+        _BLAS_FOUND.update(modules=modules, libraries=list(controller.lib_controllers))
+    return list(_BLAS_FOUND["libraries"])
+
+
+_BLAS_FOUND: dict[str, Any] = {}
+"""The libraries :func:`_blas_libraries` found, and ``len(sys.modules)`` then."""
+
+
 @contextlib.contextmanager
 def blas_threads(threads: int) -> Iterator[None]:
     """Run the block with at most ``threads`` threads in every loaded BLAS library.
@@ -164,13 +185,10 @@ def blas_threads(threads: int) -> Iterator[None]:
         InputError: ``threads`` is not an integer >= 1.
     """
     threads = integer(threads, "threads", minimum=1)
-    from threadpoolctl import ThreadpoolController
-
     state = _LIMITS
     with state.lock:
         if state.holders == 0:
-            controller = ThreadpoolController().select(user_api="blas")
-            state.saved = [(lib, lib.num_threads) for lib in controller.lib_controllers]
+            state.saved = [(lib, lib.num_threads) for lib in _blas_libraries()]
             state.applied = None
         state.applied = threads if state.applied is None else min(state.applied, threads)
         for lib, _ in state.saved:  # from this thread too: see the module on OpenBLAS

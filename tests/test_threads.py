@@ -127,6 +127,34 @@ def test_blas_threads_limits_and_restores(two_blas_threads):
     assert set(blas_counts()) == {2}
 
 
+def test_the_blas_libraries_are_looked_for_again_after_an_import(two_blas_threads, monkeypatch):
+    # finding the loaded BLAS libraries walks every shared library, so blas_threads keeps
+    # the answer, and looks again once a module has been imported (libraries arrive with
+    # extension modules, e.g. scipy's own OpenBLAS after numpy's)
+    import threadpoolctl
+
+    from cimspice import threads
+
+    scans = []
+    real = threadpoolctl.ThreadpoolController.__init__
+
+    def counting(self: threadpoolctl.ThreadpoolController) -> None:
+        scans.append(1)
+        real(self)
+
+    monkeypatch.setattr(threadpoolctl.ThreadpoolController, "__init__", counting)
+    monkeypatch.setattr(threads, "_BLAS_FOUND", {})
+    for _ in range(3):
+        with blas_threads(1):
+            pass
+    assert len(scans) == 1
+    monkeypatch.setitem(sys.modules, "cimspice_test_newly_imported", sys)
+    with blas_threads(1):
+        assert len(scans) == 2
+        assert set(blas_counts()) == {1}  # the libraries found again are limited
+    assert set(blas_counts()) == {2}
+
+
 def test_a_thread_leaving_first_does_not_lift_the_main_threads_limit(two_blas_threads):
     # threadpool_limits alone: a thread that enters first saves 2, and restores 2 when it
     # leaves while the main thread still relies on its limit of 1

@@ -814,7 +814,9 @@ class HardwareMatMul:
                 DAC codes, to NaN).
         """
         x = np.asarray(x, dtype=float)
-        if x.ndim == 2 and not np.isfinite(x).all():
+        # a finite sum (one pass, no temporary) clears the batch; a sum that is not finite
+        # may only have overflowed, so the values are looked at one by one then
+        if x.ndim == 2 and not np.isfinite(x.sum()) and not np.isfinite(x).all():
             bad = ~np.isfinite(x).all(axis=1)
             raise InputError(
                 f"layer {index}: input row {int(np.argmax(bad))} holds non-finite values (NaN "
@@ -829,22 +831,26 @@ class HardwareMatMul:
                 f"{layer.tiling.shape[0]}-row weight matrix"
             )
         x_max = self.input_ranges.get(index) or float(np.max(np.abs(x), initial=0.0))
-        # The exact product the statistics compare with, made block by block beside the
-        # tiles' (in their threads, on one BLAS thread each: a product on OpenBLAS's own
-        # threads leaves them spinning for about 0.1 s after it, taking a core from the tile
-        # threads). In single precision when the tiles compute in it: the surrogate's fast
-        # modes, whose error (4e-5 of full scale at best) is 400 times single precision's
-        # 1e-7, and transfer matrices behind an ADC or read noise (see :attr:`single`).
+        # The statistics, made block by block beside the tiles (in their threads, the exact
+        # product on one BLAS thread each: a product on OpenBLAS's own threads leaves them
+        # spinning for about 0.1 s after it, taking a core from the tile threads), added in
+        # the order of the blocks. The exact product in single precision when the tiles
+        # compute in it: the surrogate's fast modes, whose error (4e-5 of full scale at best)
+        # is 400 times single precision's 1e-7, and transfer matrices behind an ADC or read
+        # noise (see :attr:`single`).
         single = self._in_single(layer)
-        exact = np.empty((x.shape[0], w.shape[1]), np.float32 if single else float)
         w_exact = w.astype(np.float32) if single else w
+        blocks: dict[int, MVMErrorStats] = {}
 
-        def exact_rows(rows: slice) -> None:
+        def compare(rows: slice, outputs: np.ndarray) -> None:
             inputs = x[rows].astype(np.float32) if single else x[rows]
-            np.matmul(inputs, w_exact, out=exact[rows])
+            blocks[rows.start] = MVMErrorStats()
+            blocks[rows.start].update(outputs, inputs @ w_exact)
 
-        y = self._mvm_host(layer, x, x_max, exact_rows)
-        self.stats.setdefault(index, MVMErrorStats()).update(y, exact)
+        y = self._mvm_host(layer, x, x_max, compare)
+        stats = self.stats.setdefault(index, MVMErrorStats())
+        for start in sorted(blocks):
+            stats.merge(blocks[start])
         if self.probe is not None and self.probe[0] == index and self.record is None:
             self._probe(index, layer, x[: self.probe_vectors], x_max)
         return y
@@ -900,29 +906,31 @@ class HardwareMatMul:
         layer: MappedLayer,
         x: np.ndarray,
         x_max: float,
-        beside: Callable[[slice], None] | None = None,
+        beside: Callable[[slice, np.ndarray], None] | None = None,
     ) -> np.ndarray:
-        """:meth:`mvm` of numpy inputs, with ``beside(rows)`` called once for each block of
-        the batch's rows that the tiles run (in the thread that runs them; on all the rows
-        at once for folded layers and all-zero inputs)."""
+        """:meth:`mvm` of numpy inputs, with ``beside(rows, outputs)`` called once for each
+        block of the batch's rows with its finished outputs, in the thread that made them
+        (once, on the whole batch, for folded layers and all-zero inputs)."""
         spec = self.spec
         y = np.zeros((x.shape[0], layer.tiling.shape[1]))
+        everything = slice(0, len(x))
         if not x_max > 0:  # all-zero inputs
             if beside is not None:
-                beside(slice(0, len(x)))
+                beside(everything, y)
             return y
+        scale = layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
         if layer.folded is not None:
             for phase in encode_inputs(x, x_max, spec):
                 y += phase.weight * (phase.voltages @ layer.folded)
+            y *= scale
             if beside is not None:
-                beside(slice(0, len(x)))
-        else:
-            # a few thousand vectors at a time, so that every pass over a tile's inputs
-            # and outputs works in the cache; products of that size on one BLAS thread
-            # (see cimspice.threads)
-            with one_blas_thread():
-                self._per_tile_host(layer, x, x_max, y, beside)
-        y *= layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
+                beside(everything, y)
+            return y
+        # a few thousand vectors at a time, so that every pass over a tile's inputs and
+        # outputs works in the cache; products of that size on one BLAS thread (see
+        # cimspice.threads)
+        with one_blas_thread():
+            self._per_tile_host(layer, x, x_max, y, scale=scale, beside=beside)
         return y
 
     def _mvm_block(
@@ -987,11 +995,13 @@ class HardwareMatMul:
         x: np.ndarray,
         x_max: float,
         y: np.ndarray,
-        beside: Callable[[slice], None] | None = None,
+        *,
+        scale: float,
+        beside: Callable[[slice, np.ndarray], None] | None = None,
     ) -> None:
-        """:meth:`_per_tile` of numpy inputs ``x``, written into ``y`` (before the layer's
-        scale), in blocks of the batch cut as :data:`CHUNK_VALUES` says, ``beside(rows)``
-        called for each block in the thread that runs it.
+        """:meth:`_per_tile` of numpy inputs ``x``, times the layer's ``scale``, written into
+        ``y``, in blocks of the batch cut as :data:`CHUNK_VALUES` says, ``beside(rows,
+        outputs)`` called for each block in the thread that runs it.
 
         Tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile that
         reads its own used word lines) run the blocks in :data:`TILE_THREADS` threads, each
@@ -1038,8 +1048,6 @@ class HardwareMatMul:
                     ]
             finally:
                 turns[c].set()
-            if beside is not None:
-                beside(rows)
             out = y[rows]
             for b, block_idle in enumerate(idle):
                 for k, parts in self._block_parts(
@@ -1051,6 +1059,9 @@ class HardwareMatMul:
                             target += part
                         else:
                             target[vectors] += part
+            out *= scale
+            if beside is not None:
+                beside(rows, out)
 
         pending: collections.deque[Future[None]] = collections.deque()
         for c in range(len(chunks)):  # a few blocks in flight: their arrays stay bounded

@@ -44,6 +44,13 @@ class MVMErrorStats:
         self.sum_sq += float(np.square(err, out=err).sum())
         self.full_scale = max(self.full_scale, float(exact.max()), -float(exact.min()))
 
+    def merge(self, other: MVMErrorStats) -> None:
+        """Add the batches ``other`` has seen."""
+        self.count += other.count
+        self.sum_sq += other.sum_sq
+        self.max_abs = max(self.max_abs, other.max_abs)
+        self.full_scale = max(self.full_scale, other.full_scale)
+
     @property
     def nrmse(self) -> float:
         """Root-mean-square error as a fraction of full scale (0 when nothing was seen)."""
