@@ -333,23 +333,25 @@ def evaluate(
     for index in layers:
         hardware.program(index, model.matrix(index))
     starts = range(0, len(x), batch_size)
-    # the exact pass over every batch first, then the hardware's: OpenBLAS's threads spin
-    # for about 0.1 s after the exact pass's products, taking a core from the tile threads
-    # of a hardware batch run right after each (cimspice.threads)
-    t0 = time.perf_counter()
-    ideal_pred = [model.predict(x[start : start + batch_size]) for start in starts]
-    ideal_s = time.perf_counter() - t0
+    # the hardware pass over every batch first, then the exact one: OpenBLAS's threads spin
+    # for about 0.1 s after the exact pass's multi-threaded products, and would take a core
+    # from the tile threads of a hardware batch run right after (cimspice.threads); the
+    # tile threads leave nothing running behind them
     hardware_s = 0.0
     hw_pred = []
+    batches = starts
     if progress:
-        starts = tqdm(starts, desc=f"evaluate {model.name}", unit="batch", leave=False)
-    for start in starts:
+        batches = tqdm(starts, desc=f"evaluate {model.name}", unit="batch", leave=False)
+    for start in batches:
         batch = x[start : start + batch_size]
         t1 = time.perf_counter()
         before = hardware.prepare_s
         hw_pred.append(model.predict(batch, hardware))
         t2 = time.perf_counter()
         hardware_s += (t2 - t1) - (hardware.prepare_s - before)
+    t0 = time.perf_counter()
+    ideal_pred = [model.predict(x[start : start + batch_size]) for start in starts]
+    ideal_s = time.perf_counter() - t0
     kinds = {index: model.layers[index].kind for index in hardware.layers}
     result = summarise(
         model.name,
