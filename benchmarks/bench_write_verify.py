@@ -2,7 +2,8 @@
 calibrated from SPICE against it (issue 16).
 
     .venv/bin/python benchmarks/bench_write_verify.py [--size 64] [--calib-size 16]
-        [--jobs 2] [--tol 0.03] [--max-pulses 50] [--out out/write_verify]
+        [--jobs 2] [--tol 0.03] [--max-pulses 50] [--on-crossing halve] [--osdi]
+        [--out out/write_verify]
 
 1. Calibration: write-verify of a ``--calib-size`` square array (its own random targets and
    device spread) in ngspice; :func:`cimspice.write.calibrate.calibrate_programming` turns it
@@ -56,8 +57,9 @@ from cimspice.write.verify import VerifyPolicy, VerifyResult, write_verify
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
-def array_spec(size: int, seed: int) -> object:
-    """The benchmark's 1T1R array (``seed``: its device-to-device spread)."""
+def array_spec(size: int, seed: int, osdi: bool = False) -> object:
+    """The benchmark's 1T1R array (``seed``: its device-to-device spread; ``osdi``: the
+    VTEAM device compiled through ngspice's OSDI interface, ``write.osdi``)."""
     return spec_from_dict(
         {
             "array": {"rows": size, "cols": size, "cell": "1T1R"},
@@ -72,6 +74,7 @@ def array_spec(size: int, seed: int) -> object:
                 "v_gate_reset": 3.0,
                 "variation": 0.2,
                 "seed": seed,
+                "osdi": osdi,
             },
         }
     )
@@ -145,6 +148,9 @@ def main() -> None:
     parser.add_argument("--max-pulses", type=int, default=50)
     parser.add_argument("--on-crossing", choices=("halve", "restart"), default="halve")
     parser.add_argument("--out", default="out/write_verify")
+    parser.add_argument(
+        "--osdi", action="store_true", help="the OSDI VTEAM device (needs the osdi extra)"
+    )
     args = parser.parse_args()
     plan = OutputPlan()
     plan.folder(args.out, "--out", ["errors.png", "report.md", "programming.json"])
@@ -152,7 +158,7 @@ def main() -> None:
     pol = policy(args.tol, args.max_pulses, args.on_crossing)
     print(f"start: {load()} (2-core machine shared with other agents)")
 
-    spec_c = array_spec(args.calib_size, seed=1)
+    spec_c = array_spec(args.calib_size, seed=1, osdi=args.osdi)
     t0 = time.perf_counter()
     calib = write_verify(
         spec_c, targets(args.calib_size, 1), pol, row_decks=True, static_cells="open",
@@ -168,7 +174,7 @@ def main() -> None:
         f"{model.prog_noise_rel:.3g} * target"
     )
 
-    spec = array_spec(args.size, seed=0)
+    spec = array_spec(args.size, seed=0, osdi=args.osdi)
     t0 = time.perf_counter()
     run = write_verify(
         spec, targets(args.size, 0), pol, row_decks=True, static_cells="open", jobs=args.jobs
