@@ -7,7 +7,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-__all__ = ["interleaved", "spec_text", "wall"]
+__all__ = ["SETTLE_S", "exact_then_hardware", "interleaved", "spec_text", "wall"]
 
 
 def spec_text(n: int, cell: str = "0T1R") -> str:
@@ -44,3 +44,35 @@ def interleaved(
         statistics.median(b for _, b in times),
         statistics.median(b / a for a, b in times),
     )
+
+
+SETTLE_S = 0.25
+"""Seconds of rest before a timed hardware pass: OpenBLAS's threads spin for about 0.1 s
+after a multi-threaded product (2^28 cycles), so a hardware pass started straight after the
+exact numpy pass would share a core with them (``cimspice evaluate`` runs its hardware
+batches first for the same reason)."""
+
+
+def exact_then_hardware(
+    exact: Callable[[], object], hardware: Callable[[], object], pairs: int, settle: float
+) -> tuple[list[tuple[float, float]], object, object]:
+    """Time ``exact`` and then, after ``settle`` seconds of rest, ``hardware``, ``pairs``
+    times. The exact pass follows the previous hardware pass without rest (the tile threads
+    leave nothing spinning); a pass started after a rest ran slower on these machines, so the
+    rest, if anything, costs the hardware pass.
+
+    Returns:
+        the ``(exact, hardware)`` seconds of every pair, and the last pair's results.
+    """
+    times = []
+    first = second = None
+    for _ in range(pairs):
+        t0 = time.perf_counter()
+        first = exact()
+        t1 = time.perf_counter()
+        time.sleep(settle)
+        t2 = time.perf_counter()
+        second = hardware()
+        t3 = time.perf_counter()
+        times.append((t1 - t0, t3 - t2))
+    return times, first, second

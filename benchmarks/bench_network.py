@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import statistics
 import sys
 import time
 
 import numpy as np
+from _common import SETTLE_S, exact_then_hardware
 
 from cimspice.mapping.matmul import HardwareMatMul
 from cimspice.nn.model import measure_input_ranges
@@ -57,7 +59,7 @@ def main() -> None:
     parser.add_argument(
         "--settle",
         type=float,
-        default=0.25,
+        default=SETTLE_S,
         help="seconds of rest before each hardware pass (0: back to back); see the module doc",
     )
     args = parser.parse_args()
@@ -90,16 +92,12 @@ def main() -> None:
             programming = time.perf_counter() - start
         programmed = programmed or hw.layers
         tiles = sum(len(layer.tiling.tiles) for layer in hw.layers.values())
-        pairs = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            ideal = model.predict(x)
-            t1 = time.perf_counter()
-            time.sleep(args.settle)
-            t2 = time.perf_counter()
-            hardware = model.predict(x, hw)
-            t3 = time.perf_counter()
-            pairs.append((t1 - t0, t3 - t2))
+        pairs, ideal, hardware = exact_then_hardware(
+            lambda: model.predict(x),
+            functools.partial(model.predict, x, hw),
+            args.repeats,
+            args.settle,
+        )
         assert len(hw.layers) == len(model.weighted_layers())  # nothing re-programmed
         rows.append(
             (
