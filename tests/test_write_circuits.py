@@ -221,3 +221,41 @@ def test_cli_disturb_verify_and_errors(tmp_path: Path, capsys):
     bad.write_text('[array]\nrows = 2\ncols = 2\n[write]\nbias = "v/4"\n')
     assert main(["write", "read-disturb", str(bad)]) == 1
     assert "key 'write.bias'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("model", "flags", "expected"),
+    [
+        ("stanford", [], (2.2, 1.3, 0.1)),
+        ("vteam", [], (0.8, 0.03, 0.004)),
+        ("vteam", ["--v-reset-start", "0.05"], (0.8, 0.05, 0.004)),  # a flag wins
+    ],
+)
+def test_cli_verify_starts_from_the_built_in_models_amplitudes(
+    tmp_path: Path, monkeypatch, model, flags, expected
+):
+    # write verify starts each built-in model where one pulse does not yet jump a cell across
+    # the band (cimspice.write.models.BuiltinModel.verify_start); before, one default (1.8 V
+    # SET, 1.6 V RESET, 0.1 V steps) suited neither model. The run itself is stubbed: what
+    # is checked is the policy it gets
+    from cimspice.write import verify as verify_module
+
+    spec = tmp_path / "v.toml"
+    spec.write_text(
+        '[array]\nrows = 2\ncols = 2\ncell = "1T1R"\n[device]\ng_min = 5e-6\ng_max = 50e-6\n'
+        f'[write]\nmodel = "{model}"\n'
+    )
+    seen = []
+
+    class StopError(Exception):
+        pass
+
+    def stub(spec, targets, policy=None, **kwargs):
+        seen.append(policy)
+        raise StopError
+
+    monkeypatch.setattr(verify_module, "write_verify", stub)
+    with pytest.raises(StopError):
+        main(["write", "verify", str(spec), "-o", str(tmp_path / "out.npz"), *flags])
+    (policy,) = seen
+    assert (policy.v_set_start, policy.v_reset_start, policy.step) == pytest.approx(expected)

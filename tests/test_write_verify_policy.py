@@ -128,3 +128,15 @@ def test_levels_back_off_and_halve_on_a_crossing():
     assert got == [1.0, 2.0, 1.0, 1.0, 1.5, 0.0625, 1.0, 1.25]
     with pytest.raises(InputError, match="on_crossing"):
         VerifyPolicy(on_crossing="bisect")
+
+
+def test_halving_never_raises_a_step_below_the_floor():
+    # VTEAM's RESET steps (2-4 mV) sit below the default min_step (5 mV): a bracketed
+    # overshoot keeps such a step, where taking the floor as the halved step had grown it
+    p = VerifyPolicy(v_set_start=0.8, v_reset_start=0.03, step=0.002, min_step=0.005)
+    levels = _Levels(p, (1,))
+    down = np.array([-1])
+    got = [float(levels.choose(d)[0]) for d in (down, down, -down, down, down)]
+    # RESET 30, 32 mV; SET; RESET backed off by 2 mV to 30 mV, then a step of 2 mV still
+    assert got == pytest.approx([0.03, 0.032, 0.8, 0.030, 0.032])
+    assert float(levels.step[-1][0]) == pytest.approx(0.002)

@@ -32,6 +32,15 @@ _COUNT = _number("an integer >= 1", lambda v: v >= 1, int)
 _INDEX = _number("an integer >= 0", lambda v: v >= 0, int)
 
 
+def _generic_start() -> tuple[float, float, float]:
+    """``(v_set_start, v_reset_start, step)`` for a user's dynamic model (``write.model_file``):
+    :class:`~cimspice.write.verify.VerifyPolicy`'s defaults."""
+    from cimspice.write.verify import VerifyPolicy
+
+    policy = VerifyPolicy()
+    return policy.v_set_start, policy.v_reset_start, policy.step
+
+
 def _cell(text: str) -> tuple[int, int]:
     parts = text.split(",")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
@@ -95,9 +104,21 @@ def add_write_parser(sub: Any, *, spec_help: str) -> None:
     v.add_argument("--tol", type=_POSITIVE, default=0.03, help="tolerance, window fraction")
     v.add_argument("--mode", choices=("amplitude", "width"), default="amplitude")
     v.add_argument("--max-pulses", type=_COUNT, default=20, metavar="N", help="per cell (20)")
-    v.add_argument("--v-set-start", type=_POSITIVE, default=1.8, metavar="V")
-    v.add_argument("--v-reset-start", type=_POSITIVE, default=1.6, metavar="V")
-    v.add_argument("--step", type=_number("a number >= 0", lambda x: x >= 0), default=0.1)
+    from cimspice.write.models import BUILTIN_DYNAMIC_MODELS
+
+    for flag, k, what in (
+        ("--v-set-start", 0, "first SET amplitude"),
+        ("--v-reset-start", 1, "first RESET amplitude"),
+        ("--step", 2, "amplitude step"),
+    ):
+        builtin = ", ".join(f"{m} {b.verify_start[k]}" for m, b in BUILTIN_DYNAMIC_MODELS.items())
+        v.add_argument(
+            flag,
+            type=_number("a number >= 0", lambda x: x >= 0) if k == 2 else _POSITIVE,
+            metavar="V",
+            help=f"{what}, volt (default: the built-in model's, {builtin}; a model_file's "
+            f"{_generic_start()[k]})",
+        )
     v.add_argument(
         "--on-crossing",
         choices=("halve", "restart"),
@@ -252,15 +273,24 @@ def _cmd_verify(args: argparse.Namespace) -> None:
         compare,
         write_calibration_report,
     )
+    from cimspice.write.models import verify_start
     from cimspice.write.verify import VerifyPolicy, write_verify
 
     spec = load_spec(args.spec)
+    v_set, v_reset, step = (
+        given if given is not None else default
+        for given, default in zip(
+            (args.v_set_start, args.v_reset_start, args.step),
+            verify_start(spec) or _generic_start(),
+            strict=True,
+        )
+    )
     policy = VerifyPolicy(
         tol=args.tol,
         mode=args.mode,
-        v_set_start=args.v_set_start,
-        v_reset_start=args.v_reset_start,
-        step=args.step,
+        v_set_start=v_set,
+        v_reset_start=v_reset,
+        step=step,
         max_pulses=args.max_pulses,
         on_crossing=args.on_crossing,
         min_step=args.min_step,

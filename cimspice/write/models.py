@@ -46,6 +46,7 @@ __all__ = [
     "ReadTable",
     "dynamic_model",
     "read_table",
+    "verify_start",
 ]
 
 
@@ -60,6 +61,10 @@ class BuiltinModel:
         bounds: the state range: numbers, or the names of the parameters holding them.
         unit: the state's unit.
         rates: the parameters that ``[write] variation`` scales per cell.
+        verify_start: volts, ``(v_set_start, v_reset_start, step)``: where write-verify's
+            amplitudes start and how they grow on this model with its default parameters
+            (:class:`~cimspice.write.verify.VerifyPolicy`), each start below the amplitude
+            at which one 50 ns pulse moves a cell across a few-percent band.
     """
 
     file: str
@@ -68,13 +73,33 @@ class BuiltinModel:
     bounds: tuple[str | float, str | float]
     unit: str
     rates: tuple[str, ...]
+    verify_start: tuple[float, float, float]
 
 
 BUILTIN_DYNAMIC_MODELS: dict[str, BuiltinModel] = {
+    # Stanford: from 33 uS a RESET moves a cell ~3 uS at 1.4 V and ~28 uS at 1.6 V
+    # (tests/test_write_verify_policy.py, where these starts bring 16/16 cells of a 4x4 1T1R
+    # array into a +-3% band)
     "stanford": BuiltinModel(
-        "stanford_rram.lib", "stanford_rram", 1, ("gap_min", "gap_max"), "nm", ("vel0",)
+        "stanford_rram.lib",
+        "stanford_rram",
+        1,
+        ("gap_min", "gap_max"),
+        "nm",
+        ("vel0",),
+        (2.2, 1.3, 0.1),
     ),
-    "vteam": BuiltinModel("vteam.lib", "vteam", -1, (0.0, 1.0), "normalised", ("k_on", "k_off")),
+    # VTEAM: its SET is abrupt (it ends near r_on from 0.8 V), its RESET gradual from tens of
+    # mV (tests/test_write_rows.py, benchmarks/bench_write_verify.py: 64x64 1T1R arrays)
+    "vteam": BuiltinModel(
+        "vteam.lib",
+        "vteam",
+        -1,
+        (0.0, 1.0),
+        "normalised",
+        ("k_on", "k_off"),
+        (0.8, 0.03, 0.004),
+    ),
 }
 """The dynamic models shipped in ``models/``."""
 
@@ -165,6 +190,16 @@ def _defaults(cards: ModelCards, subckt: str) -> dict[str, float]:
                         continue
             return out
     return {}
+
+
+def verify_start(spec: CrossbarSpec) -> tuple[float, float, float] | None:
+    """The built-in dynamic model's ``(v_set_start, v_reset_start, step)`` (volts, see
+    :attr:`BuiltinModel.verify_start`) of ``spec``'s ``[write]`` section, or ``None`` for a
+    user's model (``write.model_file``), whose amplitudes the user knows."""
+    w = as_spec(spec).write
+    if w.model_file or w.model not in BUILTIN_DYNAMIC_MODELS:
+        return None
+    return BUILTIN_DYNAMIC_MODELS[w.model].verify_start
 
 
 def dynamic_model(spec: CrossbarSpec) -> DynamicModel:

@@ -76,8 +76,9 @@ class VerifyPolicy:
             direction goes on from its own level. ``"restart"``: the new direction starts
             again at its first level, the step unchanged (oscillates on devices that move far
             per step; see the module).
-        min_step: volt, the smallest amplitude step of ``"halve"`` (amplitude mode; also the
-            lowest amplitude a back-off reaches).
+        min_step: volt, the smallest amplitude step that halving ``"halve"`` reaches (a
+            ``step`` below it is never raised to it; amplitude mode; also the lowest amplitude
+            a back-off reaches).
     """
 
     tol: float = 0.02
@@ -149,7 +150,9 @@ class _Levels:
                 # pulse overshot (the level is too high by an unknown amount)
                 self.next[d][m] = np.maximum(self.used[m] - step[m], self.floor)
                 bracketed = m & (self.run > 1)
-                step[bracketed] = np.maximum(step[bracketed] / 2, self.floor)
+                # down to the floor, and never up to it (a step already below it stays)
+                floor = np.minimum(step[bracketed], self.floor)
+                step[bracketed] = np.maximum(step[bracketed] / 2, floor)
             else:
                 self.next[-d][m] = self.start[-d]  # the new direction starts again
         level = np.where(direction > 0, self.next[1], np.where(direction < 0, self.next[-1], 0.0))
