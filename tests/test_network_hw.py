@@ -605,6 +605,51 @@ def test_the_error_statistics_are_those_of_the_outputs_against_x_at_w(wx, monkey
     assert stats.max_error == pytest.approx(np.abs(err).max() / full, rel=1e-5)
 
 
+@pytest.mark.parametrize("fold", [False, True], ids=["per tile", "folded"])
+def test_an_error_in_one_block_of_the_batch_is_raised_after_every_block_ended(
+    wx, monkeypatch, fold
+):
+    # the batch runs in blocks in the tile threads; a block that fails raises its error from
+    # the call, once the blocks in flight have ended (none writes after the call returns)
+    import threading
+    import time
+
+    from cimspice.mapping import matmul
+
+    w, x = wx
+    x = np.tile(x, (8, 1))  # 200 vectors
+    monkeypatch.setattr(matmul, "CHUNK_VALUES", 40 * 20)  # 20-vector blocks: 10 of them
+    monkeypatch.setattr(matmul, "MIN_CHUNK_ROWS", 20)
+    spec = noisy_passive()
+    if fold:
+        spec = dataclasses.replace(
+            spec,
+            readout=dataclasses.replace(spec.readout, adc_bits=0, adc_full_scale=0.0),
+            nonideal=dataclasses.replace(spec.nonideal, read_noise=0.0),
+        )
+    hw = HardwareMatMul(spec, engine="surrogate")
+    hw(0, x[:20], w)  # programmed
+    real = matmul.encode_inputs
+    started, ended = [], []
+    lock = threading.Lock()
+
+    def failing(inputs, *args, **kwargs):
+        with lock:
+            started.append(1)
+            count = len(started)
+        if count == 3:
+            raise RuntimeError("block 3 failed")
+        time.sleep(0.05)  # the other blocks still at work when block 3 fails
+        ended.append(1)
+        return real(inputs, *args, **kwargs)
+
+    monkeypatch.setattr(matmul, "encode_inputs", failing)
+    with pytest.raises(RuntimeError, match="block 3 failed"):
+        hw(0, x, w)
+    assert len(ended) == len(started) - 1  # every block but the failed one had ended
+    assert len(started) < 10  # the blocks after the failure were not all started
+
+
 def test_precision_must_be_named():
     with pytest.raises(InputError, match="precision must be 'auto', 'single' or 'double'"):
         HardwareMatMul(make(), precision="half")

@@ -84,7 +84,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -910,7 +910,7 @@ class HardwareMatMul:
     ) -> np.ndarray:
         """:meth:`mvm` of numpy inputs, with ``beside(rows, outputs)`` called once for each
         block of the batch's rows with its finished outputs, in the thread that made them
-        (once, on the whole batch, for folded layers and all-zero inputs)."""
+        (once, on the whole batch, for all-zero inputs)."""
         spec = self.spec
         y = np.zeros((x.shape[0], layer.tiling.shape[1]))
         everything = slice(0, len(x))
@@ -919,18 +919,12 @@ class HardwareMatMul:
                 beside(everything, y)
             return y
         scale = layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
-        if layer.folded is not None:
-            for phase in encode_inputs(x, x_max, spec):
-                y += phase.weight * (phase.voltages @ layer.folded)
-            y *= scale
-            if beside is not None:
-                beside(everything, y)
-            return y
         # a few thousand vectors at a time, so that every pass over a tile's inputs and
         # outputs works in the cache; products of that size on one BLAS thread (see
         # cimspice.threads)
+        run = self._per_tile_host if layer.folded is None else self._folded_host
         with one_blas_thread():
-            self._per_tile_host(layer, x, x_max, y, scale=scale, beside=beside)
+            run(layer, x, x_max, y, scale=scale, beside=beside)
         return y
 
     def _mvm_block(
@@ -1019,11 +1013,7 @@ class HardwareMatMul:
         )
         single = self._in_single(layer)
         arrays = layer.host_arrays(single and not readers)
-        pool = _tile_pool() if own else _serial
-        step = max(1, CHUNK_VALUES // max(1, x.shape[1]))
-        if own:  # enough blocks for the threads, none under MIN_CHUNK_ROWS rows
-            step = min(step, max(MIN_CHUNK_ROWS, -(-len(x) // (2 * TILE_THREADS))))
-        chunks = [slice(start, min(start + step, len(x))) for start in range(0, len(x), step)]
+        chunks = _batch_blocks(x.shape, threaded=own)
         noisy = self._noisy and any(q is not None for q in arrays.noise)
         # a noisy charge tile's idle vectors each carry their own noise: none skipped
         skip = self._kind is None or self._kind.quiet
@@ -1063,13 +1053,36 @@ class HardwareMatMul:
             if beside is not None:
                 beside(rows, out)
 
-        pending: collections.deque[Future[None]] = collections.deque()
-        for c in range(len(chunks)):  # a few blocks in flight: their arrays stay bounded
-            pending.append(pool.submit(run, c))
-            if len(pending) > 2 * TILE_THREADS:
-                pending.popleft().result()
-        for future in pending:
-            future.result()
+        _run_blocks(run, len(chunks), _tile_pool() if own else _serial)
+
+    def _folded_host(
+        self,
+        layer: MappedLayer,
+        x: np.ndarray,
+        x_max: float,
+        y: np.ndarray,
+        *,
+        scale: float,
+        beside: Callable[[slice, np.ndarray], None] | None = None,
+    ) -> None:
+        """A folded layer's ``x @ W`` (the DAC's phases times its one matrix), times
+        ``scale``, written into ``y``, in blocks of the batch run in the tile threads as
+        :meth:`_per_tile_host` runs them (the DAC of each block in its thread), with
+        ``beside(rows, outputs)`` called for each block."""
+        folded = layer.folded
+        assert folded is not None
+
+        def run(c: int) -> None:
+            rows = chunks[c]
+            out = y[rows]
+            for phase in encode_inputs(x[rows], x_max, self.spec):
+                out += phase.weight * (phase.voltages @ folded)
+            out *= scale
+            if beside is not None:
+                beside(rows, out)
+
+        chunks = _batch_blocks(x.shape, threaded=True)
+        _run_blocks(run, len(chunks), _tile_pool())
 
     def _block_parts(
         self,
@@ -1345,6 +1358,33 @@ class _IdleRows:
         where = np.full(self.total, self.active.size)
         where[self.active] = np.arange(self.active.size)
         return outputs.take(where, axis=0)
+
+
+def _batch_blocks(shape: tuple[int, ...], *, threaded: bool) -> list[slice]:
+    """The blocks of rows of an ``(n, fan_in)`` batch that run one after the other: at most
+    :data:`CHUNK_VALUES` values each and, when they run in the tile threads, enough of them
+    for the threads (two per thread) where none gets under :data:`MIN_CHUNK_ROWS` rows."""
+    n, fan_in = shape
+    step = max(1, CHUNK_VALUES // max(1, fan_in))
+    if threaded:
+        step = min(step, max(MIN_CHUNK_ROWS, -(-n // (2 * TILE_THREADS))))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def _run_blocks(run: Callable[[int], None], count: int, pool: ThreadPoolExecutor | _Serial) -> None:
+    """``run(0) ... run(count - 1)`` on ``pool``, a few in flight at a time (their arrays
+    stay bounded); the first error is raised once those in flight have ended (none writes
+    after this returns)."""
+    pending: collections.deque[Future[None]] = collections.deque()
+    try:
+        for c in range(count):
+            pending.append(pool.submit(run, c))
+            if len(pending) > 2 * TILE_THREADS:
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
+    finally:
+        wait(pending)
 
 
 class _Serial:
