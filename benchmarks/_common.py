@@ -7,7 +7,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-__all__ = ["SETTLE_S", "exact_then_hardware", "interleaved", "spec_text", "wall"]
+__all__ = ["exact_then_hardware", "interleaved", "spec_text", "wall"]
 
 
 def spec_text(n: int, cell: str = "0T1R") -> str:
@@ -46,20 +46,15 @@ def interleaved(
     )
 
 
-SETTLE_S = 0.25
-"""Seconds of rest before a timed hardware pass: OpenBLAS's threads spin for about 0.1 s
-after a multi-threaded product (2^28 cycles), so a hardware pass started straight after the
-exact numpy pass would share a core with them (``cimspice evaluate`` runs its hardware
-batches first for the same reason)."""
-
-
 def exact_then_hardware(
-    exact: Callable[[], object], hardware: Callable[[], object], pairs: int, settle: float
+    exact: Callable[[], object], hardware: Callable[[], object], pairs: int
 ) -> tuple[list[tuple[float, float]], object, object]:
-    """Time ``exact`` and then, after ``settle`` seconds of rest, ``hardware``, ``pairs``
-    times. The exact pass follows the previous hardware pass without rest (the tile threads
-    leave nothing spinning); a pass started after a rest ran slower on these machines, so the
-    rest, if anything, costs the hardware pass.
+    """Time ``exact`` and ``hardware``, ``pairs`` times each, every timed pass straight after
+    an untimed one of its own kind: each is measured in its steady state, as ``cimspice
+    evaluate`` runs them (its hardware batches one after the other, then the exact pass).
+    Back to back, a hardware pass would start while OpenBLAS's threads still spin after the
+    exact pass's multi-threaded products (about 0.1 s, 2^28 cycles) and share a core with
+    them; after a rest instead, it would start cold (slower here by about 10%).
 
     Returns:
         the ``(exact, hardware)`` seconds of every pair, and the last pair's results.
@@ -67,10 +62,11 @@ def exact_then_hardware(
     times = []
     first = second = None
     for _ in range(pairs):
+        exact()
         t0 = time.perf_counter()
         first = exact()
         t1 = time.perf_counter()
-        time.sleep(settle)
+        hardware()
         t2 = time.perf_counter()
         second = hardware()
         t3 = time.perf_counter()

@@ -1,19 +1,15 @@
 """Network evaluation benchmark: the hardware forward pass vs the ideal numpy forward pass.
 
     .venv/bin/python benchmarks/bench_network.py [--spec examples/network-128.toml]
-        [--surrogate FILE] [--model mnist-mlp] [--repeats 5] [--settle 0.25]
+        [--surrogate FILE] [--model mnist-mlp] [--repeats 5]
 
 The whole 5,000-image MNIST subset (train + test) through the 784-256-10 MLP, every MVM on
 128x128 tiles through the surrogate (one matmul per tile and input phase once the tile is
 prepared), against the exact numpy forward pass of the same model, interleaved (median of the
 per-pair ratios). Programming (mapping, device models, each tile's transfer matrix) is a
-one-time cost, timed separately. Each hardware pass starts after ``--settle`` seconds of rest,
-as it would in ``cimspice evaluate`` (which runs the exact pass over every batch before the
-hardware's): OpenBLAS's threads spin for about 0.1 s after a multi-threaded product, so a
-hardware pass started straight after the exact one shares a core with them for its first
-tenth of a second (``--settle 0`` measures that). The exact pass follows the previous
-hardware pass without rest (the tile threads do not spin); a pass started after a rest ran
-slower here, so the rest, if anything, costs the hardware pass.
+one-time cost, timed separately. Each timed pass follows an untimed one of its own kind
+(``_common.exact_then_hardware``: steady state, as ``cimspice evaluate`` runs its hardware
+batches one after the other and then the exact pass).
 
 Three configurations of the same tiles: the spec as given (per-column ADC and read noise: every
 tile run on its own), the same without read noise, and the fast path (exact readout, no read
@@ -30,7 +26,7 @@ import sys
 import time
 
 import numpy as np
-from _common import SETTLE_S, exact_then_hardware
+from _common import exact_then_hardware
 
 from cimspice.mapping.matmul import HardwareMatMul
 from cimspice.nn.model import measure_input_ranges
@@ -56,12 +52,6 @@ def main() -> None:
     parser.add_argument("--surrogate", help="calibrated surrogate (default: nominal)")
     parser.add_argument("--model", default="mnist-mlp")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=SETTLE_S,
-        help="seconds of rest before each hardware pass (0: back to back); see the module doc",
-    )
     args = parser.parse_args()
     spec = load_spec(args.spec)
     surrogate = None
@@ -96,7 +86,6 @@ def main() -> None:
             lambda: model.predict(x),
             functools.partial(model.predict, x, hw),
             args.repeats,
-            args.settle,
         )
         assert len(hw.layers) == len(model.weighted_layers())  # nothing re-programmed
         rows.append(
@@ -115,7 +104,7 @@ def main() -> None:
     print(
         f"\n{args.model}, {len(x)} images (train + test), spec {args.spec} "
         f"({spec.rows}x{spec.cols} tiles), {source}; medians of {args.repeats} interleaved pairs, "
-        f"{args.settle} s of rest before each hardware pass.\n"
+        "each timed pass after an untimed one of its kind.\n"
     )
     print(
         "| configuration | tiles | programming, once (s) | ideal forward (s) | hardware forward "

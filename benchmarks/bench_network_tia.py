@@ -2,13 +2,13 @@
 
     .venv/bin/python benchmarks/bench_network_tia.py [--spec examples/network-128-1t1r-cmos.toml]
         [--out out/bench-tia] [--surrogate FILE] [--samples 2] [--model mnist-mlp]
-        [--repeats 5] [--settle 0.25] [--accurate-images 20]
+        [--repeats 5] [--accurate-images 20]
 
 The whole 5,000-image MNIST subset (train + test) through the 784-256-10 MLP, every MVM on
 128x128 1T1R tiles (BSIM4 access transistors) whose bit lines end in transistor-level TIAs
 with 8-bit ADCs, through the calibrated surrogate's fast mode, against the exact numpy
-forward pass of the same model, interleaved (median of the per-pair ratios; each hardware pass
-after ``--settle`` seconds of rest, see ``_common.exact_then_hardware``): the spec as given
+forward pass of the same model, interleaved (median of the per-pair ratios; each timed pass
+after an untimed one of its kind, see ``_common.exact_then_hardware``): the spec as given
 (read noise on) and without read noise (the same programmed tiles). The accurate mode (Newton
 on the fitted network, the TIAs' loops around it) is timed on the first ``--accurate-images``
 images, its ratio per image against the ideal pass's over all of them, and its outputs
@@ -32,7 +32,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import SETTLE_S, exact_then_hardware
+from _common import exact_then_hardware
 
 from cimspice.errors import RangeWarning
 from cimspice.mapping.matmul import HardwareMatMul
@@ -100,12 +100,6 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2, help="calibration's random matrices")
     parser.add_argument("--model", default="mnist-mlp")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=SETTLE_S,
-        help="seconds of rest before each hardware pass (0: back to back; see _common.py)",
-    )
     parser.add_argument("--accurate-images", type=int, default=20)
     args = parser.parse_args()
     spec = load_spec(args.spec)
@@ -138,7 +132,6 @@ def main() -> None:
             lambda: model.predict(x),
             functools.partial(model.predict, x, hw),
             args.repeats,
-            args.settle,
         )
         rows.append(
             (
