@@ -549,6 +549,42 @@ def test_idle_vectors_skipped_on_transfer_matrices_give_the_full_batchs_numbers(
     assert not scattered
 
 
+def test_a_block_of_zero_inputs_waits_its_turn_for_the_read_noise(wx, monkeypatch):
+    # a block of the batch whose inputs are all zero has no phases and draws no read noise,
+    # but it must still wait for the previous block's draws before letting the next block
+    # draw: here the first block is slow, the second all zero, and the threaded numbers must
+    # be the serial ones
+    import time
+
+    from cimspice.mapping import matmul
+
+    w, x = wx
+    x = np.tile(x, (8, 1))  # 200 vectors
+    x[20:40] = 0.0  # the second 20-vector block
+    spec = noisy_passive()
+    monkeypatch.setattr(matmul, "CHUNK_VALUES", 40 * 20)
+    monkeypatch.setattr(matmul, "MIN_CHUNK_ROWS", 20)
+
+    def run() -> np.ndarray:
+        hw = HardwareMatMul(spec, engine="surrogate")
+        hw.program(0, w)
+        return hw(0, x, w)
+
+    with monkeypatch.context() as m:
+        m.setattr(matmul, "_tile_pool", lambda: matmul._serial)
+        serial = run()
+    real, calls = matmul.encode_inputs, []
+
+    def slow_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.3)  # block 0 draws late
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matmul, "encode_inputs", slow_first)
+    np.testing.assert_array_equal(run(), serial)
+
+
 def test_single_precision_behind_an_adc_moves_outputs_by_rare_code_flips_alone(wx):
     # behind an 8-bit ADC the transfer matrices run in single precision by default: their
     # 1e-7 relative error moves an output only where a column current sits within that of
@@ -593,7 +629,7 @@ def test_the_error_statistics_are_those_of_the_outputs_against_x_at_w(wx, monkey
             nonideal=dataclasses.replace(spec.nonideal, read_noise=0.0),
         )
     hw = HardwareMatMul(spec, engine="surrogate")
-    batches = [np.tile(x, (4, 1)), 0.5 * x]
+    batches = [np.tile(x, (4, 1)), 0.5 * x, np.zeros_like(x)]  # (all-zero: no input range)
     outputs = [hw(0, batch, w) for batch in batches]
     assert (hw.layers[0].folded is not None) == fold
     err = np.concatenate([y - batch @ w for y, batch in zip(outputs, batches, strict=True)])

@@ -259,3 +259,26 @@ def test_cli_verify_starts_from_the_built_in_models_amplitudes(
         main(["write", "verify", str(spec), "-o", str(tmp_path / "out.npz"), *flags])
     (policy,) = seen
     assert (policy.v_set_start, policy.v_reset_start, policy.step) == pytest.approx(expected)
+
+
+def test_write_verify_without_a_policy_starts_from_the_models_amplitudes(monkeypatch):
+    # write_verify(policy=None) takes the built-in model's starting amplitudes, as the
+    # command line does (the run is stopped where the policy is first used)
+    from cimspice.write import verify as verify_module
+
+    seen = []
+
+    class StopError(Exception):
+        pass
+
+    def capture(policy, shape):
+        seen.append(policy)
+        raise StopError
+
+    monkeypatch.setattr(verify_module, "_Levels", capture)
+    for model, expected in (("stanford", (2.2, 1.3, 0.1)), ("vteam", (0.8, 0.03, 0.004))):
+        spec = one_t(2, model=model)
+        with pytest.raises(StopError):
+            write_verify(spec, np.full((2, 2), spec.device.g_min), progress=False)
+        policy = seen.pop()
+        assert (policy.v_set_start, policy.v_reset_start, policy.step) == pytest.approx(expected)

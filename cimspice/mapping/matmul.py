@@ -55,7 +55,7 @@ Fast path: with linear tiles read by ideal virtual grounds, no ADC and no read n
 everything after the tiles is linear, so each layer's tiles, slices, column pairs and partial
 sums are folded at programming time into one ``(fan_in, fan_out)`` matrix: an MVM batch is
 then one matmul per input phase, the same sums as the per-tile path in another order (equal
-to rounding).
+to rounding), the batch's blocks run in the tile threads as above.
 
 Per-tile compensation hook: ``tile_transform(tile, targets)`` (see :data:`TileTransform`)
 turns each tile's target conductances into the ones actually programmed plus a digital gain
@@ -141,8 +141,8 @@ HARDWARE_ENGINES = ENGINE_NAMES
 """The engines a network's tiles can run on: every registered engine."""
 _READ = 1  # the read-noise stream's key (programming uses 0, see nonideal)
 TILE_THREADS = 2
-"""Threads that run blocks of a batch side by side on tiles whose batch is numpy alone (each
-on one BLAS thread)."""
+"""Threads that run blocks of a batch side by side on tiles whose batch is numpy alone, and
+on folded layers (each on one BLAS thread)."""
 CHUNK_VALUES = 2**21
 """Input values of a layer run on its tiles at a time: the batch is cut into blocks of at most
 about this many values (16 MiB of inputs; 2,675 vectors of a 784-input layer), and into at
@@ -913,17 +913,16 @@ class HardwareMatMul:
         (once, on the whole batch, for all-zero inputs)."""
         spec = self.spec
         y = np.zeros((x.shape[0], layer.tiling.shape[1]))
-        everything = slice(0, len(x))
-        if not x_max > 0:  # all-zero inputs
-            if beside is not None:
-                beside(everything, y)
-            return y
-        scale = layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
         # a few thousand vectors at a time, so that every pass over a tile's inputs and
         # outputs works in the cache; products of that size on one BLAS thread (see
         # cimspice.threads)
-        run = self._per_tile_host if layer.folded is None else self._folded_host
         with one_blas_thread():
+            if not x_max > 0:  # all-zero inputs
+                if beside is not None:
+                    beside(slice(0, len(x)), y)
+                return y
+            scale = layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
+            run = self._per_tile_host if layer.folded is None else self._folded_host
             run(layer, x, x_max, y, scale=scale, beside=beside)
         return y
 
@@ -1028,9 +1027,9 @@ class HardwareMatMul:
                     for block in (layer.blocks if phases else ())
                 ]
                 picks = None
-                if noisy and phases:  # this block's integers, after the previous block's
-                    if c:
-                        turns[c - 1].wait()
+                if noisy and c:  # this block's integers after the previous block's (a block
+                    turns[c - 1].wait()  # without phases draws none, but waits its turn)
+                if noisy and phases:
                     vectors = len(phases) * phases[0].voltages.shape[0]
                     picks = [
                         normal_picks(layer.read_rngs[k], (vectors, slot.used_cols))
@@ -1374,7 +1373,12 @@ def _batch_blocks(shape: tuple[int, ...], *, threaded: bool) -> list[slice]:
 def _run_blocks(run: Callable[[int], None], count: int, pool: ThreadPoolExecutor | _Serial) -> None:
     """``run(0) ... run(count - 1)`` on ``pool``, a few in flight at a time (their arrays
     stay bounded); the first error is raised once those in flight have ended (none writes
-    after this returns)."""
+    after this returns). On :data:`_serial`, one after the other in this thread, an error
+    raised at once."""
+    if pool is _serial:
+        for c in range(count):
+            run(c)
+        return
     pending: collections.deque[Future[None]] = collections.deque()
     try:
         for c in range(count):

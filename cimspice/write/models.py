@@ -62,9 +62,10 @@ class BuiltinModel:
         unit: the state's unit.
         rates: the parameters that ``[write] variation`` scales per cell.
         verify_start: volts, ``(v_set_start, v_reset_start, step)``: where write-verify's
-            amplitudes start and how they grow on this model with its default parameters
-            (:class:`~cimspice.write.verify.VerifyPolicy`), each start below the amplitude
-            at which one 50 ns pulse moves a cell across a few-percent band.
+            amplitudes start and how they grow on this model with its default parameters,
+            when neither the caller of :func:`~cimspice.write.verify.write_verify` (its
+            ``policy``) nor the command line (``--v-set-start``, ...) says; each start below
+            the amplitude at which one 50 ns pulse moves a cell across a few-percent band.
     """
 
     file: str

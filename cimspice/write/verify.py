@@ -45,7 +45,7 @@ from cimspice.spec import CellKind, CrossbarSpec, as_spec
 from cimspice.sweep import SweepCache, progress_counter
 from cimspice.write.deck import STATIC_CELLS
 from cimspice.write.disturb import initial_states
-from cimspice.write.models import DynamicModel, dynamic_model
+from cimspice.write.models import DynamicModel, dynamic_model, verify_start
 from cimspice.write.pulses import Phase, Program, read_row, row_pulse
 from cimspice.write.run import WriteResult, run_program
 
@@ -315,7 +315,9 @@ def write_verify(
     Args:
         spec: the array spec (its ``[write]`` section names the dynamic model).
         targets: siemens, ``(rows, cols)``.
-        policy: how pulses are chosen (default :class:`VerifyPolicy`).
+        policy: how pulses are chosen (default: :class:`VerifyPolicy` starting from the
+            built-in model's amplitudes, :func:`~cimspice.write.models.verify_start`, or
+            from its own defaults for a ``model_file`` model).
         states: ``(rows, cols)``, the cells' states before programming.
         cache: where to keep and find each deck's results.
         progress: show progress bars on a terminal.
@@ -331,7 +333,13 @@ def write_verify(
         SimulationError: a deck failed.
     """
     spec = as_spec(spec).with_model_cards()
-    policy = VerifyPolicy() if policy is None else policy
+    if policy is None:
+        start = verify_start(spec)
+        policy = (
+            VerifyPolicy()
+            if start is None
+            else VerifyPolicy(v_set_start=start[0], v_reset_start=start[1], step=start[2])
+        )
     if not isinstance(policy, VerifyPolicy):
         raise InputError(f"policy must be a VerifyPolicy, got {type(policy).__name__}")
     t = check_conductances(targets, spec.rows, spec.cols)
