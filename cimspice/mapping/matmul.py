@@ -922,8 +922,19 @@ class HardwareMatMul:
                     beside(slice(0, len(x)), y)
                 return y
             scale = layer.tiling.sliced.w_scale * x_max / spec.driver.v_read
-            run = self._per_tile_host if layer.folded is None else self._folded_host
-            run(layer, x, x_max, y, scale=scale, beside=beside)
+            threaded = layer.folded is not None or _threaded(layer)
+            chunks = _batch_blocks(x.shape, threaded=threaded)
+            writers = self._per_tile_host if layer.folded is None else self._folded_host
+            write = writers(layer, x, x_max, chunks)
+
+            def run(c: int) -> None:
+                out = y[chunks[c]]
+                write(c, out)
+                out *= scale
+                if beside is not None:
+                    beside(chunks[c], out)
+
+            _run_blocks(run, len(chunks), _tile_pool() if threaded else _serial)
         return y
 
     def _mvm_block(
@@ -983,45 +994,34 @@ class HardwareMatMul:
         return xp.concat([sums[key] for key in sorted(sums)], axis=1)
 
     def _per_tile_host(
-        self,
-        layer: MappedLayer,
-        x: np.ndarray,
-        x_max: float,
-        y: np.ndarray,
-        *,
-        scale: float,
-        beside: Callable[[slice, np.ndarray], None] | None = None,
-    ) -> None:
-        """:meth:`_per_tile` of numpy inputs ``x``, times the layer's ``scale``, written into
-        ``y``, in blocks of the batch cut as :data:`CHUNK_VALUES` says, ``beside(rows,
-        outputs)`` called for each block in the thread that runs it.
+        self, layer: MappedLayer, x: np.ndarray, x_max: float, chunks: list[slice]
+    ) -> Callable[[int, np.ndarray], None]:
+        """:meth:`_per_tile` of numpy inputs ``x``, block by block: ``write(c, out)`` adds
+        the tiles' outputs of the rows ``chunks[c]`` into ``out`` (before the layer's scale).
 
         Tiles whose batch is numpy alone (a transfer matrix, or a fast surrogate tile that
-        reads its own used word lines) run the blocks in :data:`TILE_THREADS` threads, each
-        block on its own rows of ``y``: its DAC, then every row block of tiles. Each tile's
-        read-noise integers are drawn for one block after the other (the blocks wait their
-        turn for that alone), and each block adds its tiles' parts in tile order, so the
-        numbers are the same whatever the threads do. An engine's tiles (nodal, ngspice) get
-        every word line, in this thread."""
+        reads its own used word lines, :func:`_threaded`) run the blocks in
+        :data:`TILE_THREADS` threads, each block on its own rows: its DAC, then every row
+        block of tiles. Each tile's read-noise integers are drawn for one block after the
+        other (the blocks wait their turn for that alone), and each block adds its tiles'
+        parts in tile order, so the numbers are the same whatever the threads do. An
+        engine's tiles (nodal, ngspice) get every word line, in this thread."""
         spec = self.spec
         tiles = layer.tiling.tiles
         readers = _single_precision(layer)
-        own = all(
-            op is not None or getattr(tile, "single_precision", False)
-            for op, tile in zip(layer.operators, layer.tiles, strict=True)
-        )
+        own = _threaded(layer)
         single = self._in_single(layer)
         arrays = layer.host_arrays(single and not readers)
-        chunks = _batch_blocks(x.shape, threaded=own)
         noisy = self._noisy and any(q is not None for q in arrays.noise)
         # a noisy charge tile's idle vectors each carry their own noise: none skipped
         skip = self._kind is None or self._kind.quiet
         turns = [threading.Event() for _ in chunks]
 
-        def run(c: int) -> None:
-            rows = chunks[c]
+        def write(c: int, out: np.ndarray) -> None:
             try:
-                phases = encode_inputs(x[rows], x_max, spec, dtype=np.float32 if single else None)
+                phases = encode_inputs(
+                    x[chunks[c]], x_max, spec, dtype=np.float32 if single else None
+                )
                 idle = [
                     _IdleRows.of([p.voltages[:, block.rows] for p in phases]) if skip else None
                     for block in (layer.blocks if phases else ())
@@ -1037,7 +1037,6 @@ class HardwareMatMul:
                     ]
             finally:
                 turns[c].set()
-            out = y[rows]
             for b, block_idle in enumerate(idle):
                 for k, parts in self._block_parts(
                     layer, b, phases, _NUMPY, arrays, pad=not own, idle=block_idle, picks=picks
@@ -1048,40 +1047,22 @@ class HardwareMatMul:
                             target += part
                         else:
                             target[vectors] += part
-            out *= scale
-            if beside is not None:
-                beside(rows, out)
 
-        _run_blocks(run, len(chunks), _tile_pool() if own else _serial)
+        return write
 
     def _folded_host(
-        self,
-        layer: MappedLayer,
-        x: np.ndarray,
-        x_max: float,
-        y: np.ndarray,
-        *,
-        scale: float,
-        beside: Callable[[slice, np.ndarray], None] | None = None,
-    ) -> None:
-        """A folded layer's ``x @ W`` (the DAC's phases times its one matrix), times
-        ``scale``, written into ``y``, in blocks of the batch run in the tile threads as
-        :meth:`_per_tile_host` runs them (the DAC of each block in its thread), with
-        ``beside(rows, outputs)`` called for each block."""
+        self, layer: MappedLayer, x: np.ndarray, x_max: float, chunks: list[slice]
+    ) -> Callable[[int, np.ndarray], None]:
+        """A folded layer's ``x @ W`` (the DAC's phases times its one matrix), block by
+        block as :meth:`_per_tile_host` writes it (the DAC of each block in its thread)."""
         folded = layer.folded
         assert folded is not None
 
-        def run(c: int) -> None:
-            rows = chunks[c]
-            out = y[rows]
-            for phase in encode_inputs(x[rows], x_max, self.spec):
+        def write(c: int, out: np.ndarray) -> None:
+            for phase in encode_inputs(x[chunks[c]], x_max, self.spec):
                 out += phase.weight * (phase.voltages @ folded)
-            out *= scale
-            if beside is not None:
-                beside(rows, out)
 
-        chunks = _batch_blocks(x.shape, threaded=True)
-        _run_blocks(run, len(chunks), _tile_pool())
+        return write
 
     def _block_parts(
         self,
@@ -1357,6 +1338,16 @@ class _IdleRows:
         where = np.full(self.total, self.active.size)
         where[self.active] = np.arange(self.active.size)
         return outputs.take(where, axis=0)
+
+
+def _threaded(layer: MappedLayer) -> bool:
+    """Whether every tile of ``layer`` reads numpy alone (a transfer matrix, or a fast
+    surrogate tile that reads its own used word lines), so its blocks can run in the tile
+    threads."""
+    return all(
+        op is not None or getattr(tile, "single_precision", False)
+        for op, tile in zip(layer.operators, layer.tiles, strict=True)
+    )
 
 
 def _batch_blocks(shape: tuple[int, ...], *, threaded: bool) -> list[slice]:
