@@ -10,12 +10,13 @@ import json
 
 import numpy as np
 import pytest
+from test_write_rows import one_t  # VTEAM 1T1R cells, 20% device-to-device spread
 
 from cimspice.cli import main
 from cimspice.devices.registry import device_model
 from cimspice.devices.tile import program_tile
 from cimspice.errors import ModelFileError, SpecError
-from cimspice.spec import load_spec, spec_from_dict
+from cimspice.spec import load_spec
 from cimspice.write.calibrate import calibrate_programming, ks_distance
 from cimspice.write.verify import VerifyPolicy, write_verify
 
@@ -24,30 +25,11 @@ NETWORK = f"[array]\nrows = 32\ncols = 32\n[device]\ng_min = {WINDOW[0]}\ng_max 
 """The network's tiles: the window of the write-verify runs (no scaling between windows)."""
 
 
-def write_spec() -> object:
-    # the VTEAM 1T1R cells of tests/test_write_rows.py, 20% device-to-device spread
-    return spec_from_dict(
-        {
-            "array": {"rows": 4, "cols": 4, "cell": "1T1R"},
-            "wire": {"r_row": 2.0, "r_col": 2.0},
-            "device": {"g_min": WINDOW[0], "g_max": WINDOW[1]},
-            "write": {
-                "model": "vteam",
-                "model_params": {"r_on": 1.8e4, "r_off": 1e6},
-                "t_pulse": 50e-9,
-                "v_gate_set": 1.0,
-                "v_gate_reset": 3.0,
-                "variation": 0.2,
-            },
-        }
-    )
-
-
 def verify(tol: float, seed: int) -> object:
     policy = VerifyPolicy(tol=tol, v_set_start=0.8, v_reset_start=0.03, step=0.004, max_pulses=30)
     targets = np.random.default_rng(seed).uniform(*WINDOW, (4, 4))
     return write_verify(
-        write_spec(), targets, policy, progress=False, row_decks=True, static_cells="open", jobs=2
+        one_t(4), targets, policy, progress=False, row_decks=True, static_cells="open", jobs=2
     )
 
 
