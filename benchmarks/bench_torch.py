@@ -1,7 +1,7 @@
 """cimspice.torch benchmark: mnist-mlp converted onto tiles vs the unconverted torch forward.
 
     .venv/bin/python benchmarks/bench_torch.py [--surrogate out/bench-torch/surrogate-1t1r.json]
-        [--repeats 5] [--threads 1]
+        [--repeats 5] [--threads 1] [--devices cpu,cuda]
 
 The built-in ``mnist-mlp`` (784-256-10, its trained weights, as an ``nn.Sequential`` by
 :func:`cimspice.torch.models.from_numpy`) on all 5,000 images of the MNIST subset, float32,
@@ -16,6 +16,10 @@ apart (the first forward pass). Configurations:
 - 1T1R tiles, ``examples/network-128-1t1r.toml`` (the same with 1T1R cells, ideal virtual
   grounds, 8-bit ADC), through its calibrated surrogate in fast mode (calibrated into
   ``out/bench-torch/`` first when the file is missing): as given, and without read noise.
+
+A row per configuration and device (``--devices``; default the CPU, and the GPU where CUDA
+is present): the model, the images and the converted model's tiles on that device, every
+timed pass waited for (``torch.cuda.synchronize``) on a GPU.
 """
 
 from __future__ import annotations
@@ -69,7 +73,15 @@ def main() -> None:
     parser.add_argument("--surrogate", default=str(OUT / "surrogate-1t1r.json"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--devices",
+        help="comma-separated torch devices (default: cpu, and cuda where it is available)",
+    )
     args = parser.parse_args()
+    devices = (args.devices or ("cpu,cuda" if torch.cuda.is_available() else "cpu")).split(",")
+    for name in devices:
+        if torch.device(name).type == "cuda" and not torch.cuda.is_available():
+            parser.error(f"--devices: {name!r} asked for, but torch finds no CUDA device here")
     torch.set_num_threads(args.threads)
     numpy_model, data = builtin_model("mnist-mlp")
     model = from_numpy(numpy_model).eval()
@@ -91,26 +103,54 @@ def main() -> None:
         ideal_accuracy = float((model(x).argmax(1) == y).float().mean())
     print(f"threads {args.threads}, {len(x)} images, ideal accuracy {ideal_accuracy:.4f}")
     print(
-        "| configuration | programming, once (s) | torch forward (s) | converted forward (s) "
-        "| converted / torch | accuracy converted |"
+        "| configuration | device | programming, once (s) | torch forward (s) | converted "
+        "forward (s) | converted / torch | accuracy converted |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, spec, model_surrogate, mode in configs:
-        converted = convert(model, spec, model_surrogate, mode=mode, calibration=calibration)
-        with torch.no_grad():
-            start = time.perf_counter()
-            logits = converted(x)  # programs every tile, then runs
-            first = time.perf_counter() - start
-            accuracy = float((logits.argmax(1) == y).float().mean())
-            plain_s, converted_s, ratio = interleaved(
-                lambda: model(x), lambda c=converted: c(x), args.repeats
+        for device in devices:
+            print(
+                f"| {name} | {device} | "
+                + row(model, spec, model_surrogate, mode, calibration, x, y, device, args.repeats),
+                flush=True,
             )
-        programming = first - converted_s
-        print(
-            f"| {name} | {programming:.1f} | {plain_s:.4f} | {converted_s:.3f} | "
-            f"{ratio:.1f}x | {accuracy:.4f} |",
-            flush=True,
-        )
+
+
+def row(
+    model: torch.nn.Module,
+    spec: CrossbarSpec,
+    surrogate,
+    mode: str,
+    calibration: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    device: str,
+    repeats: int,
+) -> str:
+    """The rest of a table row: ``model`` converted onto ``spec``'s tiles, on ``device``."""
+    converted = convert(model, spec, surrogate, mode=mode, calibration=calibration).to(device)
+    plain, x, y = model.to(device), x.to(device), y.to(device)
+
+    def timed(module: torch.nn.Module):
+        def run():
+            out = module(x)
+            if x.device.type == "cuda":
+                torch.cuda.synchronize(x.device)
+            return out
+
+        return run
+
+    with torch.no_grad():
+        start = time.perf_counter()
+        logits = timed(converted)()  # programs every tile, then runs
+        first = time.perf_counter() - start
+        accuracy = float((logits.argmax(1) == y).float().mean())
+        plain_s, converted_s, ratio = interleaved(timed(plain), timed(converted), repeats)
+    model.to("cpu")
+    programming = first - converted_s
+    return (
+        f"{programming:.1f} | {plain_s:.4f} | {converted_s:.3f} | {ratio:.1f}x | {accuracy:.4f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -100,6 +100,34 @@ def test_bit_slicing_round_trips_exactly(wx, bits, per, scheme):
     assert rel_err(run(spec, w, x), x @ quantised) < EXACT
 
 
+@pytest.mark.parametrize(
+    "mapping",
+    [{}, {"scheme": "reference"}, {"weight_bits": 6, "slice_bits": 3}],
+    ids=["differential", "reference", "sliced"],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_row_blocks_recombination_equals_its_tiles_one_by_one(mapping, dtype):
+    # 19 outputs on 16-column tiles: 2 to 5 tiles a row block, the last one ragged
+    spec = make(rows=16, cols=16, mapping=mapping)
+    tiling = tile_layer(np.random.default_rng(3).normal(size=(40, 19)), spec)
+    block = tiling.row_blocks()[1]
+    assert len(block.tiles) > 1
+    columns = np.random.default_rng(4).integers(-127, 128, (9, block.used_cols)).astype(dtype)
+    scales = [0.5, -1.25e-3, 3.0, 7.0, -0.1][: len(block.tiles)]
+    together = tiling.combine_block(columns, block, scales)
+    one_by_one = np.concatenate(
+        [
+            tiling.combine(columns[:, cols], tiling.tiles[k], scale)
+            for k, cols, scale in zip(block.tiles, block.columns, scales, strict=True)
+        ],
+        axis=1,
+    )
+    assert together.dtype == dtype and together.shape == (9, 19)
+    # the same numbers; in single precision the one-slice differential pairs take their
+    # factor in single precision (the tiles one by one in double, then rounded): 1 ulp
+    np.testing.assert_allclose(together, one_by_one, rtol=2 * np.finfo(dtype).eps, atol=0)
+
+
 def test_differential_pairs_hold_each_sign_on_one_side():
     spec = make(rows=4, cols=4, device={"g_min": 1e-6, "g_max": 11e-6})
     w = np.array([[1.0, -0.5], [0.0, 0.25]])

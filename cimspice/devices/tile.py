@@ -297,4 +297,5 @@ def normals_of_picks(
 ) -> np.ndarray:
     """The standard normal draws (times ``scale``, single precision) that :func:`normal_picks`'
     integers stand for (written into ``out`` when given)."""
-    return _normal_quantiles(float(scale)).take(picks, out=out)
+    # "clip" checks no index (every 16-bit integer is one): twice as fast as "raise"
+    return _normal_quantiles(float(scale)).take(picks, out=out, mode="clip")

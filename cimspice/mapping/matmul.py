@@ -973,7 +973,6 @@ class HardwareMatMul:
         """``(n, fan_out)``: the phases' outputs summed over every tile, before the layer's
         scale, for arrays of a namespace other than numpy's (e.g. torch on the inputs'
         device; numpy arrays go through :meth:`_per_tile_host`)."""
-        tiles = layer.tiling.tiles
         # tiles that read their own used word lines (the surrogate's fast modes) take the
         # voltages unpadded; they are numpy alone (they let go of the GIL): two row blocks at
         # a time on the host (a device's own stream orders its work anyway)
@@ -984,14 +983,11 @@ class HardwareMatMul:
             lambda b: self._block_parts(layer, b, phases, backend, arrays, pad=not readers),
             range(len(layer.blocks)),
         )
-        sums: dict[int, Any] = {}  # output block -> its sum, in tile order
-        for parts_of_block in results:
-            for k, parts in parts_of_block:
-                key = tiles[k].outputs.start
-                for _, part in parts:  # every vector (no idle ones skipped)
-                    sums[key] = part if key not in sums else sums[key] + part
-        xp = array_namespace(phases[0].voltages)
-        return xp.concat([sums[key] for key in sorted(sums)], axis=1)
+        total: Any = None  # the blocks' and phases' parts in order
+        for parts in results:
+            for _, part in parts:  # every vector (no idle ones skipped)
+                total = part if total is None else total + part
+        return total
 
     def _per_tile_host(
         self, layer: MappedLayer, x: np.ndarray, x_max: float, chunks: list[slice]
@@ -1022,10 +1018,11 @@ class HardwareMatMul:
                 phases = encode_inputs(
                     x[chunks[c]], x_max, spec, dtype=np.float32 if single else None
                 )
-                idle = [
-                    _IdleRows.of([p.voltages[:, block.rows] for p in phases]) if skip else None
-                    for block in (layer.blocks if phases else ())
-                ]
+                idle = (
+                    _IdleRows.of_blocks([p.voltages for p in phases], layer.blocks)
+                    if skip and phases
+                    else [None] * (len(layer.blocks) if phases else 0)
+                )
                 picks = None
                 if noisy and c:  # this block's integers after the previous block's (a block
                     turns[c - 1].wait()  # without phases draws none, but waits its turn)
@@ -1038,15 +1035,15 @@ class HardwareMatMul:
             finally:
                 turns[c].set()
             for b, block_idle in enumerate(idle):
-                for k, parts in self._block_parts(
+                for vectors, part in self._block_parts(
                     layer, b, phases, _NUMPY, arrays, pad=not own, idle=block_idle, picks=picks
                 ):
-                    target = out[:, tiles[k].outputs]
-                    for vectors, part in parts:
-                        if vectors is None:
-                            target += part
-                        else:
-                            target[vectors] += part
+                    if vectors is None:
+                        np.add(out, part, out=out)  # (``+=`` casts single precision slower)
+                    else:
+                        rows = out[vectors]
+                        np.add(rows, part, out=rows)
+                        out[vectors] = rows
 
         return write
 
@@ -1075,13 +1072,13 @@ class HardwareMatMul:
         pad: bool,
         idle: _IdleRows | None = None,
         picks: list[np.ndarray] | None = None,
-    ) -> list[tuple[int, list[tuple[np.ndarray | None, Any]]]]:
-        """Each tile of row block ``b`` with its contribution to the outputs in each phase
-        (digital units, before the layer's scale): the tiles read side by side (one product
-        for tiles with transfer matrices), their read noise, the ADC, the drift gains and the
-        digital recombination. Each contribution comes with the vectors (rows of the
-        phase's outputs) it is for: ``None`` for all of them in order, or the active ones
-        alone when skipped idle vectors put out nothing.
+    ) -> list[tuple[np.ndarray | None, Any]]:
+        """Row block ``b``'s contribution to the layer's outputs (every output: a row
+        block holds them all) in each phase (digital units, before the layer's scale): the
+        tiles read side by side (one product for tiles with transfer matrices), their read
+        noise, the ADC, the drift gains and the digital recombination. Each contribution
+        comes with the vectors (rows of the phase's outputs) it is for: ``None`` for all of
+        them in order, or the active ones alone when skipped idle vectors put out nothing.
 
         ``pad``: the tiles' inputs padded to every word line; ``idle``: the input vectors (of
         every phase, one after the other) that drive none of the block's word lines, skipped
@@ -1143,18 +1140,14 @@ class HardwareMatMul:
                 spans = idle.spans(n, len(phases))
         return [
             (
-                k,
-                [
-                    (
-                        vectors,
-                        layer.tiling.combine(
-                            steps[span, cols], tiles[k], phase.weight * layer.gains[k] * unit
-                        ),
-                    )
-                    for (span, vectors), phase in zip(spans, phases, strict=True)
-                ],
+                vectors,
+                layer.tiling.combine_block(
+                    steps[span],
+                    block,
+                    [phase.weight * layer.gains[k] * unit for k in block.tiles],
+                ),
             )
-            for k, cols in zip(block.tiles, block.columns, strict=True)
+            for (span, vectors), phase in zip(spans, phases, strict=True)
         ]
 
     def _block_reading(
@@ -1301,11 +1294,19 @@ class _IdleRows:
     total: int
 
     @classmethod
-    def of(cls, volts: list[np.ndarray]) -> _IdleRows | None:
-        """The idle rows of a tile's word-line voltages in each phase (each ``(vectors,
-        used word lines)``, the phases one after the other), or ``None`` when fewer than
+    def of_blocks(cls, volts: list[np.ndarray], blocks: list[RowBlock]) -> list[_IdleRows | None]:
+        """Each row block's idle rows (:meth:`of`) of a layer's input voltages in each
+        phase (each ``(vectors, fan_in)``, the phases one after the other), found for every
+        block in one pass (the blocks' rows follow one another from the first input)."""
+        starts = [block.rows.start for block in blocks]
+        driven = np.concatenate([np.logical_or.reduceat(v != 0, starts, axis=1) for v in volts])
+        return [cls.of(driven[:, b]) for b in range(len(blocks))]
+
+    @classmethod
+    def of(cls, driven: np.ndarray) -> _IdleRows | None:
+        """The idle rows of a tile whose input vectors (of every phase, one after the other)
+        ``driven`` says drive some word line, or ``None`` when fewer than
         :data:`IDLE_SHARE` of them are idle (skipping costs a gather)."""
-        driven = np.concatenate([v.any(axis=1) for v in volts])
         active = np.flatnonzero(driven)
         if driven.size - active.size < IDLE_SHARE * driven.size:
             return None

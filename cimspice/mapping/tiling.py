@@ -16,6 +16,7 @@ over the input blocks are added digitally.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,6 +145,45 @@ class LayerTiling:
             out = xp.tensordot(block[:, :, 0], weights, axes=([1], [0]))
             out = out - reference[:, None] * float(c.sum())
         return out * factor
+
+    def combine_block(self, columns: Any, block: RowBlock, scales: Sequence[float]) -> Any:
+        """``(batch, fan_out)``: the tiles of row ``block`` recombined side by side, as
+        :meth:`combine` recombines each (every row block holds every output, its tiles'
+        outputs one after the other).
+
+        Args:
+            columns: ``(batch, block.used_cols)``, the block's column values (its tiles' used
+                columns one after the other); numpy or another array-API namespace.
+            block: the row block.
+            scales: each of the block's tiles' factor, in tile order.
+        """
+        c = self.sliced.coefficients
+        if not (
+            isinstance(columns, np.ndarray)
+            and self.scheme == MappingScheme.DIFFERENTIAL
+            and len(c) == 1
+        ):
+            xp = array_namespace(columns)
+            parts = [
+                self.combine(columns[:, cols], self.tiles[k], scale)
+                for k, cols, scale in zip(block.tiles, block.columns, scales, strict=True)
+            ]
+            return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+        # one slice, differential: I+ - I- of every tile into one array, then one product
+        # by each output's factor (in the columns' precision)
+        out = np.empty((columns.shape[0], self.shape[1]), columns.dtype)
+        factors = np.empty(self.shape[1])
+        for k, cols, scale in zip(block.tiles, block.columns, scales, strict=True):
+            outputs = self.tiles[k].outputs
+            n, start = outputs.stop - outputs.start, cols.start
+            np.subtract(
+                columns[:, start : start + n],
+                columns[:, start + n : start + 2 * n],
+                out=out[:, outputs],
+            )
+            factors[outputs] = c[0] * (scale / self.g_unit)  # as combine rounds it
+        out *= factors.astype(columns.dtype)
+        return out
 
 
 def outputs_per_tile(spec: CrossbarSpec) -> int:
