@@ -546,6 +546,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(per device seed, no labels) from the first N calibration samples before classifying "
         "(AdaBS; default: the statistics as trained)",
     )
+    p.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="evaluate on this torch device (cpu, cuda, cuda:1; the torch extra): the model (a "
+        "numpy one in its float32 torch form), its samples and every tile's MVMs run there "
+        "(default: numpy models on the numpy path, PyTorch models on the CPU); not with "
+        "--sweep or --hardware-aware",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -1022,6 +1030,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
             executor=args.executor,
             jobs=args.jobs,
             scheduler=args.scheduler,
+            device=args.device,
         )
     )
 

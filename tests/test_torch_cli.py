@@ -563,6 +563,102 @@ def test_data_file_errors_name_the_file_key_and_shape(tmp_path):
     assert images.shape == (5, 1, 8, 8) and labels.tolist() == list(range(5))
 
 
+# ----- --device: any model through cimspice.torch on a torch device -----
+
+
+def numpy_model_in_python(spec_file, digits, samples):
+    """digits-mlp's torch form converted in Python, its ranges set from the first 1,000
+    training samples, and its hardware accuracy on the first test ``samples`` in batches of
+    500, as ``evaluate --device`` runs it."""
+    from cimspice.nn.zoo import builtin_model
+    from cimspice.torch.models import from_numpy
+
+    model = from_numpy(builtin_model("digits-mlp")[0]).eval()
+    converted = convert(model, load_spec(spec_file))
+    calibrate_input_ranges(converted, torch.as_tensor(digits.x_train[:1000], dtype=torch.float32))
+    x = torch.as_tensor(digits.x_test[:samples], dtype=torch.float32)
+    y = torch.as_tensor(digits.y_test[:samples])
+    return converted, x, y
+
+
+def evaluate_on(device, spec_file, tmp_path, capsys, *more):
+    out = tmp_path / f"{device}.json"
+    code, text, err = run_cli(
+        [
+            "evaluate",
+            "--model",
+            "digits-mlp",
+            "--spec",
+            str(spec_file),
+            "--device",
+            device,
+            "--samples",
+            "300",
+            "--json",
+            str(out),
+            "--no-progress",
+            *more,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    return json.loads(out.read_text()), text
+
+
+def test_a_numpy_model_on_a_device_is_its_torch_form_on_the_tiles(
+    tmp_path, spec_file, digits, capsys
+):
+    result, text = evaluate_on("cpu", spec_file, tmp_path, capsys, "--seeds", "2")
+    assert result["device"] == "cpu" and result["samples"] == 300
+    assert "digits-mlp in its torch form (float32) on cpu" in text
+    with torch.no_grad():
+        converted, x, y = numpy_model_in_python(spec_file, digits, 300)
+        # identical, not close: the same conversion, ranges, batches and device streams
+        assert result["accuracy_hardware"] == accuracy(converted, x, y)
+        expected = evaluate_seeds(converted, x, y, [3, 4])
+    assert result["seeds"]["accuracy_hardware"] == list(expected.accuracies)
+    # the same model as the numpy path's, in single precision: the same exact labels
+    numpy_out = tmp_path / "numpy.json"
+    code, _, err = run_cli(
+        ["evaluate", "--model", "digits-mlp", "--spec", str(spec_file), "--samples", "300"]
+        + ["--json", str(numpy_out), "--no-progress"],
+        capsys,
+    )
+    assert code == 0, err
+    assert result["accuracy_ideal"] == json.loads(numpy_out.read_text())["accuracy_ideal"]
+
+
+def test_a_device_that_is_not_there_or_not_a_device_is_named(tmp_path, spec_file, capsys):
+    cases = [
+        (["--device", "tpu"], "--device 'tpu': not a torch device"),
+        (["--device", "cuda:7"], "--device cuda:7: torch finds"),
+        (["--device", "meta"], "cimspice runs on cpu or cuda devices"),
+        (
+            ["--device", "cpu", "--sweep", "wire.r_row=0,1", "--plot-dir", str(tmp_path)],
+            "--sweep runs on the numpy path",
+        ),
+        (["--device", "cpu", "--hardware-aware", "0.05"], "--hardware-aware runs on the numpy"),
+    ]
+    for args, words in cases:
+        code, _, err = run_cli(
+            ["evaluate", "--model", "digits-mlp", *args, "--spec", str(spec_file)], capsys
+        )
+        assert code != 0 and words in err, err
+
+
+@pytest.mark.cuda
+def test_on_cuda_evaluate_gives_the_cpus_figures(tmp_path, spec_file, capsys):
+    on_cpu, _ = evaluate_on("cpu", spec_file, tmp_path, capsys)
+    on_gpu, text = evaluate_on("cuda", spec_file, tmp_path, capsys)
+    assert on_gpu["device"] == "cuda" and "on cuda" in text
+    # the same single-precision math on another device: a label may flip only where two
+    # logits tie to rounding; 300 samples, at most 2 such (measured: none, on the CPU twice)
+    for key in ("accuracy_ideal", "accuracy_hardware"):
+        assert abs(on_gpu[key] - on_cpu[key]) <= 2 / 300, key
+    for index, row in on_cpu["layers"].items():
+        assert on_gpu["layers"][index]["nrmse"] == pytest.approx(row["nrmse"], rel=1e-3)
+
+
 def test_without_torch_the_torch_models_name_the_extra(monkeypatch):
     from cimspice.studies import torch_evaluate
 

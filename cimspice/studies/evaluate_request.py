@@ -54,6 +54,10 @@ class EvaluateRequest:
         executor: where sweep points run (``local`` or ``dask``).
         jobs: sweep points at a time (``None``: every core this process may use).
         scheduler: a running Dask scheduler's address (``None``: a local Dask cluster).
+        device: a torch device (``cpu``, ``cuda``, ``cuda:1``) to evaluate on: the model (a
+            numpy one in its torch form, :func:`cimspice.torch.models.from_numpy`), its
+            samples and every tile's MVMs there (the torch extra; ``None``: a numpy model on
+            the numpy path, a PyTorch one on the CPU).
     """
 
     model: str
@@ -77,6 +81,7 @@ class EvaluateRequest:
     executor: str = "local"
     jobs: int | None = None
     scheduler: str | None = None
+    device: str | None = None
 
 
 def run_evaluate(request: EvaluateRequest, out: TextIO | None = None) -> dict[str, Any]:
@@ -125,13 +130,26 @@ def _check_torch_options(request: EvaluateRequest) -> None:
 
     Raises:
         InputError: ``--data`` or ``--recalibrate-bn`` with a numpy model; ``--sweep`` or
-            ``--hardware-aware`` with a PyTorch model; ``--recalibrate-bn`` with a ``.pt2``
-            file.
+            ``--hardware-aware`` with a PyTorch model or a ``--device``; ``--recalibrate-bn``
+            with a ``.pt2`` file; a ``--device`` torch does not know.
+        EngineUnavailableError: ``--device`` without PyTorch, or a CUDA device this machine
+            does not have.
     """
     from cimspice.errors import InputError
     from cimspice.nn.zoo import TORCH_MODELS
     from cimspice.studies.evaluate import is_torch_model
 
+    if request.device is not None:
+        from cimspice.studies.torch_evaluate import torch_device
+
+        torch_device(request.device)
+        host_only = {"--sweep": request.sweep, "--hardware-aware": request.hardware_aware}
+        for flag, given in host_only.items():
+            if given:
+                raise InputError(
+                    f"{flag} runs on the numpy path, on the host; --device {request.device} "
+                    "evaluates one model through cimspice.torch (leave one of them out)"
+                )
     if not is_torch_model(request.model):
         if request.data is not None:
             raise InputError(
@@ -169,20 +187,28 @@ def _evaluate_torch(
     """A PyTorch model's evaluation (see :mod:`cimspice.studies.torch_evaluate`): the result,
     the hardware multiply (for the spot-check) and what the JSON adds for such models
     (``products_digital``; with ``--seeds`` above 1, ``seeds``)."""
+    from cimspice.studies.evaluate import is_torch_model
     from cimspice.studies.torch_evaluate import (
         evaluate_module,
         resolve_torch_model,
         seed_accuracies,
+        torch_form,
     )
 
-    model = resolve_torch_model(
-        request.model,
-        data=request.data,
-        dataset=request.dataset,
-        split=request.split,
-        cache_dir=request.cache_dir,
-        progress=request.progress,
-    )
+    if is_torch_model(request.model):
+        model = resolve_torch_model(
+            request.model,
+            data=request.data,
+            dataset=request.dataset,
+            split=request.split,
+            cache_dir=request.cache_dir,
+            progress=request.progress,
+        )
+    else:  # a numpy model, on --device
+        model = torch_form(
+            request.model, cache_dir=request.cache_dir, dataset=request.dataset, split=request.split
+        )
+        print(f"{request.model} in its torch form (float32) on {request.device}", file=out)
     if request.samples is not None:
         model.x, model.y = model.x[: request.samples], model.y[: request.samples]
     if model.lifted:
@@ -198,8 +224,9 @@ def _evaluate_torch(
         spot_check=request.spot_check,
         recalibrate_bn=request.recalibrate_bn,
         progress=request.progress,
+        device=request.device or "cpu",
     )
-    extra: dict[str, Any] = {"products_digital": model.digital}
+    extra: dict[str, Any] = {"products_digital": model.digital, "device": request.device or "cpu"}
     if request.recalibrate_bn:
         extra["recalibrate_bn"] = request.recalibrate_bn
         count = len(model.calibration[: request.recalibrate_bn])
@@ -216,6 +243,7 @@ def _evaluate_torch(
             range(base, base + request.seeds),
             recalibrate_bn=request.recalibrate_bn,
             progress=request.progress,
+            device=request.device or "cpu",
         )
         print(
             f"over {request.seeds} device seeds ({base}..{base + request.seeds - 1}): hardware "
@@ -261,7 +289,7 @@ def _run(
     from cimspice.studies.evaluate import is_torch_model
 
     extra: dict[str, Any] = {}
-    if is_torch_model(request.model):
+    if is_torch_model(request.model) or request.device is not None:
         result, hardware, extra = _evaluate_torch(request, spec, surrogate, out)
     else:
         model, data = resolve_model(

@@ -39,6 +39,8 @@ __all__ = [
     "require_torch",
     "resolve_torch_model",
     "seed_accuracies",
+    "torch_device",
+    "torch_form",
 ]
 
 _KINDS = {
@@ -61,6 +63,34 @@ def require_torch(what: str) -> None:
         raise EngineUnavailableError(
             f"{what} needs PyTorch, which is not installed: pip install 'cimspice[torch]'"
         )
+
+
+def torch_device(name: str) -> Any:
+    """The torch device ``name`` (``cpu``, ``cuda``, ``cuda:1``, ...), checked to exist here.
+
+    Raises:
+        EngineUnavailableError: PyTorch is not installed, or the device is a CUDA device this
+            machine does not have (how many it has is named).
+        InputError: torch knows no such device.
+    """
+    require_torch(f"--device {name}")
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as err:
+        raise InputError(
+            f"--device {name!r}: not a torch device (e.g. cpu, cuda, cuda:1): {err}"
+        ) from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise EngineUnavailableError(
+                f"--device {name}: torch finds {count} CUDA device(s) on this machine"
+            )
+    elif device.type != "cpu":
+        raise InputError(f"--device {name!r}: cimspice runs on cpu or cuda devices")
+    return device
 
 
 @dataclass
@@ -164,6 +194,39 @@ def resolve_torch_model(
     )
 
 
+def torch_form(
+    name_or_path: str,
+    *,
+    cache_dir: str | Path | None = None,
+    dataset: str | None = None,
+    split: str = "test",
+) -> TorchModel:
+    """A numpy model (a built-in or an ``.npz`` file, :func:`~cimspice.studies.evaluate.
+    resolve_model`) in its torch form (:func:`cimspice.torch.models.from_numpy`, float32),
+    with its samples: the same as :func:`resolve_torch_model` gives a PyTorch model.
+
+    Raises:
+        EngineUnavailableError: PyTorch is not installed.
+        ModelError, InputError: see :func:`~cimspice.studies.evaluate.resolve_model`;
+            a layer without a torch form.
+    """
+    from cimspice.studies.evaluate import resolve_model, samples_of
+
+    require_torch(f"model {name_or_path} on a torch device")
+    from cimspice.torch.models import from_numpy
+
+    model, data = resolve_model(name_or_path, cache_dir=cache_dir, dataset=dataset)
+    x, y = samples_of(data, split)
+    shape = model.input_shape
+    return TorchModel(
+        path_name(name_or_path),
+        from_numpy(model).eval(),
+        x.reshape((len(x), *shape)),
+        y,
+        data.x_train[:1000].reshape((-1, *shape)),
+    )
+
+
 def path_name(name: str) -> str:
     """A model's display name: a built-in's name, a file's stem."""
     return name if name in TORCH_MODELS else Path(name).stem
@@ -203,12 +266,15 @@ def _dtype(module: nn.Module) -> Any:
     return next((p.dtype for p in module.parameters()), torch.float32)
 
 
-def _predict(module: nn.Module, x: Any, batch: int) -> np.ndarray:
-    """Top-1 labels of ``x`` (a tensor), ``batch`` samples at a time."""
+def _predict(module: nn.Module, x: Any, batch: int, device: Any = "cpu") -> np.ndarray:
+    """Top-1 labels of ``x`` (a tensor), ``batch`` samples at a time, on ``device`` (the
+    labels back on the host: the device's work finished)."""
     import torch
 
     with torch.no_grad():
-        labels = [module(x[s : s + batch]).argmax(dim=-1) for s in range(0, len(x), batch)]
+        labels = [
+            module(x[s : s + batch].to(device)).argmax(dim=-1) for s in range(0, len(x), batch)
+        ]
     return torch.cat(labels).cpu().numpy()
 
 
@@ -223,12 +289,16 @@ def evaluate_module(
     spot_check: bool = False,
     recalibrate_bn: int = 0,
     progress: bool = False,
+    device: str = "cpu",
 ) -> tuple[Evaluation, HardwareMatMul, nn.Module]:
     """Classify ``model.x`` with the exact model and with its products on tiles of ``spec``.
 
     ``recalibrate_bn``: when above 0, the converted model's batch-norm statistics are
     re-estimated on its tiles from the first ``recalibrate_bn`` calibration samples before it
     classifies (:func:`cimspice.torch.recalibrate_batch_norm`); 0: as trained.
+
+    ``device``: where both models classify, batch by batch (:func:`torch_device`; the tiles'
+    operators copied there once); the input ranges and batch norm are set on the CPU first.
 
     Returns:
         the evaluation; the hardware multiply (its programmed layers and statistics; with
@@ -264,6 +334,9 @@ def evaluate_module(
     calibrate_input_ranges(converted, torch.as_tensor(model.calibration, dtype=dtype))
     if recalibrate_bn:
         recalibrate_batch_norm(converted, recalibration_inputs(model, recalibrate_bn))
+    target = torch_device(device)
+    model.module.to(target)
+    converted.to(target)
     x = torch.as_tensor(model.x, dtype=dtype)
     hardware = tiles.hardware()
     tiles.recording = True
@@ -278,10 +351,10 @@ def evaluate_module(
         for start in starts:
             batch = x[start : start + batch_size]
             t0 = time.perf_counter()
-            ideal.append(_predict(model.module, batch, batch_size))
+            ideal.append(_predict(model.module, batch, batch_size, target))
             t1 = time.perf_counter()
             before = hardware.prepare_s
-            hw.append(_predict(converted, batch, batch_size))
+            hw.append(_predict(converted, batch, batch_size, target))
             t2 = time.perf_counter()
             ideal_s += t1 - t0
             hardware_s += (t2 - t1) - (hardware.prepare_s - before)
@@ -331,22 +404,27 @@ def seed_accuracies(
     *,
     recalibrate_bn: int = 0,
     progress: bool = False,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """The hardware accuracy with the devices programmed with each of ``seeds`` (see
     :func:`cimspice.torch.monte_carlo.evaluate_seeds`; with ``recalibrate_bn``, batch norm
     re-estimated per seed from that many calibration samples), JSON-ready: ``seeds``,
-    ``accuracy_hardware`` (one per seed), ``mean``, ``std``."""
+    ``accuracy_hardware`` (one per seed), ``mean``, ``std``. ``converted`` and its inputs on
+    ``device``."""
     import torch
 
     from cimspice.torch.monte_carlo import evaluate_seeds
 
     dtype = _dtype(model.module)
+    target = torch_device(device)
+    converted.to(target)
+    recalibrate = recalibration_inputs(model, recalibrate_bn) if recalibrate_bn else None
     results = evaluate_seeds(
         converted,
-        torch.as_tensor(model.x, dtype=dtype),
-        torch.as_tensor(model.y),
+        torch.as_tensor(model.x, dtype=dtype).to(target),
+        torch.as_tensor(model.y).to(target),
         seeds,
-        recalibrate=recalibration_inputs(model, recalibrate_bn) if recalibrate_bn else None,
+        recalibrate=None if recalibrate is None else recalibrate.to(target),
         progress=progress,
     )
     return {
