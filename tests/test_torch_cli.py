@@ -619,11 +619,8 @@ def test_a_numpy_model_on_a_device_is_its_torch_form_on_the_tiles(
     assert result["seeds"]["accuracy_hardware"] == list(expected.accuracies)
     # the same model as the numpy path's, in single precision: the same exact labels
     numpy_out = tmp_path / "numpy.json"
-    code, _, err = run_cli(
-        ["evaluate", "--model", "digits-mlp", "--spec", str(spec_file), "--samples", "300"]
-        + ["--json", str(numpy_out), "--no-progress"],
-        capsys,
-    )
+    args = ["--model", "digits-mlp", "--spec", str(spec_file), "--samples", "300"]
+    code, _, err = run_cli(["evaluate", *args, "--json", str(numpy_out), "--no-progress"], capsys)
     assert code == 0, err
     assert result["accuracy_ideal"] == json.loads(numpy_out.read_text())["accuracy_ideal"]
 
