@@ -812,7 +812,25 @@ def _network_arguments(p: argparse.ArgumentParser, title: str) -> Any:
         help="Pareto report: weights SRAM CIM holds (65536; layers that do not fit go digital; "
         "-1: no limit)",
     )
-    g.add_argument("--cache-dir", metavar="DIR", help="cache of trained built-in models")
+    g.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache of trained built-in models (models/) and of every case's runs (studies/; "
+        "an interrupted study resumes from it); default: $CIMSPICE_CACHE or ~/.cache/cimspice",
+    )
+    g.add_argument(
+        "--jobs", type=_positive_int, metavar="J", help="runs (case, seed) at a time (every core)"
+    )
+    g.add_argument(
+        "--executor",
+        choices=list(EXECUTORS),
+        help="where the runs go: local worker processes (default) or Dask distributed",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        help="Dask scheduler address (with --executor dask; default: a local Dask cluster)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     return g
 
@@ -847,7 +865,16 @@ _SCHEME_FLAGS: dict[str, tuple[str, ...]] = {
 _TILE_FLAGS = ("engine", "batch", "seed", "t_read", "json", "plot_dir", *_SCHEME_FLAGS)
 """The flags of ``compensate``'s tile-level report (dest names)."""
 
-_NETWORK_FLAGS = ("model", "samples", "seeds", "cache_dir", "no_progress")
+_NETWORK_FLAGS = (
+    "model",
+    "samples",
+    "seeds",
+    "cache_dir",
+    "jobs",
+    "executor",
+    "scheduler",
+    "no_progress",
+)
 """The network-level flags ``compensate --network`` and ``pareto`` share."""
 
 _PARETO_FLAGS = ("hardware_aware", "budget", "sram_weights")
@@ -944,6 +971,7 @@ def _cmd_scheme(args: argparse.Namespace) -> None:
             cache_dir=Path(args.cache_dir) if args.cache_dir else None,
             progress=not args.no_progress,
             **_present(model=args.model, samples=args.samples, seeds=args.seeds),
+            **_present(jobs=args.jobs, executor=args.executor, scheduler=args.scheduler),
         ),
     )
 
@@ -982,6 +1010,9 @@ def _cmd_pareto(args: argparse.Namespace) -> None:
                 seeds=args.seeds,
                 hardware_aware=args.hardware_aware,
                 budget=args.budget,
+                jobs=args.jobs,
+                executor=args.executor,
+                scheduler=args.scheduler,
             ),
             **sram,
         )

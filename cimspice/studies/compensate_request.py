@@ -32,8 +32,12 @@ class NetworkLevel:
         model: a built-in model name or a model file.
         samples: evaluate the first ``samples`` of the held-out split (``None``: all).
         seeds: device seeds per case (>= 1).
-        cache_dir: cache of built-in models.
+        cache_dir: cache of built-in models and of the runs (see
+            :class:`~cimspice.studies.pareto_report.ParetoRequest`).
         progress: progress bars (stderr).
+        executor: where the runs go (``local`` or ``dask``).
+        jobs: runs at a time (``None``: every core this process may use).
+        scheduler: a running Dask scheduler's address (``None``: a local Dask cluster).
 
     Raises:
         InputError: a field of the wrong type or value (named), on construction.
@@ -44,12 +48,19 @@ class NetworkLevel:
     seeds: int = 2
     cache_dir: Path | None = None
     progress: bool = True
+    executor: str = "local"
+    jobs: int | None = None
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
+        from cimspice.executors import check_executor, worker_count
+
         check_fields(self, "")
         integer(self.seeds, "seeds", minimum=1)
         if self.samples is not None:
             integer(self.samples, "samples", minimum=1)
+        check_executor(self.executor, self.scheduler)
+        worker_count(self.jobs)
 
 
 def run_compensate_network(
@@ -88,6 +99,9 @@ def run_compensate_network(
                 seeds=network.seeds,
                 cache_dir=network.cache_dir,
                 progress=network.progress,
+                executor=network.executor,
+                jobs=network.jobs,
+                scheduler=network.scheduler,
             ),
             run.scheme,
         )

@@ -9,15 +9,19 @@ training, column calibration + hardware-aware training); mixed precision on the 
 the pre-distorted tiles (:mod:`~cimspice.studies.mixed_precision`, under the request's
 budget and SRAM capacity); and two anchors, every layer on SRAM CIM and every layer digital.
 Each case is evaluated over ``seeds`` device seeds (mean accuracy); mixed precision's
-sensitivities are measured on the first seed.
+sensitivities are measured on the first seed. Every (case, seed) run goes to a local process
+pool (or Dask) and is kept in the study cache as it finishes
+(:mod:`cimspice.studies.case_runs`): an interrupted report resumes where it stopped, with the
+same numbers whatever ran it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -27,9 +31,11 @@ import numpy as np
 from cimspice.caption import spec_caption
 from cimspice.compensation.cost import CostModel
 from cimspice.compensation.scheme import Scheme
+from cimspice.executors import check_executor, worker_count
 from cimspice.nn.model import Model
 from cimspice.outputs import OutputPlan, atomic_output
 from cimspice.spec import CrossbarSpec
+from cimspice.studies.case_runs import CaseData, run_network_cases
 from cimspice.studies.energy import Unit
 from cimspice.studies.mixed_precision import (
     Assignment,
@@ -44,8 +50,6 @@ from cimspice.studies.schemes import (
     SchemeOutcome,
     combine,
     predistort_transform,
-    run_case,
-    run_seeds,
     scheme_case,
     scheme_cases,
 )
@@ -82,8 +86,14 @@ class ParetoRequest:
         sram_weights: weights the SRAM CIM macros hold for mixed precision (``None``:
             unlimited).
         tile_sizes: partitioned tile sizes.
-        cache_dir: cache of built-in models.
+        cache_dir: cache of built-in models (``models/``) and of every (case, seed) run
+            (``studies/``: an interrupted report resumes there); ``None``: ``$CIMSPICE_CACHE``
+            or ``~/.cache/cimspice``.
         progress: progress bars (stderr).
+        executor: where the runs go (``local`` or ``dask``; see
+            :mod:`cimspice.studies.case_runs`).
+        jobs: runs at a time (``None``: every core this process may use; 1: in this process).
+        scheduler: a running Dask scheduler's address (``None``: a local Dask cluster).
     """
 
     spec: Path
@@ -97,6 +107,26 @@ class ParetoRequest:
     tile_sizes: tuple[int, ...] = (64, 32)
     cache_dir: Path | None = None
     progress: bool = True
+    executor: str = "local"
+    jobs: int | None = None
+    scheduler: str | None = None
+
+    def runner(self, data: CaseData) -> Callable[..., list[SchemeOutcome]]:
+        """:func:`~cimspice.studies.case_runs.run_network_cases` on ``data`` where this request
+        says, its runs kept in the study cache."""
+        from cimspice.resources import default_cache_dir
+        from cimspice.sweep import SweepCache
+
+        cache = SweepCache(Path(self.cache_dir or default_cache_dir()) / "studies")
+        return functools.partial(
+            run_network_cases,
+            data=data,
+            executor=self.executor,
+            jobs=self.jobs,
+            scheduler=self.scheduler,
+            cache=cache,
+            progress=self.progress,
+        )
 
 
 def report_cases(
@@ -132,6 +162,8 @@ def run_pareto(request: ParetoRequest, out: TextIO | None = None) -> dict[str, A
     from cimspice.studies.evaluate import check_model_name
 
     out = sys.stdout if out is None else out
+    check_executor(request.executor, request.scheduler)
+    worker_count(request.jobs)
     spec = load_spec(request.spec)
     budget = math.inf if request.budget is None else request.budget
     MixedPrecisionParams(budget, request.sram_weights)  # checked before any work
@@ -161,26 +193,21 @@ def _run_pareto(
         x, y = x[: request.samples], y[: request.samples]
     calibration = data.x_train[:1000]
     cost = CostModel()
-    predistorter = predistort_transform()  # shared: each tile's solution is computed once
-    options: dict[str, Any] = {
-        "calibration": calibration,
-        "cost": cost,
-        "predistorter": predistorter,
-    }
+    run = request.runner(CaseData(models, x, y, calibration, cost))
     cases = report_cases(spec, request.hardware_aware, request.tile_sizes)
-    results: list[SchemeOutcome] = []
-    bar = _progress(len(cases) + 4, request.progress)
-    for case in cases:
-        bar.set_postfix_str(case.label)
-        results.append(
-            run_seeds(case, models[case.hardware_aware], x, y, seeds=request.seeds, **options)
-        )
-        bar.update()
+    results = run([(case, request.seeds) for case in cases], description="pareto: cases")
     base = results[0]
     budget = 2.0 * base.energy_per_mac if request.budget is None else request.budget
     params = MixedPrecisionParams(budget=budget, sram_weights=request.sram_weights)
     assignments: dict[str, Assignment] = {}
     by_label = {c.label: c for c in cases}
+    options: dict[str, Any] = {
+        "calibration": calibration,
+        "cost": cost,
+        "predistorter": predistort_transform(),  # each tile's solution computed once
+    }
+    more: list[tuple[NetworkCase, int]] = []
+    bar = _progress(2, request.progress)
     for base_case in (by_label["baseline"], by_label["ir-predistort"]):
         bar.set_postfix_str(f"sensitivities on {base_case.label}")
         sens = sensitivities(base_case, model, x, y, **options)
@@ -191,14 +218,13 @@ def _run_pareto(
             "mixed precision" if base_case.label == "baseline" else None,
         )
         assignments[mixed.label] = chosen
-        results.append(run_seeds(mixed, model, x, y, seeds=request.seeds, **options))
-        bar.update()
-    layers = model.weighted_layers()
-    for unit in (Unit.SRAM, Unit.DIGITAL):
-        anchor = NetworkCase(f"all {unit}", spec, (), units=dict.fromkeys(layers, unit))
-        results.append(run_case(anchor, model, x, y, **options))
+        more.append((mixed, request.seeds))
         bar.update()
     bar.close()
+    layers = model.weighted_layers()
+    for unit in (Unit.SRAM, Unit.DIGITAL):
+        more.append((NetworkCase(f"all {unit}", spec, (), units=dict.fromkeys(layers, unit)), 1))
+    results += run(more, description="pareto: mixed precision and anchors")
     return _write(
         request, spec, results, assignments, budget=budget, cost=cost, out=out, folder=folder
     )
@@ -225,13 +251,11 @@ def scheme_network(request: ParetoRequest, scheme: Scheme) -> tuple[SchemeOutcom
     x, y = samples_of(data, "test")
     if request.samples is not None:
         x, y = x[: request.samples], y[: request.samples]
-    options: dict[str, Any] = {
-        "calibration": data.x_train[:1000],
-        "cost": CostModel(),
-        "predistorter": predistort_transform(),
-    }
-    base = run_seeds(NetworkCase("baseline", spec), model, x, y, seeds=request.seeds, **options)
-    after = run_seeds(case, model, x, y, seeds=request.seeds, **options)
+    run = request.runner(CaseData({0.0: model}, x, y, data.x_train[:1000]))
+    seeds = request.seeds
+    base, after = run(
+        [(NetworkCase("baseline", spec), seeds), (case, seeds)], description="network level"
+    )
     return base, after
 
 

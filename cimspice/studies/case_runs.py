@@ -1,0 +1,260 @@
+"""Network cases (compensation schemes, mixed precision, anchors) run over device seeds on
+worker processes or Dask, each finished run kept on disk.
+
+A compensation study evaluates one network on many :class:`~cimspice.studies.schemes.
+NetworkCase` s, each over a few device seeds: every (case, seed) pair is one task of
+:func:`cimspice.executors.map_tasks` (a local process pool by default, or Dask), as the points of
+``cimspice evaluate --sweep`` are. What every task shares (the models, the samples, the cost
+figures) goes to each worker once. Each finished run is stored in a
+:class:`~cimspice.sweep.SweepCache` under a hash of everything it depends on, at once: a study
+stopped at case 40 of 60 resumes at case 41, and a case already run by another study (the same
+spec, model, samples and code) is not run again.
+
+The numbers do not depend on where a run ran: each is :func:`~cimspice.studies.schemes.run_case`
+on its own spec (its seed set), and the seeds of a case are combined in seed order. The
+pre-distortion solutions each process keeps (per tile and targets, independent of the seed)
+only save time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cimspice.checksums import arrays_checksum
+from cimspice.compensation.cost import CostModel, EnergyBreakdown
+from cimspice.errors import InputError
+from cimspice.executors import map_tasks
+from cimspice.resources import code_fingerprint
+from cimspice.studies.energy import Unit
+from cimspice.studies.schemes import (
+    NetworkCase,
+    SchemeOutcome,
+    TileTransform,
+    predistort_transform,
+    run_case,
+)
+from cimspice.studies.sweeps import with_value
+from cimspice.sweep import SweepCache, progress_counter
+
+if TYPE_CHECKING:
+    from cimspice.nn.model import Model
+
+__all__ = ["CaseData", "case_outcome", "run_network_cases"]
+
+_ENERGY = tuple(f.name for f in dataclasses.fields(EnergyBreakdown))
+
+
+@dataclass(frozen=True)
+class CaseData:
+    """What every run of a study shares.
+
+    Attributes:
+        models: the network, per weight-noise level of its training (0: plainly trained; a
+            case's ``hardware_aware`` picks one).
+        x: the samples.
+        y: their labels.
+        calibration: samples whose exact activations set each layer's input range.
+        cost: the energy figures.
+    """
+
+    models: dict[float, Model]
+    x: np.ndarray
+    y: np.ndarray
+    calibration: np.ndarray
+    cost: CostModel = field(default_factory=CostModel)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of everything here and of the cimspice code
+        (:func:`~cimspice.resources.code_fingerprint`)."""
+        h = hashlib.sha256(f"{code_fingerprint()}\0".encode())
+        for level in sorted(self.models):
+            h.update(f"{level!r}\0".encode())
+            h.update(pickle.dumps(self.models[level], protocol=5))
+        h.update(arrays_checksum({"x": self.x, "y": self.y, "c": self.calibration}).encode())
+        h.update(repr(self.cost).encode())
+        return h.hexdigest()
+
+    def key(self, case: NetworkCase) -> str:
+        """SHA-256 of everything a run of ``case`` depends on: :attr:`fingerprint`, the full
+        spec (its seed included) and the case's options."""
+        text = json.dumps(
+            {
+                "spec": case.spec.to_dict(),
+                "label": case.label,
+                "schemes": list(case.schemes),
+                "predistort": case.predistort,
+                "calibrate": case.calibrate,
+                "hardware_aware": case.hardware_aware,
+                "units": {str(k): str(v) for k, v in sorted(case.units.items())},
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(f"{self.fingerprint}\0{text}".encode()).hexdigest()
+
+
+@functools.cache
+def _predistorter() -> TileTransform:
+    """The pre-distortion transform of the process (its solutions kept across cases, seeds)."""
+    return predistort_transform()
+
+
+def case_outcome(data: CaseData, case: NetworkCase) -> SchemeOutcome:
+    """One run: ``case`` (its spec's device seed) on its model (a module-level function, so
+    that worker processes can run it)."""
+    return run_case(
+        case,
+        data.models[case.hardware_aware],
+        data.x,
+        data.y,
+        calibration=data.calibration,
+        cost=data.cost,
+        predistorter=_predistorter(),
+    )
+
+
+def run_network_cases(
+    cases: Sequence[tuple[NetworkCase, int]],
+    data: CaseData,
+    *,
+    executor: str = "local",
+    jobs: int | None = 1,
+    scheduler: str | None = None,
+    cache: SweepCache | None = None,
+    progress: bool = False,
+    description: str = "cases",
+) -> list[SchemeOutcome]:
+    """Each of ``cases`` (a case and its number of device seeds, ``nonideal.seed + 0 ..
+    seeds - 1``) as :func:`~cimspice.studies.schemes.run_seeds` gives it: the mean accuracy
+    over the seeds and its standard deviation, the energy and pulses of the first seed's
+    devices. Every (case, seed) run is a task of :func:`cimspice.executors.map_tasks`.
+
+    Args:
+        cases: the cases, each with its number of seeds (>= 1).
+        data: what the runs share.
+        executor: ``"local"`` or ``"dask"``.
+        jobs: runs at a time: ``1`` (the default) in this process, ``None`` on every core.
+        scheduler: a running Dask scheduler's address (``None``: a local Dask cluster).
+        cache: where each run is kept and found (``None``: no cache).
+        progress: a progress bar over the runs (stderr).
+        description: the progress bar's label.
+
+    Raises:
+        InputError: a case with fewer than one seed, a bad executor, scheduler or ``jobs``
+            (before any run).
+        CimspiceError: a failed run (the runs finished before it are kept).
+    """
+    runs: list[NetworkCase] = []
+    owner: list[int] = []
+    for c, (case, seeds) in enumerate(cases):
+        if seeds < 1:
+            raise InputError(f"case {case.label!r}: need at least one device seed, got {seeds}")
+        for s in range(seeds):
+            spec = with_value(case.spec, "nonideal.seed", case.spec.nonideal.seed + s)
+            runs.append(dataclasses.replace(case, spec=spec))
+            owner.append(c)
+    outcomes: list[SchemeOutcome | None] = [None] * len(runs)
+    keys = [data.key(run) if cache is not None else "" for run in runs]
+    missing = []
+    for k, run in enumerate(runs):
+        hit = cache.load_arrays(keys[k], _check_entry) if cache is not None else None
+        if hit is None:
+            missing.append(k)
+        else:
+            outcomes[k] = _outcome_of(hit, run, data)
+    advance = progress_counter(
+        len(runs), description, done=len(runs) - len(missing), enabled=progress
+    )
+
+    def done(t: int, outcome: SchemeOutcome) -> None:
+        k = missing[t]
+        outcomes[k] = outcome
+        if cache is not None:  # at once: an interrupted study keeps every finished run
+            cache.store_arrays(keys[k], _arrays_of(outcome))
+        advance()
+
+    map_tasks(
+        case_outcome,
+        [(runs[k],) for k in missing],
+        done,
+        shared=(data,),
+        executor=executor,
+        jobs=jobs,
+        scheduler=scheduler,
+        name="cimspice-case",
+    )
+    results = []
+    for c in range(len(cases)):
+        mine = [o for o, w in zip(outcomes, owner, strict=True) if w == c]
+        assert all(o is not None for o in mine)
+        acc = np.array([o.accuracy for o in mine if o is not None])
+        first = mine[0]
+        assert first is not None
+        results.append(
+            dataclasses.replace(
+                first,
+                accuracy=float(acc.mean()),
+                accuracy_std=float(acc.std()),
+                seeds=len(acc),
+            )
+        )
+    return results
+
+
+def _arrays_of(outcome: SchemeOutcome) -> dict[str, np.ndarray]:
+    """A run's figures as arrays (the case gives its label, schemes and units)."""
+    layers = sorted(outcome.layer_energy)
+    return {
+        "figures": np.array([outcome.accuracy, outcome.accuracy_ideal, outcome.pulses]),
+        "energy": np.array([float(getattr(outcome.energy, name)) for name in _ENERGY]),
+        "layers": np.array(layers, dtype=np.int64),
+        "layer_energy": np.array([outcome.layer_energy[i] for i in layers]),
+        "layer_macs": np.array([outcome.layer_macs[i] for i in layers], dtype=np.int64),
+    }
+
+
+def _outcome_of(arrays: dict[str, np.ndarray], case: NetworkCase, data: CaseData) -> SchemeOutcome:
+    """The run of ``case`` that :func:`_arrays_of` stored."""
+    accuracy, ideal, pulses = (float(v) for v in arrays["figures"])
+    values = dict(zip(_ENERGY, arrays["energy"].tolist(), strict=True))
+    values["macs"] = int(values["macs"])
+    layers = [int(i) for i in arrays["layers"]]
+    model = data.models[case.hardware_aware]
+    return SchemeOutcome(
+        case.label,
+        case.schemes,
+        accuracy,
+        ideal,
+        EnergyBreakdown(**values),
+        pulses,
+        {i: str(case.units.get(i, Unit.MEMRISTOR)) for i in model.weighted_layers()},
+        dict(zip(layers, arrays["layer_energy"].tolist(), strict=True)),
+        dict(zip(layers, (int(m) for m in arrays["layer_macs"]), strict=True)),
+    )
+
+
+def _check_entry(arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a cache entry that is not one run's figures."""
+    shapes = {
+        "figures": (3,),
+        "energy": (len(_ENERGY),),
+    }
+    for name, shape in shapes.items():
+        if arrays[name].shape != shape or not np.issubdtype(arrays[name].dtype, np.floating):
+            raise ValueError(f"{name} has shape {arrays[name].shape}, dtype {arrays[name].dtype}")
+    n = arrays["layers"].shape
+    if len(n) != 1 or arrays["layer_energy"].shape != n or arrays["layer_macs"].shape != n:
+        raise ValueError("layers, layer_energy and layer_macs differ in shape")
+    for name in ("layers", "layer_macs"):
+        if not np.issubdtype(arrays[name].dtype, np.integer):
+            raise ValueError(f"{name} has dtype {arrays[name].dtype}")
