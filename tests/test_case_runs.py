@@ -75,11 +75,16 @@ def test_an_interrupted_study_resumes_where_it_stopped(study, tmp_path, monkeypa
     monkeypatch.setattr(case_runs, "case_outcome", stopped_at_the_fourth)
     with pytest.raises(KeyboardInterrupt):
         run_network_cases(cases, data, cache=cache)
-    assert len(list(tmp_path.rglob("*.npz"))) == 3  # the runs finished before it, kept
+    # the tasks: the pre-distorted case's two seeds (the longest, first), the baseline's two
+    # seeds, the partitioned case: stopped in the baseline's second run, the first task kept
+    assert calls == ["ir-predistort", "ir-predistort", "baseline", "baseline"]
+    assert len(list(tmp_path.rglob("*.npz"))) == 2
     calls.clear()
-    monkeypatch.setattr(case_runs, "case_outcome", lambda s, c: calls.append(c) or original(s, c))
+    monkeypatch.setattr(
+        case_runs, "case_outcome", lambda s, c: calls.append(c.label) or original(s, c)
+    )
     resumed = run_network_cases(cases, data, cache=cache)
-    assert len(calls) == 2  # runs 4 and 5 alone
+    assert calls == ["baseline", "baseline", "partitioning 8x8"]  # what was not kept alone
     assert resumed == whole  # the kept runs read back to the last bit
     calls.clear()
     assert run_network_cases(cases, data, cache=cache) == whole and not calls
@@ -94,6 +99,23 @@ def test_a_tampered_run_is_run_again(study, tmp_path):
     with pytest.warns(RuntimeWarning, match="failed its check"):
         again = run_network_cases(cases[:1], data, cache=cache)
     assert again == first
+
+
+def test_pre_distorted_runs_of_the_same_tiles_share_a_task(study):
+    _, cases = study
+    base = dataclasses.replace(cases[1][0], label="a")  # ir-predistort
+    noisier = dataclasses.replace(
+        base,
+        label="b",
+        spec=spec_from_dict({**SPEC, "nonideal": {**SPEC["nonideal"], "read_noise": 0.1}}),
+    )
+    other_tiles = dataclasses.replace(
+        base, label="c", spec=spec_from_dict({**SPEC, "array": {"rows": 8, "cols": 8}})
+    )
+    runs = [base, base, noisier, cases[0][0], other_tiles]
+    groups = case_runs._groups(runs, [0, 0, 1, 2, 3], [0, 1, 2, 3, 4])
+    # the same tiles and weights (devices aside) in one task; plain cases last
+    assert groups == [[0, 1, 2], [4], [3]]
 
 
 def test_a_case_without_seeds_is_refused_before_any_run(study):

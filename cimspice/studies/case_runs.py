@@ -2,9 +2,10 @@
 worker processes or Dask, each finished run kept on disk.
 
 A compensation study evaluates one network on many :class:`~cimspice.studies.schemes.
-NetworkCase` s, each over a few device seeds: every (case, seed) pair is one task of
-:func:`cimspice.executors.map_tasks` (a local process pool by default, or Dask), as the points of
-``cimspice evaluate --sweep`` are. What every task shares (the models, the samples, the cost
+NetworkCase` s, each over a few device seeds: the seeds of a case (and every pre-distorted run
+of the same tiles, whose solution a process computes once) make one task of
+:func:`cimspice.executors.map_tasks` (a local process pool by default, or Dask), as the points
+of ``cimspice evaluate --sweep`` are. What every task shares (the models, the samples, the cost
 figures) goes to each worker once. Each finished run is stored in a
 :class:`~cimspice.sweep.SweepCache` under a hash of everything it depends on, at once: a study
 stopped at case 40 of 60 resumes at case 41, and a case already run by another study (the same
@@ -25,7 +26,7 @@ import json
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ from cimspice.sweep import SweepCache, progress_counter
 if TYPE_CHECKING:
     from cimspice.nn.model import Model
 
-__all__ = ["CaseData", "case_outcome", "run_network_cases"]
+__all__ = ["CaseData", "case_outcome", "case_outcomes", "run_network_cases"]
 
 _ENERGY = tuple(f.name for f in dataclasses.fields(EnergyBreakdown))
 
@@ -123,6 +124,30 @@ def case_outcome(data: CaseData, case: NetworkCase) -> SchemeOutcome:
     )
 
 
+def case_outcomes(data: CaseData, cases: list[NetworkCase]) -> list[SchemeOutcome]:
+    """:func:`case_outcome` of each of ``cases``, one after the other (in one worker, so that
+    they share its pre-distortion solutions)."""
+    return [case_outcome(data, case) for case in cases]
+
+
+def _groups(runs: list[NetworkCase], owner: list[int], missing: list[int]) -> list[list[int]]:
+    """The ``missing`` runs in tasks: the seeds of a case together, and every pre-distorted
+    run of the same tiles and weights (the same spec but for its devices, the same model)
+    together, since its pre-distortion is solved once per process. Pre-distorted tasks, the
+    longest, first."""
+    groups: dict[Any, list[int]] = {}
+    for k in missing:
+        run = runs[k]
+        if run.predistort:
+            tiles = {key: value for key, value in run.spec.to_dict().items() if key != "nonideal"}
+            text = json.dumps(tiles, sort_keys=True, default=str)
+            key: Any = ("predistort", text, run.hardware_aware)
+        else:
+            key = ("case", owner[k])
+        groups.setdefault(key, []).append(k)
+    return sorted(groups.values(), key=lambda group: not runs[group[0]].predistort)
+
+
 def run_network_cases(
     cases: Sequence[tuple[NetworkCase, int]],
     data: CaseData,
@@ -137,7 +162,9 @@ def run_network_cases(
     """Each of ``cases`` (a case and its number of device seeds, ``nonideal.seed + 0 ..
     seeds - 1``) as :func:`~cimspice.studies.schemes.run_seeds` gives it: the mean accuracy
     over the seeds and its standard deviation, the energy and pulses of the first seed's
-    devices. Every (case, seed) run is a task of :func:`cimspice.executors.map_tasks`.
+    devices. The runs go to :func:`cimspice.executors.map_tasks` in tasks of a case's seeds,
+    or of every pre-distorted run of the same tiles (:func:`_groups`), and are kept in
+    ``cache`` as each task ends.
 
     Args:
         cases: the cases, each with its number of seeds (>= 1).
@@ -176,16 +203,18 @@ def run_network_cases(
         len(runs), description, done=len(runs) - len(missing), enabled=progress
     )
 
-    def done(t: int, outcome: SchemeOutcome) -> None:
-        k = missing[t]
-        outcomes[k] = outcome
-        if cache is not None:  # at once: an interrupted study keeps every finished run
-            cache.store_arrays(keys[k], _arrays_of(outcome))
-        advance()
+    tasks = _groups(runs, owner, missing)
+
+    def done(t: int, task_outcomes: list[SchemeOutcome]) -> None:
+        for k, outcome in zip(tasks[t], task_outcomes, strict=True):
+            outcomes[k] = outcome
+            if cache is not None:  # at once: an interrupted study keeps every finished run
+                cache.store_arrays(keys[k], _arrays_of(outcome))
+            advance()
 
     map_tasks(
-        case_outcome,
-        [(runs[k],) for k in missing],
+        case_outcomes,
+        [([runs[k] for k in task],) for task in tasks],
         done,
         shared=(data,),
         executor=executor,
