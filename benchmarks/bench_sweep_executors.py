@@ -39,6 +39,7 @@ import numpy as np
 
 from cimspice.executors import local_cluster
 from cimspice.spec import spec_from_dict
+from cimspice.studies import case_runs
 from cimspice.studies.case_runs import CaseData, run_network_cases
 from cimspice.studies.evaluate import resolve_model, samples_of
 from cimspice.studies.pareto_report import report_cases
@@ -83,6 +84,7 @@ def main() -> None:
         shared = CaseData({0.0: model}, x, y, data.x_train[:1000])
 
         def study(**options):
+            case_runs._predistorter.cache_clear()  # this process solves them afresh each time
             return run_network_cases(cases, shared, **options)
 
         what = f"{len(cases)} compensation cases x {args.seeds} seeds"

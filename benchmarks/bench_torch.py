@@ -33,8 +33,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cimspice.errors import CimspiceError
 from cimspice.nn.zoo import builtin_model
 from cimspice.spec import CrossbarSpec, load_spec
+from cimspice.studies.torch_evaluate import torch_device
 from cimspice.surrogate.model import load_surrogate
 from cimspice.torch import convert
 from cimspice.torch.models import from_numpy
@@ -80,8 +82,10 @@ def main() -> None:
     args = parser.parse_args()
     devices = (args.devices or ("cpu,cuda" if torch.cuda.is_available() else "cpu")).split(",")
     for name in devices:
-        if torch.device(name).type == "cuda" and not torch.cuda.is_available():
-            parser.error(f"--devices: {name!r} asked for, but torch finds no CUDA device here")
+        try:
+            torch_device(name)
+        except CimspiceError as err:
+            parser.error(str(err))
     torch.set_num_threads(args.threads)
     numpy_model, data = builtin_model("mnist-mlp")
     model = from_numpy(numpy_model).eval()

@@ -5,13 +5,13 @@ them, an interrupted study resumed where it stopped (cimspice.studies.case_runs)
 Small cases: the digits MLP on 16x16 tiles with wires, programming and read noise, 120
 samples."""
 
+import copy
 import dataclasses
 
-import numpy as np
 import pytest
 
 from cimspice.errors import InputError
-from cimspice.spec import spec_from_dict
+from cimspice.spec import load_spec, spec_from_dict
 from cimspice.studies import case_runs
 from cimspice.studies.case_runs import CaseData, run_network_cases
 from cimspice.studies.evaluate import resolve_model, samples_of
@@ -133,5 +133,27 @@ def test_the_key_tells_cases_and_seeds_apart(study):
     keys = {data.key(base), data.key(other_seed), data.key(cases[1][0])}
     assert len(keys) == 3
     fewer = CaseData(data.models, data.x[:60], data.y[:60], data.calibration)
-    assert fewer.key(base) != data.key(base)
-    assert np.array_equal(data.x, study[0].x)
+    assert fewer.fingerprint != data.fingerprint and fewer.key(base) != data.key(base)
+    # the label changes no number; another model (of another training) does
+    assert data.key(dataclasses.replace(base, label="renamed")) == data.key(base)
+    aware = dataclasses.replace(base, hardware_aware=0.1)
+    other = copy.deepcopy(data.models[0.0])
+    other.layers[0].weight[0, 0] += 1e-3
+    two = CaseData({0.0: data.models[0.0], 0.1: other}, data.x, data.y, data.calibration)
+    assert two.key(aware) != two.key(base) == data.key(base)
+
+
+def test_the_key_holds_the_contents_of_the_files_the_spec_names(study, tmp_path):
+    data, cases = study
+    spec_file = tmp_path / "spec.toml"
+    spec_file.write_text(
+        '[array]\nrows = 16\ncols = 16\n[nonideal]\nmodel = "spice-verify"\n'
+        'programming_file = "p.json"\n'
+    )
+    table = tmp_path / "p.json"
+    table.write_text('{"calibrated": 1}')  # only its bytes matter to the key
+    case = dataclasses.replace(cases[0][0], spec=load_spec(spec_file))
+    before = data.key(case)
+    assert data.key(dataclasses.replace(case, spec=load_spec(spec_file))) == before
+    table.write_text('{"calibrated": 2}')  # recalibrated: the same name, other contents
+    assert data.key(dataclasses.replace(case, spec=load_spec(spec_file))) != before

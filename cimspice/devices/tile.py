@@ -297,5 +297,8 @@ def normals_of_picks(
 ) -> np.ndarray:
     """The standard normal draws (times ``scale``, single precision) that :func:`normal_picks`'
     integers stand for (written into ``out`` when given)."""
-    # "clip" checks no index (every 16-bit integer is one): twice as fast as "raise"
-    return _normal_quantiles(float(scale)).take(picks, out=out, mode="clip")
+    # "clip" checks no index, twice as fast as "raise": every 16-bit integer is one
+    table = _normal_quantiles(float(scale))
+    if picks.dtype == np.uint16:
+        return table.take(picks, out=out, mode="clip")
+    return table.take(picks, out=out)

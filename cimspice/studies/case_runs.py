@@ -6,10 +6,11 @@ NetworkCase` s, each over a few device seeds: the seeds of a case (and every pre
 of the same tiles, whose solution a process computes once) make one task of
 :func:`cimspice.executors.map_tasks` (a local process pool by default, or Dask), as the points
 of ``cimspice evaluate --sweep`` are. What every task shares (the models, the samples, the cost
-figures) goes to each worker once. Each finished run is stored in a
-:class:`~cimspice.sweep.SweepCache` under a hash of everything it depends on, at once: a study
-stopped at case 40 of 60 resumes at case 41, and a case already run by another study (the same
-spec, model, samples and code) is not run again.
+figures) goes to each worker once. The runs of each task are stored in a
+:class:`~cimspice.sweep.SweepCache` as the task ends, each under a hash of everything it
+depends on: a study stopped midway resumes with the tasks that had not ended (a stop loses
+the runs of the tasks in flight alone), and a run already made by another study (the same
+spec and the files it names, model, samples and code) is not made again.
 
 The numbers do not depend on where a run ran: each is :func:`~cimspice.studies.schemes.run_case`
 on its own spec (its seed set), and the seeds of a case are combined in seed order. The
@@ -43,7 +44,7 @@ from cimspice.studies.schemes import (
     predistort_transform,
     run_case,
 )
-from cimspice.studies.sweeps import with_value
+from cimspice.studies.sweeps import spec_text, with_value
 from cimspice.sweep import SweepCache, progress_counter
 
 if TYPE_CHECKING:
@@ -75,31 +76,38 @@ class CaseData:
 
     @functools.cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of everything here and of the cimspice code
-        (:func:`~cimspice.resources.code_fingerprint`)."""
+        """SHA-256 of what every run shares (the samples, the calibration samples, the cost
+        figures) and of the cimspice code (:func:`~cimspice.resources.code_fingerprint`)."""
         h = hashlib.sha256(f"{code_fingerprint()}\0".encode())
-        for level in sorted(self.models):
-            h.update(f"{level!r}\0".encode())
-            h.update(pickle.dumps(self.models[level], protocol=5))
         h.update(arrays_checksum({"x": self.x, "y": self.y, "c": self.calibration}).encode())
         h.update(repr(self.cost).encode())
         return h.hexdigest()
 
+    @functools.cached_property
+    def _model_hashes(self) -> dict[float, str]:
+        return {
+            level: hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
+            for level, model in self.models.items()
+        }
+
     def key(self, case: NetworkCase) -> str:
-        """SHA-256 of everything a run of ``case`` depends on: :attr:`fingerprint`, the full
-        spec (its seed included) and the case's options."""
+        """SHA-256 of everything a run of ``case`` depends on: :attr:`fingerprint`, the model
+        it runs (its pickled layers and weights), the full spec (its seed included) with the
+        files it names (:func:`~cimspice.studies.sweeps.spec_text`) and the case's options
+        (not its label, which changes no number).
+
+        Raises:
+            ModelFileError: a file the spec names is missing or outside the allowed folders.
+        """
         text = json.dumps(
             {
-                "spec": case.spec.to_dict(),
-                "label": case.label,
-                "schemes": list(case.schemes),
+                "spec": spec_text(case.spec),
+                "model": self._model_hashes[case.hardware_aware],
                 "predistort": case.predistort,
                 "calibrate": case.calibrate,
-                "hardware_aware": case.hardware_aware,
                 "units": {str(k): str(v) for k, v in sorted(case.units.items())},
             },
             sort_keys=True,
-            default=str,
         )
         return hashlib.sha256(f"{self.fingerprint}\0{text}".encode()).hexdigest()
 
@@ -179,7 +187,7 @@ def run_network_cases(
     Raises:
         InputError: a case with fewer than one seed, a bad executor, scheduler or ``jobs``
             (before any run).
-        CimspiceError: a failed run (the runs finished before it are kept).
+        CimspiceError: a failed run (the tasks that ended before it are kept).
     """
     runs: list[NetworkCase] = []
     owner: list[int] = []
@@ -195,10 +203,9 @@ def run_network_cases(
     missing = []
     for k, run in enumerate(runs):
         hit = cache.load_arrays(keys[k], _check_entry) if cache is not None else None
-        if hit is None:
+        outcomes[k] = None if hit is None else _outcome_of(hit, run, data)
+        if outcomes[k] is None:
             missing.append(k)
-        else:
-            outcomes[k] = _outcome_of(hit, run, data)
     advance = progress_counter(
         len(runs), description, done=len(runs) - len(missing), enabled=progress
     )
@@ -252,13 +259,18 @@ def _arrays_of(outcome: SchemeOutcome) -> dict[str, np.ndarray]:
     }
 
 
-def _outcome_of(arrays: dict[str, np.ndarray], case: NetworkCase, data: CaseData) -> SchemeOutcome:
-    """The run of ``case`` that :func:`_arrays_of` stored."""
+def _outcome_of(
+    arrays: dict[str, np.ndarray], case: NetworkCase, data: CaseData
+) -> SchemeOutcome | None:
+    """The run of ``case`` that :func:`_arrays_of` stored, or ``None`` when its layers are
+    not the model's weighted layers (a damaged entry: run again)."""
     accuracy, ideal, pulses = (float(v) for v in arrays["figures"])
     values = dict(zip(_ENERGY, arrays["energy"].tolist(), strict=True))
     values["macs"] = int(values["macs"])
     layers = [int(i) for i in arrays["layers"]]
     model = data.models[case.hardware_aware]
+    if layers != sorted(model.weighted_layers()):
+        return None
     return SchemeOutcome(
         case.label,
         case.schemes,
@@ -287,3 +299,11 @@ def _check_entry(arrays: dict[str, np.ndarray]) -> None:
     for name in ("layers", "layer_macs"):
         if not np.issubdtype(arrays[name].dtype, np.integer):
             raise ValueError(f"{name} has dtype {arrays[name].dtype}")
+    for name in ("figures", "energy", "layer_energy"):
+        if not np.all(np.isfinite(arrays[name])):
+            raise ValueError(f"{name} holds values that are not finite")
+    accuracy, ideal, pulses = arrays["figures"]
+    if not (0 <= accuracy <= 1 and 0 <= ideal <= 1 and pulses >= 0):
+        raise ValueError(f"accuracies {accuracy}, {ideal} or pulses {pulses} out of range")
+    if np.any(arrays["energy"] < 0) or np.any(arrays["layer_energy"] < 0):
+        raise ValueError("a negative energy")

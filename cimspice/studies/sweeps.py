@@ -206,9 +206,31 @@ class SweepData:
 
     def key(self, spec: CrossbarSpec) -> str:
         """SHA-256 of everything the point on ``spec`` depends on: :attr:`fingerprint` and the
-        full spec (network tables included)."""
-        text = json.dumps(spec.to_dict(), sort_keys=True, default=str)
-        return hashlib.sha256(f"{self.fingerprint}\0{text}".encode()).hexdigest()
+        full spec with the files it names (:func:`spec_text`)."""
+        return hashlib.sha256(f"{self.fingerprint}\0{spec_text(spec)}".encode()).hexdigest()
+
+
+def spec_text(spec: CrossbarSpec) -> str:
+    """The full spec (network tables included) as JSON, with the SHA-256 of the contents of
+    every file it names (``nonideal.programming_file``, ``access.model_file``, resolved from
+    the spec's folder): what a cached run on ``spec`` depends on, a recalibrated file
+    included.
+
+    Raises:
+        ModelFileError: a named file outside the allowed folders or missing.
+    """
+    files: dict[str, str] = {}
+    if spec.nonideal.programming_file:
+        from cimspice.devices.programmed import resolve_programming_file
+
+        path = resolve_programming_file(spec)
+        files["programming_file"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if spec.has_transistors and spec.access.model_file:
+        if spec.cards is not None:  # read already: the cards are what the runs use
+            files["model_file"] = hashlib.sha256(repr(spec.cards).encode()).hexdigest()
+        else:
+            files["model_file"] = hashlib.sha256(spec.model_path().read_bytes()).hexdigest()
+    return json.dumps({"spec": spec.to_dict(), "files": files}, sort_keys=True, default=str)
 
 
 def evaluate_point(data: SweepData, spec: CrossbarSpec) -> tuple[float, float]:

@@ -298,7 +298,8 @@ def evaluate_module(
     classifies (:func:`cimspice.torch.recalibrate_batch_norm`); 0: as trained.
 
     ``device``: where both models classify, batch by batch (:func:`torch_device`; the tiles'
-    operators copied there once); the input ranges and batch norm are set on the CPU first.
+    operators copied there once), and where batch norm is re-estimated; the input ranges
+    (exact activations) are measured on the CPU first.
 
     Returns:
         the evaluation; the hardware multiply (its programmed layers and statistics; with
@@ -332,11 +333,11 @@ def evaluate_module(
         )
     tiles = analog_tiles(converted)
     calibrate_input_ranges(converted, torch.as_tensor(model.calibration, dtype=dtype))
-    if recalibrate_bn:
-        recalibrate_batch_norm(converted, recalibration_inputs(model, recalibrate_bn))
     target = torch_device(device)
     model.module.to(target)
     converted.to(target)
+    if recalibrate_bn:  # on the device: its read noise, as the evaluation below
+        recalibrate_batch_norm(converted, recalibration_inputs(model, recalibrate_bn).to(target))
     x = torch.as_tensor(model.x, dtype=dtype)
     hardware = tiles.hardware()
     tiles.recording = True
