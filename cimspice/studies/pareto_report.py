@@ -9,10 +9,10 @@ training, column calibration + hardware-aware training); mixed precision on the 
 the pre-distorted tiles (:mod:`~cimspice.studies.mixed_precision`, under the request's
 budget and SRAM capacity); and two anchors, every layer on SRAM CIM and every layer digital.
 Each case is evaluated over ``seeds`` device seeds (mean accuracy); mixed precision's
-sensitivities are measured on the first seed. Every (case, seed) run goes to a local process
-pool (or Dask) and is kept in the study cache as it finishes
-(:mod:`cimspice.studies.case_runs`): an interrupted report resumes where it stopped, with the
-same numbers whatever ran it.
+sensitivities are measured on the first seed. The (case, seed) runs go to a local process
+pool (or Dask) and are kept in the study cache as each task ends
+(:mod:`cimspice.studies.case_runs`): an interrupted report resumes with the tasks that had not
+ended, with the same numbers whatever ran it.
 """
 
 from __future__ import annotations
