@@ -33,7 +33,6 @@ import numpy as np
 
 from cimspice.checksums import arrays_checksum
 from cimspice.compensation.cost import CostModel, EnergyBreakdown
-from cimspice.errors import InputError
 from cimspice.executors import map_tasks
 from cimspice.resources import code_fingerprint
 from cimspice.studies.energy import Unit
@@ -41,10 +40,12 @@ from cimspice.studies.schemes import (
     NetworkCase,
     SchemeOutcome,
     TileTransform,
+    over_seeds,
     predistort_transform,
     run_case,
+    seed_cases,
 )
-from cimspice.studies.sweeps import spec_text, with_value
+from cimspice.studies.sweeps import spec_text
 from cimspice.sweep import SweepCache, progress_counter
 
 if TYPE_CHECKING:
@@ -192,12 +193,9 @@ def run_network_cases(
     runs: list[NetworkCase] = []
     owner: list[int] = []
     for c, (case, seeds) in enumerate(cases):
-        if seeds < 1:
-            raise InputError(f"case {case.label!r}: need at least one device seed, got {seeds}")
-        for s in range(seeds):
-            spec = with_value(case.spec, "nonideal.seed", case.spec.nonideal.seed + s)
-            runs.append(dataclasses.replace(case, spec=spec))
-            owner.append(c)
+        mine = seed_cases(case, seeds)
+        runs += mine
+        owner += [c] * len(mine)
     outcomes: list[SchemeOutcome | None] = [None] * len(runs)
     keys = [data.key(run) if cache is not None else "" for run in runs]
     missing = []
@@ -229,22 +227,12 @@ def run_network_cases(
         scheduler=scheduler,
         name="cimspice-case",
     )
-    results = []
-    for c in range(len(cases)):
-        mine = [o for o, w in zip(outcomes, owner, strict=True) if w == c]
-        assert all(o is not None for o in mine)
-        acc = np.array([o.accuracy for o in mine if o is not None])
-        first = mine[0]
-        assert first is not None
-        results.append(
-            dataclasses.replace(
-                first,
-                accuracy=float(acc.mean()),
-                accuracy_std=float(acc.std()),
-                seeds=len(acc),
-            )
-        )
-    return results
+    done_runs = [o for o in outcomes if o is not None]
+    assert len(done_runs) == len(runs)  # every run loaded or made
+    return [
+        over_seeds([o for o, w in zip(done_runs, owner, strict=True) if w == c])
+        for c in range(len(cases))
+    ]
 
 
 def _arrays_of(outcome: SchemeOutcome) -> dict[str, np.ndarray]:

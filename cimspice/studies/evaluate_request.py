@@ -211,6 +211,7 @@ def _evaluate_torch(
         print(f"{request.model} in its torch form (float32) on {request.device}", file=out)
     if request.samples is not None:
         model.x, model.y = model.x[: request.samples], model.y[: request.samples]
+    device = request.device or "cpu"
     if model.lifted:
         print(f"{len(model.lifted)} product(s) of {request.model} lifted onto tiles", file=out)
     for line in model.digital:
@@ -224,9 +225,9 @@ def _evaluate_torch(
         spot_check=request.spot_check,
         recalibrate_bn=request.recalibrate_bn,
         progress=request.progress,
-        device=request.device or "cpu",
+        device=device,
     )
-    extra: dict[str, Any] = {"products_digital": model.digital, "device": request.device or "cpu"}
+    extra: dict[str, Any] = {"products_digital": model.digital, "device": device}
     if request.recalibrate_bn:
         extra["recalibrate_bn"] = request.recalibrate_bn
         count = len(model.calibration[: request.recalibrate_bn])
@@ -243,7 +244,7 @@ def _evaluate_torch(
             range(base, base + request.seeds),
             recalibrate_bn=request.recalibrate_bn,
             progress=request.progress,
-            device=request.device or "cpu",
+            device=device,
         )
         print(
             f"over {request.seeds} device seeds ({base}..{base + request.seeds - 1}): hardware "

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,11 +65,13 @@ __all__ = [
     "combine",
     "fit_calibration",
     "layer_inputs",
+    "over_seeds",
     "predistort_transform",
     "run_case",
     "run_seeds",
     "scheme_case",
     "scheme_cases",
+    "seed_cases",
 ]
 
 PREDISTORT_MARGIN = 0.95
@@ -342,15 +344,33 @@ def run_seeds(
     Raises:
         InputError: ``seeds`` < 1.
     """
+    runs = [run_case(c, model, x, y, **options) for c in seed_cases(case, seeds)]
+    return over_seeds(runs)
+
+
+def seed_cases(case: NetworkCase, seeds: int) -> list[NetworkCase]:
+    """``case`` on each device seed ``nonideal.seed + 0 .. seeds - 1``.
+
+    Raises:
+        InputError: ``seeds`` < 1.
+    """
     if seeds < 1:
-        raise InputError(f"need at least one device seed, got {seeds}")
-    runs = []
-    for s in range(seeds):
-        spec = with_value(case.spec, "nonideal.seed", case.spec.nonideal.seed + s)
-        runs.append(run_case(dataclasses.replace(case, spec=spec), model, x, y, **options))
+        raise InputError(f"case {case.label!r}: need at least one device seed, got {seeds}")
+    return [
+        dataclasses.replace(
+            case, spec=with_value(case.spec, "nonideal.seed", case.spec.nonideal.seed + s)
+        )
+        for s in range(seeds)
+    ]
+
+
+def over_seeds(runs: Sequence[SchemeOutcome]) -> SchemeOutcome:
+    """One case's runs on its device seeds (in seed order) as one outcome: the mean accuracy
+    and its standard deviation, the energy and pulses of the first seed's devices (which vary
+    with the seed by far less than accuracy does)."""
     acc = np.array([r.accuracy for r in runs])
     return dataclasses.replace(
-        runs[0], accuracy=float(acc.mean()), accuracy_std=float(acc.std()), seeds=seeds
+        runs[0], accuracy=float(acc.mean()), accuracy_std=float(acc.std()), seeds=len(runs)
     )
 
 
